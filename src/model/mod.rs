@@ -1,0 +1,1 @@
+//! The desired-state model: declarations recorded by scripts, validation and the graph. Pure: depends on no other ict module.

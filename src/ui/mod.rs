@@ -1,0 +1,70 @@
+//! The only place that prints: diagnostics, tables, graphs, colour (`NO_COLOR`, `--no-color`)
+//! and the log subscriber. May depend on `model`, `script` and the command error types; nothing
+//! else in ict writes to stdout or stderr.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod diagnostic;
+
+use std::io::{self, Write};
+
+use crate::commands::Error;
+use crate::config::Config;
+
+pub use diagnostic::render_diagnostic;
+
+/// Output settings for one invocation.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    color: bool,
+}
+
+impl Ui {
+    /// Output settings from the validated configuration.
+    pub fn new(config: &Config) -> Ui {
+        Ui { color: config.color && io::IsTerminal::is_terminal(&io::stderr()) }
+    }
+
+    /// Whether colours are in use.
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
+    /// Installs the log subscriber: warnings by default, `-v` info, `-vv` debug. Script
+    /// `print` is always shown; `RUST_LOG` overrides everything.
+    pub fn init_logging(&self, verbosity: u8) {
+        let level = match verbosity {
+            0 => "warn,ict::script::print=info",
+            1 => "info",
+            _ => "debug",
+        };
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        // A second call (tests call `run` twice) keeps the first subscriber.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(io::stderr)
+            .with_ansi(self.color)
+            .without_time()
+            .with_target(false)
+            .try_init();
+    }
+
+    /// Prints a command's error: every diagnostic it carries, then a one-line summary.
+    pub fn report(&self, error: &Error) {
+        let mut out = String::new();
+        error.render(self, &mut out);
+        eprint!("{out}");
+    }
+
+    /// Writes text to standard output. A closed pipe (`ict graph | head`) is not an error.
+    pub fn out(&self, text: &str) {
+        let mut stdout = io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    }
+
+    /// Writes a line to standard error, for progress and notices.
+    pub fn note(&self, text: &str) {
+        eprintln!("{text}");
+    }
+}
