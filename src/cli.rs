@@ -23,7 +23,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Environment to work on, as declared by `environments(...)` in the script.
-    #[arg(long = "env", short = 'e', global = true, default_value = "dev", value_name = "NAME")]
+    #[arg(
+        long = "env",
+        short = 'e',
+        global = true,
+        default_value = "dev",
+        value_name = "NAME"
+    )]
     pub env: String,
 
     /// Set a script variable, read with `var("KEY")` (repeatable).

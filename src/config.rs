@@ -81,6 +81,9 @@ mod tests {
 
     #[test]
     fn malformed_var_is_an_error() {
-        assert_eq!(Config::from_args(["ict", "--var", "oops", "check", "f.ict"]).err(), Some(1));
+        assert_eq!(
+            Config::from_args(["ict", "--var", "oops", "check", "f.ict"]).err(),
+            Some(1)
+        );
     }
 }

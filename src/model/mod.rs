@@ -1,1 +1,5 @@
-//! The desired-state model: declarations recorded by scripts, validation and the graph. Pure: depends on no other ict module.
+//! The desired-state model: declarations recorded by scripts, validation and the graph.
+//!
+//! Pure: depends on no other ict module, performs no I/O.
+
+pub mod limits;

@@ -22,7 +22,9 @@ pub struct Ui {
 impl Ui {
     /// Output settings from the validated configuration.
     pub fn new(config: &Config) -> Ui {
-        Ui { color: config.color && io::IsTerminal::is_terminal(&io::stderr()) }
+        Ui {
+            color: config.color && io::IsTerminal::is_terminal(&io::stderr()),
+        }
     }
 
     /// Whether colours are in use.
@@ -60,7 +62,9 @@ impl Ui {
     /// Writes text to standard output. A closed pipe (`ict graph | head`) is not an error.
     pub fn out(&self, text: &str) {
         let mut stdout = io::stdout().lock();
-        let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+        let _ = stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush());
     }
 
     /// Writes a line to standard error, for progress and notices.
