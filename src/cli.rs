@@ -1,6 +1,9 @@
 //! Command-line definitions (clap). Nothing here is used past `config.rs`, which turns these raw
 //! arguments into a validated [`crate::config::Config`].
 
+// Doc comments here are `--help` text for users, not rustdoc.
+#![allow(clippy::doc_markdown)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};

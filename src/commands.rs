@@ -2,13 +2,16 @@
 //! [`Ui`], returning an exit code or a typed [`Error`]. May depend on every layer.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GraphFormat};
 use crate::config::Config;
 use crate::exit::ExitCode;
-use crate::ui::Ui;
+use crate::model::Graph;
+use crate::script::{self, Evaluated, Failure};
+use crate::ui::{self, Ui};
 
 /// Why a command failed. Each variant knows its exit code and how to render itself.
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +19,9 @@ pub enum Error {
     /// A plain message with no source location.
     #[error("{0}")]
     Message(String),
+    /// The script has problems.
+    #[error("the script has problems")]
+    Script(Failure),
 }
 
 impl Error {
@@ -25,10 +31,20 @@ impl Error {
     }
 
     /// Renders the error for people.
-    pub fn render(&self, _ui: &Ui, out: &mut String) {
+    pub fn render(&self, ui: &Ui, out: &mut String) {
         match self {
             Error::Message(message) => {
                 let _ = writeln!(out, "error: {message}");
+            }
+            Error::Script(failure) => {
+                for problem in &failure.problems {
+                    ui::render_problem(problem, &failure.sources, ui.color(), out);
+                    out.push('\n');
+                }
+                let errors = failure.problems.iter().filter(|p| !p.is_warning()).count();
+                let file = failure.sources.name(crate::model::SourceId(0));
+                let noun = if errors == 1 { "problem" } else { "problems" };
+                let _ = writeln!(out, "error: {errors} {noun} in {file}");
             }
         }
     }
@@ -37,8 +53,39 @@ impl Error {
 /// Runs the configured command.
 pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
     match &config.command {
-        Command::Check(_) | Command::Graph { .. } => {
-            Err(Error::Message("not available yet".to_owned()))
+        Command::Check(args) => {
+            let evaluated = evaluate(config, ui, &args.file)?;
+            let d = &evaluated.desired;
+            ui.out(&format!(
+                "{}: ok (env {}): {}\n",
+                args.file.display(),
+                d.env,
+                summary(&[
+                    (d.servers.len(), "server"),
+                    (d.ssh_keys.len(), "ssh key"),
+                    (d.networks.len(), "network"),
+                    (d.groups.len(), "group"),
+                    (d.playbooks.len(), "playbook"),
+                    (d.dns_records.len(), "DNS record"),
+                ])
+            ));
+            Ok(ExitCode::Success)
+        }
+        Command::Graph { file, format } => {
+            let evaluated = evaluate(config, ui, &file.file)?;
+            let graph = Graph::build(&evaluated.desired).map_err(|e| {
+                Error::Script(Failure {
+                    sources: evaluated.sources.clone(),
+                    problems: vec![e.into()],
+                })
+            })?;
+            let text = match format {
+                GraphFormat::Text => ui::graph::text(&graph),
+                GraphFormat::Json => ui::graph::json(&graph),
+                GraphFormat::Dot => ui::graph::dot(&graph),
+            };
+            ui.out(&text);
+            Ok(ExitCode::Success)
         }
         Command::Completions { shell } => {
             let mut buffer = Vec::new();
@@ -46,5 +93,37 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
             ui.out(&String::from_utf8_lossy(&buffer));
             Ok(ExitCode::Success)
         }
+    }
+}
+
+/// Evaluates and validates the script; warnings are printed, errors returned.
+fn evaluate(config: &Config, ui: &Ui, file: &Path) -> Result<Evaluated, Error> {
+    let options = script::Options::new(&config.env, config.vars.clone());
+    let evaluated = script::evaluate(file, options).map_err(Error::Script)?;
+    for warning in &evaluated.warnings {
+        let mut out = String::new();
+        ui::render_problem(warning, &evaluated.sources, ui.color(), &mut out);
+        ui.note(&out);
+    }
+    Ok(evaluated)
+}
+
+/// "3 servers, 1 ssh key" (zero counts left out).
+fn summary(counts: &[(usize, &str)]) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| {
+            if *n == 1 {
+                format!("1 {what}")
+            } else {
+                format!("{n} {what}s")
+            }
+        })
+        .collect();
+    if parts.is_empty() {
+        "nothing declared".to_owned()
+    } else {
+        parts.join(", ")
     }
 }

@@ -1,5 +1,204 @@
 //! The desired-state model: declarations recorded by scripts, validation and the graph.
 //!
-//! Pure: depends on no other ict module, performs no I/O.
+//! A script run produces one [`Desired`]: every declared server, key, network, group, playbook
+//! and DNS record, in declaration order (`IndexMap`), each with the [`Span`] of the call that
+//! declared it. [`validate`] checks what one declaration cannot check alone (references,
+//! patterns, cycles) and [`Graph`] orders everything for the later stages.
+//!
+//! Pure: depends on no other ict module and performs no I/O.
 
+mod dns;
+mod error;
+mod graph;
+mod group;
 pub mod limits;
+mod network;
+pub mod pattern;
+mod playbook;
+mod server;
+mod span;
+mod ssh_key;
+mod validate;
+mod value;
+
+pub use dns::{DnsRecord, RecordType};
+pub use error::ModelError;
+pub use graph::{Edge, EdgeKind, Graph, Node};
+pub use group::Group;
+pub use network::Network;
+pub use playbook::Playbook;
+pub use server::{defaults, DiskType, ImageRef, Power, Server};
+pub use span::{SourceFile, SourceId, Sources, Span};
+pub use ssh_key::SshKey;
+pub use validate::{suggest, validate};
+pub use value::{secret_token, Part, Placeholder, Style, Value, KNOWN_AFTER_APPLY, SENSITIVE};
+
+use indexmap::IndexMap;
+
+/// Where each field of a declaration was written (when it could be found in the source).
+pub type FieldSpans = IndexMap<String, Span>;
+
+/// A reference by name to another declaration, with where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameRef {
+    pub name: String,
+    pub span: Span,
+}
+
+impl serde::Serialize for NameRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.name)
+    }
+}
+
+/// The environments a script declares with `environments(...)`.
+#[derive(Debug, Clone)]
+pub struct Environments {
+    pub names: Vec<String>,
+    pub span: Span,
+}
+
+/// Everything a script declares, for one environment.
+#[derive(Debug, Clone, Default)]
+pub struct Desired {
+    /// The selected environment.
+    pub env: String,
+    /// The declared environments, if the script declares any.
+    pub environments: Option<Environments>,
+    pub servers: IndexMap<String, Server>,
+    pub ssh_keys: IndexMap<String, SshKey>,
+    pub networks: IndexMap<String, Network>,
+    pub groups: IndexMap<String, Group>,
+    pub playbooks: Vec<Playbook>,
+    pub dns_records: Vec<DnsRecord>,
+}
+
+impl Desired {
+    /// An empty model for environment `env`.
+    pub fn new(env: &str) -> Desired {
+        Desired {
+            env: env.to_owned(),
+            ..Desired::default()
+        }
+    }
+
+    /// Adds a server; a second server of the same name is an error naming both places.
+    pub fn add_server(&mut self, server: Server) -> Result<(), ModelError> {
+        insert_unique(
+            &mut self.servers,
+            server.name.clone(),
+            server,
+            "server",
+            |s| s.span,
+        )
+    }
+
+    /// Adds an SSH key (names are unique).
+    pub fn add_ssh_key(&mut self, key: SshKey) -> Result<(), ModelError> {
+        insert_unique(&mut self.ssh_keys, key.name.clone(), key, "ssh key", |k| {
+            k.span
+        })
+    }
+
+    /// Adds a private network (names are unique).
+    pub fn add_network(&mut self, network: Network) -> Result<(), ModelError> {
+        insert_unique(
+            &mut self.networks,
+            network.name.clone(),
+            network,
+            "network",
+            |n| n.span,
+        )
+    }
+
+    /// Adds a group (names are unique, and distinct from server names).
+    pub fn add_group(&mut self, group: Group) -> Result<(), ModelError> {
+        if let Some(server) = self.servers.get(&group.name) {
+            return Err(ModelError::Duplicate {
+                kind: "group",
+                name: group.name,
+                at: group.span,
+                first: server.span,
+                first_kind: "server",
+            });
+        }
+        insert_unique(&mut self.groups, group.name.clone(), group, "group", |g| {
+            g.span
+        })
+    }
+
+    /// Adds a playbook (short names are unique).
+    pub fn add_playbook(&mut self, playbook: Playbook) -> Result<(), ModelError> {
+        if let Some(first) = self.playbooks.iter().find(|p| p.name == playbook.name) {
+            return Err(ModelError::Duplicate {
+                kind: "playbook",
+                name: playbook.name,
+                at: playbook.span,
+                first: first.span,
+                first_kind: "playbook",
+            });
+        }
+        self.playbooks.push(playbook);
+        Ok(())
+    }
+
+    /// Adds a DNS record; the same name, type and value twice is an error.
+    pub fn add_dns_record(&mut self, mut record: DnsRecord) -> Result<(), ModelError> {
+        let base = format!("{}/{}", record.fqdn(), record.rtype.as_str());
+        let same: Vec<&DnsRecord> = self
+            .dns_records
+            .iter()
+            .filter(|r| r.fqdn() == record.fqdn() && r.rtype == record.rtype)
+            .collect();
+        if let Some(first) = same.iter().find(|r| r.value == record.value) {
+            return Err(ModelError::Duplicate {
+                kind: "DNS record",
+                name: format!("{base} {}", record.value.display(Style::References)),
+                at: record.span,
+                first: first.span,
+                first_kind: "DNS record",
+            });
+        }
+        record.id = if same.is_empty() {
+            base
+        } else {
+            format!("{base}#{}", same.len() + 1)
+        };
+        self.dns_records.push(record);
+        Ok(())
+    }
+
+    /// Number of declared resources of every kind.
+    pub fn len(&self) -> usize {
+        self.servers.len()
+            + self.ssh_keys.len()
+            + self.networks.len()
+            + self.playbooks.len()
+            + self.dns_records.len()
+    }
+
+    /// Whether nothing is declared.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0 && self.groups.is_empty()
+    }
+}
+
+fn insert_unique<T>(
+    map: &mut IndexMap<String, T>,
+    name: String,
+    item: T,
+    kind: &'static str,
+    span: impl Fn(&T) -> Span,
+) -> Result<(), ModelError> {
+    if let Some(first) = map.get(&name) {
+        return Err(ModelError::Duplicate {
+            kind,
+            name,
+            at: span(&item),
+            first: span(first),
+            first_kind: kind,
+        });
+    }
+    map.insert(name, item);
+    Ok(())
+}

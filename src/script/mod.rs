@@ -1,1 +1,171 @@
-//! The Rhai script host: engine factory, module resolution, script API and diagnostics. May depend on `model`.
+//! The Rhai script host: the engine factory, module resolution, the script API and the
+//! conversion of Rhai errors into diagnostics. May depend on `model`.
+//!
+//! [`evaluate`] runs a script once, synchronously and without network I/O (DESIGN decision 1),
+//! and returns the validated [`Desired`] model, or every problem found.
+
+pub(crate) mod api;
+mod engine;
+mod error;
+mod locate;
+mod resolver;
+mod stdlib;
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+pub use engine::{MAX_CALL_LEVELS, MAX_OPERATIONS};
+pub use error::{Problem, ScriptError};
+
+use crate::model::{self, Desired, Sources};
+
+/// How to evaluate a script.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The selected environment (`--env`).
+    pub env: String,
+    /// `--var` values.
+    pub vars: IndexMap<String, String>,
+    /// Extra module folders (`ICT_PATH`).
+    pub ict_path: Vec<PathBuf>,
+    /// Operation budget.
+    pub max_operations: u64,
+}
+
+impl Options {
+    /// Options for `env` and `vars`, with module folders from `ICT_PATH`.
+    pub fn new(env: &str, vars: IndexMap<String, String>) -> Options {
+        let ict_path = std::env::var_os("ICT_PATH")
+            .map(|p| {
+                std::env::split_paths(&p)
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Options {
+            env: env.to_owned(),
+            vars,
+            ict_path,
+            max_operations: MAX_OPERATIONS,
+        }
+    }
+}
+
+/// A successfully evaluated and validated script.
+#[derive(Debug)]
+pub struct Evaluated {
+    pub desired: Desired,
+    pub sources: Sources,
+    /// Problems that do not stop ict (e.g. an image missing from the known catalogue).
+    pub warnings: Vec<Problem>,
+}
+
+/// Why a script could not be turned into a model: every problem found, with the sources they
+/// point into.
+#[derive(Debug)]
+pub struct Failure {
+    pub sources: Sources,
+    pub problems: Vec<Problem>,
+}
+
+/// Reads, evaluates and validates the script at `path`.
+pub fn evaluate(path: &Path, options: Options) -> Result<Evaluated, Failure> {
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => evaluate_source(
+            &name,
+            &text,
+            path.parent().unwrap_or(Path::new("")),
+            options,
+        ),
+        Err(e) => {
+            let mut sources = Sources::default();
+            let id = sources.add(&name, "");
+            let help = (e.kind() == std::io::ErrorKind::NotFound)
+                .then(|| "check the path; scripts usually end in .ict".to_owned());
+            let error = ScriptError::plain(
+                "ict::script::read",
+                format!("cannot read {name}: {e}"),
+                help,
+                id,
+            );
+            Err(Failure {
+                sources,
+                problems: vec![error.into()],
+            })
+        }
+    }
+}
+
+/// Evaluates script `text`, shown as `name`, whose relative paths start at `dir`.
+pub fn evaluate_source(
+    name: &str,
+    text: &str,
+    dir: &Path,
+    options: Options,
+) -> Result<Evaluated, Failure> {
+    let max_operations = options.max_operations;
+    let builder = Rc::new(RefCell::new(api::Builder::new(options)));
+    let entry = {
+        let mut b = builder.borrow_mut();
+        let id = b.sources.add(name, text);
+        b.dirs.insert(id, dir.to_path_buf());
+        b.entry = id;
+        id
+    };
+    let engine = engine::new_engine(&builder, max_operations);
+    let outcome = match engine.compile(text) {
+        Ok(mut ast) => {
+            ast.set_source(name);
+            engine.run_ast(&ast).map_err(|e| {
+                let b = builder.borrow();
+                ScriptError::from_rhai(&e, entry, &b.sources)
+            })
+        }
+        Err(e) => Err(ScriptError::from_parse(
+            &e,
+            entry,
+            &builder.borrow().sources,
+        )),
+    };
+    drop(engine);
+    let builder =
+        Rc::try_unwrap(builder).map_or_else(|rc| rc.borrow().clone(), RefCell::into_inner);
+    let api::Builder {
+        desired,
+        mut problems,
+        sources,
+        ..
+    } = builder;
+    if let Err(error) = outcome {
+        problems.push(error.into())
+    } else {
+        if desired.environments.is_none() && desired.env != "dev" {
+            let error = ScriptError::plain(
+                "ict::script::unknown_env",
+                format!("unknown environment `{}` (from --env)", desired.env),
+                Some("this script declares no environments, so only `dev` exists; declare them with environments(#{ dev: #{...}, prod: #{...} })".into()),
+                entry,
+            );
+            problems.push(error.into());
+        }
+        problems.extend(model::validate(&desired).into_iter().map(Problem::from));
+    }
+    problems.sort_by_key(|p| (p.span().source, p.span().offset));
+    let (warnings, errors): (Vec<Problem>, Vec<Problem>) =
+        problems.into_iter().partition(Problem::is_warning);
+    if errors.is_empty() {
+        Ok(Evaluated {
+            desired,
+            sources,
+            warnings,
+        })
+    } else {
+        let mut problems = errors;
+        problems.extend(warnings);
+        Err(Failure { sources, problems })
+    }
+}

@@ -5,13 +5,14 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod diagnostic;
+pub mod graph;
 
 use std::io::{self, Write};
 
 use crate::commands::Error;
 use crate::config::Config;
 
-pub use diagnostic::render_diagnostic;
+pub use diagnostic::{render_diagnostic, render_problem};
 
 /// Output settings for one invocation.
 #[derive(Debug, Clone)]

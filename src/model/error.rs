@@ -1,0 +1,250 @@
+//! Problems found in a script's declarations, each pointing at the user's text.
+//!
+//! Every variant carries the [`Span`]s it is about; `miette::Diagnostic` is implemented by hand
+//! so that codes stay stable (`ict::model::...`) and labels come from the spans. The source text
+//! is attached when the error is rendered (`ui`), since a span names its file.
+
+use std::fmt::Write as _;
+
+use miette::{Diagnostic, LabeledSpan, Severity};
+
+use super::Span;
+
+/// A problem in the declarations.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ModelError {
+    #[error("unknown field `{field}` in {decl}(...)")]
+    UnknownField {
+        decl: &'static str,
+        field: String,
+        at: Span,
+        suggestion: Option<String>,
+        allowed: &'static [&'static str],
+    },
+
+    #[error("`{field}` must be {expected}, not {found}")]
+    WrongType {
+        field: String,
+        expected: &'static str,
+        found: String,
+        at: Span,
+    },
+
+    #[error("{message}")]
+    InvalidValue {
+        field: String,
+        message: String,
+        help: Option<String>,
+        at: Span,
+    },
+
+    #[error("{message}")]
+    Limit {
+        field: String,
+        message: String,
+        at: Span,
+    },
+
+    #[error("missing `{field}` in {decl}(...)")]
+    MissingField {
+        decl: &'static str,
+        field: &'static str,
+        at: Span,
+        help: &'static str,
+    },
+
+    #[error("{kind} `{name}` is declared twice")]
+    Duplicate {
+        kind: &'static str,
+        name: String,
+        at: Span,
+        first: Span,
+        first_kind: &'static str,
+    },
+
+    #[error("unknown {kind} `{name}`")]
+    UnknownRef {
+        kind: &'static str,
+        name: String,
+        at: Span,
+        suggestion: Option<String>,
+        declared: Vec<String>,
+    },
+
+    #[error("hosts pattern `{pattern}` matches no server")]
+    NoMatch {
+        pattern: String,
+        at: Span,
+        help: String,
+    },
+
+    #[error("dependency cycle: {}", path.join(" -> "))]
+    Cycle {
+        path: Vec<String>,
+        at: Span,
+        others: Vec<Span>,
+    },
+
+    #[error("cannot read `{path}`: {reason}")]
+    File {
+        path: String,
+        reason: String,
+        at: Span,
+    },
+
+    #[error("image `{image}` is not in the known 1cloud catalogue")]
+    UnknownImage {
+        image: String,
+        at: Span,
+        suggestion: Option<String>,
+    },
+}
+
+impl ModelError {
+    /// The span the error is mainly about (its file is the one shown).
+    pub fn span(&self) -> Span {
+        match self {
+            ModelError::UnknownField { at, .. }
+            | ModelError::WrongType { at, .. }
+            | ModelError::InvalidValue { at, .. }
+            | ModelError::Limit { at, .. }
+            | ModelError::MissingField { at, .. }
+            | ModelError::Duplicate { at, .. }
+            | ModelError::UnknownRef { at, .. }
+            | ModelError::NoMatch { at, .. }
+            | ModelError::Cycle { at, .. }
+            | ModelError::File { at, .. }
+            | ModelError::UnknownImage { at, .. } => *at,
+        }
+    }
+
+    /// Other places the error mentions, with their labels.
+    pub fn secondary(&self) -> Vec<(Span, String)> {
+        match self {
+            ModelError::Duplicate {
+                first, first_kind, ..
+            } => {
+                vec![(*first, format!("first declared here as a {first_kind}"))]
+            }
+            ModelError::Cycle { others, .. } => others
+                .iter()
+                .map(|s| (*s, "…which depends on this".to_owned()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            ModelError::UnknownField { .. } => "unknown field".into(),
+            ModelError::WrongType { expected, .. } => format!("expected {expected}"),
+            ModelError::InvalidValue { field, .. } | ModelError::Limit { field, .. } => {
+                format!("invalid `{field}`")
+            }
+            ModelError::MissingField { field, .. } => format!("`{field}` is required here"),
+            ModelError::Duplicate { .. } => "declared again here".into(),
+            ModelError::UnknownRef { kind, .. } => format!("no {kind} of this name"),
+            ModelError::NoMatch { .. } => "matches nothing".into(),
+            ModelError::Cycle { .. } => "this dependency closes the cycle".into(),
+            ModelError::File { .. } => "named here".into(),
+            ModelError::UnknownImage { .. } => "unknown image".into(),
+        }
+    }
+}
+
+impl Diagnostic for ModelError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        let code = match self {
+            ModelError::UnknownField { .. } => "ict::model::unknown_field",
+            ModelError::WrongType { .. } => "ict::model::wrong_type",
+            ModelError::InvalidValue { .. } => "ict::model::invalid_value",
+            ModelError::Limit { .. } => "ict::model::limit",
+            ModelError::MissingField { .. } => "ict::model::missing_field",
+            ModelError::Duplicate { .. } => "ict::model::duplicate_name",
+            ModelError::UnknownRef { .. } => "ict::model::dangling_reference",
+            ModelError::NoMatch { .. } => "ict::model::pattern_matches_nothing",
+            ModelError::Cycle { .. } => "ict::model::cycle",
+            ModelError::File { .. } => "ict::model::file",
+            ModelError::UnknownImage { .. } => "ict::model::unknown_image",
+        };
+        Some(Box::new(code))
+    }
+
+    fn severity(&self) -> Option<Severity> {
+        match self {
+            ModelError::UnknownImage { .. } => Some(Severity::Warning),
+            _ => Some(Severity::Error),
+        }
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        let help = match self {
+            ModelError::UnknownField {
+                suggestion: Some(s),
+                ..
+            } => {
+                format!("did you mean `{s}`?")
+            }
+            ModelError::UnknownField { allowed, .. } => {
+                format!("known fields: {}", allowed.join(", "))
+            }
+            ModelError::WrongType { .. } | ModelError::Limit { .. } => return None,
+            ModelError::InvalidValue { help, .. } => return help.as_ref().map(boxed),
+            ModelError::MissingField { help, .. } => (*help).to_owned(),
+            ModelError::Duplicate { kind, .. } => {
+                format!("give each {kind} its own name (names are how ict finds them again)")
+            }
+            ModelError::UnknownRef {
+                kind,
+                suggestion,
+                declared,
+                ..
+            } => {
+                let mut h = String::new();
+                if let Some(s) = suggestion {
+                    let _ = write!(h, "did you mean `{s}`? ");
+                }
+                if declared.is_empty() {
+                    let _ = write!(h, "no {kind} is declared; declare it before using it");
+                } else {
+                    let _ = write!(h, "declared: {}", declared.join(", "));
+                }
+                h
+            }
+            ModelError::NoMatch { help, .. } => help.clone(),
+            ModelError::Cycle { .. } => {
+                "remove one of the `depends_on` entries in the cycle".into()
+            }
+            ModelError::File { .. } => "paths are relative to the script's folder".into(),
+            ModelError::UnknownImage { suggestion, .. } => {
+                let mut h = String::from(
+                    "ict checks the image against 1cloud's live catalogue when it plans; \
+                     see `ict cloud images`",
+                );
+                if let Some(s) = suggestion {
+                    let _ = write!(h, "; did you mean `{s}`?");
+                }
+                h
+            }
+        };
+        Some(Box::new(help))
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let primary = self.span();
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            Some(self.label()),
+            primary.source_span(),
+        )];
+        for (span, text) in self.secondary() {
+            if span.source == primary.source {
+                labels.push(LabeledSpan::new_with_span(Some(text), span.source_span()));
+            }
+        }
+        Some(Box::new(labels.into_iter()))
+    }
+}
+
+fn boxed(s: &String) -> Box<dyn std::fmt::Display + '_> {
+    Box::new(s)
+}

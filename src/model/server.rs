@@ -1,0 +1,93 @@
+//! A declared server: the size, image and placement 1cloud needs, plus what Ansible needs.
+
+use indexmap::IndexMap;
+
+use super::{FieldSpans, NameRef, Span, Value};
+
+/// Disk type of a 1cloud server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum DiskType {
+    #[serde(rename = "SSD")]
+    Ssd,
+    #[serde(rename = "SAS")]
+    Sas,
+}
+
+impl DiskType {
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiskType::Ssd => "SSD",
+            DiskType::Sas => "SAS",
+        }
+    }
+}
+
+/// Desired power state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Power {
+    On,
+    Off,
+}
+
+/// An image, by technical name (`Ubuntu20.04x64`) or catalogue ID.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum ImageRef {
+    Name(String),
+    Id(u32),
+}
+
+impl std::fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageRef::Name(name) => f.write_str(name),
+            ImageRef::Id(id) => write!(f, "{id}"),
+        }
+    }
+}
+
+/// Defaults of `server(...)`, documented in docs/language.md.
+pub mod defaults {
+    pub const CPU: u32 = 1;
+    pub const RAM_MB: u32 = 1024;
+    pub const DISK_GB: u32 = 20;
+    pub const IMAGE: &str = "Ubuntu20.04x64";
+    pub const USER: &str = "root";
+}
+
+/// `server(name, #{...})`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Server {
+    pub name: String,
+    pub cpu: u32,
+    /// MB.
+    pub ram: u32,
+    /// GB.
+    pub disk: u32,
+    pub disk_type: DiskType,
+    pub image: ImageRef,
+    /// Data centre tech name (`SdnSpb`).
+    pub dc: String,
+    pub high_performance: bool,
+    /// Backup period in days, or `None` for no backups.
+    pub backup: Option<u32>,
+    pub groups: Vec<NameRef>,
+    pub ssh_keys: Vec<NameRef>,
+    pub networks: Vec<NameRef>,
+    pub depends_on: Vec<NameRef>,
+    /// Host variables for Ansible.
+    pub vars: IndexMap<String, Value>,
+    pub power: Power,
+    /// Never delete or replace.
+    pub protect: bool,
+    /// Take over an existing server of this name instead of creating one.
+    pub adopt: bool,
+    /// The login user for SSH and Ansible.
+    pub user: String,
+    #[serde(skip)]
+    pub span: Span,
+    #[serde(skip)]
+    pub fields: FieldSpans,
+}

@@ -1,0 +1,121 @@
+//! Checks that need the whole model: references between declarations, host patterns, data
+//! centres of attached networks and dependency cycles. Each declaration's own fields were
+//! checked when the script declared it; here every remaining problem is collected, not just the
+//! first.
+
+use super::{graph, pattern, Desired, ModelError, NameRef};
+
+/// Every cross-declaration problem in `desired`, in declaration order.
+pub fn validate(desired: &Desired) -> Vec<ModelError> {
+    let mut errors = Vec::new();
+    let key_names: Vec<&str> = desired.ssh_keys.keys().map(String::as_str).collect();
+    let network_names: Vec<&str> = desired.networks.keys().map(String::as_str).collect();
+    let group_names: Vec<&str> = desired.groups.keys().map(String::as_str).collect();
+    let server_names: Vec<&str> = desired.servers.keys().map(String::as_str).collect();
+
+    for server in desired.servers.values() {
+        check_refs(&server.ssh_keys, "ssh key", &key_names, &mut errors);
+        check_refs(&server.networks, "network", &network_names, &mut errors);
+        check_refs(&server.groups, "group", &group_names, &mut errors);
+        check_refs(&server.depends_on, "server", &server_names, &mut errors);
+        for net_ref in &server.networks {
+            if let Some(net) = desired.networks.get(&net_ref.name) {
+                if net.dc != server.dc {
+                    errors.push(ModelError::InvalidValue {
+                        field: "networks".into(),
+                        message: format!(
+                            "server `{}` is in data centre {} but network `{}` is in {}",
+                            server.name, server.dc, net.name, net.dc
+                        ),
+                        help: Some(
+                            "a private network only reaches servers in its own data centre; \
+                             set the same `dc` on both"
+                                .into(),
+                        ),
+                        at: net_ref.span,
+                    });
+                }
+            }
+        }
+    }
+    for group in desired.groups.values() {
+        check_refs(&group.children, "group", &group_names, &mut errors);
+    }
+    for playbook in &desired.playbooks {
+        if pattern::select(&playbook.hosts, desired).is_empty() {
+            let at = playbook
+                .fields
+                .get("hosts")
+                .copied()
+                .unwrap_or(playbook.span);
+            let names = pattern::names(desired);
+            let help = match suggest(&playbook.hosts, names.iter().copied()) {
+                Some(s) => format!(
+                    "did you mean `{s}`? groups and servers: {}",
+                    names.join(", ")
+                ),
+                None if names.is_empty() => "no servers are declared".to_owned(),
+                None => format!("groups and servers: {}", names.join(", ")),
+            };
+            errors.push(ModelError::NoMatch {
+                pattern: playbook.hosts.clone(),
+                at,
+                help,
+            });
+        }
+    }
+    if let Err(cycle) = graph::Graph::build(desired) {
+        errors.push(cycle);
+    }
+    errors
+}
+
+fn check_refs(refs: &[NameRef], kind: &'static str, known: &[&str], errors: &mut Vec<ModelError>) {
+    for r in refs {
+        if !known.contains(&r.name.as_str()) {
+            errors.push(ModelError::UnknownRef {
+                kind,
+                name: r.name.clone(),
+                at: r.span,
+                suggestion: suggest(&r.name, known.iter().copied()),
+                declared: known.iter().map(|s| (*s).to_owned()).collect(),
+            });
+        }
+    }
+}
+
+/// The candidate closest to `name`, if it is close enough to be a likely typo: few edits
+/// (transpositions count as one) or a high Jaro-Winkler similarity.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .into_iter()
+        .filter(|c| *c != name)
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(name, c),
+                strsim::jaro_winkler(name, c),
+                c,
+            )
+        })
+        .filter(|(edits, jw, c)| *edits <= (name.len().max(c.len()) / 3).max(1) || *jw >= 0.85)
+        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        .map(|(_, _, c)| c.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::suggest;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            suggest("rma", ["cpu", "ram", "disk"]).as_deref(),
+            Some("ram")
+        );
+        assert_eq!(
+            suggest("deplyo", ["deploy", "web"]).as_deref(),
+            Some("deploy")
+        );
+        assert_eq!(suggest("zzz", ["cpu", "ram"]), None);
+    }
+}

@@ -1,0 +1,203 @@
+//! The script API: the functions a `.ict` script calls to declare infrastructure.
+//!
+//! One file per namespace, each with its own `register`. Every declaration function records
+//! into the shared [`Builder`] and returns a small handle with read-only properties. Problems
+//! with a declaration's fields are recorded (not thrown) so that one run reports all of them;
+//! only errors that make going on meaningless are thrown. `rhai::Dynamic` and `rhai::Map` stop
+//! here: the model receives typed values.
+
+mod dns;
+mod env;
+mod fields;
+mod group;
+mod handles;
+mod network;
+mod playbook;
+mod server;
+mod ssh_key;
+mod value;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use rhai::{Engine, NativeCallContext};
+
+use super::error::Problem;
+use super::Options;
+use crate::model::{Desired, ModelError, SourceId, Sources, Span};
+
+/// What the script has declared so far, plus what the host needs to record it.
+#[derive(Debug, Clone)]
+pub(crate) struct Builder {
+    pub(crate) desired: Desired,
+    pub(crate) problems: Vec<Problem>,
+    pub(crate) sources: Sources,
+    /// Folder of each loaded source, for relative paths (`public_key_file`, playbooks, imports).
+    pub(crate) dirs: IndexMap<SourceId, PathBuf>,
+    pub(crate) options: Options,
+    /// The source evaluated at top level (the entry script).
+    pub(crate) entry: SourceId,
+}
+
+/// The builder, shared by every registered function during one evaluation.
+pub(crate) type Shared = Rc<RefCell<Builder>>;
+
+impl Builder {
+    pub(crate) fn new(options: Options) -> Builder {
+        Builder {
+            desired: Desired::new(&options.env),
+            problems: Vec::new(),
+            sources: Sources::default(),
+            dirs: IndexMap::new(),
+            options,
+            entry: SourceId::default(),
+        }
+    }
+
+    pub(crate) fn error(&mut self, error: ModelError) {
+        self.problems.push(Problem::Model(error));
+    }
+
+    /// Where the current native call was written.
+    pub(crate) fn site(&self, ctx: &NativeCallContext) -> Site {
+        let source = ctx
+            .call_source()
+            .and_then(|s| self.sources.find(s))
+            .unwrap_or(self.entry);
+        let pos = ctx.call_position();
+        let name_len = ctx.fn_name().len();
+        let call = match pos.line() {
+            Some(line) => self
+                .sources
+                .span_at(source, line, pos.position().unwrap_or(1), name_len),
+            None => Span {
+                source,
+                offset: 0,
+                len: 0,
+            },
+        };
+        let text = self
+            .sources
+            .get(source)
+            .map_or_else(|| Arc::from(""), |f| f.text.clone());
+        let extent = super::locate::call_extent(&text, call.offset);
+        let dir = self.dirs.get(&source).cloned().unwrap_or_default();
+        Site {
+            call,
+            extent,
+            text,
+            dir,
+        }
+    }
+}
+
+/// The place of one declaration call in the source.
+#[derive(Debug, Clone)]
+pub(crate) struct Site {
+    /// The function name of the call.
+    pub(crate) call: Span,
+    /// The whole call `name(...)`, when it could be found.
+    pub(crate) extent: Option<(usize, usize)>,
+    pub(crate) text: Arc<str>,
+    /// Folder of the file the call is in.
+    pub(crate) dir: PathBuf,
+}
+
+impl Site {
+    /// Span of `key: value` in the call's options map, or of the call.
+    pub(crate) fn key(&self, key: &str) -> Span {
+        self.extent
+            .and_then(|e| super::locate::find_key(&self.text, e, key))
+            .map_or(self.call, |(offset, len)| Span {
+                source: self.call.source,
+                offset,
+                len,
+            })
+    }
+
+    /// Span of the string literal `"value"` in the call, or the fallback.
+    pub(crate) fn string(&self, value: &str, fallback: Span) -> Span {
+        self.extent
+            .and_then(|e| super::locate::find_string(&self.text, e, value))
+            .map_or(fallback, |(offset, len)| Span {
+                source: self.call.source,
+                offset,
+                len,
+            })
+    }
+}
+
+/// Every function of the script API, with its signature, for error hints and the docs.
+pub(crate) const FUNCTIONS: &[(&str, &str)] = &[
+    ("server", "server(name: string, options: map) -> Server"),
+    ("ssh_key", "ssh_key(name: string, options: map) -> SshKey"),
+    ("network", "network(name: string, options: map) -> Network"),
+    ("group", "group(name: string, options: map) -> Group"),
+    (
+        "playbook",
+        "playbook(path: string, options: map) -> Playbook",
+    ),
+    ("dns_record", "dns_record(options: map) -> DnsRecord"),
+    ("environments", "environments(settings: map) -> map"),
+    ("environment", "environment() -> string"),
+    (
+        "var",
+        "var(name: string) -> string, or var(name: string, default)",
+    ),
+    (
+        "env",
+        "env(name: string) -> string, or env(name: string, default)",
+    ),
+    ("secret", "secret(name: string) -> secret string"),
+];
+
+/// "`server()` takes (name: string, options: map)" for a known API function.
+pub(crate) fn signature_help(name: &str) -> Option<String> {
+    FUNCTIONS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, sig)| format!("usage: {sig}"))
+}
+
+/// Registers the whole API on `engine`, recording into `builder`.
+pub(crate) fn register(engine: &mut Engine, builder: &Shared) {
+    handles::register(engine);
+    server::register(engine, builder);
+    ssh_key::register(engine, builder);
+    network::register(engine, builder);
+    group::register(engine, builder);
+    playbook::register(engine, builder);
+    dns::register(engine, builder);
+    env::register(engine, builder);
+}
+
+/// Names become Ansible host names and file names: letters, digits, `-`, `_` and `.`, starting
+/// with a letter or digit, at most 63 characters.
+pub(crate) fn check_name(builder: &mut Builder, site: &Site, kind: &str, name: &str) -> bool {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        let at = site.string(name, site.call);
+        builder.error(ModelError::InvalidValue {
+            field: "name".into(),
+            message: format!("invalid {kind} name {name:?}"),
+            help: Some(
+                "use letters, digits, `-`, `_` and `.`, starting with a letter or digit \
+                 (at most 63 characters)"
+                    .into(),
+            ),
+            at,
+        });
+    }
+    ok
+}

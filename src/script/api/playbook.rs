@@ -1,0 +1,80 @@
+//! `playbook(path, #{ hosts, vars, tags })`: declares an Ansible playbook. Playbooks run in
+//! declaration order after the servers exist; `hosts` is an Ansible host pattern.
+//!
+//! ```rhai
+//! playbook("playbooks/nginx.yml", #{ hosts: "web", vars: #{ port: 80 }, tags: ["nginx"] });
+//! ```
+
+use std::path::Path;
+
+use rhai::{Engine, EvalAltResult, Map, NativeCallContext};
+
+use super::fields::Fields;
+use super::handles::PlaybookHandle;
+use super::Shared;
+use crate::model::{ModelError, Playbook};
+
+const FIELDS: &[&str] = &["hosts", "vars", "tags", "name"];
+
+pub(super) fn register(engine: &mut Engine, builder: &Shared) {
+    let b = builder.clone();
+    engine.register_fn(
+        "playbook",
+        move |ctx: NativeCallContext,
+              path: &str,
+              options: Map|
+              -> Result<PlaybookHandle, Box<EvalAltResult>> {
+            Ok(declare(&b, &ctx, path, options))
+        },
+    );
+    let b = builder.clone();
+    engine.register_fn(
+        "playbook",
+        move |ctx: NativeCallContext, path: &str| -> Result<PlaybookHandle, Box<EvalAltResult>> {
+            Ok(declare(&b, &ctx, path, Map::new()))
+        },
+    );
+}
+
+fn declare(builder: &Shared, ctx: &NativeCallContext, path: &str, options: Map) -> PlaybookHandle {
+    let mut b = builder.borrow_mut();
+    let site = b.site(ctx);
+    let mut f = Fields::new("playbook", FIELDS, options, &site, &mut b);
+    let hosts = f.string("hosts").unwrap_or_else(|| "all".to_owned());
+    let vars = f.vars("vars");
+    let tags = f.strings("tags");
+    let stem = Path::new(path)
+        .file_stem()
+        .map_or_else(|| path.to_owned(), |s| s.to_string_lossy().into_owned());
+    let name = f.string("name").unwrap_or(stem);
+    let resolved = site.dir.join(path);
+    if !resolved.is_file() {
+        let at = site.string(path, site.call);
+        let reason = if resolved.exists() {
+            "it is not a file"
+        } else {
+            "no such file"
+        };
+        f.builder().error(ModelError::File {
+            path: path.to_owned(),
+            reason: reason.into(),
+            at,
+        });
+    }
+    let fields = std::mem::take(&mut f.spans);
+    drop(f);
+    let playbook = Playbook {
+        name: name.clone(),
+        path: path.to_owned(),
+        resolved,
+        hosts,
+        vars,
+        tags,
+        span: site.call,
+        fields,
+    };
+    if let Err(e) = b.desired.add_playbook(playbook) {
+        b.error(e);
+    }
+    PlaybookHandle { name }
+}
