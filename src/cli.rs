@@ -35,7 +35,7 @@ pub struct GlobalArgs {
     )]
     pub env: String,
 
-    /// Set a script variable, read with `var("KEY")` (repeatable).
+    /// Set a script variable, read with `variable("KEY")` (repeatable).
     #[arg(long = "var", global = true, value_name = "KEY=VALUE")]
     pub vars: Vec<String>,
 

@@ -1,1 +1,13 @@
-//! Integration tests: drive the real `ict` binary.
+//! Integration tests: one binary that drives the real `ict` executable, like a user would.
+//! `Test` (in test.rs) writes files into a temporary folder, runs `ict` there and compares
+//! what it printed and how it exited.
+
+// Test helpers are shared between test modules of this one crate; `pub` is the simple way.
+#![allow(unreachable_pub)]
+
+mod check;
+mod errors;
+mod examples;
+mod graph;
+mod readme;
+mod test;

@@ -35,6 +35,8 @@ pub struct SourceFile {
     pub name: String,
     /// The whole text.
     pub text: Arc<str>,
+    /// Byte offset where each line starts.
+    line_starts: Vec<usize>,
 }
 
 /// All files loaded during one evaluation: the entry script, imported modules, stdlib modules.
@@ -49,9 +51,13 @@ impl Sources {
         if let Some(id) = self.find(name) {
             return id;
         }
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         self.files.push(SourceFile {
             name: name.to_owned(),
             text: Arc::from(text),
+            line_starts,
         });
         SourceId(u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX))
     }
@@ -86,27 +92,24 @@ impl Sources {
             };
         };
         let text = &*file.text;
-        let mut offset = 0;
-        for (i, l) in text.split_inclusive('\n').enumerate() {
-            if i + 1 == line {
-                let col = l
-                    .char_indices()
-                    .nth(column.saturating_sub(1))
-                    .map_or(l.trim_end_matches('\n').len(), |(b, _)| b);
-                offset += col;
-                let len = len.min(text.len() - offset);
-                return Span {
-                    source: id,
-                    offset,
-                    len,
-                };
-            }
-            offset += l.len();
-        }
+        let Some(&start) = file.line_starts.get(line.saturating_sub(1)) else {
+            return Span {
+                source: id,
+                offset: text.len(),
+                len: 0,
+            };
+        };
+        let end = file.line_starts.get(line).map_or(text.len(), |&e| e);
+        let l = &text[start..end];
+        let col = l
+            .char_indices()
+            .nth(column.saturating_sub(1))
+            .map_or(l.trim_end_matches('\n').len(), |(b, _)| b);
+        let offset = start + col;
         Span {
             source: id,
-            offset: text.len(),
-            len: 0,
+            offset,
+            len: len.min(text.len() - offset),
         }
     }
 

@@ -216,15 +216,12 @@ impl Value {
 }
 
 fn write_template(parts: &[Part], out: &mut String, style: Style, top: bool) {
-    if parts.iter().any(|p| matches!(p, Part::Secret(_))) {
-        out.push_str(SENSITIVE);
-        return;
-    }
     if style == Style::Plan {
-        out.push_str(KNOWN_AFTER_APPLY);
+        let secret = parts.iter().any(|p| matches!(p, Part::Secret(_)));
+        out.push_str(if secret { SENSITIVE } else { KNOWN_AFTER_APPLY });
         return;
     }
-    let quoted = !top || parts.iter().any(|p| matches!(p, Part::Text(_)));
+    let quoted = !top;
     if quoted {
         out.push('"');
     }
@@ -234,7 +231,7 @@ fn write_template(parts: &[Part], out: &mut String, style: Style, top: bool) {
             Part::Ref(p) => {
                 let _ = write!(out, "${{{p}}}");
             }
-            Part::Secret(_) => {}
+            Part::Secret(_) => out.push_str(SENSITIVE),
         }
     }
     if quoted {
@@ -252,10 +249,7 @@ impl Serialize for Value {
             Value::Int(i) => serializer.serialize_i64(*i),
             Value::Float(x) => serializer.serialize_f64(*x),
             Value::Str(s) => serializer.serialize_str(s),
-            Value::Template(_) => {
-                let text = self.display(Style::References);
-                serializer.serialize_str(text.trim_matches('"'))
-            }
+            Value::Template(_) => serializer.serialize_str(&self.display(Style::References)),
             Value::List(items) => {
                 let mut seq = serializer.serialize_seq(Some(items.len()))?;
                 for item in items {
@@ -285,7 +279,11 @@ mod tests {
         let v = Value::from_script_string(&s);
         assert_eq!(v.placeholders(), vec![&ip]);
         assert!(v.has_secret());
-        assert_eq!(v.display(Style::References), SENSITIVE);
+        assert_eq!(
+            v.display(Style::References),
+            "http://${server.web-1.ip}:8080/?k=(sensitive)"
+        );
+        assert_eq!(v.display(Style::Plan), SENSITIVE);
         let only = Value::from_script_string(&ip.token());
         assert_eq!(only.display(Style::References), "${server.web-1.ip}");
         assert_eq!(only.display(Style::Plan), KNOWN_AFTER_APPLY);

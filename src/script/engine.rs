@@ -12,7 +12,7 @@ use crate::model::{Style, Value};
 
 /// Default operation budget: far more than 10,000 declarations need, yet an endless loop stops
 /// in a fraction of a second.
-pub const MAX_OPERATIONS: u64 = 20_000_000;
+pub const MAX_OPERATIONS: u64 = 5_000_000;
 /// Deepest call nesting (recursion) allowed.
 pub const MAX_CALL_LEVELS: usize = 64;
 

@@ -141,7 +141,7 @@ pub fn evaluate_source(
         ..
     } = builder;
     if let Err(error) = outcome {
-        problems.push(error.into())
+        problems.push(error.into());
     } else {
         if desired.environments.is_none() && desired.env != "dev" {
             let error = ScriptError::plain(

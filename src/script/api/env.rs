@@ -1,9 +1,9 @@
-//! Environments and inputs: `environments(...)`, `environment()`, `var(...)`, `env(...)` and
+//! Environments and inputs: `environments(...)`, `environment()`, `variable(...)`, `env(...)` and
 //! `secret(...)`. These are the only ways a script sees the outside world, and all are read-only.
 //!
 //! ```rhai
 //! let size = environments(#{ dev: #{ web: 1 }, prod: #{ web: 3 } });   // selected with --env
-//! let count = var("web_count", size.web);     // --var web_count=5 overrides
+//! let count = variable("web_count", size.web);     // --var web_count=5 overrides
 //! let region = env("REGION", "SdnSpb");        // process environment, with a default
 //! let db_password = secret("DB_PASSWORD");     // prints as (sensitive), everywhere
 //! ```
@@ -38,13 +38,13 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     engine.register_fn("environment", move || b.borrow().options.env.clone());
 
     let b = builder.clone();
-    engine.register_fn("var", move |ctx: NativeCallContext, name: &str| {
+    engine.register_fn("variable", move |ctx: NativeCallContext, name: &str| {
         b.borrow().options.vars.get(name).cloned().ok_or_else(|| {
             HostError {
                 code: "ict::script::missing_var",
                 message: format!("variable `{name}` is not set"),
                 help: Some(format!(
-                    "pass `--var {name}=VALUE`, or give a default: var(\"{name}\", ...)"
+                    "pass `--var {name}=VALUE`, or give a default: variable(\"{name}\", ...)"
                 )),
                 span: None,
             }
@@ -53,7 +53,7 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     });
     let b = builder.clone();
     engine.register_fn(
-        "var",
+        "variable",
         move |ctx: NativeCallContext, name: &str, default: Dynamic| {
             let value = b.borrow().options.vars.get(name).cloned();
             match value {

@@ -144,8 +144,8 @@ pub(crate) const FUNCTIONS: &[(&str, &str)] = &[
     ("environments", "environments(settings: map) -> map"),
     ("environment", "environment() -> string"),
     (
-        "var",
-        "var(name: string) -> string, or var(name: string, default)",
+        "variable",
+        "variable(name: string) -> string, or variable(name: string, default)",
     ),
     (
         "env",

@@ -1,0 +1,86 @@
+//! `ict check`: inputs from the command line and the sandbox.
+
+use crate::test::Test;
+
+#[test]
+fn missing_file_is_a_clear_error() {
+    let out = Test::new().args(&["check", "nope.ict"]).failure();
+    assert!(
+        out.stderr.contains("cannot read nope.ict"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn secrets_never_print() {
+    let out = Test::new()
+        .write("s.ict", r#"let p = secret("ICT_TEST_PASSWORD"); print(`password is ${p}`); server("a", #{ vars: #{ password: p } });"#)
+        .env("ICT_TEST_PASSWORD", "hunter2-very-secret")
+        .args(&["graph", "s.ict", "--format", "json"])
+        .success();
+    assert!(!out.stdout.contains("hunter2") && !out.stderr.contains("hunter2"));
+    assert!(out.stdout.contains("(sensitive)"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("password is (sensitive)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn env_and_variable_inputs() {
+    let script = r#"server(env("ICT_TEST_NAME", "fallback"), #{ cpu: variable("cpu", 1) });"#;
+    let out = Test::new()
+        .write("e.ict", script)
+        .env("ICT_TEST_NAME", "from-env")
+        .args(&["--var", "cpu=4", "graph", "e.ict"])
+        .success();
+    assert!(
+        out.stdout.contains("server.from-env  4 vCPU"),
+        "{}",
+        out.stdout
+    );
+    let out = Test::new()
+        .write("e.ict", script)
+        .args(&["graph", "e.ict"])
+        .success();
+    assert!(
+        out.stdout.contains("server.fallback  1 vCPU"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn ict_path_modules() {
+    let t = Test::new()
+        .write(
+            "lib/shared/common.ict",
+            "fn web(n) { server(n, #{ cpu: 2 }) }",
+        )
+        .write("p/infra.ict", "import \"common\" as c; c::web(\"w\");");
+    let lib = t.path().join("lib/shared");
+    let out = t
+        .env("ICT_PATH", lib.to_str().expect("utf-8"))
+        .args(&["graph", "p/infra.ict"])
+        .success();
+    assert!(out.stdout.contains("server.w  2 vCPU"), "{}", out.stdout);
+}
+
+#[test]
+fn completions_are_generated() {
+    let out = Test::new().args(&["completions", "bash"]).success();
+    assert!(
+        out.stdout.contains("_ict()"),
+        "{}",
+        &out.stdout[..out.stdout.len().min(200)]
+    );
+}
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    assert_eq!(Test::new().args(&["check"]).run().status, 1);
+    let help = Test::new().args(&["--help"]).success();
+    assert!(help.stdout.contains("check") && help.stdout.contains("graph"));
+}

@@ -1,0 +1,70 @@
+//! The corpus of broken scripts under `tests/scripts/errors/`: each one must fail with the
+//! expected code at the expected file, line and column (its first line says which), and its
+//! whole rendered diagnostic is snapshot-tested.
+
+use std::path::PathBuf;
+
+use crate::test::{root, Test};
+
+fn corpus() -> Vec<(String, PathBuf)> {
+    let dir = root().join("tests/scripts/errors");
+    let mut cases = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("corpus dir") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_stem()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let script = if path.is_dir() {
+            path.join("main.ict")
+        } else {
+            path
+        };
+        let relative = script
+            .strip_prefix(&dir)
+            .expect("inside corpus")
+            .to_string_lossy()
+            .into_owned();
+        cases.push((name, PathBuf::from(relative)));
+    }
+    cases.sort();
+    cases
+}
+
+#[test]
+fn every_broken_script_points_at_its_mistake() {
+    let dir = root().join("tests/scripts/errors");
+    let cases = corpus();
+    assert!(cases.len() >= 20, "only {} broken scripts", cases.len());
+    for (name, script) in cases {
+        let text = std::fs::read_to_string(dir.join(&script)).expect("read");
+        let header = text.lines().next().unwrap_or_default();
+        let expect = header
+            .strip_prefix("// expect: ")
+            .unwrap_or_else(|| panic!("{name}: no `// expect:` header"));
+        let (code, location) = expect.split_once(" at ").expect("`CODE at FILE:LINE:COL`");
+        let out = Test::new()
+            .current_dir(&dir)
+            .args(&["check", script.to_str().expect("utf-8")])
+            .run();
+        assert_eq!(out.status, 1, "{name} should fail:\n{}", out.stderr);
+        assert!(
+            !out.stderr.contains("panicked"),
+            "{name} panicked:\n{}",
+            out.stderr
+        );
+        let first = out.stderr.split("\n\n").next().unwrap_or_default();
+        assert!(
+            out.stderr.starts_with(code),
+            "{name}: expected {code} first, got:\n{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(&format!("[{location}]")),
+            "{name}: expected location {location} in:\n{first}\n---\n{}",
+            out.stderr
+        );
+        insta::assert_snapshot!(name, out.stderr);
+    }
+}

@@ -1,0 +1,114 @@
+//! `Test`: a builder that runs the real `ict` binary in a temporary folder.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Path of the `ict` binary under test.
+pub fn ict() -> &'static str {
+    env!("CARGO_BIN_EXE_ict")
+}
+
+/// The repository root (for examples and the README).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Test {
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    cwd: Option<PathBuf>,
+}
+
+pub struct Outcome {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: i32,
+}
+
+impl Test {
+    pub fn new() -> Test {
+        Test {
+            dir: tempfile::tempdir().expect("temp dir"),
+            args: Vec::new(),
+            env: Vec::new(),
+            cwd: None,
+        }
+    }
+
+    /// Writes `content` to `path` inside the test folder.
+    pub fn write(self, path: &str, content: &str) -> Test {
+        let full = self.dir.path().join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("create dirs");
+        }
+        std::fs::write(full, content).expect("write file");
+        self
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Test {
+        self.args.extend(args.iter().map(|a| (*a).to_owned()));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Test {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Runs in `dir` instead of the test folder.
+    pub fn current_dir(mut self, dir: &Path) -> Test {
+        self.cwd = Some(dir.to_path_buf());
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn run(&self) -> Outcome {
+        let mut command = Command::new(ict());
+        command
+            .args(&self.args)
+            .current_dir(self.cwd.as_deref().unwrap_or(self.dir.path()))
+            .env("NO_COLOR", "1")
+            .env_remove("ONECLOUD_TOKEN")
+            .env_remove("ICT_PATH")
+            .env_remove("RUST_LOG");
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = command.output().expect("run ict");
+        Outcome {
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            status: status.code().unwrap_or(-1),
+        }
+    }
+
+    #[track_caller]
+    pub fn success(&self) -> Outcome {
+        let out = self.run();
+        assert_eq!(
+            out.status, 0,
+            "ict {:?} failed:\n{}{}",
+            self.args, out.stdout, out.stderr
+        );
+        out
+    }
+
+    #[track_caller]
+    pub fn failure(&self) -> Outcome {
+        let out = self.run();
+        assert_eq!(
+            out.status, 1,
+            "ict {:?} should fail with 1:\n{}{}",
+            self.args, out.stdout, out.stderr
+        );
+        out
+    }
+}
