@@ -7,10 +7,12 @@
 //! This file only wires the layers together: [`run`] parses the arguments into a
 //! [`config::Config`], executes the command and turns the outcome into an exit code.
 
+pub mod ansible;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod exit;
+pub mod inventory;
 pub mod model;
 pub mod script;
 pub mod ui;
