@@ -1,0 +1,347 @@
+//! One lock per state (DESIGN decision 5): `.ict/<env>/state.lock`, holding who took it.
+//!
+//! The lock file is written completely under a temporary name and then hard-linked into place,
+//! which fails if a lock exists (the same exclusivity as `O_EXCL`, and nobody ever sees a
+//! half-written lock). A lock whose process is gone — same host, and no such PID or a PID with
+//! a different start time — is taken over and reported; a live holder makes
+//! [`Lock::acquire`] fail at once with who holds it and how to break it. The lock is released
+//! when the [`Lock`] is dropped, and only if the file is still ours.
+
+use std::fmt;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::dir::StateDir;
+use super::error::StateError;
+use super::process::{self, Probe};
+use super::timestamp::Timestamp;
+
+/// Who holds a lock. Stored as the lock file's JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockHolder {
+    pub user: String,
+    pub host: String,
+    pub pid: u32,
+    /// What the holder is doing, e.g. `ict apply infra.ict`.
+    pub command: String,
+    pub started_at: Timestamp,
+    /// The holder's start time in clock ticks since boot (`/proc/<pid>/stat` field 22), to
+    /// tell a reused PID from the holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_start: Option<u64>,
+}
+
+impl LockHolder {
+    /// This process, running `command`.
+    pub fn current(command: &str) -> LockHolder {
+        let (pid, process_start) = process::current();
+        LockHolder {
+            user: process::user(),
+            host: process::hostname(),
+            pid,
+            command: command.to_owned(),
+            started_at: Timestamp::now(),
+            process_start,
+        }
+    }
+
+    /// Whether the holder's process is still running, as far as this machine can tell.
+    pub fn liveness(&self) -> Liveness {
+        if self.host != process::hostname() {
+            return Liveness::Unknown;
+        }
+        match process::probe(self.pid) {
+            Probe::Gone => Liveness::Dead,
+            Probe::Running { start_ticks } => match self.process_start {
+                Some(recorded) if recorded != start_ticks => Liveness::Dead,
+                _ => Liveness::Alive,
+            },
+            Probe::Unknown => Liveness::Unknown,
+        }
+    }
+}
+
+impl fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}@{} (pid {}, `{}`, since {})",
+            self.user, self.host, self.pid, self.command, self.started_at
+        )
+    }
+}
+
+/// Whether a lock holder's process is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    Alive,
+    /// Gone from this host (or its PID now belongs to another process).
+    Dead,
+    /// Another host, or `/proc` cannot be read: treated as alive.
+    Unknown,
+}
+
+impl fmt::Display for Liveness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Liveness::Alive => "still running",
+            Liveness::Dead => "no longer running",
+            Liveness::Unknown => "cannot check whether it is running from this host",
+        })
+    }
+}
+
+/// The state of a lock, for `ict lock status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockStatus {
+    Unlocked,
+    Held {
+        holder: LockHolder,
+        liveness: Liveness,
+    },
+}
+
+/// A stale lock that [`Lock::acquire`] took over; print it as a warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TakenOver {
+    pub previous: LockHolder,
+    pub path: PathBuf,
+}
+
+impl fmt::Display for TakenOver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "took over the lock {} left by {}, which is no longer running; \
+             its unfinished operations will be checked against the cloud",
+            self.path.display(),
+            self.previous
+        )
+    }
+}
+
+/// A held lock. Dropping it releases the lock.
+#[derive(Debug)]
+pub struct Lock {
+    dir: StateDir,
+    holder: LockHolder,
+    released: bool,
+}
+
+/// The result of [`Lock::acquire`].
+#[derive(Debug)]
+pub struct Acquired {
+    pub lock: Lock,
+    /// Set when a stale lock was taken over.
+    pub taken_over: Option<TakenOver>,
+}
+
+/// How often acquisition retries when the lock file changes under it (another process taking
+/// over or releasing at the same moment).
+const ATTEMPTS: usize = 3;
+
+impl Lock {
+    /// Takes the lock of `dir` for `command` (e.g. `ict apply infra.ict`), creating the state
+    /// directory if needed. Fails fast if a live process holds it.
+    pub fn acquire(dir: &StateDir, command: &str) -> Result<Acquired, StateError> {
+        dir.ensure()?;
+        let path = dir.lock_file();
+        let holder = LockHolder::current(command);
+        let mut taken_over = None;
+        for _ in 0..ATTEMPTS {
+            if create_exclusive(dir, &holder)? {
+                return Ok(Acquired {
+                    lock: Lock {
+                        dir: dir.clone(),
+                        holder,
+                        released: false,
+                    },
+                    taken_over,
+                });
+            }
+            let Some(other) = read_holder(dir)? else {
+                continue; // Released in the meantime.
+            };
+            match other.liveness() {
+                Liveness::Dead => {
+                    if take_away(&path, &other)? {
+                        taken_over = Some(TakenOver {
+                            previous: other,
+                            path: path.clone(),
+                        });
+                    }
+                }
+                liveness => return Err(locked(dir, other, liveness)),
+            }
+        }
+        match read_holder(dir)? {
+            Some(other) => {
+                let liveness = other.liveness();
+                Err(locked(dir, other, liveness))
+            }
+            None => Err(StateError::io(
+                "take the lock",
+                path,
+                io::Error::other("the lock file kept changing; try again"),
+            )),
+        }
+    }
+
+    /// Who holds the lock of `dir`, if anyone.
+    pub fn status(dir: &StateDir) -> Result<LockStatus, StateError> {
+        Ok(match read_holder(dir)? {
+            None => LockStatus::Unlocked,
+            Some(holder) => {
+                let liveness = holder.liveness();
+                LockStatus::Held { holder, liveness }
+            }
+        })
+    }
+
+    /// Removes the lock of `dir` whoever holds it; returns the holder it removed (`None` if it
+    /// was not locked). An unreadable lock file is removed too (`Ok(None)`).
+    pub fn break_lock(dir: &StateDir) -> Result<Option<LockHolder>, StateError> {
+        let holder = match read_holder(dir) {
+            Ok(holder) => holder,
+            Err(StateError::LockUnreadable { .. }) => None,
+            Err(error) => return Err(error),
+        };
+        let path = dir.lock_file();
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(holder),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(StateError::io("remove the lock", path, error)),
+        }
+    }
+
+    /// The state directory this lock protects.
+    pub fn dir(&self) -> &StateDir {
+        &self.dir
+    }
+
+    /// This lock's holder record (this process).
+    pub fn holder(&self) -> &LockHolder {
+        &self.holder
+    }
+
+    /// Releases the lock now, reporting failures that dropping would ignore. The lock file is
+    /// removed only if it is still this process's (it may have been broken by hand).
+    pub fn release(mut self) -> Result<(), StateError> {
+        self.released = true;
+        release(&self.dir, &self.holder)
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if !self.released {
+            let _ = release(&self.dir, &self.holder);
+        }
+    }
+}
+
+fn release(dir: &StateDir, ours: &LockHolder) -> Result<(), StateError> {
+    match read_holder(dir) {
+        Ok(Some(holder)) if holder == *ours => {
+            let path = dir.lock_file();
+            match fs::remove_file(&path) {
+                Ok(()) => Ok(()),
+                Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(error) => Err(StateError::io("remove the lock", path, error)),
+            }
+        }
+        // Gone, or broken and retaken by someone else: not ours to remove.
+        Ok(_) | Err(StateError::LockUnreadable { .. }) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+fn locked(dir: &StateDir, holder: LockHolder, liveness: Liveness) -> StateError {
+    StateError::Locked {
+        env: dir.env().to_owned(),
+        path: dir.lock_file(),
+        holder: Box::new(holder),
+        liveness,
+        break_hint: dir.break_hint(),
+    }
+}
+
+/// Reads the lock file: `None` if there is none.
+fn read_holder(dir: &StateDir) -> Result<Option<LockHolder>, StateError> {
+    let path = dir.lock_file();
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(StateError::io("read the lock", path, error)),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|error| StateError::LockUnreadable {
+            path,
+            reason: error.to_string(),
+            break_hint: dir.break_hint(),
+        })
+}
+
+/// Creates the lock file holding `holder`, complete, if no lock file exists. `Ok(false)` if
+/// one does.
+fn create_exclusive(dir: &StateDir, holder: &LockHolder) -> Result<bool, StateError> {
+    let path = dir.lock_file();
+    let mut bytes = serde_json::to_vec_pretty(holder)
+        .map_err(|error| StateError::io("write the lock", &path, error.into()))?;
+    bytes.push(b'\n');
+    let mut temp = tempfile::Builder::new()
+        .prefix(".state.lock.")
+        .tempfile_in(dir.path())
+        .map_err(|error| StateError::io("create a temporary file in", dir.path(), error))?;
+    temp.write_all(&bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|error| StateError::io("write", temp.path().to_path_buf(), error))?;
+    match fs::hard_link(temp.path(), &path) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        // No hard links on this file system: fall back to O_EXCL.
+        Err(_) => create_new(&path, &bytes),
+    }
+}
+
+fn create_new(path: &Path, bytes: &[u8]) -> Result<bool, StateError> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(bytes)
+                .and_then(|()| file.sync_all())
+                .map_err(|error| StateError::io("write the lock", path, error))?;
+            Ok(true)
+        }
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(error) => Err(StateError::io("create the lock", path, error)),
+    }
+}
+
+/// Removes the stale lock left by `expected`, unless another process replaced it meanwhile:
+/// the file is renamed away first (atomic), then checked. Returns whether it was removed.
+fn take_away(path: &Path, expected: &LockHolder) -> Result<bool, StateError> {
+    let aside = path.with_extension(format!("lock.stale.{}", std::process::id()));
+    match fs::rename(path, &aside) {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(error) => return Err(StateError::io("take over the lock", path, error)),
+    }
+    let moved: Option<LockHolder> = fs::read_to_string(&aside)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok());
+    let ours_to_remove = moved.as_ref() == Some(expected);
+    if !ours_to_remove {
+        // A live lock was taken in between: put it back (unless yet another one appeared).
+        let _ = fs::hard_link(&aside, path);
+    }
+    let _ = fs::remove_file(&aside);
+    Ok(ours_to_remove)
+}
