@@ -170,3 +170,207 @@ pub(crate) fn remove_stale_temp_files(dir: &StateDir) -> Result<usize, StateErro
     }
     Ok(removed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Action, Address, HostKey, JournalOp};
+
+    fn dir_in(root: &tempfile::TempDir) -> StateDir {
+        StateDir::for_script(&root.path().join("infra.ict"), "dev").expect("valid env")
+    }
+
+    fn sample(env: &str) -> State {
+        let mut state = State::new(env);
+        let web = Address::new("server", "web-1").expect("valid");
+        state.record_created(&web, 101, serde_json::json!({"cpu": 2, "ram": 2048}));
+        state.record_adopted(
+            &Address::new("network", "lan").expect("valid"),
+            7,
+            serde_json::Value::Null,
+        );
+        state.check_host_key(&web, HostKey::new("ssh-ed25519", "AAAAC3Nz", "SHA256:abc"));
+        state.begin(JournalOp::new(web, Action::Power).on_id(101).with("state", "off"));
+        state
+            .extra
+            .insert("releases".into(), serde_json::json!([{"ref": "v1"}]));
+        state
+    }
+
+    fn temp_files(dir: &StateDir) -> Vec<String> {
+        fs::read_dir(dir.path())
+            .expect("listable")
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(TEMP_SUFFIX))
+            .collect()
+    }
+
+    #[test]
+    fn saved_state_loads_back_equal() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        assert_eq!(load(&dir).expect("no state yet"), None);
+        let state = sample("dev");
+        save(&dir, &state).expect("saved");
+        assert_eq!(load(&dir).expect("loads"), Some(state));
+    }
+
+    #[test]
+    fn output_is_sorted_whatever_the_insertion_order() {
+        let mut a = State::new("dev");
+        let mut b = State::new("dev");
+        let names = ["c", "a", "b"];
+        for (index, name) in names.iter().enumerate() {
+            let address = Address::new("server", name).expect("valid");
+            a.record_created(&address, index as u64, serde_json::Value::Null);
+        }
+        for (index, name) in names.iter().enumerate().rev() {
+            let address = Address::new("server", name).expect("valid");
+            b.record_created(&address, index as u64, serde_json::Value::Null);
+        }
+        // Creation times may differ by a second between the two loops; compare the order.
+        let keys = |state: &State| -> Vec<String> {
+            let json = serde_json::to_string(state).expect("serializes");
+            let value: serde_json::Value = serde_json::from_str(&json).expect("parses");
+            value["resources"]
+                .as_object()
+                .expect("a map")
+                .keys()
+                .cloned()
+                .collect()
+        };
+        assert_eq!(keys(&a), ["server.a", "server.b", "server.c"]);
+        assert_eq!(keys(&a), keys(&b));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn save_is_private_leaves_no_temp_files_and_keeps_the_previous_version() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        let first = State::new("dev");
+        save(&dir, &first).expect("first save");
+        assert!(!dir.backup_file().exists(), "nothing to back up yet");
+        let second = sample("dev");
+        save(&dir, &second).expect("second save");
+
+        let mode = fs::metadata(dir.state_file()).expect("exists").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let dir_mode = fs::metadata(dir.path()).expect("exists").permissions().mode();
+        assert_eq!(dir_mode & 0o777, 0o700);
+        assert_eq!(temp_files(&dir), Vec::<String>::new());
+
+        let backup = fs::read_to_string(dir.backup_file()).expect("backup exists");
+        let backup: State = serde_json::from_str(&backup).expect("backup is a state");
+        assert_eq!(backup, first);
+        assert_eq!(load(&dir).expect("loads"), Some(second));
+    }
+
+    #[test]
+    fn corrupt_file_is_reported_with_line_and_column_and_the_backup_survives() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        let good = sample("dev");
+        save(&dir, &good).expect("saved");
+        save(&dir, &good).expect("saved again, so a backup exists");
+        let backup_before = fs::read(dir.backup_file()).expect("backup");
+
+        let text = fs::read_to_string(dir.state_file()).expect("state");
+        let broken = text.replacen("\"kind\": \"server\",", "\"kind\": \"server\" oops,", 1);
+        assert_ne!(broken, text);
+        fs::write(dir.state_file(), &broken).expect("written");
+        let expected_line = broken
+            .lines()
+            .position(|line| line.contains("oops"))
+            .expect("present")
+            + 1;
+
+        let Err(StateError::Corrupt(corrupt)) = load(&dir) else {
+            panic!("expected a corrupt-state error");
+        };
+        assert_eq!(corrupt.line, expected_line);
+        assert!(corrupt.column > 1);
+        assert_eq!(corrupt.path, dir.state_file());
+        let rendered = corrupt.to_string();
+        assert!(
+            rendered.contains(&format!("line {expected_line}")),
+            "{rendered}"
+        );
+        assert!(rendered.contains("state.json"), "{rendered}");
+        let offset: usize = corrupt.span.offset();
+        assert_eq!(&broken[offset..offset + 4], "oops");
+        assert_eq!(fs::read(dir.backup_file()).expect("backup"), backup_before);
+        let restored: State =
+            serde_json::from_slice(&backup_before).expect("backup is a good state");
+        assert_eq!(restored, good);
+    }
+
+    #[test]
+    fn wrong_shapes_are_corrupt_too() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        for text in [
+            "",
+            "{\"version\": 1}",
+            "{\"version\": 1, \"env\": \"dev\", \"resourcez\": {}}",
+            "{\"version\": 1, \"env\": \"dev\", \"resources\": {\"nodot\": {}}}",
+            "[1, 2]",
+        ] {
+            assert!(
+                matches!(parse(&dir, text), Err(StateError::Corrupt(_))),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn newer_schema_versions_are_refused_and_older_fields_default() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        let newer = format!(
+            "{{\"version\": {}, \"env\": \"dev\", \"shiny\": true}}",
+            SCHEMA_VERSION + 1
+        );
+        assert!(matches!(
+            parse(&dir, &newer),
+            Err(StateError::Version { found, supported: SCHEMA_VERSION, .. })
+                if found == SCHEMA_VERSION + 1
+        ));
+        let minimal = parse(&dir, "{\"version\": 1, \"env\": \"dev\"}").expect("accepted");
+        assert_eq!(minimal, State::new("dev"));
+    }
+
+    #[test]
+    fn a_state_of_another_environment_is_refused() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        save(&dir, &State::new("prod")).expect("saved");
+        assert!(matches!(
+            load(&dir),
+            Err(StateError::EnvMismatch { found, .. }) if found == "prod"
+        ));
+    }
+
+    #[test]
+    fn a_missing_state_with_a_backup_is_not_silently_empty() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        save(&dir, &sample("dev")).expect("saved");
+        save(&dir, &sample("dev")).expect("saved");
+        fs::remove_file(dir.state_file()).expect("removed");
+        assert!(matches!(load(&dir), Err(StateError::Missing { .. })));
+    }
+
+    #[test]
+    fn stale_temp_files_are_removed_and_others_kept() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        save(&dir, &State::new("dev")).expect("saved");
+        fs::write(dir.path().join(".state.json.abc123.tmp"), "{").expect("written");
+        assert_eq!(remove_stale_temp_files(&dir).expect("cleaned"), 1);
+        assert_eq!(temp_files(&dir), Vec::<String>::new());
+        assert!(dir.state_file().exists());
+    }
+}

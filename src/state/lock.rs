@@ -345,3 +345,161 @@ fn take_away(path: &Path, expected: &LockHolder) -> Result<bool, StateError> {
     let _ = fs::remove_file(&aside);
     Ok(ours_to_remove)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_in(root: &tempfile::TempDir) -> StateDir {
+        StateDir::for_script(&root.path().join("infra.ict"), "dev").expect("valid env")
+    }
+
+    fn write_lock(dir: &StateDir, holder: &LockHolder) {
+        dir.ensure().expect("dir");
+        fs::write(
+            dir.lock_file(),
+            serde_json::to_vec(holder).expect("serializes"),
+        )
+        .expect("written");
+    }
+
+    /// The PID of a process that has exited and been reaped.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().expect("spawn true");
+        let pid = child.id();
+        child.wait().expect("wait for true");
+        pid
+    }
+
+    #[test]
+    fn a_second_acquire_fails_fast_naming_the_holder() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        let first = Lock::acquire(&dir, "ict apply infra.ict").expect("free");
+        assert!(first.taken_over.is_none());
+
+        let error = Lock::acquire(&dir, "ict plan infra.ict").expect_err("held");
+        let StateError::Locked {
+            holder, liveness, ..
+        } = &error
+        else {
+            panic!("expected Locked, got {error:?}");
+        };
+        assert_eq!(holder.pid, std::process::id());
+        assert_eq!(holder.command, "ict apply infra.ict");
+        assert_eq!(*liveness, Liveness::Alive);
+        let message = error.to_string();
+        assert!(message.contains(&format!("pid {}", std::process::id())), "{message}");
+        assert!(message.contains("ict apply infra.ict"), "{message}");
+        let help = miette::Diagnostic::help(&error).expect("help").to_string();
+        assert!(help.contains("ict lock break"), "{help}");
+        assert!(help.contains("infra.ict --env dev"), "{help}");
+
+        drop(first);
+        assert!(!dir.lock_file().exists(), "released on drop");
+        Lock::acquire(&dir, "ict plan infra.ict").expect("free again");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_lock_whose_process_is_gone_is_taken_over_with_a_warning() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        let mut stale = LockHolder::current("ict apply infra.ict");
+        stale.pid = dead_pid();
+        write_lock(&dir, &stale);
+        assert_eq!(
+            Lock::status(&dir).expect("readable"),
+            LockStatus::Held {
+                holder: stale.clone(),
+                liveness: Liveness::Dead
+            }
+        );
+
+        let acquired = Lock::acquire(&dir, "ict apply infra.ict").expect("taken over");
+        let taken = acquired.taken_over.as_ref().expect("a warning");
+        assert_eq!(taken.previous, stale);
+        assert!(taken.to_string().contains("no longer running"));
+        let now: LockHolder =
+            serde_json::from_str(&fs::read_to_string(dir.lock_file()).expect("lock"))
+                .expect("a lock");
+        assert_eq!(now.pid, std::process::id());
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .expect("listable")
+            .flatten()
+            .map(|entry| entry.file_name())
+            .filter(|name| name != "state.lock")
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_reused_pid_does_not_keep_a_lock_alive() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        let mut stale = LockHolder::current("ict apply");
+        // Our own PID, but "started" at another time: the original holder is gone.
+        stale.process_start = stale.process_start.map(|ticks| ticks + 1);
+        write_lock(&dir, &stale);
+        assert_eq!(stale.liveness(), Liveness::Dead);
+        let acquired = Lock::acquire(&dir, "ict apply").expect("taken over");
+        assert!(acquired.taken_over.is_some());
+    }
+
+    #[test]
+    fn a_lock_from_another_host_is_never_taken_over() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        let mut remote = LockHolder::current("ict apply");
+        remote.host = format!("not-{}", remote.host);
+        remote.pid = dead_pid();
+        write_lock(&dir, &remote);
+        assert!(matches!(
+            Lock::acquire(&dir, "ict apply"),
+            Err(StateError::Locked {
+                liveness: Liveness::Unknown,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn break_removes_any_lock_and_names_the_holder() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        assert_eq!(Lock::break_lock(&dir).expect("nothing to break"), None);
+        assert_eq!(Lock::status(&dir).expect("readable"), LockStatus::Unlocked);
+
+        let held = Lock::acquire(&dir, "ict apply").expect("free");
+        let broken = Lock::break_lock(&dir).expect("broken");
+        assert_eq!(broken.as_ref(), Some(held.lock.holder()));
+        assert_eq!(Lock::status(&dir).expect("readable"), LockStatus::Unlocked);
+
+        // Someone else takes it; our late release must not remove their lock.
+        let theirs = Lock::acquire(&dir, "ict plan").expect("free");
+        held.lock.release().expect("release is a no-op");
+        assert!(dir.lock_file().exists());
+        drop(theirs);
+        assert!(!dir.lock_file().exists());
+
+        fs::write(dir.lock_file(), "").expect("written");
+        assert!(matches!(
+            Lock::acquire(&dir, "ict apply"),
+            Err(StateError::LockUnreadable { .. })
+        ));
+        assert_eq!(Lock::break_lock(&dir).expect("broken"), None);
+        assert!(!dir.lock_file().exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_lock_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        let _held = Lock::acquire(&dir, "ict apply").expect("free");
+        let mode = fs::metadata(dir.lock_file()).expect("exists").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
