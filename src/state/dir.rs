@@ -62,6 +62,11 @@ impl StateDir {
         self.path.join("state.json.backup")
     }
 
+    /// `state.log`: commits appended since `state.json` was last written in full.
+    pub fn log_file(&self) -> PathBuf {
+        self.path.join("state.log")
+    }
+
     /// `state.lock`.
     pub fn lock_file(&self) -> PathBuf {
         self.path.join("state.lock")

@@ -12,6 +12,7 @@ use super::address::Address;
 use super::error::StateError;
 use super::host_key::{HostKey, HostKeyCheck};
 use super::journal::{Journal, JournalEntry, JournalOp, Outcome, Seq};
+use super::log::Change;
 use super::timestamp::Timestamp;
 
 /// The schema version this ict writes. Older versions are migrated on load (there are none
@@ -36,7 +37,10 @@ pub struct ResourceRecord {
 }
 
 /// The whole state of one environment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Every mutation goes through one of a few primitive assignments, each recorded as a
+/// [`Change`] so that [`super::Store`] can append it to the log instead of rewriting the file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct State {
     version: u32,
@@ -47,9 +51,23 @@ pub struct State {
     journal: Journal,
     #[serde(default)]
     host_keys: BTreeMap<Address, HostKey>,
-    /// Free-form sections for later features (releases, metrics history pointers), by name.
     #[serde(default)]
-    pub extra: BTreeMap<String, serde_json::Value>,
+    extra: BTreeMap<String, serde_json::Value>,
+    /// Changes not yet written to disk.
+    #[serde(skip)]
+    pending: Vec<Change>,
+}
+
+/// Two states are equal when their contents are, whatever is still to be written.
+impl PartialEq for State {
+    fn eq(&self, other: &State) -> bool {
+        self.version == other.version
+            && self.env == other.env
+            && self.resources == other.resources
+            && self.journal == other.journal
+            && self.host_keys == other.host_keys
+            && self.extra == other.extra
+    }
 }
 
 impl State {
@@ -62,6 +80,7 @@ impl State {
             journal: Journal::default(),
             host_keys: BTreeMap::new(),
             extra: BTreeMap::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -112,28 +131,30 @@ impl State {
         adopted: bool,
         attributes: serde_json::Value,
     ) {
-        let replaced = self.resources.insert(
-            address.clone(),
-            ResourceRecord {
-                kind: address.kind().to_owned(),
-                name: address.name().to_owned(),
-                id,
-                adopted,
-                created_at: Timestamp::now(),
-                attributes,
-            },
-        );
         // A new object behind the same address has a new host key.
-        if replaced.is_some_and(|old| old.id != id) {
-            self.host_keys.remove(address);
+        if self.resources.get(address).is_some_and(|old| old.id != id) {
+            self.change(Change::RemoveHostKey(address.clone()));
         }
+        let record = ResourceRecord {
+            kind: address.kind().to_owned(),
+            name: address.name().to_owned(),
+            id,
+            adopted,
+            created_at: Timestamp::now(),
+            attributes,
+        };
+        self.change(Change::PutResource(address.clone(), record));
     }
 
     /// Replaces the last known attributes of an owned resource; false if it is not owned.
     pub fn set_attributes(&mut self, address: &Address, attributes: serde_json::Value) -> bool {
-        match self.resources.get_mut(address) {
+        match self.resources.get(address) {
             Some(record) => {
-                record.attributes = attributes;
+                let record = ResourceRecord {
+                    attributes,
+                    ..record.clone()
+                };
+                self.change(Change::PutResource(address.clone(), record));
                 true
             }
             None => false,
@@ -143,8 +164,14 @@ impl State {
     /// Stops owning `address` (it was deleted): drops its record and its pinned host key, so a
     /// new server with the same name is not refused for a "changed" key.
     pub fn forget(&mut self, address: &Address) -> Option<ResourceRecord> {
-        self.host_keys.remove(address);
-        self.resources.remove(address)
+        if self.host_keys.contains_key(address) {
+            self.change(Change::RemoveHostKey(address.clone()));
+        }
+        let record = self.resources.get(address).cloned();
+        if record.is_some() {
+            self.change(Change::RemoveResource(address.clone()));
+        }
+        record
     }
 
     // ----- journal -----
@@ -156,7 +183,10 @@ impl State {
 
     /// Records the intent of an operation (see [`Journal::begin`]).
     pub fn begin(&mut self, op: JournalOp) -> Seq {
-        self.journal.begin(op)
+        let entry = self.journal.next_entry(op);
+        let seq = entry.seq;
+        self.change(Change::Begin(entry));
+        seq
     }
 
     /// Finishes a journal entry and applies what its outcome means for ownership:
@@ -164,7 +194,12 @@ impl State {
     /// successful `update` or `power` refreshes nothing (use [`State::set_attributes`]).
     /// A failure changes no ownership. Returns the finished entry.
     pub fn finish(&mut self, seq: Seq, outcome: &Outcome) -> Result<JournalEntry, StateError> {
-        let entry = self.journal.finish(seq)?;
+        let entry = self
+            .journal
+            .get(seq)
+            .cloned()
+            .ok_or(StateError::UnknownSeq { seq })?;
+        self.change(Change::Finish(seq));
         if let Outcome::Done { id } = outcome {
             match entry.op.action {
                 super::Action::Create => {
@@ -197,7 +232,7 @@ impl State {
     pub fn check_host_key(&mut self, address: &Address, presented: HostKey) -> HostKeyCheck {
         match self.host_keys.get(address) {
             None => {
-                self.host_keys.insert(address.clone(), presented);
+                self.change(Change::PutHostKey(address.clone(), presented));
                 HostKeyCheck::Pinned
             }
             Some(pinned) if pinned.same_key(&presented) => HostKeyCheck::Known,
@@ -209,7 +244,69 @@ impl State {
 
     /// Replaces a pinned key after the user confirmed the change (e.g. a rebuilt server).
     pub fn repin_host_key(&mut self, address: &Address, key: HostKey) -> Option<HostKey> {
-        self.host_keys.insert(address.clone(), key)
+        let previous = self.host_keys.get(address).cloned();
+        self.change(Change::PutHostKey(address.clone(), key));
+        previous
+    }
+
+    // ----- extra -----
+
+    /// A free-form section for later features (releases, metrics history pointers).
+    pub fn extra(&self, key: &str) -> Option<&serde_json::Value> {
+        self.extra.get(key)
+    }
+
+    /// Sets (`Some`) or removes (`None`) a free-form section.
+    pub fn set_extra(&mut self, key: &str, value: Option<serde_json::Value>) {
+        self.change(match value {
+            Some(value) => Change::PutExtra(key.to_owned(), value),
+            None => Change::RemoveExtra(key.to_owned()),
+        });
+    }
+
+    // ----- changes -----
+
+    /// Applies a primitive change and remembers it for the log.
+    fn change(&mut self, change: Change) {
+        self.apply(change.clone());
+        self.pending.push(change);
+    }
+
+    /// Applies a primitive change (also used to replay the log).
+    pub(crate) fn apply(&mut self, change: Change) {
+        match change {
+            Change::Begin(entry) => self.journal.insert(entry),
+            Change::Finish(seq) => self.journal.remove(seq),
+            Change::PutResource(address, record) => {
+                self.resources.insert(address, record);
+            }
+            Change::RemoveResource(address) => {
+                self.resources.remove(&address);
+            }
+            Change::PutHostKey(address, key) => {
+                self.host_keys.insert(address, key);
+            }
+            Change::RemoveHostKey(address) => {
+                self.host_keys.remove(&address);
+            }
+            Change::PutExtra(key, value) => {
+                self.extra.insert(key, value);
+            }
+            Change::RemoveExtra(key) => {
+                self.extra.remove(&key);
+            }
+        }
+    }
+
+    /// Takes the changes made since the last call.
+    pub(crate) fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Puts back changes that could not be written, ahead of newer ones.
+    pub(crate) fn restore_changes(&mut self, mut changes: Vec<Change>) {
+        changes.append(&mut self.pending);
+        self.pending = changes;
     }
 
     // ----- loading -----

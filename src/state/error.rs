@@ -2,7 +2,7 @@
 //! that says what to do next; none of them ever carries a secret.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
 
@@ -122,6 +122,38 @@ pub enum StateError {
 }
 
 impl StateError {
+    /// A corrupt-file error at 1-based `line` and `column` of `text` (the content of `path`).
+    pub(crate) fn corrupt(
+        path: &Path,
+        text: &str,
+        line: usize,
+        column: usize,
+        error: &serde_json::Error,
+        help: String,
+    ) -> Self {
+        let line_start: usize = text
+            .split_inclusive('\n')
+            .take(line.saturating_sub(1))
+            .map(str::len)
+            .sum();
+        let offset = (line_start + column.saturating_sub(1)).min(text.len());
+        // serde_json's message ends with " at line L column C"; the diagnostic says that itself.
+        let message = error.to_string();
+        let message = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(head, _)| head)
+            .to_owned();
+        StateError::Corrupt(Box::new(CorruptState {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+            help,
+            source_code: NamedSource::new(path.display().to_string(), text.to_owned()),
+            span: (offset, usize::from(offset < text.len())).into(),
+        }))
+    }
+
     /// Wraps an I/O error with what ict was doing and on which file.
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         StateError::Io {
@@ -135,22 +167,16 @@ impl StateError {
 /// Where and why a state file is corrupt (boxed in [`StateError::Corrupt`]).
 #[derive(Debug, thiserror::Error, Diagnostic)]
 #[error("the state file {} is corrupt at line {line}, column {column}: {message}", path.display())]
-#[diagnostic(
-    code(ict::state::corrupt),
-    help(
-        "ict did not change anything. The previous good state is kept in {}; fix the file or \
-         restore that copy over it",
-        backup.display()
-    )
-)]
+#[diagnostic(code(ict::state::corrupt))]
 pub struct CorruptState {
     pub path: PathBuf,
-    pub backup: PathBuf,
     /// 1-based line of the problem.
     pub line: usize,
     /// 1-based column of the problem.
     pub column: usize,
     pub message: String,
+    #[help]
+    pub help: String,
     #[source_code]
     pub source_code: NamedSource<String>,
     #[label("here")]

@@ -6,36 +6,44 @@
 //! current `state.json` to the backup name, renames the temporary file over `state.json` and
 //! fsyncs the directory. At every instant `state.json` is either the old or the new complete
 //! file; a crash leaves at worst a stray `.state.json.*.tmp`, removed by the next locked run.
+//! Between full saves, commits go to the append-only `state.log` (see `log.rs`), replayed here.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;
 
-use miette::NamedSource;
 use serde::Deserialize;
 
 use super::dir::StateDir;
 use super::document::{State, SCHEMA_VERSION};
-use super::error::{CorruptState, StateError};
+use super::error::StateError;
+use super::log;
 
 const TEMP_PREFIX: &str = ".state.json.";
 const TEMP_SUFFIX: &str = ".tmp";
 
-/// Loads the state of `dir`; `None` if it was never saved.
+/// Loads the state of `dir`: `state.json` with `state.log` replayed over it; `None` if
+/// neither was ever written.
 pub(crate) fn load(dir: &StateDir) -> Result<Option<State>, StateError> {
     let path = dir.state_file();
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
+    let log = dir.log_file();
+    let snapshot = match fs::read_to_string(&path) {
+        Ok(text) => Some(parse(dir, &text)?),
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             let backup = dir.backup_file();
             if backup.exists() {
                 return Err(StateError::Missing { path, backup });
             }
-            return Ok(None);
+            None
         }
         Err(error) => return Err(StateError::io("read the state file", path, error)),
     };
-    let state = parse(dir, &text)?;
+    if snapshot.is_none() && !log.exists() {
+        return Ok(None);
+    }
+    let mut state = snapshot.unwrap_or_else(|| State::new(dir.env()));
+    log::replay(&log, &mut state)?;
+    state.take_changes();
     Ok(Some(state))
 }
 
@@ -77,32 +85,22 @@ fn migrate(state: &mut State) {
 }
 
 fn corrupt(dir: &StateDir, text: &str, error: &serde_json::Error) -> StateError {
-    let (line, column) = (error.line(), error.column());
-    let line_start: usize = text
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    let offset = (line_start + column.saturating_sub(1)).min(text.len());
-    let path = dir.state_file();
-    // serde_json's message ends with " at line L column C"; the diagnostic says that itself.
-    let message = error.to_string();
-    let message = message
-        .rsplit_once(" at line ")
-        .map_or(message.as_str(), |(head, _)| head)
-        .to_owned();
-    StateError::Corrupt(Box::new(CorruptState {
-        source_code: NamedSource::new(path.display().to_string(), text.to_owned()),
-        span: (offset, usize::from(offset < text.len())).into(),
-        path,
-        backup: dir.backup_file(),
-        line,
-        column,
-        message,
-    }))
+    StateError::corrupt(
+        &dir.state_file(),
+        text,
+        error.line(),
+        error.column(),
+        error,
+        format!(
+            "ict did not change anything. The previous good state is kept in {}; fix the file \
+             or restore that copy over it",
+            dir.backup_file().display()
+        ),
+    )
 }
 
-/// Saves `state` atomically (see the module documentation).
+/// Saves `state` in full, atomically (see the module documentation), then removes the change
+/// log it includes.
 pub(crate) fn save(dir: &StateDir, state: &State) -> Result<(), StateError> {
     let mut bytes = serde_json::to_vec_pretty(state).map_err(|error| {
         StateError::io("serialize the state for", dir.state_file(), error.into())
@@ -121,7 +119,13 @@ pub(crate) fn save(dir: &StateDir, state: &State) -> Result<(), StateError> {
     keep_backup(dir)?;
     temp.persist(&path)
         .map_err(|error| StateError::io("replace", &path, error.error))?;
-    sync_dir(dir.path())
+    sync_dir(dir.path())?;
+    let log = dir.log_file();
+    match fs::remove_file(&log) {
+        Ok(()) => sync_dir(dir.path()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(StateError::io("remove the replayed", log, error)),
+    }
 }
 
 /// Makes the current `state.json` (if any) the backup, without copying and without a moment
@@ -190,10 +194,12 @@ mod tests {
             serde_json::Value::Null,
         );
         state.check_host_key(&web, HostKey::new("ssh-ed25519", "AAAAC3Nz", "SHA256:abc"));
-        state.begin(JournalOp::new(web, Action::Power).on_id(101).with("state", "off"));
-        state
-            .extra
-            .insert("releases".into(), serde_json::json!([{"ref": "v1"}]));
+        state.begin(
+            JournalOp::new(web, Action::Power)
+                .on_id(101)
+                .with("state", "off"),
+        );
+        state.set_extra("releases", Some(serde_json::json!([{"ref": "v1"}])));
         state
     }
 
@@ -256,9 +262,15 @@ mod tests {
         let second = sample("dev");
         save(&dir, &second).expect("second save");
 
-        let mode = fs::metadata(dir.state_file()).expect("exists").permissions().mode();
+        let mode = fs::metadata(dir.state_file())
+            .expect("exists")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
-        let dir_mode = fs::metadata(dir.path()).expect("exists").permissions().mode();
+        let dir_mode = fs::metadata(dir.path())
+            .expect("exists")
+            .permissions()
+            .mode();
         assert_eq!(dir_mode & 0o777, 0o700);
         assert_eq!(temp_files(&dir), Vec::<String>::new());
 

@@ -14,7 +14,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::address::Address;
-use super::error::StateError;
 use super::timestamp::Timestamp;
 
 /// The sequence number of a journal entry; never reused within one state.
@@ -124,23 +123,28 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Records the intent of an operation; returns its sequence number.
-    pub fn begin(&mut self, op: JournalOp) -> Seq {
-        let seq = Seq(self.next_seq);
-        self.next_seq += 1;
-        self.entries.push(JournalEntry { seq, op });
-        seq
+    /// The entry an operation would get if it began now.
+    pub(crate) fn next_entry(&self, op: JournalOp) -> JournalEntry {
+        JournalEntry {
+            seq: Seq(self.next_seq),
+            op,
+        }
     }
 
-    /// Removes a finished entry (compaction) and returns it. How the operation ended, and what
-    /// that changes in ownership, is applied by [`super::State::finish`] in the same save.
-    pub fn finish(&mut self, seq: Seq) -> Result<JournalEntry, StateError> {
-        let index = self
-            .entries
-            .iter()
-            .position(|entry| entry.seq == seq)
-            .ok_or(StateError::UnknownSeq { seq })?;
-        Ok(self.entries.remove(index))
+    /// Adds (or replaces) an entry; sequence numbers stay ahead of every entry ever seen.
+    pub(crate) fn insert(&mut self, entry: JournalEntry) {
+        self.next_seq = self.next_seq.max(entry.seq.0 + 1);
+        if let Some(existing) = self.entries.iter_mut().find(|e| e.seq == entry.seq) {
+            *existing = entry;
+        } else {
+            self.entries.push(entry);
+            self.entries.sort_by_key(|e| e.seq);
+        }
+    }
+
+    /// Removes a finished entry (compaction); nothing if it is not there.
+    pub(crate) fn remove(&mut self, seq: Seq) {
+        self.entries.retain(|entry| entry.seq != seq);
     }
 
     /// Entries that have begun and not finished, oldest first. Right after loading a state
@@ -168,36 +172,51 @@ mod tests {
         JournalOp::new(Address::new("server", name).expect("valid"), action)
     }
 
-    #[test]
-    fn begin_and_finish_compact_entries_away() {
-        let mut journal = Journal::default();
-        let a = journal.begin(op("a", Action::Create).with("cpu", 2));
-        let b = journal.begin(op("b", Action::Delete).on_id(7));
-        assert_ne!(a, b);
-        assert_eq!(journal.unfinished().len(), 2);
-
-        let finished = journal.finish(a).expect("a is in flight");
-        assert_eq!(
-            finished.op.request.get("cpu").map(String::as_str),
-            Some("2")
-        );
-        assert_eq!(journal.unfinished().len(), 1);
-        assert_eq!(journal.unfinished()[0].seq, b);
-        assert!(matches!(
-            journal.finish(a),
-            Err(StateError::UnknownSeq { .. })
-        ));
-        journal.finish(b).expect("b is in flight");
-        assert!(journal.is_empty());
+    fn begin(journal: &mut Journal, op: JournalOp) -> Seq {
+        let entry = journal.next_entry(op);
+        let seq = entry.seq;
+        journal.insert(entry);
+        seq
     }
 
     #[test]
-    fn sequence_numbers_are_never_reused() {
+    fn entries_stay_until_removed_and_sequence_numbers_are_never_reused() {
         let mut journal = Journal::default();
-        let first = journal.begin(op("a", Action::Power));
-        journal.finish(first).expect("in flight");
-        let second = journal.begin(op("a", Action::Power));
-        assert!(second > first);
+        let a = begin(&mut journal, op("a", Action::Create).with("cpu", 2));
+        let b = begin(&mut journal, op("b", Action::Delete).on_id(7));
+        assert!(b > a);
+        assert_eq!(journal.unfinished().len(), 2);
+        assert_eq!(
+            journal
+                .get(a)
+                .and_then(|e| e.op.request.get("cpu"))
+                .map(String::as_str),
+            Some("2")
+        );
+        journal.remove(a);
+        assert_eq!(journal.unfinished().len(), 1);
+        assert_eq!(journal.unfinished()[0].seq, b);
+        journal.remove(b);
+        assert!(journal.is_empty());
+        let c = begin(&mut journal, op("a", Action::Power));
+        assert!(c > b, "{c} after {b}");
+    }
+
+    #[test]
+    fn inserting_is_idempotent_and_keeps_order() {
+        let mut journal = Journal::default();
+        let first = journal.next_entry(op("a", Action::Create));
+        let mut second = journal.next_entry(op("b", Action::Create));
+        second.seq = Seq(first.seq.0 + 1);
+        journal.insert(second.clone());
+        journal.insert(first.clone());
+        journal.insert(second.clone());
+        let seqs: Vec<Seq> = journal.unfinished().iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [first.seq, second.seq]);
+        assert_eq!(
+            journal.next_entry(op("c", Action::Create)).seq,
+            Seq(second.seq.0 + 1)
+        );
     }
 
     #[test]
@@ -205,7 +224,7 @@ mod tests {
         let mut journal = Journal::default();
         let mut entry = op("web", Action::Create).with("image", "ubuntu-24.04");
         entry.started_at = Timestamp::from_unix(0);
-        journal.begin(entry);
+        begin(&mut journal, entry);
         let json = serde_json::to_value(&journal).expect("serializes");
         assert_eq!(
             json,

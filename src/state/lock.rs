@@ -365,7 +365,9 @@ mod tests {
 
     /// The PID of a process that has exited and been reaped.
     fn dead_pid() -> u32 {
-        let mut child = std::process::Command::new("true").spawn().expect("spawn true");
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("spawn true");
         let pid = child.id();
         child.wait().expect("wait for true");
         pid
@@ -389,7 +391,10 @@ mod tests {
         assert_eq!(holder.command, "ict apply infra.ict");
         assert_eq!(*liveness, Liveness::Alive);
         let message = error.to_string();
-        assert!(message.contains(&format!("pid {}", std::process::id())), "{message}");
+        assert!(
+            message.contains(&format!("pid {}", std::process::id())),
+            "{message}"
+        );
         assert!(message.contains("ict apply infra.ict"), "{message}");
         let help = miette::Diagnostic::help(&error).expect("help").to_string();
         assert!(help.contains("ict lock break"), "{help}");
@@ -499,7 +504,10 @@ mod tests {
         let root = tempfile::tempdir().expect("tempdir");
         let dir = dir_in(&root);
         let _held = Lock::acquire(&dir, "ict apply").expect("free");
-        let mode = fs::metadata(dir.lock_file()).expect("exists").permissions().mode();
+        let mode = fs::metadata(dir.lock_file())
+            .expect("exists")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }
