@@ -60,12 +60,26 @@ pub enum Command {
         format: GraphFormat,
     },
 
+    /// Show or break the lock that keeps two ict commands from changing one environment at once.
+    #[command(subcommand)]
+    Lock(LockCommand),
+
     /// Print a shell completion script, e.g. `ict completions bash > ~/.local/share/bash-completion/completions/ict`.
     Completions {
         /// The shell to generate completions for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `ict lock …`: the state lock of the environment selected with `--env`.
+#[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Show who holds the lock (user, host, PID, command, since when), or "unlocked".
+    Status(FileArgs),
+    /// Remove the lock, e.g. after a crashed run on another machine. Make sure its holder is
+    /// really gone: two commands changing one environment at once can create servers twice.
+    Break(FileArgs),
 }
 
 /// The script file argument shared by most commands.

@@ -13,7 +13,7 @@ use super::lock::{Liveness, LockHolder};
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum StateError {
     /// Another live ict process holds the lock (or its liveness cannot be checked).
-    #[error("the state of environment `{env}` is locked by {holder} ({liveness})")]
+    #[error("the state of environment `{env}` is locked by {holder}, {liveness}")]
     #[diagnostic(
         code(ict::state::locked),
         help(

@@ -104,6 +104,17 @@ pub enum LockStatus {
     },
 }
 
+/// What [`Lock::break_lock`] removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Broken {
+    /// There was no lock.
+    NotLocked,
+    /// The lock of this holder.
+    Held(LockHolder),
+    /// A lock file that could not be read.
+    Unreadable,
+}
+
 /// A stale lock that [`Lock::acquire`] took over; print it as a warning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TakenOver {
@@ -201,18 +212,18 @@ impl Lock {
         })
     }
 
-    /// Removes the lock of `dir` whoever holds it; returns the holder it removed (`None` if it
-    /// was not locked). An unreadable lock file is removed too (`Ok(None)`).
-    pub fn break_lock(dir: &StateDir) -> Result<Option<LockHolder>, StateError> {
-        let holder = match read_holder(dir) {
-            Ok(holder) => holder,
-            Err(StateError::LockUnreadable { .. }) => None,
+    /// Removes the lock of `dir` whoever holds it, and says what it removed.
+    pub fn break_lock(dir: &StateDir) -> Result<Broken, StateError> {
+        let broken = match read_holder(dir) {
+            Ok(Some(holder)) => Broken::Held(holder),
+            Ok(None) => return Ok(Broken::NotLocked),
+            Err(StateError::LockUnreadable { .. }) => Broken::Unreadable,
             Err(error) => return Err(error),
         };
         let path = dir.lock_file();
         match fs::remove_file(&path) {
-            Ok(()) => Ok(holder),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+            Ok(()) => Ok(broken),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Broken::NotLocked),
             Err(error) => Err(StateError::io("remove the lock", path, error)),
         }
     }
@@ -473,12 +484,15 @@ mod tests {
     fn break_removes_any_lock_and_names_the_holder() {
         let root = tempfile::tempdir().expect("tempdir");
         let dir = dir_in(&root);
-        assert_eq!(Lock::break_lock(&dir).expect("nothing to break"), None);
+        assert_eq!(
+            Lock::break_lock(&dir).expect("nothing to break"),
+            Broken::NotLocked
+        );
         assert_eq!(Lock::status(&dir).expect("readable"), LockStatus::Unlocked);
 
         let held = Lock::acquire(&dir, "ict apply").expect("free");
         let broken = Lock::break_lock(&dir).expect("broken");
-        assert_eq!(broken.as_ref(), Some(held.lock.holder()));
+        assert_eq!(broken, Broken::Held(held.lock.holder().clone()));
         assert_eq!(Lock::status(&dir).expect("readable"), LockStatus::Unlocked);
 
         // Someone else takes it; our late release must not remove their lock.
@@ -493,7 +507,7 @@ mod tests {
             Lock::acquire(&dir, "ict apply"),
             Err(StateError::LockUnreadable { .. })
         ));
-        assert_eq!(Lock::break_lock(&dir).expect("broken"), None);
+        assert_eq!(Lock::break_lock(&dir).expect("broken"), Broken::Unreadable);
         assert!(!dir.lock_file().exists());
     }
 

@@ -31,6 +31,6 @@ pub use document::{ResourceRecord, State, SCHEMA_VERSION};
 pub use error::{CorruptState, StateError};
 pub use host_key::{HostKey, HostKeyCheck};
 pub use journal::{Action, Journal, JournalEntry, JournalOp, Outcome, Seq};
-pub use lock::{Acquired, Liveness, Lock, LockHolder, LockStatus, TakenOver};
+pub use lock::{Acquired, Broken, Liveness, Lock, LockHolder, LockStatus, TakenOver};
 pub use store::{Store, COMPACT_AFTER};
 pub use timestamp::Timestamp;
