@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
 
+use super::holder::{Liveness, LockHolder};
 use super::journal::Seq;
-use super::lock::{Liveness, LockHolder};
 
 /// Why reading, writing or locking a state failed.
 #[derive(Debug, thiserror::Error, Diagnostic)]

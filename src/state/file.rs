@@ -24,7 +24,34 @@ const TEMP_SUFFIX: &str = ".tmp";
 
 /// Loads the state of `dir`: `state.json` with `state.log` replayed over it; `None` if
 /// neither was ever written.
+///
+/// Readers do not take the lock, so a locked run may compact the log between the two reads
+/// (a new `state.json`, the old log gone): then the snapshot is read again, a bounded number
+/// of times.
 pub(crate) fn load(dir: &StateDir) -> Result<Option<State>, StateError> {
+    const ATTEMPTS: usize = 5;
+    let mut loaded = None;
+    for _ in 0..ATTEMPTS {
+        let before = identity(&dir.state_file());
+        loaded = load_once(dir)?;
+        if identity(&dir.state_file()) == before {
+            break;
+        }
+    }
+    Ok(loaded)
+}
+
+/// What changes when `state.json` is replaced: its inode (Unix) and modification time.
+fn identity(path: &Path) -> Option<(u64, Option<std::time::SystemTime>)> {
+    let metadata = fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+    #[cfg(not(unix))]
+    let inode = metadata.len();
+    Some((inode, metadata.modified().ok()))
+}
+
+fn load_once(dir: &StateDir) -> Result<Option<State>, StateError> {
     let path = dir.state_file();
     let log = dir.log_file();
     let snapshot = match fs::read_to_string(&path) {
