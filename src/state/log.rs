@@ -153,6 +153,15 @@ mod tests {
         let log_text = fs::read_to_string(dir.log_file()).expect("a log");
         assert_eq!(log_text.lines().count(), 3);
         assert!(!log_text.contains("\n\n"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.log_file())
+                .expect("log")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
 
         let seen = crate::state::State::load(&dir).expect("loads");
         assert_eq!(seen.resource(&web).map(|r| r.id), Some(3));
