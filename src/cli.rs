@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// ict turns a Rhai script (`infra.ict`) into running, configured, monitored 1cloud servers.
 ///
 /// Start with `ict check infra.ict` to validate a script and `ict graph infra.ict` to see what
-/// it declares. Without ONECLOUD_TOKEN, ict works against its built-in 1cloud emulator.
+/// it declares. Without `ONECLOUD_TOKEN`, ict works against its built-in 1cloud emulator.
 #[derive(Debug, Parser)]
 #[command(name = "ict", version, about, long_about, propagate_version = true)]
 pub struct Cli {
@@ -39,7 +39,7 @@ pub struct GlobalArgs {
     #[arg(long = "var", global = true, value_name = "KEY=VALUE")]
     pub vars: Vec<String>,
 
-    /// Do not use colours (also when NO_COLOR is set).
+    /// Do not use colours (also when `NO_COLOR` is set).
     #[arg(long, global = true)]
     pub no_color: bool,
 
@@ -63,12 +63,26 @@ pub enum Command {
         format: GraphFormat,
     },
 
+    /// Show or break the lock that keeps two ict commands from changing one environment at once.
+    #[command(subcommand)]
+    Lock(LockCommand),
+
     /// Print a shell completion script, e.g. `ict completions bash > ~/.local/share/bash-completion/completions/ict`.
     Completions {
         /// The shell to generate completions for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `ict lock …`: the state lock of the environment selected with `--env`.
+#[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Show who holds the lock (user, host, PID, command, since when), or "unlocked".
+    Status(FileArgs),
+    /// Remove the lock, e.g. after a crashed run on another machine. Make sure its holder is
+    /// really gone: two commands changing one environment at once can create servers twice.
+    Break(FileArgs),
 }
 
 /// The script file argument shared by most commands.

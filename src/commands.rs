@@ -6,11 +6,12 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, GraphFormat};
+use crate::cli::{Cli, Command, GraphFormat, LockCommand};
 use crate::config::Config;
 use crate::exit::ExitCode;
 use crate::model::Graph;
 use crate::script::{self, Evaluated, Failure};
+use crate::state::{Lock, StateDir, StateError};
 use crate::ui::{self, Ui};
 
 /// Why a command failed. Each variant knows its exit code and how to render itself.
@@ -22,6 +23,10 @@ pub enum Error {
     /// The script has problems.
     #[error("the script has problems")]
     Script(Failure),
+
+    /// Reading, writing or locking the state failed.
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 impl Error {
@@ -46,6 +51,7 @@ impl Error {
                 let noun = if errors == 1 { "problem" } else { "problems" };
                 let _ = writeln!(out, "error: {errors} {noun} in {file}");
             }
+            Error::State(error) => crate::ui::render_diagnostic(error, ui.color(), out),
         }
     }
 }
@@ -87,6 +93,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
             ui.out(&text);
             Ok(ExitCode::Success)
         }
+        Command::Lock(command) => lock(config, ui, command),
         Command::Completions { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "ict", &mut buffer);
@@ -126,4 +133,20 @@ fn summary(counts: &[(usize, &str)]) -> String {
     } else {
         parts.join(", ")
     }
+}
+
+/// `ict lock status|break FILE`.
+fn lock(config: &Config, ui: &Ui, command: &LockCommand) -> Result<ExitCode, Error> {
+    match command {
+        LockCommand::Status(file) => {
+            let dir = StateDir::for_script(&file.file, &config.env)?;
+            ui.lock_status(&dir, &Lock::status(&dir)?);
+        }
+        LockCommand::Break(file) => {
+            let dir = StateDir::for_script(&file.file, &config.env)?;
+            let broken = Lock::break_lock(&dir)?;
+            ui.lock_broken(&dir, &broken);
+        }
+    }
+    Ok(ExitCode::Success)
 }

@@ -15,6 +15,7 @@ pub mod exit;
 pub mod inventory;
 pub mod model;
 pub mod script;
+pub mod state;
 pub mod ui;
 
 use std::ffi::OsString;

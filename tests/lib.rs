@@ -10,4 +10,5 @@ mod errors;
 mod examples;
 mod graph;
 mod readme;
+mod state;
 mod test;

@@ -195,7 +195,7 @@ fn to_json(
                     Part::Text(t) => text.push_str(t),
                     Part::Ref(p) => {
                         if let Some(v) = resolve(p) {
-                            text.push_str(&v)
+                            text.push_str(&v);
                         } else {
                             unresolved.push(p.clone());
                             return Json::Null;

@@ -11,6 +11,7 @@ use std::io::{self, Write};
 
 use crate::commands::Error;
 use crate::config::Config;
+use crate::state::{Broken, Liveness, LockStatus, StateDir};
 
 pub use diagnostic::{render_diagnostic, render_problem};
 
@@ -71,5 +72,42 @@ impl Ui {
     /// Writes a line to standard error, for progress and notices.
     pub fn note(&self, text: &str) {
         eprintln!("{text}");
+    }
+
+    /// Prints `ict lock status`: "unlocked", or who holds the lock and what to do about it.
+    pub fn lock_status(&self, dir: &StateDir, status: &LockStatus) {
+        let text = match status {
+            LockStatus::Unlocked => "unlocked\n".to_owned(),
+            LockStatus::Held { holder, liveness } => {
+                let advice = match liveness {
+                    Liveness::Alive => "it is still running",
+                    Liveness::Dead => {
+                        "it is no longer running; the next ict command takes the lock over"
+                    }
+                    Liveness::Unknown => "ict cannot check from here whether it is still running",
+                };
+                format!(
+                    "locked by {holder}\n{advice}; to break the lock: {}\n",
+                    dir.break_hint()
+                )
+            }
+        };
+        self.out(&text);
+    }
+
+    /// Prints the outcome of `ict lock break`.
+    pub fn lock_broken(&self, dir: &StateDir, broken: &Broken) {
+        let env = dir.env();
+        let text = match broken {
+            Broken::Held(holder) => {
+                format!("broke the lock of environment `{env}` held by {holder}\n")
+            }
+            Broken::Unreadable => format!(
+                "broke the unreadable lock {} of environment `{env}`\n",
+                dir.lock_file().display()
+            ),
+            Broken::NotLocked => format!("environment `{env}` was not locked\n"),
+        };
+        self.out(&text);
     }
 }

@@ -1,0 +1,436 @@
+//! The state document: what ict owns in one environment (ownership records), the journal of
+//! in-flight operations, pinned host keys and an `extra` map for later features.
+//!
+//! Pure data with invariant-keeping methods; reading and writing files is in `file.rs` and
+//! [`super::Store`]. Everything is kept in `BTreeMap`s so the JSON is sorted and diffs cleanly.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::address::Address;
+use super::error::StateError;
+use super::host_key::{HostKey, HostKeyCheck};
+use super::journal::{Journal, JournalEntry, JournalOp, Outcome, Seq};
+use super::log::Change;
+use super::timestamp::Timestamp;
+
+/// The schema version this ict writes. Older versions are migrated on load (there are none
+/// yet); newer ones are refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One resource ict owns: created by it or explicitly adopted by the script.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceRecord {
+    pub kind: String,
+    pub name: String,
+    /// The cloud's ID of the object.
+    pub id: u64,
+    /// Adopted (existed before ict managed it) rather than created by ict.
+    #[serde(default)]
+    pub adopted: bool,
+    pub created_at: Timestamp,
+    /// Last known attributes as the provider reported them (never secrets).
+    #[serde(default)]
+    pub attributes: serde_json::Value,
+}
+
+/// The whole state of one environment.
+///
+/// Every mutation goes through one of a few primitive assignments, each recorded as a
+/// [`Change`] so that [`super::Store`] can append it to the log instead of rewriting the file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    version: u32,
+    env: String,
+    #[serde(default)]
+    resources: BTreeMap<Address, ResourceRecord>,
+    #[serde(default)]
+    journal: Journal,
+    #[serde(default)]
+    host_keys: BTreeMap<Address, HostKey>,
+    #[serde(default)]
+    extra: BTreeMap<String, serde_json::Value>,
+    /// Changes not yet written to disk.
+    #[serde(skip)]
+    pending: Vec<Change>,
+}
+
+/// Two states are equal when their contents are, whatever is still to be written.
+impl PartialEq for State {
+    fn eq(&self, other: &State) -> bool {
+        self.version == other.version
+            && self.env == other.env
+            && self.resources == other.resources
+            && self.journal == other.journal
+            && self.host_keys == other.host_keys
+            && self.extra == other.extra
+    }
+}
+
+impl State {
+    /// An empty state for `env`.
+    pub fn new(env: &str) -> State {
+        State {
+            version: SCHEMA_VERSION,
+            env: env.to_owned(),
+            resources: BTreeMap::new(),
+            journal: Journal::default(),
+            host_keys: BTreeMap::new(),
+            extra: BTreeMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The schema version (after loading, always [`SCHEMA_VERSION`]).
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The environment this state belongs to.
+    pub fn env(&self) -> &str {
+        &self.env
+    }
+
+    // ----- ownership -----
+
+    /// Every owned resource, sorted by address.
+    pub fn resources(&self) -> &BTreeMap<Address, ResourceRecord> {
+        &self.resources
+    }
+
+    /// The record of one owned resource.
+    pub fn resource(&self, address: &Address) -> Option<&ResourceRecord> {
+        self.resources.get(address)
+    }
+
+    /// The owned resource with this cloud ID, if any.
+    pub fn find_by_id(&self, kind: &str, id: u64) -> Option<(&Address, &ResourceRecord)> {
+        self.resources
+            .iter()
+            .find(|(address, record)| address.kind() == kind && record.id == id)
+    }
+
+    /// Records that ict created `address` as cloud object `id`. Replaces an earlier record
+    /// (a resource replaced by a new object).
+    pub fn record_created(&mut self, address: &Address, id: u64, attributes: serde_json::Value) {
+        self.insert_record(address, id, false, attributes);
+    }
+
+    /// Records that the script adopted the existing cloud object `id` as `address`.
+    pub fn record_adopted(&mut self, address: &Address, id: u64, attributes: serde_json::Value) {
+        self.insert_record(address, id, true, attributes);
+    }
+
+    fn insert_record(
+        &mut self,
+        address: &Address,
+        id: u64,
+        adopted: bool,
+        attributes: serde_json::Value,
+    ) {
+        // A new object behind the same address has a new host key.
+        if self.resources.get(address).is_some_and(|old| old.id != id) {
+            self.change(Change::RemoveHostKey(address.clone()));
+        }
+        let record = ResourceRecord {
+            kind: address.kind().to_owned(),
+            name: address.name().to_owned(),
+            id,
+            adopted,
+            created_at: Timestamp::now(),
+            attributes,
+        };
+        self.change(Change::PutResource(address.clone(), record));
+    }
+
+    /// Replaces the last known attributes of an owned resource; false if it is not owned.
+    pub fn set_attributes(&mut self, address: &Address, attributes: serde_json::Value) -> bool {
+        match self.resources.get(address) {
+            Some(record) => {
+                let record = ResourceRecord {
+                    attributes,
+                    ..record.clone()
+                };
+                self.change(Change::PutResource(address.clone(), record));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops owning `address` (it was deleted): drops its record and its pinned host key, so a
+    /// new server with the same name is not refused for a "changed" key.
+    pub fn forget(&mut self, address: &Address) -> Option<ResourceRecord> {
+        if self.host_keys.contains_key(address) {
+            self.change(Change::RemoveHostKey(address.clone()));
+        }
+        let record = self.resources.get(address).cloned();
+        if record.is_some() {
+            self.change(Change::RemoveResource(address.clone()));
+        }
+        record
+    }
+
+    // ----- journal -----
+
+    /// The journal of in-flight operations.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Records the intent of an operation (see [`Journal::begin`]).
+    pub fn begin(&mut self, op: JournalOp) -> Seq {
+        let entry = self.journal.next_entry(op);
+        let seq = entry.seq;
+        self.change(Change::Begin(entry));
+        seq
+    }
+
+    /// Finishes a journal entry and applies what its outcome means for ownership:
+    /// a successful `create` records the new object, a successful `delete` forgets it, a
+    /// successful `update` or `power` refreshes nothing (use [`State::set_attributes`]).
+    /// A failure changes no ownership. Returns the finished entry.
+    pub fn finish(&mut self, seq: Seq, outcome: &Outcome) -> Result<JournalEntry, StateError> {
+        let entry = self
+            .journal
+            .get(seq)
+            .cloned()
+            .ok_or(StateError::UnknownSeq { seq })?;
+        self.change(Change::Finish(seq));
+        if let Outcome::Done { id } = outcome {
+            match entry.op.action {
+                super::Action::Create => {
+                    let attributes = self
+                        .resources
+                        .get(&entry.op.address)
+                        .filter(|record| record.id == *id)
+                        .map(|record| record.attributes.clone())
+                        .unwrap_or_default();
+                    self.record_created(&entry.op.address, *id, attributes);
+                }
+                super::Action::Delete => {
+                    self.forget(&entry.op.address);
+                }
+                _ => {}
+            }
+        }
+        Ok(entry)
+    }
+
+    // ----- host keys -----
+
+    /// The pinned host key of a server.
+    pub fn host_key(&self, address: &Address) -> Option<&HostKey> {
+        self.host_keys.get(address)
+    }
+
+    /// Checks a presented host key: pins it if none is pinned, otherwise compares. A changed
+    /// key is never replaced here (see [`State::repin_host_key`]).
+    pub fn check_host_key(&mut self, address: &Address, presented: HostKey) -> HostKeyCheck {
+        match self.host_keys.get(address) {
+            None => {
+                self.change(Change::PutHostKey(address.clone(), presented));
+                HostKeyCheck::Pinned
+            }
+            Some(pinned) if pinned.same_key(&presented) => HostKeyCheck::Known,
+            Some(pinned) => HostKeyCheck::Changed {
+                pinned: pinned.clone(),
+            },
+        }
+    }
+
+    /// Replaces a pinned key after the user confirmed the change (e.g. a rebuilt server).
+    pub fn repin_host_key(&mut self, address: &Address, key: HostKey) -> Option<HostKey> {
+        let previous = self.host_keys.get(address).cloned();
+        self.change(Change::PutHostKey(address.clone(), key));
+        previous
+    }
+
+    // ----- extra -----
+
+    /// A free-form section for later features (releases, metrics history pointers).
+    pub fn extra(&self, key: &str) -> Option<&serde_json::Value> {
+        self.extra.get(key)
+    }
+
+    /// Sets (`Some`) or removes (`None`) a free-form section.
+    pub fn set_extra(&mut self, key: &str, value: Option<serde_json::Value>) {
+        self.change(match value {
+            Some(value) => Change::PutExtra(key.to_owned(), value),
+            None => Change::RemoveExtra(key.to_owned()),
+        });
+    }
+
+    // ----- changes -----
+
+    /// Applies a primitive change and remembers it for the log.
+    fn change(&mut self, change: Change) {
+        self.apply(change.clone());
+        self.pending.push(change);
+    }
+
+    /// Applies a primitive change (also used to replay the log).
+    pub(crate) fn apply(&mut self, change: Change) {
+        match change {
+            Change::Begin(entry) => self.journal.insert(entry),
+            Change::Finish(seq) => self.journal.remove(seq),
+            Change::PutResource(address, record) => {
+                self.resources.insert(address, record);
+            }
+            Change::RemoveResource(address) => {
+                self.resources.remove(&address);
+            }
+            Change::PutHostKey(address, key) => {
+                self.host_keys.insert(address, key);
+            }
+            Change::RemoveHostKey(address) => {
+                self.host_keys.remove(&address);
+            }
+            Change::PutExtra(key, value) => {
+                self.extra.insert(key, value);
+            }
+            Change::RemoveExtra(key) => {
+                self.extra.remove(&key);
+            }
+        }
+    }
+
+    /// Takes the changes made since the last call.
+    pub(crate) fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Puts back changes that could not be written, ahead of newer ones.
+    pub(crate) fn restore_changes(&mut self, mut changes: Vec<Change>) {
+        changes.append(&mut self.pending);
+        self.pending = changes;
+    }
+
+    // ----- loading -----
+
+    /// Reads the state of `dir` without locking it (for `plan`, inventories, status): an empty
+    /// state if none was saved yet.
+    pub fn load(dir: &super::StateDir) -> Result<State, StateError> {
+        Ok(super::file::load(dir)?.unwrap_or_else(|| State::new(dir.env())))
+    }
+
+    pub(crate) fn set_version(&mut self, version: u32) {
+        self.version = version;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Action;
+
+    fn address(name: &str) -> Address {
+        Address::new("server", name).expect("valid")
+    }
+
+    #[test]
+    fn create_and_delete_outcomes_change_ownership() {
+        let mut state = State::new("dev");
+        let web = address("web");
+        let seq = state.begin(JournalOp::new(web.clone(), Action::Create));
+        assert!(state.resource(&web).is_none());
+        state.finish(seq, &Outcome::Done { id: 17 }).expect("open");
+        let record = state.resource(&web).expect("recorded");
+        assert_eq!(
+            (record.kind.as_str(), record.name.as_str(), record.id),
+            ("server", "web", 17)
+        );
+        assert!(!record.adopted);
+        assert_eq!(state.find_by_id("server", 17).map(|(a, _)| a), Some(&web));
+        assert!(state.find_by_id("network", 17).is_none());
+
+        let failed = state.begin(JournalOp::new(web.clone(), Action::Delete).on_id(17));
+        state
+            .finish(
+                failed,
+                &Outcome::Failed {
+                    message: "busy".into(),
+                },
+            )
+            .expect("open");
+        assert!(
+            state.resource(&web).is_some(),
+            "a failed delete keeps ownership"
+        );
+
+        let seq = state.begin(JournalOp::new(web.clone(), Action::Delete).on_id(17));
+        state.finish(seq, &Outcome::Done { id: 17 }).expect("open");
+        assert!(state.resource(&web).is_none());
+        assert!(state.journal().is_empty());
+    }
+
+    #[test]
+    fn a_failed_create_records_nothing() {
+        let mut state = State::new("dev");
+        let seq = state.begin(JournalOp::new(address("x"), Action::Create));
+        state
+            .finish(
+                seq,
+                &Outcome::Failed {
+                    message: "quota".into(),
+                },
+            )
+            .expect("open");
+        assert!(state.resources().is_empty());
+    }
+
+    #[test]
+    fn host_keys_pin_then_compare_and_are_forgotten_with_the_server() {
+        let mut state = State::new("dev");
+        let web = address("web");
+        state.record_created(&web, 1, serde_json::Value::Null);
+        let key = HostKey::new("ssh-ed25519", "AAAA1", "SHA256:one");
+        assert_eq!(
+            state.check_host_key(&web, key.clone()),
+            HostKeyCheck::Pinned
+        );
+        assert_eq!(state.check_host_key(&web, key.clone()), HostKeyCheck::Known);
+        let other = HostKey::new("ssh-ed25519", "AAAA2", "SHA256:two");
+        assert_eq!(
+            state.check_host_key(&web, other),
+            HostKeyCheck::Changed {
+                pinned: key.clone()
+            }
+        );
+        assert_eq!(
+            state.host_key(&web),
+            Some(&key),
+            "a changed key is not pinned"
+        );
+
+        state.forget(&web);
+        assert!(state.host_key(&web).is_none());
+    }
+
+    #[test]
+    fn recreating_an_address_as_a_new_object_drops_its_host_key() {
+        let mut state = State::new("dev");
+        let web = address("web");
+        state.record_created(&web, 1, serde_json::Value::Null);
+        state.check_host_key(&web, HostKey::new("ssh-ed25519", "AAAA1", "SHA256:one"));
+        state.record_created(&web, 1, serde_json::json!({"cpu": 2}));
+        assert!(state.host_key(&web).is_some(), "same object keeps its key");
+        state.record_created(&web, 2, serde_json::Value::Null);
+        assert!(state.host_key(&web).is_none(), "new object, new key");
+    }
+
+    #[test]
+    fn set_attributes_only_touches_owned_resources() {
+        let mut state = State::new("dev");
+        let web = address("web");
+        assert!(!state.set_attributes(&web, serde_json::json!({"cpu": 1})));
+        state.record_adopted(&web, 5, serde_json::Value::Null);
+        assert!(state.set_attributes(&web, serde_json::json!({"cpu": 1})));
+        let record = state.resource(&web).expect("owned");
+        assert!(record.adopted);
+        assert_eq!(record.attributes["cpu"], 1);
+    }
+}
