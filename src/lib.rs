@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod exit;
 pub mod model;
+pub mod provider;
 pub mod script;
 pub mod ui;
 
