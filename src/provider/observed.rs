@@ -1,6 +1,6 @@
 //! Observed state: what the cloud says exists, as typed plain data. Built by the client from
 //! the API's JSON (see `onecloud/wire.rs`), read by the reconciler, printed by `ict cloud`.
-//! Field names are ict's (snake_case), not the API's.
+//! Field names are ict's (`snake_case`), not the API's.
 
 use serde::Serialize;
 

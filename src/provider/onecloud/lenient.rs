@@ -1,6 +1,6 @@
 //! Tolerant JSON decoding for the 1cloud API (reference §1, §3, §10).
 //!
-//! The API is ASP.NET-flavoured: PascalCase keys, but clients and emulators vary the casing
+//! The API is ASP.NET-flavoured: `PascalCase` keys, but clients and emulators vary the casing
 //! (`IsHighPerformance`, `isHighPerformance`, `DcLocation`), numbers and booleans sometimes
 //! arrive as strings, and "not set yet" is `null` or `""` depending on the field. Decoding is
 //! therefore two steps: [`from_slice`] parses to a `serde_json::Value` and folds every object
