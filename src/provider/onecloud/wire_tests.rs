@@ -62,7 +62,9 @@ fn active_server_with_a_public_link_and_keys() {
     assert!(s.power_on && s.high_performance);
     assert_eq!(s.ip.as_deref(), Some("188.227.74.17"));
     assert_eq!(
-        s.admin_password.as_ref().map(|p| p.expose()),
+        s.admin_password
+            .as_ref()
+            .map(crate::provider::Secret::expose),
         Some("Xy7pQ2aa")
     );
     assert_eq!(s.ssh_keys, [SshKeyId(3145)]);
