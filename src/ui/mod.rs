@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod diagnostic;
+pub mod table;
 
 use std::io::{self, Write};
 
@@ -12,6 +13,7 @@ use crate::commands::Error;
 use crate::config::Config;
 
 pub use diagnostic::render_diagnostic;
+pub use table::Table;
 
 /// Output settings for one invocation.
 #[derive(Debug, Clone)]
@@ -70,5 +72,18 @@ impl Ui {
     /// Writes a line to standard error, for progress and notices.
     pub fn note(&self, text: &str) {
         eprintln!("{text}");
+    }
+
+    /// Prints a table to standard output.
+    pub fn table(&self, table: &Table) {
+        self.out(&table.render());
+    }
+
+    /// Prints a value as pretty JSON to standard output (for `--json`).
+    pub fn json<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<(), serde_json::Error> {
+        let mut text = serde_json::to_string_pretty(value)?;
+        text.push('\n');
+        self.out(&text);
+        Ok(())
     }
 }
