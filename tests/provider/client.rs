@@ -378,3 +378,29 @@ async fn observe_is_one_call_per_kind_however_many_servers() {
     assert_eq!(observed.domains[0].name, "example.com");
     assert_eq!(client.stats().requests, 4);
 }
+
+#[tokio::test]
+async fn too_many_requests_is_retried_but_a_rejected_post_is_not() {
+    let mut calls = 0;
+    let fake = Fake::start(move |seen| match seen.method.as_str() {
+        "GET" => {
+            calls += 1;
+            if calls == 1 {
+                status(429, "slow down")
+            } else {
+                ok(json!([]))
+            }
+        }
+        _ => status(400, "RAM must be a multiple of 1024"),
+    })
+    .await;
+    let client = fake.client();
+    assert!(client.images().await.unwrap().is_empty());
+    assert_eq!(client.stats().retries, 1);
+    let error = client.create_server(&spec("bad")).await.unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Http { status: 400, message, .. } if message.contains("RAM")),
+        "{error:?}"
+    );
+    assert_eq!(fake.count(&Method::POST, "/server"), 1);
+}
