@@ -66,6 +66,9 @@ pub enum Command {
     /// Show or break the lock that keeps two ict commands from changing one environment at once.
     #[command(subcommand)]
     Lock(LockCommand),
+    /// Look at what exists in the 1cloud account (read-only): servers, images, data centres,
+    /// networks, SSH keys, DNS, balance. Uses `ONECLOUD_TOKEN` and `ONECLOUD_API_URL`.
+    Cloud(CloudArgs),
 
     /// Print a shell completion script, e.g. `ict completions bash > ~/.local/share/bash-completion/completions/ict`.
     Completions {
@@ -99,4 +102,34 @@ pub enum GraphFormat {
     Text,
     Json,
     Dot,
+}
+
+/// `ict cloud ...`.
+#[derive(Debug, Args)]
+pub struct CloudArgs {
+    #[command(subcommand)]
+    pub what: CloudCommand,
+
+    /// Print JSON (an array of objects, every field) instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// What `ict cloud` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum CloudCommand {
+    /// Servers: state, power, size, image, data centre, addresses.
+    Servers,
+    /// Images (OS templates) servers can be created from.
+    Images,
+    /// Data centres and the pools they offer.
+    Dcs,
+    /// Private networks and the servers attached to them.
+    Networks,
+    /// Uploaded SSH keys.
+    Keys,
+    /// DNS domains and their records.
+    Dns,
+    /// The account balance.
+    Balance,
 }

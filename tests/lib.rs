@@ -9,6 +9,7 @@ mod check;
 mod errors;
 mod examples;
 mod graph;
+mod provider;
 mod readme;
 mod state;
 mod test;

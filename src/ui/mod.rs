@@ -6,6 +6,7 @@
 
 mod diagnostic;
 pub mod graph;
+pub mod table;
 
 use std::io::{self, Write};
 
@@ -14,6 +15,7 @@ use crate::config::Config;
 use crate::state::{Broken, Liveness, LockStatus, StateDir};
 
 pub use diagnostic::{render_diagnostic, render_problem};
+pub use table::Table;
 
 /// Output settings for one invocation.
 #[derive(Debug, Clone)]
@@ -109,5 +111,18 @@ impl Ui {
             Broken::NotLocked => format!("environment `{env}` was not locked\n"),
         };
         self.out(&text);
+    }
+
+    /// Prints a table to standard output.
+    pub fn table(&self, table: &Table) {
+        self.out(&table.render());
+    }
+
+    /// Prints a value as pretty JSON to standard output (for `--json`).
+    pub fn json<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<(), serde_json::Error> {
+        let mut text = serde_json::to_string_pretty(value)?;
+        text.push('\n');
+        self.out(&text);
+        Ok(())
     }
 }
