@@ -15,6 +15,7 @@ pub mod exit;
 pub mod inventory;
 pub mod model;
 pub mod provider;
+pub mod reconcile;
 pub mod script;
 pub mod state;
 pub mod ui;
