@@ -43,6 +43,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_color: bool,
 
+    /// Which cloud to use: the real 1cloud API (default when ONECLOUD_TOKEN is set) or the
+    /// built-in emulator (default otherwise).
+    #[arg(long, global = true, value_enum, env = "ICT_PROVIDER")]
+    pub provider: Option<crate::connect::ProviderChoice>,
+
     /// Say more: -v for details, -vv for debugging.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -66,6 +71,15 @@ pub enum Command {
     /// Show or break the lock that keeps two ict commands from changing one environment at once.
     #[command(subcommand)]
     Lock(LockCommand),
+    /// Show what `apply` would change: create (+), update (~), replace (-/+), destroy (-).
+    Plan(PlanArgs),
+
+    /// Change the cloud to match the script, after showing the plan and asking for `yes`.
+    Apply(ApplyArgs),
+
+    /// Delete everything ict created for this environment (never unmanaged or protected servers).
+    Destroy(DestroyArgs),
+
     /// Look at what exists in the 1cloud account (read-only): servers, images, data centres,
     /// networks, SSH keys, DNS, balance. Uses `ONECLOUD_TOKEN` and `ONECLOUD_API_URL`.
     Cloud(CloudArgs),
@@ -132,4 +146,73 @@ pub enum CloudCommand {
     Dns,
     /// The account balance.
     Balance,
+}
+
+/// `ict plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Exit 0 when there are no changes, 2 when there are, 1 on errors (for CI drift checks).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Save the plan to FILE; `ict apply FILE` executes exactly it, or refuses if it is stale.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+/// Options that narrow or force parts of a plan.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ScopeArgs {
+    /// Recreate this server even if nothing changed (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub replace: Vec<String>,
+
+    /// Only change this resource (a name, or an address such as `server.web-1`) and what it
+    /// needs (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub target: Vec<String>,
+}
+
+/// `ict apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The script, or a plan saved with `ict plan --out`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// How many changes to make at once.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub parallelism: usize,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+/// `ict destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// How many deletions to make at once.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub parallelism: usize,
 }

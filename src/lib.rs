@@ -11,6 +11,7 @@ pub mod ansible;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod connect;
 pub mod exit;
 pub mod inventory;
 pub mod model;

@@ -4,8 +4,10 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod apply;
 mod diagnostic;
 pub mod graph;
+pub mod plan;
 pub mod table;
 
 use std::io::{self, Write};
@@ -124,5 +126,20 @@ impl Ui {
         text.push('\n');
         self.out(&text);
         Ok(())
+    }
+
+    /// Prints one line of apply progress.
+    pub fn apply_event(&self, event: &crate::reconcile::Event) {
+        self.out(&format!("{}\n", apply::event_line(event)));
+    }
+
+    /// Prints the closing lines of an apply or destroy.
+    pub fn apply_recap(&self, plan: &crate::reconcile::Plan, report: &crate::reconcile::Report, command: &str) {
+        self.out(&apply::recap(plan, report, command));
+    }
+
+    /// Prints a question without a newline.
+    pub fn prompt(&self, text: &str) {
+        self.out(text);
     }
 }

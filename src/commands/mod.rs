@@ -6,6 +6,8 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
+mod infra;
+
 use crate::cli::{Cli, CloudArgs, CloudCommand, Command, GraphFormat, LockCommand};
 use crate::config::Config;
 use crate::exit::ExitCode;
@@ -102,6 +104,9 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         }
         Command::Lock(command) => lock(config, ui, command),
         Command::Cloud(args) => cloud(args, ui),
+        Command::Plan(args) => infra::plan(config, ui, args),
+        Command::Apply(args) => infra::apply(config, ui, args),
+        Command::Destroy(args) => infra::destroy(config, ui, args),
         Command::Completions { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "ict", &mut buffer);
