@@ -60,6 +60,9 @@ pub enum Command {
         format: GraphFormat,
     },
 
+    /// Run the built-in 1cloud API emulator (the default provider without `ONECLOUD_TOKEN`).
+    Emulator(crate::emulator::EmulatorArgs),
+
     /// Print a shell completion script, e.g. `ict completions bash > ~/.local/share/bash-completion/completions/ict`.
     Completions {
         /// The shell to generate completions for.

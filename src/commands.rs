@@ -40,6 +40,23 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         Command::Check(_) | Command::Graph { .. } => {
             Err(Error::Message("not available yet".to_owned()))
         }
+        Command::Emulator(args) => {
+            crate::emulator::run_until_signal(args.listen, args.to_config(), |addr| {
+                ui.note(&format!(
+                    "1cloud emulator listening on http://{addr} (Ctrl-C to stop)"
+                ));
+            })
+            .map(|()| ExitCode::Success)
+            .map_err(|e| {
+                let cause = std::error::Error::source(&e)
+                    .map(|s| format!(": {s}"))
+                    .unwrap_or_default();
+                let help = miette::Diagnostic::help(&e)
+                    .map(|h| format!("\nhelp: {h}"))
+                    .unwrap_or_default();
+                Error::Message(format!("{e}{cause}{help}"))
+            })
+        }
         Command::Completions { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "ict", &mut buffer);

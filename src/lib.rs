@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod emulator;
 pub mod exit;
 pub mod model;
 pub mod script;
