@@ -198,17 +198,21 @@ impl Emulator {
             None => world::World::default(),
         };
         world.announce_restored();
+        let restored = std::mem::take(&mut world.events);
+        let shared = Arc::new(http::Shared {
+            world: Mutex::new(world),
+            token: config.token,
+            task_delay: config.task_delay,
+            latency: config.latency,
+            fault_delay: config.fault_delay,
+            state_file: config.state_file,
+            faults: faults::Faults::new(config.fail_rate, config.seed),
+            hooks: config.hooks,
+        });
+        // Restored servers are reported before anything listens.
+        shared.dispatch(&restored);
         Ok(Emulator {
-            shared: Arc::new(http::Shared {
-                world: Mutex::new(world),
-                token: config.token,
-                task_delay: config.task_delay,
-                latency: config.latency,
-                fault_delay: config.fault_delay,
-                state_file: config.state_file,
-                faults: faults::Faults::new(config.fail_rate, config.seed),
-                hooks: config.hooks,
-            }),
+            shared,
             tick: config.tick.max(Duration::from_millis(1)),
         })
     }
@@ -222,8 +226,6 @@ impl Emulator {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "1cloud emulator listening");
         }
-        // Restored servers are reported before the first request.
-        shared.tick().await;
         let ticker = {
             let shared = Arc::clone(&shared);
             let period = self.tick;
