@@ -83,6 +83,8 @@ pub enum Command {
     /// Look at what exists in the 1cloud account (read-only): servers, images, data centres,
     /// networks, SSH keys, DNS, balance. Uses `ONECLOUD_TOKEN` and `ONECLOUD_API_URL`.
     Cloud(CloudArgs),
+    /// Run the built-in 1cloud API emulator (the default provider without `ONECLOUD_TOKEN`).
+    Emulator(crate::emulator::EmulatorArgs),
 
     /// Print a shell completion script, e.g. `ict completions bash > ~/.local/share/bash-completion/completions/ict`.
     Completions {

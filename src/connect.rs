@@ -42,24 +42,40 @@ impl Connection {
 /// The emulator's account file for a script: `.ict/emulator.json` next to it (shared by all
 /// environments, like one 1cloud account).
 pub fn emulator_state_file(script: &Path) -> PathBuf {
-    let dir = script.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = script
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     dir.join(".ict").join("emulator.json")
 }
 
 /// Connects to the chosen provider. Must run inside a tokio runtime.
-pub async fn connect(choice: Option<ProviderChoice>, script: &Path) -> Result<Connection, ProviderError> {
+pub async fn connect(
+    choice: Option<ProviderChoice>,
+    script: &Path,
+) -> Result<Connection, ProviderError> {
     let has_token = std::env::var_os("ONECLOUD_TOKEN").is_some_and(|t| !t.is_empty());
-    let choice = choice.unwrap_or(if has_token { ProviderChoice::OneCloud } else { ProviderChoice::Emulator });
+    let choice = choice.unwrap_or(if has_token {
+        ProviderChoice::OneCloud
+    } else {
+        ProviderChoice::Emulator
+    });
     match choice {
         ProviderChoice::OneCloud => {
             let client = Client::from_env()?;
             let banner = format!("provider: 1cloud API ({})", client.base_url());
-            Ok(Connection { client, banner, emulator: None })
+            Ok(Connection {
+                client,
+                banner,
+                emulator: None,
+            })
         }
         ProviderChoice::Emulator => {
             let state_file = emulator_state_file(script);
             if let Some(dir) = state_file.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| ProviderError::Config { reason: format!("cannot create {}: {e}", dir.display()) })?;
+                std::fs::create_dir_all(dir).map_err(|e| ProviderError::Config {
+                    reason: format!("cannot create {}: {e}", dir.display()),
+                })?;
             }
             let token = random_token();
             let task_delay = std::env::var("ICT_EMULATOR_TASK_DELAY_MS")
@@ -72,13 +88,21 @@ pub async fn connect(choice: Option<ProviderChoice>, script: &Path) -> Result<Co
                 task_delay,
                 ..EmulatorConfig::default()
             };
-            let handle = emulator::spawn(config).await.map_err(|e| ProviderError::Config { reason: e.to_string() })?;
+            let handle = emulator::spawn(config)
+                .await
+                .map_err(|e| ProviderError::Config {
+                    reason: e.to_string(),
+                })?;
             let client = Client::new(&handle.base_url(), Token::new(token))?;
             let banner = format!(
                 "provider: local 1cloud emulator ({}) — set ONECLOUD_TOKEN to use 1cloud",
                 state_file.display()
             );
-            Ok(Connection { client, banner, emulator: Some(handle) })
+            Ok(Connection {
+                client,
+                banner,
+                emulator: Some(handle),
+            })
         }
     }
 }
@@ -87,5 +111,7 @@ pub async fn connect(choice: Option<ProviderChoice>, script: &Path) -> Result<Co
 fn random_token() -> String {
     use rand::Rng as _;
     let mut rng = rand::rng();
-    (0..64).map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0')).collect()
+    (0..64)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }

@@ -6,6 +6,7 @@
 #![allow(unreachable_pub)]
 
 mod check;
+mod emulator;
 mod errors;
 mod examples;
 mod graph;

@@ -41,9 +41,17 @@ pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanArgs) -> Result<ExitCode
         }
         if let Some(out) = &args.out {
             save_plan(out, &args.file.file, config, &args.scope, &plan)?;
-            ui.note(&format!("Saved the plan to {}. Apply it exactly with: ict apply {}", out.display(), out.display()));
+            ui.note(&format!(
+                "Saved the plan to {}. Apply it exactly with: ict apply {}",
+                out.display(),
+                out.display()
+            ));
         }
-        Ok(if args.detailed_exitcode && !plan.is_empty() { ExitCode::ChangesPending } else { ExitCode::Success })
+        Ok(if args.detailed_exitcode && !plan.is_empty() {
+            ExitCode::ChangesPending
+        } else {
+            ExitCode::Success
+        })
     })
 }
 
@@ -55,25 +63,69 @@ pub(super) fn apply(config: &Config, ui: &Ui, args: &ApplyArgs) -> Result<ExitCo
             for (k, v) in &saved.vars {
                 vars.insert(k.clone(), v.clone());
             }
-            (saved.script.clone(), Some((saved.env.clone(), vars)), saved.scope.clone(), Some(saved.plan))
+            (
+                saved.script.clone(),
+                Some((saved.env.clone(), vars)),
+                saved.scope.clone(),
+                Some(saved.plan),
+            )
         }
         None => (args.file.clone(), None, args.scope.clone(), None),
     };
     let (env, vars) = config_override.unwrap_or_else(|| (config.env.clone(), config.vars.clone()));
-    let config = Config { env, vars, color: config.color, verbosity: config.verbosity, provider: config.provider, command: crate::cli::Command::Check(crate::cli::FileArgs { file: script.clone() }) };
+    let config = Config {
+        env,
+        vars,
+        color: config.color,
+        verbosity: config.verbosity,
+        provider: config.provider,
+        command: crate::cli::Command::Check(crate::cli::FileArgs {
+            file: script.clone(),
+        }),
+    };
     let evaluated = evaluate(&config, ui, &script)?;
-    let options = reconcile::Options { parallelism: args.parallelism, ..reconcile::Options::default() };
-    run_apply(&config, ui, &script, &evaluated, &evaluated.desired, &scope, saved, args.yes, options, "apply")
+    let options = reconcile::Options {
+        parallelism: args.parallelism,
+        ..reconcile::Options::default()
+    };
+    run_apply(
+        &config,
+        ui,
+        &script,
+        &evaluated,
+        &evaluated.desired,
+        &scope,
+        saved,
+        args.yes,
+        options,
+        "apply",
+    )
 }
 
 pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyArgs) -> Result<ExitCode, Error> {
     let evaluated = evaluate(config, ui, &args.file.file)?;
     let keep = protected_only(&evaluated.desired);
     for name in keep.servers.keys() {
-        ui.note(&format!("server.{name} is protected (protect: true) and will be kept"));
+        ui.note(&format!(
+            "server.{name} is protected (protect: true) and will be kept"
+        ));
     }
-    let options = reconcile::Options { parallelism: args.parallelism, ..reconcile::Options::default() };
-    run_apply(config, ui, &args.file.file, &evaluated, &keep, &ScopeArgs::default(), None, args.yes, options, "destroy")
+    let options = reconcile::Options {
+        parallelism: args.parallelism,
+        ..reconcile::Options::default()
+    };
+    run_apply(
+        config,
+        ui,
+        &args.file.file,
+        &evaluated,
+        &keep,
+        &ScopeArgs::default(),
+        None,
+        args.yes,
+        options,
+        "destroy",
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -93,7 +145,10 @@ fn run_apply(
     runtime.block_on(async {
         let conn = connect::connect(config.provider, script).await?;
         ui.out(&format!("{}\n\n", conn.banner));
-        let result = locked_apply(&conn, config, ui, script, evaluated, desired, scope, saved, yes, options, command).await;
+        let result = locked_apply(
+            &conn, config, ui, script, evaluated, desired, scope, saved, yes, options, command,
+        )
+        .await;
         conn.close().await;
         result
     })
@@ -160,7 +215,15 @@ async fn locked_apply(
         })
     };
     let event_ui = ui.clone();
-    let (store, report) = reconcile::apply(&plan, conn.client.clone(), store, options, stop.clone(), move |e| event_ui.apply_event(&e)).await;
+    let (store, report) = reconcile::apply(
+        &plan,
+        conn.client.clone(),
+        store,
+        options,
+        stop.clone(),
+        move |e| event_ui.apply_event(&e),
+    )
+    .await;
     watcher.abort();
     store.close()?;
     ui.apply_recap(&plan, &report, command);
@@ -174,11 +237,27 @@ async fn locked_apply(
 }
 
 /// Observes the cloud and plans; plan problems become script diagnostics.
-async fn make_plan(conn: &Connection, evaluated: &Evaluated, desired: &Desired, state: &State, scope: &ScopeArgs) -> Result<Plan, Error> {
-    let (observed, images): (Observed, Vec<Image>) = tokio::try_join!(conn.client.observe(), conn.client.images())?;
-    let input = reconcile::Input { desired, observed: &observed, images: &images, state, replace: &scope.replace };
+async fn make_plan(
+    conn: &Connection,
+    evaluated: &Evaluated,
+    desired: &Desired,
+    state: &State,
+    scope: &ScopeArgs,
+) -> Result<Plan, Error> {
+    let (observed, images): (Observed, Vec<Image>) =
+        tokio::try_join!(conn.client.observe(), conn.client.images())?;
+    let input = reconcile::Input {
+        desired,
+        observed: &observed,
+        images: &images,
+        state,
+        replace: &scope.replace,
+    };
     let plan = reconcile::plan(&input).map_err(|errors| {
-        Error::Script(Failure { sources: evaluated.sources.clone(), problems: errors.into_iter().map(Into::into).collect() })
+        Error::Script(Failure {
+            sources: evaluated.sources.clone(),
+            problems: errors.into_iter().map(Into::into).collect(),
+        })
     })?;
     Ok(target(plan, &scope.target))
 }
@@ -191,7 +270,11 @@ fn target(mut plan: Plan, targets: &[String]) -> Plan {
     let mut keep: std::collections::BTreeSet<String> = plan
         .steps
         .iter()
-        .filter(|s| targets.iter().any(|t| *t == s.address.to_string() || t == s.address.name()))
+        .filter(|s| {
+            targets
+                .iter()
+                .any(|t| *t == s.address.to_string() || t == s.address.name())
+        })
         .map(|s| s.address.to_string())
         .collect();
     loop {
@@ -234,12 +317,17 @@ fn protected_only(desired: &Desired) -> Desired {
 /// Asks for `yes` on a terminal; without one, refuses instead of hanging.
 fn confirm(ui: &Ui, env: &str, command: &str) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Message(format!("no terminal to confirm on; run `ict {command}` with --yes to {command} without asking")));
+        return Err(Error::Message(format!(
+            "no terminal to confirm on; run `ict {command}` with --yes to {command} without asking"
+        )));
     }
     ui.prompt(&format!("Do you want to perform these actions in environment `{env}`? Only 'yes' will be accepted: "));
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Error::Message(format!("cannot read the answer: {e}")))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::Message(format!("cannot read the answer: {e}")))?;
     if answer.trim() == "yes" {
         Ok(())
     } else {
@@ -268,31 +356,52 @@ struct SavedPlan {
     plan: serde_json::Value,
 }
 
-fn save_plan(out: &Path, script: &Path, config: &Config, scope: &ScopeArgs, plan: &Plan) -> Result<(), Error> {
+fn save_plan(
+    out: &Path,
+    script: &Path,
+    config: &Config,
+    scope: &ScopeArgs,
+    plan: &Plan,
+) -> Result<(), Error> {
     let saved = SavedPlan {
         ict_plan: SAVED_PLAN_VERSION,
         script: std::path::absolute(script).unwrap_or_else(|_| script.to_path_buf()),
         env: config.env.clone(),
-        vars: config.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        vars: config
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         scope: scope.clone(),
         replace: scope.replace.clone(),
         target: scope.target.clone(),
         plan: serde_json::to_value(plan).map_err(|e| Error::Message(e.to_string()))?,
     };
     let text = serde_json::to_string_pretty(&saved).map_err(|e| Error::Message(e.to_string()))?;
-    crate::ansible::write_private(out, &text).map_err(|e| Error::Message(format!("cannot write {}: {e}", out.display())))
+    crate::ansible::write_private(out, &text)
+        .map_err(|e| Error::Message(format!("cannot write {}: {e}", out.display())))
 }
 
 /// The saved plan in `file`, or `None` if `file` is a script.
 fn read_saved_plan(file: &Path) -> Result<Option<SavedPlan>, Error> {
-    let Ok(text) = std::fs::read_to_string(file) else { return Ok(None) };
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return Ok(None);
+    };
     if !text.trim_start().starts_with('{') || !text.contains("\"ict_plan\"") {
         return Ok(None);
     }
-    let mut saved: SavedPlan = serde_json::from_str(&text).map_err(|e| Error::Message(format!("{} is not a valid saved plan: {e}", file.display())))?;
+    let mut saved: SavedPlan = serde_json::from_str(&text).map_err(|e| {
+        Error::Message(format!("{} is not a valid saved plan: {e}", file.display()))
+    })?;
     if saved.ict_plan != SAVED_PLAN_VERSION {
-        return Err(Error::Message(format!("{} was saved by another version of ict; run `ict plan --out` again", file.display())));
+        return Err(Error::Message(format!(
+            "{} was saved by another version of ict; run `ict plan --out` again",
+            file.display()
+        )));
     }
-    saved.scope = ScopeArgs { replace: saved.replace.clone(), target: saved.target.clone() };
+    saved.scope = ScopeArgs {
+        replace: saved.replace.clone(),
+        target: saved.target.clone(),
+    };
     Ok(Some(saved))
 }

@@ -32,6 +32,10 @@ pub enum Error {
     #[error(transparent)]
     State(#[from] StateError),
 
+    /// The emulator could not start or stopped with an error.
+    #[error(transparent)]
+    Emulator(#[from] crate::emulator::EmulatorError),
+
     /// The cloud API (or the client's setup) failed.
     #[error(transparent)]
     Provider(#[from] ProviderError),
@@ -61,6 +65,7 @@ impl Error {
             }
             Error::State(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Provider(error) => crate::ui::render_diagnostic(error, ui.color(), out),
+            Error::Emulator(error) => crate::ui::render_diagnostic(error, ui.color(), out),
         }
     }
 }
@@ -104,6 +109,14 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         }
         Command::Lock(command) => lock(config, ui, command),
         Command::Cloud(args) => cloud(args, ui),
+        Command::Emulator(args) => {
+            crate::emulator::run_until_signal(args.listen, args.to_config(), |addr| {
+                ui.note(&format!(
+                    "1cloud emulator listening on http://{addr} (Ctrl-C to stop)"
+                ));
+            })?;
+            Ok(ExitCode::Success)
+        }
         Command::Plan(args) => infra::plan(config, ui, args),
         Command::Apply(args) => infra::apply(config, ui, args),
         Command::Destroy(args) => infra::destroy(config, ui, args),

@@ -529,23 +529,22 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .find(|d| d.name.trim_end_matches('.').eq_ignore_ascii_case(zone));
             let zone_address = addr("dns_zone", zone);
-            let domain_ref: Ref<DomainId> = match domain {
-                Some(d) => Ref::Id(d.id),
-                None => {
-                    if zones_done.insert(zone) {
-                        self.push(Step {
-                            address: zone_address.clone(),
-                            action: Action::Create,
-                            reason: None,
-                            changes: vec![],
-                            after: vec![],
-                            work: Work::CreateDomain {
-                                name: zone.to_owned(),
-                            },
-                        });
-                    }
-                    Ref::Address(zone_address.clone())
+            let domain_ref: Ref<DomainId> = if let Some(d) = domain {
+                Ref::Id(d.id)
+            } else {
+                if zones_done.insert(zone) {
+                    self.push(Step {
+                        address: zone_address.clone(),
+                        action: Action::Create,
+                        reason: None,
+                        changes: vec![],
+                        after: vec![],
+                        work: Work::CreateDomain {
+                            name: zone.to_owned(),
+                        },
+                    });
                 }
+                Ref::Address(zone_address.clone())
             };
             let address = addr("dns_record", &record.id);
             let (value, value_text, mut after) = match &record.value {

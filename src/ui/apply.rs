@@ -1,10 +1,12 @@
 //! Progress and recap of `apply`/`destroy`: one plain line per event (stable in logs and CI),
 //! and Terraform's closing line.
 
+use std::fmt::Write as _;
+
 use crate::reconcile::{Action, Event, Plan, Report};
 
 /// One line for an apply event.
-pub fn event_line(event: &Event) -> String {
+pub(super) fn event_line(event: &Event) -> String {
     match event {
         Event::Started { address, action } => {
             let verb = match action {
@@ -16,7 +18,12 @@ pub fn event_line(event: &Event) -> String {
             };
             format!("{address}: {verb}…")
         }
-        Event::Finished { address, action, elapsed, detail } => {
+        Event::Finished {
+            address,
+            action,
+            elapsed,
+            detail,
+        } => {
             let verb = match action {
                 Action::Create => "created",
                 Action::Update => "updated",
@@ -24,20 +31,33 @@ pub fn event_line(event: &Event) -> String {
                 Action::Delete => "destroyed",
                 Action::Adopt => "adopted",
             };
-            let detail = if detail.is_empty() { String::new() } else { format!(" ({detail})") };
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({detail})")
+            };
             format!("{address}: {verb} in {:.1}s{detail}", elapsed.as_secs_f64())
         }
         Event::Failed { address, message } => format!("{address}: FAILED: {message}"),
-        Event::Skipped { address, because } => format!("{address}: skipped, because {because} failed"),
+        Event::Skipped { address, because } => {
+            format!("{address}: skipped, because {because} failed")
+        }
     }
 }
 
 /// The closing lines.
-pub fn recap(plan: &Plan, report: &Report, command: &str) -> String {
+pub(super) fn recap(plan: &Plan, report: &Report, command: &str) -> String {
     if report.complete() {
         let s = plan.summary();
-        let title = if command == "destroy" { "Destroy complete!" } else { "Apply complete!" };
-        return format!("\n{title} Resources: {} added, {} changed, {} destroyed.\n", s.add, s.change, s.destroy);
+        let title = if command == "destroy" {
+            "Destroy complete!"
+        } else {
+            "Apply complete!"
+        };
+        return format!(
+            "\n{title} Resources: {} added, {} changed, {} destroyed.\n",
+            s.add, s.change, s.destroy
+        );
     }
     let mut out = format!(
         "\n{command} finished with problems: {} done, {} failed, {} skipped, {} not started.\n",
@@ -47,8 +67,10 @@ pub fn recap(plan: &Plan, report: &Report, command: &str) -> String {
         report.not_started.len()
     );
     for (address, message) in &report.failed {
-        out.push_str(&format!("  failed: {address}: {message}\n"));
+        let _ = writeln!(out, "  failed: {address}: {message}");
     }
-    out.push_str("Run the same command again to continue: completed changes are saved in the state.\n");
+    out.push_str(
+        "Run the same command again to continue: completed changes are saved in the state.\n",
+    );
     out
 }

@@ -134,7 +134,12 @@ impl Ui {
     }
 
     /// Prints the closing lines of an apply or destroy.
-    pub fn apply_recap(&self, plan: &crate::reconcile::Plan, report: &crate::reconcile::Report, command: &str) {
+    pub fn apply_recap(
+        &self,
+        plan: &crate::reconcile::Plan,
+        report: &crate::reconcile::Report,
+        command: &str,
+    ) {
         self.out(&apply::recap(plan, report, command));
     }
 

@@ -15,10 +15,20 @@ const RESET: &str = "\x1b[0m";
 
 /// The whole plan as text.
 pub fn text(plan: &Plan, color: bool) -> String {
-    let paint = |code: &str, s: &str| if color { format!("{code}{s}{RESET}") } else { s.to_owned() };
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("{code}{s}{RESET}")
+        } else {
+            s.to_owned()
+        }
+    };
     let mut out = String::new();
     if plan.is_empty() {
-        let _ = writeln!(out, "{}", paint(BOLD, "No changes. The infrastructure matches the script."));
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(BOLD, "No changes. The infrastructure matches the script.")
+        );
     } else {
         let _ = writeln!(out, "ict will perform these actions (env {}):\n", plan.env);
         for step in &plan.steps {
@@ -28,23 +38,51 @@ pub fn text(plan: &Plan, color: bool) -> String {
                 Action::Replace | Action::Delete => RED,
                 Action::Adopt => CYAN,
             };
-            let reason = step.reason.as_ref().map_or_else(String::new, |r| format!("  ({r})"));
-            let _ = writeln!(out, "  {} {}{reason}", paint(colour, &format!("{:>3}", step.action.symbol())), paint(BOLD, &step.address.to_string()));
+            let reason = step
+                .reason
+                .as_ref()
+                .map_or_else(String::new, |r| format!("  ({r})"));
+            let _ = writeln!(
+                out,
+                "  {} {}{reason}",
+                paint(colour, &format!("{:>3}", step.action.symbol())),
+                paint(BOLD, &step.address.to_string())
+            );
             let width = step.changes.iter().map(|c| c.attr.len()).max().unwrap_or(0);
             for c in &step.changes {
                 let value = match &c.before {
-                    Some(before) if step.action != Action::Create => format!("{before} → {}", c.after),
+                    Some(before) if step.action != Action::Create => {
+                        format!("{before} → {}", c.after)
+                    }
                     _ => c.after.clone(),
                 };
-                let forces = if c.forces_replacement { paint(RED, "  # forces replacement") } else { String::new() };
+                let forces = if c.forces_replacement {
+                    paint(RED, "  # forces replacement")
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(out, "        {:<width$}  {value}{forces}", c.attr);
             }
         }
         let s = plan.summary();
-        let _ = writeln!(out, "\n{}", paint(BOLD, &format!("Plan: {} to add, {} to change, {} to destroy.", s.add, s.change, s.destroy)));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint(
+                BOLD,
+                &format!(
+                    "Plan: {} to add, {} to change, {} to destroy.",
+                    s.add, s.change, s.destroy
+                )
+            )
+        );
     }
     if !plan.unmanaged.is_empty() {
-        let names: Vec<String> = plan.unmanaged.iter().map(|u| format!("{} (ID {})", u.name, u.id)).collect();
+        let names: Vec<String> = plan
+            .unmanaged
+            .iter()
+            .map(|u| format!("{} (ID {})", u.name, u.id))
+            .collect();
         let _ = writeln!(
             out,
             "\n{} server(s) in the account are not managed by ict and will not be touched: {}",
