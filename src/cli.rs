@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// ict turns a Rhai script (`infra.ict`) into running, configured, monitored 1cloud servers.
 ///
 /// Start with `ict check infra.ict` to validate a script and `ict graph infra.ict` to see what
-/// it declares. Without ONECLOUD_TOKEN, ict works against its built-in 1cloud emulator.
+/// it declares. Without `ONECLOUD_TOKEN`, ict works against its built-in 1cloud emulator.
 #[derive(Debug, Parser)]
 #[command(name = "ict", version, about, long_about, propagate_version = true)]
 pub struct Cli {
@@ -36,7 +36,7 @@ pub struct GlobalArgs {
     #[arg(long = "var", global = true, value_name = "KEY=VALUE")]
     pub vars: Vec<String>,
 
-    /// Do not use colours (also when NO_COLOR is set).
+    /// Do not use colours (also when `NO_COLOR` is set).
     #[arg(long, global = true)]
     pub no_color: bool,
 

@@ -227,7 +227,7 @@ async fn create_validates_against_the_limits_and_the_catalogue() {
             json!({"DCLocation": "AvnMsk01", "isHighPerformance": true}),
             "no high-performance pool",
         ),
-        (json!({"SshKeys": [424242]}), "SSH key 424242 not found"),
+        (json!({"SshKeys": [424_242]}), "SSH key 424242 not found"),
         (json!({"Name": ""}), "The field Name is required"),
         (
             json!({"CPU": "two"}),
@@ -927,7 +927,7 @@ async fn fault_run(seed: u64) -> Vec<(u16, String)> {
     .await
     .expect("emulator starts");
     let api = Api::new(&handle);
-    let mut seen = Vec::new();
+    let mut answers = Vec::new();
     for i in 0..40 {
         let (status, body) = if i % 2 == 0 {
             api.call(Method::GET, "/server", None).await
@@ -936,7 +936,7 @@ async fn fault_run(seed: u64) -> Vec<(u16, String)> {
             api.call(Method::POST, "/sshkey", Some(key)).await
         };
         let message = body["Message"].as_str().unwrap_or_default().to_owned();
-        seen.push((status.as_u16(), message));
+        answers.push((status.as_u16(), message));
     }
     // Faults also hit this check, so retry (bounded) until a clean answer.
     let mut keys = None;
@@ -955,7 +955,7 @@ async fn fault_run(seed: u64) -> Vec<(u16, String)> {
         .map(|k| k["Title"].as_str().expect("Title"))
         .collect();
     // A key exists exactly when its POST was handled: 200, or a 500 injected after handling.
-    for (i, (status, message)) in seen.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
+    for (i, (status, message)) in answers.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
         let handled = *status == 200 || message.contains("after handling");
         assert_eq!(
             titles.contains(&format!("k{i}").as_str()),
@@ -964,7 +964,7 @@ async fn fault_run(seed: u64) -> Vec<(u16, String)> {
         );
     }
     handle.shutdown().await.expect("clean shutdown");
-    seen
+    answers
 }
 
 #[tokio::test]
