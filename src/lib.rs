@@ -13,6 +13,7 @@ pub mod config;
 pub mod exit;
 pub mod model;
 pub mod script;
+pub mod ssh;
 pub mod ui;
 
 use std::ffi::OsString;
