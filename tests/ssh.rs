@@ -10,7 +10,7 @@ use ict::ssh::{
 use miette::Diagnostic;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::sshd::{free_port, Sshd, SshdFarm};
+use crate::support::sshd::{free_port, Agent, Sshd, SshdFarm};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -187,6 +187,27 @@ async fn client_keys_rsa_wrong_and_encrypted() {
     assert_eq!(code(&error), "ict::ssh::auth", "{error}");
     assert!(error.to_string().contains("encrypted"), "{error}");
     assert!(Auth::key_file_with_passphrase(&locked, "s3cret").is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_agent_keys_authenticate() {
+    let farm = SshdFarm::new();
+    let sshd = farm.start("agent");
+    let pins = PinnedKeys::new();
+    let agent = Agent::start(farm.path());
+    let auth = Auth::agent_at(&agent.socket);
+
+    let error = connect(&sshd, &auth, &pins).await.expect_err("empty agent");
+    assert_eq!(code(&error), "ict::ssh::auth", "{error}");
+    assert!(error.to_string().contains("no keys"), "{error}");
+
+    // A key the server does not know first, then the authorized one: the agent's keys are
+    // tried in turn.
+    agent.add(&farm.new_client_key("stranger", "ed25519", false));
+    agent.add(&farm.client_key);
+    let session = connect(&sshd, &auth, &pins).await.expect("agent auth");
+    assert!(session.exec("true", TIMEOUT).await.expect("exec").success());
+    session.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -266,7 +266,7 @@ async fn handshake(
         .map_err(|e| connect_error(e.to_string()))?;
 
     let (checks, mut requests) = mpsc::channel(1);
-    let handshake = client::connect_stream(client_config(), stream, Client { checks });
+    let handshake = client::connect_stream(client_config(), stream, Client::new(checks));
     tokio::pin!(handshake);
     let name = target.known_hosts_name();
     let mut seen: Option<(PublicKey, Verdict)> = None;
@@ -328,8 +328,22 @@ struct KeyCheck {
 }
 
 /// russh's event handler: forwards the server's key to `handshake` and waits for its verdict.
+///
+/// russh asks again at every re-key (after 1 GB or an hour, by default); by then `handshake`
+/// is gone, so the key accepted the first time is remembered here and only that key is
+/// accepted later, as OpenSSH does.
 struct Client {
     checks: mpsc::Sender<KeyCheck>,
+    accepted: Option<PublicKey>,
+}
+
+impl Client {
+    fn new(checks: mpsc::Sender<KeyCheck>) -> Self {
+        Self {
+            checks,
+            accepted: None,
+        }
+    }
 }
 
 impl Handler for Client {
@@ -343,6 +357,9 @@ impl Handler for Client {
         let PublicKeyOrCertificate::PublicKey { key, .. } = server_key else {
             return Ok(false);
         };
+        if let Some(accepted) = &self.accepted {
+            return Ok(accepted.key_data() == key.key_data());
+        }
         let (reply, answer) = oneshot::channel();
         if self
             .checks
@@ -355,6 +372,65 @@ impl Handler for Client {
         {
             return Ok(false);
         }
-        Ok(answer.await.unwrap_or(false))
+        let ok = answer.await.unwrap_or(false);
+        if ok {
+            self.accepted = Some(key.clone());
+        }
+        Ok(ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer(key: &PublicKey) -> PublicKeyOrCertificate {
+        PublicKeyOrCertificate::PublicKey {
+            key: key.clone(),
+            hash_alg: None,
+        }
+    }
+
+    fn key(b64: &str) -> PublicKey {
+        PublicKey::from_openssh(&format!("ssh-ed25519 {b64}")).expect("test key")
+    }
+
+    #[tokio::test]
+    async fn rekey_accepts_only_the_key_accepted_at_connect() {
+        let a = key("AAAAC3NzaC1lZDI1NTE5AAAAIGW6m3twJMyFXyFINNTLIVcZUNQJ6EligRcGn7eer+AA");
+        let b = key("AAAAC3NzaC1lZDI1NTE5AAAAIKlyv1DkJV9koeZEJ8FupvL1W5gdUvXhxa/P6toALZbP");
+        let (checks, mut requests) = mpsc::channel(1);
+        let mut client = Client::new(checks);
+        let verifier = tokio::spawn(async move {
+            let check: KeyCheck = requests.recv().await.expect("one check");
+            let _ = check.reply.send(true);
+            // `requests` is dropped here, as when `handshake` has returned.
+        });
+        assert!(client
+            .check_server_key(&offer(&a))
+            .await
+            .expect("first check"));
+        verifier.await.expect("verifier task");
+        assert!(client
+            .check_server_key(&offer(&a))
+            .await
+            .expect("re-key, same key"));
+        assert!(!client
+            .check_server_key(&offer(&b))
+            .await
+            .expect("re-key, other key"));
+    }
+
+    #[tokio::test]
+    async fn a_refused_or_unanswered_key_is_not_remembered() {
+        let a = key("AAAAC3NzaC1lZDI1NTE5AAAAIGW6m3twJMyFXyFINNTLIVcZUNQJ6EligRcGn7eer+AA");
+        let (checks, requests) = mpsc::channel(1);
+        drop(requests);
+        let mut client = Client::new(checks);
+        assert!(!client
+            .check_server_key(&offer(&a))
+            .await
+            .expect("no verifier"));
+        assert!(client.accepted.is_none());
     }
 }

@@ -225,3 +225,52 @@ fn with_ext(path: &Path, ext: &str) -> PathBuf {
     name.push(ext);
     PathBuf::from(name)
 }
+
+/// An `ssh-agent` in the foreground on a socket in `dir`, killed and reaped on drop.
+pub(crate) struct Agent {
+    /// Its socket (what `SSH_AUTH_SOCK` would hold).
+    pub(crate) socket: PathBuf,
+    child: Child,
+}
+
+impl Agent {
+    /// Starts the agent; bounded wait (5 s) for its socket.
+    pub(crate) fn start(dir: &Path) -> Self {
+        let socket = dir.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ssh-agent");
+        let agent = Self { socket, child };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !agent.socket.exists() {
+            assert!(Instant::now() < deadline, "ssh-agent socket did not appear");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        agent
+    }
+
+    /// `ssh-add key`.
+    pub(crate) fn add(&self, key: &Path) {
+        let status = Command::new("ssh-add")
+            .arg("-q")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &self.socket)
+            .stderr(Stdio::null())
+            .status()
+            .expect("run ssh-add");
+        assert!(status.success(), "ssh-add {} failed", key.display());
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
