@@ -215,21 +215,40 @@ async fn fan_out_reports_every_host_and_an_unreachable_one_without_failing_the_o
     let farm = SshdFarm::new();
     let mut daemons: Vec<Sshd> = (0..20).map(|i| farm.start(&format!("h{i:02}"))).collect();
     daemons[7].stop();
-    let targets: Vec<Target> = daemons.iter().map(target).collect();
+    // A host whose port accepts TCP but never speaks SSH: it must time out on its own.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind silent listener");
+    let silent_port = silent.local_addr().expect("addr").port();
+    let mut targets: Vec<Target> = daemons.iter().map(target).collect();
+    targets.push(Target::new("silent", "127.0.0.1", silent_port, "root"));
     let auth = Auth::key_file(&farm.client_key).expect("client key");
     let pins = Arc::new(PinnedKeys::new());
     // Each host answers with the port it was reached on, and exits with port % 5.
     let command = "port=${SSH_CONNECTION##* }; echo $port; echo e$port >&2; exit $((port % 5))";
     let options = FanoutOptions {
         parallelism: 8,
+        connect: ict::ssh::ConnectOptions::with_timeout(Duration::from_secs(3)),
         ..FanoutOptions::default()
     };
 
     let results = exec_many(&targets, &auth, pins.clone(), command, &options).await;
 
-    assert_eq!(results.len(), 20);
+    assert_eq!(results.len(), 21);
     for (result, target) in results.iter().zip(&targets) {
         assert_eq!(&result.target, target, "results come back in input order");
+        if target.port == silent_port {
+            let error = result
+                .outcome
+                .as_ref()
+                .expect_err("the silent host times out");
+            assert_eq!(code(error), "ict::ssh::timeout", "{error}");
+            assert!(error.is_unreachable(), "{error}");
+            assert!(
+                result.elapsed >= Duration::from_secs(3),
+                "{:?}",
+                result.elapsed
+            );
+            continue;
+        }
         if target.port == daemons[7].port {
             let error = result.outcome.as_ref().expect_err("the stopped host fails");
             assert!(error.is_unreachable(), "{error}");
