@@ -6,12 +6,12 @@
 //! verifier and answers, so the verifier can be borrowed and nothing is accepted by default.
 //! Depends on `ssh::{auth, error, host_keys, target, socket, tunnel}`.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use russh::client::{self, Handle, Handler};
 use russh::keys::{PublicKey, PublicKeyOrCertificate};
-use russh::{kex, ChannelMsg, Disconnect, Preferred};
+use russh::{kex, ChannelMsg, Disconnect, Names, Preferred};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
@@ -79,6 +79,7 @@ pub struct Session {
     handle: Handle<Client>,
     target: Target,
     host_key: PublicKey,
+    kex: Arc<OnceLock<String>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -137,6 +138,11 @@ impl Session {
     /// The host key the server presented (and the verifier accepted).
     pub fn host_key(&self) -> &PublicKey {
         &self.host_key
+    }
+
+    /// The negotiated key-exchange algorithm, e.g. `curve25519-sha256`.
+    pub fn kex_algorithm(&self) -> &str {
+        self.kex.get().map_or("", String::as_str)
     }
 
     /// Runs `command` (through the remote user's shell) and collects its output and status.
@@ -266,7 +272,9 @@ async fn handshake(
         .map_err(|e| connect_error(e.to_string()))?;
 
     let (checks, mut requests) = mpsc::channel(1);
-    let handshake = client::connect_stream(client_config(), stream, Client::new(checks));
+    let client = Client::new(checks);
+    let kex = Arc::clone(&client.kex);
+    let handshake = client::connect_stream(client_config(), stream, client);
     tokio::pin!(handshake);
     let name = target.known_hosts_name();
     let mut seen: Option<(PublicKey, Verdict)> = None;
@@ -288,6 +296,7 @@ async fn handshake(
             handle,
             target: target.clone(),
             host_key,
+            kex,
         }),
         (_, Err(e)) => Err(connect_error(e.to_string())),
         (None, Ok(_)) => Err(connect_error("the server presented no host key".to_owned())),
@@ -335,6 +344,7 @@ struct KeyCheck {
 struct Client {
     checks: mpsc::Sender<KeyCheck>,
     accepted: Option<PublicKey>,
+    kex: Arc<OnceLock<String>>,
 }
 
 impl Client {
@@ -342,6 +352,7 @@ impl Client {
         Self {
             checks,
             accepted: None,
+            kex: Arc::default(),
         }
     }
 }
@@ -377,6 +388,17 @@ impl Handler for Client {
             self.accepted = Some(key.clone());
         }
         Ok(ok)
+    }
+
+    async fn kex_done(
+        &mut self,
+        _shared_secret: Option<&[u8]>,
+        names: &Names,
+        _session: &mut client::Session,
+    ) -> Result<(), Self::Error> {
+        // Only the first key exchange is recorded; re-keys negotiate the same algorithms.
+        let _ = self.kex.set(names.kex.as_ref().to_owned());
+        Ok(())
     }
 }
 
