@@ -6,6 +6,18 @@
 //! Usage (see scripts/bench-exec.sh, which starts and stops the farm):
 //!   exec_fanout --farm DIR [--sizes 1,10,50] [--runs 5] [--modes quickack,nodelay,plain]
 //! Every host must succeed; a failed host aborts the benchmark with its error.
+//!
+//! Measured 2026-11-22 (release, 10 runs, the 2-vCPU bench VM shared with other builds, load
+//! 5–16; compare shared/bench/README.md):
+//!
+//! | N | socket mode | median s | client CPU ms/host | README reference |
+//! |---:|---|---:|---:|---|
+//! | 1 | nodelay+quickack | 0.036 | ~1 | paramiko nodelay+quickack 0.036, `ssh` x25519 0.148 |
+//! | 1 | plain | 0.153 | ~2 | paramiko plain 0.120 |
+//! | 10 | nodelay+quickack | 0.134 | 1.0 | floor 0.107, pyinfra 0.76, xargs ssh x25519 0.25 |
+//! | 10 | plain | 0.218 | 1.0 | floor (plain) 0.217 |
+//! | 50 | nodelay+quickack | 0.59–0.69 | 0.8 | floor 0.55–0.61, pyinfra 1.18, xargs ssh x25519 0.81 |
+//! | 50 | plain | 0.59–0.60 | 0.7 | floor (plain) 0.545 |
 
 #![allow(clippy::print_stdout, reason = "a benchmark binary reports on stdout")]
 
