@@ -2,8 +2,9 @@
 //! `HostKeyVerifier` (it never learns keys; unknown hosts are refused).
 //!
 //! Supported: comma-separated host patterns with `*`/`?` wildcards and `!` negation, the
-//! `[host]:port` form, `@revoked` lines. Hashed names (`|1|…`) and `@cert-authority` lines are
-//! skipped: ict writes plain names and does not trust host certificates.
+//! `[host]:port` form, hashed names (`|1|salt|hmac`, OpenSSH's `HashKnownHosts yes`, Debian's
+//! default) and `@revoked` lines. `@cert-authority` lines are skipped: ict does not trust host
+//! certificates.
 //! Depends on `ssh::host_keys` only for the trait.
 
 use std::io::Write;
@@ -76,7 +77,7 @@ impl KnownHosts {
             .flat_map(|e| {
                 e.patterns
                     .iter()
-                    .filter(|p| !p.contains(['*', '?', '!']))
+                    .filter(|p| !p.contains(['*', '?', '!', '|']))
                     .map(|p| (p.clone(), e.key.clone()))
             })
             .collect()
@@ -142,9 +143,6 @@ fn parse_line(line: &str) -> Option<Entry> {
         }
         first = fields.next()?;
     }
-    if first.starts_with("|1|") {
-        return None;
-    }
     let algorithm = fields.next()?;
     let base64 = fields.next()?;
     let key = PublicKey::from_openssh(&format!("{algorithm} {base64}")).ok()?;
@@ -160,7 +158,9 @@ fn parse_line(line: &str) -> Option<Entry> {
 fn host_matches(host: &str, patterns: &[String]) -> bool {
     let mut positive = false;
     for pattern in patterns {
-        if let Some(negated) = pattern.strip_prefix('!') {
+        if let Some(hashed) = pattern.strip_prefix("|1|") {
+            positive |= hashed_matches(host, hashed);
+        } else if let Some(negated) = pattern.strip_prefix('!') {
             if glob(negated.as_bytes(), host.as_bytes()) {
                 return false;
             }
@@ -169,6 +169,19 @@ fn host_matches(host: &str, patterns: &[String]) -> bool {
         }
     }
     positive
+}
+
+/// `salt|hash` (both base64) of a hashed name: hash = HMAC-SHA1(key = salt, host).
+fn hashed_matches(host: &str, salt_and_hash: &str) -> bool {
+    use russh::keys::ssh_encoding::base64::{Base64, Encoding};
+    let Some((salt, hash)) = salt_and_hash.split_once('|') else {
+        return false;
+    };
+    let (Ok(salt), Ok(hash)) = (Base64::decode_vec(salt), Base64::decode_vec(hash)) else {
+        return false;
+    };
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &salt);
+    ring::hmac::verify(&key, host.as_bytes(), &hash).is_ok()
 }
 
 /// `*` and `?` wildcards, case-sensitive (`known_hosts` names are lower-case addresses/names).
@@ -283,9 +296,34 @@ mod tests {
              |1|c2FsdA==|aGFzaA== ssh-ed25519 {A}\nbroken line\nh ssh-ed25519 not-base64\n\
              h ssh-ed25519 {B}\n"
         ));
-        assert_eq!(file.len(), 2, "only the @revoked and the last line parse");
+        assert_eq!(
+            file.len(),
+            3,
+            "the @revoked, the hashed and the last line parse"
+        );
         assert_eq!(file.check("h", &key(B)), Verdict::Revoked);
         assert_eq!(file.check("x.example", &key(A)), Verdict::Unknown);
+    }
+
+    #[test]
+    fn hashed_names_written_by_ssh_keygen_match() {
+        // `ssh-keygen -H` of "[127.0.0.1]:2222 … A" and "web-1 … B".
+        let file = KnownHosts::parse(&format!(
+            "|1|wwnQin+gCcJJxxA8YhpEmZHDkzo=|x7cs2HFZOLJ3PvDrTHMMn1gyKBE= ssh-ed25519 {A}\n\
+             |1|mPIQ1rtuuamwgGys78Oru49Qgws=|l2IEQL04b8tJ+Kx7b/y08PjVO58= ssh-ed25519 {B}\n"
+        ));
+        assert_eq!(file.check("[127.0.0.1]:2222", &key(A)), Verdict::Known);
+        assert_eq!(file.check("web-1", &key(B)), Verdict::Known);
+        assert_eq!(
+            file.check("web-1", &key(A)),
+            Verdict::Changed { expected: key(B) }
+        );
+        assert_eq!(file.check("web-2", &key(B)), Verdict::Unknown);
+        assert_eq!(file.check("[127.0.0.1]:2223", &key(A)), Verdict::Unknown);
+        assert!(
+            file.plain_entries().is_empty(),
+            "hashed names are not plain entries"
+        );
     }
 
     #[test]
