@@ -4,7 +4,7 @@
 //! process, all threads, from /proc/self/stat) per run and per host.
 //!
 //! Usage (see scripts/bench-exec.sh, which starts and stops the farm):
-//!   exec_fanout --farm DIR [--sizes 1,10,50] [--runs 5] [--modes quickack,nodelay,plain]
+//!   `exec_fanout --farm DIR [--sizes 1,10,50] [--runs 5] [--modes quickack,nodelay,plain]`
 //! Every host must succeed; a failed host aborts the benchmark with its error.
 //!
 //! Measured 2026-11-22 (release, 10 runs, the 2-vCPU bench VM shared with other builds, load
