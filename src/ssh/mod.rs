@@ -11,6 +11,7 @@
 mod auth;
 mod error;
 mod fanout;
+mod handler;
 mod host_keys;
 mod known_hosts;
 mod session;

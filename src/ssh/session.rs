@@ -4,19 +4,20 @@
 //! (see `socket`). The host key is checked by the caller's `HostKeyVerifier` during the
 //! handshake: russh's handler forwards the key over a channel to `connect`, which holds the
 //! verifier and answers, so the verifier can be borrowed and nothing is accepted by default.
-//! Depends on `ssh::{auth, error, host_keys, target, socket, tunnel}`.
+//! Depends on `ssh::{auth, error, handler, host_keys, target, socket, tunnel}`.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use russh::client::{self, Handle, Handler};
-use russh::keys::{PublicKey, PublicKeyOrCertificate};
-use russh::{kex, ChannelMsg, Disconnect, Names, Preferred};
+use russh::client::{self, Handle};
+use russh::keys::PublicKey;
+use russh::{kex, ChannelMsg, Disconnect, Preferred};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::auth::{authenticate, Auth};
 use super::error::SshError;
+use super::handler::Client;
 use super::host_keys::{fingerprint, HostKeyVerifier, Verdict};
 use super::socket::TunedStream;
 use super::target::Target;
@@ -327,132 +328,5 @@ fn refusal(
             actual,
             source_name: verifier.source_name(),
         },
-    }
-}
-
-/// A host key presented during the handshake, waiting for the verifier's answer.
-struct KeyCheck {
-    key: PublicKey,
-    reply: oneshot::Sender<bool>,
-}
-
-/// russh's event handler: forwards the server's key to `handshake` and waits for its verdict.
-///
-/// russh asks again at every re-key (after 1 GB or an hour, by default); by then `handshake`
-/// is gone, so the key accepted the first time is remembered here and only that key is
-/// accepted later, as OpenSSH does.
-struct Client {
-    checks: mpsc::Sender<KeyCheck>,
-    accepted: Option<PublicKey>,
-    kex: Arc<OnceLock<String>>,
-}
-
-impl Client {
-    fn new(checks: mpsc::Sender<KeyCheck>) -> Self {
-        Self {
-            checks,
-            accepted: None,
-            kex: Arc::default(),
-        }
-    }
-}
-
-impl Handler for Client {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        server_key: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        // Host certificates are not trusted: only plain keys are checked (and maybe accepted).
-        let PublicKeyOrCertificate::PublicKey { key, .. } = server_key else {
-            return Ok(false);
-        };
-        if let Some(accepted) = &self.accepted {
-            return Ok(accepted.key_data() == key.key_data());
-        }
-        let (reply, answer) = oneshot::channel();
-        if self
-            .checks
-            .send(KeyCheck {
-                key: key.clone(),
-                reply,
-            })
-            .await
-            .is_err()
-        {
-            return Ok(false);
-        }
-        let ok = answer.await.unwrap_or(false);
-        if ok {
-            self.accepted = Some(key.clone());
-        }
-        Ok(ok)
-    }
-
-    async fn kex_done(
-        &mut self,
-        _shared_secret: Option<&[u8]>,
-        names: &Names,
-        _session: &mut client::Session,
-    ) -> Result<(), Self::Error> {
-        // Only the first key exchange is recorded; re-keys negotiate the same algorithms.
-        let _ = self.kex.set(names.kex.as_ref().to_owned());
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn offer(key: &PublicKey) -> PublicKeyOrCertificate {
-        PublicKeyOrCertificate::PublicKey {
-            key: key.clone(),
-            hash_alg: None,
-        }
-    }
-
-    fn key(b64: &str) -> PublicKey {
-        PublicKey::from_openssh(&format!("ssh-ed25519 {b64}")).expect("test key")
-    }
-
-    #[tokio::test]
-    async fn rekey_accepts_only_the_key_accepted_at_connect() {
-        let a = key("AAAAC3NzaC1lZDI1NTE5AAAAIGW6m3twJMyFXyFINNTLIVcZUNQJ6EligRcGn7eer+AA");
-        let b = key("AAAAC3NzaC1lZDI1NTE5AAAAIKlyv1DkJV9koeZEJ8FupvL1W5gdUvXhxa/P6toALZbP");
-        let (checks, mut requests) = mpsc::channel(1);
-        let mut client = Client::new(checks);
-        let verifier = tokio::spawn(async move {
-            let check: KeyCheck = requests.recv().await.expect("one check");
-            let _ = check.reply.send(true);
-            // `requests` is dropped here, as when `handshake` has returned.
-        });
-        assert!(client
-            .check_server_key(&offer(&a))
-            .await
-            .expect("first check"));
-        verifier.await.expect("verifier task");
-        assert!(client
-            .check_server_key(&offer(&a))
-            .await
-            .expect("re-key, same key"));
-        assert!(!client
-            .check_server_key(&offer(&b))
-            .await
-            .expect("re-key, other key"));
-    }
-
-    #[tokio::test]
-    async fn a_refused_or_unanswered_key_is_not_remembered() {
-        let a = key("AAAAC3NzaC1lZDI1NTE5AAAAIGW6m3twJMyFXyFINNTLIVcZUNQJ6EligRcGn7eer+AA");
-        let (checks, requests) = mpsc::channel(1);
-        drop(requests);
-        let mut client = Client::new(checks);
-        assert!(!client
-            .check_server_key(&offer(&a))
-            .await
-            .expect("no verifier"));
-        assert!(client.accepted.is_none());
     }
 }
