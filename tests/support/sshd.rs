@@ -2,7 +2,10 @@
 //! an `authorized_keys` file and one config + ed25519 host key per daemon.
 //!
 //! Each daemon runs in the foreground (`sshd -D -e`) as a child of the test process and is
-//! killed and reaped on drop. Needs Debian's `openssh-server` (for `/usr/sbin/sshd`) and
+//! killed and reaped on drop. Like shared/bench/sshd-farm.sh, it runs in a private mount
+//! namespace (when `unshare -m` is permitted) with Debian's stock `/etc/skel/.bashrc` bound over
+//! the user's `~/.bashrc`: on the dev machines root's `.bashrc` runs `pyenv init`, which costs
+//! ~150 ms per remote command and may print to stderr. Nothing on the host is changed. Needs Debian's `openssh-server` (for `/usr/sbin/sshd`) and
 //! `openssh-client` (for `ssh-keygen`); running as root, because sshd's privilege separation
 //! needs it (`/run/sshd` is created when missing).
 
@@ -143,11 +146,26 @@ impl Sshd {
         let config = self.dir.join("sshd_config");
         std::fs::write(&config, self.config()).expect("write sshd_config");
         let log = std::fs::File::create(self.dir.join("sshd.log")).expect("sshd log");
-        let child = Command::new(SSHD)
-            .arg("-D")
-            .arg("-e")
-            .arg("-f")
-            .arg(&config)
+        let mut command = if namespaces_allowed() {
+            // `unshare` execs the shell, which execs sshd: the child's PID is sshd's.
+            let mut command = Command::new("unshare");
+            command.args([
+                "-m",
+                "--propagation",
+                "private",
+                "/bin/sh",
+                "-c",
+                NS_LAUNCHER,
+                "sshd",
+            ]);
+            command.arg(SSHD).arg(&config);
+            command
+        } else {
+            let mut command = Command::new(SSHD);
+            command.arg("-D").arg("-e").arg("-f").arg(&config);
+            command
+        };
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -199,6 +217,27 @@ impl Drop for Sshd {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Runs in the private mount namespace: hide the user's `.bashrc` behind Debian's stock one,
+/// then become sshd (`$1` = sshd, `$2` = config).
+const NS_LAUNCHER: &str = r#"
+if [ -f /etc/skel/.bashrc ] && [ -f "$HOME/.bashrc" ]; then
+  mount --bind /etc/skel/.bashrc "$HOME/.bashrc"
+fi
+exec "$1" -D -e -f "$2"
+"#;
+
+/// Whether `unshare -m` works here (root with `CAP_SYS_ADMIN`); checked once.
+fn namespaces_allowed() -> bool {
+    static ALLOWED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ALLOWED.get_or_init(|| {
+        Command::new("unshare")
+            .args(["-m", "--propagation", "private", "true"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
 }
 
 /// A port that was free a moment ago (bind :0, read, release).
