@@ -19,6 +19,7 @@ pub mod model;
 pub mod provider;
 pub mod reconcile;
 pub mod script;
+pub mod ssh;
 pub mod state;
 pub mod ui;
 

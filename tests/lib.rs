@@ -12,5 +12,9 @@ mod examples;
 mod graph;
 mod provider;
 mod readme;
+mod ssh;
 mod state;
+mod support {
+    pub(crate) mod sshd;
+}
 mod test;
