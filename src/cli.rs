@@ -80,6 +80,19 @@ pub enum Command {
     /// Delete everything ict created for this environment (never unmanaged or protected servers).
     Destroy(DestroyArgs),
 
+    /// The main job: plan, confirm, apply, wait for SSH, then run the playbooks.
+    #[command(visible_alias = "deploy")]
+    Run(RunArgs),
+
+    /// Print the Ansible inventory of the servers (YAML, INI, or the dynamic-inventory JSON).
+    Inventory(InventoryArgs),
+
+    /// Run a command on many servers at once over SSH: `ict exec infra.ict -l web -- uptime`.
+    Exec(ExecArgs),
+
+    /// Start, stop or reboot servers (`--limit` selects which).
+    Power(PowerArgs),
+
     /// Look at what exists in the 1cloud account (read-only): servers, images, data centres,
     /// networks, SSH keys, DNS, balance. Uses `ONECLOUD_TOKEN` and `ONECLOUD_API_URL`.
     Cloud(CloudArgs),
@@ -217,4 +230,115 @@ pub struct DestroyArgs {
     /// How many deletions to make at once.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
+}
+
+/// `ict inventory`.
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Static inventory format.
+    #[arg(long, short = 'f', value_enum, default_value_t = InventoryFormat::Yaml)]
+    pub format: InventoryFormat,
+
+    /// Ansible dynamic-inventory protocol: all groups and host variables as JSON.
+    #[arg(long, conflicts_with = "host")]
+    pub list: bool,
+
+    /// Ansible dynamic-inventory protocol: the variables of one host as JSON.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+
+    /// Write an executable `.ict/<env>/inventory` that Ansible can use directly
+    /// (`ansible-playbook -i .ict/dev/inventory ...`) and print its path.
+    #[arg(long)]
+    pub script: bool,
+}
+
+/// Static inventory formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
+    Yaml,
+    Ini,
+}
+
+/// How to log in over SSH.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SshArgs {
+    /// Private key to log in with (default: ICT_SSH_KEY, the private half of a declared
+    /// public_key_file, the ssh agent, then ~/.ssh/id_ed25519).
+    #[arg(long, short = 'i', value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+}
+
+/// `ict exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Ansible-style host pattern: `web`, `web-*`, `web:!web-3` (default: all servers).
+    #[arg(long, short = 'l', default_value = "all", value_name = "PATTERN")]
+    pub limit: String,
+
+    /// How many hosts at once.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub parallelism: usize,
+
+    /// Seconds a command may run on one host.
+    #[arg(long, default_value_t = 60, value_name = "S")]
+    pub timeout: u64,
+
+    /// Print each host's output as one block instead of line by line with a prefix.
+    #[arg(long)]
+    pub group_output: bool,
+
+    #[command(flatten)]
+    pub ssh: SshArgs,
+
+    /// The command to run (after `--`).
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// `ict run` / `ict deploy`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+
+    /// Run the playbooks in check mode (`ansible-playbook --check`).
+    #[arg(long)]
+    pub check: bool,
+
+    /// Show Ansible's diffs (`ansible-playbook --diff`).
+    #[arg(long)]
+    pub diff: bool,
+
+    #[command(flatten)]
+    pub ssh: SshArgs,
+}
+
+/// `ict power`.
+#[derive(Debug, Args)]
+pub struct PowerArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// What to do.
+    #[arg(value_enum)]
+    pub action: PowerAction,
+
+    /// Ansible-style host pattern (default: all servers).
+    #[arg(long, short = 'l', default_value = "all", value_name = "PATTERN")]
+    pub limit: String,
+}
+
+/// Power operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PowerAction {
+    Start,
+    Stop,
+    Reboot,
 }

@@ -154,6 +154,20 @@ fn run_apply(
     })
 }
 
+/// Everything `apply` needs besides the store.
+pub(super) struct Converge<'a> {
+    pub(super) conn: &'a Connection,
+    pub(super) config: &'a Config,
+    pub(super) ui: &'a Ui,
+    pub(super) evaluated: &'a Evaluated,
+    pub(super) desired: &'a Desired,
+    pub(super) scope: &'a ScopeArgs,
+    pub(super) saved: Option<serde_json::Value>,
+    pub(super) yes: bool,
+    pub(super) options: reconcile::Options,
+    pub(super) command: &'a str,
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn locked_apply(
     conn: &Connection,
@@ -168,36 +182,71 @@ async fn locked_apply(
     options: reconcile::Options,
     command: &str,
 ) -> Result<ExitCode, Error> {
+    let store = open_store(config, ui, script, command)?;
+    let job = Converge {
+        conn,
+        config,
+        ui,
+        evaluated,
+        desired,
+        scope,
+        saved,
+        yes,
+        options,
+        command,
+    };
+    let (store, result) = converge(&job, store).await;
+    store.close()?;
+    result
+}
+
+/// Takes the environment's lock and opens its state.
+pub(super) fn open_store(
+    config: &Config,
+    ui: &Ui,
+    script: &Path,
+    command: &str,
+) -> Result<Store, Error> {
     let dir = StateDir::for_script(script, &config.env)?;
     let acquired = Lock::acquire(&dir, &format!("ict {command} {}", script.display()))?;
     if let Some(taken) = &acquired.taken_over {
         ui.note(&format!("warning: {taken}"));
     }
-    let store = Store::open(acquired.lock)?;
-    let plan = match make_plan(conn, evaluated, desired, store.state(), scope).await {
+    Ok(Store::open(acquired.lock)?)
+}
+
+/// Plans, shows the plan, confirms and applies. Always gives the store back.
+pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result<ExitCode, Error>) {
+    let ui = job.ui;
+    let plan = match make_plan(
+        job.conn,
+        job.evaluated,
+        job.desired,
+        store.state(),
+        job.scope,
+    )
+    .await
+    {
         Ok(plan) => plan,
-        Err(e) => {
-            store.close()?;
-            return Err(e);
-        }
+        Err(e) => return (store, Err(e)),
     };
-    if let Some(saved) = saved {
-        if serde_json::to_value(&plan).ok().as_ref() != Some(&saved) {
-            store.close()?;
-            return Err(Error::Message(
-                "the saved plan is stale: the script, the state or the cloud changed since it was made; run `ict plan --out` again".into(),
-            ));
+    if let Some(saved) = &job.saved {
+        if serde_json::to_value(&plan).ok().as_ref() != Some(saved) {
+            return (
+                store,
+                Err(Error::Message(
+                    "the saved plan is stale: the script, the state or the cloud changed since it was made; run `ict plan --out` again".into(),
+                )),
+            );
         }
     }
     ui.out(&ui::plan::text(&plan, ui.color()));
     if plan.is_empty() {
-        store.close()?;
-        return Ok(ExitCode::Success);
+        return (store, Ok(ExitCode::Success));
     }
-    if !yes {
-        if let Err(e) = confirm(ui, &config.env, command) {
-            store.close()?;
-            return Err(e);
+    if !job.yes {
+        if let Err(e) = confirm(ui, &job.config.env, job.command) {
+            return (store, Err(e));
         }
     }
     let stop = Arc::new(AtomicBool::new(false));
@@ -217,23 +266,23 @@ async fn locked_apply(
     let event_ui = ui.clone();
     let (store, report) = reconcile::apply(
         &plan,
-        conn.client.clone(),
+        job.conn.client.clone(),
         store,
-        options,
+        job.options.clone(),
         stop.clone(),
         move |e| event_ui.apply_event(&e),
     )
     .await;
     watcher.abort();
-    store.close()?;
-    ui.apply_recap(&plan, &report, command);
-    Ok(if stop.load(Ordering::SeqCst) {
+    ui.apply_recap(&plan, &report, job.command);
+    let code = if stop.load(Ordering::SeqCst) {
         ExitCode::Interrupted
     } else if report.complete() {
         ExitCode::Success
     } else {
         ExitCode::PartialFailure
-    })
+    };
+    (store, Ok(code))
 }
 
 /// Observes the cloud and plans; plan problems become script diagnostics.
@@ -335,7 +384,7 @@ fn confirm(ui: &Ui, env: &str, command: &str) -> Result<(), Error> {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

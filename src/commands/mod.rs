@@ -6,6 +6,8 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
+mod deploy;
+mod hosts;
 mod infra;
 
 use crate::cli::{Cli, CloudArgs, CloudCommand, Command, GraphFormat, LockCommand};
@@ -31,6 +33,14 @@ pub enum Error {
     /// Reading, writing or locking the state failed.
     #[error(transparent)]
     State(#[from] StateError),
+
+    /// An SSH connection failed.
+    #[error(transparent)]
+    Ssh(#[from] crate::ssh::SshError),
+
+    /// Ansible could not be run.
+    #[error(transparent)]
+    Ansible(#[from] crate::ansible::AnsibleError),
 
     /// The emulator could not start or stopped with an error.
     #[error(transparent)]
@@ -66,6 +76,8 @@ impl Error {
             Error::State(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Provider(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Emulator(error) => crate::ui::render_diagnostic(error, ui.color(), out),
+            Error::Ssh(error) => crate::ui::render_diagnostic(error, ui.color(), out),
+            Error::Ansible(error) => crate::ui::render_diagnostic(error, ui.color(), out),
         }
     }
 }
@@ -117,6 +129,10 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
             })?;
             Ok(ExitCode::Success)
         }
+        Command::Run(args) => deploy::run(config, ui, args),
+        Command::Inventory(args) => deploy::inventory(config, ui, args),
+        Command::Exec(args) => deploy::exec(config, ui, args),
+        Command::Power(args) => deploy::power(config, ui, args),
         Command::Plan(args) => infra::plan(config, ui, args),
         Command::Apply(args) => infra::apply(config, ui, args),
         Command::Destroy(args) => infra::destroy(config, ui, args),

@@ -6,6 +6,7 @@
 
 mod apply;
 mod diagnostic;
+mod exec;
 pub mod graph;
 pub mod plan;
 pub mod table;
@@ -146,5 +147,22 @@ impl Ui {
     /// Prints a question without a newline.
     pub fn prompt(&self, text: &str) {
         self.out(text);
+    }
+
+    /// Prints `ict exec` results; returns whether any host failed.
+    pub fn exec_results(
+        &self,
+        results: &[crate::ssh::HostResult],
+        missing: &[&str],
+        grouped: bool,
+    ) -> bool {
+        let (text, failed) = exec::results(results, missing, grouped);
+        self.out(&text);
+        failed
+    }
+
+    /// Prints the per-host recap of a playbook run.
+    pub fn playbook_recap(&self, name: &str, outcome: &crate::ansible::Outcome) {
+        self.out(&exec::playbook_recap(name, outcome));
     }
 }
