@@ -224,6 +224,23 @@ fn write_inventory(
     let mut inv = Inventory::build(desired, &resolve);
     add_ssh_vars(&mut inv, dir, identity, desired, script);
     let io = |e: std::io::Error| Error::Message(format!("cannot write the inventory: {e}"));
+    // OpenSSH refuses a private key that others can read (a key checked out from git is 0644):
+    // give Ansible a 0600 copy inside the private work folder.
+    if let Some(serde_json::Value::String(key)) =
+        inv.all_vars.get("ansible_ssh_private_key_file").cloned()
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let open = std::fs::metadata(&key).is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
+        if open {
+            let copy = work.join("identity");
+            let text = std::fs::read_to_string(&key).map_err(io)?;
+            ansible::write_private(&copy, &text).map_err(io)?;
+            inv.all_vars.insert(
+                "ansible_ssh_private_key_file".into(),
+                copy.display().to_string().into(),
+            );
+        }
+    }
     let path = work.join("hosts.yml");
     ansible::write_private(&path, &inventory::yaml(&inv)).map_err(io)?;
     let secrets = inv
