@@ -86,6 +86,9 @@ pub async fn connect(
                 state_file: Some(state_file.clone()),
                 token: Some(token.clone()),
                 task_delay,
+                // Servers answer SSH for `ict exec` and Ansible; each ict command restores
+                // (starts) their sshds and stops them when it ends.
+                ssh_backing: true,
                 ..EmulatorConfig::default()
             };
             let handle = emulator::spawn(config)

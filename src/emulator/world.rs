@@ -199,19 +199,25 @@ impl World {
         })
     }
 
-    /// Reports every Active server as restored (after loading a state file).
+    /// Reports every Active server as restored (after loading a state file), each powered-off
+    /// one followed by its `Power { on: false }`.
     pub(crate) fn announce_restored(&mut self) {
-        let infos: Vec<ServerInfo> = self
+        let infos: Vec<(ServerInfo, bool)> = self
             .servers
             .values()
             .filter(|s| s.state == state::ACTIVE)
-            .filter_map(World::server_info)
+            .filter_map(|s| World::server_info(s).map(|info| (info, s.is_power_on)))
             .collect();
-        self.events
-            .extend(infos.into_iter().map(|server| ServerEvent::Active {
+        for (server, on) in infos {
+            let (id, ip) = (server.id, server.ip);
+            self.events.push(ServerEvent::Active {
                 server,
                 restored: true,
-            }));
+            });
+            if !on {
+                self.events.push(ServerEvent::Power { id, ip, on: false });
+            }
+        }
     }
 }
 
