@@ -87,8 +87,9 @@ pub async fn connect(
                 token: Some(token.clone()),
                 task_delay,
                 // Servers answer SSH for `ict exec` and Ansible; each ict command restores
-                // (starts) their sshds and stops them when it ends.
-                ssh_backing: true,
+                // (starts) their sshds and stops them when it ends. `ICT_EMULATOR_SSH=0` turns
+                // it off (e.g. tests running many emulators at once, whose servers share IPs).
+                ssh_backing: ssh_backing_wanted(std::env::var("ICT_EMULATOR_SSH").ok().as_deref()),
                 ..EmulatorConfig::default()
             };
             let handle = emulator::spawn(config)
@@ -110,6 +111,17 @@ pub async fn connect(
     }
 }
 
+/// Whether the in-process emulator backs servers with sshd: yes unless `ICT_EMULATOR_SSH` says
+/// no (`0`, `false`, `off`, `no`).
+fn ssh_backing_wanted(setting: Option<&str>) -> bool {
+    !setting.is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "0" | "false" | "off" | "no"
+        )
+    })
+}
+
 /// A fresh 64-hex-digit token (the real API's format) for the in-process emulator.
 fn random_token() -> String {
     use rand::Rng as _;
@@ -117,4 +129,19 @@ fn random_token() -> String {
     (0..64)
         .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_backing_is_on_unless_turned_off() {
+        assert!(ssh_backing_wanted(None));
+        assert!(ssh_backing_wanted(Some("1")));
+        assert!(ssh_backing_wanted(Some("")));
+        for off in ["0", "false", "OFF", " no "] {
+            assert!(!ssh_backing_wanted(Some(off)), "{off}");
+        }
+    }
 }

@@ -10,8 +10,8 @@
 //! emulator shuts down; a dropped [`daemon::Daemon`] stops itself, so no path leaves one behind.
 //!
 //! Needs Linux, root (port 22) and `/usr/sbin/sshd`; without them [`SshBacking`] logs one
-//! warning (when the first server needs it) and the emulator
-//! runs without SSH. Depends on `events`.
+//! warning (when the first server needs it) and the emulator runs without SSH.
+//! Depends on `events`.
 
 mod daemon;
 mod procfs;
@@ -150,15 +150,14 @@ impl Live {
         // on a normal boot, missing in containers).
         std::fs::create_dir_all(daemon::PRIVSEP_DIR)
             .map_err(|e| format!("cannot create {}: {e}", daemon::PRIVSEP_DIR))?;
-        let (root, temp) = match state_file {
-            Some(file) => (servers_dir(file), None),
-            None => {
-                let temp = tempfile::Builder::new()
-                    .prefix("ict-emulator-ssh-")
-                    .tempdir()
-                    .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
-                (temp.path().join("servers"), Some(temp))
-            }
+        let (root, temp) = if let Some(file) = state_file {
+            (servers_dir(file), None)
+        } else {
+            let temp = tempfile::Builder::new()
+                .prefix("ict-emulator-ssh-")
+                .tempdir()
+                .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+            (temp.path().join("servers"), Some(temp))
         };
         // sshd resolves the paths in its configuration from its own working directory.
         let root = std::path::absolute(&root)

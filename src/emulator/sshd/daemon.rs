@@ -24,7 +24,7 @@ pub(super) const SSH_KEYGEN: &str = "/usr/bin/ssh-keygen";
 /// sshd's privilege-separation folder (compiled into Debian's sshd).
 pub(super) const PRIVSEP_DIR: &str = "/run/sshd";
 /// util-linux's `setpriv`: used, when present, to give sshd a parent-death signal, so even a
-/// SIGKILLed emulator leaves no listening daemon behind.
+/// killed (SIGKILL) emulator leaves no listening daemon behind.
 const SETPRIV: &str = "/usr/bin/setpriv";
 /// How long a daemon gets between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
@@ -150,6 +150,7 @@ async fn generate_host_key(key: &Path, comment: &str) -> Result<(), SshdError> {
         .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
         .arg(&tmp)
         .stdin(Stdio::null())
+        .kill_on_drop(true)
         .output()
         .await
         .map_err(|e| failed(e.to_string()))?;
