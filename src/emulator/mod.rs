@@ -7,7 +7,8 @@
 //! Start it with [`serve`] on a listener you bound, or [`spawn`] on `127.0.0.1:0`. Tasks
 //! complete lazily (on every request and on a background tick) from due times stored in the
 //! state, so behaviour is deterministic and survives restarts. [`ServerHooks`] are told when a
-//! server becomes Active, changes power or is deleted.
+//! server becomes Active, changes power or is deleted. With `ssh_backing`, every running
+//! server is also a real sshd on its loopback IP, port 22 (see `sshd`).
 //!
 //! May depend on `model::limits` (validation) and on no other ict module. Prints nothing: it
 //! logs with `tracing`.
