@@ -86,6 +86,11 @@ pub async fn connect(
                 state_file: Some(state_file.clone()),
                 token: Some(token.clone()),
                 task_delay,
+                // Servers answer SSH for `ict exec` and Ansible; each ict command restores
+                // (starts) their sshds and stops them when it ends. `ICT_EMULATOR_SSH=0` turns
+                // it off (e.g. tests running many emulators at once, whose servers share IPs).
+                ssh_backing: ssh_backing_wanted(std::env::var("ICT_EMULATOR_SSH").ok().as_deref()),
+                ip_base: Some(ip_base(&state_file)),
                 ..EmulatorConfig::default()
             };
             let handle = emulator::spawn(config)
@@ -107,6 +112,17 @@ pub async fn connect(
     }
 }
 
+/// Whether the in-process emulator backs servers with sshd: yes unless `ICT_EMULATOR_SSH` says
+/// no (`0`, `false`, `off`, `no`).
+fn ssh_backing_wanted(setting: Option<&str>) -> bool {
+    !setting.is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "0" | "false" | "off" | "no"
+        )
+    })
+}
+
 /// A fresh 64-hex-digit token (the real API's format) for the in-process emulator.
 fn random_token() -> String {
     use rand::Rng as _;
@@ -114,4 +130,33 @@ fn random_token() -> String {
     (0..64)
         .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_backing_is_on_unless_turned_off() {
+        assert!(ssh_backing_wanted(None));
+        assert!(ssh_backing_wanted(Some("1")));
+        assert!(ssh_backing_wanted(Some("")));
+        for off in ["0", "false", "OFF", " no "] {
+            assert!(!ssh_backing_wanted(Some(off)), "{off}");
+        }
+    }
+}
+
+/// The first server IP of a new emulated account: a loopback block chosen from the account
+/// file's path, so that two projects' emulators on one machine give their servers (and their
+/// sshds) different addresses.
+fn ip_base(state_file: &Path) -> std::net::Ipv4Addr {
+    use std::hash::{Hash as _, Hasher as _};
+    let path = std::path::absolute(state_file).unwrap_or_else(|_| state_file.to_path_buf());
+    let mut hasher = std::hash::DefaultHasher::new();
+    path.hash(&mut hasher);
+    let h = hasher.finish();
+    let a = 2 + (h % 250) as u8;
+    let b = ((h >> 16) % 200) as u8;
+    std::net::Ipv4Addr::new(127, a, b, 10)
 }

@@ -74,7 +74,10 @@ impl Test {
             .env("NO_COLOR", "1")
             .env_remove("ONECLOUD_TOKEN")
             .env_remove("ICT_PATH")
-            .env_remove("RUST_LOG");
+            .env_remove("RUST_LOG")
+            // Many tests run emulators at once; only tests that log in turn SSH backing on.
+            .env("ICT_EMULATOR_SSH", "0")
+            .env("ICT_EMULATOR_TASK_DELAY_MS", "50");
         for (k, v) in &self.env {
             command.env(k, v);
         }

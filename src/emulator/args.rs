@@ -50,6 +50,11 @@ pub struct EmulatorArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
+
+    /// Back every running server with a real sshd on its IP, port 22, so `ssh root@<IP>`
+    /// works with the server's keys (needs root and openssh-server).
+    #[arg(long)]
+    pub ssh: bool,
 }
 
 impl EmulatorArgs {
@@ -63,6 +68,7 @@ impl EmulatorArgs {
             fail_rate: self.fail_rate,
             seed: self.seed,
             fault_delay: Duration::from_millis(self.fault_delay),
+            ssh_backing: self.ssh,
             ..EmulatorConfig::default()
         }
     }

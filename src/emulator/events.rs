@@ -1,5 +1,6 @@
-//! The hook point for what happens to emulated servers, so a later change can back each one
-//! with a real sshd and a node_exporter-style endpoint on its loopback IP. Depends on nothing.
+//! The hook point for what happens to emulated servers: `sshd` backs each one with a real
+//! OpenSSH daemon on its loopback IP from these events, and a node_exporter-style endpoint can
+//! follow the same way. Depends on nothing.
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -35,7 +36,8 @@ impl fmt::Debug for ServerInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerEvent {
     /// The server became Active (after create or rebuild), or was Active when the emulator
-    /// started from a state file (`restored`).
+    /// started from a state file (`restored`; a restored server that is powered off is then
+    /// reported with `Power { on: false }`).
     Active { server: ServerInfo, restored: bool },
     /// The server was powered on or off (reboots report `on: true`).
     Power { id: u64, ip: Ipv4Addr, on: bool },

@@ -1,7 +1,7 @@
 //! The HTTP face of the emulator: one axum fallback handler that applies latency, checks the
 //! bearer token, injects faults, runs the request against the [`World`] through `router`,
-//! saves the state after changes and hands events to the hooks. Never logs the token.
-//! Depends on `router`, `world`, `persist`, `faults`, `events`.
+//! saves the state after changes and hands events to the hooks and the sshd backing. Never logs the token.
+//! Depends on `router`, `world`, `persist`, `faults`, `events`, `sshd`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,6 +21,7 @@ use super::input::Input;
 use super::persist;
 use super::reply::{ApiError, ApiResult, Reply};
 use super::router::{self, Verb};
+use super::sshd::SshBacking;
 use super::world::{When, World};
 
 /// What every request needs: the world and the settings.
@@ -33,6 +34,8 @@ pub(crate) struct Shared {
     pub(crate) state_file: Option<PathBuf>,
     pub(crate) faults: Faults,
     pub(crate) hooks: Option<Arc<dyn ServerHooks>>,
+    /// The servers' sshd daemons, when the emulator backs servers with SSH.
+    pub(crate) ssh: Option<SshBacking>,
 }
 
 pub(crate) fn app(shared: Arc<Shared>) -> Router {
@@ -140,6 +143,7 @@ impl Shared {
         let events = std::mem::take(&mut world.events);
         drop(world);
         self.dispatch(&events);
+        self.settle(&events).await;
         result
     }
 
@@ -154,6 +158,15 @@ impl Shared {
         let events = std::mem::take(&mut world.events);
         drop(world);
         self.dispatch(&events);
+        self.settle(&events).await;
+    }
+
+    /// After events, waits until the servers' sshds match them, so whoever sees a server
+    /// Active or powered off through this request also finds its SSH up or down.
+    async fn settle(&self, events: &[super::ServerEvent]) {
+        if let (Some(ssh), false) = (&self.ssh, events.is_empty()) {
+            ssh.settle().await;
+        }
     }
 
     /// Saves the world if there is a state file.
@@ -165,6 +178,11 @@ impl Shared {
     }
 
     pub(crate) fn dispatch(&self, events: &[super::ServerEvent]) {
+        if let Some(ssh) = &self.ssh {
+            for event in events {
+                ssh.on_event(event);
+            }
+        }
         if let Some(hooks) = &self.hooks {
             for event in events {
                 hooks.on_event(event);

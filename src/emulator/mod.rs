@@ -7,7 +7,8 @@
 //! Start it with [`serve`] on a listener you bound, or [`spawn`] on `127.0.0.1:0`. Tasks
 //! complete lazily (on every request and on a background tick) from due times stored in the
 //! state, so behaviour is deterministic and survives restarts. [`ServerHooks`] are told when a
-//! server becomes Active, changes power or is deleted.
+//! server becomes Active, changes power or is deleted. With `ssh_backing`, every running
+//! server is also a real sshd on its loopback IP, port 22 (see `sshd`).
 //!
 //! May depend on `model::limits` (validation) and on no other ict module. Prints nothing: it
 //! logs with `tracing`.
@@ -27,6 +28,7 @@ mod persist;
 mod reply;
 mod router;
 mod servers;
+mod sshd;
 mod tasks;
 mod types;
 mod world;
@@ -46,6 +48,7 @@ pub use args::{run_until_signal, EmulatorArgs};
 pub use error::EmulatorError;
 pub use events::{ServerEvent, ServerHooks, ServerInfo};
 pub use faults::Fault;
+pub use sshd::ssh_server_dir;
 
 /// How the emulator behaves. `Default` is a fresh in-memory account with 2 s tasks.
 #[derive(Clone)]
@@ -68,6 +71,11 @@ pub struct EmulatorConfig {
     pub tick: Duration,
     /// Told about server lifecycle events.
     pub hooks: Option<Arc<dyn ServerHooks>>,
+    /// First public IP handed out in a new account (default 127.1.0.10).
+    pub ip_base: Option<std::net::Ipv4Addr>,
+    /// Back every Active, powered-on server with a real sshd on its IP, port 22 (needs root
+    /// and `/usr/sbin/sshd`; without them one warning is logged and servers have no SSH).
+    pub ssh_backing: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -82,6 +90,7 @@ impl Default for EmulatorConfig {
             fault_delay: Duration::from_secs(15),
             tick: Duration::from_millis(100),
             hooks: None,
+            ssh_backing: false,
         }
     }
 }
@@ -98,6 +107,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("fault_delay", &self.fault_delay)
             .field("tick", &self.tick)
             .field("hooks", &self.hooks.is_some())
+            .field("ssh_backing", &self.ssh_backing)
             .finish()
     }
 }
@@ -197,8 +207,14 @@ impl Emulator {
             Some(path) => persist::load(path)?,
             None => world::World::default(),
         };
+        if world.servers.is_empty() && world.ips_used == 0 {
+            world.ip_base = config.ip_base;
+        }
         world.announce_restored();
         let restored = std::mem::take(&mut world.events);
+        let ssh = config
+            .ssh_backing
+            .then(|| sshd::SshBacking::new(config.state_file.as_deref()));
         let shared = Arc::new(http::Shared {
             world: Mutex::new(world),
             token: config.token,
@@ -208,8 +224,10 @@ impl Emulator {
             state_file: config.state_file,
             faults: faults::Faults::new(config.fail_rate, config.seed),
             hooks: config.hooks,
+            ssh,
         });
-        // Restored servers are reported before anything listens.
+        // Restored servers are reported before anything listens (their sshds start in
+        // parallel; `run` waits for them before serving).
         shared.dispatch(&restored);
         Ok(Emulator {
             shared,
@@ -223,6 +241,9 @@ impl Emulator {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), EmulatorError> {
         let shared = self.shared;
+        if let Some(ssh) = &shared.ssh {
+            ssh.settle().await;
+        }
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "1cloud emulator listening");
         }
@@ -242,6 +263,9 @@ impl Emulator {
             .with_graceful_shutdown(shutdown)
             .await;
         ticker.abort();
+        if let Some(ssh) = &shared.ssh {
+            ssh.shutdown().await;
+        }
         let world = shared.world.lock().await;
         let saved = shared.save(&world);
         tracing::info!("1cloud emulator stopped");

@@ -38,6 +38,10 @@ pub(crate) struct World {
     pub(crate) next_id: u64,
     /// How many public IPs were handed out so far (never reused).
     pub(crate) ips_used: u32,
+    /// First address of the public pool (default 127.1.0.10). Emulators for different projects
+    /// get different pools, so their servers' sshds do not collide on one machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ip_base: Option<Ipv4Addr>,
     pub(crate) servers: BTreeMap<u64, Server>,
     /// Per server, newest first.
     pub(crate) actions: BTreeMap<u64, Vec<Action>>,
@@ -57,6 +61,7 @@ impl Default for World {
             format: FORMAT,
             next_id: FIRST_ID,
             ips_used: 0,
+            ip_base: None,
             servers: BTreeMap::new(),
             actions: BTreeMap::new(),
             networks: BTreeMap::new(),
@@ -78,7 +83,7 @@ impl World {
 
     /// The next unused public IP from the loopback pool.
     pub(crate) fn new_public_ip(&mut self) -> Result<Ipv4Addr, ApiError> {
-        let ip = u32::from(IP_POOL_START)
+        let ip = u32::from(self.ip_base.unwrap_or(IP_POOL_START))
             .checked_add(self.ips_used)
             .filter(|ip| *ip <= u32::from(IP_POOL_END))
             .ok_or_else(|| ApiError::internal("The emulator's public IP pool is exhausted."))?;
@@ -199,19 +204,25 @@ impl World {
         })
     }
 
-    /// Reports every Active server as restored (after loading a state file).
+    /// Reports every Active server as restored (after loading a state file), each powered-off
+    /// one followed by its `Power { on: false }`.
     pub(crate) fn announce_restored(&mut self) {
-        let infos: Vec<ServerInfo> = self
+        let infos: Vec<(ServerInfo, bool)> = self
             .servers
             .values()
             .filter(|s| s.state == state::ACTIVE)
-            .filter_map(World::server_info)
+            .filter_map(|s| World::server_info(s).map(|info| (info, s.is_power_on)))
             .collect();
-        self.events
-            .extend(infos.into_iter().map(|server| ServerEvent::Active {
+        for (server, on) in infos {
+            let (id, ip) = (server.id, server.ip);
+            self.events.push(ServerEvent::Active {
                 server,
                 restored: true,
-            }));
+            });
+            if !on {
+                self.events.push(ServerEvent::Power { id, ip, on: false });
+            }
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 mod protocol;
 mod resources;
 mod servers;
+mod sshd;
 
 use std::sync::Mutex;
 use std::time::Duration;

@@ -1,0 +1,325 @@
+//! Servers you can SSH into, offline: the emulator backs every Active, powered-on server with
+//! a real OpenSSH `sshd` listening on the server's own loopback IP, port 22, with the server's
+//! public keys authorized for its user and its own host key. The key is generated once and kept
+//! in the server's folder next to the state file (`<state>/servers/<id>/` for `<state>.json`),
+//! because ict pins host keys and a key that changed on every restart would be refused.
+//!
+//! Each server has a small task that applies its events in order (start on Active, stop on
+//! power off, restart on power on, stop and forget on delete), so servers start in parallel
+//! while each one's events never overtake each other. Every daemon is stopped when the
+//! emulator shuts down; a dropped [`daemon::Daemon`] stops itself, so no path leaves one behind.
+//!
+//! Needs Linux, root (port 22) and `/usr/sbin/sshd`; without them [`SshBacking`] logs one
+//! warning (when the first server needs it) and the emulator runs without SSH.
+//! Depends on `events`.
+
+mod daemon;
+mod procfs;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use tokio::runtime::Handle;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use self::daemon::{Daemon, Files, Started};
+use super::events::{ServerEvent, ServerInfo};
+
+/// Where the emulator keeps server `id`'s SSH files (host key, `authorized_keys`,
+/// `sshd_config`, `sshd.pid`, `sshd.log`) for the state file `state_file`: `.ict/emulator.json`
+/// gives `.ict/emulator/servers/<id>` (a file without extension, `state`, gives `state.d/...`).
+pub fn ssh_server_dir(state_file: &Path, id: u64) -> PathBuf {
+    servers_dir(state_file).join(id.to_string())
+}
+
+fn servers_dir(state_file: &Path) -> PathBuf {
+    let base = if state_file.extension().is_some() {
+        state_file.with_extension("")
+    } else {
+        let mut name = state_file.as_os_str().to_owned();
+        name.push(".d");
+        PathBuf::from(name)
+    };
+    base.join("servers")
+}
+
+/// The sshd daemons of all servers, or why there are none.
+pub(crate) enum SshBacking {
+    Live(Live),
+    /// SSH backing cannot work here; the reason is logged once, when a server first needs it.
+    Unavailable {
+        reason: String,
+        warned: AtomicBool,
+    },
+}
+
+/// Working SSH backing.
+pub(crate) struct Live {
+    runtime: Handle,
+    root: PathBuf,
+    actors: Mutex<HashMap<u64, Actor>>,
+    /// Holds the folders when there is no state file; removed when the backing is dropped.
+    _temp: Option<tempfile::TempDir>,
+}
+
+/// The queue and task of one server.
+struct Actor {
+    queue: mpsc::UnboundedSender<Command>,
+    task: JoinHandle<()>,
+}
+
+enum Command {
+    Start(ServerInfo),
+    Power(bool),
+    Delete,
+    Barrier(oneshot::Sender<()>),
+    Stop,
+}
+
+impl SshBacking {
+    /// SSH backing for an emulator with this state file (a temporary folder without one).
+    /// When it cannot work on this machine, one warning says why as soon as a server is Active.
+    pub(crate) fn new(state_file: Option<&Path>) -> SshBacking {
+        match Live::new(state_file) {
+            Ok(live) => SshBacking::Live(live),
+            Err(reason) => SshBacking::Unavailable {
+                reason,
+                warned: AtomicBool::new(false),
+            },
+        }
+    }
+
+    /// Queues the daemon work for an event; returns at once.
+    pub(crate) fn on_event(&self, event: &ServerEvent) {
+        match self {
+            SshBacking::Live(live) => live.on_event(event),
+            SshBacking::Unavailable { reason, warned } => {
+                if matches!(event, ServerEvent::Active { .. })
+                    && !warned.swap(true, Ordering::Relaxed)
+                {
+                    tracing::warn!(
+                        "emulated servers are not backed by sshd, so SSH (ict exec, Ansible) \
+                         cannot reach them: {reason}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Waits until every event queued so far has been applied (daemons listening or stopped).
+    pub(crate) async fn settle(&self) {
+        if let SshBacking::Live(live) = self {
+            live.settle().await;
+        }
+    }
+
+    /// Stops every daemon (in parallel) and waits for them.
+    pub(crate) async fn shutdown(&self) {
+        if let SshBacking::Live(live) = self {
+            live.shutdown().await;
+        }
+    }
+}
+
+impl Live {
+    fn new(state_file: Option<&Path>) -> Result<Live, String> {
+        if !cfg!(target_os = "linux") {
+            return Err("SSH backing needs Linux".to_owned());
+        }
+        if !Path::new(daemon::SSHD).is_file() {
+            return Err(format!(
+                "{} is missing (apt-get install openssh-server)",
+                daemon::SSHD
+            ));
+        }
+        if !Path::new(daemon::SSH_KEYGEN).is_file() {
+            return Err(format!(
+                "{} is missing (apt-get install openssh-client)",
+                daemon::SSH_KEYGEN
+            ));
+        }
+        if !rustix::process::geteuid().is_root() {
+            return Err("listening on port 22 of the servers' IPs needs root".to_owned());
+        }
+        let runtime = Handle::try_current()
+            .map_err(|_| "the emulator was started outside a tokio runtime".to_owned())?;
+        // sshd refuses to start without its privilege-separation folder (made by systemd
+        // on a normal boot, missing in containers).
+        std::fs::create_dir_all(daemon::PRIVSEP_DIR)
+            .map_err(|e| format!("cannot create {}: {e}", daemon::PRIVSEP_DIR))?;
+        let (root, temp) = if let Some(file) = state_file {
+            (servers_dir(file), None)
+        } else {
+            let temp = tempfile::Builder::new()
+                .prefix("ict-emulator-ssh-")
+                .tempdir()
+                .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+            (temp.path().join("servers"), Some(temp))
+        };
+        // sshd resolves the paths in its configuration from its own working directory.
+        let root = std::path::absolute(&root)
+            .map_err(|e| format!("cannot resolve {}: {e}", root.display()))?;
+        Ok(Live {
+            runtime,
+            root,
+            actors: Mutex::new(HashMap::new()),
+            _temp: temp,
+        })
+    }
+
+    fn on_event(&self, event: &ServerEvent) {
+        let mut actors = self
+            .actors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match event {
+            ServerEvent::Active { server, .. } => {
+                let actor = actors.entry(server.id).or_insert_with(|| {
+                    let files = Files {
+                        dir: self.root.join(server.id.to_string()),
+                    };
+                    let (queue, commands) = mpsc::unbounded_channel();
+                    let task = self.runtime.spawn(run(files, commands));
+                    Actor { queue, task }
+                });
+                let _ = actor.queue.send(Command::Start(server.clone()));
+            }
+            ServerEvent::Power { id, on, .. } => {
+                if let Some(actor) = actors.get(id) {
+                    let _ = actor.queue.send(Command::Power(*on));
+                }
+            }
+            ServerEvent::Deleted { id, .. } => {
+                if let Some(actor) = actors.get(id) {
+                    let _ = actor.queue.send(Command::Delete);
+                }
+            }
+        }
+    }
+
+    async fn settle(&self) {
+        let barriers: Vec<oneshot::Receiver<()>> = {
+            let actors = self
+                .actors
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            actors
+                .values()
+                .filter_map(|actor| {
+                    let (done, wait) = oneshot::channel();
+                    actor.queue.send(Command::Barrier(done)).ok().map(|()| wait)
+                })
+                .collect()
+        };
+        for barrier in barriers {
+            let _ = barrier.await;
+        }
+    }
+
+    async fn shutdown(&self) {
+        let actors: Vec<Actor> = self
+            .actors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain()
+            .map(|(_, actor)| actor)
+            .collect();
+        for actor in &actors {
+            let _ = actor.queue.send(Command::Stop);
+        }
+        for actor in actors {
+            let _ = actor.task.await;
+        }
+    }
+}
+
+/// One server's task: applies its commands in order and stops its daemon when it ends (a
+/// cancelled task drops the daemon, which stops it too).
+async fn run(files: Files, mut commands: mpsc::UnboundedReceiver<Command>) {
+    let mut info: Option<ServerInfo> = None;
+    let mut daemon: Option<Daemon> = None;
+    while let Some(command) = commands.recv().await {
+        match command {
+            Command::Start(server) => {
+                stop(&mut daemon).await;
+                daemon = launch(&files, &server).await;
+                info = Some(server);
+            }
+            Command::Power(on) => {
+                stop(&mut daemon).await;
+                if let Some(server) = info.as_ref().filter(|_| on) {
+                    daemon = launch(&files, server).await;
+                }
+            }
+            Command::Delete => {
+                stop(&mut daemon).await;
+                if let Err(e) = std::fs::remove_dir_all(&files.dir) {
+                    tracing::warn!(dir = %files.dir.display(), "cannot remove a deleted server's SSH folder: {e}");
+                }
+                break;
+            }
+            Command::Barrier(done) => {
+                let _ = done.send(());
+            }
+            Command::Stop => break,
+        }
+    }
+    stop(&mut daemon).await;
+}
+
+async fn stop(daemon: &mut Option<Daemon>) {
+    if let Some(daemon) = daemon.take() {
+        let ip = daemon.ip();
+        daemon.stop().await;
+        tracing::debug!(%ip, "sshd stopped");
+    }
+}
+
+async fn launch(files: &Files, server: &ServerInfo) -> Option<Daemon> {
+    match daemon::start(files, server).await {
+        Ok(Started::Running(daemon)) => {
+            tracing::debug!(id = server.id, ip = %server.ip, "sshd listening");
+            Some(daemon)
+        }
+        Ok(Started::ServedElsewhere { pid }) => {
+            tracing::info!(
+                id = server.id,
+                ip = %server.ip,
+                pid,
+                "server already served by the sshd of another emulator on the same state"
+            );
+            None
+        }
+        Err(error) => {
+            let help = miette::Diagnostic::help(&error)
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            tracing::warn!(
+                "server {} ({}) has no SSH: {error}{help}",
+                server.name,
+                server.ip
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_folders_sit_next_to_the_state_file() {
+        assert_eq!(
+            ssh_server_dir(Path::new("proj/.ict/emulator.json"), 42),
+            Path::new("proj/.ict/emulator/servers/42")
+        );
+        assert_eq!(
+            ssh_server_dir(Path::new("/tmp/state"), 1),
+            Path::new("/tmp/state.d/servers/1")
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! The few process facts the sshd backing needs, read from Linux's `/proc`, and signals sent
+//! with `rustix` (safe wrappers; the crate forbids `unsafe`). Used to stop a daemon together
+//! with its per-connection children (which start their own sessions, so a process-group signal
+//! would miss them) and to recognise a stale daemon of ours left by a killed emulator.
+//! Depends on nothing else in ict.
+
+use std::collections::HashMap;
+use std::fs;
+
+use rustix::process::{kill_process, Pid, Signal};
+
+/// Whether `pid` runs. A zombie counts as gone: in a container whose init does not reap,
+/// an orphan's zombie stays forever.
+pub(super) fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| parse_state(&stat))
+        .is_some_and(|state| !matches!(state, 'Z' | 'X' | 'x'))
+}
+
+/// The command line of `pid`, arguments joined by spaces (empty if it is gone).
+pub(super) fn cmdline(pid: i32) -> String {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|raw| {
+            String::from_utf8_lossy(&raw)
+                .split('\0')
+                .filter(|a| !a.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+/// The parent of `pid`, if `pid` exists.
+pub(super) fn parent(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_parent(&stat)
+}
+
+/// The PPID field of a `/proc/<pid>/stat` line. The command name (2nd field, in parentheses)
+/// may contain spaces and parentheses, so fields are counted after the last `)`.
+fn parse_parent(stat: &str) -> Option<i32> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The state letter of a `/proc/<pid>/stat` line (R, S, D, Z, ...).
+fn parse_state(stat: &str) -> Option<char> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().next()?.chars().next()
+}
+
+/// Every process below `root` (children, grandchildren, ...), parents before children.
+pub(super) fn descendants(root: i32) -> Vec<i32> {
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if let Some(ppid) = parent(pid) {
+            children.entry(ppid).or_default().push(pid);
+        }
+    }
+    let mut found = Vec::new();
+    let mut queue = vec![root];
+    while let Some(pid) = queue.pop() {
+        for &child in children.get(&pid).map_or(&[][..], Vec::as_slice) {
+            // A PID cannot be its own ancestor, but /proc is read non-atomically: guard anyway.
+            if child != root && !found.contains(&child) {
+                found.push(child);
+                queue.push(child);
+            }
+        }
+    }
+    found
+}
+
+/// Sends `signal` to each PID, ignoring those already gone.
+pub(super) fn signal_all(pids: &[i32], signal: Signal) {
+    for &pid in pids {
+        if let Some(pid) = Pid::from_raw(pid) {
+            let _ = kill_process(pid, signal);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parent_field_after_a_tricky_command_name() {
+        assert_eq!(parse_parent("42 (sshd) S 7 42 42 0"), Some(7));
+        assert_eq!(parse_parent("42 (a) b) (c) S 9 1 1"), Some(9));
+        assert_eq!(parse_parent("42 (sshd"), None);
+        assert_eq!(parse_parent(""), None);
+        assert_eq!(parse_state("42 (sshd) Z 7 42"), Some('Z'));
+        assert_eq!(parse_state("42 (a) S) R 7 42"), Some('R'));
+    }
+
+    #[test]
+    fn this_process_and_its_children() {
+        let me = i32::try_from(std::process::id()).expect("pid fits");
+        assert!(alive(me));
+        assert!(!cmdline(me).is_empty());
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep runs");
+        let pid = i32::try_from(child.id()).expect("pid fits");
+        assert_eq!(parent(pid), Some(me));
+        assert!(descendants(me).contains(&pid));
+        assert_eq!(cmdline(pid), "sleep 30");
+        signal_all(&[pid], Signal::KILL);
+        child.wait().expect("reaped");
+        assert!(!alive(pid));
+    }
+}

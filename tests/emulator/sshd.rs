@@ -1,0 +1,336 @@
+//! SSH backing: with `ssh_backing`, every running server answers `ssh root@<IP>` (a real
+//! OpenSSH sshd on its loopback IP, port 22) with the keys given at create and a host key that
+//! survives power cycles and emulator restarts; powered-off and deleted servers refuse
+//! connections, and no sshd outlives the emulator. Needs root and openssh-server: skipped with
+//! a message otherwise, except under `CI=true`, where it must run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use ict::emulator::{spawn, ssh_server_dir, EmulatorConfig, EmulatorHandle};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::process::Command;
+
+use super::{config, small_server, Api};
+
+/// Whether this machine can run sshd on port 22; panics under `CI=true` if not.
+#[allow(
+    clippy::print_stderr,
+    reason = "a skipped test says why in the test output"
+)]
+fn ssh_testable() -> bool {
+    let reason = if !Path::new("/usr/sbin/sshd").is_file() {
+        Some("/usr/sbin/sshd is missing (apt-get install openssh-server)")
+    } else if !rustix::process::geteuid().is_root() {
+        Some("not running as root (sshd must bind port 22)")
+    } else {
+        None
+    };
+    match reason {
+        None => true,
+        Some(reason) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true, but the SSH backing cannot be tested: {reason}")
+        }
+        Some(reason) => {
+            eprintln!("skipped: SSH backing test: {reason}");
+            false
+        }
+    }
+}
+
+/// The system `ssh` client with its own key and `known_hosts` file.
+struct Client {
+    key: PathBuf,
+    known_hosts: PathBuf,
+}
+
+impl Client {
+    async fn new(dir: &Path) -> Client {
+        let key = dir.join("id_ed25519");
+        let status = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "ict-test", "-f"])
+            .arg(&key)
+            .status()
+            .await
+            .expect("ssh-keygen runs");
+        assert!(status.success());
+        Client {
+            key,
+            known_hosts: dir.join("known_hosts"),
+        }
+    }
+
+    fn public_key(&self) -> String {
+        std::fs::read_to_string(self.key.with_extension("pub"))
+            .expect("public key")
+            .trim()
+            .to_owned()
+    }
+
+    fn command(&self, ip: &str, strict: &str, remote: &str) -> Command {
+        let mut command = Command::new("ssh");
+        command
+            .args(["-F", "/dev/null", "-i"])
+            .arg(&self.key)
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", self.known_hosts.display()))
+            .args([
+                "-o",
+                "GlobalKnownHostsFile=/dev/null",
+                "-o",
+                &format!("StrictHostKeyChecking={strict}"),
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "ConnectTimeout=5",
+                &format!("root@{ip}"),
+                remote,
+            ])
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn run(&self, ip: &str, strict: &str, remote: &str) -> Output {
+        self.command(ip, strict, remote)
+            .output()
+            .await
+            .expect("ssh runs")
+    }
+
+    /// Runs `echo $((6*7))` until it works (at most 50 tries, 100 ms apart): a server that a
+    /// tick made Active may be seen a moment before its sshd listens.
+    async fn answers(&self, ip: &str, strict: &str) {
+        let mut last = None;
+        for _ in 0..50 {
+            let output = self.run(ip, strict, "echo $((6*7))").await;
+            if output.status.success() {
+                assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "42");
+                return;
+            }
+            last = Some(output);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let last = last.expect("tried");
+        panic!(
+            "ssh root@{ip} never worked: {}",
+            String::from_utf8_lossy(&last.stderr)
+        );
+    }
+
+    /// Expects "Connection refused" (at most 50 tries, 100 ms apart).
+    async fn refused(&self, ip: &str) {
+        let mut stderr = String::new();
+        for _ in 0..50 {
+            let output = self.run(ip, "yes", "true").await;
+            stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            if !output.status.success() && stderr.contains("Connection refused") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("ssh root@{ip} was never refused; last: {stderr}");
+    }
+
+    /// The host key `ssh` pinned for `ip` ("ssh-ed25519 AAAA...").
+    fn pinned(&self, ip: &str) -> String {
+        let text = std::fs::read_to_string(&self.known_hosts).expect("known_hosts");
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(ip))
+            .unwrap_or_else(|| panic!("no key for {ip} in {text}"));
+        line.split_whitespace()
+            .skip(1)
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// PIDs of processes whose command line mentions `text` (like `pgrep -f`), except this one.
+fn processes_mentioning(text: &str) -> Vec<String> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.to_owned();
+            pid.parse::<u32>().ok()?;
+            let raw = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+            (pid != me && cmdline.contains(text)).then_some(pid)
+        })
+        .collect()
+}
+
+fn host_key(state: &Path, id: u64) -> String {
+    let text = std::fs::read_to_string(ssh_server_dir(state, id).join("ssh_host_ed25519_key.pub"))
+        .expect("host public key");
+    text.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn power(api: &Api, id: u64, kind: &str) {
+    let path = format!("/server/{id}");
+    let action = api
+        .post(&format!("{path}/action"), json!({"Type": kind}))
+        .await;
+    api.wait_for(
+        &format!("{path}/action/{}", action["ID"]),
+        "State",
+        "Completed",
+    )
+    .await;
+}
+
+async fn start(state: &Path) -> (EmulatorHandle, Api) {
+    let handle = spawn(EmulatorConfig {
+        state_file: Some(state.to_owned()),
+        ssh_backing: true,
+        ..config(100)
+    })
+    .await
+    .expect("emulator starts");
+    let api = Api::new(&handle);
+    (handle, api)
+}
+
+fn id_and_ip(server: &Value) -> (u64, String) {
+    (
+        server["ID"].as_u64().expect("ID"),
+        server["IP"].as_str().expect("IP").to_owned(),
+    )
+}
+
+/// Both tests hand out 127.1.0.10 (each emulator starts its pool there): one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+#[test]
+fn servers_answer_ssh_across_power_cycles_restarts_and_delete() {
+    if !ssh_testable() {
+        return;
+    }
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(power_cycles_restarts_and_delete());
+}
+
+async fn power_cycles_restarts_and_delete() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("emulator.json");
+    let client = Client::new(dir.path()).await;
+    let (handle, api) = start(&state).await;
+    let key = api
+        .post(
+            "/sshkey",
+            json!({"Title": "test", "PublicKey": client.public_key()}),
+        )
+        .await;
+    let mut servers = Vec::new();
+    for name in ["web", "db"] {
+        let mut body = small_server(name);
+        body["SshKeys"] = json!([key["ID"]]);
+        let created = api.post("/server", body).await;
+        let active = api
+            .wait_for(&format!("/server/{}", created["ID"]), "State", "Active")
+            .await;
+        servers.push(id_and_ip(&active));
+    }
+    let [(web, web_ip), (db, db_ip)] = [servers[0].clone(), servers[1].clone()];
+    let web_dir = ssh_server_dir(&state, web).to_string_lossy().into_owned();
+
+    // First contact pins the server's own host key, kept in its folder.
+    client.answers(&web_ip, "accept-new").await;
+    client.answers(&db_ip, "accept-new").await;
+    assert_eq!(client.pinned(&web_ip), host_key(&state, web));
+    assert_ne!(host_key(&state, web), host_key(&state, db));
+    let daemons = processes_mentioning(&web_dir);
+    assert_eq!(daemons.len(), 1, "one sshd for web: {daemons:?}");
+
+    // Power off closes open sessions and refuses new ones; power on brings the same key back
+    // (StrictHostKeyChecking=yes from here on).
+    let mut session = client
+        .command(&web_ip, "yes", "sleep 30")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ssh runs");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        session.try_wait().expect("status").is_none(),
+        "session open"
+    );
+    power(&api, web, "PowerOff").await;
+    client.refused(&web_ip).await;
+    let ended = tokio::time::timeout(Duration::from_secs(10), session.wait()).await;
+    assert!(ended.is_ok(), "the open session ended with the power");
+    assert!(processes_mentioning(&web_dir).is_empty());
+    power(&api, web, "PowerOn").await;
+    client.answers(&web_ip, "yes").await;
+
+    // Leave db powered off across a restart: it must stay down until powered on.
+    power(&api, db, "PowerOff").await;
+    client.refused(&db_ip).await;
+    handle.shutdown().await.expect("clean shutdown");
+    assert_eq!(processes_mentioning(&web_dir), Vec::<String>::new());
+    assert!(processes_mentioning(&dir.path().to_string_lossy()).is_empty());
+    client.refused(&web_ip).await;
+
+    // A restarted emulator restores the running server with the same host key.
+    let (handle, api) = start(&state).await;
+    client.answers(&web_ip, "yes").await;
+    client.refused(&db_ip).await;
+    power(&api, db, "PowerOn").await;
+    client.answers(&db_ip, "yes").await;
+
+    // Delete: refused, and the server's folder is gone.
+    let (status, _) = api
+        .call(Method::DELETE, &format!("/server/{web}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    client.refused(&web_ip).await;
+    assert!(!Path::new(&web_dir).exists(), "{web_dir} removed");
+    client.answers(&db_ip, "yes").await;
+
+    handle.shutdown().await.expect("clean shutdown");
+    assert!(processes_mentioning(&dir.path().to_string_lossy()).is_empty());
+    client.refused(&db_ip).await;
+}
+
+#[test]
+fn a_dropped_emulator_leaves_no_sshd_behind() {
+    if !ssh_testable() {
+        return;
+    }
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("emulator.json");
+    let folder = dir.path().to_string_lossy().into_owned();
+    // Its own runtime, dropped with the emulator still running: the daemons are stopped
+    // when their tasks are dropped.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let (handle, api) = start(&state).await;
+        let server = api.active_server("solo").await;
+        let pid_file = ssh_server_dir(&state, id_and_ip(&server).0).join("sshd.pid");
+        for _ in 0..50 {
+            if pid_file.exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let pid = std::fs::read_to_string(&pid_file).expect("sshd listens");
+        assert_eq!(processes_mentioning(&folder), [pid.trim()], "its sshd runs");
+        std::mem::forget(handle);
+    });
+    drop(runtime);
+    assert_eq!(processes_mentioning(&folder), Vec::<String>::new());
+}
