@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod exit;
+pub mod metrics;
 pub mod model;
 pub mod script;
 pub mod ui;

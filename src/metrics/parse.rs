@@ -1,0 +1,354 @@
+//! The Prometheus text exposition parser: `&str` in, [`Scrape`] out, zero-copy.
+//!
+//! Accepts the Prometheus text format 0.0.4 and the parts of `OpenMetrics` text that node
+//! exporters emit: `# HELP` / `# TYPE` lines, other comments (ignored), blank lines, samples
+//! `name{label="value",...} value [timestamp]` with the escapes `\\`, `\"` and `\n` in label
+//! values, the values `NaN`, `+Inf` and `-Inf`, integer millisecond timestamps, `OpenMetrics`
+//! exemplars (` # {...} ...` after the value, ignored) and a final `# EOF`.
+//!
+//! Samples join the family declared just before them when their name is the family's name or
+//! the family's name plus a suffix its type allows (`_total`/`_created` for counters,
+//! `_bucket`/`_sum`/`_count`/`_created` for histograms, ...). Any other sample starts an untyped
+//! family of its own name, as in the Prometheus text format.
+//!
+//! Invariant: no input makes it panic. It slices strings only through `get`/`split_at_checked`
+//! at positions of ASCII bytes, and every failure is a [`ParseError`] with the line number.
+//! `fuzz/fuzz_targets/parse.rs` and the randomized unit test hold it to that.
+//!
+//! Depends on `metrics::scrape` and `metrics::error` only.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use super::error::{ParseError, Reason};
+use super::scrape::{FamilyData, Label, MetricType, SampleData, Scrape};
+
+/// Parses a whole exposition.
+///
+/// ```
+/// let scrape = ict::metrics::parse("# TYPE up gauge\nup{job=\"node\"} 1\n").unwrap();
+/// assert_eq!(scrape.value("up", &[("job", "node")]), Some(1.0));
+/// ```
+pub fn parse(text: &str) -> Result<Scrape<'_>, ParseError> {
+    let mut parser = Parser::with_capacity(text.len());
+    let mut lines = text.split('\n');
+    let mut line_no = 0;
+    while let Some(raw) = lines.next() {
+        line_no += 1;
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let step = match line.as_bytes().first() {
+            None => Ok(Step::Next),
+            Some(b'#') => parser.comment(line),
+            Some(b' ' | b'\t') => match skip_blank(line) {
+                "" => Ok(Step::Next),
+                rest if rest.starts_with('#') => parser.comment(rest),
+                rest => parser.sample(rest),
+            },
+            Some(_) => parser.sample(line),
+        };
+        match step {
+            Ok(Step::Next) => {}
+            Ok(Step::Eof) => {
+                for rest in lines.by_ref() {
+                    line_no += 1;
+                    if !rest.trim().is_empty() {
+                        return Err(ParseError {
+                            line: line_no,
+                            reason: Reason::AfterEof,
+                        });
+                    }
+                }
+                break;
+            }
+            Err(reason) => {
+                return Err(ParseError {
+                    line: line_no,
+                    reason,
+                })
+            }
+        }
+    }
+    Ok(parser.finish())
+}
+
+/// What the line loop does after a line.
+enum Step {
+    Next,
+    Eof,
+}
+
+/// Accumulates the flat storage of a [`Scrape`].
+struct Parser<'a> {
+    families: Vec<FamilyData<'a>>,
+    samples: Vec<SampleData<'a>>,
+    labels: Vec<Label<'a>>,
+    index: HashMap<&'a str, usize>,
+}
+
+impl<'a> Parser<'a> {
+    /// Pre-sizes the vectors from typical `node_exporter` line lengths (about 100 bytes per
+    /// sample, 60 per label, 200 per family), so large scrapes rarely reallocate.
+    fn with_capacity(bytes: usize) -> Self {
+        Self {
+            families: Vec::with_capacity(bytes / 200 + 1),
+            samples: Vec::with_capacity(bytes / 100 + 1),
+            labels: Vec::with_capacity(bytes / 60 + 1),
+            index: HashMap::with_capacity(bytes / 400 + 1),
+        }
+    }
+
+    fn finish(self) -> Scrape<'a> {
+        Scrape {
+            families: self.families,
+            samples: self.samples,
+            labels: self.labels,
+            index: self.index,
+        }
+    }
+
+    fn new_family(&mut self, name: &'a str, help: Option<Cow<'a, str>>, kind: Option<MetricType>) {
+        let at = self.samples.len();
+        self.index.entry(name).or_insert(self.families.len());
+        self.families.push(FamilyData {
+            name,
+            help,
+            kind: kind.unwrap_or(MetricType::Untyped),
+            typed: kind.is_some(),
+            samples: at..at,
+        });
+    }
+
+    /// A `#` line: HELP, TYPE, EOF or a comment.
+    fn comment(&mut self, line: &'a str) -> Result<Step, Reason> {
+        let (word, rest) = token(skip_blank(line.get(1..).unwrap_or_default()));
+        match word {
+            "HELP" => {
+                let (name, rest) = token(skip_blank(rest));
+                if metric_name_len(name.as_bytes()) != name.len() || name.is_empty() {
+                    return Err(Reason::CommentMetricName);
+                }
+                let help = unescape_help(skip_blank(rest));
+                match self.families.last_mut() {
+                    Some(last)
+                        if last.name == name && last.help.is_none() && last.samples.is_empty() =>
+                    {
+                        last.help = Some(help);
+                    }
+                    _ => self.new_family(name, Some(help), None),
+                }
+            }
+            "TYPE" => {
+                let (name, rest) = token(skip_blank(rest));
+                if metric_name_len(name.as_bytes()) != name.len() || name.is_empty() {
+                    return Err(Reason::CommentMetricName);
+                }
+                let (word, rest) = token(skip_blank(rest));
+                let kind = MetricType::from_word(word).ok_or(Reason::UnknownType)?;
+                if !skip_blank(rest).is_empty() {
+                    return Err(Reason::TrailingText);
+                }
+                match self.families.last_mut() {
+                    Some(last) if last.name == name && !last.typed && last.samples.is_empty() => {
+                        last.kind = kind;
+                        last.typed = true;
+                    }
+                    _ => self.new_family(name, None, Some(kind)),
+                }
+            }
+            "EOF" if skip_blank(rest).is_empty() => return Ok(Step::Eof),
+            _ => {}
+        }
+        Ok(Step::Next)
+    }
+
+    /// A sample line `name{labels} value [timestamp] [# exemplar]`.
+    fn sample(&mut self, line: &'a str) -> Result<Step, Reason> {
+        let name_len = metric_name_len(line.as_bytes());
+        if name_len == 0 {
+            return Err(Reason::MetricName);
+        }
+        let (name, rest) = line.split_at_checked(name_len).ok_or(Reason::MetricName)?;
+        let labels_start = self.labels.len();
+        let mut rest = skip_blank(rest);
+        if let Some(inner) = rest.strip_prefix('{') {
+            rest = skip_blank(self.labels(inner)?);
+        }
+        let (value, rest) = token(rest);
+        if value.is_empty() {
+            return Err(Reason::MissingValue);
+        }
+        let value = parse_value(value)?;
+        let mut rest = skip_blank(rest);
+        let mut timestamp = None;
+        if !rest.is_empty() && !rest.starts_with('#') {
+            let (stamp, after) = token(rest);
+            timestamp = Some(stamp.parse::<i64>().map_err(|_| Reason::InvalidTimestamp)?);
+            rest = skip_blank(after);
+            if !rest.is_empty() && !rest.starts_with('#') {
+                return Err(Reason::TrailingText);
+            }
+        }
+        match self.families.last() {
+            Some(last) if last.kind.owns(last.name, name) => {}
+            _ => self.new_family(name, None, None),
+        }
+        self.samples.push(SampleData {
+            name,
+            labels: labels_start..self.labels.len(),
+            value,
+            timestamp,
+        });
+        let end = self.samples.len();
+        if let Some(last) = self.families.last_mut() {
+            last.samples.end = end;
+        }
+        Ok(Step::Next)
+    }
+
+    /// The label list after `{`; returns the text after the closing `}`.
+    fn labels(&mut self, mut rest: &'a str) -> Result<&'a str, Reason> {
+        loop {
+            rest = skip_blank(rest);
+            if let Some(after) = rest.strip_prefix('}') {
+                return Ok(after);
+            }
+            let len = label_name_len(rest.as_bytes());
+            if len == 0 {
+                return Err(Reason::LabelName);
+            }
+            let (name, after) = rest.split_at_checked(len).ok_or(Reason::LabelName)?;
+            let after = skip_blank(after)
+                .strip_prefix('=')
+                .ok_or(Reason::LabelEquals)?;
+            let after = skip_blank(after)
+                .strip_prefix('"')
+                .ok_or(Reason::LabelQuote)?;
+            let (value, after) = label_value(after)?;
+            self.labels.push(Label { name, value });
+            let after = skip_blank(after);
+            if let Some(next) = after.strip_prefix(',') {
+                rest = next;
+            } else if let Some(next) = after.strip_prefix('}') {
+                return Ok(next);
+            } else {
+                return Err(Reason::LabelSeparator);
+            }
+        }
+    }
+}
+
+/// A label value after its opening quote: the value and the text after the closing quote.
+/// Borrowed unless it contains an escape.
+fn label_value(text: &str) -> Result<(Cow<'_, str>, &str), Reason> {
+    let stop = text.bytes().position(|b| b == b'"' || b == b'\\');
+    let stop = stop.ok_or(Reason::UnterminatedLabelValue)?;
+    let (value, rest) = text
+        .split_at_checked(stop)
+        .ok_or(Reason::UnterminatedLabelValue)?;
+    if let Some(rest) = rest.strip_prefix('"') {
+        return Ok((Cow::Borrowed(value), rest));
+    }
+    let mut owned = String::with_capacity(text.len());
+    owned.push_str(value);
+    let mut chars = rest.chars();
+    loop {
+        match chars.next() {
+            Some('"') => return Ok((Cow::Owned(owned), chars.as_str())),
+            Some('\\') => match chars.next() {
+                Some('\\') => owned.push('\\'),
+                Some('"') => owned.push('"'),
+                Some('n') => owned.push('\n'),
+                _ => return Err(Reason::InvalidEscape),
+            },
+            Some(other) => owned.push(other),
+            None => return Err(Reason::UnterminatedLabelValue),
+        }
+    }
+}
+
+/// HELP text with `\\` and `\n` unescaped; any other backslash is kept as written.
+fn unescape_help(text: &str) -> Cow<'_, str> {
+    if !text.contains('\\') {
+        return Cow::Borrowed(text);
+    }
+    let mut owned = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            owned.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => owned.push('\n'),
+            Some(other) if other != '\\' => {
+                owned.push('\\');
+                owned.push(other);
+            }
+            // `\\` is one backslash; a lone `\` at the end stays as written.
+            Some(_) | None => owned.push('\\'),
+        }
+    }
+    Cow::Owned(owned)
+}
+
+/// A sample value: a float, `NaN`, `+Inf`, `-Inf` (case-insensitive, as Go's `ParseFloat`).
+fn parse_value(text: &str) -> Result<f64, Reason> {
+    text.parse::<f64>().map_err(|_| Reason::InvalidValue)
+}
+
+/// Byte classes for names: bit 1 = may start a metric name, 2 = may continue one,
+/// 4 = may start a label name, 8 = may continue one.
+const CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let alpha = c.is_ascii_alphabetic() || c == b'_';
+        let digit = c.is_ascii_digit();
+        let colon = c == b':';
+        table[b] = (if alpha || colon { 1 } else { 0 })
+            | (if alpha || colon || digit { 2 } else { 0 })
+            | (if alpha { 4 } else { 0 })
+            | (if alpha || digit { 8 } else { 0 });
+        b += 1;
+    }
+    table
+};
+
+/// Length of the metric name at the start of `bytes` (0 if there is none).
+fn metric_name_len(bytes: &[u8]) -> usize {
+    name_len(bytes, 1, 2)
+}
+
+/// Length of the label name at the start of `bytes` (0 if there is none).
+fn label_name_len(bytes: &[u8]) -> usize {
+    name_len(bytes, 4, 8)
+}
+
+fn name_len(bytes: &[u8], first: u8, rest: u8) -> usize {
+    let mut iter = bytes.iter();
+    match iter.next() {
+        Some(&b) if CLASS[usize::from(b)] & first != 0 => {}
+        _ => return 0,
+    }
+    1 + iter
+        .take_while(|&&b| CLASS[usize::from(b)] & rest != 0)
+        .count()
+}
+
+/// Skips spaces and tabs.
+fn skip_blank(text: &str) -> &str {
+    text.trim_start_matches([' ', '\t'])
+}
+
+/// Splits off the text up to the first space or tab.
+fn token(text: &str) -> (&str, &str) {
+    let end = text
+        .bytes()
+        .position(|b| b == b' ' || b == b'\t')
+        .unwrap_or(text.len());
+    text.split_at_checked(end).unwrap_or((text, ""))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,249 @@
+//! The parsed form of one Prometheus text exposition: families in input order, their samples
+//! and labels, plus lookups by name.
+//!
+//! Storage is flat (one `Vec` each of families, samples and labels, linked by index ranges) so
+//! that parsing allocates a handful of times per scrape, not once per sample. Callers see it
+//! through the borrowed views [`FamilyRef`] and [`SampleRef`]. Every string borrows from the
+//! input text; a label value or HELP text is copied only when it contains an escape.
+//!
+//! Depends on nothing outside `std`.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// The `# TYPE` of a metric family. Families without a `# TYPE` line are [`MetricType::Untyped`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricType {
+    Counter,
+    Gauge,
+    Histogram,
+    Summary,
+    /// `untyped` (Prometheus) or `unknown` (`OpenMetrics`), and families with no `# TYPE` line.
+    Untyped,
+    /// `OpenMetrics` `gaugehistogram`.
+    GaugeHistogram,
+    /// `OpenMetrics` `info`.
+    Info,
+    /// `OpenMetrics` `stateset`.
+    StateSet,
+}
+
+impl MetricType {
+    /// Reads the type word of a `# TYPE` line.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Some(match word {
+            "counter" => Self::Counter,
+            "gauge" => Self::Gauge,
+            "histogram" => Self::Histogram,
+            "summary" => Self::Summary,
+            "untyped" | "unknown" => Self::Untyped,
+            "gaugehistogram" => Self::GaugeHistogram,
+            "info" => Self::Info,
+            "stateset" => Self::StateSet,
+            _ => return None,
+        })
+    }
+
+    /// The sample-name suffixes a family of this type may add to its own name
+    /// (`http_requests` + `_total`, `rpc_seconds` + `_bucket`, ...).
+    pub fn suffixes(self) -> &'static [&'static str] {
+        match self {
+            Self::Counter => &["_total", "_created"],
+            Self::Histogram => &["_bucket", "_sum", "_count", "_created"],
+            Self::Summary => &["_sum", "_count", "_created"],
+            Self::GaugeHistogram => &["_bucket", "_gsum", "_gcount"],
+            Self::Info => &["_info"],
+            Self::Gauge | Self::Untyped | Self::StateSet => &[],
+        }
+    }
+
+    /// Whether a sample called `sample` belongs to a family of this type called `family`.
+    pub fn owns(self, family: &str, sample: &str) -> bool {
+        match sample.strip_prefix(family) {
+            Some("") => true,
+            Some(suffix) => self.suffixes().contains(&suffix),
+            None => false,
+        }
+    }
+}
+
+/// Every suffix any family type may add; used to find a sample's family by name.
+const ALL_SUFFIXES: [&str; 8] = [
+    "_total", "_created", "_bucket", "_sum", "_count", "_gsum", "_gcount", "_info",
+];
+
+/// One `name="value"` pair. The value is borrowed unless it contained an escape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label<'a> {
+    pub name: &'a str,
+    pub value: Cow<'a, str>,
+}
+
+/// Storage of one family; seen through [`FamilyRef`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FamilyData<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) help: Option<Cow<'a, str>>,
+    pub(crate) kind: MetricType,
+    /// Whether a `# TYPE` line set `kind` (a second one starts a new family).
+    pub(crate) typed: bool,
+    pub(crate) samples: Range<usize>,
+}
+
+/// Storage of one sample; seen through [`SampleRef`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SampleData<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) labels: Range<usize>,
+    pub(crate) value: f64,
+    pub(crate) timestamp: Option<i64>,
+}
+
+/// A parsed exposition. Build it with [`crate::metrics::parse`].
+#[derive(Debug, Clone, Default)]
+pub struct Scrape<'a> {
+    pub(crate) families: Vec<FamilyData<'a>>,
+    pub(crate) samples: Vec<SampleData<'a>>,
+    pub(crate) labels: Vec<Label<'a>>,
+    /// Family name -> index of the first family with that name.
+    pub(crate) index: HashMap<&'a str, usize>,
+}
+
+impl<'a> Scrape<'a> {
+    /// Number of families (including families with a HELP/TYPE line and no samples).
+    pub fn family_count(&self) -> usize {
+        self.families.len()
+    }
+
+    /// Number of samples across all families.
+    pub fn sample_count(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// The families in input order.
+    pub fn families(&self) -> impl ExactSizeIterator<Item = FamilyRef<'_, 'a>> + '_ {
+        self.families.iter().map(move |family| FamilyRef {
+            scrape: self,
+            family,
+        })
+    }
+
+    /// Every sample in input order.
+    pub fn all_samples(&self) -> impl ExactSizeIterator<Item = SampleRef<'_, 'a>> + '_ {
+        self.samples.iter().map(move |sample| SampleRef {
+            scrape: self,
+            sample,
+        })
+    }
+
+    /// The first family called exactly `name`.
+    pub fn family(&self, name: &str) -> Option<FamilyRef<'_, 'a>> {
+        let index = *self.index.get(name)?;
+        let family = self.families.get(index)?;
+        Some(FamilyRef {
+            scrape: self,
+            family,
+        })
+    }
+
+    /// The samples called exactly `name` (`node_cpu_seconds_total`, `foo_bucket`, ...), looked
+    /// up through their family, which may be named with or without the suffix.
+    pub fn samples<'s>(&'s self, name: &'s str) -> impl Iterator<Item = SampleRef<'s, 'a>> + 's {
+        let family = self.family(name).or_else(|| {
+            ALL_SUFFIXES
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix).and_then(|base| self.family(base)))
+        });
+        family
+            .into_iter()
+            .flat_map(|family| family.samples())
+            .filter(move |sample| sample.name() == name)
+    }
+
+    /// The value of the first sample called `name` whose labels include every pair in
+    /// `labels` (other labels are ignored). `&[]` matches the first sample of that name.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        self.samples(name)
+            .find(|sample| sample.matches(labels))
+            .map(|sample| sample.value())
+    }
+}
+
+/// A borrowed view of one family of a [`Scrape`].
+#[derive(Debug, Clone, Copy)]
+pub struct FamilyRef<'s, 'a> {
+    scrape: &'s Scrape<'a>,
+    family: &'s FamilyData<'a>,
+}
+
+impl<'s, 'a> FamilyRef<'s, 'a> {
+    pub fn name(&self) -> &'a str {
+        self.family.name
+    }
+
+    /// The `# HELP` text with `\\` and `\n` unescaped.
+    pub fn help(&self) -> Option<&'s str> {
+        self.family.help.as_deref()
+    }
+
+    pub fn kind(&self) -> MetricType {
+        self.family.kind
+    }
+
+    /// The family's samples in input order.
+    pub fn samples(&self) -> impl ExactSizeIterator<Item = SampleRef<'s, 'a>> + use<'s, 'a> {
+        let scrape = self.scrape;
+        let range = self.family.samples.clone();
+        scrape
+            .samples
+            .get(range)
+            .unwrap_or_default()
+            .iter()
+            .map(move |sample| SampleRef { scrape, sample })
+    }
+}
+
+/// A borrowed view of one sample of a [`Scrape`].
+#[derive(Debug, Clone, Copy)]
+pub struct SampleRef<'s, 'a> {
+    scrape: &'s Scrape<'a>,
+    sample: &'s SampleData<'a>,
+}
+
+impl<'s, 'a> SampleRef<'s, 'a> {
+    /// The sample's own name, suffix included (`foo_bucket`).
+    pub fn name(&self) -> &'a str {
+        self.sample.name
+    }
+
+    pub fn value(&self) -> f64 {
+        self.sample.value
+    }
+
+    /// Milliseconds since the Unix epoch, when the line carried a timestamp.
+    pub fn timestamp(&self) -> Option<i64> {
+        self.sample.timestamp
+    }
+
+    /// The labels in input order.
+    pub fn labels(&self) -> &'s [Label<'a>] {
+        let range = self.sample.labels.clone();
+        self.scrape.labels.get(range).unwrap_or_default()
+    }
+
+    /// The value of label `name`, if the sample has it.
+    pub fn label(&self, name: &str) -> Option<&'s str> {
+        self.labels()
+            .iter()
+            .find(|label| label.name == name)
+            .map(|label| label.value.as_ref())
+    }
+
+    /// Whether every `(name, value)` pair in `wanted` is among the sample's labels.
+    pub fn matches(&self, wanted: &[(&str, &str)]) -> bool {
+        wanted
+            .iter()
+            .all(|(name, value)| self.label(name) == Some(*value))
+    }
+}
