@@ -18,10 +18,10 @@
 //! Depends on `metrics::scrape` and `metrics::error` only.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use super::error::{ParseError, Reason};
-use super::scrape::{FamilyData, Label, MetricType, SampleData, Scrape};
+use super::scrape::{FamilyData, Label, MetricType, SampleData, Scrape, NO_TIMESTAMP};
 
 /// Parses a whole exposition.
 ///
@@ -31,44 +31,56 @@ use super::scrape::{FamilyData, Label, MetricType, SampleData, Scrape};
 /// ```
 pub fn parse(text: &str) -> Result<Scrape<'_>, ParseError> {
     let mut parser = Parser::with_capacity(text.len());
-    let mut lines = text.split('\n');
-    let mut line_no = 0;
-    while let Some(raw) = lines.next() {
-        line_no += 1;
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let step = match line.as_bytes().first() {
-            None => Ok(Step::Next),
-            Some(b'#') => parser.comment(line),
-            Some(b' ' | b'\t') => match skip_blank(line) {
-                "" => Ok(Step::Next),
-                rest if rest.starts_with('#') => parser.comment(rest),
-                rest => parser.sample(rest),
-            },
-            Some(_) => parser.sample(line),
+    let mut rest = text;
+    let mut line = 0;
+    while !rest.is_empty() {
+        line += 1;
+        let step = match rest.as_bytes().first() {
+            Some(b'\n') => Ok((Step::Next, rest.get(1..).unwrap_or_default())),
+            // Samples, the bulk of the text, are parsed straight from the remaining text.
+            Some(&b) if !matches!(b, b'#' | b' ' | b'\t' | b'\r') => {
+                parser.sample(rest).map(|after| (Step::Next, after))
+            }
+            _ => {
+                let (whole, after) = split_line(rest);
+                parser.line(whole).map(|step| (step, after))
+            }
         };
         match step {
-            Ok(Step::Next) => {}
-            Ok(Step::Eof) => {
-                for rest in lines.by_ref() {
-                    line_no += 1;
-                    if !rest.trim().is_empty() {
+            Ok((Step::Next, after)) => rest = after,
+            Ok((Step::Eof, after)) => {
+                for extra in after.split('\n') {
+                    line += 1;
+                    if !extra.trim().is_empty() {
                         return Err(ParseError {
-                            line: line_no,
+                            line,
                             reason: Reason::AfterEof,
                         });
                     }
                 }
                 break;
             }
-            Err(reason) => {
-                return Err(ParseError {
-                    line: line_no,
-                    reason,
-                })
-            }
+            Err(reason) => return Err(ParseError { line, reason }),
         }
     }
     Ok(parser.finish())
+}
+
+/// A label index as stored in [`SampleData`].
+fn index(at: usize) -> Result<u32, Reason> {
+    u32::try_from(at).map_err(|_| Reason::TooLarge)
+}
+
+/// Splits off the first line (without its `\n` or `\r\n`) from the rest of the text.
+fn split_line(text: &str) -> (&str, &str) {
+    let (line, rest) = match memchr::memchr(b'\n', text.as_bytes()) {
+        Some(end) => (
+            text.get(..end).unwrap_or_default(),
+            text.get(end + 1..).unwrap_or_default(),
+        ),
+        None => (text, ""),
+    };
+    (line.strip_suffix('\r').unwrap_or(line), rest)
 }
 
 /// What the line loop does after a line.
@@ -82,7 +94,6 @@ struct Parser<'a> {
     families: Vec<FamilyData<'a>>,
     samples: Vec<SampleData<'a>>,
     labels: Vec<Label<'a>>,
-    index: HashMap<&'a str, usize>,
 }
 
 impl<'a> Parser<'a> {
@@ -93,7 +104,6 @@ impl<'a> Parser<'a> {
             families: Vec::with_capacity(bytes / 200 + 1),
             samples: Vec::with_capacity(bytes / 100 + 1),
             labels: Vec::with_capacity(bytes / 60 + 1),
-            index: HashMap::with_capacity(bytes / 400 + 1),
         }
     }
 
@@ -102,13 +112,12 @@ impl<'a> Parser<'a> {
             families: self.families,
             samples: self.samples,
             labels: self.labels,
-            index: self.index,
+            index: OnceLock::new(),
         }
     }
 
     fn new_family(&mut self, name: &'a str, help: Option<Cow<'a, str>>, kind: Option<MetricType>) {
         let at = self.samples.len();
-        self.index.entry(name).or_insert(self.families.len());
         self.families.push(FamilyData {
             name,
             help,
@@ -116,6 +125,18 @@ impl<'a> Parser<'a> {
             typed: kind.is_some(),
             samples: at..at,
         });
+    }
+
+    /// A line that starts with `#`, a blank or `\r`.
+    fn line(&mut self, line: &'a str) -> Result<Step, Reason> {
+        match skip_blank(line) {
+            "" => Ok(Step::Next),
+            rest if rest.starts_with('#') => self.comment(rest),
+            rest => match self.sample(rest)? {
+                "" => Ok(Step::Next),
+                _ => Err(Reason::TrailingText),
+            },
+        }
     }
 
     /// A `#` line: HELP, TYPE, EOF or a comment.
@@ -161,14 +182,15 @@ impl<'a> Parser<'a> {
         Ok(Step::Next)
     }
 
-    /// A sample line `name{labels} value [timestamp] [# exemplar]`.
-    fn sample(&mut self, line: &'a str) -> Result<Step, Reason> {
-        let name_len = metric_name_len(line.as_bytes());
+    /// A sample line `name{labels} value [timestamp] [# exemplar]` at the start of `text`;
+    /// returns the text after the line's end.
+    fn sample(&mut self, text: &'a str) -> Result<&'a str, Reason> {
+        let name_len = metric_name_len(text.as_bytes());
         if name_len == 0 {
             return Err(Reason::MetricName);
         }
-        let (name, rest) = line.split_at_checked(name_len).ok_or(Reason::MetricName)?;
-        let labels_start = self.labels.len();
+        let (name, rest) = text.split_at_checked(name_len).ok_or(Reason::MetricName)?;
+        let labels_start = index(self.labels.len())?;
         let mut rest = skip_blank(rest);
         if let Some(inner) = rest.strip_prefix('{') {
             rest = skip_blank(self.labels(inner)?);
@@ -179,22 +201,33 @@ impl<'a> Parser<'a> {
         }
         let value = parse_value(value)?;
         let mut rest = skip_blank(rest);
-        let mut timestamp = None;
-        if !rest.is_empty() && !rest.starts_with('#') {
+        let mut timestamp = NO_TIMESTAMP;
+        if !matches!(rest.as_bytes().first(), None | Some(b'\n' | b'\r' | b'#')) {
             let (stamp, after) = token(rest);
-            timestamp = Some(stamp.parse::<i64>().map_err(|_| Reason::InvalidTimestamp)?);
+            timestamp = match stamp.parse::<i64>() {
+                Ok(NO_TIMESTAMP) | Err(_) => return Err(Reason::InvalidTimestamp),
+                Ok(stamp) => stamp,
+            };
             rest = skip_blank(after);
-            if !rest.is_empty() && !rest.starts_with('#') {
-                return Err(Reason::TrailingText);
-            }
         }
+        let after = if rest.starts_with('#') {
+            split_line(rest).1 // an OpenMetrics exemplar: ignored
+        } else if let Some(after) = rest.strip_prefix('\n') {
+            after
+        } else if let Some(after) = rest.strip_prefix("\r\n") {
+            after
+        } else if rest.is_empty() {
+            rest
+        } else {
+            return Err(Reason::TrailingText);
+        };
         match self.families.last() {
             Some(last) if last.kind.owns(last.name, name) => {}
             _ => self.new_family(name, None, None),
         }
         self.samples.push(SampleData {
             name,
-            labels: labels_start..self.labels.len(),
+            labels: labels_start..index(self.labels.len())?,
             value,
             timestamp,
         });
@@ -202,7 +235,7 @@ impl<'a> Parser<'a> {
         if let Some(last) = self.families.last_mut() {
             last.samples.end = end;
         }
-        Ok(Step::Next)
+        Ok(after)
     }
 
     /// The label list after `{`; returns the text after the closing `}`.
@@ -240,7 +273,7 @@ impl<'a> Parser<'a> {
 /// A label value after its opening quote: the value and the text after the closing quote.
 /// Borrowed unless it contains an escape.
 fn label_value(text: &str) -> Result<(Cow<'_, str>, &str), Reason> {
-    let stop = text.bytes().position(|b| b == b'"' || b == b'\\');
+    let stop = memchr::memchr3(b'"', b'\\', b'\n', text.as_bytes());
     let stop = stop.ok_or(Reason::UnterminatedLabelValue)?;
     let (value, rest) = text
         .split_at_checked(stop)
@@ -260,15 +293,15 @@ fn label_value(text: &str) -> Result<(Cow<'_, str>, &str), Reason> {
                 Some('n') => owned.push('\n'),
                 _ => return Err(Reason::InvalidEscape),
             },
+            Some('\n') | None => return Err(Reason::UnterminatedLabelValue),
             Some(other) => owned.push(other),
-            None => return Err(Reason::UnterminatedLabelValue),
         }
     }
 }
 
 /// HELP text with `\\` and `\n` unescaped; any other backslash is kept as written.
 fn unescape_help(text: &str) -> Cow<'_, str> {
-    if !text.contains('\\') {
+    if memchr::memchr(b'\\', text.as_bytes()).is_none() {
         return Cow::Borrowed(text);
     }
     let mut owned = String::with_capacity(text.len());
@@ -292,7 +325,15 @@ fn unescape_help(text: &str) -> Cow<'_, str> {
 }
 
 /// A sample value: a float, `NaN`, `+Inf`, `-Inf` (case-insensitive, as Go's `ParseFloat`).
+/// Counters are mostly plain integers, which take a fast path (exact below 2^53).
 fn parse_value(text: &str) -> Result<f64, Reason> {
+    let digits = text.as_bytes();
+    if !digits.is_empty() && digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit) {
+        let number = digits
+            .iter()
+            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        return Ok(number as f64);
+    }
     text.parse::<f64>().map_err(|_| Reason::InvalidValue)
 }
 
@@ -341,12 +382,12 @@ fn skip_blank(text: &str) -> &str {
     text.trim_start_matches([' ', '\t'])
 }
 
-/// Splits off the text up to the first space or tab.
+/// Splits off the text up to the first space, tab or line end.
 fn token(text: &str) -> (&str, &str) {
     let end = text
         .bytes()
-        .position(|b| b == b' ' || b == b'\t')
-        .unwrap_or(text.len());
+        .position(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    let end = end.unwrap_or(text.len());
     text.split_at_checked(end).unwrap_or((text, ""))
 }
 

@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 /// The `# TYPE` of a metric family. Families without a `# TYPE` line are [`MetricType::Untyped`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,10 +96,14 @@ pub(crate) struct FamilyData<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SampleData<'a> {
     pub(crate) name: &'a str,
-    pub(crate) labels: Range<usize>,
+    pub(crate) labels: Range<u32>,
     pub(crate) value: f64,
-    pub(crate) timestamp: Option<i64>,
+    /// [`NO_TIMESTAMP`] when the line had none (keeps the struct at 40 bytes).
+    pub(crate) timestamp: i64,
 }
+
+/// The stored timestamp of a sample without one; the parser rejects it as a timestamp.
+pub(crate) const NO_TIMESTAMP: i64 = i64::MIN;
 
 /// A parsed exposition. Build it with [`crate::metrics::parse`].
 #[derive(Debug, Clone, Default)]
@@ -106,8 +111,8 @@ pub struct Scrape<'a> {
     pub(crate) families: Vec<FamilyData<'a>>,
     pub(crate) samples: Vec<SampleData<'a>>,
     pub(crate) labels: Vec<Label<'a>>,
-    /// Family name -> index of the first family with that name.
-    pub(crate) index: HashMap<&'a str, usize>,
+    /// Family name -> index of the first family with that name, built on the first lookup.
+    pub(crate) index: OnceLock<HashMap<&'a str, usize>>,
 }
 
 impl<'a> Scrape<'a> {
@@ -139,7 +144,14 @@ impl<'a> Scrape<'a> {
 
     /// The first family called exactly `name`.
     pub fn family(&self, name: &str) -> Option<FamilyRef<'_, 'a>> {
-        let index = *self.index.get(name)?;
+        let index = self.index.get_or_init(|| {
+            let mut index = HashMap::with_capacity(self.families.len());
+            for (at, family) in self.families.iter().enumerate() {
+                index.entry(family.name).or_insert(at);
+            }
+            index
+        });
+        let index = *index.get(name)?;
         let family = self.families.get(index)?;
         Some(FamilyRef {
             scrape: self,
@@ -223,12 +235,12 @@ impl<'s, 'a> SampleRef<'s, 'a> {
 
     /// Milliseconds since the Unix epoch, when the line carried a timestamp.
     pub fn timestamp(&self) -> Option<i64> {
-        self.sample.timestamp
+        (self.sample.timestamp != NO_TIMESTAMP).then_some(self.sample.timestamp)
     }
 
     /// The labels in input order.
     pub fn labels(&self) -> &'s [Label<'a>] {
-        let range = self.sample.labels.clone();
+        let range = self.sample.labels.start as usize..self.sample.labels.end as usize;
         self.scrape.labels.get(range).unwrap_or_default()
     }
 
