@@ -16,3 +16,6 @@ pub use error::{ParseError, Reason};
 pub use node::{figures, MountFigures, NodeFigures};
 pub use parse::parse;
 pub use scrape::{FamilyRef, Label, MetricType, SampleRef, Scrape};
+
+#[cfg(test)]
+mod live_tests;
