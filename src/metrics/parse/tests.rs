@@ -7,12 +7,13 @@
 )]
 
 use std::borrow::Cow;
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::parse;
-use crate::metrics::{MetricType, Reason};
+use crate::metrics::{figures, MetricType, Reason};
 
 const SAMPLE: &str = include_str!("../../../tests/data/node_exporter_sample.prom");
 const BIGHOST: &str = include_str!("../../../tests/data/node_exporter_bighost_sample.prom");
@@ -283,6 +284,9 @@ fn random_and_mutated_input_never_panics() {
                 ok += 1;
                 assert!(scrape.sample_count() <= lines);
                 assert!(scrape.families().map(|f| f.samples().len()).sum::<usize>() <= lines);
+                // The figures must not panic on whatever parsed either.
+                let figures = figures(&scrape, &scrape, Duration::from_secs(1));
+                assert!(figures.mounts.len() <= scrape.sample_count());
             }
             Err(error) => {
                 failed += 1;
