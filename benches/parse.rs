@@ -67,7 +67,11 @@ fn ict_whole(text: &str) -> usize {
     for family in scrape.families() {
         for sample in family.samples() {
             samples += 1;
-            sum += sample.value() + sample.labels().len() as f64;
+            sum += sample.value();
+            sum += sample
+                .labels()
+                .map(|label| label.value.len())
+                .sum::<usize>() as f64;
         }
     }
     black_box(sum);
@@ -91,7 +95,7 @@ fn prometheus_parse(text: &str) -> usize {
         {
             sum += v;
         }
-        sum += sample.labels.len() as f64;
+        sum += sample.labels.values().map(String::len).sum::<usize>() as f64;
     }
     black_box(sum);
     scrape.samples.len()

@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
                 for sample in family.samples() {
                     seen += 1;
                     assert!(sample.name().starts_with(family.name()));
-                    let _ = (sample.labels(), sample.timestamp(), sample.value());
+                    for label in sample.labels() {
+                        assert!(!label.name.is_empty());
+                    }
+                    let _ = (sample.timestamp(), sample.value());
                 }
             }
             assert!(seen <= scrape.sample_count());

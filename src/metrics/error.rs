@@ -46,6 +46,4 @@ pub enum Reason {
     UnknownType,
     #[error("text after # EOF")]
     AfterEof,
-    #[error("more than 4 billion labels in one scrape")]
-    TooLarge,
 }

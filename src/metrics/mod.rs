@@ -8,14 +8,16 @@
 //! rules live elsewhere and call in. May depend on `serde`, `thiserror` and `miette` only.
 
 mod error;
+mod labels;
 pub mod node;
 mod parse;
 mod scrape;
 
 pub use error::{ParseError, Reason};
+pub use labels::{Label, Labels};
 pub use node::{figures, MountFigures, NodeFigures};
 pub use parse::parse;
-pub use scrape::{FamilyRef, Label, MetricType, SampleRef, Scrape};
+pub use scrape::{FamilyRef, MetricType, SampleRef, Scrape};
 
 #[cfg(test)]
 mod live_tests;

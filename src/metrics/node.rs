@@ -34,6 +34,7 @@
 //!
 //! Depends on `metrics::scrape` and `serde` only.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -133,7 +134,7 @@ pub fn figures(previous: &Scrape<'_>, current: &Scrape<'_>, elapsed: Duration) -
 /// The figures one scrape gives on its own (every rate is `None`).
 pub fn instant(current: &Scrape<'_>) -> NodeFigures {
     let gauge = |name: &str| current.value(name, &[]);
-    let mut cpus: Vec<&str> = current
+    let mut cpus: Vec<Cow<'_, str>> = current
         .samples("node_cpu_seconds_total")
         .filter_map(|s| s.label("cpu"))
         .collect();
@@ -177,20 +178,20 @@ fn mounts(current: &Scrape<'_>) -> Vec<MountFigures> {
             let mountpoint = size.label("mountpoint")?;
             let device = size.label("device").unwrap_or_default();
             let fstype = size.label("fstype").unwrap_or_default();
-            if IGNORED_FSTYPES.contains(&fstype) || size.value() <= 0.0 {
+            if IGNORED_FSTYPES.contains(&fstype.as_ref()) || size.value() <= 0.0 {
                 return None;
             }
             let same = [
-                ("mountpoint", mountpoint),
-                ("device", device),
-                ("fstype", fstype),
+                ("mountpoint", mountpoint.as_ref()),
+                ("device", device.as_ref()),
+                ("fstype", fstype.as_ref()),
             ];
             let avail = current.value("node_filesystem_avail_bytes", &same);
             let readonly = current.value("node_filesystem_readonly", &same);
             Some(MountFigures {
-                mountpoint: mountpoint.to_owned(),
-                device: device.to_owned(),
-                fstype: fstype.to_owned(),
+                mountpoint: mountpoint.into_owned(),
+                device: device.into_owned(),
+                fstype: fstype.into_owned(),
                 size_bytes: size.value(),
                 used_percent: avail.map(|avail| 100.0 * (1.0 - avail / size.value())),
                 readonly: readonly.map(|flag| flag >= 0.5),
@@ -222,7 +223,7 @@ struct CpuTimes {
 }
 
 /// The identity of a CPU time series: its cpu and mode.
-fn cpu_key<'s>(sample: &SampleRef<'s, '_>) -> (&'s str, Option<&'s str>) {
+fn cpu_key<'a>(sample: SampleRef<'_, 'a>) -> (Cow<'a, str>, Option<Cow<'a, str>>) {
     (
         sample.label("cpu").unwrap_or_default(),
         sample.label("mode"),
@@ -233,7 +234,7 @@ fn cpu_times(previous: &Scrape<'_>, current: &Scrape<'_>) -> Option<CpuTimes> {
     const NAME: &str = "node_cpu_seconds_total";
     let before: HashMap<_, f64> = previous
         .samples(NAME)
-        .map(|s| (cpu_key(&s), s.value()))
+        .map(|s| (cpu_key(s), s.value()))
         .collect();
     let mut times = CpuTimes {
         total: 0.0,
@@ -242,13 +243,13 @@ fn cpu_times(previous: &Scrape<'_>, current: &Scrape<'_>) -> Option<CpuTimes> {
     };
     let mut matched = false;
     for sample in current.samples(NAME) {
-        let Some(&was) = before.get(&cpu_key(&sample)) else {
+        let Some(&was) = before.get(&cpu_key(sample)) else {
             continue;
         };
         let spent = increase(was, sample.value());
         matched = true;
         times.total += spent;
-        match sample.label("mode") {
+        match sample.label("mode").as_deref() {
             Some("idle") => times.idle += spent,
             Some("iowait") => times.iowait += spent,
             _ => {}
@@ -266,7 +267,7 @@ fn summed_increase(
     label: &str,
     keep: impl Fn(&str) -> bool,
 ) -> Option<f64> {
-    let before: HashMap<&str, f64> = previous
+    let before: HashMap<Cow<'_, str>, f64> = previous
         .samples(name)
         .filter_map(|s| Some((s.label(label)?, s.value())))
         .collect();
@@ -275,7 +276,7 @@ fn summed_increase(
         let Some(key) = sample.label(label).filter(|key| keep(key)) else {
             continue;
         };
-        if let Some(&was) = before.get(key) {
+        if let Some(&was) = before.get(&key) {
             *sum.get_or_insert(0.0) += increase(was, sample.value());
         }
     }

@@ -21,7 +21,8 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use super::error::{ParseError, Reason};
-use super::scrape::{FamilyData, Label, MetricType, SampleData, Scrape, NO_TIMESTAMP};
+use super::labels::label_set;
+use super::scrape::{FamilyData, MetricType, SampleData, Scrape, NO_TIMESTAMP};
 
 /// Parses a whole exposition.
 ///
@@ -66,11 +67,6 @@ pub fn parse(text: &str) -> Result<Scrape<'_>, ParseError> {
     Ok(parser.finish())
 }
 
-/// A label index as stored in [`SampleData`].
-fn index(at: usize) -> Result<u32, Reason> {
-    u32::try_from(at).map_err(|_| Reason::TooLarge)
-}
-
 /// Splits off the first line (without its `\n` or `\r\n`) from the rest of the text.
 fn split_line(text: &str) -> (&str, &str) {
     let (line, rest) = match memchr::memchr(b'\n', text.as_bytes()) {
@@ -93,17 +89,15 @@ enum Step {
 struct Parser<'a> {
     families: Vec<FamilyData<'a>>,
     samples: Vec<SampleData<'a>>,
-    labels: Vec<Label<'a>>,
 }
 
 impl<'a> Parser<'a> {
     /// Pre-sizes the vectors from typical `node_exporter` line lengths (about 100 bytes per
-    /// sample, 60 per label, 200 per family), so large scrapes rarely reallocate.
+    /// sample, 200 per family), so large scrapes rarely reallocate.
     fn with_capacity(bytes: usize) -> Self {
         Self {
             families: Vec::with_capacity(bytes / 200 + 1),
             samples: Vec::with_capacity(bytes / 100 + 1),
-            labels: Vec::with_capacity(bytes / 60 + 1),
         }
     }
 
@@ -111,7 +105,6 @@ impl<'a> Parser<'a> {
         Scrape {
             families: self.families,
             samples: self.samples,
-            labels: self.labels,
             index: OnceLock::new(),
         }
     }
@@ -190,10 +183,12 @@ impl<'a> Parser<'a> {
             return Err(Reason::MetricName);
         }
         let (name, rest) = text.split_at_checked(name_len).ok_or(Reason::MetricName)?;
-        let labels_start = index(self.labels.len())?;
         let mut rest = skip_blank(rest);
+        let mut labels = "";
         if let Some(inner) = rest.strip_prefix('{') {
-            rest = skip_blank(self.labels(inner)?);
+            let (span, after) = label_set(inner)?;
+            labels = span;
+            rest = skip_blank(after);
         }
         let (value, rest) = token(rest);
         if value.is_empty() {
@@ -227,7 +222,7 @@ impl<'a> Parser<'a> {
         }
         self.samples.push(SampleData {
             name,
-            labels: labels_start..index(self.labels.len())?,
+            labels,
             value,
             timestamp,
         });
@@ -236,66 +231,6 @@ impl<'a> Parser<'a> {
             last.samples.end = end;
         }
         Ok(after)
-    }
-
-    /// The label list after `{`; returns the text after the closing `}`.
-    fn labels(&mut self, mut rest: &'a str) -> Result<&'a str, Reason> {
-        loop {
-            rest = skip_blank(rest);
-            if let Some(after) = rest.strip_prefix('}') {
-                return Ok(after);
-            }
-            let len = label_name_len(rest.as_bytes());
-            if len == 0 {
-                return Err(Reason::LabelName);
-            }
-            let (name, after) = rest.split_at_checked(len).ok_or(Reason::LabelName)?;
-            let after = skip_blank(after)
-                .strip_prefix('=')
-                .ok_or(Reason::LabelEquals)?;
-            let after = skip_blank(after)
-                .strip_prefix('"')
-                .ok_or(Reason::LabelQuote)?;
-            let (value, after) = label_value(after)?;
-            self.labels.push(Label { name, value });
-            let after = skip_blank(after);
-            if let Some(next) = after.strip_prefix(',') {
-                rest = next;
-            } else if let Some(next) = after.strip_prefix('}') {
-                return Ok(next);
-            } else {
-                return Err(Reason::LabelSeparator);
-            }
-        }
-    }
-}
-
-/// A label value after its opening quote: the value and the text after the closing quote.
-/// Borrowed unless it contains an escape.
-fn label_value(text: &str) -> Result<(Cow<'_, str>, &str), Reason> {
-    let stop = memchr::memchr3(b'"', b'\\', b'\n', text.as_bytes());
-    let stop = stop.ok_or(Reason::UnterminatedLabelValue)?;
-    let (value, rest) = text
-        .split_at_checked(stop)
-        .ok_or(Reason::UnterminatedLabelValue)?;
-    if let Some(rest) = rest.strip_prefix('"') {
-        return Ok((Cow::Borrowed(value), rest));
-    }
-    let mut owned = String::with_capacity(text.len());
-    owned.push_str(value);
-    let mut chars = rest.chars();
-    loop {
-        match chars.next() {
-            Some('"') => return Ok((Cow::Owned(owned), chars.as_str())),
-            Some('\\') => match chars.next() {
-                Some('\\') => owned.push('\\'),
-                Some('"') => owned.push('"'),
-                Some('n') => owned.push('\n'),
-                _ => return Err(Reason::InvalidEscape),
-            },
-            Some('\n') | None => return Err(Reason::UnterminatedLabelValue),
-            Some(other) => owned.push(other),
-        }
     }
 }
 
@@ -337,8 +272,7 @@ fn parse_value(text: &str) -> Result<f64, Reason> {
     text.parse::<f64>().map_err(|_| Reason::InvalidValue)
 }
 
-/// Byte classes for names: bit 1 = may start a metric name, 2 = may continue one,
-/// 4 = may start a label name, 8 = may continue one.
+/// Byte classes for metric names: bit 1 = may start one, 2 = may continue one.
 const CLASS: [u8; 256] = {
     let mut table = [0u8; 256];
     let mut b = 0;
@@ -347,10 +281,8 @@ const CLASS: [u8; 256] = {
         let alpha = c.is_ascii_alphabetic() || c == b'_';
         let digit = c.is_ascii_digit();
         let colon = c == b':';
-        table[b] = (if alpha || colon { 1 } else { 0 })
-            | (if alpha || colon || digit { 2 } else { 0 })
-            | (if alpha { 4 } else { 0 })
-            | (if alpha || digit { 8 } else { 0 });
+        table[b] =
+            (if alpha || colon { 1 } else { 0 }) | (if alpha || colon || digit { 2 } else { 0 });
         b += 1;
     }
     table
@@ -359,11 +291,6 @@ const CLASS: [u8; 256] = {
 /// Length of the metric name at the start of `bytes` (0 if there is none).
 fn metric_name_len(bytes: &[u8]) -> usize {
     name_len(bytes, 1, 2)
-}
-
-/// Length of the label name at the start of `bytes` (0 if there is none).
-fn label_name_len(bytes: &[u8]) -> usize {
-    name_len(bytes, 4, 8)
 }
 
 fn name_len(bytes: &[u8], first: u8, rest: u8) -> usize {

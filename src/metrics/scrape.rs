@@ -1,17 +1,20 @@
 //! The parsed form of one Prometheus text exposition: families in input order, their samples
 //! and labels, plus lookups by name.
 //!
-//! Storage is flat (one `Vec` each of families, samples and labels, linked by index ranges) so
-//! that parsing allocates a handful of times per scrape, not once per sample. Callers see it
-//! through the borrowed views [`FamilyRef`] and [`SampleRef`]. Every string borrows from the
-//! input text; a label value or HELP text is copied only when it contains an escape.
+//! Storage is flat (one `Vec` of families and one of samples, linked by index ranges; each
+//! sample keeps its label set as a validated span of the input) so that parsing allocates a
+//! handful of times per scrape, not once per sample or label. Callers see it through the
+//! borrowed views [`FamilyRef`] and [`SampleRef`]. Every string borrows from the input text; a
+//! label value or HELP text is copied only when it contains an escape.
 //!
-//! Depends on nothing outside `std`.
+//! Depends on `metrics::labels` only.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::OnceLock;
+
+use super::labels::Labels;
 
 /// The `# TYPE` of a metric family. Families without a `# TYPE` line are [`MetricType::Untyped`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,13 +77,6 @@ const ALL_SUFFIXES: [&str; 8] = [
     "_total", "_created", "_bucket", "_sum", "_count", "_gsum", "_gcount", "_info",
 ];
 
-/// One `name="value"` pair. The value is borrowed unless it contained an escape.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Label<'a> {
-    pub name: &'a str,
-    pub value: Cow<'a, str>,
-}
-
 /// Storage of one family; seen through [`FamilyRef`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct FamilyData<'a> {
@@ -96,7 +92,8 @@ pub(crate) struct FamilyData<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SampleData<'a> {
     pub(crate) name: &'a str,
-    pub(crate) labels: Range<u32>,
+    /// The text between `{` and `}`, validated by the parser; walked by [`Labels`].
+    pub(crate) labels: &'a str,
     pub(crate) value: f64,
     /// [`NO_TIMESTAMP`] when the line had none (keeps the struct at 40 bytes).
     pub(crate) timestamp: i64,
@@ -110,7 +107,6 @@ pub(crate) const NO_TIMESTAMP: i64 = i64::MIN;
 pub struct Scrape<'a> {
     pub(crate) families: Vec<FamilyData<'a>>,
     pub(crate) samples: Vec<SampleData<'a>>,
-    pub(crate) labels: Vec<Label<'a>>,
     /// Family name -> index of the first family with that name, built on the first lookup.
     pub(crate) index: OnceLock<HashMap<&'a str, usize>>,
 }
@@ -136,10 +132,7 @@ impl<'a> Scrape<'a> {
 
     /// Every sample in input order.
     pub fn all_samples(&self) -> impl ExactSizeIterator<Item = SampleRef<'_, 'a>> + '_ {
-        self.samples.iter().map(move |sample| SampleRef {
-            scrape: self,
-            sample,
-        })
+        self.samples.iter().map(|sample| SampleRef { sample })
     }
 
     /// The first family called exactly `name`.
@@ -212,18 +205,17 @@ impl<'s, 'a> FamilyRef<'s, 'a> {
             .get(range)
             .unwrap_or_default()
             .iter()
-            .map(move |sample| SampleRef { scrape, sample })
+            .map(|sample| SampleRef { sample })
     }
 }
 
 /// A borrowed view of one sample of a [`Scrape`].
 #[derive(Debug, Clone, Copy)]
 pub struct SampleRef<'s, 'a> {
-    scrape: &'s Scrape<'a>,
     sample: &'s SampleData<'a>,
 }
 
-impl<'s, 'a> SampleRef<'s, 'a> {
+impl<'a> SampleRef<'_, 'a> {
     /// The sample's own name, suffix included (`foo_bucket`).
     pub fn name(&self) -> &'a str {
         self.sample.name
@@ -239,23 +231,19 @@ impl<'s, 'a> SampleRef<'s, 'a> {
     }
 
     /// The labels in input order.
-    pub fn labels(&self) -> &'s [Label<'a>] {
-        let range = self.sample.labels.start as usize..self.sample.labels.end as usize;
-        self.scrape.labels.get(range).unwrap_or_default()
+    pub fn labels(&self) -> Labels<'a> {
+        Labels::new(self.sample.labels)
     }
 
-    /// The value of label `name`, if the sample has it.
-    pub fn label(&self, name: &str) -> Option<&'s str> {
-        self.labels()
-            .iter()
-            .find(|label| label.name == name)
-            .map(|label| label.value.as_ref())
+    /// The value of label `name`, if the sample has it (borrowed unless it holds an escape).
+    pub fn label(&self, name: &str) -> Option<Cow<'a, str>> {
+        self.labels().get(name)
     }
 
     /// Whether every `(name, value)` pair in `wanted` is among the sample's labels.
     pub fn matches(&self, wanted: &[(&str, &str)]) -> bool {
         wanted
             .iter()
-            .all(|(name, value)| self.label(name) == Some(*value))
+            .all(|(name, value)| self.label(name).is_some_and(|found| found == *value))
     }
 }

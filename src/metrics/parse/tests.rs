@@ -69,6 +69,13 @@ fn check_whole_file(text: &str) {
         covered += family.samples().len();
     }
     assert_eq!(covered, expected.len());
+    // Every label pair is walked back from the stored spans.
+    let pairs = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.matches("=\"").count());
+    let walked = scrape.all_samples().map(|s| s.labels().count());
+    assert_eq!(walked.sum::<usize>(), pairs.sum::<usize>());
 }
 
 #[test]
@@ -151,11 +158,8 @@ fn label_escapes_are_decoded_and_plain_values_borrowed() {
     let text = "m{path=\"C:\\\\dir\",say=\"\\\"hi\\\"\",nl=\"a\\nb\",plain=\"x y\",} 1\n";
     let scrape = parse(text).unwrap();
     let sample = scrape.all_samples().next().unwrap();
-    let values: Vec<_> = sample
-        .labels()
-        .iter()
-        .map(|l| (l.name, l.value.as_ref()))
-        .collect();
+    let labels: Vec<_> = sample.labels().collect();
+    let values: Vec<_> = labels.iter().map(|l| (l.name, l.value.as_ref())).collect();
     assert_eq!(
         values,
         [
@@ -165,8 +169,10 @@ fn label_escapes_are_decoded_and_plain_values_borrowed() {
             ("plain", "x y")
         ]
     );
-    assert!(matches!(sample.labels()[0].value, Cow::Owned(_)));
-    assert!(matches!(sample.labels()[3].value, Cow::Borrowed(_)));
+    assert!(matches!(labels[0].value, Cow::Owned(_)));
+    assert!(matches!(labels[3].value, Cow::Borrowed(_)));
+    assert_eq!(sample.label("say").as_deref(), Some("\"hi\""));
+    assert_eq!(sample.label("missing"), None);
     assert!(sample.matches(&[("plain", "x y"), ("nl", "a\nb")]));
     assert!(!sample.matches(&[("plain", "x")]));
 }
@@ -287,6 +293,9 @@ fn random_and_mutated_input_never_panics() {
                 // The figures must not panic on whatever parsed either.
                 let figures = figures(&scrape, &scrape, Duration::from_secs(1));
                 assert!(figures.mounts.len() <= scrape.sample_count());
+                for sample in scrape.all_samples() {
+                    assert!(sample.labels().all(|label| !label.name.is_empty()));
+                }
             }
             Err(error) => {
                 failed += 1;
