@@ -5,7 +5,8 @@
 //!   from two scrapes taken an interval apart.
 //!
 //! Everything here is a pure function over plain data; scraping (HTTP/SSH), history and alert
-//! rules live elsewhere and call in. May depend on `serde`, `thiserror` and `miette` only.
+//! rules live elsewhere and call in. May depend on `serde`, `thiserror`, `miette` and `memchr`
+//! only.
 
 mod error;
 mod labels;

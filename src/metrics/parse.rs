@@ -15,7 +15,7 @@
 //! at positions of ASCII bytes, and every failure is a [`ParseError`] with the line number.
 //! `fuzz/fuzz_targets/parse.rs` and the randomized unit test hold it to that.
 //!
-//! Depends on `metrics::scrape` and `metrics::error` only.
+//! Depends on `metrics::{scrape, labels, error}` and `memchr` only.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
