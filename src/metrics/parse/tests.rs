@@ -178,6 +178,17 @@ fn label_escapes_are_decoded_and_plain_values_borrowed() {
 }
 
 #[test]
+fn blanks_inside_label_sets_are_allowed() {
+    let scrape = parse("m { a = \"1\" ,\tb=\"2\" } 3\nn{} 4\n").unwrap();
+    let mut samples = scrape.all_samples();
+    let m = samples.next().unwrap();
+    let pairs: Vec<_> = m.labels().map(|l| (l.name, l.value.into_owned())).collect();
+    assert_eq!(pairs, [("a", "1".to_owned()), ("b", "2".to_owned())]);
+    assert_eq!((m.value(), m.label("b").as_deref()), (3.0, Some("2")));
+    assert_eq!(samples.next().unwrap().labels().count(), 0);
+}
+
+#[test]
 fn help_text_is_unescaped() {
     let scrape = parse("# HELP m Line one\\nback\\\\slash \\d.\nm 1\n").unwrap();
     assert_eq!(
