@@ -132,6 +132,20 @@ fn random_token() -> String {
         .collect()
 }
 
+/// The first server IP of a new emulated account: a loopback block chosen from the account
+/// file's path, so that two projects' emulators on one machine give their servers (and their
+/// sshds) different addresses.
+fn ip_base(state_file: &Path) -> std::net::Ipv4Addr {
+    use std::hash::{Hash as _, Hasher as _};
+    let path = std::path::absolute(state_file).unwrap_or_else(|_| state_file.to_path_buf());
+    let mut hasher = std::hash::DefaultHasher::new();
+    path.hash(&mut hasher);
+    let h = hasher.finish();
+    let a = 2 + (h % 250) as u8;
+    let b = ((h >> 16) % 200) as u8;
+    std::net::Ipv4Addr::new(127, a, b, 10)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,18 +159,4 @@ mod tests {
             assert!(!ssh_backing_wanted(Some(off)), "{off}");
         }
     }
-}
-
-/// The first server IP of a new emulated account: a loopback block chosen from the account
-/// file's path, so that two projects' emulators on one machine give their servers (and their
-/// sshds) different addresses.
-fn ip_base(state_file: &Path) -> std::net::Ipv4Addr {
-    use std::hash::{Hash as _, Hasher as _};
-    let path = std::path::absolute(state_file).unwrap_or_else(|_| state_file.to_path_buf());
-    let mut hasher = std::hash::DefaultHasher::new();
-    path.hash(&mut hasher);
-    let h = hasher.finish();
-    let a = 2 + (h % 250) as u8;
-    let b = ((h >> 16) % 200) as u8;
-    std::net::Ipv4Addr::new(127, a, b, 10)
 }

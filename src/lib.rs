@@ -15,6 +15,7 @@ pub mod connect;
 pub mod emulator;
 pub mod exit;
 pub mod inventory;
+pub mod metrics;
 pub mod model;
 pub mod provider;
 pub mod reconcile;

@@ -91,6 +91,7 @@ impl Default for EmulatorConfig {
             tick: Duration::from_millis(100),
             hooks: None,
             ssh_backing: false,
+            ip_base: None,
         }
     }
 }
@@ -108,6 +109,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("tick", &self.tick)
             .field("hooks", &self.hooks.is_some())
             .field("ssh_backing", &self.ssh_backing)
+            .field("ip_base", &self.ip_base)
             .finish()
     }
 }
