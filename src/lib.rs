@@ -14,6 +14,7 @@ pub mod config;
 pub mod exit;
 pub mod inventory;
 pub mod model;
+pub mod repl;
 pub mod script;
 pub mod state;
 pub mod ui;

@@ -10,5 +10,6 @@ mod errors;
 mod examples;
 mod graph;
 mod readme;
+mod repl;
 mod state;
 mod test;
