@@ -93,60 +93,68 @@ impl Validator for ReplHelper {
 /// `line` with ANSI colours; the visible text (and so its width) is unchanged.
 pub(super) fn colour(line: &str) -> String {
     let chars: Vec<(usize, char)> = line.char_indices().collect();
+    let byte_at = |index: usize| chars.get(index).map_or(line.len(), |(b, _)| *b);
     let mut out = String::with_capacity(line.len() * 2);
-    let mut k = 0;
-    while k < chars.len() {
-        let (i, c) = chars[k];
-        let end_of = |j: usize| chars.get(j).map_or(line.len(), |(b, _)| *b);
-        let (style, stop) = if c == '/' && chars.get(k + 1).is_some_and(|(_, n)| *n == '/') {
-            (COMMENT, chars.len())
-        } else if c == '"' || c == '`' {
-            let mut j = k + 1;
-            let mut escaped = false;
-            while j < chars.len() {
-                let d = chars[j].1;
-                j += 1;
-                if escaped {
-                    escaped = false;
-                } else if d == '\\' {
-                    escaped = true;
-                } else if d == c {
-                    break;
-                }
-            }
-            (STRING, j)
-        } else if c.is_ascii_digit() {
-            let mut j = k;
-            while j < chars.len()
-                && (chars[j].1.is_ascii_alphanumeric() || chars[j].1 == '_' || chars[j].1 == '.')
-            {
-                j += 1;
-            }
-            (NUMBER, j)
-        } else if c.is_alphabetic() || c == '_' {
-            let mut j = k;
-            while j < chars.len() && (chars[j].1.is_alphanumeric() || chars[j].1 == '_') {
-                j += 1;
-            }
-            let word = &line[i..end_of(j)];
-            if KEYWORDS.contains(&word) {
-                (KEYWORD, j)
-            } else {
-                out.push_str(word);
-                k = j;
-                continue;
-            }
+    let mut index = 0;
+    while index < chars.len() {
+        let first = chars[index].1;
+        let (style, stop) = if first == '/' && chars.get(index + 1).is_some_and(|(_, n)| *n == '/')
+        {
+            (Some(COMMENT), chars.len())
+        } else if first == '"' || first == '`' {
+            (Some(STRING), string_end(&chars, index))
+        } else if first.is_ascii_digit() {
+            let end = scan(&chars, index, |ch| {
+                ch.is_ascii_alphanumeric() || ch == '_' || ch == '.'
+            });
+            (Some(NUMBER), end)
+        } else if first.is_alphabetic() || first == '_' {
+            let end = scan(&chars, index, |ch| ch.is_alphanumeric() || ch == '_');
+            let word = &line[byte_at(index)..byte_at(end)];
+            (KEYWORDS.contains(&word).then_some(KEYWORD), end)
         } else {
-            out.push(c);
-            k += 1;
-            continue;
+            (None, index + 1)
         };
-        out.push_str(style);
-        out.push_str(&line[i..end_of(stop)]);
-        out.push_str(RESET);
-        k = stop;
+        let text = &line[byte_at(index)..byte_at(stop)];
+        match style {
+            Some(style) => {
+                out.push_str(style);
+                out.push_str(text);
+                out.push_str(RESET);
+            }
+            None => out.push_str(text),
+        }
+        index = stop;
     }
     out
+}
+
+/// Index just past the characters from `start` that satisfy `part`.
+fn scan(chars: &[(usize, char)], start: usize, part: impl Fn(char) -> bool) -> usize {
+    let mut end = start;
+    while end < chars.len() && part(chars[end].1) {
+        end += 1;
+    }
+    end
+}
+
+/// Index just past the closing quote of the string opening at `start` (or the end).
+fn string_end(chars: &[(usize, char)], start: usize) -> usize {
+    let quote = chars[start].1;
+    let mut end = start + 1;
+    let mut escaped = false;
+    while end < chars.len() {
+        let ch = chars[end].1;
+        end += 1;
+        if escaped {
+            escaped = false;
+        } else if ch == '\\' {
+            escaped = true;
+        } else if ch == quote {
+            break;
+        }
+    }
+    end
 }
 
 #[cfg(test)]

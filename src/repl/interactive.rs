@@ -35,7 +35,7 @@ pub(super) fn history_file() -> Option<PathBuf> {
 pub(super) fn run(session: &mut Session, printer: &Printer<'_>, color: bool) {
     let config = Config::builder()
         .max_history_size(1000)
-        .map_or_else(|_| Config::builder(), |b| b)
+        .unwrap_or_else(|_| Config::builder())
         .history_ignore_space(true)
         .auto_add_history(false)
         .completion_type(CompletionType::List)

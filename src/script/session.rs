@@ -234,7 +234,7 @@ impl Session {
         let (warnings, errors): (Vec<Problem>, Vec<Problem>) =
             problems.into_iter().partition(Problem::is_warning);
         if errors.is_empty() {
-            let value = result.map(|v| self.show(&v)).unwrap_or(Shown::Unit);
+            let value = result.map_or(Shown::Unit, |v| self.show(&v));
             return Ok((value, warnings));
         }
         self.builder.borrow_mut().desired = saved_desired;
@@ -387,7 +387,7 @@ impl Session {
 /// the REPL should read another line rather than report an error.
 pub fn is_incomplete(input: &str) -> bool {
     thread_local! {
-        static SYNTAX: Engine = Engine::new_raw();
+        static SYNTAX: Engine = const { Engine::new_raw() };
     }
     if input.trim().is_empty() {
         return false;
@@ -395,8 +395,8 @@ pub fn is_incomplete(input: &str) -> bool {
     SYNTAX.with(|engine| match engine.compile(input) {
         Ok(_) => false,
         Err(e) => match &*e.0 {
-            ParseErrorType::UnexpectedEOF => true,
-            ParseErrorType::BadInput(LexError::UnterminatedString) => true,
+            ParseErrorType::UnexpectedEOF
+            | ParseErrorType::BadInput(LexError::UnterminatedString) => true,
             ParseErrorType::MissingToken(..) | ParseErrorType::BadInput(_) => at_end(input, e.1),
             _ => false,
         },
