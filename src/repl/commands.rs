@@ -79,6 +79,7 @@ fn help(topic: Option<&str>) -> Outcome {
         for (_, signature) in api::FUNCTIONS {
             let _ = writeln!(out, "  {signature}");
         }
+        out.push_str("  declared() -> map of the names declared so far, by kind (REPL only)\n");
         out.pop();
         return Outcome::Print(out);
     };

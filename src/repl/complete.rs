@@ -29,6 +29,7 @@ impl Words {
             .iter()
             .map(|(n, _)| (*n).to_owned())
             .collect();
+        functions.push("declared".to_owned());
         functions.extend(session.script_functions());
         let names = declared
             .servers

@@ -155,6 +155,9 @@ impl Session {
     fn reset(&mut self) {
         self.builder = Rc::new(RefCell::new(Builder::new(self.options.clone())));
         self.engine = new_engine(&self.builder, self.options.max_operations);
+        let builder = self.builder.clone();
+        self.engine
+            .register_fn("declared", move || summary(&builder.borrow().desired));
         for hook in &self.hooks {
             hook(&mut self.engine);
         }
@@ -383,6 +386,32 @@ impl Session {
     }
 }
 
+/// `declared()` in the REPL: the names declared so far, by kind.
+fn summary(desired: &Desired) -> rhai::Map {
+    let names = |names: Vec<&String>| -> Dynamic {
+        Dynamic::from_array(
+            names
+                .into_iter()
+                .map(|n| Dynamic::from(n.clone()))
+                .collect(),
+        )
+    };
+    let mut map = rhai::Map::new();
+    map.insert("servers".into(), names(desired.servers.keys().collect()));
+    map.insert("ssh_keys".into(), names(desired.ssh_keys.keys().collect()));
+    map.insert("networks".into(), names(desired.networks.keys().collect()));
+    map.insert("groups".into(), names(desired.groups.keys().collect()));
+    map.insert(
+        "playbooks".into(),
+        names(desired.playbooks.iter().map(|p| &p.name).collect()),
+    );
+    map.insert(
+        "dns_records".into(),
+        names(desired.dns_records.iter().map(|r| &r.id).collect()),
+    );
+    map
+}
+
 /// Whether `input` is an unfinished statement (an unclosed bracket, string or block), so that
 /// the REPL should read another line rather than report an error.
 pub fn is_incomplete(input: &str) -> bool {
@@ -496,6 +525,13 @@ mod tests {
         let names: Vec<String> = s.declared().servers.keys().cloned().collect();
         assert_eq!(names, ["web-1", "web-2"]);
         assert_eq!(s.script_functions(), ["web"]);
+        assert_eq!(
+            value(&mut s, "declared().servers"),
+            Shown::List(vec![
+                Shown::Value(Value::Str("web-1".into())),
+                Shown::Value(Value::Str("web-2".into()))
+            ])
+        );
         assert_eq!(
             s.variables(),
             [("count".to_owned(), Shown::Value(Value::Int(40)))]
