@@ -201,6 +201,23 @@ impl Tmux {
         assert!(ok.expect("tmux send-keys").success());
     }
 
+    /// Types `line`, presses Enter and waits until the next prompt is drawn (typing ahead
+    /// while an input is evaluated could be lost when the editor takes the terminal back).
+    fn submit(&self, line: &str) -> String {
+        let before = prompts(&self.screen());
+        self.type_text(line);
+        self.keys(&["Enter"]);
+        self.ready(before)
+    }
+
+    /// Waits until more than `before` prompts are on screen and the last line is a prompt.
+    #[track_caller]
+    fn ready(&self, before: usize) -> String {
+        self.wait_for("the next prompt", |s| {
+            prompts(s) > before && s.lines().rev().find(|l| !l.trim().is_empty()) == Some("ict>")
+        })
+    }
+
     fn screen(&self) -> String {
         let out = self
             .command()
@@ -245,6 +262,10 @@ impl Drop for Tmux {
     }
 }
 
+fn prompts(screen: &str) -> usize {
+    screen.lines().filter(|l| l.starts_with("ict>")).count()
+}
+
 fn has_line(screen: &str, line: &str) -> bool {
     screen.lines().any(|l| l.trim_end() == line)
 }
@@ -258,9 +279,8 @@ fn terminal_tab_completes_a_declared_server_name() {
     t.type_text("\"web-f");
     t.keys(&["Tab"]);
     t.wait_for("completion", |s| s.contains("ict> \"web-frontend"));
-    t.type_text("\".len()");
-    t.keys(&["Enter"]);
-    t.wait_for("the length", |s| has_line(s, "12"));
+    let screen = t.submit("\".len()");
+    assert!(has_line(&screen, "12"), "{screen}");
 }
 
 #[test]
@@ -268,18 +288,21 @@ fn terminal_multi_line_input_and_ctrl_c() {
     let Some(t) = Tmux::start("multiline", &[], "") else {
         return;
     };
-    for line in ["fn twice(x) {", "x * 2", "}"] {
+    // One input over three lines: no prompt until it is complete.
+    for line in ["fn twice(x) {", "x * 2"] {
         t.type_text(line);
         t.keys(&["Enter"]);
     }
-    t.type_text("twice(21)");
-    t.keys(&["Enter"]);
-    t.wait_for("the result", |s| has_line(s, "42"));
+    t.submit("}");
+    let screen = t.submit("twice(21)");
+    assert!(has_line(&screen, "42"), "{screen}");
+    let before = prompts(&screen);
     t.type_text("1000 + 1");
+    t.wait_for("the typed line", |s| s.contains("ict> 1000 + 1"));
     t.keys(&["C-c"]);
-    t.type_text("7 * 6 + 1");
-    t.keys(&["Enter"]);
-    let screen = t.wait_for("the second result", |s| has_line(s, "43"));
+    t.ready(before);
+    let screen = t.submit("7 * 6 + 1");
+    assert!(has_line(&screen, "43"), "{screen}");
     assert!(!has_line(&screen, "1001"), "{screen}");
     assert!(
         screen.contains("ict> 1000 + 1"),
@@ -292,9 +315,8 @@ fn terminal_quit_leaves_and_keeps_history() {
     let Some(t) = Tmux::start("quit", &[], "") else {
         return;
     };
-    t.type_text("40 + 2");
-    t.keys(&["Enter"]);
-    t.wait_for("the result", |s| has_line(s, "42"));
+    let screen = t.submit("40 + 2");
+    assert!(has_line(&screen, "42"), "{screen}");
     t.type_text(":quit");
     t.keys(&["Enter"]);
     let start = Instant::now();

@@ -15,12 +15,19 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use indexmap::IndexMap;
-use rhai::{Dynamic, Engine, LexError, ParseErrorType, Scope, AST};
+use rhai::{Dynamic, Engine, Scope, AST};
 
-use super::api::{self, Builder, Shared};
+mod incomplete;
+mod shown;
+
+pub use incomplete::is_incomplete;
+pub use shown::Shown;
+use shown::{show, summary};
+
+use super::api::{Builder, Shared};
 use super::engine::new_engine;
 use super::{Failure, Options, Problem, ScriptError};
-use crate::model::{self, Desired, ModelError, SourceId, Sources, Value};
+use crate::model::{self, Desired, ModelError, SourceId, Sources};
 
 /// The name of the virtual file that holds everything typed in a session.
 pub const REPL_SOURCE: &str = "<repl>";
@@ -28,27 +35,6 @@ pub const REPL_SOURCE: &str = "<repl>";
 /// A hook that registers extra functions on the session's engine (e.g. live cloud queries).
 /// Hooks are kept and applied again whenever the engine is rebuilt (`:reload`).
 pub type LiveHook = Rc<dyn Fn(&mut Engine)>;
-
-/// A script value as the REPL shows it. `rhai::Dynamic` does not leave `script`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Shown {
-    /// `()`: nothing to show.
-    Unit,
-    /// Plain data, placeholders (`${server.web-1.ip}`) and secrets (`(sensitive)`).
-    Value(Value),
-    /// A declaration handle: `Server("web-1")`.
-    Handle {
-        type_name: String,
-        name: String,
-    },
-    List(Vec<Shown>),
-    Map(IndexMap<String, Shown>),
-    /// Anything else (a function pointer, say), by its type and Rhai's text for it.
-    Other {
-        type_name: String,
-        text: String,
-    },
-}
 
 /// What became of one input.
 #[derive(Debug)]
@@ -237,7 +223,7 @@ impl Session {
         let (warnings, errors): (Vec<Problem>, Vec<Problem>) =
             problems.into_iter().partition(Problem::is_warning);
         if errors.is_empty() {
-            let value = result.map_or(Shown::Unit, |v| self.show(&v));
+            let value = result.map_or(Shown::Unit, |v| show(&self.engine, &v));
             return Ok((value, warnings));
         }
         self.builder.borrow_mut().desired = saved_desired;
@@ -297,7 +283,7 @@ impl Session {
         for (name, _, value) in self.scope.iter() {
             // A shadowed variable appears twice; the later one is the visible one.
             out.retain(|(n, _)| n != name);
-            out.push((name.to_owned(), self.show(&value)));
+            out.push((name.to_owned(), show(&self.engine, &value)));
         }
         out
     }
@@ -337,110 +323,6 @@ impl Session {
             })
             .unwrap_or(&[])
     }
-
-    /// Converts a script value for display.
-    fn show(&self, value: &Dynamic) -> Shown {
-        if value.is_unit() {
-            return Shown::Unit;
-        }
-        if let Ok(b) = value.as_bool() {
-            return Shown::Value(Value::Bool(b));
-        }
-        if let Ok(i) = value.as_int() {
-            return Shown::Value(Value::Int(i));
-        }
-        if let Ok(f) = value.as_float() {
-            return Shown::Value(Value::Float(f));
-        }
-        if value.is_string() || value.is_char() {
-            return Shown::Value(Value::from_script_string(&value.to_string()));
-        }
-        if let Some(array) = value.read_lock::<rhai::Array>() {
-            return Shown::List(array.iter().map(|v| self.show(v)).collect());
-        }
-        if let Some(map) = value.read_lock::<rhai::Map>() {
-            return Shown::Map(
-                map.iter()
-                    .map(|(k, v)| (k.to_string(), self.show(v)))
-                    .collect(),
-            );
-        }
-        let type_name = self.engine.map_type_name(value.type_name()).to_owned();
-        if api::FUNCTIONS
-            .iter()
-            .any(|(_, sig)| sig.ends_with(&format!("-> {type_name}")))
-        {
-            let mut scope = Scope::new();
-            scope.push("value", value.clone());
-            if let Ok(name) = self
-                .engine
-                .eval_with_scope::<String>(&mut scope, "value.name")
-            {
-                return Shown::Handle { type_name, name };
-            }
-        }
-        Shown::Other {
-            type_name,
-            text: value.to_string(),
-        }
-    }
-}
-
-/// `declared()` in the REPL: the names declared so far, by kind.
-fn summary(desired: &Desired) -> rhai::Map {
-    let names = |names: Vec<&String>| -> Dynamic {
-        Dynamic::from_array(
-            names
-                .into_iter()
-                .map(|n| Dynamic::from(n.clone()))
-                .collect(),
-        )
-    };
-    let mut map = rhai::Map::new();
-    map.insert("servers".into(), names(desired.servers.keys().collect()));
-    map.insert("ssh_keys".into(), names(desired.ssh_keys.keys().collect()));
-    map.insert("networks".into(), names(desired.networks.keys().collect()));
-    map.insert("groups".into(), names(desired.groups.keys().collect()));
-    map.insert(
-        "playbooks".into(),
-        names(desired.playbooks.iter().map(|p| &p.name).collect()),
-    );
-    map.insert(
-        "dns_records".into(),
-        names(desired.dns_records.iter().map(|r| &r.id).collect()),
-    );
-    map
-}
-
-/// Whether `input` is an unfinished statement (an unclosed bracket, string or block), so that
-/// the REPL should read another line rather than report an error.
-pub fn is_incomplete(input: &str) -> bool {
-    thread_local! {
-        static SYNTAX: Engine = const { Engine::new_raw() };
-    }
-    if input.trim().is_empty() {
-        return false;
-    }
-    SYNTAX.with(|engine| match engine.compile(input) {
-        Ok(_) => false,
-        Err(e) => match &*e.0 {
-            ParseErrorType::UnexpectedEOF
-            | ParseErrorType::BadInput(LexError::UnterminatedString) => true,
-            ParseErrorType::MissingToken(..) | ParseErrorType::BadInput(_) => at_end(input, e.1),
-            _ => false,
-        },
-    })
-}
-
-/// Whether a parse error position is at the very end of `input` (the parser ran out of text).
-fn at_end(input: &str, pos: rhai::Position) -> bool {
-    let lines = input.split('\n').count();
-    let last = input.rsplit('\n').next().unwrap_or("").chars().count();
-    match (pos.line(), pos.position()) {
-        (Some(line), Some(col)) => line > lines || (line == lines && col > last),
-        (Some(line), None) => line >= lines,
-        _ => true,
-    }
 }
 
 /// `sources` with the text of `name` replaced (ids unchanged), or added.
@@ -462,39 +344,7 @@ fn replace_source(sources: &Sources, name: &str, text: &str) -> Sources {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn incomplete_inputs_continue() {
-        for input in [
-            "fn web(n) {",
-            "fn web(n) {\n  server(n, #{",
-            "let x = [1, 2,",
-            "let s = `multi\nline",
-            "let s = \"open",
-            "server(\"a\",",
-            "if true { 1 } else {",
-            "let m = #{ a: 1",
-            "1 +",
-        ] {
-            assert!(is_incomplete(input), "should continue: {input:?}");
-        }
-    }
-
-    #[test]
-    fn complete_or_wrong_inputs_do_not_continue() {
-        for input in [
-            "",
-            "1 + 2",
-            "fn web(n) { n }",
-            "let x = [1, 2];",
-            "let x = )",
-            "server(\"a\", #{ cpu: 2 })",
-            "let = 5;",
-            "}",
-        ] {
-            assert!(!is_incomplete(input), "should not continue: {input:?}");
-        }
-    }
+    use crate::model::Value;
 
     fn session() -> Session {
         Session::new(Options::new("dev", IndexMap::new()))
