@@ -43,6 +43,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_color: bool,
 
+    /// Which cloud to use: the real 1cloud API (default when ONECLOUD_TOKEN is set) or the
+    /// built-in emulator (default otherwise).
+    #[arg(long, global = true, value_enum, env = "ICT_PROVIDER")]
+    pub provider: Option<crate::connect::ProviderChoice>,
+
     /// Say more: -v for details, -vv for debugging.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -76,6 +81,33 @@ pub enum Command {
     /// Show or break the lock that keeps two ict commands from changing one environment at once.
     #[command(subcommand)]
     Lock(LockCommand),
+    /// Show what `apply` would change: create (+), update (~), replace (-/+), destroy (-).
+    Plan(PlanArgs),
+
+    /// Change the cloud to match the script, after showing the plan and asking for `yes`.
+    Apply(ApplyArgs),
+
+    /// Delete everything ict created for this environment (never unmanaged or protected servers).
+    Destroy(DestroyArgs),
+
+    /// The main job: plan, confirm, apply, wait for SSH, then run the playbooks.
+    #[command(visible_alias = "deploy")]
+    Run(RunArgs),
+
+    /// Print the Ansible inventory of the servers (YAML, INI, or the dynamic-inventory JSON).
+    Inventory(InventoryArgs),
+
+    /// Run a command on many servers at once over SSH: `ict exec infra.ict -l web -- uptime`.
+    Exec(ExecArgs),
+
+    /// Start, stop or reboot servers (`--limit` selects which).
+    Power(PowerArgs),
+
+    /// Look at what exists in the 1cloud account (read-only): servers, images, data centres,
+    /// networks, SSH keys, DNS, balance. Uses `ONECLOUD_TOKEN` and `ONECLOUD_API_URL`.
+    Cloud(CloudArgs),
+    /// Run the built-in 1cloud API emulator (the default provider without `ONECLOUD_TOKEN`).
+    Emulator(crate::emulator::EmulatorArgs),
 
     /// Print a shell completion script, e.g. `ict completions bash > ~/.local/share/bash-completion/completions/ict`.
     Completions {
@@ -109,4 +141,214 @@ pub enum GraphFormat {
     Text,
     Json,
     Dot,
+}
+
+/// `ict cloud ...`.
+#[derive(Debug, Args)]
+pub struct CloudArgs {
+    #[command(subcommand)]
+    pub what: CloudCommand,
+
+    /// Print JSON (an array of objects, every field) instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// What `ict cloud` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum CloudCommand {
+    /// Servers: state, power, size, image, data centre, addresses.
+    Servers,
+    /// Images (OS templates) servers can be created from.
+    Images,
+    /// Data centres and the pools they offer.
+    Dcs,
+    /// Private networks and the servers attached to them.
+    Networks,
+    /// Uploaded SSH keys.
+    Keys,
+    /// DNS domains and their records.
+    Dns,
+    /// The account balance.
+    Balance,
+}
+
+/// `ict plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Exit 0 when there are no changes, 2 when there are, 1 on errors (for CI drift checks).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Save the plan to FILE; `ict apply FILE` executes exactly it, or refuses if it is stale.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+/// Options that narrow or force parts of a plan.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ScopeArgs {
+    /// Recreate this server even if nothing changed (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub replace: Vec<String>,
+
+    /// Only change this resource (a name, or an address such as `server.web-1`) and what it
+    /// needs (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub target: Vec<String>,
+}
+
+/// `ict apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The script, or a plan saved with `ict plan --out`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// How many changes to make at once.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub parallelism: usize,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+/// `ict destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// How many deletions to make at once.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub parallelism: usize,
+}
+
+/// `ict inventory`.
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Static inventory format.
+    #[arg(long, short = 'f', value_enum, default_value_t = InventoryFormat::Yaml)]
+    pub format: InventoryFormat,
+
+    /// Ansible dynamic-inventory protocol: all groups and host variables as JSON.
+    #[arg(long, conflicts_with = "host")]
+    pub list: bool,
+
+    /// Ansible dynamic-inventory protocol: the variables of one host as JSON.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+
+    /// Write an executable `.ict/<env>/inventory` that Ansible can use directly
+    /// (`ansible-playbook -i .ict/dev/inventory ...`) and print its path.
+    #[arg(long)]
+    pub script: bool,
+}
+
+/// Static inventory formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
+    Yaml,
+    Ini,
+}
+
+/// How to log in over SSH.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SshArgs {
+    /// Private key to log in with (default: ICT_SSH_KEY, the private half of a declared
+    /// public_key_file, the ssh agent, then ~/.ssh/id_ed25519).
+    #[arg(long, short = 'i', value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+}
+
+/// `ict exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Ansible-style host pattern: `web`, `web-*`, `web:!web-3` (default: all servers).
+    #[arg(long, short = 'l', default_value = "all", value_name = "PATTERN")]
+    pub limit: String,
+
+    /// How many hosts at once.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub parallelism: usize,
+
+    /// Seconds a command may run on one host.
+    #[arg(long, default_value_t = 60, value_name = "S")]
+    pub timeout: u64,
+
+    /// Print each host's output as one block instead of line by line with a prefix.
+    #[arg(long)]
+    pub group_output: bool,
+
+    #[command(flatten)]
+    pub ssh: SshArgs,
+
+    /// The command to run (after `--`).
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// `ict run` / `ict deploy`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+
+    /// Run the playbooks in check mode (`ansible-playbook --check`).
+    #[arg(long)]
+    pub check: bool,
+
+    /// Show Ansible's diffs (`ansible-playbook --diff`).
+    #[arg(long)]
+    pub diff: bool,
+
+    #[command(flatten)]
+    pub ssh: SshArgs,
+}
+
+/// `ict power`.
+#[derive(Debug, Args)]
+pub struct PowerArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// What to do.
+    #[arg(value_enum)]
+    pub action: PowerAction,
+
+    /// Ansible-style host pattern (default: all servers).
+    #[arg(long, short = 'l', default_value = "all", value_name = "PATTERN")]
+    pub limit: String,
+}
+
+/// Power operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PowerAction {
+    Start,
+    Stop,
+    Reboot,
 }

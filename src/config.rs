@@ -21,6 +21,8 @@ pub struct Config {
     pub color: bool,
     /// 0 normal, 1 `-v`, 2 `-vv` and more.
     pub verbosity: u8,
+    /// `--provider`, if given.
+    pub provider: Option<crate::connect::ProviderChoice>,
     /// The command to run.
     pub command: Command,
 }
@@ -59,6 +61,7 @@ impl Config {
             vars,
             color: !(cli.global.no_color || no_color_env),
             verbosity: cli.global.verbose,
+            provider: cli.global.provider,
             command: cli.command,
         })
     }

@@ -11,11 +11,16 @@ pub mod ansible;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod connect;
+pub mod emulator;
 pub mod exit;
 pub mod inventory;
 pub mod model;
+pub mod provider;
+pub mod reconcile;
 pub mod repl;
 pub mod script;
+pub mod ssh;
 pub mod state;
 pub mod ui;
 

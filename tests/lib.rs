@@ -6,10 +6,16 @@
 #![allow(unreachable_pub)]
 
 mod check;
+mod emulator;
 mod errors;
 mod examples;
 mod graph;
+mod provider;
 mod readme;
 mod repl;
+mod ssh;
 mod state;
+mod support {
+    pub(crate) mod sshd;
+}
 mod test;

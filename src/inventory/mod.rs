@@ -57,6 +57,8 @@ pub enum Scope {
 /// An Ansible inventory.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Inventory {
+    /// Variables for every host (`all: vars:`), e.g. ict's SSH settings.
+    pub all_vars: IndexMap<String, Json>,
     pub hosts: Vec<Host>,
     pub groups: Vec<Group>,
     pub secret_vars: Vec<SecretVar>,
@@ -210,7 +212,8 @@ fn to_json(
     }
 }
 
-fn resolve_value(
+/// A value with secrets read by `secret` and placeholders resolved (`Err` names a missing secret).
+pub fn resolve_value(
     value: &Value,
     secret: &dyn Fn(&str) -> Option<String>,
     resolve: &dyn Fn(&Placeholder) -> Option<String>,

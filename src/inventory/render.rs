@@ -11,6 +11,12 @@ use super::Inventory;
 /// The YAML inventory (`all: hosts: ... children: ...`).
 pub fn yaml(inv: &Inventory) -> String {
     let mut out = String::from("# Ansible inventory rendered by ict\nall:\n");
+    if !inv.all_vars.is_empty() {
+        out.push_str("  vars:\n");
+        for (k, v) in &inv.all_vars {
+            let _ = writeln!(out, "    {}: {}", key(k), v);
+        }
+    }
     if !inv.hosts.is_empty() {
         out.push_str("  hosts:\n");
         for host in &inv.hosts {
@@ -56,6 +62,12 @@ pub fn ini(inv: &Inventory) -> String {
             let _ = write!(out, " {k}={}", ini_value(v));
         }
         out.push('\n');
+    }
+    if !inv.all_vars.is_empty() {
+        out.push_str("\n[all:vars]\n");
+        for (k, v) in &inv.all_vars {
+            let _ = writeln!(out, "{k}={}", ini_value(v));
+        }
     }
     for group in &inv.groups {
         let _ = writeln!(out, "\n[{}]", group.name);
@@ -103,7 +115,11 @@ pub fn list_json(inv: &Inventory) -> Json {
     let mut all_children: Vec<&str> = vec!["ungrouped"];
     all_children.extend(inv.groups.iter().map(|g| g.name.as_str()));
     root.insert("_meta".into(), json!({ "hostvars": hostvars }));
-    root.insert("all".into(), json!({ "children": all_children }));
+    let all_vars: Map<String, Json> = inv.all_vars.clone().into_iter().collect();
+    root.insert(
+        "all".into(),
+        json!({ "children": all_children, "vars": all_vars }),
+    );
     root.insert("ungrouped".into(), json!({ "hosts": ungrouped }));
     for group in &inv.groups {
         let vars: Map<String, Json> = group.vars.clone().into_iter().collect();

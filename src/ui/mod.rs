@@ -4,8 +4,12 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod apply;
 mod diagnostic;
+mod exec;
 pub mod graph;
+pub mod plan;
+pub mod table;
 
 use std::io::{self, Write};
 
@@ -14,6 +18,7 @@ use crate::config::Config;
 use crate::state::{Broken, Liveness, LockStatus, StateDir};
 
 pub use diagnostic::{render_diagnostic, render_problem};
+pub use table::Table;
 
 /// Output settings for one invocation.
 #[derive(Debug, Clone)]
@@ -109,5 +114,55 @@ impl Ui {
             Broken::NotLocked => format!("environment `{env}` was not locked\n"),
         };
         self.out(&text);
+    }
+
+    /// Prints a table to standard output.
+    pub fn table(&self, table: &Table) {
+        self.out(&table.render());
+    }
+
+    /// Prints a value as pretty JSON to standard output (for `--json`).
+    pub fn json<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<(), serde_json::Error> {
+        let mut text = serde_json::to_string_pretty(value)?;
+        text.push('\n');
+        self.out(&text);
+        Ok(())
+    }
+
+    /// Prints one line of apply progress.
+    pub fn apply_event(&self, event: &crate::reconcile::Event) {
+        self.out(&format!("{}\n", apply::event_line(event)));
+    }
+
+    /// Prints the closing lines of an apply or destroy.
+    pub fn apply_recap(
+        &self,
+        plan: &crate::reconcile::Plan,
+        report: &crate::reconcile::Report,
+        command: &str,
+    ) {
+        self.out(&apply::recap(plan, report, command));
+    }
+
+    /// Prints a question without a newline.
+    pub fn prompt(&self, text: &str) {
+        self.out(text);
+    }
+
+    /// Prints `ict exec` results; returns whether any host failed.
+    pub fn exec_results(
+        &self,
+        results: &[crate::ssh::HostResult],
+        missing: &[&str],
+        grouped: bool,
+    ) -> bool {
+        let (text, failed) = exec::results(results, missing, grouped);
+        self.out(&text);
+        failed
+    }
+
+    /// Prints the per-host recap of a playbook run.
+    pub fn playbook_recap(&self, name: &str, outcome: &crate::ansible::Outcome) {
+        self.out(&exec::playbook_recap(name, outcome));
     }
 }

@@ -6,13 +6,19 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, GraphFormat, LockCommand};
+mod deploy;
+mod hosts;
+mod infra;
+
+use crate::cli::{Cli, CloudArgs, CloudCommand, Command, GraphFormat, LockCommand};
 use crate::config::Config;
 use crate::exit::ExitCode;
 use crate::model::Graph;
+use crate::provider::onecloud::Client;
+use crate::provider::ProviderError;
 use crate::script::{self, Evaluated, Failure};
 use crate::state::{Lock, StateDir, StateError};
-use crate::ui::{self, Ui};
+use crate::ui::{self, table, Ui};
 
 /// Why a command failed. Each variant knows its exit code and how to render itself.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +33,22 @@ pub enum Error {
     /// Reading, writing or locking the state failed.
     #[error(transparent)]
     State(#[from] StateError),
+
+    /// An SSH connection failed.
+    #[error(transparent)]
+    Ssh(#[from] crate::ssh::SshError),
+
+    /// Ansible could not be run.
+    #[error(transparent)]
+    Ansible(#[from] crate::ansible::AnsibleError),
+
+    /// The emulator could not start or stopped with an error.
+    #[error(transparent)]
+    Emulator(#[from] crate::emulator::EmulatorError),
+
+    /// The cloud API (or the client's setup) failed.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
 }
 
 impl Error {
@@ -52,6 +74,10 @@ impl Error {
                 let _ = writeln!(out, "error: {errors} {noun} in {file}");
             }
             Error::State(error) => crate::ui::render_diagnostic(error, ui.color(), out),
+            Error::Provider(error) => crate::ui::render_diagnostic(error, ui.color(), out),
+            Error::Emulator(error) => crate::ui::render_diagnostic(error, ui.color(), out),
+            Error::Ssh(error) => crate::ui::render_diagnostic(error, ui.color(), out),
+            Error::Ansible(error) => crate::ui::render_diagnostic(error, ui.color(), out),
         }
     }
 }
@@ -95,6 +121,22 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         }
         Command::Repl { file } => Ok(crate::repl::run(config, ui, file.as_deref())),
         Command::Lock(command) => lock(config, ui, command),
+        Command::Cloud(args) => cloud(args, ui),
+        Command::Emulator(args) => {
+            crate::emulator::run_until_signal(args.listen, args.to_config(), |addr| {
+                ui.note(&format!(
+                    "1cloud emulator listening on http://{addr} (Ctrl-C to stop)"
+                ));
+            })?;
+            Ok(ExitCode::Success)
+        }
+        Command::Run(args) => deploy::run(config, ui, args),
+        Command::Inventory(args) => deploy::inventory(config, ui, args),
+        Command::Exec(args) => deploy::exec(config, ui, args),
+        Command::Power(args) => deploy::power(config, ui, args),
+        Command::Plan(args) => infra::plan(config, ui, args),
+        Command::Apply(args) => infra::apply(config, ui, args),
+        Command::Destroy(args) => infra::destroy(config, ui, args),
         Command::Completions { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "ict", &mut buffer);
@@ -150,4 +192,87 @@ fn lock(config: &Config, ui: &Ui, command: &LockCommand) -> Result<ExitCode, Err
         }
     }
     Ok(ExitCode::Success)
+}
+/// `ict cloud ...`: read-only listings from the 1cloud API, as tables or JSON. The tokio runtime
+/// is built here, after argument parsing (there is no global runtime).
+fn cloud(args: &CloudArgs, ui: &Ui) -> Result<ExitCode, Error> {
+    let client = Client::from_env()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Error::Message(format!("cannot start the async runtime: {error}")))?;
+    runtime.block_on(cloud_listing(args, ui, &client))?;
+    Ok(ExitCode::Success)
+}
+
+async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(), Error> {
+    match args.what {
+        CloudCommand::Servers => {
+            let mut servers = client.servers().await?;
+            servers.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+            if args.json {
+                return print_json(ui, &servers);
+            }
+            ui.table(&table::servers(&servers));
+        }
+        CloudCommand::Images => {
+            let mut images = client.images().await?;
+            images.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+            if args.json {
+                return print_json(ui, &images);
+            }
+            ui.table(&table::images(&images));
+        }
+        CloudCommand::Dcs => {
+            let mut dcs = client.dc_locations().await?;
+            dcs.sort_by(|a, b| a.tech_title.cmp(&b.tech_title));
+            if args.json {
+                return print_json(ui, &dcs);
+            }
+            ui.table(&table::dcs(&dcs));
+        }
+        CloudCommand::Networks => {
+            let mut networks = client.networks().await?;
+            networks.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+            if args.json {
+                return print_json(ui, &networks);
+            }
+            ui.table(&table::networks(&networks));
+        }
+        CloudCommand::Keys => {
+            let mut keys = client.ssh_keys().await?;
+            keys.sort_by(|a, b| (&a.title, a.id).cmp(&(&b.title, b.id)));
+            if args.json {
+                return print_json(ui, &keys);
+            }
+            ui.table(&table::ssh_keys(&keys));
+        }
+        CloudCommand::Dns => {
+            let mut domains = client.domains().await?;
+            domains.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+            for domain in &mut domains {
+                domain
+                    .records
+                    .sort_by(|a, b| (&a.name, &a.kind, a.id).cmp(&(&b.name, &b.kind, b.id)));
+            }
+            if args.json {
+                return print_json(ui, &domains);
+            }
+            ui.table(&table::domains(&domains));
+        }
+        CloudCommand::Balance => {
+            let balance = client.balance().await?;
+            if args.json {
+                return print_json(ui, &serde_json::json!({ "balance": balance }));
+            }
+            ui.out(&format!("balance: {balance:.2}\n"));
+        }
+    }
+    Ok(())
+}
+
+/// Prints a listing as JSON for `--json`.
+fn print_json<T: serde::Serialize + ?Sized>(ui: &Ui, value: &T) -> Result<(), Error> {
+    ui.json(value)
+        .map_err(|error| Error::Message(format!("cannot write JSON: {error}")))
 }

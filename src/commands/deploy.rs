@@ -1,0 +1,517 @@
+//! `ict run` (alias `deploy`), `ict inventory`, `ict exec` and `ict power`: the commands that
+//! reach into the servers once they exist.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::hosts::{self, Host};
+use super::infra::{self, Converge};
+use super::{evaluate, Error};
+use crate::ansible;
+use crate::cli::{ExecArgs, InventoryArgs, InventoryFormat, PowerAction, PowerArgs, RunArgs};
+use crate::config::Config;
+use crate::connect::{self, Connection};
+use crate::exit::ExitCode;
+use crate::inventory::{self, Inventory, Scope};
+use crate::model::{pattern, Desired};
+use crate::provider::{PowerOp, Provider, ServerId};
+use crate::reconcile;
+use crate::ssh::{self, FanoutOptions, HostKeyVerifier};
+use crate::state::{State, StateDir, Store};
+use crate::ui::Ui;
+
+/// How long to wait for a new server's sshd.
+const SSH_WAIT: Duration = Duration::from_secs(180);
+
+pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, Error> {
+    let script = &args.apply.file;
+    let evaluated = evaluate(config, ui, script)?;
+    let auth = hosts::auth(args.ssh.identity.as_deref(), &evaluated.desired, script);
+    let runtime = infra::runtime()?;
+    runtime.block_on(async {
+        let conn = connect::connect(config.provider, script).await?;
+        ui.out(&format!("{}\n\n", conn.banner));
+        let store = match infra::open_store(config, ui, script, "run") {
+            Ok(store) => store,
+            Err(e) => {
+                conn.close().await;
+                return Err(e);
+            }
+        };
+        let options = reconcile::Options {
+            parallelism: args.apply.parallelism,
+            ..reconcile::Options::default()
+        };
+        let job = Converge {
+            conn: &conn,
+            config,
+            ui,
+            evaluated: &evaluated,
+            desired: &evaluated.desired,
+            scope: &args.apply.scope,
+            saved: None,
+            yes: args.apply.yes,
+            options,
+            command: "run",
+        };
+        let (mut store, result) = infra::converge(&job, store).await;
+        let result = match result {
+            Ok(ExitCode::Success) => {
+                configure(
+                    &conn,
+                    ui,
+                    &evaluated.desired,
+                    &mut store,
+                    auth,
+                    args,
+                    script,
+                )
+                .await
+            }
+            other => other,
+        };
+        let closed = store.close();
+        conn.close().await;
+        let code = result?;
+        closed?;
+        Ok(code)
+    })
+}
+
+/// After apply: wait for SSH, pin host keys, render the inventory and run the playbooks.
+async fn configure(
+    conn: &Connection,
+    ui: &Ui,
+    desired: &Desired,
+    store: &mut Store,
+    auth: Result<ssh::Auth, Error>,
+    args: &RunArgs,
+    script: &Path,
+) -> Result<ExitCode, Error> {
+    if desired.playbooks.is_empty() {
+        return Ok(ExitCode::Success);
+    }
+    let auth = auth?;
+    let observed = conn.client.observe().await?;
+    let fleet = hosts::fleet(desired, store.state(), &observed);
+    let targets: Vec<ssh::Target> = fleet
+        .iter()
+        .filter(|h| h.power_on)
+        .filter_map(Host::target)
+        .collect();
+    ui.out(&format!(
+        "\nWaiting for SSH on {} server(s)…\n",
+        targets.len()
+    ));
+    let mut waits = tokio::task::JoinSet::new();
+    for target in targets.clone() {
+        waits.spawn(async move {
+            let result = ssh::wait_for_ssh(&target, SSH_WAIT).await;
+            (target, result)
+        });
+    }
+    while let Some(joined) = waits.join_next().await {
+        if let Ok((target, Err(e))) = joined {
+            return Err(Error::Message(format!(
+                "{target}: SSH did not come up: {e}"
+            )));
+        }
+    }
+    // First contact pins each host key (later contacts must present the same key).
+    let pins = hosts::pins(store.state(), &fleet);
+    let verifier: Arc<dyn HostKeyVerifier> = pins.clone();
+    let options = FanoutOptions {
+        parallelism: args.apply.parallelism.max(1),
+        ..FanoutOptions::default()
+    };
+    let results = ssh::exec_many(&targets, &auth, verifier, "true", &options).await;
+    hosts::save_pins(store, &pins, &fleet)?;
+    for r in &results {
+        if let Err(e) = &r.outcome {
+            return Err(Error::Message(format!("{}: {e}", r.target)));
+        }
+    }
+    // The inventory lives in a private folder next to the state, removed afterwards.
+    let dir = store.dir().clone();
+    let work = tempfile::Builder::new()
+        .prefix("ansible-")
+        .tempdir_in(dir.path())
+        .map_err(|e| Error::Message(format!("cannot create a work folder: {e}")))?;
+    let resolve = hosts::resolver(&fleet);
+    let inventory_file = write_inventory(
+        work.path(),
+        desired,
+        &fleet,
+        &dir,
+        args.ssh.identity.as_deref(),
+        script,
+    )?;
+    let env = ansible_env(&dir, work.path());
+    let mut failed = false;
+    for playbook in &desired.playbooks {
+        ui.out(&format!(
+            "\nPlaybook {} on `{}`\n",
+            playbook.path, playbook.hosts
+        ));
+        let mut extra = serde_json::Map::new();
+        for (k, v) in &playbook.vars {
+            extra.insert(
+                k.clone(),
+                inventory::resolve_value(v, &|n: &str| std::env::var(n).ok(), &resolve)
+                    .map_err(|name| Error::Message(format!("secret `{name}` is not set")))?,
+            );
+        }
+        let spec = ansible::Run {
+            playbook: std::path::absolute(&playbook.resolved)
+                .unwrap_or_else(|_| playbook.resolved.clone()),
+            inventory: inventory_file.clone(),
+            limit: playbook.hosts.clone(),
+            extra_vars: extra,
+            tags: playbook.tags.clone(),
+            forks: args.apply.parallelism,
+            check: args.check,
+            diff: args.diff,
+            env: env.clone(),
+        };
+        let outcome = ansible::run(&spec, work.path(), |line| ui.out(&format!("{line}\n"))).await?;
+        ui.playbook_recap(&playbook.name, &outcome);
+        failed |= !outcome.success();
+        if failed {
+            break;
+        }
+    }
+    Ok(if failed {
+        ExitCode::PartialFailure
+    } else {
+        ExitCode::Success
+    })
+}
+
+/// Environment for ansible-playbook: host keys checked against ict's `known_hosts`, multiplexed
+/// connections, temp files inside the work folder.
+fn ansible_env(dir: &StateDir, work: &Path) -> Vec<(String, String)> {
+    let known_hosts = hosts::known_hosts_file(dir);
+    let known_hosts = std::path::absolute(&known_hosts).unwrap_or(known_hosts);
+    vec![
+        ("ANSIBLE_HOST_KEY_CHECKING".into(), "True".into()),
+        (
+            "ANSIBLE_SSH_ARGS".into(),
+            format!(
+                "-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes -o ControlMaster=auto -o ControlPersist=60s -o PasswordAuthentication=no",
+                known_hosts.display()
+            ),
+        ),
+        ("ANSIBLE_CONTROL_PATH_DIR".into(), work.join("cp").display().to_string()),
+        ("ANSIBLE_LOCAL_TEMP".into(), work.join("tmp").display().to_string()),
+        ("ANSIBLE_PYTHON_INTERPRETER".into(), "auto_silent".into()),
+        ("ANSIBLE_RETRY_FILES_ENABLED".into(), "False".into()),
+        ("ANSIBLE_NOCOLOR".into(), "1".into()),
+    ]
+}
+
+/// Writes `hosts.yml` and 0600 `host_vars/`, `group_vars/` files holding secret variables.
+fn write_inventory(
+    work: &Path,
+    desired: &Desired,
+    fleet: &[Host],
+    dir: &StateDir,
+    identity: Option<&Path>,
+    script: &Path,
+) -> Result<PathBuf, Error> {
+    let resolve = hosts::resolver(fleet);
+    let mut inv = Inventory::build(desired, &resolve);
+    add_ssh_vars(&mut inv, dir, identity, desired, script);
+    let io = |e: std::io::Error| Error::Message(format!("cannot write the inventory: {e}"));
+    // OpenSSH refuses a private key that others can read (a key checked out from git is 0644):
+    // give Ansible a 0600 copy inside the private work folder.
+    if let Some(serde_json::Value::String(key)) =
+        inv.all_vars.get("ansible_ssh_private_key_file").cloned()
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let open = std::fs::metadata(&key).is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
+        if open {
+            let copy = work.join("identity");
+            let text = std::fs::read_to_string(&key).map_err(io)?;
+            ansible::write_private(&copy, &text).map_err(io)?;
+            inv.all_vars.insert(
+                "ansible_ssh_private_key_file".into(),
+                copy.display().to_string().into(),
+            );
+        }
+    }
+    let path = work.join("hosts.yml");
+    ansible::write_private(&path, &inventory::yaml(&inv)).map_err(io)?;
+    let secrets = inv
+        .resolve_secrets(&|n: &str| std::env::var(n).ok(), &resolve)
+        .map_err(|name| Error::Message(format!("secret `{name}` is not set in the environment")))?;
+    for (scope, owner, vars) in secrets {
+        let folder = work.join(if scope == Scope::Host {
+            "host_vars"
+        } else {
+            "group_vars"
+        });
+        std::fs::create_dir_all(&folder).map_err(io)?;
+        let text = vars.iter().fold(String::new(), |mut text, (k, v)| {
+            let _ = writeln!(text, "{k}: {v}");
+            text
+        });
+        ansible::write_private(&folder.join(format!("{owner}.yml")), &text).map_err(io)?;
+    }
+    Ok(path)
+}
+
+/// `all: vars:` that make Ansible check host keys against ict's `known_hosts` and log in with
+/// the same key as ict.
+fn add_ssh_vars(
+    inv: &mut Inventory,
+    dir: &StateDir,
+    identity: Option<&Path>,
+    desired: &Desired,
+    script: &Path,
+) {
+    let known_hosts = hosts::known_hosts_file(dir);
+    let known_hosts = std::path::absolute(&known_hosts).unwrap_or(known_hosts);
+    inv.all_vars.insert(
+        "ansible_ssh_common_args".into(),
+        format!(
+            "-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes",
+            known_hosts.display()
+        )
+        .into(),
+    );
+    if let Some(key) = hosts::identity_file(identity, desired, script) {
+        let key = std::path::absolute(&key).unwrap_or(key);
+        inv.all_vars.insert(
+            "ansible_ssh_private_key_file".into(),
+            key.display().to_string().into(),
+        );
+    }
+}
+
+pub(super) fn inventory(config: &Config, ui: &Ui, args: &InventoryArgs) -> Result<ExitCode, Error> {
+    let script = &args.file.file;
+    let evaluated = evaluate(config, ui, script)?;
+    if args.script {
+        let dir = StateDir::for_script(script, &config.env)?;
+        std::fs::create_dir_all(dir.path()).map_err(|e| Error::Message(e.to_string()))?;
+        let path = dir.path().join("inventory");
+        let exe = std::env::current_exe().map_err(|e| Error::Message(e.to_string()))?;
+        let script_abs = std::path::absolute(script).unwrap_or_else(|_| script.clone());
+        let text = format!(
+            "#!/bin/sh\n# Ansible dynamic inventory for {} (env {}), written by `ict inventory --script`.\nexec {} --env {} inventory {} \"$@\"\n",
+            script_abs.display(),
+            config.env,
+            shell_quote(&exe.display().to_string()),
+            shell_quote(&config.env),
+            shell_quote(&script_abs.display().to_string())
+        );
+        write_executable(&path, &text)
+            .map_err(|e| Error::Message(format!("cannot write {}: {e}", path.display())))?;
+        ui.out(&format!("{}\n", path.display()));
+        return Ok(ExitCode::Success);
+    }
+    let runtime = infra::runtime()?;
+    runtime.block_on(async {
+        let conn = connect::connect(config.provider, script).await?;
+        let dir = StateDir::for_script(script, &config.env)?;
+        let state = State::load(&dir)?;
+        let observed = conn.client.observe().await;
+        conn.close().await;
+        let fleet = hosts::fleet(&evaluated.desired, &state, &observed?);
+        let resolve = hosts::resolver(&fleet);
+        let mut inv = Inventory::build(&evaluated.desired, &resolve);
+        add_ssh_vars(&mut inv, &dir, None, &evaluated.desired, script);
+        let text = if args.list {
+            format!("{}\n", inventory::list_json(&inv))
+        } else if let Some(name) = &args.host {
+            let host = inv.host(name).ok_or_else(|| {
+                Error::Message(format!("no server named `{name}` in {}", script.display()))
+            })?;
+            format!(
+                "{}\n",
+                serde_json::Value::Object(host.vars.clone().into_iter().collect())
+            )
+        } else {
+            match args.format {
+                InventoryFormat::Yaml => inventory::yaml(&inv),
+                InventoryFormat::Ini => inventory::ini(&inv),
+            }
+        };
+        ui.out(&text);
+        Ok(ExitCode::Success)
+    })
+}
+
+pub(super) fn exec(config: &Config, ui: &Ui, args: &ExecArgs) -> Result<ExitCode, Error> {
+    let script = &args.file.file;
+    let evaluated = evaluate(config, ui, script)?;
+    let selected: Vec<String> = pattern::select(&args.limit, &evaluated.desired)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if selected.is_empty() {
+        return Err(Error::Message(format!(
+            "`--limit {}` matches no server in {}",
+            args.limit,
+            script.display()
+        )));
+    }
+    let auth = hosts::auth(args.ssh.identity.as_deref(), &evaluated.desired, script)?;
+    let command = args.command.join(" ");
+    let runtime = infra::runtime()?;
+    runtime.block_on(async {
+        let conn = connect::connect(config.provider, script).await?;
+        let dir = StateDir::for_script(script, &config.env)?;
+        let state = State::load(&dir)?;
+        let observed = conn.client.observe().await;
+        let fleet = hosts::fleet(&evaluated.desired, &state, &observed?);
+        let chosen: Vec<&Host> = fleet
+            .iter()
+            .filter(|h| selected.contains(&h.name))
+            .collect();
+        let targets: Vec<ssh::Target> = chosen.iter().filter_map(|h| h.target()).collect();
+        let missing: Vec<&str> = chosen
+            .iter()
+            .filter(|h| h.ip.is_none())
+            .map(|h| h.name.as_str())
+            .collect();
+        let pins = hosts::pins(&state, &fleet);
+        let verifier: Arc<dyn HostKeyVerifier> = pins.clone();
+        let options = FanoutOptions {
+            parallelism: args.parallelism.max(1),
+            command_timeout: Duration::from_secs(args.timeout),
+            ..FanoutOptions::default()
+        };
+        let results = ssh::exec_many(&targets, &auth, verifier, &command, &options).await;
+        conn.close().await;
+        if !pins.newly_pinned().is_empty() {
+            save_pins_if_unlocked(config, ui, script, &pins, &fleet);
+        }
+        let failed = ui.exec_results(&results, &missing, args.group_output);
+        Ok(if failed {
+            ExitCode::PartialFailure
+        } else {
+            ExitCode::Success
+        })
+    })
+}
+
+/// Records newly pinned host keys unless another command holds the lock (then they will be
+/// pinned next time; nothing is lost but the record).
+fn save_pins_if_unlocked(
+    config: &Config,
+    ui: &Ui,
+    script: &Path,
+    pins: &ssh::PinnedKeys,
+    fleet: &[Host],
+) {
+    match infra::open_store(config, ui, script, "exec") {
+        Ok(mut store) => {
+            if let Err(e) = hosts::save_pins(&mut store, pins, fleet) {
+                ui.note(&format!("warning: could not record host keys: {e}"));
+            }
+            let _ = store.close();
+        }
+        Err(_) => ui.note("note: the state is locked by another command; new host keys were not recorded this time"),
+    }
+}
+
+pub(super) fn power(config: &Config, ui: &Ui, args: &PowerArgs) -> Result<ExitCode, Error> {
+    let script = &args.file.file;
+    let evaluated = evaluate(config, ui, script)?;
+    let selected: Vec<String> = pattern::select(&args.limit, &evaluated.desired)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let op = match args.action {
+        PowerAction::Start => PowerOp::On,
+        PowerAction::Stop => PowerOp::Off,
+        PowerAction::Reboot => PowerOp::Reboot,
+    };
+    let runtime = infra::runtime()?;
+    runtime.block_on(async {
+        let conn = connect::connect(config.provider, script).await?;
+        ui.out(&format!("{}\n", conn.banner));
+        let store = match infra::open_store(config, ui, script, "power") {
+            Ok(s) => s,
+            Err(e) => {
+                conn.close().await;
+                return Err(e);
+            }
+        };
+        let result = async {
+            let observed = conn.client.observe().await?;
+            let fleet = hosts::fleet(&evaluated.desired, store.state(), &observed);
+            let mut failed = false;
+            let mut jobs = tokio::task::JoinSet::new();
+            for host in fleet.iter().filter(|h| selected.contains(&h.name)) {
+                let Some(id) = host.id else {
+                    ui.out(&format!("{}: not created yet\n", host.name));
+                    continue;
+                };
+                if op == PowerOp::Off
+                    && evaluated
+                        .desired
+                        .servers
+                        .get(&host.name)
+                        .is_some_and(|s| s.power == crate::model::Power::On)
+                {
+                    ui.out(&format!(
+                        "{}: note: declared power \"on\"; the next apply will start it again\n",
+                        host.name
+                    ));
+                }
+                let client = conn.client.clone();
+                let name = host.name.clone();
+                jobs.spawn(async move {
+                    let id = ServerId(id);
+                    let result = async {
+                        let action = client.power(id, op).await?;
+                        client
+                            .wait_action(
+                                id,
+                                action.id,
+                                tokio::time::Instant::now() + Duration::from_secs(600),
+                            )
+                            .await
+                    }
+                    .await;
+                    (name, result)
+                });
+            }
+            while let Some(joined) = jobs.join_next().await {
+                let Ok((name, result)) = joined else { continue };
+                match result {
+                    Ok(_) => ui.out(&format!("{name}: {}\n", op.api_name())),
+                    Err(e) => {
+                        failed = true;
+                        ui.out(&format!("{name}: FAILED: {e}\n"));
+                    }
+                }
+            }
+            Ok::<_, Error>(if failed {
+                ExitCode::PartialFailure
+            } else {
+                ExitCode::Success
+            })
+        }
+        .await;
+        let closed = store.close();
+        conn.close().await;
+        let code = result?;
+        closed?;
+        Ok(code)
+    })
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn write_executable(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::write(path, text)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+}

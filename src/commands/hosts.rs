@@ -1,0 +1,184 @@
+//! What the deploy-side commands share: the fleet of declared servers with the addresses the
+//! cloud gave them, the SSH identity to log in with, and host keys pinned in the state and in a
+//! `known_hosts` file ict maintains for Ansible (DESIGN decision 7).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::Error;
+use crate::model::{Desired, Placeholder};
+use crate::provider::Observed;
+use crate::ssh::{self, Auth, PinnedKeys, PublicKey, Target};
+use crate::state::{Address, HostKey, State, StateDir, Store};
+
+/// One declared server and where to reach it.
+#[derive(Debug, Clone)]
+pub(super) struct Host {
+    pub(super) name: String,
+    pub(super) address: Address,
+    pub(super) id: Option<u64>,
+    /// Public IP, once the server exists.
+    pub(super) ip: Option<String>,
+    /// Private IPs by network name.
+    pub(super) private_ips: Vec<(String, String)>,
+    pub(super) user: String,
+    pub(super) power_on: bool,
+}
+
+impl Host {
+    pub(super) fn target(&self) -> Option<Target> {
+        self.ip
+            .as_ref()
+            .map(|ip| Target::new(self.name.clone(), ip.clone(), 22, self.user.clone()))
+    }
+}
+
+/// The declared servers, in declaration order, with what the cloud reports about them.
+pub(super) fn fleet(desired: &Desired, state: &State, observed: &Observed) -> Vec<Host> {
+    desired
+        .servers
+        .values()
+        .map(|server| {
+            let address = Address::new("server", &server.name)
+                .unwrap_or_else(|_| unreachable!("server names are valid addresses"));
+            let id = state.resource(&address).map(|r| r.id);
+            let found = id.and_then(|id| observed.servers.iter().find(|s| s.id.0 == id));
+            let private_ips = found
+                .map(|s| {
+                    s.private_links()
+                        .filter_map(|l| {
+                            let net = state
+                                .find_by_id("network", l.network_id.0)
+                                .map(|(a, _)| a.name().to_owned())?;
+                            Some((net, l.ip.clone()?))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Host {
+                name: server.name.clone(),
+                address,
+                id: found.map(|s| s.id.0),
+                ip: found.and_then(|s| s.ip.clone()),
+                private_ips,
+                user: server.user.clone(),
+                power_on: found.is_some_and(|s| s.power_on),
+            }
+        })
+        .collect()
+}
+
+/// Resolves placeholders (`server.web-1.ip`, `server.db-1.private_ip`, `server.x.id`) from the fleet.
+pub(super) fn resolver(fleet: &[Host]) -> impl Fn(&Placeholder) -> Option<String> + '_ {
+    move |p: &Placeholder| {
+        let host = fleet
+            .iter()
+            .find(|h| p.kind == "server" && h.name == p.name)?;
+        match p.attr.as_str() {
+            "ip" => host.ip.clone(),
+            "private_ip" => host.private_ips.first().map(|(_, ip)| ip.clone()),
+            "id" => host.id.map(|id| id.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// The private key file to log in with: `--identity`, else `ICT_SSH_KEY`, else the private half
+/// of a declared `public_key_file` (`keys/deploy.pub` → `keys/deploy`), else `~/.ssh/id_ed25519`,
+/// `id_ecdsa` or `id_rsa` — unless an ssh agent is running, which is used before the home keys.
+pub(super) fn identity_file(
+    identity: Option<&Path>,
+    desired: &Desired,
+    script: &Path,
+) -> Option<PathBuf> {
+    if let Some(path) = identity
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("ICT_SSH_KEY").map(PathBuf::from))
+    {
+        return Some(path);
+    }
+    let dir = script.parent().unwrap_or(Path::new(""));
+    for key in desired.ssh_keys.values() {
+        if let Some(file) = &key.public_key_file {
+            if let Some(stem) = file.strip_suffix(".pub") {
+                let private = dir.join(stem);
+                if private.is_file() {
+                    return Some(private);
+                }
+            }
+        }
+    }
+    if std::env::var_os("SSH_AUTH_SOCK").is_some() {
+        return None;
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    ["id_ed25519", "id_ecdsa", "id_rsa"]
+        .iter()
+        .map(|n| home.join(".ssh").join(n))
+        .find(|p| p.is_file())
+}
+
+/// How to authenticate: the identity file above, or the ssh agent.
+pub(super) fn auth(
+    identity: Option<&Path>,
+    desired: &Desired,
+    script: &Path,
+) -> Result<Auth, Error> {
+    if let Some(path) = identity_file(identity, desired, script) {
+        return Ok(Auth::key_file(&path)?);
+    }
+    if std::env::var_os("SSH_AUTH_SOCK").is_some() {
+        return Ok(Auth::agent()?);
+    }
+    Err(Error::Message(
+        "no SSH key to log in with: pass --identity FILE, set ICT_SSH_KEY, keep the private key next to the declared public_key_file, or start ssh-agent".into(),
+    ))
+}
+
+/// Host keys pinned in the state, keyed as `ssh` expects (`ip` for port 22).
+pub(super) fn pins(state: &State, fleet: &[Host]) -> Arc<PinnedKeys> {
+    let pins = fleet.iter().filter_map(|h| {
+        let key = state.host_key(&h.address)?;
+        let public = PublicKey::from_openssh(&format!("{} {}", key.algorithm, key.key)).ok()?;
+        Some((h.target()?.known_hosts_name(), public))
+    });
+    Arc::new(PinnedKeys::with_pins(pins))
+}
+
+/// The `known_hosts` file ict maintains for Ansible's OpenSSH: `.ict/<env>/known_hosts`.
+pub(super) fn known_hosts_file(dir: &StateDir) -> PathBuf {
+    dir.path().join("known_hosts")
+}
+
+/// Saves keys pinned on first contact into the state and rewrites the `known_hosts` file.
+pub(super) fn save_pins(store: &mut Store, pins: &PinnedKeys, fleet: &[Host]) -> Result<(), Error> {
+    let new = pins.newly_pinned();
+    if !new.is_empty() {
+        store.commit(|state| {
+            for (host, key) in &new {
+                if let Some(h) = fleet
+                    .iter()
+                    .find(|h| h.target().is_some_and(|t| t.known_hosts_name() == *host))
+                {
+                    let text = key.to_openssh().unwrap_or_default();
+                    let mut parts = text.split_whitespace();
+                    let (algorithm, blob) = (
+                        parts.next().unwrap_or_default(),
+                        parts.next().unwrap_or_default(),
+                    );
+                    state.check_host_key(
+                        &h.address,
+                        HostKey::new(algorithm, blob, &ssh::fingerprint(key)),
+                    );
+                }
+            }
+            Ok(())
+        })?;
+    }
+    let path = known_hosts_file(store.dir());
+    pins.write_known_hosts(&path)
+        .map_err(|e| Error::Message(format!("cannot write {}: {e}", path.display())))?;
+    Ok(())
+}

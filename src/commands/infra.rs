@@ -1,0 +1,456 @@
+//! `ict plan`, `ict apply` and `ict destroy`: evaluate the script, then (in a tokio runtime built
+//! only now) connect to the provider, read the cloud and the state, plan, confirm and apply.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::{evaluate, Error};
+use crate::cli::{ApplyArgs, DestroyArgs, PlanArgs, ScopeArgs};
+use crate::config::Config;
+use crate::connect::{self, Connection};
+use crate::exit::ExitCode;
+use crate::model::Desired;
+use crate::provider::{Image, Observed, Provider};
+use crate::reconcile::{self, Plan};
+use crate::script::{Evaluated, Failure};
+use crate::state::{Lock, State, StateDir, Store};
+use crate::ui::{self, Ui};
+
+/// Version tag of saved plans.
+const SAVED_PLAN_VERSION: u32 = 1;
+
+pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanArgs) -> Result<ExitCode, Error> {
+    let evaluated = evaluate(config, ui, &args.file.file)?;
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let conn = connect::connect(config.provider, &args.file.file).await?;
+        if !args.json {
+            ui.out(&format!("{}\n\n", conn.banner));
+        }
+        let dir = StateDir::for_script(&args.file.file, &config.env)?;
+        let state = State::load(&dir)?;
+        let result = make_plan(&conn, &evaluated, &evaluated.desired, &state, &args.scope).await;
+        conn.close().await;
+        let plan = result?;
+        if args.json {
+            ui.out(&ui::plan::json(&plan));
+        } else {
+            ui.out(&ui::plan::text(&plan, ui.color()));
+        }
+        if let Some(out) = &args.out {
+            save_plan(out, &args.file.file, config, &args.scope, &plan)?;
+            ui.note(&format!(
+                "Saved the plan to {}. Apply it exactly with: ict apply {}",
+                out.display(),
+                out.display()
+            ));
+        }
+        Ok(if args.detailed_exitcode && !plan.is_empty() {
+            ExitCode::ChangesPending
+        } else {
+            ExitCode::Success
+        })
+    })
+}
+
+pub(super) fn apply(config: &Config, ui: &Ui, args: &ApplyArgs) -> Result<ExitCode, Error> {
+    // A saved plan names the script, environment and variables it was made from.
+    let (script, config_override, scope, saved) = match read_saved_plan(&args.file)? {
+        Some(saved) => {
+            let mut vars = indexmap::IndexMap::new();
+            for (k, v) in &saved.vars {
+                vars.insert(k.clone(), v.clone());
+            }
+            (
+                saved.script.clone(),
+                Some((saved.env.clone(), vars)),
+                saved.scope.clone(),
+                Some(saved.plan),
+            )
+        }
+        None => (args.file.clone(), None, args.scope.clone(), None),
+    };
+    let (env, vars) = config_override.unwrap_or_else(|| (config.env.clone(), config.vars.clone()));
+    let config = Config {
+        env,
+        vars,
+        color: config.color,
+        verbosity: config.verbosity,
+        provider: config.provider,
+        command: crate::cli::Command::Check(crate::cli::FileArgs {
+            file: script.clone(),
+        }),
+    };
+    let evaluated = evaluate(&config, ui, &script)?;
+    let options = reconcile::Options {
+        parallelism: args.parallelism,
+        ..reconcile::Options::default()
+    };
+    run_apply(
+        &config,
+        ui,
+        &script,
+        &evaluated,
+        &evaluated.desired,
+        &scope,
+        saved,
+        args.yes,
+        options,
+        "apply",
+    )
+}
+
+pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyArgs) -> Result<ExitCode, Error> {
+    let evaluated = evaluate(config, ui, &args.file.file)?;
+    let keep = protected_only(&evaluated.desired);
+    for name in keep.servers.keys() {
+        ui.note(&format!(
+            "server.{name} is protected (protect: true) and will be kept"
+        ));
+    }
+    let options = reconcile::Options {
+        parallelism: args.parallelism,
+        ..reconcile::Options::default()
+    };
+    run_apply(
+        config,
+        ui,
+        &args.file.file,
+        &evaluated,
+        &keep,
+        &ScopeArgs::default(),
+        None,
+        args.yes,
+        options,
+        "destroy",
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_apply(
+    config: &Config,
+    ui: &Ui,
+    script: &Path,
+    evaluated: &Evaluated,
+    desired: &Desired,
+    scope: &ScopeArgs,
+    saved: Option<serde_json::Value>,
+    yes: bool,
+    options: reconcile::Options,
+    command: &str,
+) -> Result<ExitCode, Error> {
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let conn = connect::connect(config.provider, script).await?;
+        ui.out(&format!("{}\n\n", conn.banner));
+        let result = locked_apply(
+            &conn, config, ui, script, evaluated, desired, scope, saved, yes, options, command,
+        )
+        .await;
+        conn.close().await;
+        result
+    })
+}
+
+/// Everything `apply` needs besides the store.
+pub(super) struct Converge<'a> {
+    pub(super) conn: &'a Connection,
+    pub(super) config: &'a Config,
+    pub(super) ui: &'a Ui,
+    pub(super) evaluated: &'a Evaluated,
+    pub(super) desired: &'a Desired,
+    pub(super) scope: &'a ScopeArgs,
+    pub(super) saved: Option<serde_json::Value>,
+    pub(super) yes: bool,
+    pub(super) options: reconcile::Options,
+    pub(super) command: &'a str,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn locked_apply(
+    conn: &Connection,
+    config: &Config,
+    ui: &Ui,
+    script: &Path,
+    evaluated: &Evaluated,
+    desired: &Desired,
+    scope: &ScopeArgs,
+    saved: Option<serde_json::Value>,
+    yes: bool,
+    options: reconcile::Options,
+    command: &str,
+) -> Result<ExitCode, Error> {
+    let store = open_store(config, ui, script, command)?;
+    let job = Converge {
+        conn,
+        config,
+        ui,
+        evaluated,
+        desired,
+        scope,
+        saved,
+        yes,
+        options,
+        command,
+    };
+    let (store, result) = converge(&job, store).await;
+    store.close()?;
+    result
+}
+
+/// Takes the environment's lock and opens its state.
+pub(super) fn open_store(
+    config: &Config,
+    ui: &Ui,
+    script: &Path,
+    command: &str,
+) -> Result<Store, Error> {
+    let dir = StateDir::for_script(script, &config.env)?;
+    let acquired = Lock::acquire(&dir, &format!("ict {command} {}", script.display()))?;
+    if let Some(taken) = &acquired.taken_over {
+        ui.note(&format!("warning: {taken}"));
+    }
+    Ok(Store::open(acquired.lock)?)
+}
+
+/// Plans, shows the plan, confirms and applies. Always gives the store back.
+pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result<ExitCode, Error>) {
+    let ui = job.ui;
+    let plan = match make_plan(
+        job.conn,
+        job.evaluated,
+        job.desired,
+        store.state(),
+        job.scope,
+    )
+    .await
+    {
+        Ok(plan) => plan,
+        Err(e) => return (store, Err(e)),
+    };
+    if let Some(saved) = &job.saved {
+        if serde_json::to_value(&plan).ok().as_ref() != Some(saved) {
+            return (
+                store,
+                Err(Error::Message(
+                    "the saved plan is stale: the script, the state or the cloud changed since it was made; run `ict plan --out` again".into(),
+                )),
+            );
+        }
+    }
+    ui.out(&ui::plan::text(&plan, ui.color()));
+    if plan.is_empty() {
+        return (store, Ok(ExitCode::Success));
+    }
+    if !job.yes {
+        if let Err(e) = confirm(ui, &job.config.env, job.command) {
+            return (store, Err(e));
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let stop = stop.clone();
+        let ui = ui.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::SeqCst);
+                ui.note("Interrupted: starting nothing new, letting changes in flight finish, then saving the state. (Ctrl-C again to stop at once.)");
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        })
+    };
+    let event_ui = ui.clone();
+    let (store, report) = reconcile::apply(
+        &plan,
+        job.conn.client.clone(),
+        store,
+        job.options.clone(),
+        stop.clone(),
+        move |e| event_ui.apply_event(&e),
+    )
+    .await;
+    watcher.abort();
+    ui.apply_recap(&plan, &report, job.command);
+    let code = if stop.load(Ordering::SeqCst) {
+        ExitCode::Interrupted
+    } else if report.complete() {
+        ExitCode::Success
+    } else {
+        ExitCode::PartialFailure
+    };
+    (store, Ok(code))
+}
+
+/// Observes the cloud and plans; plan problems become script diagnostics.
+async fn make_plan(
+    conn: &Connection,
+    evaluated: &Evaluated,
+    desired: &Desired,
+    state: &State,
+    scope: &ScopeArgs,
+) -> Result<Plan, Error> {
+    let (observed, images): (Observed, Vec<Image>) =
+        tokio::try_join!(conn.client.observe(), conn.client.images())?;
+    let input = reconcile::Input {
+        desired,
+        observed: &observed,
+        images: &images,
+        state,
+        replace: &scope.replace,
+    };
+    let plan = reconcile::plan(&input).map_err(|errors| {
+        Error::Script(Failure {
+            sources: evaluated.sources.clone(),
+            problems: errors.into_iter().map(Into::into).collect(),
+        })
+    })?;
+    Ok(target(plan, &scope.target))
+}
+
+/// Keeps only the steps for `targets` (names or addresses) and the steps they depend on.
+fn target(mut plan: Plan, targets: &[String]) -> Plan {
+    if targets.is_empty() {
+        return plan;
+    }
+    let mut keep: std::collections::BTreeSet<String> = plan
+        .steps
+        .iter()
+        .filter(|s| {
+            targets
+                .iter()
+                .any(|t| *t == s.address.to_string() || t == s.address.name())
+        })
+        .map(|s| s.address.to_string())
+        .collect();
+    loop {
+        let before = keep.len();
+        for step in &plan.steps {
+            if keep.contains(&step.address.to_string()) {
+                keep.extend(step.after.iter().map(ToString::to_string));
+            }
+        }
+        if keep.len() == before {
+            break;
+        }
+    }
+    plan.steps.retain(|s| keep.contains(&s.address.to_string()));
+    plan
+}
+
+/// What `destroy` keeps: protected servers and the keys and networks they use.
+fn protected_only(desired: &Desired) -> Desired {
+    let mut keep = Desired::new(&desired.env);
+    keep.environments.clone_from(&desired.environments);
+    for server in desired.servers.values().filter(|s| s.protect) {
+        let _ = keep.add_server(server.clone());
+        for k in &server.ssh_keys {
+            if let Some(key) = desired.ssh_keys.get(&k.name) {
+                let _ = keep.add_ssh_key(key.clone());
+            }
+        }
+        for n in &server.networks {
+            if let Some(net) = desired.networks.get(&n.name) {
+                let _ = keep.add_network(net.clone());
+            }
+        }
+    }
+    // Groups the kept servers name stay declared (they are not cloud resources).
+    keep.groups.clone_from(&desired.groups);
+    keep
+}
+
+/// Asks for `yes` on a terminal; without one, refuses instead of hanging.
+fn confirm(ui: &Ui, env: &str, command: &str) -> Result<(), Error> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Message(format!(
+            "no terminal to confirm on; run `ict {command}` with --yes to {command} without asking"
+        )));
+    }
+    ui.prompt(&format!("Do you want to perform these actions in environment `{env}`? Only 'yes' will be accepted: "));
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::Message(format!("cannot read the answer: {e}")))?;
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(Error::Message(format!("{command} cancelled")))
+    }
+}
+
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Message(format!("cannot start the async runtime: {e}")))
+}
+
+/// A plan saved with `--out`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedPlan {
+    ict_plan: u32,
+    script: std::path::PathBuf,
+    env: String,
+    vars: Vec<(String, String)>,
+    #[serde(skip)]
+    scope: ScopeArgs,
+    replace: Vec<String>,
+    target: Vec<String>,
+    plan: serde_json::Value,
+}
+
+fn save_plan(
+    out: &Path,
+    script: &Path,
+    config: &Config,
+    scope: &ScopeArgs,
+    plan: &Plan,
+) -> Result<(), Error> {
+    let saved = SavedPlan {
+        ict_plan: SAVED_PLAN_VERSION,
+        script: std::path::absolute(script).unwrap_or_else(|_| script.to_path_buf()),
+        env: config.env.clone(),
+        vars: config
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        scope: scope.clone(),
+        replace: scope.replace.clone(),
+        target: scope.target.clone(),
+        plan: serde_json::to_value(plan).map_err(|e| Error::Message(e.to_string()))?,
+    };
+    let text = serde_json::to_string_pretty(&saved).map_err(|e| Error::Message(e.to_string()))?;
+    crate::ansible::write_private(out, &text)
+        .map_err(|e| Error::Message(format!("cannot write {}: {e}", out.display())))
+}
+
+/// The saved plan in `file`, or `None` if `file` is a script.
+fn read_saved_plan(file: &Path) -> Result<Option<SavedPlan>, Error> {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return Ok(None);
+    };
+    if !text.trim_start().starts_with('{') || !text.contains("\"ict_plan\"") {
+        return Ok(None);
+    }
+    let mut saved: SavedPlan = serde_json::from_str(&text).map_err(|e| {
+        Error::Message(format!("{} is not a valid saved plan: {e}", file.display()))
+    })?;
+    if saved.ict_plan != SAVED_PLAN_VERSION {
+        return Err(Error::Message(format!(
+            "{} was saved by another version of ict; run `ict plan --out` again",
+            file.display()
+        )));
+    }
+    saved.scope = ScopeArgs {
+        replace: saved.replace.clone(),
+        target: saved.target.clone(),
+    };
+    Ok(Some(saved))
+}

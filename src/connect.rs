@@ -1,0 +1,117 @@
+//! Choosing and starting the provider: the real 1cloud API when `ONECLOUD_TOKEN` is set (or
+//! `--provider 1cloud`), otherwise ict's built-in 1cloud emulator, started in-process on an
+//! ephemeral loopback port with its account saved under `.ict/` next to the script, and driven
+//! through the same HTTP client (DESIGN decision 9). May depend on `emulator` and `provider`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
+use crate::provider::onecloud::{Client, Token};
+use crate::provider::ProviderError;
+
+/// Which cloud to talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProviderChoice {
+    /// The built-in 1cloud emulator (the default without `ONECLOUD_TOKEN`).
+    Emulator,
+    /// The real 1cloud API (needs `ONECLOUD_TOKEN`).
+    #[value(name = "1cloud")]
+    OneCloud,
+}
+
+/// A connected provider; keeps the in-process emulator alive while it is in use.
+pub struct Connection {
+    pub client: Client,
+    /// First line of output: which provider this is.
+    pub banner: String,
+    emulator: Option<EmulatorHandle>,
+}
+
+impl Connection {
+    /// Stops the in-process emulator (saving its account).
+    pub async fn close(self) {
+        if let Some(handle) = self.emulator {
+            if let Err(e) = handle.shutdown().await {
+                tracing::warn!("the built-in emulator did not stop cleanly: {e}");
+            }
+        }
+    }
+}
+
+/// The emulator's account file for a script: `.ict/emulator.json` next to it (shared by all
+/// environments, like one 1cloud account).
+pub fn emulator_state_file(script: &Path) -> PathBuf {
+    let dir = script
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    dir.join(".ict").join("emulator.json")
+}
+
+/// Connects to the chosen provider. Must run inside a tokio runtime.
+pub async fn connect(
+    choice: Option<ProviderChoice>,
+    script: &Path,
+) -> Result<Connection, ProviderError> {
+    let has_token = std::env::var_os("ONECLOUD_TOKEN").is_some_and(|t| !t.is_empty());
+    let choice = choice.unwrap_or(if has_token {
+        ProviderChoice::OneCloud
+    } else {
+        ProviderChoice::Emulator
+    });
+    match choice {
+        ProviderChoice::OneCloud => {
+            let client = Client::from_env()?;
+            let banner = format!("provider: 1cloud API ({})", client.base_url());
+            Ok(Connection {
+                client,
+                banner,
+                emulator: None,
+            })
+        }
+        ProviderChoice::Emulator => {
+            let state_file = emulator_state_file(script);
+            if let Some(dir) = state_file.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| ProviderError::Config {
+                    reason: format!("cannot create {}: {e}", dir.display()),
+                })?;
+            }
+            let token = random_token();
+            let task_delay = std::env::var("ICT_EMULATOR_TASK_DELAY_MS")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .map_or(Duration::from_millis(500), Duration::from_millis);
+            let config = EmulatorConfig {
+                state_file: Some(state_file.clone()),
+                token: Some(token.clone()),
+                task_delay,
+                ..EmulatorConfig::default()
+            };
+            let handle = emulator::spawn(config)
+                .await
+                .map_err(|e| ProviderError::Config {
+                    reason: e.to_string(),
+                })?;
+            let client = Client::new(&handle.base_url(), Token::new(token))?;
+            let banner = format!(
+                "provider: local 1cloud emulator ({}) — set ONECLOUD_TOKEN to use 1cloud",
+                state_file.display()
+            );
+            Ok(Connection {
+                client,
+                banner,
+                emulator: Some(handle),
+            })
+        }
+    }
+}
+
+/// A fresh 64-hex-digit token (the real API's format) for the in-process emulator.
+fn random_token() -> String {
+    use rand::Rng as _;
+    let mut rng = rand::rng();
+    (0..64)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}

@@ -1,0 +1,121 @@
+//! `ict emulator`: the command-line options and the blocking entry point that runs the
+//! emulator until Ctrl-C or SIGTERM. Kept next to the emulator because it is the only user of
+//! these options. Depends on clap and the emulator itself.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use super::{serve, EmulatorConfig, EmulatorError};
+
+/// Run the built-in 1cloud API emulator until Ctrl-C.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8680")]
+    pub listen: SocketAddr,
+
+    /// Keep the emulated account in this file (created if missing).
+    #[arg(long = "state", value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// How long create, resize, power, network and DNS tasks take, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub task_delay: u64,
+
+    /// Latency added to every request, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
+
+    /// Share of requests (0 to 1) that fail: 500 or 429 before handling, 500 after handling,
+    /// or a long delay.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub fail_rate: f64,
+
+    /// Seed for fault injection: the same seed and requests give the same faults.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    /// How long an injected delay lasts, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 15_000)]
+    pub fault_delay: u64,
+
+    /// Accept only this bearer token (default: any non-empty token).
+    #[arg(
+        long,
+        value_name = "T",
+        env = "ICT_EMULATOR_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+}
+
+impl EmulatorArgs {
+    /// The emulator settings these options describe.
+    pub fn to_config(&self) -> EmulatorConfig {
+        EmulatorConfig {
+            state_file: self.state.clone(),
+            token: self.token.clone(),
+            task_delay: Duration::from_millis(self.task_delay),
+            latency: Duration::from_millis(self.latency),
+            fail_rate: self.fail_rate,
+            seed: self.seed,
+            fault_delay: Duration::from_millis(self.fault_delay),
+            ..EmulatorConfig::default()
+        }
+    }
+}
+
+/// Builds a runtime, binds `listen`, calls `on_listening` with the bound address (so the
+/// caller can announce it) and serves until Ctrl-C or SIGTERM; the state is saved on the way
+/// out. For `ict emulator`; in-process users call [`super::spawn`] instead.
+pub fn run_until_signal(
+    listen: SocketAddr,
+    config: EmulatorConfig,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), EmulatorError> {
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|source| EmulatorError::Serve { source })?;
+    runtime.block_on(async move {
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| EmulatorError::Bind {
+                addr: listen.to_string(),
+                source,
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind {
+                addr: listen.to_string(),
+                source,
+            })?;
+        on_listening(addr);
+        serve(listener, config, stop_signal()).await
+    })
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+async fn stop_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,50 @@
+//! The hook point for what happens to emulated servers, so a later change can back each one
+//! with a real sshd and a node_exporter-style endpoint on its loopback IP. Depends on nothing.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+/// What a server looks like to a backend that wants to impersonate it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerInfo {
+    pub id: u64,
+    pub name: String,
+    /// The server's public IP: a unique loopback address (127.1.0.10, 127.1.0.11, ...).
+    pub ip: Ipv4Addr,
+    pub user: String,
+    /// The admin password (a secret; not shown by `Debug`).
+    pub password: String,
+    /// The public keys of the server's `LinkedSshKeys`.
+    pub public_keys: Vec<String>,
+}
+
+impl fmt::Debug for ServerInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerInfo")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("ip", &self.ip)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("public_keys", &self.public_keys.len())
+            .finish()
+    }
+}
+
+/// A change in a server's life, reported to [`ServerHooks`] after the change is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// The server became Active (after create or rebuild), or was Active when the emulator
+    /// started from a state file (`restored`).
+    Active { server: ServerInfo, restored: bool },
+    /// The server was powered on or off (reboots report `on: true`).
+    Power { id: u64, ip: Ipv4Addr, on: bool },
+    /// The server was deleted; its IP is never handed out again.
+    Deleted { id: u64, ip: Option<Ipv4Addr> },
+}
+
+/// Receives [`ServerEvent`]s. Called outside the emulator's lock, from the request or tick
+/// task that caused the change; keep it quick (spawn for slow work).
+pub trait ServerHooks: Send + Sync {
+    fn on_event(&self, event: &ServerEvent);
+}

@@ -1,0 +1,251 @@
+//! The 1cloud emulator: an HTTP server with the routes and JSON of the real 1cloud API
+//! (`/work/shared/reference/1cloud-api.md` §1-§6), asynchronous tasks that complete after a
+//! delay, fault injection and an optional persisted state. It is the default provider when no
+//! `ONECLOUD_TOKEN` is set, the target of the integration tests, and a way to try a change
+//! before paying for it.
+//!
+//! Start it with [`serve`] on a listener you bound, or [`spawn`] on `127.0.0.1:0`. Tasks
+//! complete lazily (on every request and on a background tick) from due times stored in the
+//! state, so behaviour is deterministic and survives restarts. [`ServerHooks`] are told when a
+//! server becomes Active, changes power or is deleted.
+//!
+//! May depend on `model::limits` (validation) and on no other ict module. Prints nothing: it
+//! logs with `tracing`.
+
+mod account;
+mod args;
+mod catalogue;
+mod clock;
+mod dns;
+mod error;
+mod events;
+mod faults;
+mod http;
+mod input;
+mod networks;
+mod persist;
+mod reply;
+mod router;
+mod servers;
+mod tasks;
+mod types;
+mod world;
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, Mutex};
+use tokio::task::JoinHandle;
+
+pub use args::{run_until_signal, EmulatorArgs};
+pub use error::EmulatorError;
+pub use events::{ServerEvent, ServerHooks, ServerInfo};
+pub use faults::Fault;
+
+/// How the emulator behaves. `Default` is a fresh in-memory account with 2 s tasks.
+#[derive(Clone)]
+pub struct EmulatorConfig {
+    /// Load the state from this file at start and save it after every change.
+    pub state_file: Option<PathBuf>,
+    /// The only accepted bearer token; `None` accepts any non-empty token.
+    pub token: Option<String>,
+    /// How long create, resize, power, network and DNS tasks take.
+    pub task_delay: Duration,
+    /// Added to every request.
+    pub latency: Duration,
+    /// Share of requests (0 to 1) that fail with an injected [`Fault`].
+    pub fail_rate: f64,
+    /// Seed of the fault RNG: the same seed and request sequence give the same faults.
+    pub seed: u64,
+    /// How long a [`Fault::Delay`] holds a request.
+    pub fault_delay: Duration,
+    /// How often due tasks are completed when no request comes in.
+    pub tick: Duration,
+    /// Told about server lifecycle events.
+    pub hooks: Option<Arc<dyn ServerHooks>>,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> EmulatorConfig {
+        EmulatorConfig {
+            state_file: None,
+            token: None,
+            task_delay: Duration::from_secs(2),
+            latency: Duration::ZERO,
+            fail_rate: 0.0,
+            seed: 0,
+            fault_delay: Duration::from_secs(15),
+            tick: Duration::from_millis(100),
+            hooks: None,
+        }
+    }
+}
+
+impl fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorConfig")
+            .field("state_file", &self.state_file)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("task_delay", &self.task_delay)
+            .field("latency", &self.latency)
+            .field("fail_rate", &self.fail_rate)
+            .field("seed", &self.seed)
+            .field("fault_delay", &self.fault_delay)
+            .field("tick", &self.tick)
+            .field("hooks", &self.hooks.is_some())
+            .finish()
+    }
+}
+
+/// A running emulator started by [`spawn`].
+#[derive(Debug)]
+pub struct EmulatorHandle {
+    /// Where it listens (127.0.0.1 and a free port).
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), EmulatorError>>>,
+}
+
+impl EmulatorHandle {
+    /// The API base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server gracefully (in-flight requests finish, state is saved) and waits.
+    pub async fn shutdown(mut self) -> Result<(), EmulatorError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.map_err(|e| EmulatorError::Serve {
+                source: std::io::Error::other(e),
+            })?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    /// A handle dropped without [`EmulatorHandle::shutdown`] still stops its server.
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Binds `127.0.0.1:0` and runs the emulator in a tokio task until the handle is shut down.
+/// Configuration and state-file errors are returned here, before anything listens.
+pub async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
+    let emulator = Emulator::new(config)?;
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|source| EmulatorError::Bind {
+            addr: "127.0.0.1:0".to_owned(),
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            addr: "127.0.0.1:0".to_owned(),
+            source,
+        })?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(emulator.run(listener, async {
+        let _ = stopped.await;
+    }));
+    Ok(EmulatorHandle {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+/// Runs the emulator on `listener` until `shutdown` completes, then saves the state.
+pub async fn serve(
+    listener: TcpListener,
+    config: EmulatorConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), EmulatorError> {
+    Emulator::new(config)?.run(listener, shutdown).await
+}
+
+/// A validated, loaded emulator that is not listening yet.
+struct Emulator {
+    shared: Arc<http::Shared>,
+    tick: Duration,
+}
+
+impl Emulator {
+    fn new(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
+        if !(0.0..=1.0).contains(&config.fail_rate) {
+            return Err(EmulatorError::Config(format!(
+                "fail rate must be between 0 and 1, got {}",
+                config.fail_rate
+            )));
+        }
+        if config.token.as_ref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(EmulatorError::Config("the token is empty".to_owned()));
+        }
+        let mut world = match &config.state_file {
+            Some(path) => persist::load(path)?,
+            None => world::World::default(),
+        };
+        world.announce_restored();
+        let restored = std::mem::take(&mut world.events);
+        let shared = Arc::new(http::Shared {
+            world: Mutex::new(world),
+            token: config.token,
+            task_delay: config.task_delay,
+            latency: config.latency,
+            fault_delay: config.fault_delay,
+            state_file: config.state_file,
+            faults: faults::Faults::new(config.fail_rate, config.seed),
+            hooks: config.hooks,
+        });
+        // Restored servers are reported before anything listens.
+        shared.dispatch(&restored);
+        Ok(Emulator {
+            shared,
+            tick: config.tick.max(Duration::from_millis(1)),
+        })
+    }
+
+    async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), EmulatorError> {
+        let shared = self.shared;
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "1cloud emulator listening");
+        }
+        let ticker = {
+            let shared = Arc::clone(&shared);
+            let period = self.tick;
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(period);
+                interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    interval.tick().await;
+                    shared.tick().await;
+                }
+            })
+        };
+        let served = axum::serve(listener, http::app(Arc::clone(&shared)))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        ticker.abort();
+        let world = shared.world.lock().await;
+        let saved = shared.save(&world);
+        tracing::info!("1cloud emulator stopped");
+        served.map_err(|source| EmulatorError::Serve { source })?;
+        saved
+    }
+}

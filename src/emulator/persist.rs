@@ -1,0 +1,99 @@
+//! The state file: the whole [`World`] as JSON, loaded at start and replaced atomically after
+//! every change (temporary file in the same directory, fsync, rename, mode 0600), so a killed
+//! emulator restarts with everything it acknowledged. Depends on `world`, `error`.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+
+use super::error::EmulatorError;
+use super::world::{World, FORMAT};
+
+/// The part of the state file read first, to refuse other formats with a clear message.
+#[derive(serde::Deserialize)]
+struct Header {
+    format: u32,
+}
+
+/// Loads the world; a missing file is an empty world.
+pub(crate) fn load(path: &Path) -> Result<World, EmulatorError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(World::default()),
+        Err(source) => {
+            return Err(EmulatorError::StateRead {
+                path: path.to_owned(),
+                source,
+            })
+        }
+    };
+    let parse_error = |source| EmulatorError::StateParse {
+        path: path.to_owned(),
+        source,
+    };
+    let header: Header = serde_json::from_slice(&bytes).map_err(parse_error)?;
+    if header.format != FORMAT {
+        return Err(EmulatorError::StateFormat {
+            path: path.to_owned(),
+            found: header.format,
+            expected: FORMAT,
+        });
+    }
+    serde_json::from_slice(&bytes).map_err(parse_error)
+}
+
+/// Writes the world atomically, readable only by its owner.
+pub(crate) fn save(path: &Path, world: &World) -> Result<(), EmulatorError> {
+    let write_error = |source| EmulatorError::StateWrite {
+        path: path.to_owned(),
+        source,
+    };
+    let bytes = serde_json::to_vec(world).map_err(|e| write_error(io::Error::other(e)))?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    // tempfile creates the file with mode 0600 on Unix.
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
+    file.write_all(&bytes).map_err(write_error)?;
+    file.as_file().sync_all().map_err(write_error)?;
+    file.persist(path).map_err(|e| write_error(e.error))?;
+    // Make the rename itself durable; not every platform can open a directory.
+    if let Ok(dir) = fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_missing_and_broken_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.json");
+        let mut world = load(&path).expect("missing file is empty");
+        assert!(world.servers.is_empty());
+        world.new_id();
+        world.ips_used = 3;
+        save(&path, &world).expect("save");
+        let loaded = load(&path).expect("load");
+        assert_eq!((loaded.next_id, loaded.ips_used), (world.next_id, 3));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        fs::write(&path, b"{\"format\": 99}").expect("write");
+        assert!(matches!(
+            load(&path),
+            Err(EmulatorError::StateFormat { found: 99, .. })
+        ));
+        fs::write(&path, b"not json").expect("write");
+        assert!(matches!(load(&path), Err(EmulatorError::StateParse { .. })));
+        // Only the state file is left behind: no temporary files.
+        assert_eq!(fs::read_dir(dir.path()).expect("dir").count(), 1);
+    }
+}

@@ -1,0 +1,159 @@
+//! The boundary between the reconciler and the cloud: the [`Provider`] trait, the observed-state
+//! types it returns ([`Observed`] and friends), the requests it accepts ([`ServerSpec`], ...) and
+//! its typed errors ([`ProviderError`]).
+//!
+//! [`onecloud`] is the one implementation: the real 1cloud REST client. The emulator speaks the
+//! same HTTP API, so the same client drives it. Observed types are plain data (no I/O) and are
+//! what `ict cloud ... --json` prints. May depend on nothing else in ict.
+
+mod error;
+mod ids;
+mod observed;
+pub mod onecloud;
+mod secret;
+mod spec;
+
+use std::future::Future;
+
+use tokio::time::Instant;
+
+pub use error::ProviderError;
+pub use ids::{ActionId, DomainId, ImageId, NetworkId, RecordId, ServerId, SshKeyId};
+pub use observed::{
+    Action, ActionState, DcLocation, Image, NetworkMember, Observed, ObservedDomain,
+    ObservedNetwork, ObservedRecord, ObservedServer, ObservedSshKey, ServerLink, ServerState,
+};
+pub use secret::Secret;
+pub use spec::{NetworkSpec, PowerOp, RecordKind, RecordSpec, ServerSize, ServerSpec, SshKeySpec};
+
+/// What the reconciler needs from a cloud. Every method is one logical operation; retries,
+/// timeouts and "did my create go through?" checks happen inside the implementation, so a
+/// returned error means the operation really failed (or its outcome could not be established).
+///
+/// Methods return `Send` futures so that the reconciler can run them on spawned tasks.
+pub trait Provider: Send + Sync {
+    /// Everything in the account, in a handful of bulk calls (one per kind of object, never one
+    /// per server).
+    fn observe(&self) -> impl Future<Output = Result<Observed, ProviderError>> + Send;
+
+    /// The image catalogue (public images and the account's own templates).
+    fn images(&self) -> impl Future<Output = Result<Vec<Image>, ProviderError>> + Send;
+
+    /// The data centres servers and networks can be placed in.
+    fn dc_locations(&self) -> impl Future<Output = Result<Vec<DcLocation>, ProviderError>> + Send;
+
+    /// Creates a server. Returns at once with the server in state `New`; follow with
+    /// [`Provider::wait_server_active`]. Never creates the server twice.
+    fn create_server(
+        &self,
+        spec: &ServerSpec,
+    ) -> impl Future<Output = Result<ObservedServer, ProviderError>> + Send;
+
+    /// Changes CPU, RAM, disk, disk type or pool. Returns the `Resize` action to wait for.
+    fn update_server(
+        &self,
+        id: ServerId,
+        size: &ServerSize,
+    ) -> impl Future<Output = Result<Action, ProviderError>> + Send;
+
+    /// Deletes a server. A server that is already gone after a retried call counts as deleted.
+    fn delete_server(&self, id: ServerId)
+        -> impl Future<Output = Result<(), ProviderError>> + Send;
+
+    /// Powers a server on, off, shuts it down or reboots it. Returns the action to wait for.
+    fn power(
+        &self,
+        id: ServerId,
+        op: PowerOp,
+    ) -> impl Future<Output = Result<Action, ProviderError>> + Send;
+
+    /// Attaches a server to a private network (`AddNetwork`).
+    fn attach_network(
+        &self,
+        server: ServerId,
+        network: NetworkId,
+    ) -> impl Future<Output = Result<Action, ProviderError>> + Send;
+
+    /// Detaches a server from a private network (`RemoveNetwork`).
+    fn detach_network(
+        &self,
+        server: ServerId,
+        network: NetworkId,
+    ) -> impl Future<Output = Result<Action, ProviderError>> + Send;
+
+    /// Reinstalls a server from an image. The server goes back to `New`.
+    fn rebuild_server(
+        &self,
+        id: ServerId,
+        image: ImageId,
+    ) -> impl Future<Output = Result<ObservedServer, ProviderError>> + Send;
+
+    /// Polls an action until it is `Completed`, or fails at `deadline` naming the server and task.
+    fn wait_action(
+        &self,
+        server: ServerId,
+        action: ActionId,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<Action, ProviderError>> + Send;
+
+    /// Polls a server until its state is `Active`; fails at once on `NeedMoney`/`Blocked`.
+    fn wait_server_active(
+        &self,
+        id: ServerId,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<ObservedServer, ProviderError>> + Send;
+
+    /// Creates a private network (state `New`; see [`Provider::wait_network_active`]).
+    fn create_network(
+        &self,
+        spec: &NetworkSpec,
+    ) -> impl Future<Output = Result<ObservedNetwork, ProviderError>> + Send;
+
+    /// Polls a private network until its state is `Active`.
+    fn wait_network_active(
+        &self,
+        id: NetworkId,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<ObservedNetwork, ProviderError>> + Send;
+
+    /// Deletes a private network.
+    fn delete_network(
+        &self,
+        id: NetworkId,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send;
+
+    /// Uploads an SSH public key.
+    fn create_ssh_key(
+        &self,
+        spec: &SshKeySpec,
+    ) -> impl Future<Output = Result<ObservedSshKey, ProviderError>> + Send;
+
+    /// Deletes an SSH key.
+    fn delete_ssh_key(
+        &self,
+        id: SshKeyId,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send;
+
+    /// Adds a domain (zone) to 1cloud DNS hosting.
+    fn create_domain(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<ObservedDomain, ProviderError>> + Send;
+
+    /// Removes a domain and its records.
+    fn delete_domain(&self, id: DomainId)
+        -> impl Future<Output = Result<(), ProviderError>> + Send;
+
+    /// Creates a DNS record.
+    fn create_record(
+        &self,
+        spec: &RecordSpec,
+    ) -> impl Future<Output = Result<ObservedRecord, ProviderError>> + Send;
+
+    /// Deletes a DNS record.
+    fn delete_record(
+        &self,
+        domain: DomainId,
+        record: RecordId,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send;
+}

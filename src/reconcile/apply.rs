@@ -1,0 +1,583 @@
+//! `apply`: executes a [`Plan`] against a [`Provider`] in dependency order, with at most
+//! `parallelism` steps in flight. Every mutating call is journaled in the state before it is
+//! made and its result recorded after (DESIGN decision 4), so a crash at any point leaves a state
+//! that the next plan can reconcile without creating anything twice.
+//!
+//! A failed step does not stop unrelated steps; the steps that depend on it are skipped. When
+//! `stop` is raised (first Ctrl-C), nothing new is started and the steps in flight finish.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use crate::provider::{
+    DomainId, NetworkId, NetworkSpec, PowerOp, Provider, RecordSpec, ServerId, ServerSize,
+    ServerSpec, SshKeyId, SshKeySpec,
+};
+use crate::state::{Action as JournalAction, Address, JournalOp, Outcome, StateError, Store};
+
+use super::step::{Action, NewServer, Plan, RecordValue, Ref, Step, Work};
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Steps in flight at once.
+    pub parallelism: usize,
+    /// How long to wait for one 1cloud task (server creation, resize, power) to complete.
+    pub task_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            parallelism: 10,
+            task_timeout: Duration::from_secs(900),
+        }
+    }
+}
+
+/// Progress, for the ui.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Started {
+        address: Address,
+        action: Action,
+    },
+    Finished {
+        address: Address,
+        action: Action,
+        elapsed: Duration,
+        detail: String,
+    },
+    Failed {
+        address: Address,
+        message: String,
+    },
+    Skipped {
+        address: Address,
+        because: Address,
+    },
+}
+
+/// The outcome of an apply.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub done: Vec<Address>,
+    pub failed: Vec<(Address, String)>,
+    pub skipped: Vec<(Address, Address)>,
+    /// Steps not started because of an interruption.
+    pub not_started: Vec<Address>,
+}
+
+impl Report {
+    /// Whether everything in the plan was done.
+    pub fn complete(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty() && self.not_started.is_empty()
+    }
+}
+
+/// Shared by the steps of one apply.
+struct Shared<P> {
+    provider: P,
+    store: Mutex<Store>,
+    /// IDs created during this apply (and known from state), by address.
+    ids: Mutex<BTreeMap<Address, u64>>,
+    /// Server IPs learned during this apply, for DNS records.
+    ips: Mutex<BTreeMap<Address, String>>,
+    options: Options,
+}
+
+/// Applies `plan`. Returns the store (to be closed by the caller) and the report.
+pub async fn apply<P, F>(
+    plan: &Plan,
+    provider: P,
+    store: Store,
+    options: Options,
+    stop: Arc<AtomicBool>,
+    on_event: F,
+) -> (Store, Report)
+where
+    P: Provider + Clone + 'static,
+    F: Fn(Event) + Send + Sync + 'static,
+{
+    let ids = store
+        .state()
+        .resources()
+        .iter()
+        .map(|(a, r)| (a.clone(), r.id))
+        .collect();
+    let shared = Arc::new(Shared {
+        provider,
+        store: Mutex::new(store),
+        ids: Mutex::new(ids),
+        ips: Mutex::new(BTreeMap::new()),
+        options,
+    });
+    let on_event = Arc::new(on_event);
+    let index: BTreeMap<&Address, usize> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (&s.address, i))
+        .collect();
+    let deps: Vec<Vec<usize>> = plan
+        .steps
+        .iter()
+        .map(|s| {
+            s.after
+                .iter()
+                .filter_map(|a| index.get(a).copied())
+                .collect()
+        })
+        .collect();
+    let mut status = vec![Status::Waiting; plan.steps.len()];
+    let mut report = Report::default();
+    let mut running: JoinSet<(usize, Result<String, String>, Duration)> = JoinSet::new();
+    let parallelism = shared.options.parallelism.max(1);
+    loop {
+        // Skip steps whose dependencies failed; start ready ones.
+        let mut progressed = true;
+        while progressed {
+            progressed = false;
+            for i in 0..plan.steps.len() {
+                if status[i] != Status::Waiting {
+                    continue;
+                }
+                if let Some(&bad) = deps[i]
+                    .iter()
+                    .find(|&&d| matches!(status[d], Status::Failed | Status::Skipped))
+                {
+                    status[i] = Status::Skipped;
+                    let because = plan.steps[bad].address.clone();
+                    on_event(Event::Skipped {
+                        address: plan.steps[i].address.clone(),
+                        because: because.clone(),
+                    });
+                    report
+                        .skipped
+                        .push((plan.steps[i].address.clone(), because));
+                    progressed = true;
+                }
+            }
+        }
+        if !stop.load(Ordering::SeqCst) {
+            for i in 0..plan.steps.len() {
+                if running.len() >= parallelism {
+                    break;
+                }
+                if status[i] == Status::Waiting
+                    && deps[i].iter().all(|&d| status[d] == Status::Done)
+                {
+                    status[i] = Status::Running;
+                    let step = plan.steps[i].clone();
+                    on_event(Event::Started {
+                        address: step.address.clone(),
+                        action: step.action,
+                    });
+                    let shared = shared.clone();
+                    running.spawn(async move {
+                        let started = Instant::now();
+                        let result = run_step(&shared, &step).await.map_err(|e| e.to_string());
+                        (i, result, started.elapsed())
+                    });
+                }
+            }
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (i, result, elapsed) = match joined {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                // A panicking step: report it and keep going (its index is unknown).
+                tracing::error!("a step panicked: {e}");
+                continue;
+            }
+        };
+        let step = &plan.steps[i];
+        match result {
+            Ok(detail) => {
+                status[i] = Status::Done;
+                report.done.push(step.address.clone());
+                on_event(Event::Finished {
+                    address: step.address.clone(),
+                    action: step.action,
+                    elapsed,
+                    detail,
+                });
+            }
+            Err(message) => {
+                status[i] = Status::Failed;
+                on_event(Event::Failed {
+                    address: step.address.clone(),
+                    message: message.clone(),
+                });
+                report.failed.push((step.address.clone(), message));
+            }
+        }
+    }
+    for (i, s) in status.iter().enumerate() {
+        if *s == Status::Waiting {
+            report.not_started.push(plan.steps[i].address.clone());
+        }
+    }
+    let shared =
+        Arc::try_unwrap(shared).unwrap_or_else(|_| unreachable!("all steps have finished"));
+    let store = shared
+        .store
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    (store, report)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Waiting,
+    Running,
+    Done,
+    Failed,
+    Skipped,
+}
+
+/// Why a step failed.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error(transparent)]
+    Provider(#[from] crate::provider::ProviderError),
+    #[error("state: {0}")]
+    State(#[from] StateError),
+    #[error("{0} was not created")]
+    Missing(Address),
+}
+
+impl<P: Provider> Shared<P> {
+    fn begin(&self, op: JournalOp) -> Result<crate::state::Seq, StateError> {
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .begin(op)
+    }
+
+    fn finish(&self, seq: crate::state::Seq, outcome: &Outcome) -> Result<(), StateError> {
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .finish(seq, outcome)
+            .map(|_| ())
+    }
+
+    /// Runs one journaled call: intent, call, result.
+    async fn journaled<T>(
+        &self,
+        op: JournalOp,
+        call: impl std::future::Future<Output = Result<T, crate::provider::ProviderError>>,
+        id_of: impl Fn(&T) -> u64,
+    ) -> Result<T, StepError> {
+        let seq = self.begin(op)?;
+        match call.await {
+            Ok(value) => {
+                self.finish(seq, &Outcome::Done { id: id_of(&value) })?;
+                Ok(value)
+            }
+            Err(e) => {
+                self.finish(
+                    seq,
+                    &Outcome::Failed {
+                        message: e.to_string(),
+                    },
+                )?;
+                Err(e.into())
+            }
+        }
+    }
+
+    fn id(&self, address: &Address) -> Option<u64> {
+        self.ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(address)
+            .copied()
+    }
+
+    fn set_id(&self, address: &Address, id: u64) {
+        self.ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(address.clone(), id);
+    }
+
+    fn resolve<T: Copy + From<u64>>(&self, r: &Ref<T>) -> Result<T, StepError> {
+        match r {
+            Ref::Id(id) => Ok(*id),
+            Ref::Address(a) => self
+                .id(a)
+                .map(T::from)
+                .ok_or_else(|| StepError::Missing(a.clone())),
+        }
+    }
+
+    fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.options.task_timeout
+    }
+}
+
+async fn run_step<P: Provider>(shared: &Shared<P>, step: &Step) -> Result<String, StepError> {
+    let address = &step.address;
+    match &step.work {
+        Work::Server {
+            existing,
+            adopt,
+            create,
+            resize,
+            attach,
+            detach,
+            power,
+        } => {
+            let mut id = *existing;
+            let mut detail = String::new();
+            if let (Some(existing), true) = (existing, adopt) {
+                let attrs = serde_json::json!({ "adopted": true });
+                shared
+                    .store
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .commit(|s| {
+                        s.record_adopted(address, existing.0, attrs);
+                        Ok(())
+                    })?;
+                shared.set_id(address, existing.0);
+            }
+            if let Some(new) = create {
+                if let Some(old) = existing {
+                    let op = JournalOp::new(address.clone(), JournalAction::Delete).on_id(old.0);
+                    shared
+                        .journaled(op, shared.provider.delete_server(*old), |()| old.0)
+                        .await?;
+                }
+                let server = create_server(shared, address, new).await?;
+                let ready = shared
+                    .provider
+                    .wait_server_active(server, shared.deadline())
+                    .await?;
+                if let Some(ip) = &ready.ip {
+                    shared
+                        .ips
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(address.clone(), ip.clone());
+                    detail = format!("id {}, ip {ip}", server.0);
+                    let attrs = serde_json::json!({ "ip": ip, "user": ready.admin_user });
+                    shared
+                        .store
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .commit(|s| {
+                            s.set_attributes(address, attrs);
+                            Ok(())
+                        })?;
+                }
+                id = Some(server);
+            }
+            let id = id.ok_or_else(|| StepError::Missing(address.clone()))?;
+            if let Some(size) = resize {
+                let size = ServerSize::from(size);
+                let op = JournalOp::new(address.clone(), JournalAction::Update)
+                    .on_id(id.0)
+                    .with("cpu", size.cpu)
+                    .with("ram", size.ram)
+                    .with("disk", size.disk);
+                let action = shared
+                    .journaled(op, shared.provider.update_server(id, &size), |_| id.0)
+                    .await?;
+                shared
+                    .provider
+                    .wait_action(id, action.id, shared.deadline())
+                    .await?;
+            }
+            for net in attach {
+                let net: NetworkId = shared.resolve(net)?;
+                let op = JournalOp::new(address.clone(), JournalAction::Attach)
+                    .on_id(id.0)
+                    .with("network", net);
+                let action = shared
+                    .journaled(op, shared.provider.attach_network(id, net), |_| id.0)
+                    .await?;
+                shared
+                    .provider
+                    .wait_action(id, action.id, shared.deadline())
+                    .await?;
+            }
+            for net in detach {
+                let op = JournalOp::new(address.clone(), JournalAction::Detach)
+                    .on_id(id.0)
+                    .with("network", net);
+                let action = shared
+                    .journaled(op, shared.provider.detach_network(id, *net), |_| id.0)
+                    .await?;
+                shared
+                    .provider
+                    .wait_action(id, action.id, shared.deadline())
+                    .await?;
+            }
+            if let Some(on) = power {
+                let op_kind = if *on { PowerOp::On } else { PowerOp::Off };
+                let op = JournalOp::new(address.clone(), JournalAction::Power)
+                    .on_id(id.0)
+                    .with("power", op_kind.api_name());
+                let action = shared
+                    .journaled(op, shared.provider.power(id, op_kind), |_| id.0)
+                    .await?;
+                shared
+                    .provider
+                    .wait_action(id, action.id, shared.deadline())
+                    .await?;
+            }
+            Ok(detail)
+        }
+        Work::DeleteServer { id } => {
+            let op = JournalOp::new(address.clone(), JournalAction::Delete).on_id(id.0);
+            shared
+                .journaled(op, shared.provider.delete_server(*id), |()| id.0)
+                .await?;
+            Ok(String::new())
+        }
+        Work::CreateSshKey {
+            title,
+            public_key,
+            replaces,
+        } => {
+            let spec = SshKeySpec {
+                title: title.clone(),
+                public_key: public_key.clone(),
+            };
+            let op = JournalOp::new(address.clone(), JournalAction::Create).with("title", title);
+            let key = shared
+                .journaled(op, shared.provider.create_ssh_key(&spec), |k| k.id.0)
+                .await?;
+            shared.set_id(address, key.id.0);
+            if let Some(old) = replaces {
+                shared.provider.delete_ssh_key(*old).await?;
+            }
+            Ok(format!("id {}", key.id))
+        }
+        Work::DeleteSshKey { id } => {
+            let op = JournalOp::new(address.clone(), JournalAction::Delete).on_id(id.0);
+            shared
+                .journaled(op, shared.provider.delete_ssh_key(*id), |()| id.0)
+                .await?;
+            Ok(String::new())
+        }
+        Work::CreateNetwork { name, dc, dhcp } => {
+            let spec = NetworkSpec {
+                name: name.clone(),
+                dc: Some(dc.clone()),
+                dhcp: *dhcp,
+            };
+            let op = JournalOp::new(address.clone(), JournalAction::Create).with("dc", dc);
+            let net = shared
+                .journaled(op, shared.provider.create_network(&spec), |n| n.id.0)
+                .await?;
+            shared.set_id(address, net.id.0);
+            shared
+                .provider
+                .wait_network_active(net.id, shared.deadline())
+                .await?;
+            Ok(format!("id {}", net.id))
+        }
+        Work::DeleteNetwork { id } => {
+            let op = JournalOp::new(address.clone(), JournalAction::Delete).on_id(id.0);
+            shared
+                .journaled(op, shared.provider.delete_network(*id), |()| id.0)
+                .await?;
+            Ok(String::new())
+        }
+        Work::CreateDomain { name } => {
+            let op = JournalOp::new(address.clone(), JournalAction::Create);
+            let domain = shared
+                .journaled(op, shared.provider.create_domain(name), |d| d.id.0)
+                .await?;
+            shared.set_id(address, domain.id.0);
+            Ok(format!("id {}", domain.id))
+        }
+        Work::CreateRecord {
+            domain,
+            record_kind,
+            name,
+            value,
+            ttl,
+            priority,
+            replaces,
+        } => {
+            let domain: DomainId = shared.resolve(domain)?;
+            let value = match value {
+                RecordValue::Literal(v) => v.clone(),
+                RecordValue::ServerIp(server) => shared
+                    .ips
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get(server)
+                    .cloned()
+                    .ok_or_else(|| StepError::Missing(server.clone()))?,
+            };
+            if let Some((d, r)) = replaces {
+                let op = JournalOp::new(address.clone(), JournalAction::Delete).on_id(r.0);
+                shared
+                    .journaled(op, shared.provider.delete_record(*d, *r), |()| r.0)
+                    .await?;
+            }
+            let spec = RecordSpec {
+                domain,
+                kind: record_kind.kind(),
+                name: name.clone(),
+                value: value.clone(),
+                ttl: *ttl,
+                priority: *priority,
+            };
+            let op = JournalOp::new(address.clone(), JournalAction::Create).with("value", &value);
+            let record = shared
+                .journaled(op, shared.provider.create_record(&spec), |r| r.id.0)
+                .await?;
+            Ok(format!("id {}, {value}", record.id))
+        }
+        Work::DeleteRecord { domain, id } => {
+            let op = JournalOp::new(address.clone(), JournalAction::Delete).on_id(id.0);
+            shared
+                .journaled(op, shared.provider.delete_record(*domain, *id), |()| id.0)
+                .await?;
+            Ok(String::new())
+        }
+    }
+}
+
+async fn create_server<P: Provider>(
+    shared: &Shared<P>,
+    address: &Address,
+    new: &NewServer,
+) -> Result<ServerId, StepError> {
+    let ssh_keys = new
+        .ssh_keys
+        .iter()
+        .map(|k| shared.resolve::<SshKeyId>(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let spec = ServerSpec {
+        name: new.name.clone(),
+        size: ServerSize::from(&new.size),
+        image: new.image,
+        dc: Some(new.dc.clone()),
+        backup_days: new.backup_days,
+        ssh_keys,
+    };
+    let op = JournalOp::new(address.clone(), JournalAction::Create)
+        .with("image", &new.image_name)
+        .with("cpu", new.size.cpu)
+        .with("ram", new.size.ram)
+        .with("disk", new.size.disk);
+    let server = shared
+        .journaled(op, shared.provider.create_server(&spec), |s| s.id.0)
+        .await?;
+    shared.set_id(address, server.id.0);
+    Ok(server.id)
+}

@@ -1,0 +1,13 @@
+//! The reconciler: [`plan`] (pure: desired vs observed vs state) and [`apply`] (async: executes
+//! a plan in dependency order with bounded parallelism, journaling every mutating call).
+//! May depend on `model`, `provider` and `state`.
+
+pub mod apply;
+pub mod plan;
+mod step;
+
+pub use apply::{apply, Event, Options, Report};
+pub use plan::{plan, Input};
+pub use step::{
+    Action, Change, NewServer, Plan, RecordValue, Ref, Size, Step, Summary, Unmanaged, Work,
+};

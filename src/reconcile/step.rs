@@ -1,0 +1,235 @@
+//! The plan's vocabulary: a [`Plan`] is a list of [`Step`]s, each about one resource address,
+//! with the attribute [`Change`]s to show and the [`Work`] the executor must do.
+
+use serde::Serialize;
+
+use crate::provider::{
+    DomainId, ImageId, NetworkId, RecordId, RecordKind, ServerId, ServerSize, SshKeyId,
+};
+use crate::state::Address;
+
+/// What a step does, in Terraform's symbols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// `+`
+    Create,
+    /// `~`
+    Update,
+    /// `-/+`
+    Replace,
+    /// `-`
+    Delete,
+    /// Take over an existing object (`adopt: true`, or found after an interrupted run).
+    Adopt,
+}
+
+impl Action {
+    /// Terraform's symbol.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+            Action::Adopt => "<=",
+        }
+    }
+}
+
+/// One attribute's change, for display.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub attr: String,
+    /// `None` when the resource does not exist yet.
+    pub before: Option<String>,
+    pub after: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forces_replacement: bool,
+}
+
+/// A reference to an object that may not exist yet: known ID, or "created by the step for this
+/// address earlier in this apply".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Ref<T> {
+    Id(T),
+    Address(Address),
+}
+
+/// Everything needed to create a server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewServer {
+    pub name: String,
+    pub size: Size,
+    pub image: ImageId,
+    pub image_name: String,
+    pub dc: String,
+    pub backup_days: Option<u32>,
+    pub ssh_keys: Vec<Ref<SshKeyId>>,
+}
+
+/// Serializable copy of [`ServerSize`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Size {
+    pub cpu: u32,
+    pub ram: u32,
+    pub disk: u32,
+    pub disk_type: String,
+    pub high_performance: bool,
+}
+
+impl From<&Size> for ServerSize {
+    fn from(s: &Size) -> ServerSize {
+        ServerSize {
+            cpu: s.cpu,
+            ram: s.ram,
+            disk: s.disk,
+            disk_type: s.disk_type.clone(),
+            high_performance: s.high_performance,
+        }
+    }
+}
+
+/// The API work of one step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Work {
+    /// Converge one server: optionally delete the old one and create a new one, then resize,
+    /// attach/detach networks and set power, in that order.
+    Server {
+        /// The existing server (before replacement), if any.
+        existing: Option<ServerId>,
+        /// Record the existing server as owned (adoption) before anything else.
+        adopt: bool,
+        /// Create this server (after deleting `existing` when replacing).
+        create: Option<NewServer>,
+        resize: Option<Size>,
+        attach: Vec<Ref<NetworkId>>,
+        detach: Vec<NetworkId>,
+        /// Desired power, when it differs (or for a new server declared off).
+        power: Option<bool>,
+    },
+    DeleteServer {
+        id: ServerId,
+    },
+    CreateSshKey {
+        title: String,
+        public_key: String,
+        replaces: Option<SshKeyId>,
+    },
+    DeleteSshKey {
+        id: SshKeyId,
+    },
+    CreateNetwork {
+        name: String,
+        dc: String,
+        dhcp: bool,
+    },
+    DeleteNetwork {
+        id: NetworkId,
+    },
+    CreateDomain {
+        name: String,
+    },
+    CreateRecord {
+        domain: Ref<DomainId>,
+        record_kind: RecordKindName,
+        name: String,
+        /// The value, or a server whose IP it is (known after that server's step).
+        value: RecordValue,
+        ttl: u32,
+        priority: Option<u32>,
+        replaces: Option<(DomainId, RecordId)>,
+    },
+    DeleteRecord {
+        domain: DomainId,
+        id: RecordId,
+    },
+}
+
+/// A record value: literal, or the IP of a server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RecordValue {
+    Literal(String),
+    ServerIp(Address),
+}
+
+/// Serializable record kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RecordKindName(pub &'static str);
+
+impl RecordKindName {
+    pub fn kind(self) -> RecordKind {
+        match self.0 {
+            "AAAA" => RecordKind::Aaaa,
+            "CNAME" => RecordKind::Cname,
+            "MX" => RecordKind::Mx,
+            "TXT" => RecordKind::Txt,
+            _ => RecordKind::A,
+        }
+    }
+}
+
+/// One resource's change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub address: Address,
+    pub action: Action,
+    /// Why, when it is not obvious ("deleted outside ict", "image changed").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub changes: Vec<Change>,
+    /// Addresses of steps that must finish first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<Address>,
+    pub work: Work,
+}
+
+/// A server in the account that ict does not own: shown, never touched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unmanaged {
+    pub id: ServerId,
+    pub name: String,
+}
+
+/// Everything `apply` would do, in dependency order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Plan {
+    pub env: String,
+    pub steps: Vec<Step>,
+    pub unmanaged: Vec<Unmanaged>,
+}
+
+/// `Plan: 2 to add, 1 to change, 0 to destroy.`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    /// Counts in Terraform's terms (a replacement adds one and destroys one).
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for step in &self.steps {
+            match step.action {
+                Action::Create => s.add += 1,
+                Action::Update | Action::Adopt => s.change += 1,
+                Action::Replace => {
+                    s.add += 1;
+                    s.destroy += 1;
+                }
+                Action::Delete => s.destroy += 1,
+            }
+        }
+        s
+    }
+
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}

@@ -1,0 +1,108 @@
+//! Plans for people, in Terraform's conventions: `+` create, `~` update in place, `-/+`
+//! replace, `-` destroy, `<=` adopt; `old → new` per attribute; `(known after apply)`; and the
+//! summary line `Plan: 2 to add, 1 to change, 0 to destroy.`
+
+use std::fmt::Write as _;
+
+use crate::reconcile::{Action, Plan};
+
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const RED: &str = "\x1b[31m";
+const CYAN: &str = "\x1b[36m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+/// The whole plan as text.
+pub fn text(plan: &Plan, color: bool) -> String {
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("{code}{s}{RESET}")
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut out = String::new();
+    if plan.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(BOLD, "No changes. The infrastructure matches the script.")
+        );
+    } else {
+        let _ = writeln!(out, "ict will perform these actions (env {}):\n", plan.env);
+        for step in &plan.steps {
+            let colour = match step.action {
+                Action::Create => GREEN,
+                Action::Update => YELLOW,
+                Action::Replace | Action::Delete => RED,
+                Action::Adopt => CYAN,
+            };
+            let reason = step
+                .reason
+                .as_ref()
+                .map_or_else(String::new, |r| format!("  ({r})"));
+            let _ = writeln!(
+                out,
+                "  {} {}{reason}",
+                paint(colour, &format!("{:>3}", step.action.symbol())),
+                paint(BOLD, &step.address.to_string())
+            );
+            let width = step.changes.iter().map(|c| c.attr.len()).max().unwrap_or(0);
+            for c in &step.changes {
+                let value = match &c.before {
+                    Some(before) if step.action != Action::Create => {
+                        format!("{before} → {}", c.after)
+                    }
+                    _ => c.after.clone(),
+                };
+                let forces = if c.forces_replacement {
+                    paint(RED, "  # forces replacement")
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(out, "        {:<width$}  {value}{forces}", c.attr);
+            }
+        }
+        let s = plan.summary();
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint(
+                BOLD,
+                &format!(
+                    "Plan: {} to add, {} to change, {} to destroy.",
+                    s.add, s.change, s.destroy
+                )
+            )
+        );
+    }
+    if !plan.unmanaged.is_empty() {
+        let names: Vec<String> = plan
+            .unmanaged
+            .iter()
+            .map(|u| format!("{} (ID {})", u.name, u.id))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n{} server(s) in the account are not managed by ict and will not be touched: {}",
+            plan.unmanaged.len(),
+            names.join(", ")
+        );
+    }
+    out
+}
+
+/// The plan as JSON for machines.
+pub fn json(plan: &Plan) -> String {
+    let value = serde_json::json!({
+        "format_version": "1",
+        "env": plan.env,
+        "summary": plan.summary(),
+        "steps": plan.steps,
+        "unmanaged": plan.unmanaged,
+    });
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
