@@ -68,6 +68,16 @@ pub enum Command {
         format: GraphFormat,
     },
 
+    /// Evaluate script statements interactively, on the same engine as the other commands.
+    ///
+    /// With FILE, the script is evaluated first and its functions and variables are in scope.
+    /// Without a terminal, reads all of standard input and prints each result on its own line.
+    Repl {
+        /// A script to evaluate first, e.g. `infra.ict`.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+
     /// Show or break the lock that keeps two ict commands from changing one environment at once.
     #[command(subcommand)]
     Lock(LockCommand),

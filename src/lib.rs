@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod model;
 pub mod provider;
 pub mod reconcile;
+pub mod repl;
 pub mod script;
 pub mod ssh;
 pub mod state;

@@ -12,6 +12,7 @@ mod examples;
 mod graph;
 mod provider;
 mod readme;
+mod repl;
 mod ssh;
 mod state;
 mod support {

@@ -119,6 +119,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
             ui.out(&text);
             Ok(ExitCode::Success)
         }
+        Command::Repl { file } => Ok(crate::repl::run(config, ui, file.as_deref())),
         Command::Lock(command) => lock(config, ui, command),
         Command::Cloud(args) => cloud(args, ui),
         Command::Emulator(args) => {

@@ -9,6 +9,7 @@ mod engine;
 mod error;
 mod locate;
 mod resolver;
+pub mod session;
 mod stdlib;
 
 use std::cell::RefCell;
@@ -19,6 +20,7 @@ use indexmap::IndexMap;
 
 pub use engine::{MAX_CALL_LEVELS, MAX_OPERATIONS};
 pub use error::{Problem, ScriptError};
+pub use session::Session;
 
 use crate::model::{self, Desired, Sources};
 

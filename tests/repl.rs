@@ -1,0 +1,336 @@
+//! `ict repl`: over standard input with the real binary, and in a pseudo-terminal driven by
+//! tmux (skipped with a message when tmux is missing, unless `CI=true`).
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use crate::test::{ict, Outcome};
+
+/// Runs `ict repl ARGS` in `dir` with `input` on standard input.
+fn repl(dir: &Path, args: &[&str], input: &str) -> Outcome {
+    let mut child = Command::new(ict())
+        .arg("repl")
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env_remove("ONECLOUD_TOKEN")
+        .env_remove("ICT_PATH")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ict repl");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let output = child.wait_with_output().expect("ict repl ends");
+    Outcome {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        status: output.status.code().unwrap_or(-1),
+    }
+}
+
+fn temp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+#[test]
+fn results_are_printed_one_per_line() {
+    let dir = temp();
+    let out = repl(
+        dir.path(),
+        &[],
+        "server(\"a\", #{}); 1 + 2\n\"x\" + 1\nserver(\"b\").ip\n",
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "3\n\"x1\"\n${server.b.ip}\n");
+}
+
+#[test]
+fn functions_span_lines_and_inputs() {
+    let dir = temp();
+    let input = "fn web(n) {\n    server(n, #{\n        cpu: 2,\n    })\n}\nweb(\"w1\")\nweb(\"w2\").cpu * 10\n:graph\n";
+    let out = repl(dir.path(), &[], input);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[..2], ["Server(\"w1\")", "20"], "{}", out.stdout);
+    assert!(lines[2].contains("server.w1  2 vCPU"), "{}", out.stdout);
+    assert!(lines[3].contains("server.w2  2 vCPU"), "{}", out.stdout);
+}
+
+#[test]
+fn an_error_does_not_end_the_session_but_fails_the_run() {
+    let dir = temp();
+    let out = repl(
+        dir.path(),
+        &[],
+        "let a = 1;\nservr(\"x\")\nserver(\"y\", #{ rma: 1 })\na + 1\n:vars\n",
+    );
+    assert_eq!(out.status, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, "2\na = 1\n");
+    assert!(
+        out.stderr.contains("no function matches `servr"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean `server`?"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("<repl>:2:1"), "{}", out.stderr);
+    assert!(out.stderr.contains("unknown field `rma`"), "{}", out.stderr);
+}
+
+#[test]
+fn file_is_evaluated_first() {
+    let dir = temp();
+    std::fs::write(
+        dir.path().join("infra.ict"),
+        "const SIZE = 4;\nfn web(n) { server(n, #{ cpu: 4 }) }\nweb(\"web-1\");\n",
+    )
+    .expect("write script");
+    let out = repl(
+        dir.path(),
+        &["infra.ict"],
+        "SIZE\nweb(\"web-2\").cpu\n:check\n:reload\n:check\n",
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "4\n4\nok (env dev): 2 servers\nreloaded infra.ict: 1 server\nok (env dev): 1 server\n"
+    );
+}
+
+#[test]
+fn a_broken_file_is_reported_and_fails_the_run() {
+    let dir = temp();
+    std::fs::write(dir.path().join("bad.ict"), "let x = ;\n").expect("write script");
+    let out = repl(dir.path(), &["bad.ict"], "1 + 1\n");
+    assert_eq!(out.status, 1);
+    assert_eq!(out.stdout, "2\n");
+    assert!(out.stderr.contains("bad.ict:1:"), "{}", out.stderr);
+}
+
+/// A tmux server of our own (its own socket), killed when the test ends.
+struct Tmux {
+    socket: String,
+    dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    /// Starts `ict repl ARGS` in a 100x30 pane, or None (with a message) without tmux.
+    #[allow(clippy::print_stderr)] // a skipped test says why
+    fn start(name: &str, files: &[(&str, &str)], args: &str) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "tmux is required in CI (apt-get install tmux)"
+            );
+            eprintln!("skipping {name}: tmux is not installed");
+            return None;
+        }
+        let dir = temp();
+        for (file, text) in files {
+            std::fs::write(dir.path().join(file), text).expect("write file");
+        }
+        let tmux = Tmux {
+            socket: format!("ict-test-{}-{name}", std::process::id()),
+            dir,
+        };
+        let command = format!(
+            "env NO_COLOR=1 XDG_DATA_HOME={data} {ict} repl {args}",
+            data = tmux.dir.path().join("data").display(),
+            ict = ict(),
+        );
+        let status = tmux
+            .command()
+            .args([
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-x",
+                "100",
+                "-y",
+                "30",
+            ])
+            .arg("-c")
+            .arg(tmux.dir.path())
+            .arg(command)
+            .status()
+            .expect("start tmux");
+        assert!(status.success());
+        tmux.wait_for("prompt", |screen| screen.contains("ict>"));
+        Some(tmux)
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.socket]);
+        command
+    }
+
+    /// Types text literally.
+    fn type_text(&self, text: &str) {
+        let ok = self
+            .command()
+            .args(["send-keys", "-t", "t", "-l", text])
+            .status();
+        assert!(ok.expect("tmux send-keys").success());
+    }
+
+    /// Presses keys (`Enter`, `Tab`, `C-c`).
+    fn keys(&self, keys: &[&str]) {
+        let ok = self
+            .command()
+            .args(["send-keys", "-t", "t"])
+            .args(keys)
+            .status();
+        assert!(ok.expect("tmux send-keys").success());
+    }
+
+    /// Types `line`, presses Enter and waits until the next prompt is drawn (typing ahead
+    /// while an input is evaluated could be lost when the editor takes the terminal back).
+    fn submit(&self, line: &str) -> String {
+        let before = prompts(&self.screen());
+        self.type_text(line);
+        self.keys(&["Enter"]);
+        self.ready(before)
+    }
+
+    /// Waits until more than `before` prompts are on screen and the last line is a prompt.
+    #[track_caller]
+    fn ready(&self, before: usize) -> String {
+        self.wait_for("the next prompt", |s| {
+            prompts(s) > before && s.lines().rev().find(|l| !l.trim().is_empty()) == Some("ict>")
+        })
+    }
+
+    fn screen(&self) -> String {
+        let out = self
+            .command()
+            .args(["capture-pane", "-p", "-t", "t"])
+            .output();
+        String::from_utf8_lossy(&out.expect("tmux capture-pane").stdout).into_owned()
+    }
+
+    fn alive(&self) -> bool {
+        self.command()
+            .args(["has-session", "-t", "t"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Waits (at most 10 s) until the screen satisfies `ready`.
+    #[track_caller]
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self
+            .command()
+            .arg("kill-server")
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn prompts(screen: &str) -> usize {
+    screen.lines().filter(|l| l.starts_with("ict>")).count()
+}
+
+fn has_line(screen: &str, line: &str) -> bool {
+    screen.lines().any(|l| l.trim_end() == line)
+}
+
+#[test]
+fn terminal_tab_completes_a_declared_server_name() {
+    let files = [("infra.ict", "server(\"web-frontend\", #{});\n")];
+    let Some(t) = Tmux::start("complete", &files, "infra.ict") else {
+        return;
+    };
+    t.type_text("\"web-f");
+    t.keys(&["Tab"]);
+    t.wait_for("completion", |s| s.contains("ict> \"web-frontend"));
+    let screen = t.submit("\".len()");
+    assert!(has_line(&screen, "12"), "{screen}");
+}
+
+#[test]
+fn terminal_multi_line_input_and_ctrl_c() {
+    let Some(t) = Tmux::start("multiline", &[], "") else {
+        return;
+    };
+    // One input over three lines: no prompt until it is complete.
+    for line in ["fn twice(x) {", "x * 2"] {
+        t.type_text(line);
+        t.keys(&["Enter"]);
+    }
+    t.submit("}");
+    let screen = t.submit("twice(21)");
+    assert!(has_line(&screen, "42"), "{screen}");
+    let before = prompts(&screen);
+    t.type_text("1000 + 1");
+    t.wait_for("the typed line", |s| s.contains("ict> 1000 + 1"));
+    t.keys(&["C-c"]);
+    t.ready(before);
+    let screen = t.submit("7 * 6 + 1");
+    assert!(has_line(&screen, "43"), "{screen}");
+    assert!(!has_line(&screen, "1001"), "{screen}");
+    assert!(
+        screen.contains("ict> 1000 + 1"),
+        "the cancelled line stays visible: {screen}"
+    );
+}
+
+#[test]
+fn terminal_quit_leaves_and_keeps_history() {
+    let Some(t) = Tmux::start("quit", &[], "") else {
+        return;
+    };
+    let screen = t.submit("40 + 2");
+    assert!(has_line(&screen, "42"), "{screen}");
+    t.type_text(":quit");
+    t.keys(&["Enter"]);
+    let start = Instant::now();
+    while t.alive() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "ict repl did not quit"
+        );
+        sleep(Duration::from_millis(50));
+    }
+    let history = std::fs::read_to_string(t.dir.path().join("data/ict/history"))
+        .expect("history file written");
+    assert!(
+        history.contains("40 + 2") && history.contains(":quit"),
+        "{history}"
+    );
+}
