@@ -42,11 +42,10 @@ impl Connection {
 /// The emulator's account file for a script: `.ict/emulator.json` next to it (shared by all
 /// environments, like one 1cloud account).
 pub fn emulator_state_file(script: &Path) -> PathBuf {
-    let dir = script
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    dir.join(".ict").join("emulator.json")
+    match script.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => dir.join(".ict").join("emulator.json"),
+        None => PathBuf::from(".ict").join("emulator.json"),
+    }
 }
 
 /// Connects to the chosen provider. Must run inside a tokio runtime.
