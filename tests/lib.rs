@@ -12,5 +12,6 @@ mod examples;
 mod graph;
 mod provider;
 mod readme;
+mod reconcile;
 mod state;
 mod test;

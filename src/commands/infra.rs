@@ -88,6 +88,8 @@ pub(super) fn apply(config: &Config, ui: &Ui, args: &ApplyArgs) -> Result<ExitCo
         parallelism: args.parallelism,
         ..reconcile::Options::default()
     };
+    // A saved plan was reviewed when it was made (Terraform's convention): no second question.
+    let yes = args.yes || saved.is_some();
     run_apply(
         &config,
         ui,
@@ -96,7 +98,7 @@ pub(super) fn apply(config: &Config, ui: &Ui, args: &ApplyArgs) -> Result<ExitCo
         &evaluated.desired,
         &scope,
         saved,
-        args.yes,
+        yes,
         options,
         "apply",
     )
@@ -175,6 +177,9 @@ async fn locked_apply(
     }
     let store = Store::open(acquired.lock)?;
     let plan = match make_plan(conn, evaluated, desired, store.state(), scope).await {
+        // Destroy only deletes: a protected server that is missing is not created, and one
+        // changed by hand is left as it is.
+        Ok(plan) if command == "destroy" => only_deletions(plan),
         Ok(plan) => plan,
         Err(e) => {
             store.close()?;
@@ -289,6 +294,12 @@ fn target(mut plan: Plan, targets: &[String]) -> Plan {
         }
     }
     plan.steps.retain(|s| keep.contains(&s.address.to_string()));
+    plan
+}
+
+/// Keeps only the deletions of a plan.
+fn only_deletions(mut plan: Plan) -> Plan {
+    plan.steps.retain(|s| s.action == reconcile::Action::Delete);
     plan
 }
 
