@@ -4,7 +4,7 @@ use super::{expect, fleet, unique_names, Cloud};
 
 #[tokio::test]
 async fn applies_converge_on_a_flaky_cloud_without_duplicates() {
-    const COUNT: usize = 12;
+    const COUNT: usize = 20;
     let dir = fleet(COUNT);
     let state = dir.path().join("cloud.json");
     let mut cloud = Cloud::start(
@@ -20,6 +20,16 @@ async fn applies_converge_on_a_flaky_cloud_without_duplicates() {
             "200",
         ],
     );
+    // The cloud does fail: about one request in five.
+    let mut failed = 0;
+    for _ in 0..40 {
+        let (status, _) = cloud.call(reqwest::Method::GET, "/server", None).await;
+        if !status.is_success() {
+            failed += 1;
+        }
+    }
+    assert!((1..=20).contains(&failed), "{failed} of 40 requests failed");
+
     let mut runs = Vec::new();
     for _ in 0..5 {
         let out = cloud.ict(dir.path(), &["apply", "infra.ict", "--yes"]);
