@@ -56,7 +56,7 @@ async fn twenty_creates_at_a_30_percent_fault_rate_make_exactly_twenty_servers()
         tick: Duration::from_millis(10),
         fail_rate: 0.3,
         seed: 3,
-        fault_delay: Duration::from_millis(1000),
+        fault_delay: Duration::from_secs(1),
         ..EmulatorConfig::default()
     })
     .await

@@ -245,10 +245,15 @@ pub fn local(dir: &Path, args: &[&str]) -> Outcome {
 }
 
 pub fn outcome(output: std::process::Output) -> Outcome {
+    let std::process::Output {
+        status,
+        stdout,
+        stderr,
+    } = output;
     Outcome {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        status: status.code().unwrap_or(-1),
     }
 }
 
