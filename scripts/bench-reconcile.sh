@@ -16,7 +16,7 @@ else
 fi
 ict="$target/$profile/ict"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+if [ -z "${KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; else echo "work dir: $work"; fi
 unset ONECLOUD_TOKEN ONECLOUD_API_URL RUST_LOG
 export NO_COLOR=1
 

@@ -206,7 +206,10 @@ impl Emulator {
             latency: config.latency,
             fault_delay: config.fault_delay,
             unsaved: std::sync::atomic::AtomicBool::new(
-                config.state_file.as_ref().is_some_and(|path| !path.exists()),
+                config
+                    .state_file
+                    .as_ref()
+                    .is_some_and(|path| !path.exists()),
             ),
             state_file: config.state_file,
             faults: faults::Faults::new(config.fail_rate, config.seed),
