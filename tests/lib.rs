@@ -12,6 +12,7 @@ mod examples;
 mod graph;
 mod provider;
 mod readme;
+mod reconcile;
 mod repl;
 mod ssh;
 mod state;
