@@ -64,7 +64,7 @@ pub fn validate(desired: &Desired) -> Vec<ModelError> {
             });
         }
     }
-    if let Err(cycle) = graph::Graph::build(desired) {
+    if let Err(cycle) = graph::Graph::check_cycles(desired) {
         errors.push(cycle);
     }
     errors
