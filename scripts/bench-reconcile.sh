@@ -18,6 +18,8 @@ ict="$target/$profile/ict"
 work="$(mktemp -d)"
 if [ -z "${KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; else echo "work dir: $work"; fi
 unset ONECLOUD_TOKEN ONECLOUD_API_URL RUST_LOG
+# 10,000 emulated servers must not each start an sshd (or a metrics endpoint).
+export ICT_EMULATOR_SSH=0 ICT_EMULATOR_METRICS=0
 export NO_COLOR=1
 
 seconds() { python3 -c 'import time; print(f"{time.time():.3f}")'; }
