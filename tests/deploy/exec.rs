@@ -11,11 +11,12 @@ const SCRIPT: &str = r#"
 let k = ssh_key("deploy", #{ public_key_file: "keys/deploy.pub" });
 let web = group("web");
 let other = group("other");
+let db = group("db");
 for i in 1..=12 {
     server(`web-${i}`, #{ cpu: 1, ram: 1024, disk: 20, groups: [if i <= 6 { web } else { other }], ssh_keys: [k] });
 }
 for i in 1..=8 {
-    server(`db-${i}`, #{ cpu: 1, ram: 1024, disk: 20, groups: [group("db")], ssh_keys: [k] });
+    server(`db-${i}`, #{ cpu: 1, ram: 1024, disk: 20, groups: [db], ssh_keys: [k] });
 }
 "#;
 

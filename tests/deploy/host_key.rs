@@ -8,8 +8,9 @@ use super::{exec_lines, ict, ict_code, project, serial, server_dir, testable};
 
 const SCRIPT: &str = r#"
 let k = ssh_key("deploy", #{ public_key_file: "keys/deploy.pub" });
+let web = group("web");
 for i in 1..=2 {
-    server(`web-${i}`, #{ cpu: 1, ram: 1024, disk: 20, groups: [group("web")], ssh_keys: [k] });
+    server(`web-${i}`, #{ cpu: 1, ram: 1024, disk: 20, groups: [web], ssh_keys: [k] });
 }
 "#;
 

@@ -28,7 +28,7 @@ fn stopping_a_server_declared_on_is_undone_by_the_next_apply() {
     );
     assert!(!stop.stdout.contains("web-2"), "{}", stop.stdout);
 
-    let plan = ict_code(dir, false, &["plan", "infra.ict"], 2);
+    let plan = ict_code(dir, false, &["plan", "infra.ict"], 0);
     let lines: Vec<&str> = plan.stdout.lines().map(str::trim).collect();
     let at = lines
         .iter()

@@ -43,7 +43,7 @@ fn run_creates_servers_configures_every_host_and_a_second_run_changes_nothing() 
     );
 
     let first = ict_code(test.path(), true, &["run", "infra.ict", "--yes"], 0);
-    assert!(first.stdout.contains("4 added"), "{}", first.stdout);
+    assert!(first.stdout.contains("5 added"), "{}", first.stdout);
     for (host, expected) in [
         ("web-1", format!("{word} hello web-1 1\n")),
         ("web-2", format!("{word} hello web-2 2\n")),
