@@ -192,8 +192,9 @@ async fn configure(
 /// (`ict/playbooks/NAME.yml`) written into the private work folder.
 fn playbook_file(work: &Path, playbook: &crate::model::Playbook) -> Result<PathBuf, Error> {
     let Some(text) = crate::script::stdlib_playbook(&playbook.path) else {
-        return Ok(std::path::absolute(&playbook.resolved)
-            .unwrap_or_else(|_| playbook.resolved.clone()));
+        return Ok(
+            std::path::absolute(&playbook.resolved).unwrap_or_else(|_| playbook.resolved.clone())
+        );
     };
     let io = |e: std::io::Error| Error::Message(format!("cannot write {}: {e}", playbook.path));
     let folder = work.join("playbooks");

@@ -5,7 +5,10 @@
 
 const MODULES: &[(&str, &str)] = &[
     ("base", include_str!("../../stdlib/base.ict")),
-    ("node_exporter", include_str!("../../stdlib/node_exporter.ict")),
+    (
+        "node_exporter",
+        include_str!("../../stdlib/node_exporter.ict"),
+    ),
     ("sizes", include_str!("../../stdlib/sizes.ict")),
 ];
 
@@ -63,7 +66,10 @@ mod tests {
         }
         assert_eq!(module("missing"), None);
         for path in playbook_paths() {
-            assert!(playbook(&path).is_some_and(|t| t.contains("hosts:")), "{path}");
+            assert!(
+                playbook(&path).is_some_and(|t| t.contains("hosts:")),
+                "{path}"
+            );
         }
         assert_eq!(playbook("playbooks/node_exporter.yml"), None);
         assert_eq!(playbook("ict/playbooks/missing.yml"), None);

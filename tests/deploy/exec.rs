@@ -69,16 +69,30 @@ fn exec_on_twenty_servers_returns_every_output_and_exit_code() {
         assert_eq!(lines.get(name), Some(&format!("at {ip}")), "{name}:\n{out}");
     }
     let recap = out.split("\nRecap:\n").nth(1).expect("recap");
-    assert_eq!(recap.lines().filter(|l| l.contains(" ok (")).count(), 20, "{out}");
+    assert_eq!(
+        recap.lines().filter(|l| l.contains(" ok (")).count(),
+        20,
+        "{out}"
+    );
 
     // One host's command fails: exit 3, its exit code in the recap, the others fine.
-    let failing = format!("{WHERE}; [ \"$(echo $SSH_CONNECTION | cut -d' ' -f3)\" != \"{}\" ] || exit 7", ips["web-3"]);
+    let failing = format!(
+        "{WHERE}; [ \"$(echo $SSH_CONNECTION | cut -d' ' -f3)\" != \"{}\" ] || exit 7",
+        ips["web-3"]
+    );
     let out = exec(dir, "all", &failing, 3);
     assert_eq!(exec_lines(&out).len(), 20, "{out}");
     let recap = out.split("\nRecap:\n").nth(1).expect("recap");
-    let bad: Vec<&str> = recap.lines().filter(|l| !l.contains(" ok (")).filter(|l| !l.trim().is_empty()).collect();
+    let bad: Vec<&str> = recap
+        .lines()
+        .filter(|l| !l.contains(" ok ("))
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     assert_eq!(bad.len(), 1, "{out}");
-    assert!(bad[0].trim_start().starts_with("web-3 ") && bad[0].ends_with("exit 7"), "{out}");
+    assert!(
+        bad[0].trim_start().starts_with("web-3 ") && bad[0].ends_with("exit 7"),
+        "{out}"
+    );
 
     // Grouped output: one block per host, headed by its name.
     let out = exec(dir, "db", &format!("{WHERE}; echo second"), 0);
@@ -86,7 +100,15 @@ fn exec_on_twenty_servers_returns_every_output_and_exit_code() {
     let out = ict_code(
         dir,
         true,
-        &["exec", "infra.ict", "-l", "db", "--group-output", "--", &format!("{WHERE}; echo second")],
+        &[
+            "exec",
+            "infra.ict",
+            "-l",
+            "db",
+            "--group-output",
+            "--",
+            &format!("{WHERE}; echo second"),
+        ],
         0,
     )
     .stdout;
@@ -97,9 +119,18 @@ fn exec_on_twenty_servers_returns_every_output_and_exit_code() {
     assert!(!out.contains(" | "), "{out}");
 
     // Patterns: a group, a glob, a group minus a host.
-    assert_eq!(hosts_in(&exec(dir, "web", WHERE, 0)), sorted(names("web", 1..=6)));
-    assert_eq!(hosts_in(&exec(dir, "web-*", WHERE, 0)), sorted(names("web", 1..=12)));
+    assert_eq!(
+        hosts_in(&exec(dir, "web", WHERE, 0)),
+        sorted(names("web", 1..=6))
+    );
+    assert_eq!(
+        hosts_in(&exec(dir, "web-*", WHERE, 0)),
+        sorted(names("web", 1..=12))
+    );
     let mut expected = names("web", 1..=6);
     expected.retain(|n| n != "web-3");
-    assert_eq!(hosts_in(&exec(dir, "web:!web-3", WHERE, 0)), sorted(expected));
+    assert_eq!(
+        hosts_in(&exec(dir, "web:!web-3", WHERE, 0)),
+        sorted(expected)
+    );
 }

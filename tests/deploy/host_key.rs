@@ -82,7 +82,8 @@ fn a_changed_host_key_is_refused_by_exec_and_by_ansible() {
     // First contact pins both keys.
     let first = ict_code(dir, true, &["exec", "infra.ict", "--", "echo", "pinned"], 0);
     assert_eq!(exec_lines(&first.stdout).len(), 2, "{}", first.stdout);
-    let known_hosts = std::fs::read_to_string(dir.join(".ict/dev/known_hosts")).expect("known_hosts");
+    let known_hosts =
+        std::fs::read_to_string(dir.join(".ict/dev/known_hosts")).expect("known_hosts");
     assert_eq!(known_hosts.lines().count(), 2, "{known_hosts}");
 
     // web-1 gets a new host key, then a power cycle.
@@ -100,7 +101,12 @@ fn a_changed_host_key_is_refused_by_exec_and_by_ansible() {
     let new = fingerprint(&key.with_extension("pub"));
     assert_ne!(old, new);
     ict_code(dir, true, &["power", "infra.ict", "stop", "-l", "web-1"], 0);
-    ict_code(dir, true, &["power", "infra.ict", "start", "-l", "web-1"], 0);
+    ict_code(
+        dir,
+        true,
+        &["power", "infra.ict", "start", "-l", "web-1"],
+        0,
+    );
 
     let refused = ict_code(dir, true, &["exec", "infra.ict", "--", "echo", "again"], 3);
     let all = format!("{}{}", refused.stdout, refused.stderr);
@@ -115,7 +121,11 @@ fn a_changed_host_key_is_refused_by_exec_and_by_ansible() {
         "web-2 still answers"
     );
     // The state keeps the old key: the refusal is not a one-off.
-    let again = ict(dir, true, &["exec", "infra.ict", "-l", "web-1", "--", "true"]);
+    let again = ict(
+        dir,
+        true,
+        &["exec", "infra.ict", "-l", "web-1", "--", "true"],
+    );
     assert_eq!(again.status, 3, "{}{}", again.stdout, again.stderr);
 
     // Ansible, with ict's inventory (and so its known_hosts), refuses web-1 too.

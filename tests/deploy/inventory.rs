@@ -27,7 +27,9 @@ fn ansible_inventory_reads_the_dynamic_inventory_with_the_declared_groups() {
 
     let list = ict_code(test.path(), false, &["inventory", "--list", "infra.ict"], 0);
     let json: serde_json::Value = serde_json::from_str(&list.stdout).expect("valid JSON");
-    let hostvars = json["_meta"]["hostvars"].as_object().expect("_meta.hostvars");
+    let hostvars = json["_meta"]["hostvars"]
+        .as_object()
+        .expect("_meta.hostvars");
     assert_eq!(hostvars.len(), 4, "{json}");
     assert_eq!(json["web"]["hosts"], serde_json::json!(["web-1", "web-2"]));
     assert_eq!(json["web"]["vars"]["http_port"], 8080);
@@ -44,7 +46,12 @@ fn ansible_inventory_reads_the_dynamic_inventory_with_the_declared_groups() {
     let web1 = &ips.iter().find(|(n, _)| n == "web-1").expect("web-1").1;
     assert_eq!(vars["ansible_host"].as_str(), Some(web1.as_str()));
 
-    let script = ict_code(test.path(), false, &["inventory", "--script", "infra.ict"], 0);
+    let script = ict_code(
+        test.path(),
+        false,
+        &["inventory", "--script", "infra.ict"],
+        0,
+    );
     let path = test.path().join(script.stdout.trim());
     assert!(path.is_file(), "{}", path.display());
     let run = |args: &[&str]| {
@@ -71,8 +78,7 @@ fn ansible_inventory_reads_the_dynamic_inventory_with_the_declared_groups() {
     ] {
         assert!(graph.contains(expected), "`{expected}` missing:\n{graph}");
     }
-    let listed: serde_json::Value =
-        serde_json::from_str(&run(&["--host", "web-2"])).expect("JSON");
+    let listed: serde_json::Value = serde_json::from_str(&run(&["--host", "web-2"])).expect("JSON");
     assert_eq!(listed["index"], 2);
     assert_eq!(listed["http_port"], 8080, "group vars reach the host");
 }

@@ -39,11 +39,18 @@ fn stopping_a_server_declared_on_is_undone_by_the_next_apply() {
         "{}",
         plan.stdout
     );
-    assert!(plan.stdout.contains("0 to add, 1 to change, 0 to destroy"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
 
     // While it is off, it does not answer; web-2 does.
     let exec = ict_code(dir, true, &["exec", "infra.ict", "--", "echo", "up"], 3);
-    assert_eq!(exec_lines(&exec.stdout), vec![("web-2".to_owned(), "up".to_owned())]);
+    assert_eq!(
+        exec_lines(&exec.stdout),
+        vec![("web-2".to_owned(), "up".to_owned())]
+    );
 
     ict_code(dir, true, &["apply", "infra.ict", "--yes"], 0);
     let plan = ict_code(dir, false, &["plan", "infra.ict"], 0);

@@ -37,10 +37,7 @@ fn run_creates_servers_configures_every_host_and_a_second_run_changes_nothing() 
     let out_dir = output_dir();
     let out = out_dir.path().display().to_string();
     let word = format!("w{}", std::process::id());
-    let test = project(
-        &script(&out, &word),
-        &[("playbooks/write.yml", PLAYBOOK)],
-    );
+    let test = project(&script(&out, &word), &[("playbooks/write.yml", PLAYBOOK)]);
 
     let first = ict_code(test.path(), true, &["run", "infra.ict", "--yes"], 0);
     assert!(first.stdout.contains("5 added"), "{}", first.stdout);

@@ -69,7 +69,12 @@ fn node_exporter_and_base_run_in_check_mode_on_emulated_servers() {
     }
     let _serial = serial();
     let test = project(SCRIPT, &[]);
-    let out = ict_code(test.path(), true, &["run", "infra.ict", "--yes", "--check"], 0);
+    let out = ict_code(
+        test.path(),
+        true,
+        &["run", "infra.ict", "--yes", "--check"],
+        0,
+    );
     for name in ["node_exporter", "base"] {
         let recap = out
             .stdout
@@ -78,7 +83,9 @@ fn node_exporter_and_base_run_in_check_mode_on_emulated_servers() {
             .unwrap_or_else(|| panic!("no recap of {name}:\n{}", out.stdout));
         let line = recap.lines().next().unwrap_or_default();
         assert!(
-            line.trim_start().starts_with("web-1 ") && line.contains("failed=0") && line.contains("unreachable=0"),
+            line.trim_start().starts_with("web-1 ")
+                && line.contains("failed=0")
+                && line.contains("unreachable=0"),
             "{name}: {line}\n{}",
             out.stdout
         );

@@ -14,8 +14,8 @@ use rhai::{Engine, EvalAltResult, Map, NativeCallContext};
 use super::fields::Fields;
 use super::handles::PlaybookHandle;
 use super::Shared;
-use crate::script::stdlib;
 use crate::model::{ModelError, Playbook};
+use crate::script::stdlib;
 
 const FIELDS: &[&str] = &["hosts", "vars", "tags", "name"];
 
