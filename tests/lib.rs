@@ -6,6 +6,7 @@
 #![allow(unreachable_pub)]
 
 mod check;
+mod deploy;
 mod emulator;
 mod errors;
 mod examples;
