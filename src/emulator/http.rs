@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) hooks: Option<Arc<dyn ServerHooks>>,
     /// The servers' sshd daemons, when the emulator backs servers with SSH.
     pub(crate) ssh: Option<SshBacking>,
+    /// The servers' `/metrics` endpoints, when the emulator serves them.
+    pub(crate) node_exporters: Option<super::node_exporter::NodeExporters>,
 }
 
 pub(crate) fn app(shared: Arc<Shared>) -> Router {
@@ -178,6 +180,11 @@ impl Shared {
     }
 
     pub(crate) fn dispatch(&self, events: &[super::ServerEvent]) {
+        if let Some(exporters) = &self.node_exporters {
+            for event in events {
+                exporters.on_event(event);
+            }
+        }
         if let Some(ssh) = &self.ssh {
             for event in events {
                 ssh.on_event(event);
