@@ -10,6 +10,7 @@ mod emulator;
 mod errors;
 mod examples;
 mod graph;
+mod metrics;
 mod provider;
 mod readme;
 mod repl;

@@ -29,32 +29,29 @@ pub fn table(rows: &[HostFigures]) -> Table {
 /// One server's cells, matching [`HEADERS`]; a failed scrape has blanks and its error.
 pub fn cells(row: &HostFigures) -> Vec<String> {
     let mut cells = vec![row.name.clone()];
-    match &row.figures {
-        Some(f) => {
-            let (disk, readonly) = worst_disk(f);
-            cells.extend([
-                percent(f.cpu_busy_percent),
-                f.load1.map(|l| format!("{l:.2}")).unwrap_or_default(),
-                percent(f.memory_used_percent),
-                percent(f.swap_used_percent),
-                percent(disk),
-                if readonly {
-                    "ro".to_owned()
-                } else {
-                    String::new()
-                },
-                rate(f.disk_read_bytes_per_second),
-                rate(f.disk_write_bytes_per_second),
-                rate(f.network_rx_bytes_per_second),
-                rate(f.network_tx_bytes_per_second),
-                f.uptime_seconds.map(uptime).unwrap_or_default(),
-                String::new(),
-            ]);
-        }
-        None => {
-            cells.resize(HEADERS.len() - 1, String::new());
-            cells.push(row.error.clone().unwrap_or_default());
-        }
+    if let Some(f) = &row.figures {
+        let (disk, readonly) = worst_disk(f);
+        cells.extend([
+            percent(f.cpu_busy_percent),
+            f.load1.map(|l| format!("{l:.2}")).unwrap_or_default(),
+            percent(f.memory_used_percent),
+            percent(f.swap_used_percent),
+            percent(disk),
+            if readonly {
+                "ro".to_owned()
+            } else {
+                String::new()
+            },
+            rate(f.disk_read_bytes_per_second),
+            rate(f.disk_write_bytes_per_second),
+            rate(f.network_rx_bytes_per_second),
+            rate(f.network_tx_bytes_per_second),
+            f.uptime_seconds.map(uptime).unwrap_or_default(),
+            String::new(),
+        ]);
+    } else {
+        cells.resize(HEADERS.len() - 1, String::new());
+        cells.push(row.error.clone().unwrap_or_default());
     }
     cells
 }
