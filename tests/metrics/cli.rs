@@ -61,7 +61,7 @@ fn metrics_json_reports_every_server_of_an_applied_example() {
         assert_eq!(f["cpu_count"], cpus, "{row}");
         let mem = f["memory_total_bytes"].as_f64().expect("mem");
         assert!(
-            mem > 0.9 * ram_mb * 1048576.0 && mem <= ram_mb * 1048576.0,
+            mem > 0.9 * ram_mb * 1_048_576.0 && mem <= ram_mb * 1_048_576.0,
             "{row}"
         );
         let cpu = f["cpu_busy_percent"].as_f64().expect("cpu %");
