@@ -78,7 +78,8 @@ impl Machine {
     pub(crate) fn new(server: &ServerInfo, boot: f64) -> Machine {
         let mut dice = Dice(server.id ^ 0x1C7_0000_0000);
         let base = dice.between(0.05, 0.55);
-        let amp = dice.between(0.03, 0.2_f64.min(0.75 - base));
+        // The swing keeps busy within [0.1·base, 0.75]: never negative, never a full CPU.
+        let amp = dice.between(0.02, 0.2_f64.min(0.75 - base).min(0.9 * base));
         Machine {
             cpus: server.cpu.max(1),
             ram_bytes: f64::from(server.ram_mb.max(1)) * MIB,
