@@ -103,6 +103,16 @@ pub enum Command {
     /// Start, stop or reboot servers (`--limit` selects which).
     Power(PowerArgs),
 
+    /// Scrape node_exporter on the servers: CPU, load, memory, swap, disk, network, uptime.
+    ///
+    /// Over SSH (a tunnel to the exporter on the server's 127.0.0.1:9100) unless a server
+    /// declares `metrics: #{ via: "http" }`; the built-in emulator's servers are scraped over
+    /// HTTP. An unreachable server is a row saying why.
+    Metrics(MetricsArgs),
+
+    /// A live view of the servers' metrics with sparklines (keys: c/m/n/d sort, / filter, q quit).
+    Top(TopArgs),
+
     /// Look at what exists in the 1cloud account (read-only): servers, images, data centres,
     /// networks, SSH keys, DNS, balance. Uses `ONECLOUD_TOKEN` and `ONECLOUD_API_URL`.
     Cloud(CloudArgs),
@@ -351,4 +361,51 @@ pub enum PowerAction {
     Start,
     Stop,
     Reboot,
+}
+
+/// Which servers to scrape and how.
+#[derive(Debug, Args, Clone)]
+pub struct ScrapeArgs {
+    /// Ansible-style host pattern: `web`, `web-*`, `web:!web-3` (default: all servers).
+    #[arg(long, short = 'l', default_value = "all", value_name = "PATTERN")]
+    pub limit: String,
+
+    /// Seconds one server's scrape may take, SSH login included.
+    #[arg(long, default_value_t = 5.0, value_name = "S")]
+    pub timeout: f64,
+
+    #[command(flatten)]
+    pub ssh: SshArgs,
+}
+
+/// `ict metrics`.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    #[command(flatten)]
+    pub scrape: ScrapeArgs,
+
+    /// Seconds between the two scrapes that give rates (0: one scrape, no rates).
+    #[arg(long, default_value_t = 1.0, value_name = "S")]
+    pub interval: f64,
+
+    /// Print JSON (one object per server) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ict top`.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    #[command(flatten)]
+    pub scrape: ScrapeArgs,
+
+    /// Seconds between refreshes.
+    #[arg(long, default_value_t = 2.0, value_name = "S")]
+    pub interval: f64,
 }

@@ -29,6 +29,11 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// Whether this is ict's built-in emulator (whose servers serve `/metrics` over plain HTTP).
+    pub fn is_emulator(&self) -> bool {
+        self.emulator.is_some()
+    }
+
     /// Stops the in-process emulator (saving its account).
     pub async fn close(self) {
         if let Some(handle) = self.emulator {
@@ -90,6 +95,9 @@ pub async fn connect(
                 // it off (e.g. tests running many emulators at once, whose servers share IPs).
                 ssh_backing: ssh_backing_wanted(std::env::var("ICT_EMULATOR_SSH").ok().as_deref()),
                 ip_base: Some(ip_base(&state_file)),
+                // Every running server serves `/metrics` on its IP, port 9100 (`ict metrics`).
+                // Each server serves `/metrics` on <ip>:9100; `ICT_EMULATOR_METRICS=0` turns it off.
+                node_exporter: ssh_backing_wanted(std::env::var("ICT_EMULATOR_METRICS").ok().as_deref()),
                 ..EmulatorConfig::default()
             };
             let handle = emulator::spawn(config)

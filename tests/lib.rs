@@ -11,6 +11,7 @@ mod emulator;
 mod errors;
 mod examples;
 mod graph;
+mod metrics;
 mod provider;
 mod readme;
 mod reconcile;

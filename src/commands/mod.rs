@@ -9,6 +9,7 @@ use clap::CommandFactory;
 mod deploy;
 mod hosts;
 mod infra;
+mod metrics;
 
 use crate::cli::{Cli, CloudArgs, CloudCommand, Command, GraphFormat, LockCommand};
 use crate::config::Config;
@@ -134,6 +135,8 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         Command::Inventory(args) => deploy::inventory(config, ui, args),
         Command::Exec(args) => deploy::exec(config, ui, args),
         Command::Power(args) => deploy::power(config, ui, args),
+        Command::Metrics(args) => metrics::metrics(config, ui, args),
+        Command::Top(args) => metrics::top(config, ui, args),
         Command::Plan(args) => infra::plan(config, ui, args),
         Command::Apply(args) => infra::apply(config, ui, args),
         Command::Destroy(args) => infra::destroy(config, ui, args),

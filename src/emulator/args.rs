@@ -55,6 +55,10 @@ pub struct EmulatorArgs {
     /// works with the server's keys (needs root and openssh-server).
     #[arg(long)]
     pub ssh: bool,
+
+    /// Do not serve a node_exporter-style `/metrics` on port 9100 of each running server's IP.
+    #[arg(long)]
+    pub no_metrics: bool,
 }
 
 impl EmulatorArgs {
@@ -69,6 +73,7 @@ impl EmulatorArgs {
             seed: self.seed,
             fault_delay: Duration::from_millis(self.fault_delay),
             ssh_backing: self.ssh,
+            node_exporter: !self.no_metrics,
             ..EmulatorConfig::default()
         }
     }

@@ -1,6 +1,6 @@
 //! The hook point for what happens to emulated servers: `sshd` backs each one with a real
-//! OpenSSH daemon on its loopback IP from these events, and a node_exporter-style endpoint can
-//! follow the same way. Depends on nothing.
+//! OpenSSH daemon on its loopback IP from these events, and `node_exporter` serves each one's
+//! `/metrics` the same way. Depends on nothing.
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -17,6 +17,10 @@ pub struct ServerInfo {
     pub password: String,
     /// The public keys of the server's `LinkedSshKeys`.
     pub public_keys: Vec<String>,
+    /// vCPUs, RAM (MB) and disk (GB), as declared: the emulated `node_exporter` reports them.
+    pub cpu: u32,
+    pub ram_mb: u32,
+    pub disk_gb: u32,
 }
 
 impl fmt::Debug for ServerInfo {
@@ -28,6 +32,9 @@ impl fmt::Debug for ServerInfo {
             .field("user", &self.user)
             .field("password", &"<redacted>")
             .field("public_keys", &self.public_keys.len())
+            .field("cpu", &self.cpu)
+            .field("ram_mb", &self.ram_mb)
+            .field("disk_gb", &self.disk_gb)
             .finish()
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct Shared {
     /// shutting down must save it. Otherwise every change was saved when it was made, and a
     /// read-only run (a `plan` of 10,000 servers) does not rewrite megabytes on the way out.
     pub(crate) unsaved: AtomicBool,
+    /// The servers' `/metrics` endpoints, when the emulator serves them.
+    pub(crate) node_exporters: Option<super::node_exporter::NodeExporters>,
 }
 
 pub(crate) fn app(shared: Arc<Shared>) -> Router {
@@ -185,6 +187,11 @@ impl Shared {
     }
 
     pub(crate) fn dispatch(&self, events: &[super::ServerEvent]) {
+        if let Some(exporters) = &self.node_exporters {
+            for event in events {
+                exporters.on_event(event);
+            }
+        }
         if let Some(ssh) = &self.ssh {
             for event in events {
                 ssh.on_event(event);

@@ -8,7 +8,8 @@
 //! complete lazily (on every request and on a background tick) from due times stored in the
 //! state, so behaviour is deterministic and survives restarts. [`ServerHooks`] are told when a
 //! server becomes Active, changes power or is deleted. With `ssh_backing`, every running
-//! server is also a real sshd on its loopback IP, port 22 (see `sshd`).
+//! server is also a real sshd on its loopback IP, port 22 (see `sshd`); with `node_exporter`,
+//! it serves `/metrics` on port 9100 of that IP (see `node_exporter`).
 //!
 //! May depend on `model::limits` (validation) and on no other ict module. Prints nothing: it
 //! logs with `tracing`.
@@ -24,6 +25,7 @@ mod faults;
 mod http;
 mod input;
 mod networks;
+mod node_exporter;
 mod persist;
 mod reply;
 mod router;
@@ -48,6 +50,7 @@ pub use args::{run_until_signal, EmulatorArgs};
 pub use error::EmulatorError;
 pub use events::{ServerEvent, ServerHooks, ServerInfo};
 pub use faults::Fault;
+pub use node_exporter::NODE_EXPORTER_PORT;
 pub use sshd::ssh_server_dir;
 
 /// How the emulator behaves. `Default` is a fresh in-memory account with 2 s tasks.
@@ -76,6 +79,8 @@ pub struct EmulatorConfig {
     /// Back every Active, powered-on server with a real sshd on its IP, port 22 (needs root
     /// and `/usr/sbin/sshd`; without them one warning is logged and servers have no SSH).
     pub ssh_backing: bool,
+    /// Serve a `node_exporter`-style `/metrics` on port 9100 of every running server's IP.
+    pub node_exporter: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -91,6 +96,7 @@ impl Default for EmulatorConfig {
             tick: Duration::from_millis(100),
             hooks: None,
             ssh_backing: false,
+            node_exporter: false,
             ip_base: None,
         }
     }
@@ -109,6 +115,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("tick", &self.tick)
             .field("hooks", &self.hooks.is_some())
             .field("ssh_backing", &self.ssh_backing)
+            .field("node_exporter", &self.node_exporter)
             .field("ip_base", &self.ip_base)
             .finish()
     }
@@ -233,6 +240,10 @@ impl Emulator {
             faults: faults::Faults::new(config.fail_rate, config.seed),
             hooks: config.hooks,
             ssh,
+            node_exporters: config
+                .node_exporter
+                .then(|| node_exporter::NodeExporters::new(NODE_EXPORTER_PORT))
+                .flatten(),
         });
         // Restored servers are reported before anything listens (their sshds start in
         // parallel; `run` waits for them before serving).
@@ -273,6 +284,9 @@ impl Emulator {
         ticker.abort();
         if let Some(ssh) = &shared.ssh {
             ssh.shutdown().await;
+        }
+        if let Some(exporters) = &shared.node_exporters {
+            exporters.shutdown();
         }
         let world = shared.world.lock().await;
         let saved = if shared.unsaved.load(std::sync::atomic::Ordering::SeqCst) {

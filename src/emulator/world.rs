@@ -201,6 +201,9 @@ impl World {
                 .iter()
                 .map(|key| key.public_key.clone())
                 .collect(),
+            cpu: server.cpu,
+            ram_mb: server.ram,
+            disk_gb: server.hdd,
         })
     }
 

@@ -4,21 +4,28 @@
 //! - [`node`] computes per-server figures (CPU busy %, load, memory, disks, network, uptime)
 //!   from two scrapes taken an interval apart.
 //!
-//! Everything here is a pure function over plain data; scraping (HTTP/SSH), history and alert
-//! rules live elsewhere and call in. May depend on `serde`, `thiserror`, `miette` and `memchr`
-//! only.
+//! - [`scraper`] fetches expositions from many servers at once (SSH tunnel or HTTP) and turns
+//!   two rounds into [`HostFigures`] per server.
+//!
+//! Parsing and figures are pure functions over plain data (`serde`, `thiserror`, `miette`,
+//! `memchr` only); `scraper` alone does I/O, through `ssh` and `reqwest`.
 
 mod error;
 mod labels;
 pub mod node;
 mod parse;
 mod scrape;
+pub mod scraper;
 
 pub use error::{ParseError, Reason};
 pub use labels::{Label, Labels};
 pub use node::{figures, MountFigures, NodeFigures};
 pub use parse::parse;
 pub use scrape::{FamilyRef, MetricType, SampleRef, Scrape};
+pub use scraper::{
+    figures_between, Endpoint, HostFigures, HostScrape, ScrapeError, ScrapeOptions, ScrapeTarget,
+    Scraper,
+};
 
 #[cfg(test)]
 mod live_tests;

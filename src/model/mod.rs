@@ -27,7 +27,7 @@ pub use graph::{Edge, EdgeKind, Graph, Node};
 pub use group::Group;
 pub use network::Network;
 pub use playbook::Playbook;
-pub use server::{defaults, DiskType, ImageRef, Power, Server};
+pub use server::{defaults, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server};
 pub use span::{SourceFile, SourceId, Sources, Span};
 pub use ssh_key::SshKey;
 pub use validate::{suggest, validate};

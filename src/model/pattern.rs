@@ -131,6 +131,7 @@ mod tests {
             protect: false,
             adopt: false,
             user: "root".into(),
+            metrics: crate::model::MetricsSource::default(),
             span: Span::default(),
             fields: indexmap::IndexMap::new(),
         }

@@ -48,6 +48,42 @@ impl std::fmt::Display for ImageRef {
     }
 }
 
+/// How `ict metrics`/`ict top` reach a server's `node_exporter` (the `metrics` option of
+/// `server(...)`, e.g. `metrics: #{ via: "http", port: 9100 }`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct MetricsSource {
+    pub via: MetricsVia,
+    /// The exporter's TCP port (on the server's loopback over SSH, or its public IP over HTTP).
+    pub port: u16,
+}
+
+impl Default for MetricsSource {
+    fn default() -> Self {
+        Self {
+            via: MetricsVia::Ssh,
+            port: defaults::METRICS_PORT,
+        }
+    }
+}
+
+impl MetricsSource {
+    /// Whether this is the default (SSH tunnel to port 9100), left out of JSON output.
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// The path to a server's `node_exporter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricsVia {
+    /// A direct-tcpip tunnel over SSH to `127.0.0.1:port` on the server: the exporter needs no
+    /// public port.
+    Ssh,
+    /// Plain HTTP to `http://<public ip>:port/metrics`.
+    Http,
+}
+
 /// Defaults of `server(...)`, documented in docs/language.md.
 pub mod defaults {
     pub const CPU: u32 = 1;
@@ -55,6 +91,7 @@ pub mod defaults {
     pub const DISK_GB: u32 = 20;
     pub const IMAGE: &str = "Ubuntu20.04x64";
     pub const USER: &str = "root";
+    pub const METRICS_PORT: u16 = 9100;
 }
 
 /// `server(name, #{...})`.
@@ -86,6 +123,9 @@ pub struct Server {
     pub adopt: bool,
     /// The login user for SSH and Ansible.
     pub user: String,
+    /// Where `ict metrics` finds the server's `node_exporter`.
+    #[serde(skip_serializing_if = "MetricsSource::is_default")]
+    pub metrics: MetricsSource,
     #[serde(skip)]
     pub span: Span,
     #[serde(skip)]

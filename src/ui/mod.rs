@@ -8,8 +8,10 @@ mod apply;
 mod diagnostic;
 mod exec;
 pub mod graph;
+pub mod metrics;
 pub mod plan;
 pub mod table;
+pub mod top;
 
 use std::io::{self, Write};
 
@@ -159,6 +161,11 @@ impl Ui {
         let (text, failed) = exec::results(results, missing, grouped);
         self.out(&text);
         failed
+    }
+
+    /// Prints the `ict metrics` table.
+    pub fn metrics_table(&self, rows: &[crate::metrics::HostFigures]) {
+        self.table(&metrics::table(rows));
     }
 
     /// Prints the per-host recap of a playbook run.

@@ -416,6 +416,9 @@ mod tests {
             user: "root".to_owned(),
             password: "secret12".to_owned(),
             public_keys: vec!["ssh-ed25519 AAAA a@b".to_owned()],
+            cpu: 1,
+            ram_mb: 1024,
+            disk_gb: 20,
         }
     }
 

@@ -10,7 +10,9 @@ use rhai::{Engine, EvalAltResult, Map, NativeCallContext};
 use super::fields::Fields;
 use super::handles::{GroupHandle, NetworkHandle, ServerHandle, SshKeyHandle};
 use super::Shared;
-use crate::model::{defaults, limits, DiskType, ImageRef, Power, Server};
+use crate::model::{
+    defaults, limits, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server,
+};
 
 const FIELDS: &[&str] = &[
     "cpu",
@@ -30,6 +32,7 @@ const FIELDS: &[&str] = &[
     "adopt",
     "depends_on",
     "user",
+    "metrics",
 ];
 
 pub(super) fn register(engine: &mut Engine, builder: &Shared) {
@@ -111,6 +114,7 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, name: &str, options: Map) 
     let user = f
         .string("user")
         .unwrap_or_else(|| defaults::USER.to_owned());
+    let metrics = metrics(&mut f);
     let fields = std::mem::take(&mut f.spans);
     drop(f);
 
@@ -141,6 +145,7 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, name: &str, options: Map) 
         protect,
         adopt,
         user,
+        metrics,
         span: site.call,
         fields,
     };
@@ -185,4 +190,43 @@ fn backup(f: &mut Fields<'_>) -> Option<u32> {
             None
         }
     }
+}
+
+/// `metrics: #{ via: "ssh" | "http", port: 9100 }`: how `ict metrics` reaches `node_exporter`.
+fn metrics(f: &mut Fields<'_>) -> MetricsSource {
+    let mut source = MetricsSource::default();
+    let Some(v) = f.raw("metrics") else {
+        return source;
+    };
+    let Some(map) = v.clone().try_cast::<Map>() else {
+        f.wrong_type("metrics", "a map like #{ via: \"http\", port: 9100 }", &v);
+        return source;
+    };
+    for (key, value) in map {
+        match key.as_str() {
+            "via" => match value.clone().into_string().as_deref() {
+                Ok("ssh") => source.via = MetricsVia::Ssh,
+                Ok("http") => source.via = MetricsVia::Http,
+                _ => f.invalid(
+                    "metrics",
+                    format!("`metrics.via` must be \"ssh\" or \"http\", got {value}"),
+                    Some("\"ssh\" tunnels to the exporter on the server's 127.0.0.1; \"http\" connects to its public IP".into()),
+                ),
+            },
+            "port" => match value.as_int().ok().and_then(|p| u16::try_from(p).ok()) {
+                Some(port) if port > 0 => source.port = port,
+                _ => f.invalid(
+                    "metrics",
+                    format!("`metrics.port` must be a TCP port (1-65535), got {value}"),
+                    None,
+                ),
+            },
+            other => f.invalid(
+                "metrics",
+                format!("unknown field `{other}` in `metrics`"),
+                Some("`metrics` takes `via` (\"ssh\" or \"http\") and `port`".into()),
+            ),
+        }
+    }
+    source
 }

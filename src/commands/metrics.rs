@@ -1,0 +1,216 @@
+//! `ict metrics` and `ict top`: scrape `node_exporter` on the selected servers and show the
+//! figures once (a table or JSON) or live.
+//!
+//! Where each server's exporter is: over SSH (a tunnel to `127.0.0.1:<port>` on the server) by
+//! default, over HTTP to `<ip>:<port>` when the server declares `metrics: #{ via: "http" }`, and
+//! always over HTTP to `<ip>:9100` on the built-in emulator (which serves `/metrics` itself).
+//! A server that is not created or powered off is a row saying so.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::deploy::save_pins_if_unlocked;
+use super::hosts::{self, Host};
+use super::{evaluate, infra, Error};
+use crate::cli::{MetricsArgs, ScrapeArgs, TopArgs};
+use crate::config::Config;
+use crate::connect::{self, Connection};
+use crate::emulator::NODE_EXPORTER_PORT;
+use crate::exit::ExitCode;
+use crate::metrics::{figures_between, Endpoint, ScrapeOptions, ScrapeTarget, Scraper};
+use crate::model::{pattern, Desired, MetricsVia};
+use crate::provider::Provider as _;
+use crate::ssh::{HostKeyVerifier, PinnedKeys};
+use crate::state::{State, StateDir};
+use crate::ui::Ui;
+
+pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsArgs) -> Result<ExitCode, Error> {
+    let interval = seconds("--interval", args.interval, true)?;
+    let script = &args.file.file;
+    let evaluated = evaluate(config, ui, script)?;
+    let runtime = infra::runtime()?;
+    runtime.block_on(async {
+        let conn = connect::connect(config.provider, script).await?;
+        let fleet =
+            match Fleet::prepare(config, script, &evaluated.desired, &args.scrape, &conn).await {
+                Ok(fleet) => fleet,
+                Err(error) => {
+                    conn.close().await;
+                    return Err(error);
+                }
+            };
+        let rows = fleet.scraper.sample(&fleet.targets, interval).await;
+        fleet.scraper.close().await;
+        conn.close().await;
+        fleet.save_pins(config, ui, script);
+        if args.json {
+            ui.json(&rows)
+                .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+        } else {
+            ui.metrics_table(&rows);
+        }
+        Ok(ExitCode::Success)
+    })
+}
+
+pub(super) fn top(config: &Config, ui: &Ui, args: &TopArgs) -> Result<ExitCode, Error> {
+    let interval = seconds("--interval", args.interval, false)?;
+    let script = &args.file.file;
+    let evaluated = evaluate(config, ui, script)?;
+    let runtime = infra::runtime()?;
+    runtime.block_on(async {
+        let conn = connect::connect(config.provider, script).await?;
+        let fleet =
+            match Fleet::prepare(config, script, &evaluated.desired, &args.scrape, &conn).await {
+                Ok(fleet) => fleet,
+                Err(error) => {
+                    conn.close().await;
+                    return Err(error);
+                }
+            };
+        let (sender, updates) = tokio::sync::mpsc::channel(1);
+        let scraping = {
+            let scraper = fleet.scraper.clone();
+            let targets = fleet.targets.clone();
+            tokio::spawn(async move {
+                let mut previous = Vec::new();
+                loop {
+                    let started = tokio::time::Instant::now();
+                    let current = scraper.scrape_all(&targets).await;
+                    if sender
+                        .send(figures_between(&previous, &current))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                    previous = current;
+                    tokio::time::sleep_until(started + interval).await;
+                }
+            })
+        };
+        let title = format!("{} (env {})", script.display(), config.env);
+        let shown = crate::ui::top::run(updates, title).await;
+        scraping.abort();
+        let _ = scraping.await;
+        fleet.scraper.close().await;
+        conn.close().await;
+        fleet.save_pins(config, ui, script);
+        shown.map_err(|e| Error::Message(format!("ict top: {e}")))?;
+        Ok(ExitCode::Success)
+    })
+}
+
+/// A positive (or, with `zero_ok`, non-negative) number of seconds from the command line.
+fn seconds(flag: &str, value: f64, zero_ok: bool) -> Result<Duration, Error> {
+    match Duration::try_from_secs_f64(value) {
+        Ok(d) if zero_ok || !d.is_zero() => Ok(d),
+        _ => Err(Error::Message(format!(
+            "`{flag} {value}` must be a number of seconds{}",
+            if zero_ok { " (0 or more)" } else { " above 0" }
+        ))),
+    }
+}
+
+/// The selected servers, how to scrape each, and the pins to save afterwards.
+struct Fleet {
+    targets: Vec<ScrapeTarget>,
+    scraper: Scraper,
+    pins: Arc<PinnedKeys>,
+    hosts: Vec<Host>,
+}
+
+impl Fleet {
+    async fn prepare(
+        config: &Config,
+        script: &Path,
+        desired: &Desired,
+        args: &ScrapeArgs,
+        conn: &Connection,
+    ) -> Result<Fleet, Error> {
+        let selected = pattern::select(&args.limit, desired);
+        if selected.is_empty() {
+            return Err(Error::Message(format!(
+                "`--limit {}` matches no server in {}",
+                args.limit,
+                script.display()
+            )));
+        }
+        let timeout = seconds("--timeout", args.timeout, false)?;
+        let dir = StateDir::for_script(script, &config.env)?;
+        let state = State::load(&dir)?;
+        let observed = conn.client.observe().await?;
+        let hosts = hosts::fleet(desired, &state, &observed);
+        let targets: Vec<ScrapeTarget> = hosts
+            .iter()
+            .filter(|h| selected.contains(&h.name.as_str()))
+            .map(|h| ScrapeTarget {
+                name: h.name.clone(),
+                endpoint: endpoint(h, desired, conn.is_emulator()),
+            })
+            .collect();
+        let needs_ssh = targets
+            .iter()
+            .any(|t| matches!(t.endpoint, Endpoint::Ssh { .. }));
+        let auth = if needs_ssh {
+            hosts::auth(args.ssh.identity.as_deref(), desired, script).map_err(|e| e.to_string())
+        } else {
+            Err("no SSH needed".to_owned())
+        };
+        let pins = hosts::pins(&state, &hosts);
+        let verifier: Arc<dyn HostKeyVerifier> = pins.clone();
+        let scraper = Scraper::new(auth, verifier, ScrapeOptions { timeout })
+            .map_err(|e| Error::Message(e.to_string()))?;
+        Ok(Fleet {
+            targets,
+            scraper,
+            pins,
+            hosts,
+        })
+    }
+
+    /// Records host keys pinned on first contact (unless another command holds the lock).
+    fn save_pins(&self, config: &Config, ui: &Ui, script: &Path) {
+        if !self.pins.newly_pinned().is_empty() {
+            save_pins_if_unlocked(config, ui, script, &self.pins, &self.hosts);
+        }
+    }
+}
+
+/// Where one server's exporter is (see the module docs).
+fn endpoint(host: &Host, desired: &Desired, emulator: bool) -> Endpoint {
+    let Some(ip) = &host.ip else {
+        let reason = if host.id.is_none() {
+            "not created yet (run `ict apply`)"
+        } else {
+            "has no public IP yet"
+        };
+        return Endpoint::Unavailable {
+            reason: reason.to_owned(),
+        };
+    };
+    if !host.power_on {
+        return Endpoint::Unavailable {
+            reason: "powered off".to_owned(),
+        };
+    }
+    if emulator {
+        return Endpoint::http(ip, NODE_EXPORTER_PORT);
+    }
+    let source = desired
+        .servers
+        .get(&host.name)
+        .map(|s| s.metrics)
+        .unwrap_or_default();
+    match (source.via, host.target()) {
+        (MetricsVia::Http, _) => Endpoint::http(ip, source.port),
+        (MetricsVia::Ssh, Some(target)) => Endpoint::Ssh {
+            target,
+            port: source.port,
+        },
+        (MetricsVia::Ssh, None) => Endpoint::Unavailable {
+            reason: "has no address to log in to".to_owned(),
+        },
+    }
+}
