@@ -400,7 +400,7 @@ pub(super) fn exec(config: &Config, ui: &Ui, args: &ExecArgs) -> Result<ExitCode
 
 /// Records newly pinned host keys unless another command holds the lock (then they will be
 /// pinned next time; nothing is lost but the record).
-fn save_pins_if_unlocked(
+pub(super) fn save_pins_if_unlocked(
     config: &Config,
     ui: &Ui,
     script: &Path,

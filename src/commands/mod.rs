@@ -9,6 +9,7 @@ use clap::CommandFactory;
 mod deploy;
 mod hosts;
 mod infra;
+pub(crate) mod query;
 
 use crate::cli::{Cli, CloudArgs, CloudCommand, Command, GraphFormat, LockCommand};
 use crate::config::Config;

@@ -1,5 +1,5 @@
 //! The REPL's meta-commands (`:help`, `:reload`, `:vars`, `:graph`, `:check`, `:quit`), parsed
-//! before anything is evaluated. [`handle`] works on a [`Session`] and returns what to show, so
+//! before anything is evaluated (`:plan` and `:apply` talk to the cloud: see `apply.rs`). [`handle`] works on a [`Session`] and returns what to show, so
 //! it is tested without a terminal. Prints nothing.
 
 use std::fmt::Write as _;
@@ -16,6 +16,11 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (":vars", "list the variables in scope with their values"),
     (":graph", "show the graph of what has been declared so far"),
     (":check", "validate what has been declared so far"),
+    (":plan", "show what applying the declarations would change in the cloud"),
+    (
+        ":apply",
+        "plan, ask for `yes` and apply (`:apply --yes` does not ask)",
+    ),
     (":reload", "forget everything and evaluate FILE again"),
     (":quit", "leave (Ctrl-D does the same)"),
 ];
@@ -55,6 +60,10 @@ pub fn handle(input: &str, session: &mut Session) -> Outcome {
         },
         ":reload" => reload(session),
         ":quit" | ":q" | ":exit" => Outcome::Quit,
+        // Handled by `apply.rs` when the live runtime is up.
+        ":plan" | ":apply" => Outcome::Error(format!(
+            "`{name}` needs the live session, which could not start"
+        )),
         other => {
             let names = COMMANDS.iter().map(|(n, _)| *n);
             let hint = suggest(other, names)

@@ -33,8 +33,56 @@ use crate::model::{self, Desired, ModelError, SourceId, Sources};
 pub const REPL_SOURCE: &str = "<repl>";
 
 /// A hook that registers extra functions on the session's engine (e.g. live cloud queries).
-/// Hooks are kept and applied again whenever the engine is rebuilt (`:reload`).
-pub type LiveHook = Rc<dyn Fn(&mut Engine)>;
+/// Hooks are kept and applied again whenever the engine is rebuilt (`:reload`); they get the
+/// session's [`Declared`] so that functions such as `plan()` can read what is declared so far.
+pub type LiveHook = Rc<dyn Fn(&mut Engine, &Declared)>;
+
+/// What a session has declared so far, for live functions; valid until the next `:reload`.
+#[derive(Clone)]
+pub struct Declared {
+    builder: Shared,
+}
+
+impl Declared {
+    /// The declarations so far (also those of the input being evaluated, up to this point).
+    pub fn desired(&self) -> Desired {
+        self.builder.borrow().desired.clone()
+    }
+
+    /// The loaded sources, for rendering diagnostics.
+    pub fn sources(&self) -> Sources {
+        self.builder.borrow().sources.clone()
+    }
+
+    /// Validates what has been declared so far, like `ict check` does at the end of a script.
+    pub fn check(&self) -> Result<Desired, Failure> {
+        let desired = self.desired();
+        let mut problems: Vec<Problem> = model::validate(&desired)
+            .into_iter()
+            .map(Problem::from)
+            .collect();
+        if desired.environments.is_none() && desired.env != "dev" {
+            let entry = self.builder.borrow().entry;
+            problems.push(
+                ScriptError::plain(
+                    "ict::script::unknown_env",
+                    format!("unknown environment `{}` (from --env)", desired.env),
+                    Some("nothing declares environments, so only `dev` exists".into()),
+                    entry,
+                )
+                .into(),
+            );
+        }
+        if problems.is_empty() {
+            Ok(desired)
+        } else {
+            Err(Failure {
+                sources: self.sources(),
+                problems,
+            })
+        }
+    }
+}
 
 /// What became of one input.
 #[derive(Debug)]
@@ -92,9 +140,10 @@ impl Session {
     }
 
     /// Registers functions on the engine now and after every reload.
-    pub fn register_live(&mut self, hook: impl Fn(&mut Engine) + 'static) {
+    pub fn register_live(&mut self, hook: impl Fn(&mut Engine, &Declared) + 'static) {
         let hook: LiveHook = Rc::new(hook);
-        hook(&mut self.engine);
+        let declared = self.handle();
+        hook(&mut self.engine, &declared);
         self.hooks.push(hook);
     }
 
@@ -144,8 +193,9 @@ impl Session {
         let builder = self.builder.clone();
         self.engine
             .register_fn("declared", move || summary(&builder.borrow().desired));
+        let declared = self.handle();
         for hook in &self.hooks {
-            hook(&mut self.engine);
+            hook(&mut self.engine, &declared);
         }
         self.scope = Scope::new();
         self.ast = AST::empty();
@@ -253,27 +303,13 @@ impl Session {
 
     /// Validates what has been declared so far, like `ict check` does at the end of a script.
     pub fn check(&self) -> Result<Desired, Failure> {
-        let desired = self.declared();
-        let mut problems: Vec<Problem> = model::validate(&desired)
-            .into_iter()
-            .map(Problem::from)
-            .collect();
-        if desired.environments.is_none() && desired.env != "dev" {
-            let entry = self.builder.borrow().entry;
-            problems.push(
-                ScriptError::plain(
-                    "ict::script::unknown_env",
-                    format!("unknown environment `{}` (from --env)", desired.env),
-                    Some("nothing declares environments, so only `dev` exists".into()),
-                    entry,
-                )
-                .into(),
-            );
-        }
-        if problems.is_empty() {
-            Ok(desired)
-        } else {
-            Err(self.failure(problems))
+        self.handle().check()
+    }
+
+    /// What is declared, as live functions see it.
+    pub fn handle(&self) -> Declared {
+        Declared {
+            builder: self.builder.clone(),
         }
     }
 
@@ -456,7 +492,7 @@ mod tests {
     #[test]
     fn live_hooks_survive_reload() {
         let mut s = session();
-        s.register_live(|engine| {
+        s.register_live(|engine, _| {
             engine.register_fn("answer", || 42_i64);
         });
         assert_eq!(value(&mut s, "answer()"), Shown::Value(Value::Int(42)));
