@@ -97,6 +97,15 @@ impl Cloud {
         }
     }
 
+    /// Ctrl-C stops queries and inputs from now on, instead of ending the process (see
+    /// [`Live::listen_for_ctrl_c`]); a warning if that cannot be set up.
+    pub fn listen_for_ctrl_c(&self) {
+        if let Err(e) = self.live.listen_for_ctrl_c() {
+            self.ui
+                .note(&format!("warning: Ctrl-C will end ict repl: {e}"));
+        }
+    }
+
     /// Plugs in the source of `metrics(name)`.
     pub fn set_metrics(&self, source: MetricsSource) {
         *self.metrics.borrow_mut() = Some(source);

@@ -55,6 +55,11 @@ pub(super) fn run(session: &mut Session, printer: &Printer<'_>, cloud: Option<&C
             return;
         }
     };
+    // After the editor: rustyline replaces the SIGINT handler when it is created (and restores
+    // the old one when dropped); ours, installed now, takes over while the editor lives.
+    if let Some(cloud) = cloud {
+        cloud.listen_for_ctrl_c();
+    }
     let words = Rc::new(RefCell::new(Words::of(session)));
     editor.set_helper(Some(ReplHelper {
         words: words.clone(),

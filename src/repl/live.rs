@@ -73,9 +73,9 @@ impl Interrupts {
     }
 }
 
-/// A tokio runtime on worker threads of its own, for the session's live queries. While it
-/// runs, Ctrl-C no longer ends the process: it is counted in [`Live::interrupts`] and stops the
-/// query (or input) under way.
+/// A tokio runtime on worker threads of its own, for the session's live queries. Once
+/// [`Live::listen_for_ctrl_c`] is called, Ctrl-C no longer ends the process: it is counted in
+/// [`Live::interrupts`] and stops the query (or input) under way.
 pub struct Live {
     runtime: Runtime,
     interrupts: Interrupts,
@@ -89,10 +89,18 @@ impl Live {
             .thread_name("ict-live")
             .enable_all()
             .build()?;
-        let interrupts = Interrupts::default();
-        let counted = interrupts.clone();
-        // Registered once for the life of the process (tokio never unregisters it).
-        let listening = runtime.block_on(async {
+        Ok(Live {
+            runtime,
+            interrupts: Interrupts::default(),
+        })
+    }
+
+    /// From now on, Ctrl-C (SIGINT) is counted instead of ending the process. The handler stays
+    /// for the life of the process (tokio never removes it) and runs any handler installed
+    /// before it (rustyline's), so call this after the line editor is created.
+    pub fn listen_for_ctrl_c(&self) -> std::io::Result<()> {
+        let counted = self.interrupts.clone();
+        self.runtime.block_on(async {
             let mut signal =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
             tokio::spawn(async move {
@@ -100,12 +108,7 @@ impl Live {
                     counted.interrupt();
                 }
             });
-            Ok::<_, std::io::Error>(())
-        });
-        listening?;
-        Ok(Live {
-            runtime,
-            interrupts,
+            Ok(())
         })
     }
 

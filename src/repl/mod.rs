@@ -66,6 +66,9 @@ pub fn run(config: &Config, ui: &Ui, file: Option<&Path>) -> ExitCode {
         interactive::run(&mut session, &printer, cloud.as_deref(), color);
         ExitCode::Success
     } else {
+        if let Some(cloud) = &cloud {
+            cloud.listen_for_ctrl_c();
+        }
         match batch::run(&mut session, &printer, cloud.as_deref()) {
             batch::End::Interrupted => ExitCode::Interrupted,
             batch::End::Done { ok: true } if ok => ExitCode::Success,
