@@ -356,7 +356,11 @@ const TWO_SERVERS: &str = "server(\"web-1\", #{ cpu: 1, ram: 1024, disk: 10 });\
 #[test]
 fn live_images_come_from_the_builtin_emulator() {
     let dir = temp();
-    let out = repl(dir.path(), &[], "cloud::images().len()\ncloud::dcs().len() > 0\n");
+    let out = repl(
+        dir.path(),
+        &[],
+        "cloud::images().len()\ncloud::dcs().len() > 0\n",
+    );
     assert_eq!(out.status, 0, "{}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     let images: usize = lines[0].parse().expect("a number of images");
@@ -381,24 +385,46 @@ fn apply_then_list_and_filter_servers() {
     // `:apply` without --yes has no terminal to ask on: it fails, and the session goes on.
     assert_eq!(out.status, 1, "{}{}", out.stdout, out.stderr);
     assert!(
-        out.stderr.contains("no terminal to confirm on; use `:apply --yes`"),
+        out.stderr
+            .contains("no terminal to confirm on; use `:apply --yes`"),
         "{}",
         out.stderr
     );
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines[0], "#{ add: 2, change: 0, destroy: 0 }", "{}", out.stdout);
+    assert_eq!(
+        lines[0], "#{ add: 2, change: 0, destroy: 0 }",
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("+ server.web-1"), "{}", out.stdout);
     assert!(out.stdout.contains("Apply complete!"), "{}", out.stdout);
     let tail = &lines[lines.len() - 5..];
-    assert_eq!(tail, ["2", "[\"web-1\"]", "2", "0", "\"off\""], "{}", out.stdout);
+    assert_eq!(
+        tail,
+        ["2", "[\"web-1\"]", "2", "0", "\"off\""],
+        "{}",
+        out.stdout
+    );
     // The emulated account was saved when the REPL ended: a new session sees the servers.
-    let out = repl(dir.path(), &["infra.ict"], "cloud::servers().len()\ncloud::servers()\n");
+    let out = repl(
+        dir.path(),
+        &["infra.ict"],
+        "cloud::servers().len()\ncloud::servers()\n",
+    );
     assert_eq!(out.status, 0, "{}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines[0], "2");
     assert!(lines[1].starts_with("id "), "a table: {}", out.stdout);
-    assert!(lines[1].contains(" name ") && lines[1].contains(" managed "), "{}", out.stdout);
-    assert!(lines[2].contains("web-1") && lines[3].contains("web-2"), "{}", out.stdout);
+    assert!(
+        lines[1].contains(" name ") && lines[1].contains(" managed "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines[2].contains("web-1") && lines[3].contains("web-2"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -407,7 +433,11 @@ fn an_unknown_server_is_a_diagnostic_and_the_session_goes_on() {
     let out = repl(dir.path(), &[], "cloud::server(\"nope\")\n40 + 2\n");
     assert_eq!(out.status, 1, "{}{}", out.stdout, out.stderr);
     assert_eq!(out.stdout, "42\n");
-    assert!(out.stderr.contains("no server named `nope`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no server named `nope`"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("<repl>:1:8"), "{}", out.stderr);
 }
 
@@ -491,7 +521,9 @@ fn terminal_ctrl_c_cancels_a_slow_live_call() {
     let before = prompts(&t.screen());
     t.type_text("cloud::balance()");
     t.keys(&["Enter"]);
-    t.wait_for("the spinner", |s| s.contains("asking the cloud for the balance"));
+    t.wait_for("the spinner", |s| {
+        s.contains("asking the cloud for the balance")
+    });
     let pressed = Instant::now();
     t.keys(&["C-c"]);
     let screen = t.ready(before);

@@ -99,7 +99,17 @@ pub(crate) struct HostOutput {
     pub outcome: Result<ExecResult, String>,
 }
 
-/// Runs `command` over SSH on the declared servers matching `limit` (as `ict exec --limit`),
+/// What to run where, for [`exec`].
+#[derive(Debug, Clone)]
+pub(crate) struct ExecJob {
+    /// Servers, as `ict exec --limit` takes them (`web`, `web-1`, `all:!db`).
+    pub limit: String,
+    pub command: String,
+    /// Limit for the command on each server.
+    pub timeout: Duration,
+}
+
+/// Runs the job's command over SSH on the declared servers matching its limit (as `ict exec`),
 /// checking and pinning host keys. Servers come back in declaration order.
 pub(crate) async fn exec(
     conn: &Connection,
@@ -107,10 +117,9 @@ pub(crate) async fn exec(
     ui: &Ui,
     script: &Path,
     desired: &Desired,
-    limit: &str,
-    command: &str,
-    timeout: Duration,
+    job: &ExecJob,
 ) -> Result<Vec<HostOutput>, Error> {
+    let (limit, command) = (job.limit.as_str(), job.command.as_str());
     let selected: Vec<String> = pattern::select(limit, desired)
         .into_iter()
         .map(str::to_owned)
@@ -133,7 +142,7 @@ pub(crate) async fn exec(
     let pins = hosts::pins(&state, &fleet);
     let verifier: Arc<dyn HostKeyVerifier> = pins.clone();
     let options = FanoutOptions {
-        command_timeout: timeout,
+        command_timeout: job.timeout,
         ..FanoutOptions::default()
     };
     let mut results = ssh::exec_many(&targets, &auth, verifier, command, &options).await;

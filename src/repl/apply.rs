@@ -60,7 +60,11 @@ fn apply(session: &Session, cloud: &Cloud, printer: &Printer<'_>, yes: bool) -> 
         }
     };
     let sources = session.sources();
-    let (config, ui, script) = (cloud.config_copy(), cloud.ui().clone(), cloud.script().to_path_buf());
+    let (config, ui, script) = (
+        cloud.config_copy(),
+        cloud.ui().clone(),
+        cloud.script().to_path_buf(),
+    );
     let (store, plan) = cloud.ask("planning", Some(QUERY_TIMEOUT * 2), move |c| async move {
         commands::plan_locked(&c, &config, &ui, &script, &desired, &sources).await
     })?;

@@ -36,6 +36,37 @@ pub const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Limit for `exec`'s command on each server.
 pub const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The live functions, with a line of help each (for `:help` and completion).
+pub const LIVE_FUNCTIONS: &[(&str, &str)] = &[
+    (
+        "cloud::servers",
+        "cloud::servers() -> array of #{ id, name, state, power, cpu, ram, disk, ip, dc, image, managed }",
+    ),
+    ("cloud::server", "cloud::server(name) -> map (as in cloud::servers())"),
+    (
+        "cloud::images",
+        "cloud::images() -> array of #{ id, name, title, family, min_disk, dc }",
+    ),
+    (
+        "cloud::dcs",
+        "cloud::dcs() -> array of #{ name, title, city, country, ipv6, high_performance }",
+    ),
+    (
+        "cloud::networks",
+        "cloud::networks() -> array of #{ id, name, state, dc, dhcp, mask, gateway, servers }",
+    ),
+    ("cloud::balance", "cloud::balance() -> float (the account balance)"),
+    (
+        "plan",
+        "plan() -> #{ summary: #{ add, change, destroy }, steps, unmanaged } (what is declared vs the cloud)",
+    ),
+    (
+        "exec",
+        "exec(servers, command) -> map of server -> #{ exit, stdout, stderr } (over SSH, like `ict exec`)",
+    ),
+    ("metrics", "metrics(server) -> map of figures (when a metrics source is plugged in)"),
+];
+
 /// What `metrics(name)` asks its source about.
 #[derive(Debug, Clone)]
 pub struct MetricsTarget {
@@ -49,7 +80,9 @@ pub struct MetricsTarget {
 /// scraper plugs in here with [`Cloud::set_metrics`]; until then `metrics()` says it is not
 /// available.
 pub type MetricsSource = Arc<
-    dyn Fn(MetricsTarget) -> Pin<Box<dyn Future<Output = Result<Vec<(String, f64)>, String>> + Send>>
+    dyn Fn(
+            MetricsTarget,
+        ) -> Pin<Box<dyn Future<Output = Result<Vec<(String, f64)>, String>> + Send>>
         + Send
         + Sync,
 >;
@@ -179,9 +212,7 @@ impl Cloud {
         future: impl Future<Output = Result<T, Error>> + Send + 'static,
     ) -> Result<T, String> {
         let interrupts = self.interrupts();
-        let mut spinner = self
-            .spinner
-            .then(|| Spinner::new(std::io::stderr(), label));
+        let mut spinner = self.spinner.then(|| Spinner::new(std::io::stderr(), label));
         let answer = query(
             &self.live.handle(),
             future,
@@ -224,9 +255,11 @@ impl Cloud {
     }
 
     fn servers(&self) -> Answer<Array> {
-        let mut servers = self.ask("asking the cloud for servers", Some(QUERY_TIMEOUT), |c| {
-            async move { c.client.servers().await.map_err(Error::from) }
-        })?;
+        let mut servers = self.ask(
+            "asking the cloud for servers",
+            Some(QUERY_TIMEOUT),
+            |c| async move { c.client.servers().await.map_err(Error::from) },
+        )?;
         servers.sort_by(|a, b| (&a.name, a.id.0).cmp(&(&b.name, b.id.0)));
         let state = self.state()?;
         Ok(servers
@@ -242,34 +275,52 @@ impl Cloud {
                 .and_then(|m| m.get("name").map(ToString::to_string))
         };
         if let Some(found) = servers.iter().find(|s| named(s).as_deref() == Some(name)) {
-            return Ok(found.read_lock::<Map>().map(|m| m.clone()).unwrap_or_default());
+            return Ok(found
+                .read_lock::<Map>()
+                .map(|m| m.clone())
+                .unwrap_or_default());
         }
         let names: Vec<String> = servers.iter().filter_map(named).collect();
         let hint = suggest(name, names.iter().map(String::as_str))
             .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
-        Err(format!("no server named `{name}` in the cloud{hint} (`cloud::servers()` lists them)").into())
+        Err(
+            format!("no server named `{name}` in the cloud{hint} (`cloud::servers()` lists them)")
+                .into(),
+        )
     }
 
     fn images(&self) -> Answer<Array> {
-        let mut images = self.ask("asking the cloud for images", Some(QUERY_TIMEOUT), |c| {
-            async move { c.client.images().await.map_err(Error::from) }
-        })?;
+        let mut images = self.ask(
+            "asking the cloud for images",
+            Some(QUERY_TIMEOUT),
+            |c| async move { c.client.images().await.map_err(Error::from) },
+        )?;
         images.sort_by(|a, b| (&a.name, a.id.0).cmp(&(&b.name, b.id.0)));
-        Ok(images.iter().map(|i| Dynamic::from_map(values::image(i))).collect())
+        Ok(images
+            .iter()
+            .map(|i| Dynamic::from_map(values::image(i)))
+            .collect())
     }
 
     fn dcs(&self) -> Answer<Array> {
-        let mut dcs = self.ask("asking the cloud for data centres", Some(QUERY_TIMEOUT), |c| {
-            async move { c.client.dc_locations().await.map_err(Error::from) }
-        })?;
+        let mut dcs = self.ask(
+            "asking the cloud for data centres",
+            Some(QUERY_TIMEOUT),
+            |c| async move { c.client.dc_locations().await.map_err(Error::from) },
+        )?;
         dcs.sort_by(|a, b| a.tech_title.cmp(&b.tech_title));
-        Ok(dcs.iter().map(|d| Dynamic::from_map(values::dc(d))).collect())
+        Ok(dcs
+            .iter()
+            .map(|d| Dynamic::from_map(values::dc(d)))
+            .collect())
     }
 
     fn networks(&self) -> Answer<Array> {
-        let mut networks = self.ask("asking the cloud for networks", Some(QUERY_TIMEOUT), |c| {
-            async move { c.client.networks().await.map_err(Error::from) }
-        })?;
+        let mut networks = self.ask(
+            "asking the cloud for networks",
+            Some(QUERY_TIMEOUT),
+            |c| async move { c.client.networks().await.map_err(Error::from) },
+        )?;
         networks.sort_by(|a, b| (&a.name, a.id.0).cmp(&(&b.name, b.id.0)));
         Ok(networks
             .iter()
@@ -278,9 +329,11 @@ impl Cloud {
     }
 
     fn balance(&self) -> Answer<f64> {
-        Ok(self.ask("asking the cloud for the balance", Some(QUERY_TIMEOUT), |c| {
-            async move { c.client.balance().await.map_err(Error::from) }
-        })?)
+        Ok(self.ask(
+            "asking the cloud for the balance",
+            Some(QUERY_TIMEOUT),
+            |c| async move { c.client.balance().await.map_err(Error::from) },
+        )?)
     }
 
     fn plan(&self, declared: &Declared) -> Answer<Map> {
@@ -290,9 +343,9 @@ impl Cloud {
 
     /// The plan of what is declared so far (validated first).
     pub(super) fn make_plan(&self, declared: &Declared) -> Result<crate::reconcile::Plan, String> {
-        let desired = declared.check().map_err(|failure| {
-            commands::describe(&Error::Script(failure))
-        })?;
+        let desired = declared
+            .check()
+            .map_err(|failure| commands::describe(&Error::Script(failure)))?;
         let sources = declared.sources();
         let config = self.config_copy();
         let script = self.script.clone();
@@ -306,21 +359,26 @@ impl Cloud {
         let config = self.config_copy();
         let ui = self.ui.clone();
         let script = self.script.clone();
-        let (limit, command) = (limit.to_owned(), command.to_owned());
+        let job = commands::ExecJob {
+            limit: limit.to_owned(),
+            command: command.to_owned(),
+            timeout: EXEC_TIMEOUT,
+        };
         let outputs = self.ask(
             &format!("running `{command}` on {limit}"),
             Some(EXEC_TIMEOUT * 2),
-            move |c| async move {
-                commands::exec(&c, &config, &ui, &script, &desired, &limit, &command, EXEC_TIMEOUT)
-                    .await
-            },
+            move |c| async move { commands::exec(&c, &config, &ui, &script, &desired, &job).await },
         )?;
         Ok(values::exec(&outputs))
     }
 
     fn metrics(&self, name: &str) -> Answer<Map> {
         let Some(source) = self.metrics.borrow().clone() else {
-            return Err("metrics() is not available yet: no metrics source is plugged into this REPL".to_owned().into());
+            return Err(
+                "metrics() is not available yet: no metrics source is plugged into this REPL"
+                    .to_owned()
+                    .into(),
+            );
         };
         let server = self.server(name)?;
         let Some(ip) = server.get("ip").filter(|ip| !ip.is_unit()) else {

@@ -243,8 +243,18 @@ mod tests {
         ]);
         assert_eq!(show(&rows), "name   cpu  ram\nweb-1  2\ndb          4096");
         let rows = Shown::List(vec![
-            map(&[("cpu", int(2)), ("id", int(7)), ("ip", Shown::Unit), ("name", text("a"))]),
-            map(&[("cpu", int(1)), ("id", int(8)), ("ip", text("10.0.0.8")), ("name", text("b"))]),
+            map(&[
+                ("cpu", int(2)),
+                ("id", int(7)),
+                ("ip", Shown::Unit),
+                ("name", text("a")),
+            ]),
+            map(&[
+                ("cpu", int(1)),
+                ("id", int(8)),
+                ("ip", text("10.0.0.8")),
+                ("name", text("b")),
+            ]),
         ]);
         assert_eq!(
             show(&rows),

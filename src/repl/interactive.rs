@@ -33,7 +33,12 @@ pub(super) fn history_file() -> Option<PathBuf> {
 }
 
 /// Runs the editor loop until Ctrl-D or `:quit`.
-pub(super) fn run(session: &mut Session, printer: &Printer<'_>, cloud: Option<&Cloud>, color: bool) {
+pub(super) fn run(
+    session: &mut Session,
+    printer: &Printer<'_>,
+    cloud: Option<&Cloud>,
+    color: bool,
+) {
     let config = Config::builder()
         .max_history_size(1000)
         .unwrap_or_else(|_| Config::builder())

@@ -34,10 +34,7 @@ pub const TICK: Duration = Duration::from_millis(100);
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum LiveError {
     #[error("no answer after {0:?}")]
-    #[diagnostic(
-        code(ict::repl::timeout),
-        help("try again, or check the network")
-    )]
+    #[diagnostic(code(ict::repl::timeout), help("try again, or check the network"))]
     Timeout(Duration),
     #[error("interrupted (Ctrl-C)")]
     #[diagnostic(code(ict::repl::interrupted), help("the session goes on"))]
@@ -254,15 +251,15 @@ mod tests {
 
     #[test]
     fn a_ctrl_c_cancels_the_query_under_way() {
-        let live = Live::new().expect("runtime");
-        let interrupts = live.interrupts();
-        let dropped = Arc::new(AtomicU64::new(0));
         struct Guard(Arc<AtomicU64>);
         impl Drop for Guard {
             fn drop(&mut self) {
                 self.0.fetch_add(1, Ordering::SeqCst);
             }
         }
+        let live = Live::new().expect("runtime");
+        let interrupts = live.interrupts();
+        let dropped = Arc::new(AtomicU64::new(0));
         let guard = Guard(dropped.clone());
         let started = Instant::now();
         let slow = query(

@@ -107,7 +107,13 @@ fn start_cloud(config: &Config, ui: &Ui, file: Option<&Path>) -> Option<Rc<Cloud
     };
     let script = file.unwrap_or(Path::new(DEFAULT_SCRIPT));
     let spinner = std::io::stderr().is_terminal();
-    Some(Rc::new(Cloud::new(live, config, ui.clone(), script, spinner)))
+    Some(Rc::new(Cloud::new(
+        live,
+        config,
+        ui.clone(),
+        script,
+        spinner,
+    )))
 }
 
 /// What became of one input.

@@ -20,6 +20,11 @@ fn int(value: impl Into<i64>) -> Dynamic {
     Dynamic::from_int(value.into())
 }
 
+/// A cloud ID (the API's IDs fit easily in a script integer).
+fn id(value: u64) -> Dynamic {
+    Dynamic::from_int(i64::try_from(value).unwrap_or(i64::MAX))
+}
+
 fn str(value: &str) -> Dynamic {
     Dynamic::from(value.to_owned())
 }
@@ -31,7 +36,7 @@ fn map<const N: usize>(fields: [(&str, Dynamic); N]) -> Map {
 /// `cloud::servers()` rows: `managed` says whether this environment's state owns the server.
 pub(super) fn server(server: &ObservedServer, state: &State) -> Map {
     map([
-        ("id", int(server.id.0.cast_signed())),
+        ("id", id(server.id.0)),
         ("name", str(&server.name)),
         ("state", str(server.state.as_str())),
         ("power", str(if server.power_on { "on" } else { "off" })),
@@ -51,7 +56,7 @@ pub(super) fn server(server: &ObservedServer, state: &State) -> Map {
 /// `cloud::images()` rows.
 pub(super) fn image(image: &Image) -> Map {
     map([
-        ("id", int(image.id.0.cast_signed())),
+        ("id", id(image.id.0)),
         ("name", str(&image.name)),
         ("title", str(&image.display_name)),
         ("family", text(image.family.as_deref())),
@@ -74,13 +79,9 @@ pub(super) fn dc(dc: &DcLocation) -> Map {
 
 /// `cloud::networks()` rows; `servers` holds the IDs of the attached servers.
 pub(super) fn network(network: &ObservedNetwork) -> Map {
-    let servers: Array = network
-        .servers
-        .iter()
-        .map(|m| int(m.server.0.cast_signed()))
-        .collect();
+    let servers: Array = network.servers.iter().map(|m| id(m.server.0)).collect();
     map([
-        ("id", int(network.id.0.cast_signed())),
+        ("id", id(network.id.0)),
         ("name", str(&network.name)),
         ("state", str(&network.state)),
         ("dc", text(network.dc.as_deref())),
