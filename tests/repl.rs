@@ -535,3 +535,52 @@ fn terminal_ctrl_c_cancels_a_slow_live_call() {
     let screen = t.submit("40 + 2");
     assert!(has_line(&screen, "42"), "the session goes on: {screen}");
 }
+
+#[test]
+#[allow(clippy::print_stderr)] // a skipped test says why
+fn exec_runs_over_ssh_on_the_emulated_servers() {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !Path::new("/usr/sbin/sshd").exists() || !root {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI runs this test as root with openssh-server installed"
+        );
+        eprintln!("skipping exec_runs_over_ssh_on_the_emulated_servers: needs root and sshd");
+        return;
+    }
+    let dir = temp();
+    std::fs::create_dir(dir.path().join("keys")).expect("keys folder");
+    let keygen = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "repl-test", "-f"])
+        .arg(dir.path().join("keys/deploy"))
+        .status()
+        .expect("run ssh-keygen");
+    assert!(keygen.success());
+    std::fs::write(
+        dir.path().join("infra.ict"),
+        "let deploy = ssh_key(\"deploy\", #{ public_key_file: \"keys/deploy.pub\" });\n\
+         server(\"web-1\", #{ cpu: 1, ram: 1024, disk: 10, ssh_keys: [deploy] });\n",
+    )
+    .expect("write script");
+    let ssh = [("ICT_EMULATOR_SSH", "1"), ("SSH_AUTH_SOCK", "")];
+    let out = repl_with(dir.path(), &["infra.ict"], ":apply --yes\n", &ssh);
+    assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
+    // A new session starts the servers' sshds with the emulator.
+    let out = repl_with(
+        dir.path(),
+        &["infra.ict"],
+        "let r = exec(\"web-1\", \"echo hi; exit 3\");\nr[\"web-1\"].stdout\nr[\"web-1\"].exit\n\
+         exec(\"nothing-*\", \"true\")\n",
+        &ssh,
+    );
+    assert_eq!(out.status, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, "\"hi\\n\"\n3\n", "{}", out.stderr);
+    assert!(
+        out.stderr.contains("matches no declared server"),
+        "{}",
+        out.stderr
+    );
+}

@@ -268,7 +268,16 @@ impl Session {
             .split_off(problems_before);
         if let Err(e) = &result {
             let b = self.builder.borrow();
-            problems.push(ScriptError::from_rhai(e, id, &b.sources).into());
+            // A live hook that stops evaluation (Ctrl-C) says why in the termination token.
+            let stopped;
+            let error = match &**e {
+                rhai::EvalAltResult::ErrorTerminated(why, at) if why.is_string() => {
+                    stopped = rhai::EvalAltResult::ErrorRuntime(why.clone(), *at);
+                    &stopped
+                }
+                other => other,
+            };
+            problems.push(ScriptError::from_rhai(error, id, &b.sources).into());
         }
         let (warnings, errors): (Vec<Problem>, Vec<Problem>) =
             problems.into_iter().partition(Problem::is_warning);
@@ -487,6 +496,19 @@ mod tests {
         assert!(Session::fields_of("server").contains(&"ram"));
         assert!(!Session::fields_of("network").is_empty());
         assert!(Session::fields_of("print").is_empty());
+    }
+
+    #[test]
+    fn a_hook_that_stops_evaluation_says_why() {
+        let mut s = session();
+        s.register_live(|engine, _| {
+            engine.on_progress(|ops| (ops > 1000).then(|| Dynamic::from("interrupted (Ctrl-C)")));
+        });
+        let failure = s.eval("let i = 0;\nloop { i += 1; }").expect_err("stopped");
+        let text = failure.problems[0].to_string();
+        assert!(text.contains("interrupted (Ctrl-C)"), "{text}");
+        let at = failure.sources.location(failure.problems[0].span());
+        assert!(at.starts_with("<repl>:2:"), "{at}");
     }
 
     #[test]
