@@ -17,9 +17,11 @@ use std::rc::Rc;
 use indexmap::IndexMap;
 use rhai::{Dynamic, Engine, Scope, AST};
 
+mod declared;
 mod incomplete;
 mod shown;
 
+pub use declared::Declared;
 pub use incomplete::is_incomplete;
 pub use shown::Shown;
 use shown::{show, summary};
@@ -27,7 +29,7 @@ use shown::{show, summary};
 use super::api::{Builder, Shared};
 use super::engine::new_engine;
 use super::{Failure, Options, Problem, ScriptError};
-use crate::model::{self, Desired, ModelError, SourceId, Sources};
+use crate::model::{Desired, ModelError, SourceId, Sources};
 
 /// The name of the virtual file that holds everything typed in a session.
 pub const REPL_SOURCE: &str = "<repl>";
@@ -36,53 +38,6 @@ pub const REPL_SOURCE: &str = "<repl>";
 /// Hooks are kept and applied again whenever the engine is rebuilt (`:reload`); they get the
 /// session's [`Declared`] so that functions such as `plan()` can read what is declared so far.
 pub type LiveHook = Rc<dyn Fn(&mut Engine, &Declared)>;
-
-/// What a session has declared so far, for live functions; valid until the next `:reload`.
-#[derive(Clone)]
-pub struct Declared {
-    builder: Shared,
-}
-
-impl Declared {
-    /// The declarations so far (also those of the input being evaluated, up to this point).
-    pub fn desired(&self) -> Desired {
-        self.builder.borrow().desired.clone()
-    }
-
-    /// The loaded sources, for rendering diagnostics.
-    pub fn sources(&self) -> Sources {
-        self.builder.borrow().sources.clone()
-    }
-
-    /// Validates what has been declared so far, like `ict check` does at the end of a script.
-    pub fn check(&self) -> Result<Desired, Failure> {
-        let desired = self.desired();
-        let mut problems: Vec<Problem> = model::validate(&desired)
-            .into_iter()
-            .map(Problem::from)
-            .collect();
-        if desired.environments.is_none() && desired.env != "dev" {
-            let entry = self.builder.borrow().entry;
-            problems.push(
-                ScriptError::plain(
-                    "ict::script::unknown_env",
-                    format!("unknown environment `{}` (from --env)", desired.env),
-                    Some("nothing declares environments, so only `dev` exists".into()),
-                    entry,
-                )
-                .into(),
-            );
-        }
-        if problems.is_empty() {
-            Ok(desired)
-        } else {
-            Err(Failure {
-                sources: self.sources(),
-                problems,
-            })
-        }
-    }
-}
 
 /// What became of one input.
 #[derive(Debug)]
@@ -317,9 +272,7 @@ impl Session {
 
     /// What is declared, as live functions see it.
     pub fn handle(&self) -> Declared {
-        Declared {
-            builder: self.builder.clone(),
-        }
+        Declared::new(self.builder.clone())
     }
 
     /// The variables in scope with their values, in the order they were defined.
@@ -389,7 +342,7 @@ fn replace_source(sources: &Sources, name: &str, text: &str) -> Sources {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Value;
+    use crate::model::{self, Value};
 
     fn session() -> Session {
         Session::new(Options::new("dev", IndexMap::new()))
