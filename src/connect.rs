@@ -96,8 +96,10 @@ pub async fn connect(
                 ssh_backing: ssh_backing_wanted(std::env::var("ICT_EMULATOR_SSH").ok().as_deref()),
                 ip_base: Some(ip_base(&state_file)),
                 // Every running server serves `/metrics` on its IP, port 9100 (`ict metrics`).
-                // Each server serves `/metrics` on <ip>:9100; `ICT_EMULATOR_METRICS=0` turns it off.
-                node_exporter: ssh_backing_wanted(std::env::var("ICT_EMULATOR_METRICS").ok().as_deref()),
+                // `ICT_EMULATOR_METRICS=0` turns it off.
+                node_exporter: ssh_backing_wanted(
+                    std::env::var("ICT_EMULATOR_METRICS").ok().as_deref(),
+                ),
                 ..EmulatorConfig::default()
             };
             let handle = emulator::spawn(config)

@@ -1,5 +1,7 @@
 //! `ict repl`: over standard input with the real binary, and in a pseudo-terminal driven by
-//! tmux (skipped with a message when tmux is missing, unless `CI=true`).
+//! tmux (skipped with a message when tmux is missing, unless `CI=true`). Live functions run
+//! against the built-in emulator (in-process, no SSH backing, 50 ms tasks) or, for the
+//! cancellation test, a separate `ict emulator --latency` process.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -11,6 +13,11 @@ use crate::test::{ict, Outcome};
 
 /// Runs `ict repl ARGS` in `dir` with `input` on standard input.
 fn repl(dir: &Path, args: &[&str], input: &str) -> Outcome {
+    repl_with(dir, args, input, &[])
+}
+
+/// Like [`repl`], with extra environment variables.
+fn repl_with(dir: &Path, args: &[&str], input: &str, env: &[(&str, &str)]) -> Outcome {
     let mut child = Command::new(ict())
         .arg("repl")
         .args(args)
@@ -18,8 +25,12 @@ fn repl(dir: &Path, args: &[&str], input: &str) -> Outcome {
         .env("NO_COLOR", "1")
         .env("XDG_DATA_HOME", dir.join("data"))
         .env_remove("ONECLOUD_TOKEN")
+        .env_remove("ONECLOUD_API_URL")
         .env_remove("ICT_PATH")
         .env_remove("RUST_LOG")
+        .env("ICT_EMULATOR_SSH", "0")
+        .env("ICT_EMULATOR_TASK_DELAY_MS", "50")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -129,8 +140,13 @@ struct Tmux {
 
 impl Tmux {
     /// Starts `ict repl ARGS` in a 100x30 pane, or None (with a message) without tmux.
-    #[allow(clippy::print_stderr)] // a skipped test says why
     fn start(name: &str, files: &[(&str, &str)], args: &str) -> Option<Tmux> {
+        Tmux::start_with(name, files, args, "")
+    }
+
+    /// Like [`Tmux::start`], with `env` (`KEY=VALUE ...`) for `ict`.
+    #[allow(clippy::print_stderr)] // a skipped test says why
+    fn start_with(name: &str, files: &[(&str, &str)], args: &str, env: &str) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
@@ -148,7 +164,7 @@ impl Tmux {
             dir,
         };
         let command = format!(
-            "env NO_COLOR=1 XDG_DATA_HOME={data} {ict} repl {args}",
+            "env -u ONECLOUD_TOKEN -u ONECLOUD_API_URL NO_COLOR=1 ICT_EMULATOR_SSH=0 XDG_DATA_HOME={data} {env} {ict} repl {args}",
             data = tmux.dir.path().join("data").display(),
             ict = ict(),
         );
@@ -332,5 +348,239 @@ fn terminal_quit_leaves_and_keeps_history() {
     assert!(
         history.contains("40 + 2") && history.contains(":quit"),
         "{history}"
+    );
+}
+
+const TWO_SERVERS: &str = "server(\"web-1\", #{ cpu: 1, ram: 1024, disk: 10 });\nserver(\"web-2\", #{ cpu: 1, ram: 1024, disk: 10, power: \"off\" });\n";
+
+#[test]
+fn live_images_come_from_the_builtin_emulator() {
+    let dir = temp();
+    let out = repl(
+        dir.path(),
+        &[],
+        "cloud::images().len()\ncloud::dcs().len() > 0\n",
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let images: usize = lines[0].parse().expect("a number of images");
+    assert!(images > 0, "{}", out.stdout);
+    assert_eq!(lines[1], "true");
+    assert!(
+        out.stderr.contains("provider: local 1cloud emulator"),
+        "the emulator is announced: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn apply_then_list_and_filter_servers() {
+    let dir = temp();
+    std::fs::write(dir.path().join("infra.ict"), TWO_SERVERS).expect("write script");
+    let input = "plan().summary\n:apply\n:apply --yes\ncloud::servers().len()\n\
+                 cloud::servers().filter(|s| s.power == \"on\").map(|s| s.name)\n\
+                 cloud::servers().filter(|s| s.managed).len()\nplan().summary.add\n\
+                 cloud::server(\"web-2\").power\n";
+    let out = repl(dir.path(), &["infra.ict"], input);
+    // `:apply` without --yes has no terminal to ask on: it fails, and the session goes on.
+    assert_eq!(out.status, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("no terminal to confirm on; use `:apply --yes`"),
+        "{}",
+        out.stderr
+    );
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[0], "#{ add: 2, change: 0, destroy: 0 }",
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("+ server.web-1"), "{}", out.stdout);
+    assert!(out.stdout.contains("Apply complete!"), "{}", out.stdout);
+    let tail = &lines[lines.len() - 5..];
+    assert_eq!(
+        tail,
+        ["2", "[\"web-1\"]", "2", "0", "\"off\""],
+        "{}",
+        out.stdout
+    );
+    // The emulated account was saved when the REPL ended: a new session sees the servers.
+    let out = repl(
+        dir.path(),
+        &["infra.ict"],
+        "cloud::servers().len()\ncloud::servers()\n",
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "2");
+    assert!(lines[1].starts_with("id "), "a table: {}", out.stdout);
+    assert!(
+        lines[1].contains(" name ") && lines[1].contains(" managed "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines[2].contains("web-1") && lines[3].contains("web-2"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn an_unknown_server_is_a_diagnostic_and_the_session_goes_on() {
+    let dir = temp();
+    let out = repl(dir.path(), &[], "cloud::server(\"nope\")\n40 + 2\n");
+    assert_eq!(out.status, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, "42\n");
+    assert!(
+        out.stderr.contains("no server named `nope`"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("<repl>:1:8"), "{}", out.stderr);
+}
+
+#[test]
+fn a_network_error_is_a_diagnostic_not_a_crash() {
+    let dir = temp();
+    // A port that nothing listens on any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = repl_with(
+        dir.path(),
+        &[],
+        "cloud::balance()\n1 + 1\n",
+        &[("ONECLOUD_TOKEN", "test-token"), ("ONECLOUD_API_URL", &url)],
+    );
+    assert_eq!(out.status, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, "2\n");
+    assert!(
+        out.stderr.contains("cannot connect to the 1cloud API"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}
+
+/// An `ict emulator` process on a free port, killed when dropped.
+struct Emulator {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Emulator {
+    fn start(latency_ms: u32) -> Emulator {
+        use std::io::BufRead as _;
+        let mut child = Command::new(ict())
+            .args(["emulator", "--listen", "127.0.0.1:0", "--latency"])
+            .arg(latency_ms.to_string())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ict emulator");
+        let mut line = String::new();
+        let stderr = child.stderr.take().expect("stderr");
+        // The first line says where it listens (EOF, hence an empty line, if it failed).
+        let _ = std::io::BufReader::new(stderr).read_line(&mut line);
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .map(str::to_owned);
+        let Some(url) = url else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the emulator did not say where it listens: {line:?}");
+        };
+        Emulator { child, url }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn terminal_ctrl_c_cancels_a_slow_live_call() {
+    let emulator = Emulator::start(3000);
+    let env = format!(
+        "ONECLOUD_TOKEN=test-token ONECLOUD_API_URL={}",
+        emulator.url
+    );
+    let Some(t) = Tmux::start_with("cancel", &[], "", &env) else {
+        return;
+    };
+    let before = prompts(&t.screen());
+    t.type_text("cloud::balance()");
+    t.keys(&["Enter"]);
+    t.wait_for("the spinner", |s| {
+        s.contains("asking the cloud for the balance")
+    });
+    let pressed = Instant::now();
+    t.keys(&["C-c"]);
+    let screen = t.ready(before);
+    assert!(
+        pressed.elapsed() < Duration::from_millis(2500),
+        "cancelled before the answer came"
+    );
+    assert!(screen.contains("interrupted (Ctrl-C)"), "{screen}");
+    let screen = t.submit("40 + 2");
+    assert!(has_line(&screen, "42"), "the session goes on: {screen}");
+}
+
+#[test]
+#[allow(clippy::print_stderr)] // a skipped test says why
+fn exec_runs_over_ssh_on_the_emulated_servers() {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !Path::new("/usr/sbin/sshd").exists() || !root {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI runs this test as root with openssh-server installed"
+        );
+        eprintln!("skipping exec_runs_over_ssh_on_the_emulated_servers: needs root and sshd");
+        return;
+    }
+    let dir = temp();
+    std::fs::create_dir(dir.path().join("keys")).expect("keys folder");
+    let keygen = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "repl-test", "-f"])
+        .arg(dir.path().join("keys/deploy"))
+        .status()
+        .expect("run ssh-keygen");
+    assert!(keygen.success());
+    std::fs::write(
+        dir.path().join("infra.ict"),
+        "let deploy = ssh_key(\"deploy\", #{ public_key_file: \"keys/deploy.pub\" });\n\
+         server(\"web-1\", #{ cpu: 1, ram: 1024, disk: 10, ssh_keys: [deploy] });\n",
+    )
+    .expect("write script");
+    let ssh = [("ICT_EMULATOR_SSH", "1"), ("SSH_AUTH_SOCK", "")];
+    let out = repl_with(dir.path(), &["infra.ict"], ":apply --yes\n", &ssh);
+    assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
+    // A new session starts the servers' sshds with the emulator.
+    let out = repl_with(
+        dir.path(),
+        &["infra.ict"],
+        "let r = exec(\"web-1\", \"echo hi; exit 3\");\nr[\"web-1\"].stdout\nr[\"web-1\"].exit\n\
+         exec(\"nothing-*\", \"true\")\n",
+        &ssh,
+    );
+    assert_eq!(out.status, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, "\"hi\\n\"\n3\n", "{}", out.stderr);
+    assert!(
+        out.stderr.contains("matches no declared server"),
+        "{}",
+        out.stderr
     );
 }

@@ -10,6 +10,7 @@ mod deploy;
 mod hosts;
 mod infra;
 mod metrics;
+pub(crate) mod query;
 
 use crate::cli::{Cli, CloudArgs, CloudCommand, Command, GraphFormat, LockCommand};
 use crate::config::Config;

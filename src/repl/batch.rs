@@ -4,6 +4,7 @@
 
 use std::io::Read as _;
 
+use super::cloud::Cloud;
 use super::commands::is_command;
 use super::{step, Printer, Step};
 use crate::script::session::is_incomplete;
@@ -37,24 +38,37 @@ pub fn inputs(text: &str) -> Vec<String> {
     out
 }
 
-/// Evaluates all of stdin; false if any input failed.
-pub(super) fn run(session: &mut Session, printer: &Printer<'_>) -> bool {
+/// How a non-interactive run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum End {
+    /// Every input ran (or `:quit`); `ok` is false if any failed.
+    Done { ok: bool },
+    /// Ctrl-C: the input under way was stopped and the rest not run.
+    Interrupted,
+}
+
+/// Evaluates all of stdin.
+pub(super) fn run(session: &mut Session, printer: &Printer<'_>, cloud: Option<&Cloud>) -> End {
     let mut text = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut text) {
         printer
             .ui
             .note(&format!("error: cannot read standard input: {e}"));
-        return false;
+        return End::Done { ok: false };
     }
     let mut ok = true;
     for input in inputs(&text) {
-        match step(&input, session, printer) {
+        let step = step(&input, session, printer, cloud);
+        if cloud.is_some_and(Cloud::interrupted) {
+            return End::Interrupted;
+        }
+        match step {
             Step::Done => {}
             Step::Failed | Step::Incomplete => ok = false,
             Step::Quit => break,
         }
     }
-    ok
+    End::Done { ok }
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! The REPL's meta-commands (`:help`, `:reload`, `:vars`, `:graph`, `:check`, `:quit`), parsed
-//! before anything is evaluated. [`handle`] works on a [`Session`] and returns what to show, so
+//! before anything is evaluated (`:plan` and `:apply` talk to the cloud: see `apply.rs`). [`handle`] works on a [`Session`] and returns what to show, so
 //! it is tested without a terminal. Prints nothing.
 
 use std::fmt::Write as _;
 
+use super::cloud::LIVE_FUNCTIONS;
 use crate::model::{suggest, Desired, Graph};
 use crate::script::{api, Failure, Session};
 
@@ -16,6 +17,14 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (":vars", "list the variables in scope with their values"),
     (":graph", "show the graph of what has been declared so far"),
     (":check", "validate what has been declared so far"),
+    (
+        ":plan",
+        "show what applying the declarations would change in the cloud",
+    ),
+    (
+        ":apply",
+        "plan, ask for `yes` and apply (`:apply --yes` does not ask)",
+    ),
     (":reload", "forget everything and evaluate FILE again"),
     (":quit", "leave (Ctrl-D does the same)"),
 ];
@@ -55,6 +64,10 @@ pub fn handle(input: &str, session: &mut Session) -> Outcome {
         },
         ":reload" => reload(session),
         ":quit" | ":q" | ":exit" => Outcome::Quit,
+        // Handled by `apply.rs` when the live runtime is up.
+        ":plan" | ":apply" => Outcome::Error(format!(
+            "`{name}` needs the live session, which could not start"
+        )),
         other => {
             let names = COMMANDS.iter().map(|(n, _)| *n);
             let hint = suggest(other, names)
@@ -80,12 +93,19 @@ fn help(topic: Option<&str>) -> Outcome {
             let _ = writeln!(out, "  {signature}");
         }
         out.push_str("  declared() -> map of the names declared so far, by kind (REPL only)\n");
+        out.push_str("\nLive functions (REPL only; Ctrl-C cancels a call):\n");
+        for (_, signature) in LIVE_FUNCTIONS {
+            let _ = writeln!(out, "  {signature}");
+        }
         out.pop();
         return Outcome::Print(out);
     };
     let command = format!(":{}", topic.trim_start_matches(':'));
     if let Some((name, what)) = COMMANDS.iter().find(|(n, _)| *n == command) {
         return Outcome::Print(format!("{name}: {what}"));
+    }
+    if let Some((_, signature)) = LIVE_FUNCTIONS.iter().find(|(n, _)| *n == topic) {
+        return Outcome::Print((*signature).to_owned());
     }
     if let Some((_, signature)) = api::FUNCTIONS.iter().find(|(n, _)| *n == topic) {
         let fields = Session::fields_of(topic);
@@ -98,7 +118,8 @@ fn help(topic: Option<&str>) -> Outcome {
     let known = COMMANDS
         .iter()
         .map(|(n, _)| n.trim_start_matches(':'))
-        .chain(api::FUNCTIONS.iter().map(|(n, _)| *n));
+        .chain(api::FUNCTIONS.iter().map(|(n, _)| *n))
+        .chain(LIVE_FUNCTIONS.iter().map(|(n, _)| *n));
     let hint = suggest(topic, known).map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
     Outcome::Error(format!("no help on `{topic}`{hint}"))
 }
@@ -236,8 +257,14 @@ mod tests {
             all.contains(":reload") && all.contains("server(name: string"),
             "{all}"
         );
+        assert!(
+            all.contains(":apply") && all.contains("cloud::servers() -> array"),
+            "{all}"
+        );
         let server = print(handle(":help server", &mut s));
         assert!(server.contains("options: cpu, ram"), "{server}");
+        let live = print(handle(":help cloud::servers", &mut s));
+        assert!(live.contains("managed"), "{live}");
         assert_eq!(
             print(handle(":help graph", &mut s)),
             format!(":graph: {}", COMMANDS[2].1)

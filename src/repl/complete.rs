@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use crate::script::{api, Session};
 
+use super::cloud::LIVE_FUNCTIONS;
 use super::commands::COMMANDS;
 
 /// The names the session knows, refreshed after every input.
@@ -30,6 +31,7 @@ impl Words {
             .map(|(n, _)| (*n).to_owned())
             .collect();
         functions.push("declared".to_owned());
+        functions.extend(LIVE_FUNCTIONS.iter().map(|(n, _)| (*n).to_owned()));
         functions.extend(session.script_functions());
         let names = declared
             .servers
@@ -72,12 +74,19 @@ pub fn complete(line: &str, pos: usize, words: &mut Words) -> (usize, Vec<String
             matching(prefix, words.names.iter().map(String::as_str)),
         );
     }
-    let start = before
-        .char_indices()
-        .rev()
-        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
-        .last()
-        .map_or(pos, |(i, _)| i);
+    let word_start = |end: usize| {
+        before[..end]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
+            .last()
+            .map_or(end, |(i, _)| i)
+    };
+    let mut start = word_start(pos);
+    // A namespaced name (`cloud::se`) is one word.
+    if before[..start].ends_with("::") {
+        start = word_start(start - 2);
+    }
     let prefix = &before[start..];
     if let Some(function) = context.map_of.filter(|_| context.at_key) {
         let fields = words.fields(&function);
@@ -195,6 +204,9 @@ mod tests {
                 "ssh_key".into(),
                 "secret".into(),
                 "web".into(),
+                "cloud::server".into(),
+                "cloud::servers".into(),
+                "cloud::balance".into(),
             ],
             variables: vec!["size".into(), "web_count".into()],
             names: vec!["web-1".into(), "web-2".into(), "db".into()],
@@ -207,16 +219,31 @@ mod tests {
     }
 
     #[test]
+    fn live_functions_are_offered() {
+        let s = Session::new(crate::script::Options::new(
+            "dev",
+            indexmap::IndexMap::new(),
+        ));
+        let mut words = Words::of(&s);
+        let (_, got) = complete("cloud::net", 10, &mut words);
+        assert_eq!(got, ["cloud::networks"]);
+    }
+
+    #[test]
     fn table_of_completions() {
         let cases: &[(&str, usize, &[&str])] = &[
             (":gr", 0, &[":graph"]),
             (
                 ":",
                 0,
-                &[":check", ":graph", ":help", ":quit", ":reload", ":vars"],
+                &[
+                    ":apply", ":check", ":graph", ":help", ":plan", ":quit", ":reload", ":vars",
+                ],
             ),
             ("let x = se", 8, &["secret", "server"]),
             ("we", 0, &["web", "web_count"]),
+            ("let n = cloud::se", 8, &["cloud::server", "cloud::servers"]),
+            ("cloud::b", 0, &["cloud::balance"]),
             ("group(\"g\", #{ servers: [\"we", 25, &["web-1", "web-2"]),
             ("server(\"a\", #{ ra", 15, &["ram"]),
             ("server(\"a\", #{ cpu: 2, di", 23, &["disk", "disk_type"]),

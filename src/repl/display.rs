@@ -101,7 +101,8 @@ fn is_table(items: &[Shown]) -> bool {
             .all(|i| matches!(i, Shown::Map(m) if !m.is_empty()))
 }
 
-/// Columns are every key, in order of first appearance; missing cells stay empty.
+/// Columns are every key, in order of first appearance (but `id` and `name` first, as script
+/// maps keep their keys sorted); missing cells and `()` stay empty.
 fn table(rows: &[Shown]) -> String {
     let mut columns: Vec<&str> = Vec::new();
     for row in rows {
@@ -113,6 +114,11 @@ fn table(rows: &[Shown]) -> String {
             }
         }
     }
+    columns.sort_by_key(|c| match *c {
+        "id" => 0,
+        "name" => 1,
+        _ => 2,
+    });
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|row| {
@@ -154,6 +160,7 @@ fn table(rows: &[Shown]) -> String {
 /// A table cell: strings without quotes.
 fn cell(value: &Shown) -> String {
     match value {
+        Shown::Unit => String::new(),
         Shown::Value(Value::Str(s)) => s.clone(),
         Shown::Value(v @ Value::Template(_)) => v.display(Style::References),
         other => compact(other),
@@ -235,5 +242,23 @@ mod tests {
             map(&[("name", text("db")), ("ram", int(4096))]),
         ]);
         assert_eq!(show(&rows), "name   cpu  ram\nweb-1  2\ndb          4096");
+        let rows = Shown::List(vec![
+            map(&[
+                ("cpu", int(2)),
+                ("id", int(7)),
+                ("ip", Shown::Unit),
+                ("name", text("a")),
+            ]),
+            map(&[
+                ("cpu", int(1)),
+                ("id", int(8)),
+                ("ip", text("10.0.0.8")),
+                ("name", text("b")),
+            ]),
+        ]);
+        assert_eq!(
+            show(&rows),
+            "id  name  cpu  ip\n7   a     2\n8   b     1    10.0.0.8"
+        );
     }
 }

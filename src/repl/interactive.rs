@@ -11,6 +11,7 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{Config, Editor};
 
+use super::cloud::Cloud;
 use super::complete::Words;
 use super::helper::ReplHelper;
 use super::{step, Printer, Step};
@@ -32,7 +33,12 @@ pub(super) fn history_file() -> Option<PathBuf> {
 }
 
 /// Runs the editor loop until Ctrl-D or `:quit`.
-pub(super) fn run(session: &mut Session, printer: &Printer<'_>, color: bool) {
+pub(super) fn run(
+    session: &mut Session,
+    printer: &Printer<'_>,
+    cloud: Option<&Cloud>,
+    color: bool,
+) {
     let config = Config::builder()
         .max_history_size(1000)
         .unwrap_or_else(|_| Config::builder())
@@ -54,6 +60,11 @@ pub(super) fn run(session: &mut Session, printer: &Printer<'_>, color: bool) {
             return;
         }
     };
+    // After the editor: rustyline replaces the SIGINT handler when it is created (and restores
+    // the old one when dropped); ours, installed now, takes over while the editor lives.
+    if let Some(cloud) = cloud {
+        cloud.listen_for_ctrl_c();
+    }
     let words = Rc::new(RefCell::new(Words::of(session)));
     editor.set_helper(Some(ReplHelper {
         words: words.clone(),
@@ -74,7 +85,7 @@ pub(super) fn run(session: &mut Session, printer: &Printer<'_>, color: bool) {
                     continue;
                 }
                 let _ = editor.add_history_entry(line.as_str());
-                if step(&line, session, printer) == Step::Quit {
+                if step(&line, session, printer, cloud) == Step::Quit {
                     break;
                 }
                 *words.borrow_mut() = Words::of(session);

@@ -7,16 +7,20 @@
 //! Live functions (cloud queries, metrics, exec) plug in through [`Session::register_live`] and
 //! [`live::Live`], which runs their futures on a tokio runtime on other threads.
 
+mod apply;
 mod batch;
+pub mod cloud;
 pub mod commands;
 pub mod complete;
 pub mod display;
 mod helper;
 mod interactive;
 pub mod live;
+mod values;
 
 use std::io::IsTerminal as _;
 use std::path::Path;
+use std::rc::Rc;
 
 use crate::config::Config;
 use crate::exit::ExitCode;
@@ -24,8 +28,12 @@ use crate::model::Sources;
 use crate::script::session::Outcome as Evaluated;
 use crate::script::{Failure, Options, Problem, Session};
 use crate::ui::{self, Ui};
+use cloud::Cloud;
 
 pub use batch::inputs;
+
+/// The project a REPL without FILE works on: `./infra.ict` (its state and emulator account).
+const DEFAULT_SCRIPT: &str = "infra.ict";
 
 /// Runs the REPL; with `file`, evaluates it first. Without a terminal on stdin, the exit code
 /// is 1 if any input (or FILE) failed.
@@ -39,7 +47,7 @@ pub fn run(config: &Config, ui: &Ui, file: Option<&Path>) -> ExitCode {
         }
         None => (Session::new(options), Ok(Vec::new())),
     };
-    let mut ok = match loaded {
+    let ok = match loaded {
         Ok(warnings) => {
             printer.warnings(&warnings, &session.sources());
             true
@@ -49,18 +57,63 @@ pub fn run(config: &Config, ui: &Ui, file: Option<&Path>) -> ExitCode {
             false
         }
     };
-    if std::io::stdin().is_terminal() {
+    let cloud = start_cloud(config, ui, file);
+    if let Some(cloud) = &cloud {
+        cloud::register(cloud, &mut session);
+    }
+    let code = if std::io::stdin().is_terminal() {
         let color = config.color && std::io::stdout().is_terminal();
-        interactive::run(&mut session, &printer, color);
+        interactive::run(&mut session, &printer, cloud.as_deref(), color);
         ExitCode::Success
     } else {
-        ok &= batch::run(&mut session, &printer);
-        if ok {
-            ExitCode::Success
-        } else {
-            ExitCode::Error
+        if let Some(cloud) = &cloud {
+            cloud.listen_for_ctrl_c();
         }
+        match batch::run(&mut session, &printer, cloud.as_deref()) {
+            batch::End::Interrupted => ExitCode::Interrupted,
+            batch::End::Done { ok: true } if ok => ExitCode::Success,
+            batch::End::Done { .. } => ExitCode::Error,
+        }
+    };
+    // The engine's functions hold the other references to `cloud`.
+    drop(session);
+    if let Some(cloud) = cloud.and_then(|c| Rc::try_unwrap(c).ok()) {
+        cloud.close();
     }
+    code
+}
+
+/// The live side (runtime, lazy provider connection); `None`, with a warning, if the runtime
+/// cannot start: the REPL then works without live functions.
+fn start_cloud(config: &Config, ui: &Ui, file: Option<&Path>) -> Option<Rc<Cloud>> {
+    let live = match live::Live::new() {
+        Ok(live) => live,
+        Err(e) => {
+            ui.note(&format!(
+                "warning: live functions are off: cannot start the async runtime: {e}"
+            ));
+            return None;
+        }
+    };
+    let config = Config {
+        env: config.env.clone(),
+        vars: config.vars.clone(),
+        color: config.color,
+        verbosity: config.verbosity,
+        provider: config.provider,
+        command: crate::cli::Command::Repl {
+            file: file.map(Path::to_path_buf),
+        },
+    };
+    let script = file.unwrap_or(Path::new(DEFAULT_SCRIPT));
+    let spinner = std::io::stderr().is_terminal();
+    Some(Rc::new(Cloud::new(
+        live,
+        config,
+        ui.clone(),
+        script,
+        spinner,
+    )))
 }
 
 /// What became of one input.
@@ -73,8 +126,14 @@ enum Step {
 }
 
 /// Evaluates one input (script text or a meta-command) and shows the result.
-fn step(input: &str, session: &mut Session, printer: &Printer<'_>) -> Step {
+fn step(input: &str, session: &mut Session, printer: &Printer<'_>, cloud: Option<&Cloud>) -> Step {
+    if let Some(cloud) = cloud {
+        cloud.begin_input();
+    }
     if commands::is_command(input) {
+        if let Some(step) = cloud.and_then(|c| apply::handle(input, session, c, printer)) {
+            return step;
+        }
         return match commands::handle(input.trim(), session) {
             commands::Outcome::Print(text) => {
                 printer.text(&text);

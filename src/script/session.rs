@@ -17,9 +17,11 @@ use std::rc::Rc;
 use indexmap::IndexMap;
 use rhai::{Dynamic, Engine, Scope, AST};
 
+mod declared;
 mod incomplete;
 mod shown;
 
+pub use declared::Declared;
 pub use incomplete::is_incomplete;
 pub use shown::Shown;
 use shown::{show, summary};
@@ -27,14 +29,15 @@ use shown::{show, summary};
 use super::api::{Builder, Shared};
 use super::engine::new_engine;
 use super::{Failure, Options, Problem, ScriptError};
-use crate::model::{self, Desired, ModelError, SourceId, Sources};
+use crate::model::{Desired, ModelError, SourceId, Sources};
 
 /// The name of the virtual file that holds everything typed in a session.
 pub const REPL_SOURCE: &str = "<repl>";
 
 /// A hook that registers extra functions on the session's engine (e.g. live cloud queries).
-/// Hooks are kept and applied again whenever the engine is rebuilt (`:reload`).
-pub type LiveHook = Rc<dyn Fn(&mut Engine)>;
+/// Hooks are kept and applied again whenever the engine is rebuilt (`:reload`); they get the
+/// session's [`Declared`] so that functions such as `plan()` can read what is declared so far.
+pub type LiveHook = Rc<dyn Fn(&mut Engine, &Declared)>;
 
 /// What became of one input.
 #[derive(Debug)]
@@ -92,9 +95,10 @@ impl Session {
     }
 
     /// Registers functions on the engine now and after every reload.
-    pub fn register_live(&mut self, hook: impl Fn(&mut Engine) + 'static) {
+    pub fn register_live(&mut self, hook: impl Fn(&mut Engine, &Declared) + 'static) {
         let hook: LiveHook = Rc::new(hook);
-        hook(&mut self.engine);
+        let declared = self.handle();
+        hook(&mut self.engine, &declared);
         self.hooks.push(hook);
     }
 
@@ -144,8 +148,9 @@ impl Session {
         let builder = self.builder.clone();
         self.engine
             .register_fn("declared", move || summary(&builder.borrow().desired));
+        let declared = self.handle();
         for hook in &self.hooks {
-            hook(&mut self.engine);
+            hook(&mut self.engine, &declared);
         }
         self.scope = Scope::new();
         self.ast = AST::empty();
@@ -218,7 +223,16 @@ impl Session {
             .split_off(problems_before);
         if let Err(e) = &result {
             let b = self.builder.borrow();
-            problems.push(ScriptError::from_rhai(e, id, &b.sources).into());
+            // A live hook that stops evaluation (Ctrl-C) says why in the termination token.
+            let stopped;
+            let error = match &**e {
+                rhai::EvalAltResult::ErrorTerminated(why, at) if why.is_string() => {
+                    stopped = rhai::EvalAltResult::ErrorRuntime(why.clone(), *at);
+                    &stopped
+                }
+                other => other,
+            };
+            problems.push(ScriptError::from_rhai(error, id, &b.sources).into());
         }
         let (warnings, errors): (Vec<Problem>, Vec<Problem>) =
             problems.into_iter().partition(Problem::is_warning);
@@ -253,28 +267,12 @@ impl Session {
 
     /// Validates what has been declared so far, like `ict check` does at the end of a script.
     pub fn check(&self) -> Result<Desired, Failure> {
-        let desired = self.declared();
-        let mut problems: Vec<Problem> = model::validate(&desired)
-            .into_iter()
-            .map(Problem::from)
-            .collect();
-        if desired.environments.is_none() && desired.env != "dev" {
-            let entry = self.builder.borrow().entry;
-            problems.push(
-                ScriptError::plain(
-                    "ict::script::unknown_env",
-                    format!("unknown environment `{}` (from --env)", desired.env),
-                    Some("nothing declares environments, so only `dev` exists".into()),
-                    entry,
-                )
-                .into(),
-            );
-        }
-        if problems.is_empty() {
-            Ok(desired)
-        } else {
-            Err(self.failure(problems))
-        }
+        self.handle().check()
+    }
+
+    /// What is declared, as live functions see it.
+    pub fn handle(&self) -> Declared {
+        Declared::new(self.builder.clone())
     }
 
     /// The variables in scope with their values, in the order they were defined.
@@ -344,7 +342,7 @@ fn replace_source(sources: &Sources, name: &str, text: &str) -> Sources {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Value;
+    use crate::model::{self, Value};
 
     fn session() -> Session {
         Session::new(Options::new("dev", IndexMap::new()))
@@ -454,9 +452,22 @@ mod tests {
     }
 
     #[test]
+    fn a_hook_that_stops_evaluation_says_why() {
+        let mut s = session();
+        s.register_live(|engine, _| {
+            engine.on_progress(|ops| (ops > 1000).then(|| Dynamic::from("interrupted (Ctrl-C)")));
+        });
+        let failure = s.eval("let i = 0;\nloop { i += 1; }").expect_err("stopped");
+        let text = failure.problems[0].to_string();
+        assert!(text.contains("interrupted (Ctrl-C)"), "{text}");
+        let at = failure.sources.location(failure.problems[0].span());
+        assert!(at.starts_with("<repl>:2:"), "{at}");
+    }
+
+    #[test]
     fn live_hooks_survive_reload() {
         let mut s = session();
-        s.register_live(|engine| {
+        s.register_live(|engine, _| {
             engine.register_fn("answer", || 42_i64);
         });
         assert_eq!(value(&mut s, "answer()"), Shown::Value(Value::Int(42)));

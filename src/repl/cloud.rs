@@ -1,0 +1,450 @@
+//! The REPL's live functions: `cloud::servers()`, `cloud::server(name)`, `cloud::images()`,
+//! `cloud::dcs()`, `cloud::networks()`, `cloud::balance()`, `plan()`, `exec(limit, command)`
+//! and `metrics(name)`, registered on the session's engine through
+//! [`Session::register_live`].
+//!
+//! [`Cloud`] holds what they share: the [`Live`] runtime, the provider connection (made on first
+//! use with [`connect::connect`] and kept for the session, so the in-process emulator lives as
+//! long as the REPL) and the Ctrl-C counter. Every call runs as a [`query`]: a spinner on a
+//! terminal, a timeout, and Ctrl-C cancels it with an error while the session goes on.
+//! May depend on `connect`, `commands::query`, `provider`, `state`, `script` and `ui`.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
+
+use super::live::{query, Interrupts, Live, Spinner};
+use super::values;
+use crate::commands::query as commands;
+use crate::commands::Error;
+use crate::config::Config;
+use crate::connect::{self, Connection};
+use crate::model::suggest;
+use crate::script::session::Declared;
+use crate::script::Session;
+use crate::state::{State, StateDir};
+use crate::ui::Ui;
+
+/// Limit for one read of the cloud (and for connecting).
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Limit for `exec`'s command on each server.
+pub const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The live functions, with a line of help each (for `:help` and completion).
+pub const LIVE_FUNCTIONS: &[(&str, &str)] = &[
+    (
+        "cloud::servers",
+        "cloud::servers() -> array of #{ id, name, state, power, cpu, ram, disk, ip, dc, image, managed }",
+    ),
+    ("cloud::server", "cloud::server(name) -> map (as in cloud::servers())"),
+    (
+        "cloud::images",
+        "cloud::images() -> array of #{ id, name, title, family, min_disk, dc }",
+    ),
+    (
+        "cloud::dcs",
+        "cloud::dcs() -> array of #{ name, title, city, country, ipv6, high_performance }",
+    ),
+    (
+        "cloud::networks",
+        "cloud::networks() -> array of #{ id, name, state, dc, dhcp, mask, gateway, servers }",
+    ),
+    ("cloud::balance", "cloud::balance() -> float (the account balance)"),
+    (
+        "plan",
+        "plan() -> #{ summary: #{ add, change, destroy }, steps, unmanaged } (what is declared vs the cloud)",
+    ),
+    (
+        "exec",
+        "exec(servers, command) -> map of server -> #{ exit, stdout, stderr } (over SSH, like `ict exec`)",
+    ),
+    ("metrics", "metrics(server) -> map of figures (when a metrics source is plugged in)"),
+];
+
+/// What `metrics(name)` asks its source about.
+#[derive(Debug, Clone)]
+pub struct MetricsTarget {
+    /// The server's name.
+    pub name: String,
+    /// Its public IP.
+    pub ip: String,
+}
+
+/// Where `metrics(name)` gets its figures (name → value, e.g. `cpu_percent`): the metrics
+/// scraper plugs in here with [`Cloud::set_metrics`]; until then `metrics()` says it is not
+/// available.
+pub type MetricsSource = Arc<
+    dyn Fn(
+            MetricsTarget,
+        ) -> Pin<Box<dyn Future<Output = Result<Vec<(String, f64)>, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+type Answer<T> = Result<T, Box<EvalAltResult>>;
+type Ctx<'a> = NativeCallContext<'a>;
+
+/// Points an error at the call that failed.
+fn at<T>(ctx: &Ctx<'_>, answer: Answer<T>) -> Answer<T> {
+    answer.map_err(|mut e| {
+        if e.position().is_none() {
+            e.set_position(ctx.call_position());
+        }
+        e
+    })
+}
+
+/// The live side of a REPL session.
+pub struct Cloud {
+    live: Live,
+    config: Config,
+    ui: Ui,
+    script: PathBuf,
+    connection: RefCell<Option<Arc<Connection>>>,
+    /// Draw spinners (stderr is a terminal).
+    spinner: bool,
+    metrics: RefCell<Option<MetricsSource>>,
+    /// The Ctrl-C count when the current input started.
+    input_start: Cell<u64>,
+}
+
+impl Cloud {
+    /// A live context for the project of `script` (FILE, or `./infra.ict` without one).
+    pub fn new(live: Live, config: Config, ui: Ui, script: &Path, spinner: bool) -> Cloud {
+        let input_start = Cell::new(live.interrupts().count());
+        Cloud {
+            live,
+            config,
+            ui,
+            script: script.to_path_buf(),
+            connection: RefCell::new(None),
+            spinner,
+            metrics: RefCell::new(None),
+            input_start,
+        }
+    }
+
+    /// Ctrl-C stops queries and inputs from now on, instead of ending the process (see
+    /// [`Live::listen_for_ctrl_c`]); a warning if that cannot be set up.
+    pub fn listen_for_ctrl_c(&self) {
+        if let Err(e) = self.live.listen_for_ctrl_c() {
+            self.ui
+                .note(&format!("warning: Ctrl-C will end ict repl: {e}"));
+        }
+    }
+
+    /// Plugs in the source of `metrics(name)`.
+    pub fn set_metrics(&self, source: MetricsSource) {
+        *self.metrics.borrow_mut() = Some(source);
+    }
+
+    /// The Ctrl-C counter.
+    pub fn interrupts(&self) -> Interrupts {
+        self.live.interrupts()
+    }
+
+    /// Marks the start of an input: a Ctrl-C from now on interrupts it.
+    pub fn begin_input(&self) {
+        self.input_start.set(self.interrupts().count());
+    }
+
+    /// Whether Ctrl-C was pressed since the input started.
+    pub fn interrupted(&self) -> bool {
+        self.interrupts().count() != self.input_start.get()
+    }
+
+    /// The runtime the queries run on.
+    pub(super) fn runtime(&self) -> tokio::runtime::Handle {
+        self.live.handle()
+    }
+
+    pub(super) fn ui(&self) -> &Ui {
+        &self.ui
+    }
+
+    pub(super) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub(super) fn script(&self) -> &Path {
+        &self.script
+    }
+
+    /// Closes the provider connection (stopping and saving the in-process emulator).
+    pub fn close(self) {
+        if let Some(conn) = self.connection.borrow_mut().take() {
+            match Arc::try_unwrap(conn) {
+                Ok(conn) => self.live.block_on(conn.close()),
+                Err(_) => self
+                    .ui
+                    .note("warning: a cancelled query still holds the connection; the emulator stops without saving"),
+            }
+        }
+    }
+
+    /// The provider connection, made on first use.
+    pub(super) fn connection(&self) -> Result<Arc<Connection>, String> {
+        if let Some(conn) = self.connection.borrow().as_ref() {
+            return Ok(conn.clone());
+        }
+        let choice = self.config.provider;
+        let script = self.script.clone();
+        let conn = self.wait("connecting", Some(QUERY_TIMEOUT), async move {
+            connect::connect(choice, &script).await.map_err(Error::from)
+        })?;
+        self.ui.note(&conn.banner);
+        let conn = Arc::new(conn);
+        *self.connection.borrow_mut() = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Runs `future` as a query with a spinner labelled `label`; errors become one-line text.
+    pub(super) fn wait<T: Send + 'static>(
+        &self,
+        label: &str,
+        timeout: Option<Duration>,
+        future: impl Future<Output = Result<T, Error>> + Send + 'static,
+    ) -> Result<T, String> {
+        let interrupts = self.interrupts();
+        let mut spinner = self.spinner.then(|| Spinner::new(std::io::stderr(), label));
+        let answer = query(
+            &self.live.handle(),
+            future,
+            timeout,
+            Some(&interrupts),
+            |_| {
+                if let Some(s) = spinner.as_mut() {
+                    s.tick();
+                }
+            },
+        );
+        drop(spinner);
+        match answer {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(commands::describe(&error)),
+            Err(error) => Err(format!("{label}: {error}")),
+        }
+    }
+
+    /// Like [`Cloud::wait`], with the connection.
+    pub(super) fn ask<T, F>(
+        &self,
+        label: &str,
+        timeout: Option<Duration>,
+        work: impl FnOnce(Arc<Connection>) -> F,
+    ) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, Error>> + Send + 'static,
+    {
+        let conn = self.connection()?;
+        self.wait(label, timeout, work(conn))
+    }
+
+    /// The environment's state (who owns what); empty before the first apply.
+    fn state(&self) -> Result<State, String> {
+        StateDir::for_script(&self.script, &self.config.env)
+            .and_then(|dir| State::load(&dir))
+            .map_err(|e| commands::describe(&Error::from(e)))
+    }
+
+    fn servers(&self) -> Answer<Array> {
+        let mut servers = self.ask(
+            "asking the cloud for servers",
+            Some(QUERY_TIMEOUT),
+            |c| async move { c.client.servers().await.map_err(Error::from) },
+        )?;
+        servers.sort_by(|a, b| (&a.name, a.id.0).cmp(&(&b.name, b.id.0)));
+        let state = self.state()?;
+        Ok(servers
+            .iter()
+            .map(|s| Dynamic::from_map(values::server(s, &state)))
+            .collect())
+    }
+
+    fn server(&self, name: &str) -> Answer<Map> {
+        let servers = self.servers()?;
+        let named = |s: &Dynamic| {
+            s.read_lock::<Map>()
+                .and_then(|m| m.get("name").map(ToString::to_string))
+        };
+        if let Some(found) = servers.iter().find(|s| named(s).as_deref() == Some(name)) {
+            return Ok(found
+                .read_lock::<Map>()
+                .map(|m| m.clone())
+                .unwrap_or_default());
+        }
+        let names: Vec<String> = servers.iter().filter_map(named).collect();
+        let hint = suggest(name, names.iter().map(String::as_str))
+            .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
+        Err(
+            format!("no server named `{name}` in the cloud{hint} (`cloud::servers()` lists them)")
+                .into(),
+        )
+    }
+
+    fn images(&self) -> Answer<Array> {
+        let mut images = self.ask(
+            "asking the cloud for images",
+            Some(QUERY_TIMEOUT),
+            |c| async move { c.client.images().await.map_err(Error::from) },
+        )?;
+        images.sort_by(|a, b| (&a.name, a.id.0).cmp(&(&b.name, b.id.0)));
+        Ok(images
+            .iter()
+            .map(|i| Dynamic::from_map(values::image(i)))
+            .collect())
+    }
+
+    fn dcs(&self) -> Answer<Array> {
+        let mut dcs = self.ask(
+            "asking the cloud for data centres",
+            Some(QUERY_TIMEOUT),
+            |c| async move { c.client.dc_locations().await.map_err(Error::from) },
+        )?;
+        dcs.sort_by(|a, b| a.tech_title.cmp(&b.tech_title));
+        Ok(dcs
+            .iter()
+            .map(|d| Dynamic::from_map(values::dc(d)))
+            .collect())
+    }
+
+    fn networks(&self) -> Answer<Array> {
+        let mut networks = self.ask(
+            "asking the cloud for networks",
+            Some(QUERY_TIMEOUT),
+            |c| async move { c.client.networks().await.map_err(Error::from) },
+        )?;
+        networks.sort_by(|a, b| (&a.name, a.id.0).cmp(&(&b.name, b.id.0)));
+        Ok(networks
+            .iter()
+            .map(|n| Dynamic::from_map(values::network(n)))
+            .collect())
+    }
+
+    fn balance(&self) -> Answer<f64> {
+        Ok(self.ask(
+            "asking the cloud for the balance",
+            Some(QUERY_TIMEOUT),
+            |c| async move { c.client.balance().await.map_err(Error::from) },
+        )?)
+    }
+
+    fn plan(&self, declared: &Declared) -> Answer<Map> {
+        let plan = self.make_plan(declared)?;
+        Ok(values::plan(&plan))
+    }
+
+    /// The plan of what is declared so far (validated first).
+    pub(super) fn make_plan(&self, declared: &Declared) -> Result<crate::reconcile::Plan, String> {
+        let desired = declared
+            .check()
+            .map_err(|failure| commands::describe(&Error::Script(failure)))?;
+        let sources = declared.sources();
+        let config = self.config_copy();
+        let script = self.script.clone();
+        self.ask("planning", Some(QUERY_TIMEOUT * 2), move |c| async move {
+            commands::plan(&c, &config, &script, &desired, &sources).await
+        })
+    }
+
+    fn exec(&self, declared: &Declared, limit: &str, command: &str) -> Answer<Map> {
+        let desired = declared.desired();
+        let config = self.config_copy();
+        let ui = self.ui.clone();
+        let script = self.script.clone();
+        let job = commands::ExecJob {
+            limit: limit.to_owned(),
+            command: command.to_owned(),
+            timeout: EXEC_TIMEOUT,
+        };
+        let outputs = self.ask(
+            &format!("running `{command}` on {limit}"),
+            Some(EXEC_TIMEOUT * 2),
+            move |c| async move { commands::exec(&c, &config, &ui, &script, &desired, &job).await },
+        )?;
+        Ok(values::exec(&outputs))
+    }
+
+    fn metrics(&self, name: &str) -> Answer<Map> {
+        let Some(source) = self.metrics.borrow().clone() else {
+            return Err(
+                "metrics() is not available yet: no metrics source is plugged into this REPL"
+                    .to_owned()
+                    .into(),
+            );
+        };
+        let server = self.server(name)?;
+        let Some(ip) = server.get("ip").filter(|ip| !ip.is_unit()) else {
+            return Err(format!("server `{name}` has no IP address yet").into());
+        };
+        let target = MetricsTarget {
+            name: name.to_owned(),
+            ip: ip.to_string(),
+        };
+        let figures = self.wait(
+            &format!("scraping {name}"),
+            Some(QUERY_TIMEOUT),
+            async move { source(target).await.map_err(Error::Message) },
+        )?;
+        Ok(figures
+            .into_iter()
+            .map(|(k, v)| (k.into(), Dynamic::from_float(v)))
+            .collect())
+    }
+
+    /// A copy of the configuration for queries (which own what they use).
+    pub(super) fn config_copy(&self) -> Config {
+        Config {
+            env: self.config.env.clone(),
+            vars: self.config.vars.clone(),
+            color: self.config.color,
+            verbosity: self.config.verbosity,
+            provider: self.config.provider,
+            command: crate::cli::Command::Check(crate::cli::FileArgs {
+                file: self.script.clone(),
+            }),
+        }
+    }
+}
+
+/// Registers the live functions on `session` (now and after every `:reload`).
+pub fn register(cloud: &Rc<Cloud>, session: &mut Session) {
+    let cloud = cloud.clone();
+    session.register_live(move |engine, declared| {
+        let mut module = rhai::Module::new();
+        let c = cloud.clone();
+        module.set_native_fn("servers", move |x: Ctx| at(&x, c.servers()));
+        let c = cloud.clone();
+        module.set_native_fn("server", move |x: Ctx, name: &str| at(&x, c.server(name)));
+        let c = cloud.clone();
+        module.set_native_fn("images", move |x: Ctx| at(&x, c.images()));
+        let c = cloud.clone();
+        module.set_native_fn("dcs", move |x: Ctx| at(&x, c.dcs()));
+        let c = cloud.clone();
+        module.set_native_fn("networks", move |x: Ctx| at(&x, c.networks()));
+        let c = cloud.clone();
+        module.set_native_fn("balance", move |x: Ctx| at(&x, c.balance()));
+        engine.register_static_module("cloud", module.into());
+        let (c, d) = (cloud.clone(), declared.clone());
+        engine.register_fn("plan", move |x: Ctx| at(&x, c.plan(&d)));
+        let (c, d) = (cloud.clone(), declared.clone());
+        engine.register_fn("exec", move |x: Ctx, limit: &str, command: &str| {
+            at(&x, c.exec(&d, limit, command))
+        });
+        let c = cloud.clone();
+        engine.register_fn("metrics", move |x: Ctx, name: &str| at(&x, c.metrics(name)));
+        // Ctrl-C also stops a long evaluation (a loop), not only network calls.
+        let c = cloud.clone();
+        engine.on_progress(move |_| {
+            c.interrupted()
+                .then(|| Dynamic::from("interrupted (Ctrl-C)".to_owned()))
+        });
+    });
+}
