@@ -5,9 +5,10 @@
 //!   from two scrapes taken an interval apart.
 //!
 //! Everything here is a pure function over plain data; scraping (HTTP/SSH), history and alert
-//! rules live elsewhere and call in. May depend on `serde`, `thiserror`, `miette` and `memchr`
-//! only.
+//! rules live elsewhere and call in. May depend on `serde`, `thiserror`, `miette` and `memchr`;
+//! [`alert`] (the pure alert state machine) also reads the declared rules from `model`.
 
+pub mod alert;
 mod error;
 mod labels;
 pub mod node;

@@ -55,7 +55,7 @@ pub enum Notify {
 }
 
 /// `alert(name, #{ ... })`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
     pub name: String,
     /// The parsed `when` expression.
