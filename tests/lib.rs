@@ -15,6 +15,7 @@ mod readme;
 mod repl;
 mod ssh;
 mod state;
+mod watch;
 mod support {
     pub(crate) mod sshd;
 }

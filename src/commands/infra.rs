@@ -286,7 +286,7 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
 }
 
 /// Observes the cloud and plans; plan problems become script diagnostics.
-async fn make_plan(
+pub(super) async fn make_plan(
     conn: &Connection,
     evaluated: &Evaluated,
     desired: &Desired,
