@@ -105,6 +105,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
                     (d.groups.len(), "group"),
                     (d.playbooks.len(), "playbook"),
                     (d.dns_records.len(), "DNS record"),
+                    (d.alerts.len(), "alert"),
                 ])
             ));
             Ok(ExitCode::Success)

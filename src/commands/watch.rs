@@ -85,7 +85,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCo
         ));
         let result = watch
             .run(listener, shutdown_signal(), |event| {
-                ui.note(&describe(&event))
+                ui.note(&describe(&event));
             })
             .await;
         if let Some(conn) = conn {

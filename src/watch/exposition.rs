@@ -82,7 +82,7 @@ pub fn render(snapshot: &Snapshot<'_>) -> String {
         "Whether the server answered the last scrape (1) or not (0).",
     );
     for (host, figures) in &snapshot.hosts {
-        let up = if figures.is_some() { 1 } else { 0 };
+        let up = u8::from(figures.is_some());
         let _ = writeln!(out, "ict_up{{host=\"{}\"}} {up}", escape(host));
     }
     for (name, help, get) in FIGURES {

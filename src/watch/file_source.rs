@@ -59,14 +59,14 @@ impl Source for FileSource {
                 address: h.address.clone(),
                 figures: match h.error {
                     Some(error) => Err(error),
-                    None => Ok(figures(h)),
+                    None => Ok(figures(&h)),
                 },
             })
             .collect()
     }
 }
 
-fn figures(h: Host) -> NodeFigures {
+fn figures(h: &Host) -> NodeFigures {
     let mounts = if h.disk.is_some() || h.disk_readonly.is_some() {
         vec![MountFigures {
             mountpoint: "/".into(),

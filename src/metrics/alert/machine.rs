@@ -100,6 +100,16 @@ mod tests {
 
     const MIN5: Duration = Duration::from_secs(300);
 
+    /// (from, holds, now, during, to, transition)
+    type Row = (
+        Phase,
+        Option<bool>,
+        u64,
+        Duration,
+        Phase,
+        Option<Transition>,
+    );
+
     #[test]
     fn transitions() {
         use Phase::{Firing, Inactive, Pending, Resolved};
@@ -113,14 +123,7 @@ mod tests {
             fired_at: 400,
         };
         // (from, holds, now, during, to, transition)
-        let table: &[(
-            Phase,
-            Option<bool>,
-            u64,
-            Duration,
-            Phase,
-            Option<Transition>,
-        )] = &[
+        let table: &[Row] = &[
             (Inactive, Some(false), 100, MIN5, Inactive, None),
             (Inactive, None, 100, MIN5, Inactive, None),
             (

@@ -150,16 +150,19 @@ impl Rules {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
     use crate::metrics::NodeFigures;
 
     fn desired(rules: &[(&str, &str, u64)]) -> Desired {
         let mut script = String::from("server(\"web-1\"); server(\"web-2\");\n");
         for (name, when, during) in rules {
-            script.push_str(&format!(
+            let _ = writeln!(
+                script,
                 "alert(\"{name}\", #{{ when: \"{when}\", during: \"{during}s\", \
-                 summary: \"{{rule}} on {{host}}: {{value}}\" }});\n"
-            ));
+                 summary: \"{{rule}} on {{host}}: {{value}}\" }});"
+            );
         }
         let options = crate::script::Options::new("dev", indexmap::IndexMap::new());
         crate::script::evaluate_source("t.ict", &script, std::path::Path::new("."), options)

@@ -267,7 +267,7 @@ fn lex(text: &str) -> Result<Vec<(Token<'_>, usize, usize)>, ConditionError> {
                 (b'<', _) => (Token::Op(Op::Lt), 1),
                 (b'(', _) => (Token::Open, 1),
                 (b')', _) => (Token::Close, 1),
-                (_, "&&") | (_, "||") => {
+                (_, "&&" | "||") => {
                     let word = if two == "&&" { "and" } else { "or" };
                     return Err(error(
                         &format!("`{two}` is written `{word}` here"),
