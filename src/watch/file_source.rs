@@ -8,7 +8,7 @@
 //!
 //! Keys are the figure names of alert conditions (`disk` and `disk_readonly` describe one
 //! mount, `/`). A host that is not in the file is not sampled; an unreadable file samples
-//! nothing.
+//! nothing (and an invalid one logs a warning).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -49,8 +49,15 @@ impl Source for FileSource {
         let Ok(text) = tokio::fs::read_to_string(&self.path).await else {
             return Vec::new();
         };
-        let Ok(hosts) = serde_json::from_str::<BTreeMap<String, Host>>(&text) else {
-            return Vec::new();
+        let hosts = match serde_json::from_str::<BTreeMap<String, Host>>(&text) {
+            Ok(hosts) => hosts,
+            Err(error) => {
+                tracing::warn!(
+                    "{}: {error}; sampling nothing this round",
+                    self.path.display()
+                );
+                return Vec::new();
+            }
         };
         hosts
             .into_iter()

@@ -45,3 +45,36 @@ pub fn write(path: &Path, doc: &Value) -> std::io::Result<()> {
     std::fs::write(&tmp, text)?;
     std::fs::rename(tmp, path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_entry_per_server_with_an_address() {
+        let script = r#"server("web-1", #{ groups: [group("web"), group("front")] });
+            server("web-2"); server("db-1");"#;
+        let options = crate::script::Options::new("dev", indexmap::IndexMap::new());
+        let d = crate::script::evaluate_source("t.ict", script, Path::new("."), options)
+            .expect("valid")
+            .desired;
+        let doc = file_sd(&d, |host| match host {
+            "web-1" => Some("10.0.0.5"),
+            "db-1" => Some("fd00::1"),
+            _ => None,
+        });
+        assert_eq!(
+            doc,
+            json!([
+                { "targets": ["10.0.0.5:9100"], "labels": { "host": "web-1", "group": "web,front" } },
+                { "targets": ["[fd00::1]:9100"], "labels": { "host": "db-1", "group": "" } },
+            ])
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("targets.json");
+        write(&path, &doc).expect("write");
+        let back: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        assert_eq!(back, doc);
+    }
+}

@@ -135,6 +135,13 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, name: &str, options: Map) 
                 None
             }
         });
+    if f.has("for") && f.has("during") {
+        f.invalid(
+            "for",
+            "`for` and `during` are the same setting; give only one".into(),
+            None,
+        );
+    }
     let key = if f.has("for") { "for" } else { "during" };
     let for_ = f.string(key).map_or(Duration::ZERO, |text| {
         parse_duration(&text).unwrap_or_else(|message| {
@@ -239,4 +246,107 @@ fn notify_list(f: &mut Fields<'_>) -> Vec<Notify> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use crate::model::{Desired, Notify, Severity};
+    use crate::script::{evaluate_source, Options};
+
+    fn evaluate(script: &str) -> Result<Desired, Vec<String>> {
+        let options = Options::new("dev", indexmap::IndexMap::new());
+        evaluate_source("t.ict", script, Path::new("."), options)
+            .map(|e| e.desired)
+            .map_err(|f| f.problems.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn declarations_become_typed_rules() {
+        let d = evaluate(
+            r#"server("web-1", #{ groups: [group("web")] });
+            let a = alert("hot", #{ when: "cpu > 90", during: "5m", hosts: "web",
+                severity: "CRITICAL", summary: "hot {host}",
+                notify: [webhook("https://h.example/x"), command("true"),
+                         #{ webhook: "http://h.example/y" }, #{ command: "logger hi" }] });
+            if a.name != "hot" || a.severity != "critical" { throw "handle"; }
+            alert("down", #{ when: "up == 0", "for": "1m", notify: command("true") });"#,
+        )
+        .expect("valid");
+        let hot = &d.alerts["hot"];
+        assert_eq!(hot.for_, Duration::from_secs(300));
+        assert_eq!(hot.hosts, "web");
+        assert_eq!(hot.severity, Severity::Critical);
+        assert_eq!(hot.summary.as_deref(), Some("hot {host}"));
+        assert_eq!(
+            hot.notify,
+            [
+                Notify::Webhook {
+                    url: "https://h.example/x".into()
+                },
+                Notify::Command {
+                    command: "true".into()
+                },
+                Notify::Webhook {
+                    url: "http://h.example/y".into()
+                },
+                Notify::Command {
+                    command: "logger hi".into()
+                },
+            ]
+        );
+        let down = &d.alerts["down"];
+        assert_eq!(down.for_, Duration::from_secs(60));
+        assert_eq!(
+            (down.hosts.as_str(), down.severity),
+            ("all", Severity::Warning)
+        );
+        assert_eq!(down.when_text, "up == 0");
+    }
+
+    #[test]
+    fn mistakes_are_all_reported() {
+        let cases: &[(&str, &str)] = &[
+            (r#"alert("a", #{ hosts: "all" });"#, "missing `when`"),
+            (r#"alert("a", #{ when: 90 });"#, "`when` must be a string"),
+            (
+                r#"alert("a", #{ when: "cpu > 1", severity: "urgent" });"#,
+                "`severity` must be one of",
+            ),
+            (
+                r#"alert("a", #{ when: "cpu > 1", notify: ["https://x"] });"#,
+                "`notify` must be webhook",
+            ),
+            (
+                r#"alert("a", #{ when: "cpu > 1", notify: #{ url: "https://x" } });"#,
+                "exactly one key",
+            ),
+            (
+                r#"alert("a", #{ when: "cpu > 1", notify: #{ webhook: "ftp://x" } });"#,
+                "not an http",
+            ),
+            (
+                r#"alert("a", #{ when: "cpu > 1", during: "5m", "for": "5m" });"#,
+                "give only one",
+            ),
+            (
+                r#"alert("a", #{ when: "cpu > 1", dureing: "5m" });"#,
+                "unknown field `dureing`",
+            ),
+            (
+                r#"alert("a b", #{ when: "cpu > 1" });"#,
+                "invalid alert name",
+            ),
+        ];
+        for (body, expected) in cases {
+            let script = format!("server(\"web-1\");\n{body}");
+            let problems = evaluate(&script).expect_err(body);
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "{body}: {problems:?}"
+            );
+        }
+    }
 }
