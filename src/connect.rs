@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
-use crate::provider::onecloud::{Client, Token};
+use crate::provider::onecloud::{Client, ClientConfig, PollPolicy, Token};
 use crate::provider::ProviderError;
 
 /// Which cloud to talk to.
@@ -42,11 +42,10 @@ impl Connection {
 /// The emulator's account file for a script: `.ict/emulator.json` next to it (shared by all
 /// environments, like one 1cloud account).
 pub fn emulator_state_file(script: &Path) -> PathBuf {
-    let dir = script
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    dir.join(".ict").join("emulator.json")
+    match script.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => dir.join(".ict").join("emulator.json"),
+        None => PathBuf::from(".ict").join("emulator.json"),
+    }
 }
 
 /// Connects to the chosen provider. Must run inside a tokio runtime.
@@ -98,7 +97,11 @@ pub async fn connect(
                 .map_err(|e| ProviderError::Config {
                     reason: e.to_string(),
                 })?;
-            let client = Client::new(&handle.base_url(), Token::new(token))?;
+            let client = Client::with_config(
+                &handle.base_url(),
+                Token::new(token),
+                emulator_client_config(task_delay),
+            )?;
             let banner = format!(
                 "provider: local 1cloud emulator ({}) — set ONECLOUD_TOKEN to use 1cloud",
                 state_file.display()
@@ -121,6 +124,21 @@ fn ssh_backing_wanted(setting: Option<&str>) -> bool {
             "0" | "false" | "off" | "no"
         )
     })
+}
+
+/// Client settings for the in-process emulator, whose tasks all take `task_delay`: polls at a
+/// quarter of that at most (the default backs off to 2 s, tuned for real servers that take
+/// minutes, and would add up to a second to every emulated task).
+fn emulator_client_config(task_delay: Duration) -> ClientConfig {
+    let default = ClientConfig::default();
+    let max = (task_delay / 4).clamp(Duration::from_millis(10), default.poll.max);
+    ClientConfig {
+        poll: PollPolicy {
+            initial: default.poll.initial.min(max),
+            max,
+        },
+        ..default
+    }
 }
 
 /// A fresh 64-hex-digit token (the real API's format) for the in-process emulator.
@@ -158,5 +176,20 @@ mod tests {
         for off in ["0", "false", "OFF", " no "] {
             assert!(!ssh_backing_wanted(Some(off)), "{off}");
         }
+    }
+
+    #[test]
+    fn the_emulator_is_polled_at_a_pace_that_suits_its_tasks() {
+        let poll = |ms| emulator_client_config(Duration::from_millis(ms)).poll;
+        let one_second = poll(1000);
+        assert_eq!(one_second.max, Duration::from_millis(250));
+        assert_eq!(one_second.initial, Duration::from_millis(100));
+        let fast = poll(20);
+        assert_eq!(
+            (fast.initial, fast.max),
+            (Duration::from_millis(10), Duration::from_millis(10))
+        );
+        // Slow tasks back off no further than for the real API.
+        assert_eq!(poll(60_000).max, PollPolicy::default().max);
     }
 }

@@ -6,12 +6,14 @@
 #![allow(unreachable_pub)]
 
 mod check;
+mod deploy;
 mod emulator;
 mod errors;
 mod examples;
 mod graph;
 mod provider;
 mod readme;
+mod reconcile;
 mod repl;
 mod ssh;
 mod state;

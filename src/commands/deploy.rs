@@ -164,8 +164,7 @@ async fn configure(
             );
         }
         let spec = ansible::Run {
-            playbook: std::path::absolute(&playbook.resolved)
-                .unwrap_or_else(|_| playbook.resolved.clone()),
+            playbook: playbook_file(work.path(), playbook)?,
             inventory: inventory_file.clone(),
             limit: playbook.hosts.clone(),
             extra_vars: extra,
@@ -187,6 +186,22 @@ async fn configure(
     } else {
         ExitCode::Success
     })
+}
+
+/// The file Ansible runs for `playbook`: the script's own file, or a playbook shipped inside ict
+/// (`ict/playbooks/NAME.yml`) written into the private work folder.
+fn playbook_file(work: &Path, playbook: &crate::model::Playbook) -> Result<PathBuf, Error> {
+    let Some(text) = crate::script::stdlib_playbook(&playbook.path) else {
+        return Ok(
+            std::path::absolute(&playbook.resolved).unwrap_or_else(|_| playbook.resolved.clone())
+        );
+    };
+    let io = |e: std::io::Error| Error::Message(format!("cannot write {}: {e}", playbook.path));
+    let folder = work.join("playbooks");
+    std::fs::create_dir_all(&folder).map_err(io)?;
+    let file = folder.join(format!("{}.yml", playbook.name));
+    ansible::write_private(&file, text).map_err(io)?;
+    Ok(file)
 }
 
 /// Environment for ansible-playbook: host keys checked against ict's `known_hosts`, multiplexed

@@ -35,6 +35,8 @@ impl Host {
 
 /// The declared servers, in declaration order, with what the cloud reports about them.
 pub(super) fn fleet(desired: &Desired, state: &State, observed: &Observed) -> Vec<Host> {
+    let by_id: std::collections::HashMap<u64, &crate::provider::ObservedServer> =
+        observed.servers.iter().map(|s| (s.id.0, s)).collect();
     desired
         .servers
         .values()
@@ -42,7 +44,7 @@ pub(super) fn fleet(desired: &Desired, state: &State, observed: &Observed) -> Ve
             let address = Address::new("server", &server.name)
                 .unwrap_or_else(|_| unreachable!("server names are valid addresses"));
             let id = state.resource(&address).map(|r| r.id);
-            let found = id.and_then(|id| observed.servers.iter().find(|s| s.id.0 == id));
+            let found = id.and_then(|id| by_id.get(&id).copied());
             let private_ips = found
                 .map(|s| {
                     s.private_links()

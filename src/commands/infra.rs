@@ -88,6 +88,8 @@ pub(super) fn apply(config: &Config, ui: &Ui, args: &ApplyArgs) -> Result<ExitCo
         parallelism: args.parallelism,
         ..reconcile::Options::default()
     };
+    // A saved plan was reviewed when it was made (Terraform's convention): no second question.
+    let yes = args.yes || saved.is_some();
     run_apply(
         &config,
         ui,
@@ -96,7 +98,7 @@ pub(super) fn apply(config: &Config, ui: &Ui, args: &ApplyArgs) -> Result<ExitCo
         &evaluated.desired,
         &scope,
         saved,
-        args.yes,
+        yes,
         options,
         "apply",
     )
@@ -227,6 +229,9 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
     )
     .await
     {
+        // Destroy only deletes: a protected server that is missing is not created, and one
+        // changed by hand is left as it is.
+        Ok(plan) if job.command == "destroy" => only_deletions(plan),
         Ok(plan) => plan,
         Err(e) => return (store, Err(e)),
     };
@@ -338,6 +343,12 @@ fn target(mut plan: Plan, targets: &[String]) -> Plan {
         }
     }
     plan.steps.retain(|s| keep.contains(&s.address.to_string()));
+    plan
+}
+
+/// Keeps only the deletions of a plan.
+fn only_deletions(mut plan: Plan) -> Plan {
+    plan.steps.retain(|s| s.action == reconcile::Action::Delete);
     plan
 }
 

@@ -128,7 +128,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         }
         Command::Repl { file } => Ok(crate::repl::run(config, ui, file.as_deref())),
         Command::Lock(command) => lock(config, ui, command),
-        Command::Cloud(args) => cloud(args, ui),
+        Command::Cloud(args) => cloud(config, args, ui),
         Command::Emulator(args) => {
             crate::emulator::run_until_signal(args.listen, args.to_config(), |addr| {
                 ui.note(&format!(
@@ -203,13 +203,16 @@ fn lock(config: &Config, ui: &Ui, command: &LockCommand) -> Result<ExitCode, Err
 }
 /// `ict cloud ...`: read-only listings from the 1cloud API, as tables or JSON. The tokio runtime
 /// is built here, after argument parsing (there is no global runtime).
-fn cloud(args: &CloudArgs, ui: &Ui) -> Result<ExitCode, Error> {
-    let client = Client::from_env()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| Error::Message(format!("cannot start the async runtime: {error}")))?;
-    runtime.block_on(cloud_listing(args, ui, &client))?;
+/// Without a token this looks at the built-in emulator's account in `./.ict/`.
+fn cloud(config: &Config, args: &CloudArgs, ui: &Ui) -> Result<ExitCode, Error> {
+    let runtime = infra::runtime()?;
+    runtime.block_on(async {
+        let conn = crate::connect::connect(config.provider, Path::new("")).await?;
+        ui.note(&conn.banner);
+        let result = cloud_listing(args, ui, &conn.client).await;
+        conn.close().await;
+        result
+    })?;
     Ok(ExitCode::Success)
 }
 

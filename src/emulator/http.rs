@@ -4,6 +4,7 @@
 //! Depends on `router`, `world`, `persist`, `faults`, `events`, `sshd`.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +37,10 @@ pub(crate) struct Shared {
     pub(crate) hooks: Option<Arc<dyn ServerHooks>>,
     /// The servers' sshd daemons, when the emulator backs servers with SSH.
     pub(crate) ssh: Option<SshBacking>,
+    /// The state file does not hold the world yet (never written, or the last save failed):
+    /// shutting down must save it. Otherwise every change was saved when it was made, and a
+    /// read-only run (a `plan` of 10,000 servers) does not rewrite megabytes on the way out.
+    pub(crate) unsaved: AtomicBool,
 }
 
 pub(crate) fn app(shared: Arc<Shared>) -> Router {
@@ -171,10 +176,12 @@ impl Shared {
 
     /// Saves the world if there is a state file.
     pub(crate) fn save(&self, world: &World) -> Result<(), super::EmulatorError> {
-        match &self.state_file {
+        let result = match &self.state_file {
             Some(path) => persist::save(path, world),
             None => Ok(()),
-        }
+        };
+        self.unsaved.store(result.is_err(), Ordering::SeqCst);
+        result
     }
 
     pub(crate) fn dispatch(&self, events: &[super::ServerEvent]) {

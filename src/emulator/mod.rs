@@ -223,6 +223,12 @@ impl Emulator {
             task_delay: config.task_delay,
             latency: config.latency,
             fault_delay: config.fault_delay,
+            unsaved: std::sync::atomic::AtomicBool::new(
+                config
+                    .state_file
+                    .as_ref()
+                    .is_some_and(|path| !path.exists()),
+            ),
             state_file: config.state_file,
             faults: faults::Faults::new(config.fail_rate, config.seed),
             hooks: config.hooks,
@@ -269,7 +275,11 @@ impl Emulator {
             ssh.shutdown().await;
         }
         let world = shared.world.lock().await;
-        let saved = shared.save(&world);
+        let saved = if shared.unsaved.load(std::sync::atomic::Ordering::SeqCst) {
+            shared.save(&world)
+        } else {
+            Ok(())
+        };
         tracing::info!("1cloud emulator stopped");
         served.map_err(|source| EmulatorError::Serve { source })?;
         saved

@@ -125,6 +125,44 @@ impl Graph {
         Ok(Graph { nodes, edges })
     }
 
+    /// Checks for a `depends_on` cycle without building the whole graph (only servers have
+    /// ordering edges that can form a cycle). Used by validation, which must stay cheap for
+    /// scripts with thousands of servers.
+    pub fn check_cycles(desired: &Desired) -> Result<(), ModelError> {
+        let index: std::collections::HashMap<&str, usize> = desired
+            .servers
+            .keys()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
+        let mut pending = vec![0usize; desired.servers.len()];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); desired.servers.len()];
+        for (i, server) in desired.servers.values().enumerate() {
+            for d in &server.depends_on {
+                if let Some(&to) = index.get(d.name.as_str()) {
+                    pending[i] += 1;
+                    dependents[to].push(i);
+                }
+            }
+        }
+        let mut ready: Vec<usize> = (0..pending.len()).filter(|&i| pending[i] == 0).collect();
+        let mut done = 0;
+        while let Some(i) = ready.pop() {
+            done += 1;
+            for &d in &dependents[i] {
+                pending[d] -= 1;
+                if pending[d] == 0 {
+                    ready.push(d);
+                }
+            }
+        }
+        if done == pending.len() {
+            return Ok(());
+        }
+        // A cycle exists: the full build finds and names it.
+        Graph::build(desired).map(|_| ())
+    }
+
     /// The edges leaving node `id`.
     pub fn dependencies<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a Edge> + 'a {
         self.edges.iter().filter(move |e| e.from == id)

@@ -254,19 +254,33 @@ enum StepError {
 }
 
 impl<P: Provider> Shared<P> {
+    /// Runs `change` on the store. A commit fsyncs, so on a multi-threaded runtime the worker
+    /// thread is handed over for the duration (steps in flight and an in-process emulator
+    /// keep running instead of queueing behind the disk).
+    fn with_store<T>(&self, change: impl FnOnce(&mut Store) -> T) -> T {
+        let run = || {
+            change(
+                &mut self
+                    .store
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+        };
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread {
+            tokio::task::block_in_place(run)
+        } else {
+            run()
+        }
+    }
+
     fn begin(&self, op: JournalOp) -> Result<crate::state::Seq, StateError> {
-        self.store
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .begin(op)
+        self.with_store(|store| store.begin(op))
     }
 
     fn finish(&self, seq: crate::state::Seq, outcome: &Outcome) -> Result<(), StateError> {
-        self.store
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .finish(seq, outcome)
-            .map(|_| ())
+        self.with_store(|store| store.finish(seq, outcome).map(|_| ()))
     }
 
     /// Runs one journaled call: intent, call, result.
@@ -340,15 +354,25 @@ async fn run_step<P: Provider>(shared: &Shared<P>, step: &Step) -> Result<String
             let mut detail = String::new();
             if let (Some(existing), true) = (existing, adopt) {
                 let attrs = serde_json::json!({ "adopted": true });
-                shared
-                    .store
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .commit(|s| {
+                shared.with_store(|store| {
+                    store.commit(|s| {
                         s.record_adopted(address, existing.0, attrs);
                         Ok(())
-                    })?;
+                    })
+                })?;
                 shared.set_id(address, existing.0);
+                if create.is_none() {
+                    // A server found after an interrupted run may still be being created:
+                    // wait for it and record its address, as a create would have.
+                    let ready = shared
+                        .provider
+                        .wait_server_active(*existing, shared.deadline())
+                        .await?;
+                    if let Some(ip) = &ready.ip {
+                        remember_ip(shared, address, ip, ready.admin_user.as_deref())?;
+                        detail = format!("id {existing}, ip {ip}");
+                    }
+                }
             }
             if let Some(new) = create {
                 if let Some(old) = existing {
@@ -363,21 +387,8 @@ async fn run_step<P: Provider>(shared: &Shared<P>, step: &Step) -> Result<String
                     .wait_server_active(server, shared.deadline())
                     .await?;
                 if let Some(ip) = &ready.ip {
-                    shared
-                        .ips
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .insert(address.clone(), ip.clone());
+                    remember_ip(shared, address, ip, ready.admin_user.as_deref())?;
                     detail = format!("id {}, ip {ip}", server.0);
-                    let attrs = serde_json::json!({ "ip": ip, "user": ready.admin_user });
-                    shared
-                        .store
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .commit(|s| {
-                            s.set_attributes(address, attrs);
-                            Ok(())
-                        })?;
                 }
                 id = Some(server);
             }
@@ -550,6 +561,29 @@ async fn run_step<P: Provider>(shared: &Shared<P>, step: &Step) -> Result<String
             Ok(String::new())
         }
     }
+}
+
+/// Records a server's public IP and admin user: in the state, and for DNS records later in
+/// this apply.
+fn remember_ip<P: Provider>(
+    shared: &Shared<P>,
+    address: &Address,
+    ip: &str,
+    user: Option<&str>,
+) -> Result<(), StepError> {
+    shared
+        .ips
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(address.clone(), ip.to_owned());
+    let attrs = serde_json::json!({ "ip": ip, "user": user });
+    shared.with_store(|store| {
+        store.commit(|s| {
+            s.set_attributes(address, attrs);
+            Ok(())
+        })
+    })?;
+    Ok(())
 }
 
 async fn create_server<P: Provider>(

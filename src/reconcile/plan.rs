@@ -61,6 +61,8 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, Vec<ModelError>> {
 struct Ctx<'a> {
     input: &'a Input<'a>,
     steps: Vec<Step>,
+    /// Addresses that have a step (created or changed in this plan).
+    pending: BTreeSet<Address>,
     errors: Vec<ModelError>,
     /// Server address → ID of the server ict owns (from state, or recovered from the journal).
     owned_servers: BTreeMap<Address, u64>,
@@ -105,6 +107,7 @@ impl<'a> Ctx<'a> {
         Ctx {
             input,
             steps: Vec::new(),
+            pending: BTreeSet::new(),
             errors: Vec::new(),
             owned_servers,
             servers_by_id,
@@ -116,6 +119,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn push(&mut self, step: Step) {
+        self.pending.insert(step.address.clone());
         self.steps.push(step);
     }
 
@@ -223,7 +227,7 @@ impl<'a> Ctx<'a> {
 
     fn ssh_key_ref(&self, name: &str) -> Ref<SshKeyId> {
         let address = addr("ssh_key", name);
-        let pending = self.steps.iter().any(|s| s.address == address);
+        let pending = self.pending.contains(&address);
         match self.owned(&address) {
             Some(id) if !pending => Ref::Id(SshKeyId(id)),
             _ => Ref::Address(address),
@@ -232,7 +236,7 @@ impl<'a> Ctx<'a> {
 
     fn network_ref(&self, name: &str) -> Ref<NetworkId> {
         let address = addr("network", name);
-        let pending = self.steps.iter().any(|s| s.address == address);
+        let pending = self.pending.contains(&address);
         match self.owned(&address) {
             Some(id) if !pending => Ref::Id(NetworkId(id)),
             _ => Ref::Address(address),
@@ -250,13 +254,13 @@ impl<'a> Ctx<'a> {
             let mut after: Vec<Address> = Vec::new();
             for k in &server.ssh_keys {
                 let a = addr("ssh_key", &k.name);
-                if self.steps.iter().any(|s| s.address == a) {
+                if self.pending.contains(&a) {
                     after.push(a);
                 }
             }
             for n in &server.networks {
                 let a = addr("network", &n.name);
-                if self.steps.iter().any(|s| s.address == a) {
+                if self.pending.contains(&a) {
                     after.push(a);
                 }
             }

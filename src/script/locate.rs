@@ -33,9 +33,20 @@ pub(crate) fn call_extent(text: &str, offset: usize) -> Option<(usize, usize)> {
 
 /// The span `(start, len)` of `key: value` for a key of the call's options map (nesting depth 2:
 /// inside the parentheses and the map's braces), if written literally.
+#[cfg(test)]
 pub(crate) fn find_key(text: &str, extent: (usize, usize), key: &str) -> Option<(usize, usize)> {
+    keys(text, extent)
+        .into_iter()
+        .find(|(k, _, _)| k == key)
+        .map(|(_, s, l)| (s, l))
+}
+
+/// Every key written literally in the call's options map, with the span `(start, len)` of its
+/// `key: value`, in one pass (callers cache the result per call site).
+pub(crate) fn keys(text: &str, extent: (usize, usize)) -> Vec<(String, usize, usize)> {
     let bytes = text.as_bytes();
     let (start, end) = extent;
+    let mut found = Vec::new();
     let mut depth = 0usize;
     let mut i = start;
     while i < end.min(bytes.len()) {
@@ -43,11 +54,10 @@ pub(crate) fn find_key(text: &str, extent: (usize, usize), key: &str) -> Option<
         match b {
             b'"' | b'`' | b'\'' => {
                 let close = skip_string(bytes, i);
-                if depth == 2
-                    && text.get(i + 1..close) == Some(key)
-                    && followed_by_colon(bytes, close + 1)
-                {
-                    return Some((i, value_end(bytes, close + 1, end) - i));
+                if depth == 2 && followed_by_colon(bytes, close + 1) {
+                    if let Some(key) = text.get(i + 1..close) {
+                        found.push((key.to_owned(), i, value_end(bytes, close + 1, end) - i));
+                    }
                 }
                 i = close;
             }
@@ -60,8 +70,8 @@ pub(crate) fn find_key(text: &str, extent: (usize, usize), key: &str) -> Option<
                 while j < bytes.len() && is_ident(bytes[j]) {
                     j += 1;
                 }
-                if &text[i..j] == key && followed_by_colon(bytes, j) {
-                    return Some((i, value_end(bytes, j, end) - i));
+                if followed_by_colon(bytes, j) {
+                    found.push((text[i..j].to_owned(), i, value_end(bytes, j, end) - i));
                 }
                 i = j - 1;
             }
@@ -69,7 +79,7 @@ pub(crate) fn find_key(text: &str, extent: (usize, usize), key: &str) -> Option<
         }
         i += 1;
     }
-    None
+    found
 }
 
 /// The span of the string literal `"value"` inside the call, if there is exactly such a literal.
@@ -207,7 +217,7 @@ mod tests {
     #[test]
     fn unterminated_input_does_not_panic() {
         for text in ["f(", "f(\"abc", "f(/*", "f(#{ a", "f(#{ a:", "", "f"] {
-            let _ = call_extent(text, 0).map(|e| find_key(text, e, "a"));
+            let _ = call_extent(text, 0).map(|e| keys(text, e));
             let _ = find_key(text, (0, text.len()), "a");
             let _ = find_string(text, (0, text.len()), "abc");
         }

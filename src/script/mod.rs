@@ -21,6 +21,7 @@ use indexmap::IndexMap;
 pub use engine::{MAX_CALL_LEVELS, MAX_OPERATIONS};
 pub use error::{Problem, ScriptError};
 pub use session::Session;
+pub use stdlib::{playbook as stdlib_playbook, PLAYBOOK_PREFIX as STDLIB_PLAYBOOK_PREFIX};
 
 use crate::model::{self, Desired, Sources};
 

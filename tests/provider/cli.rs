@@ -128,7 +128,7 @@ async fn cloud_dns_and_balance_as_json() {
 
 #[tokio::test]
 async fn cloud_without_a_token_says_how_to_set_one() {
-    let output = ict(&["cloud", "servers"], None).await;
+    let output = ict(&["--provider", "1cloud", "cloud", "servers"], None).await;
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ict::provider::no_token"), "{stderr}");
@@ -143,4 +143,33 @@ async fn cloud_reports_a_rejected_token_as_a_diagnostic() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ict::provider::unauthorized"), "{stderr}");
     assert!(stderr.contains("GET /image"), "{stderr}");
+}
+
+#[tokio::test]
+async fn cloud_without_a_token_uses_the_built_in_emulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_ict"))
+        .args(["cloud", "images", "--json"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("ICT_EMULATOR_SSH", "0")
+        .env_remove("ONECLOUD_TOKEN")
+        .env_remove("ONECLOUD_API_URL")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("provider: local 1cloud emulator"),
+        "{stderr}"
+    );
+    let images: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(images
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["name"] == "Ubuntu20.04x64"));
+    assert!(dir.path().join(".ict/emulator.json").exists());
 }

@@ -41,6 +41,16 @@ pub(crate) struct Builder {
     pub(crate) options: Options,
     /// The source evaluated at top level (the entry script).
     pub(crate) entry: SourceId,
+    /// Per call site (file, offset): the call's extent and its literal keys. A declaration in a
+    /// loop is located once, not once per iteration.
+    pub(crate) sites: std::collections::HashMap<(SourceId, usize), CallShape>,
+}
+
+/// Where a call's parts are in its text.
+#[derive(Debug, Clone)]
+pub(crate) struct CallShape {
+    extent: Option<(usize, usize)>,
+    keys: Arc<[(String, usize, usize)]>,
 }
 
 /// The builder, shared by every registered function during one evaluation.
@@ -55,6 +65,7 @@ impl Builder {
             dirs: IndexMap::new(),
             options,
             entry: SourceId::default(),
+            sites: std::collections::HashMap::new(),
         }
     }
 
@@ -63,7 +74,7 @@ impl Builder {
     }
 
     /// Where the current native call was written.
-    pub(crate) fn site(&self, ctx: &NativeCallContext) -> Site {
+    pub(crate) fn site(&mut self, ctx: &NativeCallContext) -> Site {
         let source = ctx
             .call_source()
             .and_then(|s| self.sources.find(s))
@@ -84,11 +95,22 @@ impl Builder {
             .sources
             .get(source)
             .map_or_else(|| Arc::from(""), |f| f.text.clone());
-        let extent = super::locate::call_extent(&text, call.offset);
+        let shape = self.sites.entry((source, call.offset)).or_insert_with(|| {
+            let extent = super::locate::call_extent(&text, call.offset);
+            let keys = extent
+                .map(|e| super::locate::keys(&text, e))
+                .unwrap_or_default();
+            CallShape {
+                extent,
+                keys: keys.into(),
+            }
+        });
+        let (extent, keys) = (shape.extent, shape.keys.clone());
         let dir = self.dirs.get(&source).cloned().unwrap_or_default();
         Site {
             call,
             extent,
+            keys,
             text,
             dir,
         }
@@ -102,6 +124,8 @@ pub(crate) struct Site {
     pub(crate) call: Span,
     /// The whole call `name(...)`, when it could be found.
     pub(crate) extent: Option<(usize, usize)>,
+    /// Keys written literally in the call's options map, with their spans.
+    keys: Arc<[(String, usize, usize)]>,
     pub(crate) text: Arc<str>,
     /// Folder of the file the call is in.
     pub(crate) dir: PathBuf,
@@ -110,9 +134,10 @@ pub(crate) struct Site {
 impl Site {
     /// Span of `key: value` in the call's options map, or of the call.
     pub(crate) fn key(&self, key: &str) -> Span {
-        self.extent
-            .and_then(|e| super::locate::find_key(&self.text, e, key))
-            .map_or(self.call, |(offset, len)| Span {
+        self.keys
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map_or(self.call, |&(_, offset, len)| Span {
                 source: self.call.source,
                 offset,
                 len,

@@ -1,11 +1,13 @@
 //! `playbook(path, #{ hosts, vars, tags })`: declares an Ansible playbook. Playbooks run in
 //! declaration order after the servers exist; `hosts` is an Ansible host pattern.
 //!
+//! A path under `ict/playbooks/` names a playbook shipped inside ict (see `script::stdlib`).
+//!
 //! ```rhai
 //! playbook("playbooks/nginx.yml", #{ hosts: "web", vars: #{ port: 80 }, tags: ["nginx"] });
 //! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rhai::{Engine, EvalAltResult, Map, NativeCallContext};
 
@@ -13,6 +15,7 @@ use super::fields::Fields;
 use super::handles::PlaybookHandle;
 use super::Shared;
 use crate::model::{ModelError, Playbook};
+use crate::script::stdlib;
 
 const FIELDS: &[&str] = &["hosts", "vars", "tags", "name"];
 
@@ -47,17 +50,31 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, path: &str, options: Map) 
         .file_stem()
         .map_or_else(|| path.to_owned(), |s| s.to_string_lossy().into_owned());
     let name = f.string("name").unwrap_or(stem);
-    let resolved = site.dir.join(path);
-    if !resolved.is_file() {
+    let (resolved, problem) = if path.starts_with(stdlib::PLAYBOOK_PREFIX) {
+        // A playbook shipped inside ict; `ict run` writes it out before Ansible runs.
+        let problem = stdlib::playbook(path).is_none().then(|| {
+            format!(
+                "ict ships no such playbook (it has {})",
+                stdlib::playbook_paths().join(", ")
+            )
+        });
+        (PathBuf::from(format!("stdlib:{path}")), problem)
+    } else {
+        let resolved = site.dir.join(path);
+        let problem = (!resolved.is_file()).then(|| {
+            if resolved.exists() {
+                "it is not a file".to_owned()
+            } else {
+                "no such file".to_owned()
+            }
+        });
+        (resolved, problem)
+    };
+    if let Some(reason) = problem {
         let at = site.string(path, site.call);
-        let reason = if resolved.exists() {
-            "it is not a file"
-        } else {
-            "no such file"
-        };
         f.builder().error(ModelError::File {
             path: path.to_owned(),
-            reason: reason.into(),
+            reason,
             at,
         });
     }

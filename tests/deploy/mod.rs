@@ -1,0 +1,145 @@
+//! Issue 5's acceptance: `ict run`, `ict inventory`, `ict exec` and `ict power` against the
+//! built-in emulator with SSH backing (a real sshd per server on its loopback IP) and real
+//! ansible-core. Each test works in its own temporary folder; the tests that start sshds run
+//! one at a time (`serial`), because emulators of parallel tests could give servers the same
+//! IPs. Needs root, openssh-server and ansible-playbook: skipped with a message otherwise,
+//! except under `CI=true`, where they must run.
+
+mod exec;
+mod host_key;
+mod inventory;
+mod power;
+mod run;
+mod secrets;
+mod stdlib;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::test::{root, Outcome, Test};
+
+/// Held by every test that starts sshds.
+static LOCK: Mutex<()> = Mutex::new(());
+
+/// Runs the SSH tests one at a time (a failed test poisons nothing for the others).
+pub fn serial() -> MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether this machine can run these tests; panics under `CI=true` if not.
+#[allow(
+    clippy::print_stderr,
+    reason = "a skipped test says why in the test output"
+)]
+pub fn testable() -> bool {
+    let has = |program: &str| {
+        Command::new(program)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let reason = if !Path::new("/usr/sbin/sshd").is_file() {
+        Some("/usr/sbin/sshd is missing (apt-get install openssh-server)")
+    } else if !rustix::process::geteuid().is_root() {
+        Some("not running as root (sshd must bind port 22)")
+    } else if !has("ansible-playbook") {
+        Some("ansible-playbook is missing (pip install ansible-core)")
+    } else {
+        None
+    };
+    match reason {
+        None => true,
+        Some(reason) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true, but the deploy tests cannot run: {reason}")
+        }
+        Some(reason) => {
+            eprintln!("skipped: deploy test: {reason}");
+            false
+        }
+    }
+}
+
+/// A project folder: `infra.ict` plus the example deploy key pair (`keys/deploy{,.pub}`) and
+/// any other files given.
+pub fn project(script: &str, files: &[(&str, &str)]) -> Test {
+    let keys = root().join("examples/keys");
+    let read = |name: &str| std::fs::read_to_string(keys.join(name)).expect("example key");
+    let mut test = Test::new()
+        .write("infra.ict", script)
+        .write("keys/deploy", &read("deploy"))
+        .write("keys/deploy.pub", &read("deploy.pub"));
+    for (path, text) in files {
+        test = test.write(path, text);
+    }
+    test
+}
+
+/// Runs `ict ARGS` in `dir` with SSH backing on (`ssh`) or off.
+pub fn ict(dir: &Path, ssh: bool, args: &[&str]) -> Outcome {
+    Test::new()
+        .current_dir(dir)
+        .env("ICT_EMULATOR_SSH", if ssh { "1" } else { "0" })
+        .args(args)
+        .run()
+}
+
+/// Runs `ict ARGS` and asserts it exits with `code`.
+#[track_caller]
+pub fn ict_code(dir: &Path, ssh: bool, args: &[&str], code: i32) -> Outcome {
+    let out = ict(dir, ssh, args);
+    assert_eq!(
+        out.status, code,
+        "ict {args:?} should exit with {code}:\n{}{}",
+        out.stdout, out.stderr
+    );
+    out
+}
+
+/// A fresh folder for playbooks to write into (they run on this machine), removed on drop.
+pub fn output_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("ict-test-")
+        .tempdir_in("/tmp")
+        .expect("output dir")
+}
+
+/// Public IPs by server name, from `ict inventory --list`.
+pub fn ips(dir: &Path) -> Vec<(String, String)> {
+    let out = ict_code(dir, false, &["inventory", "--list", "infra.ict"], 0);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("inventory JSON");
+    json["_meta"]["hostvars"]
+        .as_object()
+        .expect("hostvars")
+        .iter()
+        .map(|(name, vars)| {
+            let ip = vars["ansible_host"].as_str().expect("ansible_host");
+            (name.clone(), ip.to_owned())
+        })
+        .collect()
+}
+
+/// The emulator folder of server `name` (host key, `sshd_config`), found by the comment the
+/// emulator writes at the top of each `sshd_config`.
+pub fn server_dir(dir: &Path, name: &str) -> PathBuf {
+    let servers = dir.join(".ict/emulator/servers");
+    let tag = format!("({name})");
+    std::fs::read_dir(&servers)
+        .expect("servers folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            std::fs::read_to_string(p.join("sshd_config"))
+                .is_ok_and(|t| t.lines().next().is_some_and(|l| l.contains(&tag)))
+        })
+        .unwrap_or_else(|| panic!("no emulator folder for {name} in {}", servers.display()))
+}
+
+/// Lines `name | text` of `ict exec` output, as (name, text).
+pub fn exec_lines(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|l| l.split_once(" | "))
+        .map(|(name, text)| (name.trim().to_owned(), text.to_owned()))
+        .collect()
+}

@@ -1,0 +1,80 @@
+//! `ict run`: servers on the emulator, a playbook that writes a file on every host, and a
+//! second run that changes nothing, in the cloud or on the hosts.
+
+use super::{ict_code, output_dir, project, serial, testable};
+
+const PLAYBOOK: &str = r#"
+- name: Write a file per host
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Write the file
+      ansible.builtin.copy:
+        dest: "{{ out_dir }}/{{ inventory_hostname }}"
+        content: "{{ word }} {{ greeting | default('none') }} {{ inventory_hostname }} {{ index | default(0) }}\n"
+        mode: "0644"
+"#;
+
+fn script(out: &str, word: &str) -> String {
+    format!(
+        r#"let k = ssh_key("deploy", #{{ public_key_file: "keys/deploy.pub" }});
+let web = group("web", #{{ vars: #{{ greeting: "hello" }} }});
+for i in 1..=3 {{
+    server(`web-${{i}}`, #{{ cpu: 1, ram: 1024, disk: 20, groups: [web], ssh_keys: [k], vars: #{{ index: i }} }});
+}}
+server("db-1", #{{ cpu: 1, ram: 1024, disk: 20, groups: [group("db")], ssh_keys: [k] }});
+playbook("playbooks/write.yml", #{{ hosts: "all", vars: #{{ out_dir: "{out}", word: "{word}" }} }});
+"#
+    )
+}
+
+#[test]
+fn run_creates_servers_configures_every_host_and_a_second_run_changes_nothing() {
+    if !testable() {
+        return;
+    }
+    let _serial = serial();
+    let out_dir = output_dir();
+    let out = out_dir.path().display().to_string();
+    let word = format!("w{}", std::process::id());
+    let test = project(&script(&out, &word), &[("playbooks/write.yml", PLAYBOOK)]);
+
+    let first = ict_code(test.path(), true, &["run", "infra.ict", "--yes"], 0);
+    assert!(first.stdout.contains("5 added"), "{}", first.stdout);
+    for (host, expected) in [
+        ("web-1", format!("{word} hello web-1 1\n")),
+        ("web-2", format!("{word} hello web-2 2\n")),
+        ("web-3", format!("{word} hello web-3 3\n")),
+        ("db-1", format!("{word} none db-1 0\n")),
+    ] {
+        let text = std::fs::read_to_string(out_dir.path().join(host))
+            .unwrap_or_else(|e| panic!("{host}'s file: {e}\n{}", first.stdout));
+        assert_eq!(text, expected, "{host}");
+    }
+    let recap = |stdout: &str, host: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{host} ")) && l.contains("changed="))
+            .unwrap_or_else(|| panic!("no recap line for {host}:\n{stdout}"))
+            .to_owned()
+    };
+    assert!(recap(&first.stdout, "web-1").contains("changed=1"));
+
+    let second = ict_code(test.path(), true, &["run", "infra.ict", "--yes"], 0);
+    assert!(second.stdout.contains("No changes"), "{}", second.stdout);
+    for host in ["web-1", "web-2", "web-3", "db-1"] {
+        let line = recap(&second.stdout, host);
+        assert!(
+            line.contains("ok=1") && line.contains("changed=0") && line.contains("failed=0"),
+            "{line}\n{}",
+            second.stdout
+        );
+    }
+    // The private work folder (inventory, secrets, key copy) is gone.
+    let leftovers: Vec<_> = std::fs::read_dir(test.path().join(".ict/dev"))
+        .expect("state folder")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("ansible-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -1,0 +1,112 @@
+//! `kill -9` of ict in the middle of an apply: the journal, the plan's recovery of unfinished
+//! creates by name and the client's "look before re-creating" leave no duplicates.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use ict::state::{Action, State, StateDir};
+
+use super::{expect, fleet, unique_names, Cloud, Running};
+
+/// When to kill the apply.
+#[derive(Debug, Clone, Copy)]
+enum KillAt {
+    /// This long after it started.
+    Time(u64),
+    /// This long after the state log first shows an operation begun and not finished (a create
+    /// whose POST is about to be sent, in flight, or answered but not yet recorded).
+    InFlight(u64),
+}
+
+/// Whether `state.log` holds a journal entry that has begun and not finished.
+fn open_entry(state_dir: &Path) -> bool {
+    let log = std::fs::read_to_string(state_dir.join("state.log")).unwrap_or_default();
+    log.matches("{\"begin\"").count() > log.matches("{\"finish\"").count()
+}
+
+#[tokio::test]
+async fn killing_apply_at_any_point_then_rerunning_gives_exactly_the_declared_servers() {
+    const COUNT: usize = 30;
+    let dir = fleet(COUNT);
+    let state_dir = dir.path().join(".ict/dev");
+    // 30 servers, 10 at a time, 400 ms per task and 60 ms per request: an undisturbed apply
+    // takes about 2 s, and each create's POST is in flight long enough to be cut.
+    let cloud = Cloud::start(
+        &dir.path().join("cloud.json"),
+        &["--task-delay", "400", "--latency", "60"],
+    );
+    let mut unfinished_creates = 0;
+    let kills = [
+        KillAt::InFlight(0),
+        KillAt::InFlight(40),
+        KillAt::InFlight(90),
+        KillAt::Time(300),
+        KillAt::Time(800),
+        KillAt::Time(1500),
+    ];
+    for kill in kills {
+        let mut apply = Running(
+            cloud
+                .command(dir.path(), &["apply", "infra.ict", "--yes"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start apply"),
+        );
+        let started = Instant::now();
+        match kill {
+            KillAt::Time(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+            KillAt::InFlight(ms) => {
+                while !open_entry(&state_dir) {
+                    let exited = apply.0.try_wait().expect("wait").is_some();
+                    if exited || started.elapsed() > Duration::from_secs(10) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+        }
+        apply.0.kill().expect("kill -9");
+        apply.0.wait().expect("reaped");
+        let dir = StateDir::at(state_dir.clone(), "dev").expect("state dir");
+        let state = State::load(&dir).expect("the state loads after a kill");
+        unfinished_creates += state
+            .journal()
+            .unfinished()
+            .iter()
+            .filter(|e| e.op.action == Action::Create)
+            .count();
+        unique_names(&cloud.servers().await);
+    }
+    assert!(
+        unfinished_creates > 0,
+        "no kill landed during a create: the test proves nothing"
+    );
+
+    let out = cloud.ict(dir.path(), &["apply", "infra.ict", "--yes"]);
+    expect(&out, 0);
+
+    let servers = cloud.servers().await;
+    let names = unique_names(&servers);
+    let mut expected: Vec<String> = (1..=COUNT).map(|i| format!("app-{i}")).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+
+    let out = cloud.ict(dir.path(), &["plan", "infra.ict", "--detailed-exitcode"]);
+    expect(&out, 0);
+    assert!(out.stdout.contains("No changes."), "{}", out.stdout);
+    assert!(!out.stdout.contains("not managed by ict"), "{}", out.stdout);
+    // Every server is owned under its own name.
+    let state = State::load(&StateDir::at(state_dir, "dev").expect("dir")).expect("state");
+    for server in &servers {
+        let name = server["Name"].as_str().expect("name");
+        let address = ict::state::Address::new("server", name).expect("address");
+        assert_eq!(
+            state.resource(&address).map(|r| r.id),
+            server["ID"].as_u64(),
+            "{name}"
+        );
+    }
+}
