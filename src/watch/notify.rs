@@ -202,4 +202,36 @@ mod tests {
         assert!(e.to_string().contains("still running"), "{e}");
         assert!(started.elapsed() < Duration::from_secs(3));
     }
+
+    #[tokio::test]
+    async fn a_webhook_answering_an_error_is_a_failure() {
+        use axum::http::StatusCode;
+        let app = axum::Router::new()
+            .route(
+                "/ok",
+                axum::routing::post(|| async { StatusCode::NO_CONTENT }),
+            )
+            .route(
+                "/bad",
+                axum::routing::post(|| async { StatusCode::BAD_GATEWAY }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::new();
+        let hook = |path: &str| Notify::Webhook {
+            url: format!("http://{addr}{path}"),
+        };
+        let timeout = Duration::from_secs(5);
+        send(&client, &hook("/ok"), &payload(), timeout)
+            .await
+            .expect("2xx is delivered");
+        let e = send(&client, &hook("/bad"), &payload(), timeout)
+            .await
+            .expect_err("502");
+        assert!(e.to_string().contains("502"), "{e}");
+        server.abort();
+    }
 }
