@@ -116,6 +116,10 @@ pub enum Command {
     /// Look at what exists in the 1cloud account (read-only): servers, images, data centres,
     /// networks, SSH keys, DNS, balance. Uses `ONECLOUD_TOKEN` and `ONECLOUD_API_URL`.
     Cloud(CloudArgs),
+    /// Watch the servers: sample their figures, evaluate the script's alerts and notify, report
+    /// drift from the script, serve Prometheus `/metrics`, until SIGTERM or Ctrl-C.
+    Watch(WatchArgs),
+
     /// Run the built-in 1cloud API emulator (the default provider without `ONECLOUD_TOKEN`).
     Emulator(crate::emulator::EmulatorArgs),
 
@@ -250,6 +254,32 @@ pub struct DestroyArgs {
     /// How many deletions to make at once.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
+}
+
+/// `ict watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Seconds between two sampling rounds (fractions allowed).
+    #[arg(long, default_value_t = 15.0, value_name = "S")]
+    pub interval: f64,
+
+    /// Serve Prometheus metrics (ict's figures per server, alert states) at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// Samples kept per server in .ict/<env>/watch/history (survives restarts).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub history: usize,
+
+    /// Check for drift (a non-empty plan) every N rounds; 0 turns it off.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub drift_every: u64,
+
+    #[command(flatten)]
+    pub scrape: ScrapeArgs,
 }
 
 /// `ict inventory`.

@@ -24,6 +24,7 @@ pub mod script;
 pub mod ssh;
 pub mod state;
 pub mod ui;
+pub mod watch;
 
 use std::ffi::OsString;
 

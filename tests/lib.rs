@@ -18,6 +18,7 @@ mod reconcile;
 mod repl;
 mod ssh;
 mod state;
+mod watch;
 mod support {
     pub(crate) mod sshd;
 }

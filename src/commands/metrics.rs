@@ -114,15 +114,15 @@ fn seconds(flag: &str, value: f64, zero_ok: bool) -> Result<Duration, Error> {
 }
 
 /// The selected servers, how to scrape each, and the pins to save afterwards.
-struct Fleet {
-    targets: Vec<ScrapeTarget>,
-    scraper: Scraper,
+pub(super) struct Fleet {
+    pub(super) targets: Vec<ScrapeTarget>,
+    pub(super) scraper: Scraper,
     pins: Arc<PinnedKeys>,
-    hosts: Vec<Host>,
+    pub(super) hosts: Vec<Host>,
 }
 
 impl Fleet {
-    async fn prepare(
+    pub(super) async fn prepare(
         config: &Config,
         script: &Path,
         desired: &Desired,
@@ -171,7 +171,7 @@ impl Fleet {
     }
 
     /// Records host keys pinned on first contact (unless another command holds the lock).
-    fn save_pins(&self, config: &Config, ui: &Ui, script: &Path) {
+    pub(super) fn save_pins(&self, config: &Config, ui: &Ui, script: &Path) {
         if !self.pins.newly_pinned().is_empty() {
             save_pins_if_unlocked(config, ui, script, &self.pins, &self.hosts);
         }

@@ -11,6 +11,7 @@ mod hosts;
 mod infra;
 mod metrics;
 pub(crate) mod query;
+mod watch;
 
 use crate::cli::{Cli, CloudArgs, CloudCommand, Command, GraphFormat, LockCommand};
 use crate::config::Config;
@@ -51,6 +52,10 @@ pub enum Error {
     /// The cloud API (or the client's setup) failed.
     #[error(transparent)]
     Provider(#[from] ProviderError),
+
+    /// `ict watch` could not keep its files.
+    #[error(transparent)]
+    Watch(#[from] crate::watch::WatchError),
 }
 
 impl Error {
@@ -80,6 +85,7 @@ impl Error {
             Error::Emulator(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Ssh(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Ansible(error) => crate::ui::render_diagnostic(error, ui.color(), out),
+            Error::Watch(error) => crate::ui::render_diagnostic(error, ui.color(), out),
         }
     }
 }
@@ -101,6 +107,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
                     (d.groups.len(), "group"),
                     (d.playbooks.len(), "playbook"),
                     (d.dns_records.len(), "DNS record"),
+                    (d.alerts.len(), "alert"),
                 ])
             ));
             Ok(ExitCode::Success)
@@ -141,6 +148,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         Command::Plan(args) => infra::plan(config, ui, args),
         Command::Apply(args) => infra::apply(config, ui, args),
         Command::Destroy(args) => infra::destroy(config, ui, args),
+        Command::Watch(args) => watch::watch(config, ui, args),
         Command::Completions { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "ict", &mut buffer);

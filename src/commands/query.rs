@@ -174,6 +174,7 @@ pub(crate) fn describe(error: &Error) -> String {
         Error::Ssh(e) => e.help().map(|h| h.to_string()),
         Error::Emulator(e) => e.help().map(|h| h.to_string()),
         Error::Ansible(e) => e.help().map(|h| h.to_string()),
+        Error::Watch(e) => e.help().map(|h| h.to_string()),
         Error::Message(_) => None,
         Error::Script(failure) => {
             let first = failure

@@ -8,8 +8,10 @@
 //!   two rounds into [`HostFigures`] per server.
 //!
 //! Parsing and figures are pure functions over plain data (`serde`, `thiserror`, `miette`,
-//! `memchr` only); `scraper` alone does I/O, through `ssh` and `reqwest`.
+//! `memchr` only); `scraper` alone does I/O, through `ssh` and `reqwest`. [`alert`], the pure
+//! alert state machine, also reads the declared rules from `model`.
 
+pub mod alert;
 mod error;
 mod labels;
 pub mod node;

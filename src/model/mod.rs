@@ -7,6 +7,7 @@
 //!
 //! Pure: depends on no other ict module and performs no I/O.
 
+pub mod alert;
 mod dns;
 mod error;
 mod graph;
@@ -21,6 +22,7 @@ mod ssh_key;
 mod validate;
 mod value;
 
+pub use alert::{Alert, Notify, Severity};
 pub use dns::{DnsRecord, RecordType};
 pub use error::ModelError;
 pub use graph::{Edge, EdgeKind, Graph, Node};
@@ -71,6 +73,8 @@ pub struct Desired {
     pub groups: IndexMap<String, Group>,
     pub playbooks: Vec<Playbook>,
     pub dns_records: Vec<DnsRecord>,
+    /// Alert rules for `ict watch` (names are unique).
+    pub alerts: IndexMap<String, Alert>,
 }
 
 impl Desired {
@@ -166,6 +170,13 @@ impl Desired {
         };
         self.dns_records.push(record);
         Ok(())
+    }
+
+    /// Adds an alert rule (names are unique).
+    pub fn add_alert(&mut self, alert: Alert) -> Result<(), ModelError> {
+        insert_unique(&mut self.alerts, alert.name.clone(), alert, "alert", |a| {
+            a.span
+        })
     }
 
     /// Number of declared resources of every kind.

@@ -6,6 +6,7 @@
 //! only errors that make going on meaningless are thrown. `rhai::Dynamic` and `rhai::Map` stop
 //! here: the model receives typed values.
 
+mod alert;
 mod dns;
 mod env;
 mod fields;
@@ -166,6 +167,9 @@ pub(crate) const FUNCTIONS: &[(&str, &str)] = &[
         "playbook(path: string, options: map) -> Playbook",
     ),
     ("dns_record", "dns_record(options: map) -> DnsRecord"),
+    ("alert", "alert(name: string, options: map) -> Alert"),
+    ("webhook", "webhook(url: string) -> Notifier"),
+    ("command", "command(shell_command: string) -> Notifier"),
     ("environments", "environments(settings: map) -> map"),
     ("environment", "environment() -> string"),
     (
@@ -196,6 +200,7 @@ pub(crate) fn register(engine: &mut Engine, builder: &Shared) {
     group::register(engine, builder);
     playbook::register(engine, builder);
     dns::register(engine, builder);
+    alert::register(engine, builder);
     env::register(engine, builder);
 }
 

@@ -1,0 +1,238 @@
+//! `ict watch FILE`: evaluate the script, then run the watch loop ([`crate::watch`]) until
+//! SIGTERM or Ctrl-C: sampling, alerts, notifications, drift checks (the plan of `ict plan`,
+//! every `--drift-every` rounds), `/metrics` on `--listen` and `targets.json`.
+//!
+//! Figures come from the `node_exporter` scraper; `ICT_WATCH_SOURCE=FILE` reads them from a
+//! JSON file instead (see `watch::FileSource`), for trying rules and for tests.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::infra::{make_plan, runtime};
+use super::{evaluate, Error};
+use crate::cli::{ScopeArgs, WatchArgs};
+use crate::config::Config;
+use crate::connect::{self, Connection};
+use crate::exit::ExitCode;
+use crate::script::Evaluated;
+use crate::state::{State, StateDir};
+use crate::ui::Ui;
+use crate::watch::{Drift, Event, FileSource, Sample, Settings, Source, Watch};
+
+/// Environment variable naming a JSON file of figures to watch instead of scraping.
+const SOURCE_VAR: &str = "ICT_WATCH_SOURCE";
+
+pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCode, Error> {
+    let interval = Duration::try_from_secs_f64(args.interval)
+        .ok()
+        .filter(|d| *d >= Duration::from_millis(10))
+        .ok_or_else(|| {
+            Error::Message(format!(
+                "--interval must be a number of seconds of at least 0.01, not {}",
+                args.interval
+            ))
+        })?;
+    let evaluated = evaluate(config, ui, &args.file.file)?;
+    let dir = StateDir::for_script(&args.file.file, &config.env)?;
+    let file_source = std::env::var_os(SOURCE_VAR).map(|path| FileSource {
+        path: PathBuf::from(path),
+    });
+    let settings = Settings {
+        dir: dir.path().join("watch"),
+        interval,
+        history: args.history.max(1),
+        drift_every: args.drift_every,
+        notify_timeout: Duration::from_secs(10),
+    };
+    runtime()?.block_on(async {
+        let listener = match args.listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| Error::Message(format!("cannot listen on {addr}: {e}")))?,
+            ),
+            None => None,
+        };
+        let needs_cloud = args.drift_every > 0 || file_source.is_none();
+        let conn = if needs_cloud {
+            let conn = connect::connect(config.provider, &args.file.file).await?;
+            ui.note(&conn.banner);
+            Some(conn)
+        } else {
+            None
+        };
+        let source = match (file_source, &conn) {
+            (Some(file), _) => Either::File(file),
+            (None, Some(conn)) => {
+                let fleet = super::metrics::Fleet::prepare(
+                    config,
+                    &args.file.file,
+                    &evaluated.desired,
+                    &args.scrape,
+                    conn,
+                )
+                .await?;
+                Either::Scrape(ScrapeSource {
+                    fleet,
+                    previous: tokio::sync::Mutex::new(Vec::new()),
+                })
+            }
+            (None, None) => unreachable!("a connection is made when there is no file source"),
+        };
+        let drift = PlanDrift {
+            conn: conn.as_ref(),
+            evaluated: &evaluated,
+            dir: &dir,
+        };
+        let watch = Watch {
+            settings,
+            desired: &evaluated.desired,
+            source: &source,
+            drift: &drift,
+        };
+        ui.note(&format!(
+            "watching {} servers, {} alert rules, every {}s (Ctrl-C or SIGTERM to stop)",
+            evaluated.desired.servers.len(),
+            evaluated.desired.alerts.len(),
+            interval.as_secs_f64()
+        ));
+        let result = watch
+            .run(listener, shutdown_signal(), |event| {
+                ui.note(&describe(&event));
+            })
+            .await;
+        if let Either::Scrape(scrape) = &source {
+            scrape.fleet.scraper.close().await;
+            scrape.fleet.save_pins(config, ui, &args.file.file);
+        }
+        if let Some(conn) = conn {
+            conn.close().await;
+        }
+        result?;
+        Ok(ExitCode::Success)
+    })
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Drift = a non-empty plan, as `ict plan` would show it.
+struct PlanDrift<'a> {
+    conn: Option<&'a Connection>,
+    evaluated: &'a Evaluated,
+    dir: &'a StateDir,
+}
+
+impl Drift for PlanDrift<'_> {
+    async fn check(&self) -> Result<Option<String>, String> {
+        let Some(conn) = self.conn else {
+            return Ok(None);
+        };
+        let state = State::load(self.dir).map_err(|e| e.to_string())?;
+        let plan = make_plan(
+            conn,
+            self.evaluated,
+            &self.evaluated.desired,
+            &state,
+            &ScopeArgs::default(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        if plan.is_empty() {
+            return Ok(None);
+        }
+        let s = plan.summary();
+        let steps: Vec<String> = plan.steps.iter().map(|s| s.address.to_string()).collect();
+        Ok(Some(format!(
+            "{} to add, {} to change, {} to destroy ({})",
+            s.add,
+            s.change,
+            s.destroy,
+            steps.join(", ")
+        )))
+    }
+}
+
+/// One line per event.
+fn describe(event: &Event) -> String {
+    match event {
+        Event::Listening(addr) => format!("serving Prometheus metrics on http://{addr}/metrics"),
+        Event::HostDown { host, error } => format!("{host} does not answer: {error}"),
+        Event::HostUp { host } => format!("{host} answers again"),
+        Event::Alert(p) => format!(
+            "alert {} is {} on {} ({}): {}",
+            p.rule, p.state, p.host, p.severity, p.summary
+        ),
+        Event::Notified { payload, target } => format!(
+            "notified {target} of {} {} on {}",
+            payload.rule, payload.state, payload.host
+        ),
+        Event::NotifyFailed { payload, error } => format!(
+            "could not notify {} {} on {}: {error}",
+            payload.rule, payload.state, payload.host
+        ),
+        Event::Drift(changes) => {
+            format!("drift: the cloud differs from the script: {changes}; run `ict plan` to see it")
+        }
+        Event::DriftResolved => "drift resolved: the cloud matches the script again".into(),
+        Event::DriftCheckFailed(e) => format!("drift check failed: {e}"),
+        Event::Stopped { ticks } => format!("stopped after {ticks} rounds; history saved"),
+    }
+}
+
+/// Figures from a file (`ICT_WATCH_SOURCE`) or scraped from the servers' `node_exporter`.
+enum Either {
+    File(FileSource),
+    Scrape(ScrapeSource),
+}
+
+impl Source for Either {
+    async fn sample(&self) -> Vec<Sample> {
+        match self {
+            Either::File(file) => file.sample().await,
+            Either::Scrape(scrape) => scrape.sample().await,
+        }
+    }
+}
+
+/// Scrapes every selected server once per round; rates come from the previous round.
+struct ScrapeSource {
+    fleet: super::metrics::Fleet,
+    previous: tokio::sync::Mutex<Vec<crate::metrics::HostScrape>>,
+}
+
+impl ScrapeSource {
+    async fn sample(&self) -> Vec<Sample> {
+        let current = self.fleet.scraper.scrape_all(&self.fleet.targets).await;
+        let mut previous = self.previous.lock().await;
+        let rows = crate::metrics::figures_between(&previous, &current);
+        *previous = current;
+        rows.into_iter()
+            .map(|row| Sample {
+                address: self
+                    .fleet
+                    .hosts
+                    .iter()
+                    .find(|h| h.name == row.name)
+                    .and_then(|h| h.ip.clone()),
+                host: row.name,
+                figures: row
+                    .figures
+                    .ok_or_else(|| row.error.unwrap_or_else(|| "no figures".to_owned())),
+            })
+            .collect()
+    }
+}
