@@ -405,15 +405,17 @@ fn apply_then_list_and_filter_servers() {
         "{}",
         out.stdout
     );
-    // The emulated account was saved when the REPL ended: a new session sees the servers.
+    // The emulated account was saved when the REPL ended: a new session sees the servers, and
+    // reads live figures from web-1's (emulated) node_exporter.
     let out = repl(
         dir.path(),
         &["infra.ict"],
-        "cloud::servers().len()\ncloud::servers()\n",
+        "cloud::servers().len()\ncloud::servers()\nlet m = metrics(\"web-1\"); m.cpu_count > 0.0 && m.memory_used_percent > 0.0\n",
     );
     assert_eq!(out.status, 0, "{}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines[0], "2");
+    assert_eq!(lines.last().copied(), Some("true"), "{}", out.stdout);
     assert!(lines[1].starts_with("id "), "a table: {}", out.stdout);
     assert!(
         lines[1].contains(" name ") && lines[1].contains(" managed "),

@@ -64,7 +64,7 @@ pub const LIVE_FUNCTIONS: &[(&str, &str)] = &[
         "exec",
         "exec(servers, command) -> map of server -> #{ exit, stdout, stderr } (over SSH, like `ict exec`)",
     ),
-    ("metrics", "metrics(server) -> map of figures (when a metrics source is plugged in)"),
+    ("metrics", "metrics(server) -> map of live node_exporter figures (over HTTP, <ip>:9100)"),
 ];
 
 /// What `metrics(name)` asks its source about.

@@ -21,6 +21,7 @@ mod values;
 use std::io::IsTerminal as _;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::exit::ExitCode;
@@ -107,13 +108,51 @@ fn start_cloud(config: &Config, ui: &Ui, file: Option<&Path>) -> Option<Rc<Cloud
     };
     let script = file.unwrap_or(Path::new(DEFAULT_SCRIPT));
     let spinner = std::io::stderr().is_terminal();
-    Some(Rc::new(Cloud::new(
-        live,
-        config,
-        ui.clone(),
-        script,
-        spinner,
-    )))
+    let cloud = Cloud::new(live, config, ui.clone(), script, spinner);
+    cloud.set_metrics(Arc::new(|target: cloud::MetricsTarget| {
+        Box::pin(http_metrics(target))
+    }));
+    Some(Rc::new(cloud))
+}
+
+/// `metrics(name)`: two scrapes of the server's `node_exporter` at `http://<ip>:9100/metrics`, a
+/// second apart (the built-in emulator's servers, and servers declaring `metrics: #{ via:
+/// "http" }`). Servers whose `node_exporter` listens on localhost only are reached by `ict
+/// metrics`/`ict top`, which tunnel over SSH.
+async fn http_metrics(target: cloud::MetricsTarget) -> Result<Vec<(String, f64)>, String> {
+    use crate::metrics::{Endpoint, ScrapeOptions, ScrapeTarget, Scraper};
+    let verifier: Arc<dyn crate::ssh::HostKeyVerifier> = Arc::new(crate::ssh::PinnedKeys::new());
+    let scraper = Scraper::new(
+        Err("metrics() scrapes over HTTP".to_owned()),
+        verifier,
+        ScrapeOptions::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    let targets = [ScrapeTarget {
+        name: target.name.clone(),
+        endpoint: Endpoint::http(&target.ip, 9100),
+    }];
+    let mut rows = scraper
+        .sample(&targets, std::time::Duration::from_secs(1))
+        .await;
+    scraper.close().await;
+    let row = rows.pop().ok_or_else(|| "no answer".to_owned())?;
+    let figures = row.figures.ok_or_else(|| {
+        format!(
+            "{} (node_exporter at {}:9100 over HTTP; `ict metrics` also reaches servers over SSH)",
+            row.error.unwrap_or_default(),
+            target.ip
+        )
+    })?;
+    let serde_json::Value::Object(map) =
+        serde_json::to_value(&figures).map_err(|e| e.to_string())?
+    else {
+        return Err("unexpected figures".to_owned());
+    };
+    Ok(map
+        .into_iter()
+        .filter_map(|(k, v)| v.as_f64().map(|v| (k, v)))
+        .collect())
 }
 
 /// What became of one input.
