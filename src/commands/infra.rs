@@ -147,9 +147,24 @@ fn run_apply(
     runtime.block_on(async {
         let conn = connect::connect(config.provider, script).await?;
         ui.out(&format!("{}\n\n", conn.banner));
-        let result = locked_apply(
-            &conn, config, ui, script, evaluated, desired, scope, saved, yes, options, command,
-        )
+        let result = async {
+            let store = open_store(config, ui, script, command)?;
+            let job = Converge {
+                conn: &conn,
+                config,
+                ui,
+                evaluated,
+                desired,
+                scope,
+                saved,
+                yes,
+                options,
+                command,
+            };
+            let (store, result) = converge(&job, store).await;
+            store.close()?;
+            result
+        }
         .await;
         conn.close().await;
         result
@@ -168,38 +183,6 @@ pub(super) struct Converge<'a> {
     pub(super) yes: bool,
     pub(super) options: reconcile::Options,
     pub(super) command: &'a str,
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn locked_apply(
-    conn: &Connection,
-    config: &Config,
-    ui: &Ui,
-    script: &Path,
-    evaluated: &Evaluated,
-    desired: &Desired,
-    scope: &ScopeArgs,
-    saved: Option<serde_json::Value>,
-    yes: bool,
-    options: reconcile::Options,
-    command: &str,
-) -> Result<ExitCode, Error> {
-    let store = open_store(config, ui, script, command)?;
-    let job = Converge {
-        conn,
-        config,
-        ui,
-        evaluated,
-        desired,
-        scope,
-        saved,
-        yes,
-        options,
-        command,
-    };
-    let (store, result) = converge(&job, store).await;
-    store.close()?;
-    result
 }
 
 /// Takes the environment's lock and opens its state.
