@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use tokio::sync::oneshot;
+
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::provider::onecloud::{Client, ClientConfig, PollPolicy, Token};
 use crate::provider::ProviderError;
@@ -53,76 +55,120 @@ pub fn emulator_state_file(script: &Path) -> PathBuf {
     }
 }
 
-/// Connects to the chosen provider. Must run inside a tokio runtime.
-pub async fn connect(
-    choice: Option<ProviderChoice>,
-    script: &Path,
-) -> Result<Connection, ProviderError> {
+/// A provider being prepared: for the built-in emulator, its account file is read on another
+/// thread while the caller evaluates the script (see [`start`]).
+pub struct Pending {
+    choice: ProviderChoice,
+    script: PathBuf,
+    preloaded: Option<oneshot::Receiver<emulator::Preloaded>>,
+}
+
+/// Starts preparing the chosen provider for `script`; call before evaluating the script, then
+/// [`Pending::connect`] inside the runtime. Nothing listens until then.
+pub fn start(choice: Option<ProviderChoice>, script: &Path) -> Pending {
     let has_token = std::env::var_os("ONECLOUD_TOKEN").is_some_and(|t| !t.is_empty());
     let choice = choice.unwrap_or(if has_token {
         ProviderChoice::OneCloud
     } else {
         ProviderChoice::Emulator
     });
-    match choice {
-        ProviderChoice::OneCloud => {
-            let client = Client::from_env()?;
-            let banner = format!("provider: 1cloud API ({})", client.base_url());
-            Ok(Connection {
-                client,
-                banner,
-                emulator: None,
-            })
-        }
-        ProviderChoice::Emulator => {
-            let state_file = emulator_state_file(script);
-            if let Some(dir) = state_file.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| ProviderError::Config {
-                    reason: format!("cannot create {}: {e}", dir.display()),
-                })?;
+    let preloaded = (choice == ProviderChoice::Emulator).then(|| {
+        let (send, receive) = oneshot::channel();
+        let state_file = emulator_state_file(script);
+        std::thread::spawn(move || {
+            let _ = send.send(emulator::preload(&state_file));
+        });
+        receive
+    });
+    Pending {
+        choice,
+        script: script.to_owned(),
+        preloaded,
+    }
+}
+
+/// Connects to the chosen provider. Must run inside a tokio runtime.
+pub async fn connect(
+    choice: Option<ProviderChoice>,
+    script: &Path,
+) -> Result<Connection, ProviderError> {
+    start(choice, script).connect().await
+}
+
+impl Pending {
+    /// Connects: builds the 1cloud client, or starts the in-process emulator. Must run inside a
+    /// tokio runtime.
+    pub async fn connect(self) -> Result<Connection, ProviderError> {
+        match self.choice {
+            ProviderChoice::OneCloud => {
+                let client = Client::from_env()?;
+                let banner = format!("provider: 1cloud API ({})", client.base_url());
+                Ok(Connection {
+                    client,
+                    banner,
+                    emulator: None,
+                })
             }
-            let token = random_token();
-            let task_delay = std::env::var("ICT_EMULATOR_TASK_DELAY_MS")
-                .ok()
-                .and_then(|v| v.parse::<u64>().ok())
-                .map_or(Duration::from_millis(500), Duration::from_millis);
-            let config = EmulatorConfig {
-                state_file: Some(state_file.clone()),
-                token: Some(token.clone()),
-                task_delay,
-                // Servers answer SSH for `ict exec` and Ansible; each ict command restores
-                // (starts) their sshds and stops them when it ends. `ICT_EMULATOR_SSH=0` turns
-                // it off (e.g. tests running many emulators at once, whose servers share IPs).
-                ssh_backing: ssh_backing_wanted(std::env::var("ICT_EMULATOR_SSH").ok().as_deref()),
-                ip_base: Some(ip_base(&state_file)),
-                // Every running server serves `/metrics` on its IP, port 9100 (`ict metrics`).
-                // `ICT_EMULATOR_METRICS=0` turns it off.
-                node_exporter: ssh_backing_wanted(
-                    std::env::var("ICT_EMULATOR_METRICS").ok().as_deref(),
-                ),
-                ..EmulatorConfig::default()
-            };
-            let handle = emulator::spawn(config)
-                .await
-                .map_err(|e| ProviderError::Config {
-                    reason: e.to_string(),
-                })?;
-            let client = Client::with_config(
-                &handle.base_url(),
-                Token::new(token),
-                emulator_client_config(task_delay),
-            )?;
-            let banner = format!(
-                "provider: local 1cloud emulator ({}) — set ONECLOUD_TOKEN to use 1cloud",
-                state_file.display()
-            );
-            Ok(Connection {
-                client,
-                banner,
-                emulator: Some(handle),
-            })
+            ProviderChoice::Emulator => {
+                let preloaded = match self.preloaded {
+                    Some(receive) => receive.await.ok(),
+                    None => None,
+                };
+                start_emulator(&self.script, preloaded).await
+            }
         }
     }
+}
+
+/// Starts the in-process emulator for `script`'s project.
+async fn start_emulator(
+    script: &Path,
+    preloaded: Option<emulator::Preloaded>,
+) -> Result<Connection, ProviderError> {
+    let state_file = emulator_state_file(script);
+    if let Some(dir) = state_file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| ProviderError::Config {
+            reason: format!("cannot create {}: {e}", dir.display()),
+        })?;
+    }
+    let token = random_token();
+    let task_delay = std::env::var("ICT_EMULATOR_TASK_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(Duration::from_millis(500), Duration::from_millis);
+    let config = EmulatorConfig {
+        state_file: Some(state_file.clone()),
+        token: Some(token.clone()),
+        task_delay,
+        // Servers answer SSH for `ict exec` and Ansible; each ict command restores
+        // (starts) their sshds and stops them when it ends. `ICT_EMULATOR_SSH=0` turns
+        // it off (e.g. tests running many emulators at once, whose servers share IPs).
+        ssh_backing: ssh_backing_wanted(std::env::var("ICT_EMULATOR_SSH").ok().as_deref()),
+        ip_base: Some(ip_base(&state_file)),
+        // Every running server serves `/metrics` on its IP, port 9100 (`ict metrics`).
+        // `ICT_EMULATOR_METRICS=0` turns it off.
+        node_exporter: ssh_backing_wanted(std::env::var("ICT_EMULATOR_METRICS").ok().as_deref()),
+        ..EmulatorConfig::default()
+    };
+    let handle = emulator::spawn_preloaded(config, preloaded)
+        .await
+        .map_err(|e| ProviderError::Config {
+            reason: e.to_string(),
+        })?;
+    let client = Client::with_config(
+        &handle.base_url(),
+        Token::new(token),
+        emulator_client_config(task_delay),
+    )?;
+    let banner = format!(
+        "provider: local 1cloud emulator ({}) — set ONECLOUD_TOKEN to use 1cloud",
+        state_file.display()
+    );
+    Ok(Connection {
+        client,
+        banner,
+        emulator: Some(handle),
+    })
 }
 
 /// Whether the in-process emulator backs servers with sshd: yes unless `ICT_EMULATOR_SSH` says

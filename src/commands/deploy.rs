@@ -27,11 +27,12 @@ const SSH_WAIT: Duration = Duration::from_secs(180);
 
 pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, Error> {
     let script = &args.apply.file;
+    let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     let auth = hosts::auth(args.ssh.identity.as_deref(), &evaluated.desired, script);
     let runtime = infra::runtime()?;
     runtime.block_on(async {
-        let conn = connect::connect(config.provider, script).await?;
+        let conn = pending.connect().await?;
         ui.out(&format!("{}\n\n", conn.banner));
         let store = match infra::open_store(config, ui, script, "run") {
             Ok(store) => store,
@@ -307,6 +308,7 @@ fn add_ssh_vars(
 
 pub(super) fn inventory(config: &Config, ui: &Ui, args: &InventoryArgs) -> Result<ExitCode, Error> {
     let script = &args.file.file;
+    let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     if args.script {
         let dir = StateDir::for_script(script, &config.env)?;
@@ -329,7 +331,7 @@ pub(super) fn inventory(config: &Config, ui: &Ui, args: &InventoryArgs) -> Resul
     }
     let runtime = infra::runtime()?;
     runtime.block_on(async {
-        let conn = connect::connect(config.provider, script).await?;
+        let conn = pending.connect().await?;
         let dir = StateDir::for_script(script, &config.env)?;
         let state = State::load(&dir)?;
         let observed = conn.client.observe().await;
@@ -361,6 +363,7 @@ pub(super) fn inventory(config: &Config, ui: &Ui, args: &InventoryArgs) -> Resul
 
 pub(super) fn exec(config: &Config, ui: &Ui, args: &ExecArgs) -> Result<ExitCode, Error> {
     let script = &args.file.file;
+    let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     let selected: Vec<String> = pattern::select(&args.limit, &evaluated.desired)
         .into_iter()
@@ -377,7 +380,7 @@ pub(super) fn exec(config: &Config, ui: &Ui, args: &ExecArgs) -> Result<ExitCode
     let command = args.command.join(" ");
     let runtime = infra::runtime()?;
     runtime.block_on(async {
-        let conn = connect::connect(config.provider, script).await?;
+        let conn = pending.connect().await?;
         let dir = StateDir::for_script(script, &config.env)?;
         let state = State::load(&dir)?;
         let observed = conn.client.observe().await;
@@ -435,6 +438,7 @@ pub(super) fn save_pins_if_unlocked(
 
 pub(super) fn power(config: &Config, ui: &Ui, args: &PowerArgs) -> Result<ExitCode, Error> {
     let script = &args.file.file;
+    let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     let selected: Vec<String> = pattern::select(&args.limit, &evaluated.desired)
         .into_iter()
@@ -447,7 +451,7 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerArgs) -> Result<ExitCo
     };
     let runtime = infra::runtime()?;
     runtime.block_on(async {
-        let conn = connect::connect(config.provider, script).await?;
+        let conn = pending.connect().await?;
         ui.out(&format!("{}\n", conn.banner));
         let store = match infra::open_store(config, ui, script, "power") {
             Ok(s) => s,

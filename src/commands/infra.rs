@@ -22,10 +22,11 @@ use crate::ui::{self, Ui};
 const SAVED_PLAN_VERSION: u32 = 1;
 
 pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanArgs) -> Result<ExitCode, Error> {
+    let pending = connect::start(config.provider, &args.file.file);
     let evaluated = evaluate(config, ui, &args.file.file)?;
     let runtime = runtime()?;
     runtime.block_on(async {
-        let conn = connect::connect(config.provider, &args.file.file).await?;
+        let conn = pending.connect().await?;
         if !args.json {
             ui.out(&format!("{}\n\n", conn.banner));
         }
@@ -83,6 +84,7 @@ pub(super) fn apply(config: &Config, ui: &Ui, args: &ApplyArgs) -> Result<ExitCo
             file: script.clone(),
         }),
     };
+    let pending = connect::start(config.provider, &script);
     let evaluated = evaluate(&config, ui, &script)?;
     let options = reconcile::Options {
         parallelism: args.parallelism,
@@ -93,7 +95,7 @@ pub(super) fn apply(config: &Config, ui: &Ui, args: &ApplyArgs) -> Result<ExitCo
     run_apply(
         &config,
         ui,
-        &script,
+        (&script, pending),
         &evaluated,
         &evaluated.desired,
         &scope,
@@ -105,6 +107,7 @@ pub(super) fn apply(config: &Config, ui: &Ui, args: &ApplyArgs) -> Result<ExitCo
 }
 
 pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyArgs) -> Result<ExitCode, Error> {
+    let pending = connect::start(config.provider, &args.file.file);
     let evaluated = evaluate(config, ui, &args.file.file)?;
     let keep = protected_only(&evaluated.desired);
     for name in keep.servers.keys() {
@@ -119,7 +122,7 @@ pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyArgs) -> Result<Ex
     run_apply(
         config,
         ui,
-        &args.file.file,
+        (&args.file.file, pending),
         &evaluated,
         &keep,
         &ScopeArgs::default(),
@@ -134,7 +137,7 @@ pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyArgs) -> Result<Ex
 fn run_apply(
     config: &Config,
     ui: &Ui,
-    script: &Path,
+    (script, pending): (&Path, connect::Pending),
     evaluated: &Evaluated,
     desired: &Desired,
     scope: &ScopeArgs,
@@ -145,7 +148,7 @@ fn run_apply(
 ) -> Result<ExitCode, Error> {
     let runtime = runtime()?;
     runtime.block_on(async {
-        let conn = connect::connect(config.provider, script).await?;
+        let conn = pending.connect().await?;
         ui.out(&format!("{}\n\n", conn.banner));
         let result = async {
             let store = open_store(config, ui, script, command)?;

@@ -28,10 +28,11 @@ use crate::ui::Ui;
 pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsArgs) -> Result<ExitCode, Error> {
     let interval = seconds("--interval", args.interval, true)?;
     let script = &args.file.file;
+    let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     let runtime = infra::runtime()?;
     runtime.block_on(async {
-        let conn = connect::connect(config.provider, script).await?;
+        let conn = pending.connect().await?;
         let fleet =
             match Fleet::prepare(config, script, &evaluated.desired, &args.scrape, &conn).await {
                 Ok(fleet) => fleet,
@@ -57,10 +58,11 @@ pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsArgs) -> Result<Ex
 pub(super) fn top(config: &Config, ui: &Ui, args: &TopArgs) -> Result<ExitCode, Error> {
     let interval = seconds("--interval", args.interval, false)?;
     let script = &args.file.file;
+    let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     let runtime = infra::runtime()?;
     runtime.block_on(async {
-        let conn = connect::connect(config.provider, script).await?;
+        let conn = pending.connect().await?;
         let fleet =
             match Fleet::prepare(config, script, &evaluated.desired, &args.scrape, &conn).await {
                 Ok(fleet) => fleet,

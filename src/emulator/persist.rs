@@ -31,15 +31,17 @@ pub(crate) fn load(path: &Path) -> Result<World, EmulatorError> {
         path: path.to_owned(),
         source,
     };
-    let header: Header = serde_json::from_slice(&bytes).map_err(parse_error)?;
-    if header.format != FORMAT {
-        return Err(EmulatorError::StateFormat {
-            path: path.to_owned(),
-            found: header.format,
-            expected: FORMAT,
-        });
-    }
-    serde_json::from_slice(&bytes).map_err(parse_error)
+    // One pass in the common case; the header is read only to explain a failure.
+    serde_json::from_slice(&bytes).map_err(|source| {
+        match serde_json::from_slice::<Header>(&bytes) {
+            Ok(header) if header.format != FORMAT => EmulatorError::StateFormat {
+                path: path.to_owned(),
+                found: header.format,
+                expected: FORMAT,
+            },
+            _ => parse_error(source),
+        }
+    })
 }
 
 /// Writes the world atomically, readable only by its owner.

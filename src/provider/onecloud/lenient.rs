@@ -2,23 +2,27 @@
 //!
 //! The API is ASP.NET-flavoured: `PascalCase` keys, but clients and emulators vary the casing
 //! (`IsHighPerformance`, `isHighPerformance`, `DcLocation`), numbers and booleans sometimes
-//! arrive as strings, and "not set yet" is `null` or `""` depending on the field. Decoding is
-//! therefore two steps: [`from_slice`] parses to a `serde_json::Value` and folds every object
-//! key to lowercase without `_`/`-`; the wire structs then name their fields in that folded
-//! form and use the `deserialize_with` helpers below for scalars. Unknown keys are ignored.
+//! arrive as strings, and "not set yet" is `null` or `""` depending on the field. So
+//! [`from_slice`] first folds every object key in the JSON text to lowercase without `_`/`-`
+//! (one pass over the bytes, no parsing), then decodes the wire structs in a single serde pass;
+//! they name their fields in the folded form and use the `deserialize_with` helpers below for
+//! scalars. Unknown keys are ignored. A 10,000-server list decodes in one pass, without an
+//! intermediate `serde_json::Value` tree.
 
-use serde::de::{DeserializeOwned, Error as _};
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{DeserializeOwned, Error as _, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 /// Parses `bytes` (empty means `null`) and decodes `T` from it with folded keys.
 pub(super) fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
-    let value = if bytes.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        serde_json::from_slice(bytes)?
-    };
-    serde_json::from_value(fold_keys(value))
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return serde_json::from_value(Value::Null);
+    }
+    serde_json::from_slice(&fold_keys(bytes))
 }
 
 /// The folded form of a key: `IsHighPerformance`, `is_high_performance` → `ishighperformance`.
@@ -29,17 +33,59 @@ pub(super) fn fold(key: &str) -> String {
         .collect()
 }
 
-/// Folds every object key, recursively.
-pub(super) fn fold_keys(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(key, value)| (fold(&key), fold_keys(value)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(fold_keys).collect()),
-        other => other,
+/// `json` with every object key folded like [`fold`] (ASCII letters only: the API's keys are
+/// ASCII). A string is a key when the next character after it, past whitespace, is `:`. Escapes
+/// are copied as they are (folding cannot break them: escape letters are lowercase or hex
+/// digits). Invalid JSON passes through for serde to report.
+fn fold_keys(json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len());
+    let mut i = 0;
+    while let Some(&byte) = json.get(i) {
+        out.push(byte);
+        i += 1;
+        if byte != b'"' {
+            continue;
+        }
+        let start = out.len();
+        while let Some(&c) = json.get(i) {
+            if c == b'"' {
+                break;
+            }
+            out.push(c);
+            i += 1;
+            if c == b'\\' {
+                if let Some(&escaped) = json.get(i) {
+                    out.push(escaped);
+                    i += 1;
+                }
+            }
+        }
+        let after = json[i.min(json.len())..]
+            .iter()
+            .skip(1)
+            .find(|c| !c.is_ascii_whitespace());
+        if after == Some(&b':') {
+            fold_in_place(&mut out, start);
+        }
+        if i < json.len() {
+            out.push(b'"');
+            i += 1;
+        }
     }
+    out
+}
+
+/// Folds `out[start..]` in place: drops `_` and `-`, lowercases ASCII letters.
+fn fold_in_place(out: &mut Vec<u8>, start: usize) {
+    let mut write = start;
+    for read in start..out.len() {
+        let c = out[read];
+        if c != b'_' && c != b'-' {
+            out[write] = c.to_ascii_lowercase();
+            write += 1;
+        }
+    }
+    out.truncate(write);
 }
 
 fn number_from(value: &Value) -> Result<Option<u64>, String> {
@@ -130,18 +176,39 @@ pub(super) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> 
 pub(super) fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: DeserializeOwned,
+    T: Deserialize<'de>,
 {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(Vec::new()),
-        Value::Array(items) => {
-            serde_json::from_value(Value::Array(items)).map_err(D::Error::custom)
+    struct List<T>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for List<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list, an object or null")
         }
-        object @ Value::Object(_) => serde_json::from_value(object)
-            .map(|item| vec![item])
-            .map_err(D::Error::custom),
-        other => Err(D::Error::custom(format!("expected a list, got {other}"))),
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Vec<T>, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Vec<T>, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+            while let Some(item) = seq.next_element()? {
+                items.push(item);
+            }
+            Ok(items)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<T>, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(|item| vec![item])
+        }
     }
+
+    d.deserialize_any(List(PhantomData))
 }
 
 /// A list of IDs given as integers, strings, or objects with an `ID` (as `LinkedSshKeys` may be).
@@ -234,6 +301,37 @@ mod tests {
         assert!(decode(r#"{"ID":null}"#).is_err());
         assert!(decode(r#"{"Name":"no id"}"#).is_err());
         assert!(decode(r#"{"ID":-1}"#).is_err());
+    }
+
+    #[test]
+    fn only_keys_are_folded_in_the_text() {
+        let folded = |json: &str| String::from_utf8(fold_keys(json.as_bytes())).unwrap();
+        assert_eq!(
+            folded(r#"{"Host_Name" : "My-Host", "Tags":["A_B","C"], "X":{"Dc-Location":"SPb"}}"#),
+            r#"{"hostname" : "My-Host", "tags":["A_B","C"], "x":{"dclocation":"SPb"}}"#
+        );
+        // Escaped quotes and backslashes stay inside their string; a value ending in `:` text
+        // is not a key.
+        assert_eq!(
+            folded(r#"{"Na\"me":"a\":B","K\\_Y":"x:", "Z":"\u00C9"}"#),
+            r#"{"na\"me":"a\":B","k\\y":"x:", "z":"\u00C9"}"#
+        );
+        assert_eq!(folded(r#"{"Open"#), r#"{"Open"#);
+        assert_eq!(folded(r#""Lone":"#), r#""lone":"#);
+    }
+
+    #[test]
+    fn decodes_like_the_parsed_value() {
+        let json =
+            r#"[{"ID":1,"Items":[{"Name":"a"},{"NAME":"b"}]},{"id":"2","items":{"name":"c"}}]"#;
+        let direct: Vec<Sample> = from_slice(json.as_bytes()).unwrap();
+        let names: Vec<Vec<&str>> = direct
+            .iter()
+            .map(|s| s.items.iter().map(|i| i.name.as_str()).collect())
+            .collect();
+        assert_eq!(names, [vec!["a", "b"], vec!["c"]]);
+        let value: Value = from_slice(json.as_bytes()).unwrap();
+        assert_eq!(value[1]["items"]["name"], "c");
     }
 
     #[test]
