@@ -21,5 +21,6 @@ mod state;
 mod watch;
 mod support {
     pub(crate) mod sshd;
+    pub(crate) mod tmux;
 }
 mod test;

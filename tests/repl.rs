@@ -132,10 +132,18 @@ fn a_broken_file_is_reported_and_fails_the_run() {
     assert!(out.stderr.contains("bad.ict:1:"), "{}", out.stderr);
 }
 
-/// A tmux server of our own (its own socket), killed when the test ends.
+/// `ict repl` in a pseudo-terminal, with its folder.
 struct Tmux {
-    socket: String,
+    pane: crate::support::tmux::Tmux,
     dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Tmux {
+    type Target = crate::support::tmux::Tmux;
+
+    fn deref(&self) -> &Self::Target {
+        &self.pane
+    }
 }
 
 impl Tmux {
@@ -145,76 +153,20 @@ impl Tmux {
     }
 
     /// Like [`Tmux::start`], with `env` (`KEY=VALUE ...`) for `ict`.
-    #[allow(clippy::print_stderr)] // a skipped test says why
     fn start_with(name: &str, files: &[(&str, &str)], args: &str, env: &str) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "tmux is required in CI (apt-get install tmux)"
-            );
-            eprintln!("skipping {name}: tmux is not installed");
-            return None;
-        }
         let dir = temp();
         for (file, text) in files {
             std::fs::write(dir.path().join(file), text).expect("write file");
         }
-        let tmux = Tmux {
-            socket: format!("ict-test-{}-{name}", std::process::id()),
-            dir,
-        };
         let command = format!(
             "env -u ONECLOUD_TOKEN -u ONECLOUD_API_URL NO_COLOR=1 ICT_EMULATOR_SSH=0 XDG_DATA_HOME={data} {env} {ict} repl {args}",
-            data = tmux.dir.path().join("data").display(),
+            data = dir.path().join("data").display(),
             ict = ict(),
         );
-        let status = tmux
-            .command()
-            .args([
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-s",
-                "t",
-                "-x",
-                "100",
-                "-y",
-                "30",
-            ])
-            .arg("-c")
-            .arg(tmux.dir.path())
-            .arg(command)
-            .status()
-            .expect("start tmux");
-        assert!(status.success());
-        tmux.wait_for("prompt", |screen| screen.contains("ict>"));
-        Some(tmux)
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new("tmux");
-        command.args(["-L", &self.socket]);
-        command
-    }
-
-    /// Types text literally.
-    fn type_text(&self, text: &str) {
-        let ok = self
-            .command()
-            .args(["send-keys", "-t", "t", "-l", text])
-            .status();
-        assert!(ok.expect("tmux send-keys").success());
-    }
-
-    /// Presses keys (`Enter`, `Tab`, `C-c`).
-    fn keys(&self, keys: &[&str]) {
-        let ok = self
-            .command()
-            .args(["send-keys", "-t", "t"])
-            .args(keys)
-            .status();
-        assert!(ok.expect("tmux send-keys").success());
+        let mut pane = crate::support::tmux::Tmux::start(name, dir.path(), (100, 30), &command)?;
+        pane.patience = Duration::from_secs(10);
+        pane.wait_for("prompt", |screen| screen.contains("ict>"));
+        Some(Tmux { pane, dir })
     }
 
     /// Types `line`, presses Enter and waits until the next prompt is drawn (typing ahead
@@ -232,49 +184,6 @@ impl Tmux {
         self.wait_for("the next prompt", |s| {
             prompts(s) > before && s.lines().rev().find(|l| !l.trim().is_empty()) == Some("ict>")
         })
-    }
-
-    fn screen(&self) -> String {
-        let out = self
-            .command()
-            .args(["capture-pane", "-p", "-t", "t"])
-            .output();
-        String::from_utf8_lossy(&out.expect("tmux capture-pane").stdout).into_owned()
-    }
-
-    fn alive(&self) -> bool {
-        self.command()
-            .args(["has-session", "-t", "t"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-
-    /// Waits (at most 10 s) until the screen satisfies `ready`.
-    #[track_caller]
-    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "timed out waiting for {what}; screen:\n{screen}"
-            );
-            sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self
-            .command()
-            .arg("kill-server")
-            .stderr(Stdio::null())
-            .status();
     }
 }
 

@@ -254,17 +254,19 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
             }
         })
     };
-    let event_ui = ui.clone();
+    let progress = ui.apply_progress(plan.steps.len());
+    let events = progress.clone();
     let (store, report) = reconcile::apply(
         &plan,
         job.conn.client.clone(),
         store,
         job.options.clone(),
         stop.clone(),
-        move |e| event_ui.apply_event(&e),
+        move |e| events.event(&e),
     )
     .await;
     watcher.abort();
+    progress.finish();
     ui.apply_recap(&plan, &report, job.command);
     let code = if stop.load(Ordering::SeqCst) {
         ExitCode::Interrupted

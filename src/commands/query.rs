@@ -76,16 +76,18 @@ pub(crate) async fn apply(
     plan: &Plan,
     stop: Arc<AtomicBool>,
 ) -> Result<bool, Error> {
-    let event_ui = ui.clone();
+    let progress = ui.apply_progress(plan.steps.len());
+    let events = progress.clone();
     let (store, report) = reconcile::apply(
         plan,
         conn.client.clone(),
         store,
         reconcile::Options::default(),
         stop,
-        move |e| event_ui.apply_event(&e),
+        move |e| events.event(&e),
     )
     .await;
+    progress.finish();
     ui.apply_recap(plan, &report, "apply");
     store.close()?;
     Ok(report.complete())

@@ -1,9 +1,117 @@
-//! Progress and recap of `apply`/`destroy`: one plain line per event (stable in logs and CI),
-//! and Terraform's closing line.
+//! Progress and recap of `apply`/`destroy`: on a terminal, an overall bar and one spinner per
+//! change in flight (indicatif), with each finished change printed above them; elsewhere one
+//! plain line per event (stable in logs and CI). Then Terraform's closing line.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::io::IsTerminal as _;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::reconcile::{Action, Event, Plan, Report};
+
+/// Shows the events of one apply; cheap to clone into the executor's callback.
+#[derive(Clone)]
+pub struct ApplyProgress {
+    bars: Option<Arc<Bars>>,
+}
+
+/// The terminal display: the overall bar and a spinner per address in flight.
+struct Bars {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    running: Mutex<HashMap<String, ProgressBar>>,
+    failed: Mutex<usize>,
+}
+
+impl ApplyProgress {
+    /// Bars when both standard output and standard error are terminals, plain lines otherwise.
+    pub(super) fn new(steps: usize, color: bool) -> ApplyProgress {
+        let terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        let bars = terminal.then(|| {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let template = if color {
+                "{prefix:.bold} [{bar:30.green/dim}] {pos}/{len} {msg} ({elapsed})"
+            } else {
+                "{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})"
+            };
+            let overall = multi.add(ProgressBar::new(steps as u64));
+            overall.set_style(style(template).progress_chars("=> "));
+            overall.set_prefix("Applying");
+            overall.enable_steady_tick(Duration::from_millis(200));
+            Arc::new(Bars {
+                multi,
+                overall,
+                running: Mutex::new(HashMap::new()),
+                failed: Mutex::new(0),
+            })
+        });
+        ApplyProgress { bars }
+    }
+
+    /// Shows one event.
+    pub fn event(&self, event: &Event) {
+        let Some(bars) = &self.bars else {
+            super::print_out(&format!("{}\n", event_line(event)));
+            return;
+        };
+        let mut running = bars.running.lock().unwrap_or_else(PoisonError::into_inner);
+        match event {
+            Event::Started { address, .. } => {
+                let spinner = bars.multi.add(ProgressBar::new_spinner());
+                spinner.set_style(style("  {spinner} {msg} {elapsed}"));
+                spinner.set_message(event_line(event));
+                spinner.enable_steady_tick(Duration::from_millis(120));
+                running.insert(address.to_string(), spinner);
+            }
+            Event::Finished { address, .. }
+            | Event::Failed { address, .. }
+            | Event::Skipped { address, .. } => {
+                if let Some(spinner) = running.remove(&address.to_string()) {
+                    spinner.finish_and_clear();
+                    bars.multi.remove(&spinner);
+                }
+                let _ = bars.multi.println(event_line(event));
+                bars.overall.inc(1);
+                if !matches!(event, Event::Finished { .. }) {
+                    let mut failed = bars.failed.lock().unwrap_or_else(PoisonError::into_inner);
+                    *failed += 1;
+                    bars.overall.set_message(format!("{failed} failed"));
+                }
+            }
+        }
+        let in_flight = running.len();
+        if in_flight > 0 {
+            bars.overall
+                .set_prefix(format!("Applying, {in_flight} in flight"));
+        } else {
+            bars.overall.set_prefix("Applying");
+        }
+    }
+
+    /// Removes the bars (before the recap is printed).
+    pub fn finish(&self) {
+        if let Some(bars) = &self.bars {
+            for (_, spinner) in bars
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .drain()
+            {
+                spinner.finish_and_clear();
+            }
+            bars.overall.finish_and_clear();
+            let _ = bars.multi.clear();
+        }
+    }
+}
+
+/// A style from a template written in this file.
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
 
 /// One line for an apply event.
 pub(super) fn event_line(event: &Event) -> String {

@@ -19,6 +19,7 @@ use crate::commands::Error;
 use crate::config::Config;
 use crate::state::{Broken, Liveness, LockStatus, StateDir};
 
+pub use apply::ApplyProgress;
 pub use diagnostic::{render_diagnostic, render_problem};
 pub use table::Table;
 
@@ -70,10 +71,7 @@ impl Ui {
 
     /// Writes text to standard output. A closed pipe (`ict graph | head`) is not an error.
     pub fn out(&self, text: &str) {
-        let mut stdout = io::stdout().lock();
-        let _ = stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush());
+        print_out(text);
     }
 
     /// Writes a line to standard error, for progress and notices.
@@ -131,9 +129,9 @@ impl Ui {
         Ok(())
     }
 
-    /// Prints one line of apply progress.
-    pub fn apply_event(&self, event: &crate::reconcile::Event) {
-        self.out(&format!("{}\n", apply::event_line(event)));
+    /// The progress display of an apply of `steps` changes (bars on a terminal).
+    pub fn apply_progress(&self, steps: usize) -> ApplyProgress {
+        ApplyProgress::new(steps, self.color)
     }
 
     /// Prints the closing lines of an apply or destroy.
@@ -172,4 +170,12 @@ impl Ui {
     pub fn playbook_recap(&self, name: &str, outcome: &crate::ansible::Outcome) {
         self.out(&exec::playbook_recap(name, outcome));
     }
+}
+
+/// Writes text to standard output. A closed pipe (`ict graph | head`) is not an error.
+fn print_out(text: &str) {
+    let mut stdout = io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
 }

@@ -13,6 +13,7 @@ mod crash;
 mod drift;
 mod faults;
 mod flow;
+mod progress;
 mod secrets;
 mod snapshots;
 
