@@ -232,13 +232,19 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
         }
     }
     ui.out(&ui::plan::text(&plan, ui.color()));
+    let mut store = store;
     if plan.is_empty() {
-        return (store, Ok(ExitCode::Success));
+        // Nothing to change in the cloud; close what an interrupted run left in the journal.
+        let settled = reconcile::settle(&plan, &mut store).map_err(Error::from);
+        return (store, settled.map(|()| ExitCode::Success));
     }
     if !job.yes {
         if let Err(e) = confirm(ui, &job.config.env, job.command) {
             return (store, Err(e));
         }
+    }
+    if let Err(e) = reconcile::settle(&plan, &mut store) {
+        return (store, Err(e.into()));
     }
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {

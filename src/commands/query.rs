@@ -72,10 +72,11 @@ pub(crate) async fn plan_locked(
 pub(crate) async fn apply(
     conn: &Connection,
     ui: &Ui,
-    store: Store,
+    mut store: Store,
     plan: &Plan,
     stop: Arc<AtomicBool>,
 ) -> Result<bool, Error> {
+    reconcile::settle(plan, &mut store)?;
     let progress = ui.apply_progress(plan.steps.len());
     let events = progress.clone();
     let (store, report) = reconcile::apply(

@@ -90,6 +90,30 @@ struct Shared<P> {
     options: Options,
 }
 
+/// Closes the journal entries `plan` accounts for ([`Plan::settle`]): a server an interrupted
+/// create made becomes owned; superseded operations are dropped. `apply` does it first; call
+/// it on its own when the plan has no steps.
+pub fn settle(plan: &Plan, store: &mut Store) -> Result<(), StateError> {
+    if plan.settle.is_empty() {
+        return Ok(());
+    }
+    store.commit(|state| {
+        for entry in &plan.settle {
+            let outcome = match entry.recovered {
+                Some(id) => Outcome::Done { id },
+                None => Outcome::Failed {
+                    message: "superseded: a later run planned from the cloud's state".into(),
+                },
+            };
+            // An entry already closed (a second settle of the same plan) is no error.
+            if state.journal().get(entry.seq).is_some() {
+                state.finish(entry.seq, &outcome)?;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Applies `plan`. Returns the store (to be closed by the caller) and the report.
 pub async fn apply<P, F>(
     plan: &Plan,

@@ -6,8 +6,8 @@ pub mod apply;
 pub mod plan;
 mod step;
 
-pub use apply::{apply, Event, Options, Report};
+pub use apply::{apply, settle, Event, Options, Report};
 pub use plan::{plan, Input};
 pub use step::{
-    Action, Change, NewServer, Plan, RecordValue, Ref, Size, Step, Summary, Unmanaged, Work,
+    Action, Change, NewServer, Plan, RecordValue, Ref, Settle, Size, Step, Summary, Unmanaged, Work,
 };

@@ -14,7 +14,8 @@ use crate::provider::{DomainId, Image, NetworkId, Observed, ObservedServer, Serv
 use crate::state::{Action as JournalAction, Address, State};
 
 use super::step::{
-    Action, Change, NewServer, Plan, RecordKindName, RecordValue, Ref, Size, Step, Unmanaged, Work,
+    Action, Change, NewServer, Plan, RecordKindName, RecordValue, Ref, Settle, Size, Step,
+    Unmanaged, Work,
 };
 
 /// What the plan is computed from.
@@ -55,6 +56,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, Vec<ModelError>> {
         env: input.desired.env.clone(),
         steps: ctx.steps,
         unmanaged,
+        settle: ctx.settle,
     })
 }
 
@@ -68,6 +70,8 @@ struct Ctx<'a> {
     owned_servers: BTreeMap<Address, u64>,
     /// IDs of servers owned but gone from the cloud.
     servers_by_id: BTreeMap<u64, &'a ObservedServer>,
+    /// How the journal's unfinished entries are closed.
+    settle: Vec<Settle>,
 }
 
 fn addr(kind: &str, name: &str) -> Address {
@@ -87,9 +91,12 @@ impl<'a> Ctx<'a> {
             .map(|(a, r)| (a.clone(), r.id))
             .collect();
         // Creates an interrupted run left unfinished: adopt the server of that name that no one
-        // owns (the provider never creates a name twice within a run).
+        // owns (the provider never creates a name twice within a run). Every other unfinished
+        // entry is superseded: this plan starts from what the cloud reports now.
         let owned_ids: BTreeSet<u64> = input.state.resources().values().map(|r| r.id).collect();
+        let mut settle = Vec::new();
         for entry in input.state.journal().unfinished() {
+            let mut recovered = None;
             if entry.op.action == JournalAction::Create
                 && entry.op.address.kind() == "server"
                 && !owned_servers.contains_key(&entry.op.address)
@@ -101,8 +108,13 @@ impl<'a> Ctx<'a> {
                     .find(|s| s.name == entry.op.address.name() && !owned_ids.contains(&s.id.0))
                 {
                     owned_servers.insert(entry.op.address.clone(), found.id.0);
+                    recovered = Some(found.id.0);
                 }
             }
+            settle.push(Settle {
+                seq: entry.seq,
+                recovered,
+            });
         }
         Ctx {
             input,
@@ -111,6 +123,7 @@ impl<'a> Ctx<'a> {
             errors: Vec::new(),
             owned_servers,
             servers_by_id,
+            settle,
         }
     }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::provider::{
     DomainId, ImageId, NetworkId, RecordId, RecordKind, ServerId, ServerSize, SshKeyId,
 };
-use crate::state::Address;
+use crate::state::{Address, Seq};
 
 /// What a step does, in Terraform's symbols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -200,6 +200,20 @@ pub struct Plan {
     pub env: String,
     pub steps: Vec<Step>,
     pub unmanaged: Vec<Unmanaged>,
+    /// Journal entries an interrupted run left unfinished, and how this plan accounts for
+    /// them; `apply` finishes them first, so the journal does not grow and a stale entry can
+    /// never adopt a server made by someone else later.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub settle: Vec<Settle>,
+}
+
+/// How an unfinished journal entry is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Settle {
+    pub seq: Seq,
+    /// The server an interrupted create made (found by name), now owned; `None`: the
+    /// operation is superseded by this plan, which was made from what the cloud reports now.
+    pub recovered: Option<u64>,
 }
 
 /// `Plan: 2 to add, 1 to change, 0 to destroy.`
@@ -228,7 +242,7 @@ impl Plan {
         s
     }
 
-    /// Whether there is nothing to do.
+    /// Whether there is nothing to do in the cloud (see [`Plan::settle`] for the journal).
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use ict::state::{Action, State, StateDir};
+use ict::state::{Action, JournalOp, Lock, State, StateDir, Store};
 
 use super::{expect, fleet, unique_names, Cloud, Running};
 
@@ -98,8 +98,13 @@ async fn killing_apply_at_any_point_then_rerunning_gives_exactly_the_declared_se
     expect(&out, 0);
     assert!(out.stdout.contains("No changes."), "{}", out.stdout);
     assert!(!out.stdout.contains("not managed by ict"), "{}", out.stdout);
-    // Every server is owned under its own name.
+    // Every server is owned under its own name, and the journal is closed.
     let state = State::load(&StateDir::at(state_dir, "dev").expect("dir")).expect("state");
+    assert!(
+        state.journal().is_empty(),
+        "{:?}",
+        state.journal().unfinished()
+    );
     for server in &servers {
         let name = server["Name"].as_str().expect("name");
         let address = ict::state::Address::new("server", name).expect("address");
@@ -109,4 +114,41 @@ async fn killing_apply_at_any_point_then_rerunning_gives_exactly_the_declared_se
             "{name}"
         );
     }
+}
+
+/// An entry a crashed run left behind for a server it never made must not, later, make ict
+/// adopt (and then delete) a server of that name that somebody else created by hand.
+#[tokio::test]
+async fn a_stale_journal_entry_never_claims_a_server_made_later() {
+    let dir = fleet(1);
+    let cloud = Cloud::start(&dir.path().join("cloud.json"), &["--task-delay", "20"]);
+    let state_dir = StateDir::at(dir.path().join(".ict/dev"), "dev").expect("state dir");
+    {
+        let lock = Lock::acquire(&state_dir, "test").expect("lock").lock;
+        let mut store = Store::open(lock).expect("store");
+        let address = ict::state::Address::new("server", "ghost").expect("address");
+        store
+            .begin(JournalOp::new(address, Action::Create))
+            .expect("begin");
+        store.close().expect("close");
+    }
+    expect(&cloud.ict(dir.path(), &["apply", "infra.ict", "--yes"]), 0);
+    let state = State::load(&state_dir).expect("state");
+    assert!(
+        state.journal().is_empty(),
+        "{:?}",
+        state.journal().unfinished()
+    );
+
+    cloud.create_by_hand("ghost").await;
+    let out = cloud.ict(dir.path(), &["apply", "infra.ict", "--yes"]);
+    expect(&out, 0);
+    assert!(out.stdout.contains("No changes."), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("ghost"),
+        "listed as unmanaged: {}",
+        out.stdout
+    );
+    let names = unique_names(&cloud.servers().await);
+    assert!(names.contains(&"ghost".to_owned()), "{names:?}");
 }
