@@ -32,19 +32,10 @@ pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsArgs) -> Result<Ex
     let evaluated = evaluate(config, ui, script)?;
     let runtime = infra::runtime()?;
     runtime.block_on(async {
-        let conn = pending.connect().await?;
-        let fleet =
-            match Fleet::prepare(config, script, &evaluated.desired, &args.scrape, &conn).await {
-                Ok(fleet) => fleet,
-                Err(error) => {
-                    conn.close().await;
-                    return Err(error);
-                }
-            };
+        let (conn, fleet) =
+            Fleet::connect(pending, config, script, &evaluated.desired, &args.scrape).await?;
         let rows = fleet.scraper.sample(&fleet.targets, interval).await;
-        fleet.scraper.close().await;
-        conn.close().await;
-        fleet.save_pins(config, ui, script);
+        fleet.close(conn, config, ui, script).await;
         if args.json {
             ui.json(&rows)
                 .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
@@ -62,15 +53,8 @@ pub(super) fn top(config: &Config, ui: &Ui, args: &TopArgs) -> Result<ExitCode, 
     let evaluated = evaluate(config, ui, script)?;
     let runtime = infra::runtime()?;
     runtime.block_on(async {
-        let conn = pending.connect().await?;
-        let fleet =
-            match Fleet::prepare(config, script, &evaluated.desired, &args.scrape, &conn).await {
-                Ok(fleet) => fleet,
-                Err(error) => {
-                    conn.close().await;
-                    return Err(error);
-                }
-            };
+        let (conn, fleet) =
+            Fleet::connect(pending, config, script, &evaluated.desired, &args.scrape).await?;
         let (sender, updates) = tokio::sync::mpsc::channel(1);
         let scraping = {
             let scraper = fleet.scraper.clone();
@@ -96,9 +80,7 @@ pub(super) fn top(config: &Config, ui: &Ui, args: &TopArgs) -> Result<ExitCode, 
         let shown = crate::ui::top::run(updates, title).await;
         scraping.abort();
         let _ = scraping.await;
-        fleet.scraper.close().await;
-        conn.close().await;
-        fleet.save_pins(config, ui, script);
+        fleet.close(conn, config, ui, script).await;
         shown.map_err(|e| Error::Message(format!("ict top: {e}")))?;
         Ok(ExitCode::Success)
     })
@@ -124,6 +106,32 @@ pub(super) struct Fleet {
 }
 
 impl Fleet {
+    /// Connects to the provider and prepares the fleet (closing the connection again if that
+    /// fails).
+    async fn connect(
+        pending: connect::Pending,
+        config: &Config,
+        script: &Path,
+        desired: &Desired,
+        args: &ScrapeArgs,
+    ) -> Result<(Connection, Fleet), Error> {
+        let conn = pending.connect().await?;
+        match Fleet::prepare(config, script, desired, args, &conn).await {
+            Ok(fleet) => Ok((conn, fleet)),
+            Err(error) => {
+                conn.close().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Closes the scraper's sessions and the connection, then saves the pins.
+    async fn close(self, conn: Connection, config: &Config, ui: &Ui, script: &Path) {
+        self.scraper.close().await;
+        conn.close().await;
+        self.save_pins(config, ui, script);
+    }
+
     pub(super) async fn prepare(
         config: &Config,
         script: &Path,
