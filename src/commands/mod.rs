@@ -108,6 +108,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
                     (d.playbooks.len(), "playbook"),
                     (d.dns_records.len(), "DNS record"),
                     (d.alerts.len(), "alert"),
+                    (d.pipelines.len(), "pipeline"),
                 ])
             ));
             Ok(ExitCode::Success)
