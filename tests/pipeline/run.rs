@@ -3,7 +3,7 @@
 //! command); `ict rollback` switches back atomically; `ict pipeline status` shows it all.
 
 use super::{http_get, wait_for_app, Hook, Install, Repo};
-use crate::deploy::{ict, ips, project, serial, testable};
+use crate::deploy::{project, serial, testable};
 
 const TOKEN: &str = "s3cr3t-token-value";
 
@@ -71,13 +71,14 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
         &[],
     );
     let dir = test.path();
-    let applied = ict(dir, true, &["apply", "infra.ict", "--yes"]);
-    assert_eq!(applied.status, 0, "{}{}", applied.stdout, applied.stderr);
-    let ip = ips(dir)
-        .into_iter()
-        .find(|(n, _)| n == "web-1")
-        .expect("web-1 ip")
-        .1;
+    run(dir, &["apply", "infra.ict", "--yes"], 0);
+    let inventory: serde_json::Value =
+        serde_json::from_str(&run(dir, &["inventory", "--list", "infra.ict"], 0))
+            .expect("inventory");
+    let ip = inventory["_meta"]["hostvars"]["web-1"]["ansible_host"]
+        .as_str()
+        .expect("ip")
+        .to_owned();
     let addr = format!("{ip}:8080");
 
     // 1. The first release: every stage passes, the app answers, the release is recorded.
