@@ -177,7 +177,10 @@ pub fn check_ref(pattern: &str) -> Option<String> {
     if pattern.starts_with('/') || pattern.ends_with('/') || pattern.contains("//") {
         return bad("has an empty path part");
     }
-    if pattern.contains("..") || pattern.contains("@{") || pattern.ends_with(".lock") {
+    if pattern.contains("..")
+        || pattern.contains("@{")
+        || pattern.to_ascii_lowercase().ends_with(".lock")
+    {
         return bad("is not a valid git ref name");
     }
     if let Some(c) = pattern

@@ -157,18 +157,15 @@ impl History {
     /// The release to roll back to: `to`, or the newest kept release before the current one.
     pub fn rollback_target(&self, to: Option<&str>, keep: usize) -> Option<&Record> {
         let kept: Vec<&Record> = self.releases().into_iter().take(keep).collect();
-        match to {
-            Some(id) => kept
+        if let Some(id) = to {
+            return kept
                 .into_iter()
-                .find(|r| r.release == id || r.release.starts_with(id)),
-            None => {
-                let current = self.current.as_deref();
-                kept.into_iter().find(|r| {
-                    Some(r.release.as_str()) != current
-                        && current.is_none_or(|c| r.release.as_str() < c)
-                })
-            }
+                .find(|r| r.release == id || r.release.starts_with(id));
         }
+        let current = self.current.as_deref();
+        kept.into_iter().find(|r| {
+            Some(r.release.as_str()) != current && current.is_none_or(|c| r.release.as_str() < c)
+        })
     }
 }
 

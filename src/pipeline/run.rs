@@ -9,6 +9,7 @@
 //! with its host and stage; secret values are replaced by `(sensitive)` before anything leaves
 //! this module. Depends on `ssh`, `model` and `pipeline::{remote, record}`.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -263,7 +264,7 @@ async fn build_one(
         }) = &result
         {
             if *code != 0 {
-                tail.push_str(&format!("\n(exit status {code})"));
+                let _ = write!(tail, "\n(exit status {code})");
             }
         }
         logs.push(StageLog {
@@ -362,7 +363,10 @@ mod tests {
 
     #[test]
     fn tails_and_redaction() {
-        let text: String = (1..=40).map(|i| format!("line {i}\n")).collect();
+        let text = (1..=40).fold(String::new(), |mut t, i| {
+            let _ = writeln!(t, "line {i}");
+            t
+        });
         let t = tail(&text);
         assert!(t.starts_with("line 11\n") && t.ends_with("line 40"), "{t}");
         assert_eq!(

@@ -175,7 +175,7 @@ pub fn wait_for_app(addr: &str) -> String {
     }
 }
 
-/// A webhook receiver on 127.0.0.1: every JSON body POSTed to it, until dropped.
+/// A webhook receiver on 127.0.0.1: every JSON body posted to it, until dropped.
 pub struct Hook {
     pub url: String,
     bodies: mpsc::Receiver<serde_json::Value>,

@@ -122,7 +122,7 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
     );
     assert_eq!(
         install.releases(),
-        [first.clone()],
+        std::slice::from_ref(&first),
         "the failed release is discarded"
     );
     let failed = hook.next();
