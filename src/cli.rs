@@ -120,6 +120,16 @@ pub enum Command {
     /// drift from the script, serve Prometheus `/metrics`, until SIGTERM or Ctrl-C.
     Watch(WatchArgs),
 
+    /// Deploy pipelines declared with `pipeline(...)`: run one, or show releases.
+    ///
+    /// The environment is `--env`: a pipeline's `environments` name ict environments, and its
+    /// releases are recorded in that environment's state.
+    #[command(subcommand)]
+    Pipeline(PipelineCommand),
+
+    /// Switch a pipeline back to a kept release, atomically, and restart its service.
+    Rollback(RollbackArgs),
+
     /// Run the built-in 1cloud API emulator (the default provider without `ONECLOUD_TOKEN`).
     Emulator(crate::emulator::EmulatorArgs),
 
@@ -139,6 +149,72 @@ pub enum LockCommand {
     /// Remove the lock, e.g. after a crashed run on another machine. Make sure its holder is
     /// really gone: two commands changing one environment at once can create servers twice.
     Break(FileArgs),
+}
+
+/// `ict pipeline ...`.
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// Fetch a ref into a new release on every host of the environment, run the stages, and
+    /// only if all pass everywhere switch `current` and restart the service. Exit 3 when a
+    /// stage failed (the running release stays).
+    Run(PipelineRunArgs),
+    /// The releases of each pipeline in this environment: which is current, what failed.
+    Status(PipelineStatusArgs),
+}
+
+/// `ict pipeline run`.
+#[derive(Debug, Args)]
+pub struct PipelineRunArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// The pipeline's name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Branch, tag or commit to deploy (default: the environment's first ref without a glob).
+    #[arg(long = "ref", value_name = "REF")]
+    pub git_ref: Option<String>,
+
+    /// Seconds one stage may run on one host.
+    #[arg(long, default_value_t = 1800, value_name = "S")]
+    pub stage_timeout: u64,
+
+    #[command(flatten)]
+    pub ssh: SshArgs,
+}
+
+/// `ict pipeline status`.
+#[derive(Debug, Args)]
+pub struct PipelineStatusArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Only this pipeline, with every remembered run.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Print the recorded history as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ict rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// The pipeline's name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The release to go back to (its id, or a prefix); default: the one before the current.
+    #[arg(long, value_name = "RELEASE")]
+    pub to: Option<String>,
+
+    #[command(flatten)]
+    pub ssh: SshArgs,
 }
 
 /// The script file argument shared by most commands.

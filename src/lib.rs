@@ -17,6 +17,7 @@ pub mod exit;
 pub mod inventory;
 pub mod metrics;
 pub mod model;
+pub mod pipeline;
 pub mod provider;
 pub mod reconcile;
 pub mod repl;

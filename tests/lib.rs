@@ -12,6 +12,7 @@ mod errors;
 mod examples;
 mod graph;
 mod metrics;
+mod pipeline;
 mod provider;
 mod readme;
 mod reconcile;

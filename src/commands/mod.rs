@@ -10,6 +10,7 @@ mod deploy;
 mod hosts;
 mod infra;
 mod metrics;
+mod pipeline;
 pub(crate) mod query;
 mod watch;
 
@@ -53,6 +54,10 @@ pub enum Error {
     #[error(transparent)]
     Provider(#[from] ProviderError),
 
+    /// A pipeline could not run.
+    #[error(transparent)]
+    Pipeline(#[from] crate::pipeline::PipelineError),
+
     /// `ict watch` could not keep its files.
     #[error(transparent)]
     Watch(#[from] crate::watch::WatchError),
@@ -86,6 +91,7 @@ impl Error {
             Error::Ssh(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Ansible(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Watch(error) => crate::ui::render_diagnostic(error, ui.color(), out),
+            Error::Pipeline(error) => crate::ui::render_diagnostic(error, ui.color(), out),
         }
     }
 }
@@ -108,6 +114,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
                     (d.playbooks.len(), "playbook"),
                     (d.dns_records.len(), "DNS record"),
                     (d.alerts.len(), "alert"),
+                    (d.pipelines.len(), "pipeline"),
                 ])
             ));
             Ok(ExitCode::Success)
@@ -149,6 +156,8 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         Command::Apply(args) => infra::apply(config, ui, args),
         Command::Destroy(args) => infra::destroy(config, ui, args),
         Command::Watch(args) => watch::watch(config, ui, args),
+        Command::Pipeline(command) => pipeline::command(config, ui, command),
+        Command::Rollback(args) => pipeline::rollback(config, ui, args),
         Command::Completions { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "ict", &mut buffer);

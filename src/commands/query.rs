@@ -178,6 +178,7 @@ pub(crate) fn describe(error: &Error) -> String {
         Error::Emulator(e) => e.help().map(|h| h.to_string()),
         Error::Ansible(e) => e.help().map(|h| h.to_string()),
         Error::Watch(e) => e.help().map(|h| h.to_string()),
+        Error::Pipeline(e) => e.help().map(|h| h.to_string()),
         Error::Message(_) => None,
         Error::Script(failure) => {
             let first = failure

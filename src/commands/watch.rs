@@ -53,7 +53,12 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCo
             ),
             None => None,
         };
-        let needs_cloud = args.drift_every > 0 || file_source.is_none();
+        let pipelines = evaluated
+            .desired
+            .pipelines
+            .values()
+            .any(|p| p.environments.contains_key(&config.env));
+        let needs_cloud = args.drift_every > 0 || file_source.is_none() || pipelines;
         let conn = if needs_cloud {
             let conn = connect::connect(config.provider, &args.file.file).await?;
             ui.note(&conn.banner);
@@ -96,11 +101,68 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCo
             evaluated.desired.alerts.len(),
             interval.as_secs_f64()
         ));
-        let result = watch
-            .run(listener, shutdown_signal(), |event| {
-                ui.note(&describe(&event));
-            })
+        // One signal stops both the sampling loop and the pipeline trigger (which finishes a
+        // run in progress first).
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let signal = async {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        };
+        let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let sampling = watch.run(listener, until_stopped(stopped.clone()), |event| {
+            ui.note(&describe(&event));
+        });
+        let triggering = async {
+            let (Some(conn), true) = (conn.as_ref(), pipelines) else {
+                return;
+            };
+            let auth = match super::hosts::auth(
+                args.scrape.ssh.identity.as_deref(),
+                &evaluated.desired,
+                &args.file.file,
+            ) {
+                Ok(auth) => auth,
+                Err(e) => {
+                    ui.note(&format!("pipelines are not watched: {e}"));
+                    return;
+                }
+            };
+            let deployer = super::pipeline::Deployer {
+                config,
+                ui,
+                script: &args.file.file,
+                desired: &evaluated.desired,
+                conn,
+                auth,
+                stage_timeout: Duration::from_secs(1800),
+            };
+            crate::pipeline::trigger::watch(
+                &evaluated.desired,
+                &deployer,
+                until_stopped(stopped.clone()),
+                |event| {
+                    ui.note(&crate::ui::pipeline::trigger(&event));
+                },
+            )
             .await;
+        };
+        let (result, (), ()) = tokio::join!(
+            async {
+                let result = sampling.await;
+                // The loop may also end on an error: stop the trigger too.
+                let _ = stop.send(true);
+                result
+            },
+            triggering,
+            async {
+                tokio::select! {
+                    () = signal => {}
+                    () = until_stopped(stopped.clone()) => {}
+                }
+            }
+        );
         if let Either::Scrape(scrape) = &source {
             scrape.fleet.scraper.close().await;
             scrape.fleet.save_pins(config, ui, &args.file.file);

@@ -15,6 +15,7 @@ mod group;
 pub mod limits;
 mod network;
 pub mod pattern;
+pub mod pipeline;
 mod playbook;
 mod server;
 mod span;
@@ -28,6 +29,7 @@ pub use error::ModelError;
 pub use graph::{Edge, EdgeKind, Graph, Node};
 pub use group::Group;
 pub use network::Network;
+pub use pipeline::{Pipeline, PipelineEnv, Preset, Stage};
 pub use playbook::Playbook;
 pub use server::{defaults, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server};
 pub use span::{SourceFile, SourceId, Sources, Span};
@@ -75,6 +77,8 @@ pub struct Desired {
     pub dns_records: Vec<DnsRecord>,
     /// Alert rules for `ict watch` (names are unique).
     pub alerts: IndexMap<String, Alert>,
+    /// Deploy pipelines (names are unique).
+    pub pipelines: IndexMap<String, Pipeline>,
 }
 
 impl Desired {
@@ -177,6 +181,17 @@ impl Desired {
         insert_unique(&mut self.alerts, alert.name.clone(), alert, "alert", |a| {
             a.span
         })
+    }
+
+    /// Adds a deploy pipeline (names are unique).
+    pub fn add_pipeline(&mut self, pipeline: Pipeline) -> Result<(), ModelError> {
+        insert_unique(
+            &mut self.pipelines,
+            pipeline.name.clone(),
+            pipeline,
+            "pipeline",
+            |p| p.span,
+        )
     }
 
     /// Number of declared resources of every kind.

@@ -9,6 +9,7 @@ mod diagnostic;
 mod exec;
 pub mod graph;
 pub mod metrics;
+pub mod pipeline;
 pub mod plan;
 pub mod table;
 pub mod top;

@@ -25,7 +25,7 @@ use std::future::Future;
 pub use exposition::{render, Snapshot};
 pub use file_source::FileSource;
 pub use history::{Entry, History};
-pub use notify::{send, NotifyError, Payload};
+pub use notify::{send, Message, NotifyError, Payload};
 pub use run::{Event, Settings, Watch, WatchError};
 pub use server::{router, serve, Shared};
 pub use targets::{file_sd, write as write_targets, NODE_EXPORTER_PORT};

@@ -1,10 +1,13 @@
-//! Sending an alert's notifications: a JSON `POST` to a webhook, or a shell command with the
-//! alert in `ICT_ALERT_*` environment variables. Both have a timeout; the command never sees
-//! the alert's values in its command line (only in its environment), so nothing a server
-//! reports is ever interpreted by the shell.
+//! Sending notifications: a JSON `POST` to a webhook, or a shell command with the event as
+//! JSON on its standard input and in `ICT_*` environment variables. Both have a timeout; the
+//! command never sees the event's values in its command line (only in its environment and
+//! input), so nothing a server reports is ever interpreted by the shell. Alerts send a
+//! [`Payload`]; any other [`Message`] (a pipeline run's result) goes through the same code.
 
 use std::process::Stdio;
+
 use std::time::Duration;
+use tokio::io::AsyncWriteExt as _;
 
 use serde::Serialize;
 
@@ -29,6 +32,18 @@ pub struct Payload {
     pub started_at: String,
     /// When the alert fired or resolved (RFC 3339).
     pub at: String,
+}
+
+/// Something that can be notified: its JSON form is the webhook body and the command's input.
+pub trait Message: Serialize + Sync {
+    /// The environment of a notification command.
+    fn env(&self) -> Vec<(&'static str, String)>;
+}
+
+impl Message for Payload {
+    fn env(&self) -> Vec<(&'static str, String)> {
+        Payload::env(self)
+    }
 }
 
 impl Payload {
@@ -78,16 +93,16 @@ pub enum NotifyError {
     #[error("notification command `{command}` failed: {reason}")]
     #[diagnostic(
         code(ict::watch::command),
-        help("the command runs with `sh -c` and gets the alert in ICT_ALERT_* variables")
+        help("the command runs with `sh -c` and gets the event as JSON on stdin and in ICT_* variables")
     )]
     Command { command: String, reason: String },
 }
 
 /// Delivers `payload` to `target`, giving up after `timeout`.
-pub async fn send(
+pub async fn send<M: Message>(
     client: &reqwest::Client,
     target: &Notify,
-    payload: &Payload,
+    payload: &M,
     timeout: Duration,
 ) -> Result<(), NotifyError> {
     match target {
@@ -114,16 +129,25 @@ pub async fn send(
                 command: command.clone(),
                 reason,
             };
-            let child = tokio::process::Command::new("sh")
+            let mut child = tokio::process::Command::new("sh")
                 .arg("-c")
                 .arg(command)
                 .envs(payload.env())
-                .stdin(Stdio::null())
+                .stdin(Stdio::piped())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .kill_on_drop(true)
                 .spawn()
                 .map_err(|e| fail(e.to_string()))?;
+            // A command that does not read its input must not block: write from a task and
+            // ignore a closed pipe.
+            if let Some(mut stdin) = child.stdin.take() {
+                let mut json = serde_json::to_vec(payload).unwrap_or_default();
+                json.push(b'\n');
+                tokio::spawn(async move {
+                    let _ = stdin.write_all(&json).await;
+                });
+            }
             let output = tokio::time::timeout(timeout, child.wait_with_output())
                 .await
                 .map_err(|_| fail(format!("still running after {}s", timeout.as_secs())))?
@@ -180,6 +204,26 @@ mod tests {
             "hot|firing|95.5|it is $(touch pwned) hot; `rm -rf /`"
         );
         assert!(!std::path::Path::new("pwned").exists());
+    }
+
+    #[tokio::test]
+    async fn commands_get_the_event_as_json_on_stdin() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join("out");
+        let command = format!("cat > {}", out.display());
+        let client = reqwest::Client::new();
+        send(
+            &client,
+            &Notify::Command { command },
+            &payload(),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("command runs");
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).expect("output")).expect("json");
+        assert_eq!(written["rule"], "hot");
+        assert_eq!(written["value"], 95.5);
     }
 
     #[tokio::test]

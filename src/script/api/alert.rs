@@ -208,10 +208,15 @@ fn inside(site: &Site, text: &str, fallback: Span, offset: usize, len: usize) ->
 /// `notify`: one target or a list; each a `webhook(...)`/`command(...)` or a map
 /// `#{ webhook: url }` / `#{ command: cmd }`.
 fn notify_list(f: &mut Fields<'_>) -> Vec<Notify> {
+    match f.raw("notify") {
+        Some(v) => notify_from(f, "notify", v),
+        None => Vec::new(),
+    }
+}
+
+/// The notification targets in `v`, the value of field `key` (shared with `pipeline(...)`).
+pub(super) fn notify_from(f: &mut Fields<'_>, key: &str, v: Dynamic) -> Vec<Notify> {
     const EXPECTED: &str = "webhook(\"https://...\"), command(\"...\") or a list of them";
-    let Some(v) = f.raw("notify") else {
-        return Vec::new();
-    };
     let items: Vec<Dynamic> = if v.is_array() {
         v.cast::<rhai::Array>()
     } else {
@@ -224,7 +229,7 @@ fn notify_list(f: &mut Fields<'_>) -> Vec<Notify> {
             continue;
         }
         let Some(map) = item.read_lock::<Map>().map(|m| m.clone()) else {
-            f.wrong_type("notify", EXPECTED, &item);
+            f.wrong_type(key, EXPECTED, &item);
             continue;
         };
         let get = |k: &str| {
@@ -235,11 +240,11 @@ fn notify_list(f: &mut Fields<'_>) -> Vec<Notify> {
         match (map.len(), get("webhook"), get("command")) {
             (1, Some(url), None) => match check_url(&url) {
                 Ok(()) => out.push(Notify::Webhook { url }),
-                Err((message, help)) => f.invalid("notify", message, Some(help)),
+                Err((message, help)) => f.invalid(key, message, Some(help)),
             },
             (1, None, Some(command)) => out.push(Notify::Command { command }),
             _ => f.invalid(
-                "notify",
+                key,
                 "a notify map has exactly one key, `webhook` or `command`, with a string".into(),
                 Some("e.g. #{ webhook: \"https://hooks.example.com/ict\" }".into()),
             ),

@@ -13,6 +13,7 @@ mod fields;
 mod group;
 mod handles;
 mod network;
+mod pipeline;
 mod playbook;
 mod server;
 mod ssh_key;
@@ -168,6 +169,10 @@ pub(crate) const FUNCTIONS: &[(&str, &str)] = &[
     ),
     ("dns_record", "dns_record(options: map) -> DnsRecord"),
     ("alert", "alert(name: string, options: map) -> Alert"),
+    (
+        "pipeline",
+        "pipeline(name: string, options: map) -> Pipeline",
+    ),
     ("webhook", "webhook(url: string) -> Notifier"),
     ("command", "command(shell_command: string) -> Notifier"),
     ("environments", "environments(settings: map) -> map"),
@@ -201,6 +206,7 @@ pub(crate) fn register(engine: &mut Engine, builder: &Shared) {
     playbook::register(engine, builder);
     dns::register(engine, builder);
     alert::register(engine, builder);
+    pipeline::register(engine, builder);
     env::register(engine, builder);
 }
 

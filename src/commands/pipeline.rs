@@ -1,0 +1,464 @@
+//! `ict pipeline run|status` and `ict rollback`: the commands around [`crate::pipeline`], and
+//! the [`Deployer`] that `ict watch` uses to run a pipeline when its repository moves.
+//!
+//! A run holds the environment's state lock from start to end (so runs for one environment
+//! are serialised, also against `ict apply`), builds the hosts from the fleet (addresses from
+//! the cloud, host keys pinned in the state), marks the commit as tried before starting, and
+//! records the finished run in the state before notifying.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::hosts::{self, Host as FleetHost};
+use super::infra;
+use super::{evaluate, Error};
+use crate::cli::{PipelineCommand, PipelineRunArgs, PipelineStatusArgs, RollbackArgs};
+use crate::config::Config;
+use crate::connect::{self, Connection};
+use crate::exit::ExitCode;
+use crate::model::{pattern, Desired, Pipeline, PipelineEnv};
+use crate::pipeline::record::{release_id, Action, History, Outcome, Record};
+use crate::pipeline::run::{self, Event, Host, Job, Report};
+use crate::pipeline::{git, notice, trigger, Resolved};
+use crate::provider::Provider as _;
+use crate::ssh::{Auth, PinnedKeys};
+use crate::state::{State, StateDir, Store, Timestamp};
+use crate::ui::{self, Ui};
+
+/// Time limit of each notification.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(super) fn command(
+    config: &Config,
+    ui: &Ui,
+    command: &PipelineCommand,
+) -> Result<ExitCode, Error> {
+    match command {
+        PipelineCommand::Run(args) => run_command(config, ui, args),
+        PipelineCommand::Status(args) => status(config, ui, args),
+    }
+}
+
+/// What a run needs besides the pipeline: who runs it, where, and how to log in.
+pub(super) struct Deployer<'a> {
+    pub(super) config: &'a Config,
+    pub(super) ui: &'a Ui,
+    pub(super) script: &'a Path,
+    pub(super) desired: &'a Desired,
+    pub(super) conn: &'a Connection,
+    pub(super) auth: Auth,
+    pub(super) stage_timeout: Duration,
+}
+
+fn run_command(config: &Config, ui: &Ui, args: &PipelineRunArgs) -> Result<ExitCode, Error> {
+    let script = &args.file.file;
+    let evaluated = evaluate(config, ui, script)?;
+    let desired = &evaluated.desired;
+    let (pipeline, environment) = find(desired, &args.name, script)?;
+    let auth = hosts::auth(args.ssh.identity.as_deref(), desired, script)?;
+    infra::runtime()?.block_on(async {
+        let refs = git::ls_remote(&pipeline.repo, Duration::from_secs(60)).await?;
+        let resolved = git::resolve(&refs, environment, args.git_ref.as_deref())?;
+        let conn = connect::connect(config.provider, script).await?;
+        ui.note(&conn.banner);
+        let deployer = Deployer {
+            config,
+            ui,
+            script,
+            desired,
+            conn: &conn,
+            auth,
+            stage_timeout: Duration::from_secs(args.stage_timeout.max(1)),
+        };
+        let result = deployer.deploy(pipeline, &resolved).await;
+        conn.close().await;
+        Ok(exit_code(&result?))
+    })
+}
+
+pub(super) fn rollback(config: &Config, ui: &Ui, args: &RollbackArgs) -> Result<ExitCode, Error> {
+    let script = &args.file.file;
+    let evaluated = evaluate(config, ui, script)?;
+    let desired = &evaluated.desired;
+    let (pipeline, _) = find(desired, &args.name, script)?;
+    let auth = hosts::auth(args.ssh.identity.as_deref(), desired, script)?;
+    infra::runtime()?.block_on(async {
+        let conn = connect::connect(config.provider, script).await?;
+        ui.note(&conn.banner);
+        let deployer = Deployer {
+            config,
+            ui,
+            script,
+            desired,
+            conn: &conn,
+            auth,
+            stage_timeout: Duration::from_secs(600),
+        };
+        let result = deployer.rollback(pipeline, args.to.as_deref()).await;
+        conn.close().await;
+        Ok(exit_code(&result?))
+    })
+}
+
+fn status(config: &Config, ui: &Ui, args: &PipelineStatusArgs) -> Result<ExitCode, Error> {
+    let script = &args.file.file;
+    let evaluated = evaluate(config, ui, script)?;
+    let desired = &evaluated.desired;
+    if let Some(name) = &args.name {
+        find(desired, name, script)?;
+    }
+    let state = State::load(&StateDir::for_script(script, &config.env)?)?;
+    let chosen: Vec<&Pipeline> = desired
+        .pipelines
+        .values()
+        .filter(|p| args.name.as_ref().is_none_or(|n| *n == p.name))
+        .collect();
+    if args.json {
+        let all: serde_json::Map<String, serde_json::Value> = chosen
+            .iter()
+            .map(|p| {
+                let history =
+                    serde_json::to_value(History::load(&state, &p.name)).unwrap_or_default();
+                (p.name.clone(), history)
+            })
+            .collect();
+        ui.json(&all)
+            .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+        return Ok(ExitCode::Success);
+    }
+    if chosen.is_empty() {
+        ui.out(&format!("{} declares no pipelines\n", script.display()));
+    }
+    for p in chosen {
+        let history = History::load(&state, &p.name);
+        ui.out(&ui::pipeline::status(
+            &p.name,
+            &config.env,
+            &history,
+            args.name.is_some(),
+        ));
+    }
+    Ok(ExitCode::Success)
+}
+
+fn exit_code(record: &Record) -> ExitCode {
+    match record.outcome {
+        Outcome::Success => ExitCode::Success,
+        Outcome::Failed => ExitCode::PartialFailure,
+    }
+}
+
+/// The pipeline `name` and its entry for the selected environment.
+fn find<'a>(
+    desired: &'a Desired,
+    name: &str,
+    script: &Path,
+) -> Result<(&'a Pipeline, &'a PipelineEnv), Error> {
+    let Some(pipeline) = desired.pipelines.get(name) else {
+        let names: Vec<&str> = desired.pipelines.keys().map(String::as_str).collect();
+        return Err(Error::Message(if names.is_empty() {
+            format!("{} declares no pipelines", script.display())
+        } else {
+            format!(
+                "no pipeline `{name}` in {}; declared: {}",
+                script.display(),
+                names.join(", ")
+            )
+        }));
+    };
+    let environment = pipeline.environments.get(&desired.env).ok_or_else(|| {
+        let envs: Vec<&str> = pipeline.environments.keys().map(String::as_str).collect();
+        Error::Message(format!(
+            "pipeline `{name}` does not deploy to environment `{}`; choose one with --env: {}",
+            desired.env,
+            envs.join(", ")
+        ))
+    })?;
+    Ok((pipeline, environment))
+}
+
+impl Deployer<'_> {
+    /// Runs `pipeline` for `resolved` under the state lock; the finished run's record.
+    pub(super) async fn deploy(
+        &self,
+        pipeline: &Pipeline,
+        resolved: &Resolved,
+    ) -> Result<Record, Error> {
+        let mut store = infra::open_store(self.config, self.ui, self.script, "pipeline run")?;
+        let result = self.deploy_locked(&mut store, pipeline, resolved).await;
+        let closed = store.close();
+        let record = result?;
+        closed?;
+        Ok(record)
+    }
+
+    async fn deploy_locked(
+        &self,
+        store: &mut Store,
+        pipeline: &Pipeline,
+        resolved: &Resolved,
+    ) -> Result<Record, Error> {
+        let started_at = Timestamp::now();
+        let release = release_id(started_at, &resolved.commit);
+        update(store, &pipeline.name, |h| h.mark_tried(&resolved.commit))?;
+        let prepared = self.job(store, pipeline, &release, resolved).await?;
+        let names: Vec<String> = prepared
+            .job
+            .hosts
+            .iter()
+            .map(|h| h.target.name.clone())
+            .collect();
+        self.ui.out(&ui::pipeline::header(
+            &pipeline.name,
+            &self.desired.env,
+            &resolved.name,
+            &resolved.commit,
+            &release,
+            &names,
+        ));
+        let report = run::deploy(&prepared.job, self.emitter()).await;
+        self.finish(
+            store,
+            &prepared,
+            pipeline,
+            Action::Deploy,
+            started_at,
+            report,
+        )
+        .await
+    }
+
+    /// Switches `pipeline` back to release `to` (or the one before the current).
+    pub(super) async fn rollback(
+        &self,
+        pipeline: &Pipeline,
+        to: Option<&str>,
+    ) -> Result<Record, Error> {
+        let mut store = infra::open_store(self.config, self.ui, self.script, "rollback")?;
+        let result = async {
+            let history = History::load(store.state(), &pipeline.name);
+            let keep = usize::try_from(pipeline.keep).unwrap_or(usize::MAX);
+            let target = history.rollback_target(to, keep).cloned().ok_or_else(|| {
+                let kept: Vec<String> = history
+                    .releases()
+                    .iter()
+                    .take(keep)
+                    .map(|r| r.release.clone())
+                    .collect();
+                Error::Message(match to {
+                    Some(id) => format!(
+                        "release `{id}` is not a kept release of `{}`; kept: {}",
+                        pipeline.name,
+                        list(&kept)
+                    ),
+                    None => format!(
+                        "`{}` has no kept release before the current one; kept: {}",
+                        pipeline.name,
+                        list(&kept)
+                    ),
+                })
+            })?;
+            let resolved = Resolved {
+                name: target.ref_name.clone(),
+                commit: target.commit.clone(),
+            };
+            let prepared = self
+                .job(&store, pipeline, &target.release, &resolved)
+                .await?;
+            self.ui.out(&format!(
+                "Rolling {} ({}) back to release {}\n",
+                pipeline.name, self.desired.env, target.release
+            ));
+            let report = run::rollback(&prepared.job, self.emitter()).await;
+            self.finish(
+                &mut store,
+                &prepared,
+                pipeline,
+                Action::Rollback,
+                Timestamp::now(),
+                report,
+            )
+            .await
+        }
+        .await;
+        let closed = store.close();
+        let record = result?;
+        closed?;
+        Ok(record)
+    }
+
+    /// The hosts of the environment, with their addresses, pinned keys and app environment.
+    async fn job(
+        &self,
+        store: &Store,
+        pipeline: &Pipeline,
+        release: &str,
+        resolved: &Resolved,
+    ) -> Result<Prepared, Error> {
+        let env = &self.desired.env;
+        let hosts_pattern = pipeline
+            .environments
+            .get(env)
+            .map_or("all", |e| e.hosts.as_str());
+        let observed = self.conn.client.observe().await?;
+        let fleet = hosts::fleet(self.desired, store.state(), &observed);
+        let selected = pattern::select(hosts_pattern, self.desired);
+        let resolve = hosts::resolver(&fleet);
+        let secret = |n: &str| std::env::var(n).ok();
+        let mut hosts = Vec::new();
+        let mut secrets = Vec::new();
+        for host in fleet.iter().filter(|h| selected.contains(&h.name.as_str())) {
+            let (Some(target), Some(ip)) = (host.target(), host.ip.clone()) else {
+                return Err(Error::Message(format!(
+                    "server `{}` has no address yet; create it first with `ict run`",
+                    host.name
+                )));
+            };
+            let mut vars = vec![
+                ("ICT_PIPELINE".to_owned(), pipeline.name.clone()),
+                ("ICT_ENV".to_owned(), env.clone()),
+                ("ICT_HOST".to_owned(), host.name.clone()),
+                ("ICT_HOST_IP".to_owned(), ip),
+                ("ICT_RELEASE".to_owned(), release.to_owned()),
+                ("ICT_REF".to_owned(), resolved.name.clone()),
+                ("ICT_COMMIT".to_owned(), resolved.commit.clone()),
+            ];
+            for (key, value) in &pipeline.env {
+                let json =
+                    crate::inventory::resolve_value(value, &secret, &resolve).map_err(|name| {
+                        Error::Message(format!("secret `{name}` is not set in the environment"))
+                    })?;
+                let text = match json {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                if value.has_secret() {
+                    secrets.push(text.clone());
+                }
+                vars.push((key.clone(), text));
+            }
+            hosts.push(Host { target, vars });
+        }
+        drop(resolve);
+        let pins = hosts::pins(store.state(), &fleet);
+        let job = Job {
+            pipeline: Arc::new(pipeline.clone()),
+            release: release.to_owned(),
+            ref_name: resolved.name.clone(),
+            commit: resolved.commit.clone(),
+            hosts,
+            auth: self.auth.clone(),
+            verifier: pins.clone(),
+            secrets,
+            stage_timeout: self.stage_timeout,
+        };
+        Ok(Prepared { fleet, pins, job })
+    }
+
+    fn emitter(&self) -> Arc<dyn Fn(Event) + Send + Sync> {
+        let ui = self.ui.clone();
+        Arc::new(move |event: Event| ui.out(&ui::pipeline::event(&event)))
+    }
+
+    /// Pins new host keys, records the run, prints the summary and notifies.
+    async fn finish(
+        &self,
+        store: &mut Store,
+        prepared: &Prepared,
+        pipeline: &Pipeline,
+        action: Action,
+        started_at: Timestamp,
+        report: Report,
+    ) -> Result<Record, Error> {
+        hosts::save_pins(store, &prepared.pins, &prepared.fleet)?;
+        let job = &prepared.job;
+        let failure = report.failure;
+        let record = Record {
+            release: job.release.clone(),
+            action,
+            ref_name: job.ref_name.clone(),
+            commit: job.commit.clone(),
+            started_at,
+            finished_at: Timestamp::now(),
+            outcome: if failure.is_some() {
+                Outcome::Failed
+            } else {
+                Outcome::Success
+            },
+            hosts: job.hosts.iter().map(|h| h.target.name.clone()).collect(),
+            failed_host: failure.as_ref().map(|f| f.host.clone()),
+            failed_stage: failure.as_ref().map(|f| f.stage.clone()),
+            error: failure.map(|f| f.tail),
+            stages: report.stages,
+        };
+        update(store, &pipeline.name, |h| h.push(record.clone()))?;
+        let env = &self.desired.env;
+        self.ui
+            .out(&ui::pipeline::summary(&pipeline.name, env, &record));
+        let notice = notice::Notice::new(&pipeline.name, env, &record);
+        for (target, result) in notice::notify_all(&pipeline.notify, &notice, NOTIFY_TIMEOUT).await
+        {
+            let error = result.err();
+            self.ui.note(
+                ui::pipeline::notified(
+                    &target,
+                    error.as_ref().map(|e| e as &dyn std::fmt::Display),
+                )
+                .trim_end(),
+            );
+        }
+        Ok(record)
+    }
+}
+
+/// A run's hosts, ready to go.
+struct Prepared {
+    fleet: Vec<FleetHost>,
+    pins: Arc<PinnedKeys>,
+    job: Job,
+}
+
+impl trigger::Runner for Deployer<'_> {
+    fn history(&self, pipeline: &str) -> History {
+        StateDir::for_script(self.script, &self.desired.env)
+            .ok()
+            .and_then(|dir| State::load(&dir).ok())
+            .map(|state| History::load(&state, pipeline))
+            .unwrap_or_default()
+    }
+
+    async fn deploy(&self, pipeline: &Pipeline, resolved: &Resolved) -> Result<Outcome, String> {
+        match Deployer::deploy(self, pipeline, resolved).await {
+            Ok(record) => Ok(record.outcome),
+            Err(e) => {
+                let mut text = String::new();
+                e.render(self.ui, &mut text);
+                Err(text.trim().to_owned())
+            }
+        }
+    }
+}
+
+/// Changes the pipeline's history in the state, durably.
+fn update(
+    store: &mut Store,
+    pipeline: &str,
+    change: impl FnOnce(&mut History),
+) -> Result<(), Error> {
+    store.commit(|state| {
+        let mut history = History::load(state, pipeline);
+        change(&mut history);
+        history.save(state, pipeline);
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}

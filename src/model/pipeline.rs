@@ -1,0 +1,297 @@
+//! A declared deploy pipeline: where the code comes from, which refs deploy to which hosts in
+//! each environment, the stages that must pass (filled in by a framework preset, each
+//! overridable), the app's environment variables, its service and where notifications go.
+//!
+//! Declared with `pipeline(name, #{ repo, preset, environments, env, stages, service, keep,
+//! user, path, notify, poll })`; run by `ict pipeline run` and triggered by `ict watch`
+//! (`crate::pipeline`). A pipeline environment is an ict environment (`--env`): its releases
+//! are recorded in that environment's state. Pure: no I/O.
+
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::{pattern, FieldSpans, ModelError, Notify, Span, Value};
+
+/// A framework preset: the default stages and service of a kind of app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// Stdlib Python: byte-compile, `unittest` discovery, `python3 app.py`.
+    Python,
+    /// Django: `manage.py check`, `migrate`, `test`, `runserver`.
+    Django,
+    /// Node: `npm ci`, `npm run build`, `npm test`, `npm start`.
+    Node,
+    /// Rust: `cargo build --release`, `cargo test`, the release binary.
+    Rust,
+    /// No default stages: only what `stages` declares.
+    Commands,
+}
+
+/// The stage names every preset knows, in the order they run.
+pub const STANDARD_STAGES: [&str; 3] = ["build", "migrate", "test"];
+
+impl Preset {
+    /// The names accepted in scripts, in the order of [`Preset::from_index`].
+    pub const NAMES: [&'static str; 5] = ["python", "django", "node", "rust", "commands"];
+
+    pub fn from_index(i: usize) -> Preset {
+        match i {
+            0 => Preset::Python,
+            1 => Preset::Django,
+            2 => Preset::Node,
+            3 => Preset::Rust,
+            _ => Preset::Commands,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Preset::NAMES[self as usize]
+    }
+
+    /// The preset's command for a standard stage, if it has one.
+    pub fn stage(self, stage: &str) -> Option<&'static str> {
+        let command = match (self, stage) {
+            (Preset::Python, "build") => {
+                "if [ -f requirements.txt ]; then python3 -m venv .venv && \
+                 .venv/bin/pip install -q -r requirements.txt; fi; python3 -m compileall -q ."
+            }
+            (Preset::Python, "test") => "python3 -m unittest discover -v",
+            (Preset::Django, "build") => {
+                "if [ -f requirements.txt ]; then python3 -m venv .venv && \
+                 .venv/bin/pip install -q -r requirements.txt; fi; \
+                 PY=python3; [ -x .venv/bin/python ] && PY=.venv/bin/python; $PY manage.py check"
+            }
+            (Preset::Django, "migrate") => {
+                "PY=python3; [ -x .venv/bin/python ] && PY=.venv/bin/python; \
+                 $PY manage.py migrate --noinput"
+            }
+            (Preset::Django, "test") => {
+                "PY=python3; [ -x .venv/bin/python ] && PY=.venv/bin/python; $PY manage.py test"
+            }
+            (Preset::Node, "build") => "npm ci && npm run build --if-present",
+            (Preset::Node, "test") => "npm test",
+            (Preset::Rust, "build") => "cargo build --release --locked",
+            (Preset::Rust, "test") => "cargo test --release --locked",
+            _ => return None,
+        };
+        Some(command)
+    }
+
+    /// The preset's service command, if it has one.
+    pub fn service(self) -> Option<&'static str> {
+        match self {
+            Preset::Python => Some("exec python3 app.py"),
+            Preset::Django => Some(
+                "PY=python3; [ -x .venv/bin/python ] && PY=.venv/bin/python; \
+                 exec $PY manage.py runserver --noreload \"$ICT_HOST_IP:${PORT:-8000}\"",
+            ),
+            Preset::Node => Some("exec npm start"),
+            Preset::Rust => Some("exec ./target/release/\"$ICT_PIPELINE\""),
+            Preset::Commands => None,
+        }
+    }
+}
+
+/// One environment of a pipeline: which refs deploy there and onto which hosts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PipelineEnv {
+    /// Branch names and tag globs (`main`, `v*`, `release/*`).
+    pub refs: Vec<String>,
+    /// Ansible host pattern of the servers to deploy to.
+    pub hosts: String,
+    /// Where the environment was written.
+    #[serde(skip)]
+    pub span: Span,
+    /// Where `hosts` was written (or the environment).
+    #[serde(skip)]
+    pub hosts_span: Span,
+}
+
+impl PipelineEnv {
+    /// Whether `name` (a branch or tag name, without `refs/heads/` or `refs/tags/`) deploys here.
+    pub fn accepts(&self, name: &str) -> bool {
+        self.refs.iter().any(|r| pattern::glob(r, name))
+    }
+}
+
+/// A stage: a shell command run in the release directory as the pipeline's user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stage {
+    pub name: String,
+    pub command: String,
+}
+
+/// `pipeline(name, #{ ... })`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pipeline {
+    pub name: String,
+    /// The git repository (any URL `git` understands: `https://`, `ssh://`, `file://`).
+    pub repo: String,
+    pub preset: Preset,
+    /// By environment name (an ict `--env`), in declaration order.
+    pub environments: IndexMap<String, PipelineEnv>,
+    /// The app's environment variables (secrets stay [`Value::Template`]s until the run).
+    pub env: IndexMap<String, Value>,
+    /// The stages to run, in order, presets filled in and overrides applied.
+    pub stages: Vec<Stage>,
+    /// The command that runs the app (from the release directory), if the app is a service.
+    pub service: Option<String>,
+    /// How many releases to keep on each host (the current one is always kept).
+    pub keep: u32,
+    /// The system user that runs stages and the service.
+    pub user: String,
+    /// Where releases live on each host: `<path>/releases/<id>`, `<path>/current`.
+    pub path: String,
+    pub notify: Vec<Notify>,
+    /// How often `ict watch` asks the repository for new commits.
+    #[serde(with = "seconds")]
+    pub poll: Duration,
+    #[serde(skip)]
+    pub span: Span,
+    #[serde(skip)]
+    pub fields: FieldSpans,
+}
+
+mod seconds {
+    pub(super) fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+}
+
+/// Why a ref pattern is not usable; `None` when it is fine. Follows `git check-ref-format`
+/// for the parts that matter, plus `*`/`?` globs.
+pub fn check_ref(pattern: &str) -> Option<String> {
+    let bad = |why: &str| Some(format!("ref `{pattern}` {why}"));
+    if pattern.is_empty() {
+        return bad("is empty");
+    }
+    if pattern.starts_with("refs/") {
+        return bad("must be a branch or tag name, without `refs/heads/` or `refs/tags/`");
+    }
+    if pattern.starts_with('/') || pattern.ends_with('/') || pattern.contains("//") {
+        return bad("has an empty path part");
+    }
+    if pattern.contains("..")
+        || pattern.contains("@{")
+        || pattern.to_ascii_lowercase().ends_with(".lock")
+    {
+        return bad("is not a valid git ref name");
+    }
+    if let Some(c) = pattern
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '~' | '^' | ':' | '\\' | '['))
+    {
+        return bad(&format!(
+            "contains {c:?}, which git does not allow in ref names"
+        ));
+    }
+    None
+}
+
+/// Problems of pipelines that need the whole model: hosts that select no server, and
+/// environments the script does not declare.
+pub fn validate(desired: &super::Desired) -> Vec<ModelError> {
+    let mut errors = Vec::new();
+    for pipeline in desired.pipelines.values() {
+        for (name, env) in &pipeline.environments {
+            let dev_only = ["dev".to_owned()];
+            let declared = desired
+                .environments
+                .as_ref()
+                .map_or(&dev_only[..], |e| &e.names[..]);
+            {
+                if !declared.contains(name) {
+                    errors.push(ModelError::InvalidValue {
+                        field: "environments".into(),
+                        message: format!(
+                            "pipeline `{}` deploys to environment `{name}`, which the script does not declare",
+                            pipeline.name
+                        ),
+                        help: Some(match super::suggest(name, declared.iter().map(String::as_str)) {
+                            Some(s) => format!("did you mean `{s}`? declared: {}", declared.join(", ")),
+                            None if desired.environments.is_none() => "a script without environments(...) has only `dev`; declare them with environments(#{ dev: #{}, prod: #{} })".to_owned(),
+                            None => format!("declared environments: {}", declared.join(", ")),
+                        }),
+                        at: env.span,
+                    });
+                }
+            }
+            // Hosts only need to exist in the environment being evaluated.
+            if *name == desired.env && pattern::select(&env.hosts, desired).is_empty() {
+                let names = pattern::names(desired);
+                let help = match super::suggest(&env.hosts, names.iter().copied()) {
+                    Some(s) => format!(
+                        "did you mean `{s}`? groups and servers: {}",
+                        names.join(", ")
+                    ),
+                    None if names.is_empty() => "no servers are declared".to_owned(),
+                    None => format!("groups and servers: {}", names.join(", ")),
+                };
+                errors.push(ModelError::NoMatch {
+                    pattern: env.hosts.clone(),
+                    at: env.hosts_span,
+                    help,
+                });
+            }
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ref_patterns() {
+        for ok in ["main", "v*", "release/*", "feature/x-1", "v?.?"] {
+            assert_eq!(check_ref(ok), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "refs/heads/main",
+            "a..b",
+            "x y",
+            "/x",
+            "x/",
+            "a~1",
+            "v[0-9]",
+            "x.lock",
+        ] {
+            assert!(check_ref(bad).is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn environments_accept_branches_and_tag_globs() {
+        let env = PipelineEnv {
+            refs: vec!["main".into(), "v*".into()],
+            hosts: "all".into(),
+            span: Span::default(),
+            hosts_span: Span::default(),
+        };
+        assert!(env.accepts("main"));
+        assert!(env.accepts("v1.2.0"));
+        assert!(!env.accepts("dev"));
+        assert!(!env.accepts("mainline"));
+    }
+
+    #[test]
+    fn every_preset_but_commands_has_a_service_and_tests() {
+        for (i, name) in Preset::NAMES.iter().enumerate() {
+            let p = Preset::from_index(i);
+            assert_eq!(p.as_str(), *name);
+            let has = p != Preset::Commands;
+            assert_eq!(p.service().is_some(), has, "{name}");
+            assert_eq!(p.stage("test").is_some(), has, "{name}");
+        }
+        assert!(Preset::Django.stage("migrate").is_some());
+        assert!(Preset::Python.stage("migrate").is_none());
+    }
+}

@@ -1,0 +1,303 @@
+//! The shell scripts a run sends to each host, built as plain strings (pure, unit-tested).
+//!
+//! Layout on a host: `<path>/releases/<id>/` (one checkout per release, owned by the pipeline's
+//! user, with its 0600 `.ict-env`), `<path>/current` (a symlink switched atomically with
+//! `ln -s` to a temporary name + `mv -T`), `<path>/app.pid` and `<path>/app.log` when the
+//! service is supervised without systemd. Every value that reaches the shell is quoted with
+//! [`quote`]; `path` and `user` were checked when the script declared them.
+
+use std::fmt::Write as _;
+
+use crate::model::Pipeline;
+
+/// `PATH` for stages and the service (they start from an empty environment).
+const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Quotes `s` for a POSIX shell.
+pub fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Builds the scripts of one pipeline on one host.
+#[derive(Debug, Clone)]
+pub struct Scripts<'a> {
+    pub pipeline: &'a Pipeline,
+    /// Whether the login user is root (else commands go through `sudo -n`).
+    pub root: bool,
+}
+
+impl Scripts<'_> {
+    fn path(&self) -> String {
+        quote(&self.pipeline.path)
+    }
+
+    fn user(&self) -> String {
+        quote(&self.pipeline.user)
+    }
+
+    fn release(&self, id: &str) -> String {
+        quote(&format!("{}/releases/{id}", self.pipeline.path))
+    }
+
+    /// Wraps a script to run as root.
+    fn privileged(&self, script: &str) -> String {
+        if self.root {
+            script.to_owned()
+        } else {
+            format!("sudo -n sh -c {}", quote(script))
+        }
+    }
+
+    /// Runs `command` as the pipeline's user, in an empty environment plus the release's
+    /// `.ict-env` (from the current directory).
+    fn as_user(&self, command: &str) -> String {
+        format!(
+            "runuser -u {} -- env -i HOME={} PATH={PATH} LANG=C.UTF-8 sh -c 'set -a; . ./.ict-env; set +a; eval \"$1\"' sh {}",
+            self.user(),
+            self.path(),
+            quote(command)
+        )
+    }
+
+    /// Creates the system user and the folders if missing; checks that git is there.
+    pub fn prepare(&self) -> String {
+        let (user, path) = (self.user(), self.path());
+        self.privileged(&format!(
+            "set -e\n\
+             command -v git >/dev/null || {{ echo 'git is not installed on this host' >&2; exit 1; }}\n\
+             command -v runuser >/dev/null || {{ echo 'runuser (util-linux) is not installed on this host' >&2; exit 1; }}\n\
+             id -u {user} >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir {path} --shell /bin/sh {user}\n\
+             mkdir -p {path}/releases\n\
+             chown {user}: {path} {path}/releases\n"
+        ))
+    }
+
+    /// Checks `commit` out into a new release folder owned by the pipeline's user.
+    pub fn fetch(&self, id: &str, repo: &str, ref_name: &str, commit: &str) -> String {
+        let (dir, repo, commit) = (self.release(id), quote(repo), quote(commit));
+        self.privileged(&format!(
+            "set -e\n\
+             rm -rf {dir}\nmkdir -p {dir}\ncd {dir}\n\
+             git init -q .\n\
+             export GIT_TERMINAL_PROMPT=0\n\
+             git fetch -q --depth 1 {repo} {commit} 2>/dev/null || git fetch -q {repo} {}\n\
+             git -c advice.detachedHead=false checkout -q --detach {commit}\n\
+             chown -R {}: {dir}\n",
+            quote(ref_name),
+            self.user()
+        ))
+    }
+
+    /// Writes the release's 0600 `.ict-env` (`KEY='value'` lines), owned by the user.
+    pub fn env_file(&self, id: &str, vars: &[(String, String)], delimiter: &str) -> String {
+        let dir = self.release(id);
+        let mut body = String::new();
+        for (k, v) in vars {
+            let _ = writeln!(body, "{k}={}", quote(v));
+        }
+        self.privileged(&format!(
+            "set -e\numask 077\ncat > {dir}/.ict-env <<'{delimiter}'\n{body}{delimiter}\n\
+             chown {}: {dir}/.ict-env\nchmod 600 {dir}/.ict-env\n",
+            self.user()
+        ))
+    }
+
+    /// Runs one stage in the release folder as the user; stderr is merged into stdout.
+    pub fn stage(&self, id: &str, command: &str) -> String {
+        self.privileged(&format!(
+            "cd {} && {} 2>&1",
+            self.release(id),
+            self.as_user(command)
+        ))
+    }
+
+    /// Points `current` at the release, atomically.
+    pub fn switch(&self, id: &str) -> String {
+        let path = self.path();
+        let link = quote(&format!(".current-{id}"));
+        let target = quote(&format!("releases/{id}"));
+        self.privileged(&format!(
+            "set -e\ncd {path}\n[ -d {target} ]\nln -sfn {target} {link}\nmv -T {link} current\n"
+        ))
+    }
+
+    /// (Re)starts the service from `current`: a systemd unit when systemd is PID 1, else a
+    /// process in its own session whose PID is kept in `app.pid`. Fails when the new process
+    /// is gone a second later.
+    pub fn restart(&self, command: &str) -> String {
+        let p = &self.pipeline;
+        let (path, user, name) = (self.path(), self.user(), quote(&format!("ict-{}", p.name)));
+        let unit = format!(
+            "[Unit]\nDescription=ict pipeline {}\nAfter=network.target\n\n[Service]\nUser={}\n\
+             WorkingDirectory={}/current\nEnvironmentFile={}/current/.ict-env\n\
+             Environment=HOME={} PATH={PATH}\nExecStart=/bin/sh -c {}\nRestart=on-failure\n\n\
+             [Install]\nWantedBy=multi-user.target\n",
+            p.name,
+            p.user,
+            p.path,
+            p.path,
+            p.path,
+            quote(command)
+        );
+        let start = self.as_user(command);
+        self.privileged(&format!(
+            "set -e\n\
+             if [ \"$(cat /proc/1/comm 2>/dev/null)\" = systemd ]; then\n\
+             cat > /etc/systemd/system/{name}.service <<'ICT_UNIT'\n{unit}ICT_UNIT\n\
+             systemctl daemon-reload\nsystemctl enable -q {name}\nsystemctl restart {name}\n\
+             sleep 1\nsystemctl is-active -q {name} || {{ journalctl -u {name} -n 20 --no-pager; exit 1; }}\n\
+             exit 0\nfi\n\
+             {stop}\
+             cd {path}/current\n\
+             setsid {start} >> {path}/app.log 2>&1 < /dev/null &\n\
+             echo $! > {path}/app.pid\n\
+             sleep 1\n\
+             kill -0 \"$(cat {path}/app.pid)\" 2>/dev/null || {{ echo 'the service exited at once; the end of app.log:'; tail -n 20 {path}/app.log; exit 1; }}\n\
+             chown {user}: {path}/app.log\n",
+            stop = self.stop_script()
+        ))
+    }
+
+    /// Stops the supervised process (its whole process group), if running.
+    fn stop_script(&self) -> String {
+        let path = self.path();
+        format!(
+            "if [ -f {path}/app.pid ]; then\n\
+             pid=$(cat {path}/app.pid)\n\
+             if [ -n \"$pid\" ] && kill -0 \"$pid\" 2>/dev/null; then\n\
+             kill -TERM -- \"-$pid\" 2>/dev/null || kill -TERM \"$pid\" 2>/dev/null || true\n\
+             i=0; while kill -0 \"$pid\" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done\n\
+             kill -KILL -- \"-$pid\" 2>/dev/null || true\n\
+             fi\n\
+             rm -f {path}/app.pid\n\
+             fi\n"
+        )
+    }
+
+    /// Removes all but the newest `keep` releases, never the current one.
+    pub fn prune(&self) -> String {
+        let path = self.path();
+        self.privileged(&format!(
+            "cd {path}/releases || exit 0\n\
+             cur=$(basename \"$(readlink {path}/current)\")\n\
+             ls -1 | sort | head -n -{} | while read -r r; do [ \"$r\" = \"$cur\" ] || rm -rf -- \"$r\"; done\n",
+            self.pipeline.keep
+        ))
+    }
+
+    /// Removes a release that did not pass (never the current one).
+    pub fn discard(&self, id: &str) -> String {
+        let path = self.path();
+        self.privileged(&format!(
+            "cur=$(basename \"$(readlink {path}/current 2>/dev/null)\")\n\
+             [ \"$cur\" = {} ] || rm -rf -- {}\n",
+            quote(id),
+            self.release(id)
+        ))
+    }
+
+    /// Whether the release is still kept: exits 0 if so.
+    pub fn has_release(&self, id: &str) -> String {
+        self.privileged(&format!("[ -d {} ]", self.release(id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipeline() -> Pipeline {
+        let d = crate::script::evaluate_source(
+            "t.ict",
+            r#"server("web-1");
+            pipeline("app", #{ repo: "file:///r.git", preset: "python", path: "/srv/app", keep: 2,
+                environments: #{ dev: #{ refs: ["main"] } } });"#,
+            std::path::Path::new("."),
+            crate::script::Options::new("dev", indexmap::IndexMap::new()),
+        )
+        .expect("valid")
+        .desired;
+        d.pipelines["app"].clone()
+    }
+
+    #[test]
+    fn quoting_survives_quotes() {
+        assert_eq!(quote("it's"), "'it'\\''s'");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf %s {}", quote("a'b $(x) `y` \"z\"")))
+            .output()
+            .expect("sh");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "a'b $(x) `y` \"z\"");
+    }
+
+    #[test]
+    fn scripts_name_the_release_and_switch_atomically() {
+        let p = pipeline();
+        let s = Scripts {
+            pipeline: &p,
+            root: true,
+        };
+        let switch = s.switch("20250101T000000Z-abc1234");
+        assert!(
+            switch.contains(
+                "ln -sfn 'releases/20250101T000000Z-abc1234' '.current-20250101T000000Z-abc1234'"
+            ),
+            "{switch}"
+        );
+        assert!(
+            switch.contains("mv -T '.current-20250101T000000Z-abc1234' current"),
+            "{switch}"
+        );
+        assert!(s.prune().contains("head -n -2"));
+        let stage = s.stage("r1", "python3 -m unittest");
+        assert!(
+            stage.starts_with("cd '/srv/app/releases/r1' && runuser -u 'app' -- env -i"),
+            "{stage}"
+        );
+        let sudo = Scripts {
+            pipeline: &p,
+            root: false,
+        };
+        assert!(sudo.prepare().starts_with("sudo -n sh -c 'set -e"));
+    }
+
+    #[test]
+    fn env_files_are_shell_readable() {
+        let p = pipeline();
+        let s = Scripts {
+            pipeline: &p,
+            root: true,
+        };
+        let dir = tempfile::tempdir().expect("tmp");
+        let script = s.env_file(
+            "r1",
+            &[("A".into(), "x y'z".into()), ("B".into(), "$HOME".into())],
+            "ICT_END",
+        );
+        // Run the heredoc part locally against a temp folder.
+        let local = script
+            .replace(
+                "'/srv/app/releases/r1'",
+                &quote(&dir.path().display().to_string()),
+            )
+            .lines()
+            .filter(|l| !l.starts_with("chown"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{local}\n. {}/.ict-env; printf '%s|%s' \"$A\" \"$B\"",
+                dir.path().display()
+            ))
+            .output()
+            .expect("sh");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "x y'z|$HOME",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

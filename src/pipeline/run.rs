@@ -1,0 +1,377 @@
+//! Running a pipeline over SSH: on every host at once, prepare the user and folders, fetch the
+//! one resolved commit into a new release, write its env file and run the stages; only when
+//! every stage passed on every host, switch `current` and restart the service on each, then
+//! prune old releases. A failure anywhere discards the new release everywhere and leaves
+//! `current` and the running service untouched. Rollback is the switch + restart alone.
+//!
+//! Progress is reported as [`Event`]s through a callback (only `ui` prints). Stage output
+//! arrives when the stage ends (the SSH layer collects a command's output), each line named
+//! with its host and stage; secret values are replaced by `(sensitive)` before anything leaves
+//! this module. Depends on `ssh`, `model` and `pipeline::{remote, record}`.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use super::record::StageLog;
+use super::remote::Scripts;
+use crate::model::{Pipeline, SENSITIVE};
+use crate::ssh::{Auth, ExecResult, HostKeyVerifier, Session, SshError, Target};
+
+/// How many lines of a failing step are kept and sent.
+pub const TAIL_LINES: usize = 30;
+
+/// One host to deploy to.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub target: Target,
+    /// The app's environment on this host (`ICT_*` and the declared `env`, secrets resolved).
+    pub vars: Vec<(String, String)>,
+}
+
+/// Everything one run needs.
+#[derive(Clone)]
+pub struct Job {
+    pub pipeline: Arc<Pipeline>,
+    pub release: String,
+    pub ref_name: String,
+    pub commit: String,
+    pub hosts: Vec<Host>,
+    pub auth: Auth,
+    pub verifier: Arc<dyn HostKeyVerifier>,
+    /// Values to hide from logs (resolved secrets).
+    pub secrets: Vec<String>,
+    pub stage_timeout: Duration,
+}
+
+/// Something a run reports.
+#[derive(Debug, Clone)]
+pub enum Event {
+    StageStarted {
+        host: String,
+        stage: String,
+    },
+    Line {
+        host: String,
+        stage: String,
+        line: String,
+    },
+    StageDone {
+        host: String,
+        stage: String,
+        ok: bool,
+        seconds: f64,
+    },
+    Switched {
+        host: String,
+        release: String,
+    },
+    Restarted {
+        host: String,
+    },
+}
+
+/// Where and why a run failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub host: String,
+    /// A declared stage, or one of ict's steps (`connect`, `prepare`, `fetch`, `switch`, ...).
+    pub stage: String,
+    pub tail: String,
+}
+
+/// What a run did on the hosts.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub stages: Vec<StageLog>,
+    /// `None` when every step passed everywhere.
+    pub failure: Option<Failure>,
+}
+
+type Emit = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// Deploys `job.commit` to every host (see the module comment).
+pub async fn deploy(job: &Job, emit: Emit) -> Report {
+    let mut report = Report::default();
+    let mut sessions = Vec::new();
+    let mut tasks = JoinSet::new();
+    for host in job.hosts.clone() {
+        let (job, emit) = (job.clone(), emit.clone());
+        tasks.spawn(async move { build_one(&job, host, &emit).await });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((session, logs, failure)) = joined else {
+            continue;
+        };
+        report.stages.extend(logs);
+        if let Some(f) = failure {
+            report.failure.get_or_insert(f);
+        }
+        if let Some(s) = session {
+            sessions.push(s);
+        }
+    }
+    report.stages.sort_by(|a, b| a.host.cmp(&b.host));
+    if report.failure.is_some() {
+        for (session, scripts_root) in &sessions {
+            let scripts = Scripts {
+                pipeline: &job.pipeline,
+                root: *scripts_root,
+            };
+            let _ = session
+                .exec(&scripts.discard(&job.release), Duration::from_secs(60))
+                .await;
+        }
+    } else {
+        report.failure = activate(job, &sessions, &emit).await;
+    }
+    for (session, _) in sessions {
+        session.close().await;
+    }
+    report
+}
+
+/// Points `current` at `release` on every host (which must all still have it) and restarts.
+pub async fn rollback(job: &Job, emit: Emit) -> Report {
+    let mut sessions = Vec::new();
+    let mut report = Report::default();
+    for host in &job.hosts {
+        match connect(job, &host.target).await {
+            Ok(session) => {
+                let root = host.target.user == "root";
+                let scripts = Scripts {
+                    pipeline: &job.pipeline,
+                    root,
+                };
+                let kept = session
+                    .exec(&scripts.has_release(&job.release), Duration::from_secs(30))
+                    .await;
+                if !kept.as_ref().is_ok_and(ExecResult::success) {
+                    report.failure = Some(Failure {
+                        host: host.target.name.clone(),
+                        stage: "rollback".into(),
+                        tail: format!("release {} is no longer on this host", job.release),
+                    });
+                }
+                sessions.push((session, root));
+            }
+            Err(e) => {
+                report.failure = Some(Failure {
+                    host: host.target.name.clone(),
+                    stage: "connect".into(),
+                    tail: e.to_string(),
+                });
+            }
+        }
+    }
+    if report.failure.is_none() {
+        report.failure = activate(job, &sessions, &emit).await;
+    }
+    for (session, _) in sessions {
+        session.close().await;
+    }
+    report
+}
+
+async fn connect(job: &Job, target: &Target) -> Result<Session, SshError> {
+    Session::connect(
+        target,
+        &job.auth,
+        job.verifier.as_ref(),
+        Duration::from_secs(20),
+    )
+    .await
+}
+
+/// Prepare, fetch, env file and stages on one host; the session is kept for the switch.
+async fn build_one(
+    job: &Job,
+    host: Host,
+    emit: &Emit,
+) -> (Option<(Session, bool)>, Vec<StageLog>, Option<Failure>) {
+    let name = host.target.name.clone();
+    let fail = |stage: &str, tail: String| {
+        Some(Failure {
+            host: name.clone(),
+            stage: stage.to_owned(),
+            tail,
+        })
+    };
+    let session = match connect(job, &host.target).await {
+        Ok(s) => s,
+        Err(e) => return (None, Vec::new(), fail("connect", e.to_string())),
+    };
+    let root = host.target.user == "root";
+    let scripts = Scripts {
+        pipeline: &job.pipeline,
+        root,
+    };
+    let delimiter = format!("ICT_ENV_{}", rand::random::<u64>());
+    let steps = [
+        ("prepare", scripts.prepare()),
+        (
+            "fetch",
+            scripts.fetch(&job.release, &job.pipeline.repo, &job.ref_name, &job.commit),
+        ),
+        (
+            "env",
+            scripts.env_file(&job.release, &host.vars, &delimiter),
+        ),
+    ];
+    for (step, script) in steps {
+        if let Err(tail) = step_ok(session.exec(&script, Duration::from_secs(600)).await, job) {
+            return (Some((session, root)), Vec::new(), fail(step, tail));
+        }
+    }
+    let mut logs = Vec::new();
+    for stage in &job.pipeline.stages {
+        emit(Event::StageStarted {
+            host: name.clone(),
+            stage: stage.name.clone(),
+        });
+        let started = Instant::now();
+        let result = session
+            .exec(
+                &scripts.stage(&job.release, &stage.command),
+                job.stage_timeout,
+            )
+            .await;
+        let seconds = started.elapsed().as_secs_f64();
+        let (ok, output) = match &result {
+            Ok(r) => (r.success(), format!("{}{}", r.stdout, r.stderr)),
+            Err(e) => (false, e.to_string()),
+        };
+        let output = redact(&output, &job.secrets);
+        for line in output.lines() {
+            emit(Event::Line {
+                host: name.clone(),
+                stage: stage.name.clone(),
+                line: line.to_owned(),
+            });
+        }
+        emit(Event::StageDone {
+            host: name.clone(),
+            stage: stage.name.clone(),
+            ok,
+            seconds,
+        });
+        let mut tail = tail(&output);
+        if let Ok(ExecResult {
+            exit_status: Some(code),
+            ..
+        }) = &result
+        {
+            if *code != 0 {
+                let _ = write!(tail, "\n(exit status {code})");
+            }
+        }
+        logs.push(StageLog {
+            host: name.clone(),
+            stage: stage.name.clone(),
+            ok,
+            seconds,
+            tail: tail.clone(),
+        });
+        if !ok {
+            return (Some((session, root)), logs, fail(&stage.name, tail));
+        }
+    }
+    (Some((session, root)), logs, None)
+}
+
+/// Switch + restart + prune on every host, in parallel order of the sessions.
+async fn activate(job: &Job, sessions: &[(Session, bool)], emit: &Emit) -> Option<Failure> {
+    let mut failure = None;
+    for (session, root) in sessions {
+        let host = session.target().name.clone();
+        let scripts = Scripts {
+            pipeline: &job.pipeline,
+            root: *root,
+        };
+        let timeout = Duration::from_secs(120);
+        if let Err(tail) = step_ok(
+            session.exec(&scripts.switch(&job.release), timeout).await,
+            job,
+        ) {
+            failure.get_or_insert(Failure {
+                host,
+                stage: "switch".into(),
+                tail,
+            });
+            continue;
+        }
+        emit(Event::Switched {
+            host: host.clone(),
+            release: job.release.clone(),
+        });
+        if let Some(command) = &job.pipeline.service {
+            if let Err(tail) = step_ok(session.exec(&scripts.restart(command), timeout).await, job)
+            {
+                failure.get_or_insert(Failure {
+                    host,
+                    stage: "restart".into(),
+                    tail,
+                });
+                continue;
+            }
+            emit(Event::Restarted { host: host.clone() });
+        }
+        let _ = session.exec(&scripts.prune(), timeout).await;
+    }
+    failure
+}
+
+/// `Ok` when the step succeeded, else the tail of its output (secrets removed).
+fn step_ok(result: Result<ExecResult, SshError>, job: &Job) -> Result<(), String> {
+    match result {
+        Ok(r) if r.success() => Ok(()),
+        Ok(r) => {
+            let text = redact(&format!("{}{}", r.stdout, r.stderr), &job.secrets);
+            let status = r.exit_status.map_or_else(
+                || "no exit status".to_owned(),
+                |c| format!("exit status {c}"),
+            );
+            Err(format!("{}\n({status})", tail(&text))
+                .trim_start()
+                .to_owned())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The last [`TAIL_LINES`] lines of `text`.
+pub fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n")
+}
+
+/// `text` with every secret value replaced by `(sensitive)` (values shorter than 4
+/// characters are left alone: they would mangle ordinary text and protect little).
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_owned();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        out = out.replace(secret.as_str(), SENSITIVE);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tails_and_redaction() {
+        let text = (1..=40).fold(String::new(), |mut t, i| {
+            let _ = writeln!(t, "line {i}");
+            t
+        });
+        let t = tail(&text);
+        assert!(t.starts_with("line 11\n") && t.ends_with("line 40"), "{t}");
+        assert_eq!(
+            redact("key=hunter22 and abc", &["hunter22".into(), "abc".into()]),
+            "key=(sensitive) and abc"
+        );
+    }
+}

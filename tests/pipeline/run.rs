@@ -1,0 +1,191 @@
+//! `ict pipeline run` deploys the app and records the release; a commit whose unit tests fail
+//! stops at `test`, keeps the running release and notifies with the log tail (webhook and
+//! command); `ict rollback` switches back atomically; `ict pipeline status` shows it all.
+
+use super::{http_get, wait_for_app, Hook, Install, Repo};
+use crate::deploy::{project, serial, testable};
+
+const TOKEN: &str = "s3cr3t-token-value";
+
+fn script(repo: &Repo, install: &Install, hook: &Hook, notice_file: &str) -> String {
+    format!(
+        r#"
+let k = ssh_key("deploy", #{{ public_key_file: "keys/deploy.pub" }});
+server("web-1", #{{ cpu: 1, ram: 1024, disk: 20, ssh_keys: [k] }});
+pipeline("hello", #{{
+    repo: "{}",
+    preset: "python",
+    environments: #{{ dev: #{{ refs: ["main"], hosts: "web-1" }} }},
+    env: #{{ PORT: "8080", TOKEN: secret("ICT_TEST_TOKEN") }},
+    stages: #{{ smoke: "echo token is $TOKEN" }},
+    path: "{}",
+    user: "{}",
+    keep: 2,
+    notify: #{{ webhook: "{}", command: "cat > {notice_file}" }},
+}});
+"#,
+        repo.url(),
+        install.path().display(),
+        install.user,
+        hook.url
+    )
+}
+
+fn run(dir: &std::path::Path, args: &[&str], code: i32) -> String {
+    run_full(dir, args, code).stdout
+}
+
+fn run_full(dir: &std::path::Path, args: &[&str], code: i32) -> crate::test::Outcome {
+    let out = crate::test::Test::new()
+        .current_dir(dir)
+        .env("ICT_EMULATOR_SSH", "1")
+        .env("ICT_TEST_TOKEN", TOKEN)
+        .args(args)
+        .run();
+    assert_eq!(
+        out.status, code,
+        "ict {args:?}:\n{}{}",
+        out.stdout, out.stderr
+    );
+    assert!(
+        !out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN),
+        "secret leaked:\n{}",
+        out.stdout
+    );
+    out
+}
+
+#[test]
+fn deploy_fail_and_roll_back_on_a_loopback_host() {
+    if !testable() {
+        return;
+    }
+    let _serial = serial();
+    let sources = tempfile::tempdir().expect("tmp");
+    let repo = Repo::new(sources.path());
+    let install = Install::new("ictpipe");
+    let hook = Hook::start();
+    let notice_file = sources.path().join("notice.json");
+    let test = project(
+        &script(&repo, &install, &hook, &notice_file.display().to_string()),
+        &[],
+    );
+    let dir = test.path();
+    run(dir, &["apply", "infra.ict", "--yes"], 0);
+    let inventory: serde_json::Value =
+        serde_json::from_str(&run(dir, &["inventory", "--list", "infra.ict"], 0))
+            .expect("inventory");
+    let ip = inventory["_meta"]["hostvars"]["web-1"]["ansible_host"]
+        .as_str()
+        .expect("ip")
+        .to_owned();
+    let addr = format!("{ip}:8080");
+
+    // 1. The first release: every stage passes, the app answers, the release is recorded.
+    let out = run(dir, &["pipeline", "run", "infra.ict", "hello"], 0);
+    assert!(out.contains("web-1 | test | ✓ passed"), "{out}");
+    assert!(
+        out.contains("web-1 | smoke | token is (sensitive)"),
+        "{out}"
+    );
+    let first = install.current();
+    assert_eq!(wait_for_app(&addr), format!("hello from {first}"));
+    assert_eq!(hook.next()["outcome"], "success");
+    let state = std::fs::read_to_string(dir.join(".ict/dev/state.json")).expect("state");
+    assert!(state.contains(&first) && !state.contains(TOKEN), "{state}");
+    let env_file = install
+        .path()
+        .join("releases")
+        .join(&first)
+        .join(".ict-env");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&env_file)
+            .expect("env file")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+
+    // 2. A commit whose unit tests fail: exit 3 at `test`, the first release keeps serving.
+    repo.edit("app.py", "return \"hello from \"", "return \"bye from \"");
+    repo.commit("break the greeting");
+    let out = run(dir, &["pipeline", "run", "infra.ict", "hello"], 3);
+    assert!(out.contains("web-1 | test | ✗ FAILED"), "{out}");
+    assert!(out.contains("FAILED at stage `test` on web-1"), "{out}");
+    assert!(
+        !out.contains("web-1 | smoke"),
+        "no stage runs after a failure:\n{out}"
+    );
+    assert_eq!(install.current(), first);
+    assert_eq!(
+        http_get(&addr).as_deref(),
+        Some(format!("hello from {first}").as_str())
+    );
+    assert_eq!(
+        install.releases(),
+        std::slice::from_ref(&first),
+        "the failed release is discarded"
+    );
+    let failed = hook.next();
+    assert_eq!(
+        (failed["outcome"].as_str(), failed["failed_stage"].as_str()),
+        (Some("failed"), Some("test"))
+    );
+    assert!(
+        failed["log_tail"]
+            .as_str()
+            .is_some_and(|t| t.contains("AssertionError")),
+        "{failed}"
+    );
+    let from_command: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&notice_file).expect("command hook ran"))
+            .expect("json");
+    assert_eq!(from_command["failed_stage"], "test");
+    assert!(from_command["log_tail"]
+        .as_str()
+        .is_some_and(|t| t.contains("AssertionError")));
+
+    // 3. Fixed: a second release goes live; rollback returns to the first, atomically.
+    repo.edit(
+        "app.py",
+        "return \"bye from \"",
+        "return \"hello again from \"",
+    );
+    repo.edit(
+        "test_app.py",
+        "startswith(\"hello\")",
+        "startswith(\"hello again\")",
+    );
+    repo.commit("a new greeting");
+    run(dir, &["pipeline", "run", "infra.ict", "hello"], 0);
+    let second = install.current();
+    assert_ne!(second, first);
+    assert_eq!(wait_for_app(&addr), format!("hello again from {second}"));
+    let _ = hook.next();
+    let out = run(dir, &["rollback", "infra.ict", "hello"], 0);
+    assert!(
+        out.contains(&format!("rolled back to release {first}")),
+        "{out}"
+    );
+    assert_eq!(install.current(), first);
+    assert_eq!(wait_for_app(&addr), format!("hello from {first}"));
+    assert_eq!(hook.next()["action"], "rollback");
+
+    // Status: the current release is marked, the failure named.
+    let out = run(dir, &["pipeline", "status", "infra.ict", "hello"], 0);
+    assert!(out.contains(&format!("current release {first}")), "{out}");
+    assert!(out.contains("failed: test on web-1"), "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("rollback")).count(),
+        1,
+        "{out}"
+    );
+    // Nothing kept before the oldest release: a second rollback is refused.
+    let refused = run_full(dir, &["rollback", "infra.ict", "hello"], 1);
+    assert!(
+        refused
+            .stderr
+            .contains("no kept release before the current one"),
+        "{}",
+        refused.stderr
+    );
+}
