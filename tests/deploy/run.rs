@@ -78,3 +78,74 @@ fn run_creates_servers_configures_every_host_and_a_second_run_changes_nothing() 
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// The README's first command, `ict run examples/quickstart.ict --yes`, on a copy of
+/// `examples/`: it creates the servers and runs both playbooks; a second run changes nothing.
+#[test]
+fn the_readme_quickstart_runs_and_a_second_run_changes_nothing() {
+    if !testable() {
+        return;
+    }
+    let _serial = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(&crate::test::root().join("examples"), dir.path());
+    let written: Vec<String> = (1..=3)
+        .map(|i| format!("/tmp/ict-quickstart-web-{i}.txt"))
+        .chain(["/tmp/ict-quickstart-db.txt".to_owned()])
+        .collect();
+    let _cleanup = Cleanup(written.clone());
+
+    let first = ict_code(dir.path(), true, &["run", "quickstart.ict", "--yes"], 0);
+    assert!(first.stdout.contains("Apply complete!"), "{}", first.stdout);
+    assert!(
+        first.stdout.contains("Recap of playbook db:")
+            && first.stdout.contains("Recap of playbook web:"),
+        "{}",
+        first.stdout
+    );
+    for file in &written {
+        assert!(
+            std::path::Path::new(file).is_file(),
+            "{file}\n{}",
+            first.stdout
+        );
+    }
+    let second = ict_code(dir.path(), true, &["run", "quickstart.ict", "--yes"], 0);
+    assert!(second.stdout.contains("No changes"), "{}", second.stdout);
+    let changed: Vec<&str> = second
+        .stdout
+        .lines()
+        .filter(|l| l.contains("changed=") && !l.contains("changed=0"))
+        .collect();
+    assert!(changed.is_empty(), "{changed:?}\n{}", second.stdout);
+}
+
+/// Copies a folder tree (files and folders only), leaving out ict's own `.ict` folders.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from)
+        .expect("read folder")
+        .filter_map(Result::ok)
+    {
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_name() == ".ict" {
+            continue;
+        }
+        if source.is_dir() {
+            std::fs::create_dir_all(&target).expect("create folder");
+            copy_tree(&source, &target);
+        } else {
+            std::fs::copy(&source, &target).expect("copy file");
+        }
+    }
+}
+
+/// Removes the files a test's playbooks wrote on this machine.
+struct Cleanup(Vec<String>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for file in &self.0 {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
