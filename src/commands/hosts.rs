@@ -93,23 +93,31 @@ pub(super) fn identity_file(
     desired: &Desired,
     script: &Path,
 ) -> Option<PathBuf> {
-    if let Some(path) = identity
+    explicit_identity(identity)
+        .or_else(|| declared_identity(desired, script))
+        .or_else(home_identity)
+}
+
+/// `--identity`, else `ICT_SSH_KEY`.
+fn explicit_identity(identity: Option<&Path>) -> Option<PathBuf> {
+    identity
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("ICT_SSH_KEY").map(PathBuf::from))
-    {
-        return Some(path);
-    }
+}
+
+/// The private half of a `public_key_file` the script declares, if it sits next to it.
+fn declared_identity(desired: &Desired, script: &Path) -> Option<PathBuf> {
     let dir = script.parent().unwrap_or(Path::new(""));
-    for key in desired.ssh_keys.values() {
-        if let Some(file) = &key.public_key_file {
-            if let Some(stem) = file.strip_suffix(".pub") {
-                let private = dir.join(stem);
-                if private.is_file() {
-                    return Some(private);
-                }
-            }
-        }
-    }
+    desired
+        .ssh_keys
+        .values()
+        .filter_map(|key| key.public_key_file.as_deref()?.strip_suffix(".pub"))
+        .map(|stem| dir.join(stem))
+        .find(|private| private.is_file())
+}
+
+/// `~/.ssh/id_ed25519`, `id_ecdsa` or `id_rsa`, unless an ssh agent runs (it comes first).
+fn home_identity() -> Option<PathBuf> {
     if std::env::var_os("SSH_AUTH_SOCK").is_some() {
         return None;
     }
@@ -128,7 +136,17 @@ pub(super) fn auth(
     desired: &Desired,
     script: &Path,
 ) -> Result<Auth, Error> {
-    if let Some(path) = identity_file(identity, desired, script) {
+    auth_from(identity_file(identity, desired, script))
+}
+
+/// How to authenticate when no script is involved (`ict exec --hosts`): `--identity`, else
+/// `ICT_SSH_KEY`, else the ssh agent, else the home keys.
+pub(super) fn auth_without_script(identity: Option<&Path>) -> Result<Auth, Error> {
+    auth_from(explicit_identity(identity).or_else(home_identity))
+}
+
+fn auth_from(file: Option<PathBuf>) -> Result<Auth, Error> {
+    if let Some(path) = file {
         return Ok(Auth::key_file(&path)?);
     }
     if std::env::var_os("SSH_AUTH_SOCK").is_some() {

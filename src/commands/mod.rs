@@ -7,6 +7,7 @@ use std::path::Path;
 use clap::CommandFactory;
 
 mod deploy;
+mod exec;
 mod hosts;
 mod infra;
 mod metrics;
@@ -40,6 +41,10 @@ pub enum Error {
     /// An SSH connection failed.
     #[error(transparent)]
     Ssh(#[from] crate::ssh::SshError),
+
+    /// A `--hosts` list cannot be used.
+    #[error(transparent)]
+    HostList(#[from] crate::ssh::HostListError),
 
     /// Ansible could not be run.
     #[error(transparent)]
@@ -84,6 +89,7 @@ impl Error {
             Error::Provider(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Emulator(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Ssh(error) => crate::ui::render_diagnostic(error, ui.color(), out),
+            Error::HostList(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Ansible(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Watch(error) => crate::ui::render_diagnostic(error, ui.color(), out),
         }
@@ -141,7 +147,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         }
         Command::Run(args) => deploy::run(config, ui, args),
         Command::Inventory(args) => deploy::inventory(config, ui, args),
-        Command::Exec(args) => deploy::exec(config, ui, args),
+        Command::Exec(args) => exec::exec(config, ui, args),
         Command::Power(args) => deploy::power(config, ui, args),
         Command::Metrics(args) => metrics::metrics(config, ui, args),
         Command::Top(args) => metrics::top(config, ui, args),
