@@ -81,6 +81,10 @@ pub enum Command {
     /// Show or break the lock that keeps two ict commands from changing one environment at once.
     #[command(subcommand)]
     Lock(LockCommand),
+
+    /// Repair what ict remembers about an environment (`--env`).
+    #[command(subcommand)]
+    State(StateCommand),
     /// Show what `apply` would change: create (+), update (~), replace (-/+), destroy (-).
     Plan(PlanArgs),
 
@@ -140,6 +144,22 @@ pub enum LockCommand {
     /// Remove the lock, e.g. after a crashed run on another machine. Make sure its holder is
     /// really gone: two commands changing one environment at once can create servers twice.
     Break(FileArgs),
+}
+
+/// `ict state …`: edits of the state of the environment selected with `--env`.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Forget the host key pinned for a server (after rebuilding it on purpose): it is removed
+    /// from the state and from the known_hosts file ict keeps for Ansible, and the next
+    /// connection pins the key the server presents then.
+    ForgetHostKey {
+        #[command(flatten)]
+        file: FileArgs,
+
+        /// The server, as named in the script (e.g. `web-1`).
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
 }
 
 /// The script file argument shared by most commands.

@@ -92,7 +92,22 @@ fn exec_listed(ui: &Ui, args: &ExecArgs, list: &Path) -> Result<ExitCode, Error>
         &targets, &auth, verifier, &command, &options,
     ));
     let failed = ui.exec_results(&results, &[], args.group_output);
+    if changed_keys(&results).next().is_some() {
+        ui.note(&format!(
+            "hint: a changed host key may mean a rebuilt server, or someone intercepting the \
+             connection; if it was rebuilt, replace its line in {}",
+            known_hosts.display()
+        ));
+    }
     Ok(exit_code(failed))
+}
+
+/// The names of the hosts refused for a changed host key.
+fn changed_keys(results: &[ssh::HostResult]) -> impl Iterator<Item = &str> {
+    results
+        .iter()
+        .filter(|r| matches!(r.outcome, Err(ssh::SshError::HostKeyChanged { .. })))
+        .map(|r| r.target.name.as_str())
 }
 
 /// `ict exec FILE`: the servers the script declares.
@@ -142,6 +157,13 @@ fn exec_declared(
             save_pins_if_unlocked(config, ui, script, &pins, &fleet);
         }
         let failed = ui.exec_results(&results, &missing, args.group_output);
+        for name in changed_keys(&results) {
+            ui.note(&format!(
+                "hint: if {name} was rebuilt on purpose, forget its old key with `ict state \
+                 forget-host-key {} {name}`; otherwise someone may be intercepting the connection",
+                script.display()
+            ));
+        }
         Ok(exit_code(failed))
     })
 }

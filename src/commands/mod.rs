@@ -14,7 +14,7 @@ mod metrics;
 pub(crate) mod query;
 mod watch;
 
-use crate::cli::{Cli, CloudArgs, CloudCommand, Command, GraphFormat, LockCommand};
+use crate::cli::{Cli, CloudArgs, CloudCommand, Command, GraphFormat, LockCommand, StateCommand};
 use crate::config::Config;
 use crate::exit::ExitCode;
 use crate::model::Graph;
@@ -136,6 +136,9 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         }
         Command::Repl { file } => Ok(crate::repl::run(config, ui, file.as_deref())),
         Command::Lock(command) => lock(config, ui, command),
+        Command::State(StateCommand::ForgetHostKey { file, name }) => {
+            hosts::forget_host_key(config, ui, &file.file, name)
+        }
         Command::Cloud(args) => cloud(config, args, ui),
         Command::Emulator(args) => {
             crate::emulator::run_until_signal(args.listen, args.to_config(), |addr| {
