@@ -6,7 +6,11 @@
 //! [`Listening::stop`] closes the socket, then stops every live connection together with the
 //! processes below it (SIGTERM, then SIGKILL after a grace period). A [`Listening`] dropped
 //! without `stop` (a dropped runtime) does the same synchronously, so no exit path leaves an
-//! sshd behind. Depends on `files` and `procfs`.
+//! sshd behind. An emulator killed outright (SIGKILL) takes its sockets with it, so nothing
+//! listens any more; a connection still open then ends when its client does (ict's in-process
+//! emulator dies with its client). No parent-death signal is set: Linux sends it when the
+//! spawning *thread* ends, and tokio may retire a worker thread while the connection lives.
+//! Depends on `files` and `procfs`.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -30,9 +34,6 @@ use crate::emulator::ServerInfo;
 pub(super) const SSHD: &str = "/usr/sbin/sshd";
 /// sshd's privilege-separation folder (compiled into Debian's sshd).
 pub(super) const PRIVSEP_DIR: &str = "/run/sshd";
-/// util-linux's `setpriv`: used, when present, to give each `sshd -i` a parent-death signal,
-/// so even a killed (SIGKILL) emulator leaves no connection behind.
-const SETPRIV: &str = "/usr/bin/setpriv";
 /// How long a connection's processes get between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
 const POLL: Duration = Duration::from_millis(5);
@@ -143,7 +144,8 @@ async fn accept_loop(
             continue;
         };
         if !connections.add(pid) {
-            terminate_blocking(&[pid]);
+            // The server stopped while this connection was accepted: stop it too.
+            tokio::task::spawn_blocking(move || terminate_blocking(&[pid]));
         }
         let connections = Arc::clone(&connections);
         tokio::spawn(async move {
@@ -160,13 +162,7 @@ fn spawn_sshd(stream: TcpStream, config: &Path, log: &File) -> io::Result<tokio:
     let stream = stream.into_std()?;
     stream.set_nonblocking(false)?;
     let output = stream.try_clone()?;
-    let mut command = if Path::new(SETPRIV).exists() {
-        let mut c = tokio::process::Command::new(SETPRIV);
-        c.args(["--pdeathsig", "TERM", "--", SSHD]);
-        c
-    } else {
-        tokio::process::Command::new(SSHD)
-    };
+    let mut command = tokio::process::Command::new(SSHD);
     command
         .args(["-i", "-e", "-f"])
         .arg(config)
