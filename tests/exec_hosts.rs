@@ -83,14 +83,22 @@ fn exec_on_listed_hosts_checks_keys_selects_and_reports_each_host() {
         out.stderr
     );
 
-    // A failing command on one host: exit 3, the others fine.
-    let out = exec(
-        dir,
-        &key,
-        &["-l", "h1,h2"],
-        "[ $SSH_CLIENT ] && test -e /nonexistent-ict",
-    );
+    // A failing command on one host (h1: the daemon's port ends its SSH_CONNECTION): exit 3,
+    // its exit code in the recap, the other host fine.
+    let fails_on_h1 = format!("test \"${{SSH_CONNECTION##* }}\" != {}", daemons[0].port);
+    let out = exec(dir, &key, &["-l", "h1,h2"], &fails_on_h1);
     assert_eq!(out.status, 3, "{}{}", out.stdout, out.stderr);
+    let recap = out.stdout.split("\nRecap:\n").nth(1).expect("recap");
+    let h1 = recap
+        .lines()
+        .find(|l| l.trim_start().starts_with("h1 "))
+        .expect("h1 in recap");
+    assert!(h1.ends_with("exit 1"), "{recap}");
+    let h2 = recap
+        .lines()
+        .find(|l| l.trim_start().starts_with("h2 "))
+        .expect("h2 in recap");
+    assert!(h2.contains(" ok ("), "{recap}");
 
     // A host missing from known_hosts is refused (and says where ict looked); a changed key
     // is refused naming both fingerprints; the remaining host still runs.

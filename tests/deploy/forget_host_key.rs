@@ -111,7 +111,7 @@ fn a_forgotten_key_is_pinned_afresh_and_unknown_names_are_refused() {
         ]
     );
     assert_eq!(known_key(dir, &ips["web-1"]), Some(new));
-    // A second forget finds nothing stale: the new pin is in the state.
+    // The new key is pinned in the state too: the next exec accepts it.
     ict_code(
         dir,
         true,
