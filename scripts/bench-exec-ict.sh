@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench-exec-ict.sh — the whole `ict exec infra.ict -- true` on 10 and 50 emulated servers
-# (the built-in emulator backs each with a real sshd on its own loopback IP). A run includes
-# starting the in-process emulator and restoring (starting) the servers' sshds, logging in to
-# every host, and stopping the sshds; the emulator+sshd part is measured on its own with
+# (the built-in emulator backs each with a real sshd on its own loopback IP, inetd style: a
+# listening socket per server and `sshd -i` per connection). A run includes starting the
+# in-process emulator and restoring the servers' SSH (binding their sockets), logging in to
+# every host, and stopping it all; the emulator+SSH part is measured on its own with
 # `ict inventory --list` with SSH backing on vs off.
 #
 #   scripts/bench-exec-ict.sh                  # N=10,50; debug build
@@ -71,6 +72,6 @@ for n in ${SIZES//,/ }; do
   echo "== $n servers"
   measure "$dir" "$ICT exec infra.ict -- true" "exec-$n"
   ICT_EMULATOR_SSH=0 measure "$dir" "$ICT inventory --list infra.ict" "emulator-no-ssh-$n"
-  measure "$dir" "$ICT inventory --list infra.ict" "emulator-with-sshds-$n"
+  measure "$dir" "$ICT inventory --list infra.ict" "emulator-with-ssh-$n"
 done
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"

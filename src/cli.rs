@@ -81,6 +81,10 @@ pub enum Command {
     /// Show or break the lock that keeps two ict commands from changing one environment at once.
     #[command(subcommand)]
     Lock(LockCommand),
+
+    /// Repair what ict remembers about an environment (`--env`).
+    #[command(subcommand)]
+    State(StateCommand),
     /// Show what `apply` would change: create (+), update (~), replace (-/+), destroy (-).
     Plan(PlanArgs),
 
@@ -97,7 +101,8 @@ pub enum Command {
     /// Print the Ansible inventory of the servers (YAML, INI, or the dynamic-inventory JSON).
     Inventory(InventoryArgs),
 
-    /// Run a command on many servers at once over SSH: `ict exec infra.ict -l web -- uptime`.
+    /// Run a command on many servers at once over SSH: `ict exec infra.ict -l web -- uptime`,
+    /// or on hosts listed in a file: `ict exec --hosts hosts.txt -- uptime`.
     Exec(ExecArgs),
 
     /// Start, stop or reboot servers (`--limit` selects which).
@@ -215,6 +220,22 @@ pub struct RollbackArgs {
 
     #[command(flatten)]
     pub ssh: SshArgs,
+}
+
+/// `ict state …`: edits of the state of the environment selected with `--env`.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Forget the host key pinned for a server (after rebuilding it on purpose): it is removed
+    /// from the state and from the known_hosts file ict keeps for Ansible, and the next
+    /// connection pins the key the server presents then.
+    ForgetHostKey {
+        #[command(flatten)]
+        file: FileArgs,
+
+        /// The server, as named in the script (e.g. `web-1`).
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
 }
 
 /// The script file argument shared by most commands.
@@ -401,15 +422,40 @@ pub struct SshArgs {
 /// `ict exec`.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    #[command(flatten)]
-    pub file: FileArgs,
+    /// The script whose servers to reach, e.g. `infra.ict` (or --hosts).
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "hosts",
+        conflicts_with = "hosts"
+    )]
+    pub file: Option<PathBuf>,
+
+    /// Reach hosts no script declares, listed in a file like `ansible -i`: one `name address
+    /// [port]`, `name [user@]address[:port]` or `[user@]address[:port]` per line.
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<PathBuf>,
+
+    /// With --hosts: the OpenSSH known_hosts file the host keys must be in (default
+    /// ~/.ssh/known_hosts). Unknown or changed keys are refused.
+    #[arg(long, value_name = "FILE", requires = "hosts")]
+    pub known_hosts: Option<PathBuf>,
+
+    /// With --hosts: the user to log in as on lines that name none (default root).
+    #[arg(long, short = 'u', value_name = "USER", requires = "hosts")]
+    pub user: Option<String>,
 
     /// Ansible-style host pattern: `web`, `web-*`, `web:!web-3` (default: all servers).
     #[arg(long, short = 'l', default_value = "all", value_name = "PATTERN")]
     pub limit: String,
 
     /// How many hosts at once.
-    #[arg(long, default_value_t = 50, value_name = "N")]
+    #[arg(
+        long,
+        short = 'f',
+        visible_alias = "forks",
+        default_value_t = 50,
+        value_name = "N"
+    )]
     pub parallelism: usize,
 
     /// Seconds a command may run on one host.

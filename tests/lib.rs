@@ -10,6 +10,7 @@ mod deploy;
 mod emulator;
 mod errors;
 mod examples;
+mod exec_hosts;
 mod graph;
 mod metrics;
 mod pipeline;

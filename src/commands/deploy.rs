@@ -1,5 +1,5 @@
-//! `ict run` (alias `deploy`), `ict inventory`, `ict exec` and `ict power`: the commands that
-//! reach into the servers once they exist.
+//! `ict run` (alias `deploy`), `ict inventory` and `ict power`: the commands that reach into
+//! the servers once they exist (`ict exec` is in `exec`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use super::hosts::{self, Host};
 use super::infra::{self, Converge};
 use super::{evaluate, Error};
 use crate::ansible;
-use crate::cli::{ExecArgs, InventoryArgs, InventoryFormat, PowerAction, PowerArgs, RunArgs};
+use crate::cli::{InventoryArgs, InventoryFormat, PowerAction, PowerArgs, RunArgs};
 use crate::config::Config;
 use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
@@ -358,61 +358,6 @@ pub(super) fn inventory(config: &Config, ui: &Ui, args: &InventoryArgs) -> Resul
         };
         ui.out(&text);
         Ok(ExitCode::Success)
-    })
-}
-
-pub(super) fn exec(config: &Config, ui: &Ui, args: &ExecArgs) -> Result<ExitCode, Error> {
-    let script = &args.file.file;
-    let pending = connect::start(config.provider, script);
-    let evaluated = evaluate(config, ui, script)?;
-    let selected: Vec<String> = pattern::select(&args.limit, &evaluated.desired)
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    if selected.is_empty() {
-        return Err(Error::Message(format!(
-            "`--limit {}` matches no server in {}",
-            args.limit,
-            script.display()
-        )));
-    }
-    let auth = hosts::auth(args.ssh.identity.as_deref(), &evaluated.desired, script)?;
-    let command = args.command.join(" ");
-    let runtime = infra::runtime()?;
-    runtime.block_on(async {
-        let conn = pending.connect().await?;
-        let dir = StateDir::for_script(script, &config.env)?;
-        let state = State::load(&dir)?;
-        let observed = conn.client.observe().await;
-        let fleet = hosts::fleet(&evaluated.desired, &state, &observed?);
-        let chosen: Vec<&Host> = fleet
-            .iter()
-            .filter(|h| selected.contains(&h.name))
-            .collect();
-        let targets: Vec<ssh::Target> = chosen.iter().filter_map(|h| h.target()).collect();
-        let missing: Vec<&str> = chosen
-            .iter()
-            .filter(|h| h.ip.is_none())
-            .map(|h| h.name.as_str())
-            .collect();
-        let pins = hosts::pins(&state, &fleet);
-        let verifier: Arc<dyn HostKeyVerifier> = pins.clone();
-        let options = FanoutOptions {
-            parallelism: args.parallelism.max(1),
-            command_timeout: Duration::from_secs(args.timeout),
-            ..FanoutOptions::default()
-        };
-        let results = ssh::exec_many(&targets, &auth, verifier, &command, &options).await;
-        conn.close().await;
-        if !pins.newly_pinned().is_empty() {
-            save_pins_if_unlocked(config, ui, script, &pins, &fleet);
-        }
-        let failed = ui.exec_results(&results, &missing, args.group_output);
-        Ok(if failed {
-            ExitCode::PartialFailure
-        } else {
-            ExitCode::Success
-        })
     })
 }
 

@@ -2,14 +2,18 @@
 //! cloud gave them, the SSH identity to log in with, and host keys pinned in the state and in a
 //! `known_hosts` file ict maintains for Ansible (DESIGN decision 7).
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::Error;
+use super::{infra, Error};
+use crate::config::Config;
+use crate::exit::ExitCode;
 use crate::model::{Desired, Placeholder};
 use crate::provider::Observed;
-use crate::ssh::{self, Auth, PinnedKeys, PublicKey, Target};
+use crate::ssh::{self, Auth, KnownHosts, PinnedKeys, PublicKey, Target};
 use crate::state::{Address, HostKey, State, StateDir, Store};
+use crate::ui::Ui;
 
 /// One declared server and where to reach it.
 #[derive(Debug, Clone)]
@@ -93,23 +97,31 @@ pub(super) fn identity_file(
     desired: &Desired,
     script: &Path,
 ) -> Option<PathBuf> {
-    if let Some(path) = identity
+    explicit_identity(identity)
+        .or_else(|| declared_identity(desired, script))
+        .or_else(home_identity)
+}
+
+/// `--identity`, else `ICT_SSH_KEY`.
+fn explicit_identity(identity: Option<&Path>) -> Option<PathBuf> {
+    identity
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("ICT_SSH_KEY").map(PathBuf::from))
-    {
-        return Some(path);
-    }
+}
+
+/// The private half of a `public_key_file` the script declares, if it sits next to it.
+fn declared_identity(desired: &Desired, script: &Path) -> Option<PathBuf> {
     let dir = script.parent().unwrap_or(Path::new(""));
-    for key in desired.ssh_keys.values() {
-        if let Some(file) = &key.public_key_file {
-            if let Some(stem) = file.strip_suffix(".pub") {
-                let private = dir.join(stem);
-                if private.is_file() {
-                    return Some(private);
-                }
-            }
-        }
-    }
+    desired
+        .ssh_keys
+        .values()
+        .filter_map(|key| key.public_key_file.as_deref()?.strip_suffix(".pub"))
+        .map(|stem| dir.join(stem))
+        .find(|private| private.is_file())
+}
+
+/// `~/.ssh/id_ed25519`, `id_ecdsa` or `id_rsa`, unless an ssh agent runs (it comes first).
+fn home_identity() -> Option<PathBuf> {
     if std::env::var_os("SSH_AUTH_SOCK").is_some() {
         return None;
     }
@@ -128,7 +140,17 @@ pub(super) fn auth(
     desired: &Desired,
     script: &Path,
 ) -> Result<Auth, Error> {
-    if let Some(path) = identity_file(identity, desired, script) {
+    auth_from(identity_file(identity, desired, script))
+}
+
+/// How to authenticate when no script is involved (`ict exec --hosts`): `--identity`, else
+/// `ICT_SSH_KEY`, else the ssh agent, else the home keys.
+pub(super) fn auth_without_script(identity: Option<&Path>) -> Result<Auth, Error> {
+    auth_from(explicit_identity(identity).or_else(home_identity))
+}
+
+fn auth_from(file: Option<PathBuf>) -> Result<Auth, Error> {
+    if let Some(path) = file {
         return Ok(Auth::key_file(&path)?);
     }
     if std::env::var_os("SSH_AUTH_SOCK").is_some() {
@@ -183,4 +205,94 @@ pub(super) fn save_pins(store: &mut Store, pins: &PinnedKeys, fleet: &[Host]) ->
     pins.write_known_hosts(&path)
         .map_err(|e| Error::Message(format!("cannot write {}: {e}", path.display())))?;
     Ok(())
+}
+
+/// `ict state forget-host-key FILE NAME`: drops server `name`'s pinned key from the state
+/// (under the state lock) and then its lines from the `known_hosts` file (each write atomic;
+/// a crash in between leaves a line that the next pin rewrites anyway). Lines are found by
+/// the forgotten key; when another server is pinned with the same key (a cloned image), they
+/// stay until the next `ict exec` or `ict run` rewrites the file from the state.
+pub(super) fn forget_host_key(
+    config: &Config,
+    ui: &Ui,
+    script: &Path,
+    name: &str,
+) -> Result<ExitCode, Error> {
+    let address = Address::new("server", name)
+        .map_err(|e| Error::Message(format!("`{name}` is not a server name: {e}")))?;
+    let mut store = infra::open_store(config, ui, script, "state forget-host-key")?;
+    let result = store.commit(|state| Ok(state.forget_host_key(&address)));
+    let forgotten = match result {
+        Ok(Some(key)) => key,
+        Ok(None) => {
+            let pinned: Vec<String> = store
+                .state()
+                .host_keys()
+                .filter(|(a, _)| a.kind() == "server")
+                .map(|(a, _)| a.name().to_owned())
+                .collect();
+            let env = store.dir().env().to_owned();
+            let _ = store.close();
+            let known = if pinned.is_empty() {
+                "no server has a pinned key yet".to_owned()
+            } else {
+                format!("pinned: {}", pinned.join(", "))
+            };
+            return Err(Error::Message(format!(
+                "no host key is pinned for server `{name}` in environment `{env}` ({known})"
+            )));
+        }
+        Err(e) => {
+            let _ = store.close();
+            return Err(e.into());
+        }
+    };
+    let shared = store
+        .state()
+        .host_keys()
+        .any(|(_, k)| k.same_key(&forgotten));
+    let path = known_hosts_file(store.dir());
+    let rewritten = if shared {
+        Ok(false)
+    } else {
+        remove_known_hosts_key(&path, &forgotten)
+    };
+    store.close()?;
+    let removed =
+        rewritten.map_err(|e| Error::Message(format!("cannot rewrite {}: {e}", path.display())))?;
+    let mut text = format!(
+        "Forgot the host key of {name} ({}); the next connection pins the key it presents.\n",
+        forgotten.fingerprint
+    );
+    if removed {
+        let _ = writeln!(text, "Removed it from {}.", path.display());
+    } else if shared {
+        let _ = writeln!(
+            text,
+            "Another server is pinned with the same key: {} is rewritten at the next `ict exec` \
+             or `ict run`.",
+            path.display()
+        );
+    }
+    ui.out(&text);
+    Ok(ExitCode::Success)
+}
+
+/// Rewrites ict's `known_hosts` without the entries of `key`; false when it had none.
+fn remove_known_hosts_key(path: &Path, key: &HostKey) -> std::io::Result<bool> {
+    let Ok(forgotten) = PublicKey::from_openssh(&format!("{} {}", key.algorithm, key.key)) else {
+        return Ok(false);
+    };
+    let file = KnownHosts::load_or_empty(path)?;
+    let entries = file.plain_entries();
+    let kept: Vec<(String, PublicKey)> = entries
+        .iter()
+        .filter(|(_, k)| k.key_data() != forgotten.key_data())
+        .cloned()
+        .collect();
+    if kept.len() == entries.len() {
+        return Ok(false);
+    }
+    ssh::write_atomically(path, &ssh::render_known_hosts(&kept))?;
+    Ok(true)
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use clap::CommandFactory;
 
 mod deploy;
+mod exec;
 mod hosts;
 mod infra;
 mod metrics;
@@ -14,7 +15,7 @@ mod pipeline;
 pub(crate) mod query;
 mod watch;
 
-use crate::cli::{Cli, CloudArgs, CloudCommand, Command, GraphFormat, LockCommand};
+use crate::cli::{Cli, CloudArgs, CloudCommand, Command, GraphFormat, LockCommand, StateCommand};
 use crate::config::Config;
 use crate::exit::ExitCode;
 use crate::model::Graph;
@@ -41,6 +42,10 @@ pub enum Error {
     /// An SSH connection failed.
     #[error(transparent)]
     Ssh(#[from] crate::ssh::SshError),
+
+    /// A `--hosts` list cannot be used.
+    #[error(transparent)]
+    HostList(#[from] crate::ssh::HostListError),
 
     /// Ansible could not be run.
     #[error(transparent)]
@@ -89,6 +94,7 @@ impl Error {
             Error::Provider(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Emulator(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Ssh(error) => crate::ui::render_diagnostic(error, ui.color(), out),
+            Error::HostList(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Ansible(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Watch(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Pipeline(error) => crate::ui::render_diagnostic(error, ui.color(), out),
@@ -137,6 +143,9 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         }
         Command::Repl { file } => Ok(crate::repl::run(config, ui, file.as_deref())),
         Command::Lock(command) => lock(config, ui, command),
+        Command::State(StateCommand::ForgetHostKey { file, name }) => {
+            hosts::forget_host_key(config, ui, &file.file, name)
+        }
         Command::Cloud(args) => cloud(config, args, ui),
         Command::Emulator(args) => {
             crate::emulator::run_until_signal(args.listen, args.to_config(), |addr| {
@@ -148,7 +157,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         }
         Command::Run(args) => deploy::run(config, ui, args),
         Command::Inventory(args) => deploy::inventory(config, ui, args),
-        Command::Exec(args) => deploy::exec(config, ui, args),
+        Command::Exec(args) => exec::exec(config, ui, args),
         Command::Power(args) => deploy::power(config, ui, args),
         Command::Metrics(args) => metrics::metrics(config, ui, args),
         Command::Top(args) => metrics::top(config, ui, args),

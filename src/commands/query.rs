@@ -175,6 +175,7 @@ pub(crate) fn describe(error: &Error) -> String {
         Error::State(e) => e.help().map(|h| h.to_string()),
         Error::Provider(e) => e.help().map(|h| h.to_string()),
         Error::Ssh(e) => e.help().map(|h| h.to_string()),
+        Error::HostList(e) => e.help().map(|h| h.to_string()),
         Error::Emulator(e) => e.help().map(|h| h.to_string()),
         Error::Ansible(e) => e.help().map(|h| h.to_string()),
         Error::Watch(e) => e.help().map(|h| h.to_string()),

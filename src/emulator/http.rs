@@ -168,7 +168,7 @@ impl Shared {
         self.settle(&events).await;
     }
 
-    /// After events, waits until the servers' sshds match them, so whoever sees a server
+    /// After events, waits until the servers' SSH matches them, so whoever sees a server
     /// Active or powered off through this request also finds its SSH up or down.
     async fn settle(&self, events: &[super::ServerEvent]) {
         if let (Some(ssh), false) = (&self.ssh, events.is_empty()) {

@@ -273,7 +273,7 @@ impl Emulator {
                 .then(|| node_exporter::NodeExporters::new(NODE_EXPORTER_PORT))
                 .flatten(),
         });
-        // Restored servers are reported before anything listens (their sshds start in
+        // Restored servers are reported before anything listens (their SSH sockets open in
         // parallel; `run` waits for them before serving).
         shared.dispatch(&restored);
         Ok(Emulator {

@@ -1,19 +1,23 @@
 //! Servers you can SSH into, offline: the emulator backs every Active, powered-on server with
-//! a real OpenSSH `sshd` listening on the server's own loopback IP, port 22, with the server's
-//! public keys authorized for its user and its own host key. The key is generated once and kept
-//! in the server's folder next to the state file (`<state>/servers/<id>/` for `<state>.json`),
-//! because ict pins host keys and a key that changed on every restart would be refused.
+//! a real OpenSSH `sshd`, inetd style: it listens on the server's own loopback IP, port 22, and
+//! runs `sshd -i` for each connection, with the server's public keys authorized for its user
+//! and its own host key. The key is generated once and kept in the server's folder next to the
+//! state file (`<state>/servers/<id>/` for `<state>.json`), because ict pins host keys and a
+//! key that changed on every restart would be refused. Listening is a `bind`, so restoring
+//! the servers of a saved state at every ict command costs next to nothing.
 //!
-//! Each server has a small task that applies its events in order (start on Active, stop on
-//! power off, restart on power on, stop and forget on delete), so servers start in parallel
-//! while each one's events never overtake each other. Every daemon is stopped when the
-//! emulator shuts down; a dropped [`daemon::Daemon`] stops itself, so no path leaves one behind.
+//! Each server has a small task that applies its events in order (listen on Active, stop on
+//! power off, listen again on power on, stop and forget on delete), so servers start in
+//! parallel while each one's events never overtake each other. Stopping closes the socket and
+//! stops the server's live connections; everything is stopped when the emulator shuts down,
+//! and a dropped [`inetd::Listening`] stops itself, so no path leaves an sshd behind.
 //!
 //! Needs Linux, root (port 22) and `/usr/sbin/sshd`; without them [`SshBacking`] logs one
 //! warning (when the first server needs it) and the emulator runs without SSH.
 //! Depends on `events`.
 
-mod daemon;
+mod files;
+mod inetd;
 mod procfs;
 
 use std::collections::HashMap;
@@ -25,11 +29,12 @@ use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use self::daemon::{Daemon, Files, Started};
+use self::files::{Files, SshdError};
+use self::inetd::Listening;
 use super::events::{ServerEvent, ServerInfo};
 
 /// Where the emulator keeps server `id`'s SSH files (host key, `authorized_keys`,
-/// `sshd_config`, `sshd.pid`, `sshd.log`) for the state file `state_file`: `.ict/emulator.json`
+/// `sshd_config`, `sshd.log`) for the state file `state_file`: `.ict/emulator.json`
 /// gives `.ict/emulator/servers/<id>` (a file without extension, `state`, gives `state.d/...`).
 pub fn ssh_server_dir(state_file: &Path, id: u64) -> PathBuf {
     servers_dir(state_file).join(id.to_string())
@@ -46,7 +51,7 @@ fn servers_dir(state_file: &Path) -> PathBuf {
     base.join("servers")
 }
 
-/// The sshd daemons of all servers, or why there are none.
+/// The SSH service of all servers, or why there is none.
 pub(crate) enum SshBacking {
     Live(Live),
     /// SSH backing cannot work here; the reason is logged once, when a server first needs it.
@@ -92,7 +97,7 @@ impl SshBacking {
         }
     }
 
-    /// Queues the daemon work for an event; returns at once.
+    /// Queues the SSH work for an event; returns at once.
     pub(crate) fn on_event(&self, event: &ServerEvent) {
         match self {
             SshBacking::Live(live) => live.on_event(event),
@@ -109,14 +114,14 @@ impl SshBacking {
         }
     }
 
-    /// Waits until every event queued so far has been applied (daemons listening or stopped).
+    /// Waits until every event queued so far has been applied (servers listening or stopped).
     pub(crate) async fn settle(&self) {
         if let SshBacking::Live(live) = self {
             live.settle().await;
         }
     }
 
-    /// Stops every daemon (in parallel) and waits for them.
+    /// Stops every server's SSH (in parallel) and waits for it.
     pub(crate) async fn shutdown(&self) {
         if let SshBacking::Live(live) = self {
             live.shutdown().await;
@@ -129,16 +134,16 @@ impl Live {
         if !cfg!(target_os = "linux") {
             return Err("SSH backing needs Linux".to_owned());
         }
-        if !Path::new(daemon::SSHD).is_file() {
+        if !Path::new(inetd::SSHD).is_file() {
             return Err(format!(
                 "{} is missing (apt-get install openssh-server)",
-                daemon::SSHD
+                inetd::SSHD
             ));
         }
-        if !Path::new(daemon::SSH_KEYGEN).is_file() {
+        if !Path::new(files::SSH_KEYGEN).is_file() {
             return Err(format!(
                 "{} is missing (apt-get install openssh-client)",
-                daemon::SSH_KEYGEN
+                files::SSH_KEYGEN
             ));
         }
         if !rustix::process::geteuid().is_root() {
@@ -148,8 +153,8 @@ impl Live {
             .map_err(|_| "the emulator was started outside a tokio runtime".to_owned())?;
         // sshd refuses to start without its privilege-separation folder (made by systemd
         // on a normal boot, missing in containers).
-        std::fs::create_dir_all(daemon::PRIVSEP_DIR)
-            .map_err(|e| format!("cannot create {}: {e}", daemon::PRIVSEP_DIR))?;
+        std::fs::create_dir_all(inetd::PRIVSEP_DIR)
+            .map_err(|e| format!("cannot create {}: {e}", inetd::PRIVSEP_DIR))?;
         let (root, temp) = if let Some(file) = state_file {
             (servers_dir(file), None)
         } else {
@@ -236,26 +241,26 @@ impl Live {
     }
 }
 
-/// One server's task: applies its commands in order and stops its daemon when it ends (a
-/// cancelled task drops the daemon, which stops it too).
+/// One server's task: applies its commands in order and stops its SSH when it ends (a
+/// cancelled task drops the [`Listening`], which stops it too).
 async fn run(files: Files, mut commands: mpsc::UnboundedReceiver<Command>) {
     let mut info: Option<ServerInfo> = None;
-    let mut daemon: Option<Daemon> = None;
+    let mut listening: Option<Listening> = None;
     while let Some(command) = commands.recv().await {
         match command {
             Command::Start(server) => {
-                stop(&mut daemon).await;
-                daemon = launch(&files, &server).await;
+                stop(&mut listening).await;
+                listening = launch(&files, &server).await;
                 info = Some(server);
             }
             Command::Power(on) => {
-                stop(&mut daemon).await;
+                stop(&mut listening).await;
                 if let Some(server) = info.as_ref().filter(|_| on) {
-                    daemon = launch(&files, server).await;
+                    listening = launch(&files, server).await;
                 }
             }
             Command::Delete => {
-                stop(&mut daemon).await;
+                stop(&mut listening).await;
                 if let Err(e) = std::fs::remove_dir_all(&files.dir) {
                     tracing::warn!(dir = %files.dir.display(), "cannot remove a deleted server's SSH folder: {e}");
                 }
@@ -267,29 +272,31 @@ async fn run(files: Files, mut commands: mpsc::UnboundedReceiver<Command>) {
             Command::Stop => break,
         }
     }
-    stop(&mut daemon).await;
+    stop(&mut listening).await;
 }
 
-async fn stop(daemon: &mut Option<Daemon>) {
-    if let Some(daemon) = daemon.take() {
-        let ip = daemon.ip();
-        daemon.stop().await;
+async fn stop(listening: &mut Option<Listening>) {
+    if let Some(listening) = listening.take() {
+        let ip = listening.ip();
+        listening.stop().await;
         tracing::debug!(%ip, "sshd stopped");
     }
 }
 
-async fn launch(files: &Files, server: &ServerInfo) -> Option<Daemon> {
-    match daemon::start(files, server).await {
-        Ok(Started::Running(daemon)) => {
-            tracing::debug!(id = server.id, ip = %server.ip, "sshd listening");
-            Some(daemon)
+async fn launch(files: &Files, server: &ServerInfo) -> Option<Listening> {
+    match inetd::listen(files, server).await {
+        Ok(listening) => {
+            tracing::debug!(id = server.id, ip = %server.ip, "sshd listening (inetd mode)");
+            Some(listening)
         }
-        Ok(Started::ServedElsewhere { pid }) => {
+        Err(SshdError::Listen { source, .. }) if source.kind() == std::io::ErrorKind::AddrInUse => {
+            // Usually another ict command on the same project (`ict watch` in another
+            // terminal): its emulator serves this server.
             tracing::info!(
                 id = server.id,
                 ip = %server.ip,
-                pid,
-                "server already served by the sshd of another emulator on the same state"
+                "{}:22 is already in use, probably by another emulator on the same state",
+                server.ip
             );
             None
         }
@@ -297,8 +304,11 @@ async fn launch(files: &Files, server: &ServerInfo) -> Option<Daemon> {
             let help = miette::Diagnostic::help(&error)
                 .map(|h| format!(" ({h})"))
                 .unwrap_or_default();
+            let cause = std::error::Error::source(&error)
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
             tracing::warn!(
-                "server {} ({}) has no SSH: {error}{help}",
+                "server {} ({}) has no SSH: {error}{cause}{help}",
                 server.name,
                 server.ip
             );

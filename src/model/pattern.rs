@@ -11,6 +11,38 @@ use super::Desired;
 
 /// The servers `pattern` selects, in declaration order.
 pub fn select<'a>(pattern: &str, desired: &'a Desired) -> Vec<&'a str> {
+    let chosen = combine(pattern, |term| term_hosts(term, desired));
+    desired
+        .servers
+        .keys()
+        .enumerate()
+        .filter(|(i, _)| chosen.contains(i))
+        .map(|(_, name)| name.as_str())
+        .collect()
+}
+
+/// The `names` that `pattern` selects, in their order, for hosts without groups (`ict exec
+/// --hosts`): a term is `all`/`*` or a glob over the names.
+pub fn select_names<'a>(pattern: &str, names: &[&'a str]) -> Vec<&'a str> {
+    let chosen = combine(pattern, |term| {
+        names
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| term == "all" || glob(term, name))
+            .map(|(i, _)| i)
+            .collect()
+    });
+    names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| chosen.contains(i))
+        .map(|(_, name)| *name)
+        .collect()
+}
+
+/// Applies the terms of `pattern` (plain, `&` intersect, `!` exclude) to the host indexes
+/// each term selects.
+fn combine(pattern: &str, term_hosts: impl Fn(&str) -> BTreeSet<usize>) -> BTreeSet<usize> {
     let mut chosen: BTreeSet<usize> = BTreeSet::new();
     let mut intersect: Vec<BTreeSet<usize>> = Vec::new();
     let mut exclude: BTreeSet<usize> = BTreeSet::new();
@@ -20,22 +52,15 @@ pub fn select<'a>(pattern: &str, desired: &'a Desired) -> Vec<&'a str> {
         .filter(|t| !t.is_empty())
     {
         if let Some(t) = term.strip_prefix('!') {
-            exclude.extend(term_hosts(t, desired));
+            exclude.extend(term_hosts(t));
         } else if let Some(t) = term.strip_prefix('&') {
-            intersect.push(term_hosts(t, desired));
+            intersect.push(term_hosts(t));
         } else {
-            chosen.extend(term_hosts(term, desired));
+            chosen.extend(term_hosts(term));
         }
     }
-    desired
-        .servers
-        .keys()
-        .enumerate()
-        .filter(|(i, _)| {
-            chosen.contains(i) && !exclude.contains(i) && intersect.iter().all(|s| s.contains(i))
-        })
-        .map(|(_, name)| name.as_str())
-        .collect()
+    chosen.retain(|i| !exclude.contains(i) && intersect.iter().all(|s| s.contains(i)));
+    chosen
 }
 
 /// Every name a pattern term could refer to (servers and groups), for "did you mean" hints.
@@ -193,5 +218,22 @@ mod tests {
         assert!(glob("a*b*c", "aXXbYYc"));
         assert!(!glob("a*b", "aXXc"));
         assert!(glob("*-1", "web-1"));
+    }
+
+    #[test]
+    fn names_without_groups_are_selected_by_globs_and_exclusions() {
+        let names = ["h001", "h002", "h010", "db"];
+        let cases: [(&str, &[&str]); 6] = [
+            ("all", &["h001", "h002", "h010", "db"]),
+            ("*", &["h001", "h002", "h010", "db"]),
+            ("h00*", &["h001", "h002"]),
+            ("h*:!h002", &["h001", "h010"]),
+            ("db,h010", &["h010", "db"]),
+            ("h*:&*1*", &["h001", "h010"]),
+        ];
+        for (pattern, expected) in cases {
+            assert_eq!(select_names(pattern, &names), expected, "{pattern}");
+        }
+        assert!(select_names("web", &names).is_empty());
     }
 }

@@ -18,7 +18,7 @@ pub enum SshError {
     #[diagnostic(
         code(ict::ssh::host_key_changed),
         help(
-            "if the server was rebuilt, remove its old key (`ict state forget-host-key {server}` \
+            "if the server was rebuilt, remove its old key (`ict state forget-host-key FILE NAME`, \
              or delete its line in the known_hosts file) and connect again; otherwise someone may \
              be intercepting the connection"
         )

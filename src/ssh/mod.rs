@@ -1,5 +1,6 @@
 //! SSH to the servers ict manages: sessions on russh with checked host keys, command
-//! fan-out, direct-tcpip tunnels, and waiting for a booting server's sshd.
+//! fan-out, direct-tcpip tunnels, waiting for a booting server's sshd, and host lists for
+//! hosts no script declares.
 //!
 //! Host keys are always verified (DESIGN decision 7) by a [`HostKeyVerifier`]: [`PinnedKeys`]
 //! pins on first contact and refuses a changed key; [`KnownHosts`] reads an OpenSSH
@@ -13,6 +14,7 @@ mod error;
 mod fanout;
 mod handler;
 mod host_keys;
+mod host_list;
 mod known_hosts;
 mod session;
 mod socket;
@@ -24,6 +26,7 @@ pub use auth::Auth;
 pub use error::SshError;
 pub use fanout::{exec_many, exec_stream, FanoutOptions, HostResult};
 pub use host_keys::{fingerprint, HostKeyVerifier, PinnedKeys, Verdict};
+pub use host_list::{load as load_host_list, parse as parse_host_list, HostListError};
 pub use known_hosts::{render as render_known_hosts, write_atomically, KnownHosts};
 pub use russh::keys::PublicKey;
 pub use session::{ConnectOptions, ExecResult, Session};

@@ -242,6 +242,21 @@ impl State {
         }
     }
 
+    /// Every pinned host key, sorted by address.
+    pub fn host_keys(&self) -> impl Iterator<Item = (&Address, &HostKey)> {
+        self.host_keys.iter()
+    }
+
+    /// Drops the pinned key of a server (`ict state forget-host-key`, after a rebuild), so the
+    /// next contact pins whatever key it presents. Returns the key that was pinned.
+    pub fn forget_host_key(&mut self, address: &Address) -> Option<HostKey> {
+        let previous = self.host_keys.get(address).cloned();
+        if previous.is_some() {
+            self.change(Change::RemoveHostKey(address.clone()));
+        }
+        previous
+    }
+
     /// Replaces a pinned key after the user confirmed the change (e.g. a rebuilt server).
     pub fn repin_host_key(&mut self, address: &Address, key: HostKey) -> Option<HostKey> {
         let previous = self.host_keys.get(address).cloned();
@@ -408,6 +423,19 @@ mod tests {
 
         state.forget(&web);
         assert!(state.host_key(&web).is_none());
+    }
+
+    #[test]
+    fn a_forgotten_host_key_is_pinned_afresh() {
+        let mut state = State::new("dev");
+        let web = Address::new("server", "web-1").expect("address");
+        let one = HostKey::new("ssh-ed25519", "AAAA1", "SHA256:one");
+        state.check_host_key(&web, one.clone());
+        assert_eq!(state.host_keys().count(), 1);
+        assert_eq!(state.forget_host_key(&web), Some(one));
+        assert_eq!(state.forget_host_key(&web), None, "nothing left to forget");
+        let two = HostKey::new("ssh-ed25519", "AAAA2", "SHA256:two");
+        assert_eq!(state.check_host_key(&web, two), HostKeyCheck::Pinned);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! except under `CI=true`, where they must run.
 
 mod exec;
+mod forget_host_key;
 mod host_key;
 mod inventory;
 mod power;

@@ -1,7 +1,8 @@
 //! SSH backing: with `ssh_backing`, every running server answers `ssh root@<IP>` (a real
-//! OpenSSH sshd on its loopback IP, port 22) with the keys given at create and a host key that
-//! survives power cycles and emulator restarts; powered-off and deleted servers refuse
-//! connections, and no sshd outlives the emulator. Needs root and openssh-server: skipped with
+//! OpenSSH `sshd -i` per connection on its loopback IP, port 22) with the keys given at create
+//! and a host key that survives power cycles and emulator restarts; powered-off and deleted
+//! servers refuse connections and their open sessions end, and no sshd (nor a session's
+//! command) outlives the emulator. Needs root and openssh-server: skipped with
 //! a message otherwise, except under `CI=true`, where it must run.
 
 use std::path::{Path, PathBuf};
@@ -168,6 +169,40 @@ fn processes_mentioning(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A remote command that sleeps and whose process is found by [`running`] (the local `ssh`
+/// client's own command line holds the arithmetic, not the number).
+fn sleeper(n: u32) -> String {
+    format!("exec sleep $((30000+{n}))")
+}
+
+/// PIDs of the processes that [`sleeper`]`(n)` started.
+fn running(n: u32) -> Vec<String> {
+    processes_mentioning(&format!("sleep {}", 30000 + n))
+}
+
+/// Waits (at most 5 s) until `sleeper(n)` runs.
+async fn wait_running(n: u32) {
+    for _ in 0..50 {
+        if !running(n).is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the remote `sleep {}` never started", 30000 + n);
+}
+
+/// Waits (at most 5 s) until `sleeper(n)` has stopped: a request may see a server powered off
+/// a moment before the emulator has stopped its SSH.
+async fn wait_gone(n: u32) {
+    for _ in 0..50 {
+        if running(n).is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the remote `sleep {}` still runs", 30000 + n);
+}
+
 fn host_key(state: &Path, id: u64) -> String {
     let text = std::fs::read_to_string(ssh_server_dir(state, id).join("ssh_host_ed25519_key.pub"))
         .expect("host public key");
@@ -252,24 +287,23 @@ async fn power_cycles_restarts_and_delete() {
     client.answers(&db_ip, "accept-new").await;
     assert_eq!(client.pinned(&web_ip), host_key(&state, web));
     assert_ne!(host_key(&state, web), host_key(&state, db));
-    let daemons = processes_mentioning(&web_dir);
-    assert_eq!(daemons.len(), 1, "one sshd for web: {daemons:?}");
 
     // Power off closes open sessions and refuses new ones; power on brings the same key back
     // (StrictHostKeyChecking=yes from here on).
     let mut session = client
-        .command(&web_ip, "yes", "sleep 30")
+        .command(&web_ip, "yes", &sleeper(1))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("ssh runs");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_running(1).await;
     assert!(
         session.try_wait().expect("status").is_none(),
         "session open"
     );
     power(&api, web, "PowerOff").await;
     client.refused(&web_ip).await;
+    wait_gone(1).await;
     let ended = tokio::time::timeout(Duration::from_secs(10), session.wait()).await;
     assert!(ended.is_ok(), "the open session ended with the power");
     assert!(processes_mentioning(&web_dir).is_empty());
@@ -314,23 +348,51 @@ fn a_dropped_emulator_leaves_no_sshd_behind() {
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("emulator.json");
     let folder = dir.path().to_string_lossy().into_owned();
-    // Its own runtime, dropped with the emulator still running: the daemons are stopped
-    // when their tasks are dropped.
+    // Its own runtime, dropped with the emulator still running and a session open: the
+    // listeners and connections are stopped when their tasks are dropped.
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
+    let mut session = runtime.block_on(async {
+        let client = Client::new(dir.path()).await;
         let (handle, api) = start(&state).await;
-        let server = api.active_server("solo").await;
-        let pid_file = ssh_server_dir(&state, id_and_ip(&server).0).join("sshd.pid");
-        for _ in 0..50 {
-            if pid_file.exists() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let pid = std::fs::read_to_string(&pid_file).expect("sshd listens");
-        assert_eq!(processes_mentioning(&folder), [pid.trim()], "its sshd runs");
+        let key = api
+            .post(
+                "/sshkey",
+                json!({"Title": "test", "PublicKey": client.public_key()}),
+            )
+            .await;
+        let mut body = small_server("solo");
+        body["SshKeys"] = json!([key["ID"]]);
+        let created = api.post("/server", body).await;
+        let server = api
+            .wait_for(&format!("/server/{}", created["ID"]), "State", "Active")
+            .await;
+        let ip = id_and_ip(&server).1;
+        client.answers(&ip, "accept-new").await;
+        let session = client
+            .command(&ip, "yes", &sleeper(2))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ssh runs");
+        wait_running(2).await;
         std::mem::forget(handle);
+        session
     });
     drop(runtime);
+    assert_eq!(
+        running(2),
+        Vec::<String>::new(),
+        "the session's command stopped"
+    );
     assert_eq!(processes_mentioning(&folder), Vec::<String>::new());
+    // The client saw its session end (it is reaped here, in at most 10 s).
+    let mut ended = false;
+    for _ in 0..100 {
+        if session.try_wait().expect("status").is_some() {
+            ended = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(ended, "the client's session ended");
 }

@@ -1,8 +1,7 @@
 //! The few process facts the sshd backing needs, read from Linux's `/proc`, and signals sent
-//! with `rustix` (safe wrappers; the crate forbids `unsafe`). Used to stop a daemon together
-//! with its per-connection children (which start their own sessions, so a process-group signal
-//! would miss them) and to recognise a stale daemon of ours left by a killed emulator.
-//! Depends on nothing else in ict.
+//! with `rustix` (safe wrappers; the crate forbids `unsafe`). Used to stop a connection's
+//! `sshd -i` together with everything below it (the session's shell starts its own session,
+//! so a process-group signal would miss it). Depends on nothing else in ict.
 
 use std::collections::HashMap;
 use std::fs;
@@ -18,21 +17,8 @@ pub(super) fn alive(pid: i32) -> bool {
         .is_some_and(|state| !matches!(state, 'Z' | 'X' | 'x'))
 }
 
-/// The command line of `pid`, arguments joined by spaces (empty if it is gone).
-pub(super) fn cmdline(pid: i32) -> String {
-    fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|raw| {
-            String::from_utf8_lossy(&raw)
-                .split('\0')
-                .filter(|a| !a.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
-}
-
 /// The parent of `pid`, if `pid` exists.
-pub(super) fn parent(pid: i32) -> Option<i32> {
+fn parent(pid: i32) -> Option<i32> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     parse_parent(&stat)
 }
@@ -50,8 +36,8 @@ fn parse_state(stat: &str) -> Option<char> {
     rest.split_whitespace().next()?.chars().next()
 }
 
-/// Every process below `root` (children, grandchildren, ...), parents before children.
-pub(super) fn descendants(root: i32) -> Vec<i32> {
+/// Every process below the `roots` (children, grandchildren, ...), from one pass over `/proc`.
+pub(super) fn descendants(roots: &[i32]) -> Vec<i32> {
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     let Ok(entries) = fs::read_dir("/proc") else {
         return Vec::new();
@@ -69,11 +55,11 @@ pub(super) fn descendants(root: i32) -> Vec<i32> {
         }
     }
     let mut found = Vec::new();
-    let mut queue = vec![root];
+    let mut queue = roots.to_vec();
     while let Some(pid) = queue.pop() {
         for &child in children.get(&pid).map_or(&[][..], Vec::as_slice) {
             // A PID cannot be its own ancestor, but /proc is read non-atomically: guard anyway.
-            if child != root && !found.contains(&child) {
+            if !roots.contains(&child) && !found.contains(&child) {
                 found.push(child);
                 queue.push(child);
             }
@@ -109,24 +95,17 @@ mod tests {
     fn this_process_and_its_children() {
         let me = i32::try_from(std::process::id()).expect("pid fits");
         assert!(alive(me));
-        assert!(!cmdline(me).is_empty());
         let mut child = std::process::Command::new("sleep")
             .arg("30")
             .spawn()
             .expect("sleep runs");
         let pid = i32::try_from(child.id()).expect("pid fits");
         assert_eq!(parent(pid), Some(me));
-        assert!(descendants(me).contains(&pid));
-        // /proc may show the pre-exec command line for a moment on a loaded machine.
-        let mut seen = cmdline(pid);
-        for _ in 0..100 {
-            if seen == "sleep 30" {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-            seen = cmdline(pid);
-        }
-        assert_eq!(seen, "sleep 30");
+        assert!(descendants(&[me]).contains(&pid));
+        assert!(
+            !descendants(&[pid]).contains(&me),
+            "parents are not descendants"
+        );
         signal_all(&[pid], Signal::KILL);
         child.wait().expect("reaped");
         assert!(!alive(pid));

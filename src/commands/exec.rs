@@ -1,0 +1,170 @@
+//! `ict exec`: one command on many hosts over SSH. Either the servers a script declares (their
+//! addresses from the provider, host keys pinned in ict's state on first contact), or hosts
+//! listed in a file (`--hosts`, like `ansible -i`), whose keys must already be in an OpenSSH
+//! `known_hosts` file. Both print the same per-host output and recap and exit 0, or 3 when
+//! some host failed.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::deploy::save_pins_if_unlocked;
+use super::hosts::{self, Host};
+use super::{evaluate, infra, Error};
+use crate::cli::ExecArgs;
+use crate::config::Config;
+use crate::connect;
+use crate::exit::ExitCode;
+use crate::model::pattern;
+use crate::provider::Provider as _;
+use crate::ssh::{self, FanoutOptions, HostKeyVerifier, KnownHosts};
+use crate::state::{State, StateDir};
+use crate::ui::Ui;
+
+/// The user for `--hosts` lines that name none.
+const DEFAULT_USER: &str = "root";
+
+pub(super) fn exec(config: &Config, ui: &Ui, args: &ExecArgs) -> Result<ExitCode, Error> {
+    match (&args.hosts, &args.file) {
+        (Some(list), _) => exec_listed(ui, args, list),
+        (None, Some(script)) => exec_declared(config, ui, args, script),
+        // clap requires one of them; say so anyway rather than panic.
+        (None, None) => Err(Error::Message(
+            "`ict exec` needs a script FILE or --hosts FILE".to_owned(),
+        )),
+    }
+}
+
+fn fanout_options(args: &ExecArgs) -> FanoutOptions {
+    FanoutOptions {
+        parallelism: args.parallelism.max(1),
+        command_timeout: Duration::from_secs(args.timeout),
+        ..FanoutOptions::default()
+    }
+}
+
+fn exit_code(failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::PartialFailure
+    } else {
+        ExitCode::Success
+    }
+}
+
+/// `ict exec --hosts FILE`: no script, no provider, no state; host keys are checked against
+/// `--known-hosts` (default `~/.ssh/known_hosts`) and never learned.
+fn exec_listed(ui: &Ui, args: &ExecArgs, list: &Path) -> Result<ExitCode, Error> {
+    let user = args.user.as_deref().unwrap_or(DEFAULT_USER);
+    let all = ssh::load_host_list(list, user)?;
+    let names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
+    let selected = pattern::select_names(&args.limit, &names);
+    if selected.is_empty() {
+        return Err(Error::Message(format!(
+            "`--limit {}` matches no host in {}",
+            args.limit,
+            list.display()
+        )));
+    }
+    let targets: Vec<ssh::Target> = all
+        .iter()
+        .filter(|t| selected.contains(&t.name.as_str()))
+        .cloned()
+        .collect();
+    let known_hosts = match &args.known_hosts {
+        Some(path) => path.clone(),
+        None => std::env::var_os("HOME")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_default()
+            .join(".ssh/known_hosts"),
+    };
+    let verifier: Arc<dyn HostKeyVerifier> =
+        Arc::new(KnownHosts::load(&known_hosts).map_err(|e| {
+            Error::Message(format!(
+                "cannot read the known_hosts file {}: {e}",
+                known_hosts.display()
+            ))
+        })?);
+    let auth = hosts::auth_without_script(args.ssh.identity.as_deref())?;
+    let command = args.command.join(" ");
+    let options = fanout_options(args);
+    let runtime = infra::runtime()?;
+    let results = runtime.block_on(ssh::exec_many(
+        &targets, &auth, verifier, &command, &options,
+    ));
+    let failed = ui.exec_results(&results, &[], args.group_output);
+    if changed_keys(&results).next().is_some() {
+        ui.note(&format!(
+            "hint: a changed host key may mean a rebuilt server, or someone intercepting the \
+             connection; if it was rebuilt, replace its line in {}",
+            known_hosts.display()
+        ));
+    }
+    Ok(exit_code(failed))
+}
+
+/// The names of the hosts refused for a changed host key.
+fn changed_keys(results: &[ssh::HostResult]) -> impl Iterator<Item = &str> {
+    results
+        .iter()
+        .filter(|r| matches!(r.outcome, Err(ssh::SshError::HostKeyChanged { .. })))
+        .map(|r| r.target.name.as_str())
+}
+
+/// `ict exec FILE`: the servers the script declares.
+fn exec_declared(
+    config: &Config,
+    ui: &Ui,
+    args: &ExecArgs,
+    script: &Path,
+) -> Result<ExitCode, Error> {
+    let pending = connect::start(config.provider, script);
+    let evaluated = evaluate(config, ui, script)?;
+    let selected: Vec<String> = pattern::select(&args.limit, &evaluated.desired)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if selected.is_empty() {
+        return Err(Error::Message(format!(
+            "`--limit {}` matches no server in {}",
+            args.limit,
+            script.display()
+        )));
+    }
+    let auth = hosts::auth(args.ssh.identity.as_deref(), &evaluated.desired, script)?;
+    let command = args.command.join(" ");
+    let runtime = infra::runtime()?;
+    runtime.block_on(async {
+        let conn = pending.connect().await?;
+        let dir = StateDir::for_script(script, &config.env)?;
+        let state = State::load(&dir)?;
+        let observed = conn.client.observe().await;
+        let fleet = hosts::fleet(&evaluated.desired, &state, &observed?);
+        let chosen: Vec<&Host> = fleet
+            .iter()
+            .filter(|h| selected.contains(&h.name))
+            .collect();
+        let targets: Vec<ssh::Target> = chosen.iter().filter_map(|h| h.target()).collect();
+        let missing: Vec<&str> = chosen
+            .iter()
+            .filter(|h| h.ip.is_none())
+            .map(|h| h.name.as_str())
+            .collect();
+        let pins = hosts::pins(&state, &fleet);
+        let verifier: Arc<dyn HostKeyVerifier> = pins.clone();
+        let options = fanout_options(args);
+        let results = ssh::exec_many(&targets, &auth, verifier, &command, &options).await;
+        conn.close().await;
+        if !pins.newly_pinned().is_empty() {
+            save_pins_if_unlocked(config, ui, script, &pins, &fleet);
+        }
+        let failed = ui.exec_results(&results, &missing, args.group_output);
+        for name in changed_keys(&results) {
+            ui.note(&format!(
+                "hint: if {name} was rebuilt on purpose, forget its old key with `ict state \
+                 forget-host-key {} {name}`; otherwise someone may be intercepting the connection",
+                script.display()
+            ));
+        }
+        Ok(exit_code(failed))
+    })
+}

@@ -1,0 +1,261 @@
+//! One server's SSH service, inetd style: a listening socket on the server's `<ip>:22` and,
+//! for every accepted connection, `sshd -i -f <its sshd_config>` with the socket as standard
+//! input and output. Listening costs one `bind`, so restoring 50 servers is quick; each
+//! connection costs what a daemon's per-connection re-exec costs anyway.
+//!
+//! [`Listening::stop`] closes the socket, then stops every live connection together with the
+//! processes below it (SIGTERM, then SIGKILL after a grace period). A [`Listening`] dropped
+//! without `stop` (a dropped runtime) does the same synchronously, so no exit path leaves an
+//! sshd behind. An emulator killed outright (SIGKILL) takes its sockets with it, so nothing
+//! listens any more; a connection still open then ends when its client does (ict's in-process
+//! emulator dies with its client). No parent-death signal is set: Linux sends it when the
+//! spawning *thread* ends, and tokio may retire a worker thread while the connection lives.
+//! Depends on `files` and `procfs`.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use super::files::{Files, SshdError};
+use super::procfs;
+use crate::emulator::ServerInfo;
+
+/// Debian's OpenSSH server; an absolute path because sshd re-executes itself.
+pub(super) const SSHD: &str = "/usr/sbin/sshd";
+/// sshd's privilege-separation folder (compiled into Debian's sshd).
+pub(super) const PRIVSEP_DIR: &str = "/run/sshd";
+/// How long a connection's processes get between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(2);
+const POLL: Duration = Duration::from_millis(5);
+/// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// A server that answers SSH: its listening task and its live connections.
+#[derive(Debug)]
+pub(super) struct Listening {
+    ip: Ipv4Addr,
+    accept: Option<JoinHandle<()>>,
+    connections: Arc<Connections>,
+}
+
+/// The PIDs of the live `sshd -i` processes of one server. Once closed, a connection that is
+/// still being accepted is stopped at once instead of being added.
+#[derive(Debug, Default)]
+struct Connections {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    closed: bool,
+    pids: BTreeSet<i32>,
+}
+
+impl Connections {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // Single inserts and removals cannot leave the set half-updated.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records a connection; false when the server stopped meanwhile.
+    fn add(&self, pid: i32) -> bool {
+        let mut inner = self.lock();
+        !inner.closed && inner.pids.insert(pid)
+    }
+
+    fn remove(&self, pid: i32) {
+        self.lock().pids.remove(&pid);
+    }
+
+    /// Refuses further connections; returns the live ones.
+    fn close(&self) -> Vec<i32> {
+        let mut inner = self.lock();
+        inner.closed = true;
+        std::mem::take(&mut inner.pids).into_iter().collect()
+    }
+}
+
+/// Prepares the server's files and listens on `<ip>:22`.
+pub(super) async fn listen(files: &Files, info: &ServerInfo) -> Result<Listening, SshdError> {
+    files.prepare(info).await?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(files.log())
+        .map_err(|source| SshdError::Files {
+            path: files.log(),
+            source,
+        })?;
+    let listener = TcpListener::bind((info.ip, 22))
+        .await
+        .map_err(|source| SshdError::Listen {
+            ip: info.ip,
+            source,
+        })?;
+    let connections = Arc::new(Connections::default());
+    let accept = tokio::spawn(accept_loop(
+        listener,
+        files.config(),
+        log,
+        Arc::clone(&connections),
+    ));
+    Ok(Listening {
+        ip: info.ip,
+        accept: Some(accept),
+        connections,
+    })
+}
+
+/// Accepts connections until the task is aborted; each one gets its own `sshd -i`, reaped by
+/// a small task that forgets it when it exits.
+async fn accept_loop(
+    listener: TcpListener,
+    config: PathBuf,
+    log: File,
+    connections: Arc<Connections>,
+) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                tracing::warn!("emulated sshd: accept failed: {error}");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        let mut child = match spawn_sshd(stream, &config, &log) {
+            Ok(child) => child,
+            Err(error) => {
+                tracing::warn!(config = %config.display(), "cannot run {SSHD} -i: {error}");
+                continue;
+            }
+        };
+        let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) else {
+            continue;
+        };
+        if !connections.add(pid) {
+            // The server stopped while this connection was accepted: stop it too.
+            tokio::task::spawn_blocking(move || terminate_blocking(&[pid]));
+        }
+        let connections = Arc::clone(&connections);
+        tokio::spawn(async move {
+            let _ = child.wait().await;
+            connections.remove(pid);
+        });
+    }
+}
+
+/// `sshd -i -e -f CONFIG` on the accepted socket (blocking mode, as sshd expects), its log
+/// appended to the server's `sshd.log`. Its own process group, so a Ctrl-C in the terminal
+/// reaches only ict, which then stops it in order.
+fn spawn_sshd(stream: TcpStream, config: &Path, log: &File) -> io::Result<tokio::process::Child> {
+    let stream = stream.into_std()?;
+    stream.set_nonblocking(false)?;
+    let output = stream.try_clone()?;
+    let mut command = tokio::process::Command::new(SSHD);
+    command
+        .args(["-i", "-e", "-f"])
+        .arg(config)
+        .stdin(Stdio::from(OwnedFd::from(stream)))
+        .stdout(Stdio::from(OwnedFd::from(output)))
+        .stderr(Stdio::from(log.try_clone()?))
+        .process_group(0);
+    command.spawn()
+}
+
+impl Listening {
+    pub(super) fn ip(&self) -> Ipv4Addr {
+        self.ip
+    }
+
+    /// Stops listening (new connections are refused), then stops the live connections.
+    pub(super) async fn stop(mut self) {
+        if let Some(accept) = self.accept.take() {
+            accept.abort();
+            let _ = accept.await;
+        }
+        terminate(&self.connections.close()).await;
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        if let Some(accept) = self.accept.take() {
+            accept.abort();
+            terminate_blocking(&self.connections.close());
+        }
+    }
+}
+
+/// The roots and every process below them.
+fn tree(roots: &[i32]) -> Vec<i32> {
+    let mut pids = roots.to_vec();
+    pids.extend(procfs::descendants(roots));
+    pids
+}
+
+/// SIGTERM to the connections and everything below them; SIGKILL to what is left after the
+/// grace period (looking again for processes started meanwhile).
+async fn terminate(roots: &[i32]) {
+    if roots.is_empty() {
+        return;
+    }
+    let pids = tree(roots);
+    procfs::signal_all(&pids, Signal::TERM);
+    let deadline = Instant::now() + GRACE;
+    while pids.iter().any(|&p| procfs::alive(p)) && Instant::now() < deadline {
+        tokio::time::sleep(POLL).await;
+    }
+    kill_survivors(roots, &pids);
+}
+
+/// [`terminate`], blocking (for `Drop`).
+fn terminate_blocking(roots: &[i32]) {
+    if roots.is_empty() {
+        return;
+    }
+    let pids = tree(roots);
+    procfs::signal_all(&pids, Signal::TERM);
+    let deadline = Instant::now() + GRACE;
+    while pids.iter().any(|&p| procfs::alive(p)) && Instant::now() < deadline {
+        std::thread::sleep(POLL);
+    }
+    kill_survivors(roots, &pids);
+}
+
+fn kill_survivors(roots: &[i32], signalled: &[i32]) {
+    let mut survivors: BTreeSet<i32> = signalled.iter().copied().collect();
+    survivors.extend(tree(roots));
+    survivors.retain(|&p| procfs::alive(p));
+    if !survivors.is_empty() {
+        let survivors: Vec<i32> = survivors.into_iter().collect();
+        tracing::warn!(?survivors, "emulated sshd ignored SIGTERM; sending SIGKILL");
+        procfs::signal_all(&survivors, Signal::KILL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_set_refuses_new_connections_and_hands_back_the_live_ones() {
+        let connections = Connections::default();
+        assert!(connections.add(10));
+        assert!(connections.add(11));
+        connections.remove(10);
+        assert_eq!(connections.close(), vec![11]);
+        assert!(!connections.add(12), "added after close");
+        assert!(connections.close().is_empty());
+    }
+}
