@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ict::ssh::{
     exec_many, wait_for_ssh, Auth, FanoutOptions, HostKeyVerifier, KnownHosts, PinnedKeys, Session,
-    SshError, Target, Verdict,
+    SshError, Stream, Target, Verdict,
 };
 use miette::Diagnostic;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -62,6 +62,47 @@ async fn exec_returns_stdout_stderr_and_exit_status() {
         .await
         .expect_err("timeout");
     assert_eq!(code(&slow), "ict::ssh::timeout", "{slow}");
+    session.close().await;
+}
+
+/// Lines arrive while the command still runs, input goes to its standard input, and what was
+/// streamed is also collected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_streaming_reports_lines_as_they_come_and_feeds_stdin() {
+    let farm = SshdFarm::new();
+    let sshd = farm.start("stream");
+    let auth = Auth::key_file(&farm.client_key).expect("client key");
+    let session = connect(&sshd, &auth, &PinnedKeys::new())
+        .await
+        .expect("connect");
+    let started = std::time::Instant::now();
+    let mut seen: Vec<(Stream, String, Duration)> = Vec::new();
+    let result = session
+        .exec_streaming(
+            "echo first; sleep 1; read secret; echo \"got $secret\" >&2; printf tail",
+            Some(b"s3cr3t\n"),
+            TIMEOUT,
+            |stream, line| seen.push((stream, line.to_owned(), started.elapsed())),
+        )
+        .await
+        .expect("exec");
+    assert!(result.success(), "{result:?}");
+    let lines: Vec<(Stream, &str)> = seen.iter().map(|(s, l, _)| (*s, l.as_str())).collect();
+    assert_eq!(
+        lines,
+        [
+            (Stream::Stdout, "first"),
+            (Stream::Stderr, "got s3cr3t"),
+            (Stream::Stdout, "tail"),
+        ]
+    );
+    // The first line came before the command's one-second sleep ended.
+    assert!(
+        seen[0].2 < seen[1].2 && seen[1].2 - seen[0].2 >= Duration::from_millis(500),
+        "{seen:?}"
+    );
+    assert_eq!(result.stdout, "first\ntail");
+    assert_eq!(result.stderr, "got s3cr3t\n");
     session.close().await;
 }
 

@@ -29,7 +29,7 @@ pub use host_keys::{fingerprint, HostKeyVerifier, PinnedKeys, Verdict};
 pub use host_list::{load as load_host_list, parse as parse_host_list, HostListError};
 pub use known_hosts::{render as render_known_hosts, write_atomically, KnownHosts};
 pub use russh::keys::PublicKey;
-pub use session::{ConnectOptions, ExecResult, Session};
+pub use session::{ConnectOptions, ExecResult, Session, Stream};
 pub use target::{known_hosts_name, Target};
 pub use tunnel::{HttpResponse, Tunnel, MAX_HTTP_RESPONSE};
 pub use wait::{wait_for_ssh, SshReady, FIRST_BACKOFF, MAX_BACKOFF};

@@ -148,6 +148,20 @@ impl Session {
 
     /// Runs `command` (through the remote user's shell) and collects its output and status.
     pub async fn exec(&self, command: &str, timeout: Duration) -> Result<ExecResult, SshError> {
+        self.exec_streaming(command, None, timeout, |_, _| {}).await
+    }
+
+    /// Runs `command`, writes `stdin` to its standard input (then closes it), and hands every
+    /// complete line of output to `on_line` as it arrives (a last unterminated line at the
+    /// end); also collects everything, like [`Session::exec`]. Data on standard input never
+    /// shows in the remote process list, so secrets travel there.
+    pub async fn exec_streaming(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+        mut on_line: impl FnMut(Stream, &str),
+    ) -> Result<ExecResult, SshError> {
         let what = || format!("exec `{command}`");
         let run = async {
             let mut channel = self
@@ -159,12 +173,23 @@ impl Session {
                 .exec(true, command)
                 .await
                 .map_err(|e| self.channel_error(&what(), &e))?;
-            let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+            if let Some(input) = stdin {
+                channel
+                    .data(input)
+                    .await
+                    .map_err(|e| self.channel_error(&what(), &e))?;
+            }
+            channel
+                .eof()
+                .await
+                .map_err(|e| self.channel_error(&what(), &e))?;
+            let mut out = Lines::new(Stream::Stdout);
+            let mut err = Lines::new(Stream::Stderr);
             let mut result = ExecResult::default();
             while let Some(msg) = channel.wait().await {
                 match msg {
-                    ChannelMsg::Data { data } => stdout.extend_from_slice(&data),
-                    ChannelMsg::ExtendedData { data, ext: 1 } => stderr.extend_from_slice(&data),
+                    ChannelMsg::Data { data } => out.push(&data, &mut on_line),
+                    ChannelMsg::ExtendedData { data, ext: 1 } => err.push(&data, &mut on_line),
                     ChannelMsg::ExitStatus { exit_status } => {
                         result.exit_status = Some(exit_status);
                     }
@@ -182,8 +207,8 @@ impl Session {
                     _ => {}
                 }
             }
-            result.stdout = String::from_utf8_lossy(&stdout).into_owned();
-            result.stderr = String::from_utf8_lossy(&stderr).into_owned();
+            result.stdout = out.finish(&mut on_line);
+            result.stderr = err.finish(&mut on_line);
             Ok(result)
         };
         tokio::time::timeout(timeout, run)
@@ -328,5 +353,50 @@ fn refusal(
             actual,
             source_name: verifier.source_name(),
         },
+    }
+}
+
+/// Which output stream a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// One stream's bytes: everything received, and where the next unreported line starts.
+struct Lines {
+    stream: Stream,
+    all: Vec<u8>,
+    reported: usize,
+}
+
+impl Lines {
+    fn new(stream: Stream) -> Lines {
+        Lines {
+            stream,
+            all: Vec::new(),
+            reported: 0,
+        }
+    }
+
+    /// Adds `data` and reports the lines it completes.
+    fn push(&mut self, data: &[u8], on_line: &mut impl FnMut(Stream, &str)) {
+        self.all.extend_from_slice(data);
+        while let Some(end) = self.all[self.reported..].iter().position(|b| *b == b'\n') {
+            let line = &self.all[self.reported..self.reported + end];
+            on_line(self.stream, &String::from_utf8_lossy(line));
+            self.reported += end + 1;
+        }
+    }
+
+    /// Reports a last unterminated line; returns the whole text.
+    fn finish(self, on_line: &mut impl FnMut(Stream, &str)) -> String {
+        if self.reported < self.all.len() {
+            on_line(
+                self.stream,
+                &String::from_utf8_lossy(&self.all[self.reported..]),
+            );
+        }
+        String::from_utf8_lossy(&self.all).into_owned()
     }
 }
