@@ -33,7 +33,10 @@ fn presets_fill_stages_and_overrides_apply_in_order() {
     let names: Vec<&str> = p.stages.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["build", "test", "zz_smoke", "lint"]);
     assert_eq!(p.stages[1].command, "make test");
-    assert_eq!(p.service.as_deref(), Some("exec ./run"));
+    assert_eq!(
+        p.service.as_ref().map(|s| s.command.as_str()),
+        Some("exec ./run")
+    );
     assert_eq!(
         (p.keep, p.user.as_str(), p.path.as_str()),
         (3, "web", "/srv/x")
