@@ -43,7 +43,9 @@ fn cluster_running() -> bool {
 /// `psql` as the postgres superuser on the local cluster: its output (unaligned, no headers).
 fn psql(database: &str, sql: &str) -> String {
     let out = Command::new("runuser")
-        .args(["-u", "postgres", "--", "psql", "-X", "-At", "-d", database, "-c", sql])
+        .args([
+            "-u", "postgres", "--", "psql", "-X", "-At", "-d", database, "-c", sql,
+        ])
         .current_dir("/")
         .output()
         .expect("psql");
@@ -160,7 +162,11 @@ fn the_database_is_set_up_migrated_and_kept_across_runs() {
     assert_eq!(mode & 0o777, 0o600);
     let state = std::fs::read_to_string(dir.join(".ict/dev/state.json")).expect("state");
     assert!(!out.contains(password) && !state.contains(password));
-    let env_file = install.path().join("releases").join(&first).join(".ict-env");
+    let env_file = install
+        .path()
+        .join("releases")
+        .join(&first)
+        .join(".ict-env");
     let env_text = std::fs::read_to_string(env_file).expect("env file");
     assert!(
         env_text.contains(&format!("DATABASE_URL='postgresql://{ROLE}:{password}@")),
@@ -169,7 +175,11 @@ fn the_database_is_set_up_migrated_and_kept_across_runs() {
 
     // A second run (a new commit) migrates again and keeps the rows of the first.
     repo.edit("app.py", "\"hello from \"", "\"hello again from \"");
-    repo.edit("test_app.py", "startswith(\"hello\")", "startswith(\"hello again\")");
+    repo.edit(
+        "test_app.py",
+        "startswith(\"hello\")",
+        "startswith(\"hello again\")",
+    );
     repo.commit("a new greeting");
     let out = ict(dir, &["pipeline", "run", "infra.ict", "visits"]);
     assert!(out.contains("db-1 | database | ✓ passed"), "{out}");
@@ -180,7 +190,9 @@ fn the_database_is_set_up_migrated_and_kept_across_runs() {
         format!("{first}\n{second}")
     );
     assert_eq!(
-        std::fs::read_to_string(&secret_file).expect("password").trim(),
+        std::fs::read_to_string(&secret_file)
+            .expect("password")
+            .trim(),
         password,
         "the password is generated once"
     );

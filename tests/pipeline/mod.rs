@@ -5,6 +5,7 @@
 //! it started (through its pidfile). Same requirements and serialisation as `tests/deploy`.
 
 mod database;
+mod health;
 mod run;
 mod watch;
 
