@@ -89,6 +89,13 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, name: &str, options: Map) 
     let stages = stages(&mut f, &site, preset);
     let service = service::service(&mut f, &site, preset);
     let database = service::database(&mut f, &site, name);
+    if database.is_some() && env.contains_key("DATABASE_URL") {
+        f.invalid(
+            "env",
+            "`DATABASE_URL` is set by ict for the pipeline's `database`".into(),
+            Some("remove it from `env`, or remove `database` and keep your own".into()),
+        );
+    }
     let keep = f.uint("keep", 5);
     if keep == 0 {
         f.limit(
