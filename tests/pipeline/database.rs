@@ -1,9 +1,9 @@
-//! A pipeline with a PostgreSQL database on an emulated `db-1` (which is this machine): ict
+//! A pipeline with a `PostgreSQL` database on an emulated `db-1` (which is this machine): ict
 //! sets the database up before the stages, the `migrate` stage creates a table through
 //! `DATABASE_URL`, the `test` stage writes to it, and a second run keeps the data. The
 //! generated password stays in `.ict/dev/secrets/` and out of the output and the state.
 //!
-//! Needs PostgreSQL 15 installed (not running): skipped with a message when missing, required
+//! Needs `PostgreSQL` 15 installed (not running): skipped with a message when missing, required
 //! under `CI=true`. At the end the test drops the database and role it caused to exist,
 //! removes ict's configuration lines and stops the cluster if it was not running before.
 
@@ -52,7 +52,7 @@ fn psql(database: &str, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// Puts the machine's PostgreSQL back as the test found it.
+/// Puts the machine's `PostgreSQL` back as the test found it.
 struct Cleanup {
     was_running: bool,
 }
@@ -68,17 +68,16 @@ impl Drop for Cleanup {
         let hba = format!("{conf}/pg_hba.conf");
         if let Ok(text) = std::fs::read_to_string(&hba) {
             let mut inside = false;
-            let kept: String = text
-                .lines()
-                .filter(|l| {
-                    let marker = l.starts_with("# ict:visits ");
-                    if marker {
-                        inside = l.ends_with(" begin");
-                    }
-                    !marker && !inside
-                })
-                .map(|l| format!("{l}\n"))
-                .collect();
+            let mut kept = String::new();
+            for line in text.lines() {
+                let marker = line.starts_with("# ict:visits ");
+                if marker {
+                    inside = line.ends_with(" begin");
+                } else if !inside {
+                    kept.push_str(line);
+                    kept.push('\n');
+                }
+            }
             let _ = std::fs::write(&hba, kept);
         }
         if !self.was_running {
