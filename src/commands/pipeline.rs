@@ -6,6 +6,8 @@
 //! the cloud, host keys pinned in the state), marks the commit as tried before starting, and
 //! records the finished run in the state before notifying.
 
+mod db;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -341,6 +343,14 @@ impl Deployer<'_> {
             hosts.push(Host { target, vars });
         }
         drop(resolve);
+        let database = db::prepare(
+            pipeline,
+            self.desired,
+            &fleet,
+            store.dir().path(),
+            &mut hosts,
+            &mut secrets,
+        )?;
         let pins = hosts::pins(store.state(), &fleet);
         let job = Job {
             pipeline: Arc::new(pipeline.clone()),
@@ -352,6 +362,7 @@ impl Deployer<'_> {
             verifier: pins.clone(),
             secrets,
             stage_timeout: self.stage_timeout,
+            database,
         };
         Ok(Prepared { fleet, pins, job })
     }

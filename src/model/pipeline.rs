@@ -2,8 +2,8 @@
 //! each environment, the stages that must pass (filled in by a framework preset, each
 //! overridable), the app's environment variables, its service and where notifications go.
 //!
-//! Declared with `pipeline(name, #{ repo, preset, environments, env, stages, service, keep,
-//! user, path, notify, poll })`; run by `ict pipeline run` and triggered by `ict watch`
+//! Declared with `pipeline(name, #{ repo, preset, environments, env, stages, service, database,
+//! keep, user, path, notify, poll })`; run by `ict pipeline run` and triggered by `ict watch`
 //! (`crate::pipeline`). A pipeline environment is an ict environment (`--env`): its releases
 //! are recorded in that environment's state. Pure: no I/O.
 
@@ -80,6 +80,14 @@ impl Preset {
         Some(command)
     }
 
+    /// The preset's health check: `http` for the presets that start a web app.
+    pub fn health(self) -> Health {
+        match self {
+            Preset::Python | Preset::Django | Preset::Node => Health::Http { path: "/".into() },
+            Preset::Rust | Preset::Commands => Health::Off,
+        }
+    }
+
     /// The preset's service command, if it has one.
     pub fn service(self) -> Option<&'static str> {
         match self {
@@ -124,6 +132,110 @@ pub struct Stage {
     pub command: String,
 }
 
+/// How ict checks, after a restart, that the app answers (from the host itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Health {
+    /// No check: the service only has to survive its first second.
+    Off,
+    /// `GET http://ICT_HOST_IP:port<path>` answers 2xx or 3xx.
+    Http { path: String },
+    /// `ICT_HOST_IP:port` accepts a TCP connection.
+    Tcp,
+}
+
+/// The app's service: its command and how its health is checked after a restart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Service {
+    /// Run from the release folder as the pipeline's user.
+    pub command: String,
+    pub health: Health,
+    /// The port checked: a number or `$VAR` / `${VAR}` read from the app's environment.
+    pub port: String,
+    /// How long the app has to answer.
+    #[serde(with = "seconds")]
+    pub timeout: Duration,
+}
+
+impl Service {
+    /// The default health settings around `command`.
+    pub fn new(command: String, health: Health) -> Service {
+        Service {
+            command,
+            health,
+            port: "$PORT".into(),
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Whether `port` is a port number (1..=65535) or a `$VAR` / `${VAR}` reference.
+pub fn check_port(port: &str) -> bool {
+    let var = port
+        .strip_prefix("${")
+        .and_then(|p| p.strip_suffix('}'))
+        .or_else(|| port.strip_prefix('$'));
+    match var {
+        Some(name) => {
+            name.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
+        None => port.parse::<u16>().is_ok_and(|p| p > 0),
+    }
+}
+
+/// The database engines ict can provision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DbEngine {
+    Postgresql,
+}
+
+impl DbEngine {
+    pub const NAMES: [&'static str; 1] = ["postgresql"];
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+/// The database an app needs, provisioned on one declared server before the stages.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Database {
+    pub engine: DbEngine,
+    /// The major version (`"15"`): the Debian package is `postgresql-<version>`.
+    pub version: String,
+    /// A server name or a pattern that selects exactly one server.
+    pub host: String,
+    /// The database's name (default: the pipeline's, `-` as `_`).
+    pub name: String,
+    /// The role the app logs in as (default: like `name`).
+    pub user: String,
+    /// `secret(...)` or a string; `None`: generated once and kept in `.ict/<env>/secrets/`.
+    pub password: Option<Value>,
+    #[serde(skip)]
+    pub host_span: Span,
+}
+
+/// Whether `version` is a `PostgreSQL` major version (`"15"`).
+pub fn check_db_version(version: &str) -> bool {
+    version.parse::<u32>().is_ok_and(|v| (10..=99).contains(&v)) && !version.starts_with('0')
+}
+
+/// Whether `name` can be a database or role name without quoting surprises.
+pub fn check_db_name(name: &str) -> bool {
+    name.len() <= 63
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
 /// `pipeline(name, #{ ... })`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Pipeline {
@@ -137,8 +249,10 @@ pub struct Pipeline {
     pub env: IndexMap<String, Value>,
     /// The stages to run, in order, presets filled in and overrides applied.
     pub stages: Vec<Stage>,
-    /// The command that runs the app (from the release directory), if the app is a service.
-    pub service: Option<String>,
+    /// The app's service (run from the release directory) and its health check, if any.
+    pub service: Option<Service>,
+    /// The database provisioned before the stages; the app gets `DATABASE_URL`.
+    pub database: Option<Database>,
     /// How many releases to keep on each host (the current one is always kept).
     pub keep: u32,
     /// The system user that runs stages and the service.
@@ -240,8 +354,48 @@ pub fn validate(desired: &super::Desired) -> Vec<ModelError> {
                 });
             }
         }
+        if let Some(db) = &pipeline.database {
+            if let Some(e) = check_db_host(db, desired) {
+                errors.push(e);
+            }
+        }
     }
     errors
+}
+
+/// The database host must select exactly one server.
+fn check_db_host(db: &Database, desired: &super::Desired) -> Option<ModelError> {
+    let selected = pattern::select(&db.host, desired);
+    match selected.len() {
+        1 => None,
+        0 => {
+            let names = pattern::names(desired);
+            let help = match super::suggest(&db.host, names.iter().copied()) {
+                Some(s) => format!(
+                    "did you mean `{s}`? groups and servers: {}",
+                    names.join(", ")
+                ),
+                None if names.is_empty() => "no servers are declared".to_owned(),
+                None => format!("groups and servers: {}", names.join(", ")),
+            };
+            Some(ModelError::NoMatch {
+                pattern: db.host.clone(),
+                at: db.host_span,
+                help,
+            })
+        }
+        _ => Some(ModelError::InvalidValue {
+            field: "database".into(),
+            message: format!(
+                "the database host `{}` matches {} servers ({}); it must be one",
+                db.host,
+                selected.len(),
+                selected.join(", ")
+            ),
+            help: Some("name one server, e.g. `host: \"db-1\"`".into()),
+            at: db.host_span,
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //!
 //! - [`git`]: `git ls-remote` here, and resolving a ref to the one commit a run deploys.
 //! - [`remote`]: the shell scripts sent to each host (pure strings).
-//! - [`run`]: the runner over SSH: stages on every host, then an atomic switch and restart.
+//! - [`database`]: the database setup script, `DATABASE_URL` and the generated password.
+//! - [`run`]: the runner over SSH: the database, stages on every host, then (`activate`) an
+//!   atomic switch, restart and [`health`] check, reverted automatically when it fails.
 //! - [`record`]: the release history kept in the environment's state.
 //! - [`notice`]: the notification of a run's result (through `watch::send`).
 //! - [`trigger`]: the `ict watch` side: poll repositories, run when a watched ref moves.
@@ -11,7 +13,10 @@
 //! May depend on `model`, `ssh`, `state` (records) and `watch` (the notifier). The commands
 //! layer builds the list of hosts and owns the state lock; nothing here prints.
 
+mod activate;
+pub mod database;
 pub mod git;
+pub mod health;
 pub mod notice;
 pub mod record;
 pub mod remote;
@@ -21,7 +26,7 @@ pub mod trigger;
 pub use git::{RemoteRef, Resolved};
 pub use notice::Notice;
 pub use record::{Action, History, Outcome, Record};
-pub use run::{Event, Failure, Host, Job, Report};
+pub use run::{DbJob, Event, Failure, Host, Job, Report};
 
 /// Why a pipeline could not run.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

@@ -40,7 +40,7 @@ impl Scripts<'_> {
     }
 
     /// Wraps a script to run as root.
-    fn privileged(&self, script: &str) -> String {
+    pub(super) fn privileged(&self, script: &str) -> String {
         if self.root {
             script.to_owned()
         } else {
@@ -50,7 +50,7 @@ impl Scripts<'_> {
 
     /// Runs `command` as the pipeline's user, in an empty environment plus the release's
     /// `.ict-env` (from the current directory).
-    fn as_user(&self, command: &str) -> String {
+    pub(super) fn as_user(&self, command: &str) -> String {
         format!(
             "runuser -u {} -- env -i HOME={} PATH={PATH} LANG=C.UTF-8 sh -c 'set -a; . ./.ict-env; set +a; eval \"$1\"' sh {}",
             self.user(),
@@ -172,6 +172,25 @@ impl Scripts<'_> {
              rm -f {path}/app.pid\n\
              fi\n"
         )
+    }
+
+    /// Prints the release `current` points at (nothing when there is none).
+    pub fn current(&self) -> String {
+        self.privileged(&format!(
+            "[ -L {path}/current ] && basename \"$(readlink {path}/current)\" || true",
+            path = self.path()
+        ))
+    }
+
+    /// Stops the service and removes `current` (a first release that never came up).
+    pub fn stop(&self) -> String {
+        let name = quote(&format!("ict-{}", self.pipeline.name));
+        self.privileged(&format!(
+            "if [ \"$(cat /proc/1/comm 2>/dev/null)\" = systemd ]; then systemctl disable -q --now {name} || true\n\
+             else\n{stop}fi\nrm -f {path}/current\n",
+            stop = self.stop_script(),
+            path = self.path()
+        ))
     }
 
     /// Removes all but the newest `keep` releases, never the current one.

@@ -1,8 +1,10 @@
-//! Running a pipeline over SSH: on every host at once, prepare the user and folders, fetch the
-//! one resolved commit into a new release, write its env file and run the stages; only when
-//! every stage passed on every host, switch `current` and restart the service on each, then
-//! prune old releases. A failure anywhere discards the new release everywhere and leaves
-//! `current` and the running service untouched. Rollback is the switch + restart alone.
+//! Running a pipeline over SSH: set up the declared database on its host, then on every host
+//! at once prepare the user and folders, fetch the one resolved commit into a new release,
+//! write its env file and run the stages; only when every stage passed on every host, switch
+//! `current`, restart the service and check its health on each (`activate`, which puts the
+//! previous release back if that fails), then prune old releases. A failing stage discards the
+//! new release everywhere and leaves `current` and the running service untouched. Rollback is
+//! the switch + restart + health check alone.
 //!
 //! Progress is reported as [`Event`]s through a callback (only `ui` prints). Stage output
 //! arrives when the stage ends (the SSH layer collects a command's output), each line named
@@ -15,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
+use super::activate::activate;
 use super::record::StageLog;
 use super::remote::Scripts;
 use crate::model::{Pipeline, SENSITIVE};
@@ -44,6 +47,16 @@ pub struct Job {
     /// Values to hide from logs (resolved secrets).
     pub secrets: Vec<String>,
     pub stage_timeout: Duration,
+    /// The database to set up before the stages, if the pipeline declares one.
+    pub database: Option<DbJob>,
+}
+
+/// The database host and the setup script for it (`pipeline::database::setup`).
+#[derive(Clone)]
+pub struct DbJob {
+    pub target: Target,
+    /// Contains the password: never shown (its output is redacted like every step's).
+    pub script: String,
 }
 
 /// Something a run reports.
@@ -71,6 +84,11 @@ pub enum Event {
     Restarted {
         host: String,
     },
+    /// A release did not go live: the host is back on `release` (`None`: nothing runs).
+    Reverted {
+        host: String,
+        release: Option<String>,
+    },
 }
 
 /// Where and why a run failed.
@@ -90,11 +108,24 @@ pub struct Report {
     pub failure: Option<Failure>,
 }
 
-type Emit = Arc<dyn Fn(Event) + Send + Sync>;
+pub(super) type Emit = Arc<dyn Fn(Event) + Send + Sync>;
 
 /// Deploys `job.commit` to every host (see the module comment).
 pub async fn deploy(job: &Job, emit: Emit) -> Report {
     let mut report = Report::default();
+    if let Some(db) = &job.database {
+        let log = database(job, db, &emit).await;
+        let failed = (!log.ok).then(|| Failure {
+            host: log.host.clone(),
+            stage: log.stage.clone(),
+            tail: log.tail.clone(),
+        });
+        report.stages.push(log);
+        if failed.is_some() {
+            report.failure = failed;
+            return report;
+        }
+    }
     let mut sessions = Vec::new();
     let mut tasks = JoinSet::new();
     for host in job.hosts.clone() {
@@ -125,12 +156,65 @@ pub async fn deploy(job: &Job, emit: Emit) -> Report {
                 .await;
         }
     } else {
-        report.failure = activate(job, &sessions, &emit).await;
+        let activated = activate(job, &sessions, &emit, true).await;
+        report.failure = activated.failure;
+        report.stages.extend(activated.logs);
     }
     for (session, _) in sessions {
         session.close().await;
     }
     report
+}
+
+/// Sets the database up on its host, reported as the stage `database`.
+async fn database(job: &Job, db: &DbJob, emit: &Emit) -> StageLog {
+    let host = db.target.name.clone();
+    let stage = "database".to_owned();
+    emit(Event::StageStarted {
+        host: host.clone(),
+        stage: stage.clone(),
+    });
+    let started = Instant::now();
+    let result = match connect(job, &db.target).await {
+        Ok(session) => {
+            let scripts = Scripts {
+                pipeline: &job.pipeline,
+                root: db.target.user == "root",
+            };
+            let r = session
+                .exec(&scripts.privileged(&db.script), Duration::from_secs(900))
+                .await;
+            session.close().await;
+            r
+        }
+        Err(e) => Err(e),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let ok = result.as_ref().is_ok_and(ExecResult::success);
+    let output = match &result {
+        Ok(r) => redact(&format!("{}{}", r.stdout, r.stderr), &job.secrets),
+        Err(e) => e.to_string(),
+    };
+    for line in output.lines() {
+        emit(Event::Line {
+            host: host.clone(),
+            stage: stage.clone(),
+            line: line.to_owned(),
+        });
+    }
+    emit(Event::StageDone {
+        host: host.clone(),
+        stage: stage.clone(),
+        ok,
+        seconds,
+    });
+    StageLog {
+        host,
+        stage,
+        ok,
+        seconds,
+        tail: tail(&output),
+    }
 }
 
 /// Points `current` at `release` on every host (which must all still have it) and restarts.
@@ -167,7 +251,9 @@ pub async fn rollback(job: &Job, emit: Emit) -> Report {
         }
     }
     if report.failure.is_none() {
-        report.failure = activate(job, &sessions, &emit).await;
+        let activated = activate(job, &sessions, &emit, false).await;
+        report.failure = activated.failure;
+        report.stages.extend(activated.logs);
     }
     for (session, _) in sessions {
         session.close().await;
@@ -281,50 +367,8 @@ async fn build_one(
     (Some((session, root)), logs, None)
 }
 
-/// Switch + restart + prune on every host, in parallel order of the sessions.
-async fn activate(job: &Job, sessions: &[(Session, bool)], emit: &Emit) -> Option<Failure> {
-    let mut failure = None;
-    for (session, root) in sessions {
-        let host = session.target().name.clone();
-        let scripts = Scripts {
-            pipeline: &job.pipeline,
-            root: *root,
-        };
-        let timeout = Duration::from_secs(120);
-        if let Err(tail) = step_ok(
-            session.exec(&scripts.switch(&job.release), timeout).await,
-            job,
-        ) {
-            failure.get_or_insert(Failure {
-                host,
-                stage: "switch".into(),
-                tail,
-            });
-            continue;
-        }
-        emit(Event::Switched {
-            host: host.clone(),
-            release: job.release.clone(),
-        });
-        if let Some(command) = &job.pipeline.service {
-            if let Err(tail) = step_ok(session.exec(&scripts.restart(command), timeout).await, job)
-            {
-                failure.get_or_insert(Failure {
-                    host,
-                    stage: "restart".into(),
-                    tail,
-                });
-                continue;
-            }
-            emit(Event::Restarted { host: host.clone() });
-        }
-        let _ = session.exec(&scripts.prune(), timeout).await;
-    }
-    failure
-}
-
 /// `Ok` when the step succeeded, else the tail of its output (secrets removed).
-fn step_ok(result: Result<ExecResult, SshError>, job: &Job) -> Result<(), String> {
+pub(super) fn step_ok(result: Result<ExecResult, SshError>, job: &Job) -> Result<(), String> {
     match result {
         Ok(r) if r.success() => Ok(()),
         Ok(r) => {

@@ -41,6 +41,14 @@ pub fn event(event: &Event) -> String {
         }
         Event::Switched { host, release } => format!("{host} | current → {release}\n"),
         Event::Restarted { host } => format!("{host} | service restarted\n"),
+        Event::Reverted {
+            host,
+            release: Some(release),
+        } => format!("{host} | current → {release} again (automatic rollback)\n"),
+        Event::Reverted {
+            host,
+            release: None,
+        } => format!("{host} | service stopped: no earlier release to go back to\n"),
     }
 }
 

@@ -4,6 +4,8 @@
 //! (`examples/apps/hello`). Every test removes the system user it created and kills the app
 //! it started (through its pidfile). Same requirements and serialisation as `tests/deploy`.
 
+mod database;
+mod health;
 mod run;
 mod watch;
 

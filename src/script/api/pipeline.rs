@@ -1,5 +1,5 @@
-//! `pipeline(name, #{ repo, preset, environments, env, stages, service, keep, user, path, notify,
-//! poll })`: declares a deploy pipeline for `ict pipeline run` and `ict watch`.
+//! `pipeline(name, #{ repo, preset, environments, env, stages, service, database, keep, user,
+//! path, notify, poll })`: declares a deploy pipeline for `ict pipeline run` and `ict watch`.
 //!
 //! The preset fills in the standard stages (`build`, `migrate`, `test`) and the service; a
 //! `stages` entry replaces a preset stage, `false` removes it, and any other name adds a custom
@@ -36,6 +36,7 @@ const FIELDS: &[&str] = &[
     "env",
     "stages",
     "service",
+    "database",
     "keep",
     "user",
     "path",
@@ -86,7 +87,15 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, name: &str, options: Map) 
     let environments = environments(&mut f, &site);
     let env = env_vars(&mut f);
     let stages = stages(&mut f, &site, preset);
-    let service = service(&mut f, preset);
+    let service = service::service(&mut f, &site, preset);
+    let database = service::database(&mut f, &site, name);
+    if database.is_some() && env.contains_key("DATABASE_URL") {
+        f.invalid(
+            "env",
+            "`DATABASE_URL` is set by ict for the pipeline's `database`".into(),
+            Some("remove it from `env`, or remove `database` and keep your own".into()),
+        );
+    }
     let keep = f.uint("keep", 5);
     if keep == 0 {
         f.limit(
@@ -142,6 +151,7 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, name: &str, options: Map) 
         env,
         stages,
         service,
+        database,
         keep: keep.max(1),
         user,
         path,
@@ -356,39 +366,6 @@ fn collect(chosen: IndexMap<String, Option<String>>) -> Vec<Stage> {
         .collect()
 }
 
-/// `service: "command"`, `service: #{ command: "..." }` or `service: false`.
-fn service(f: &mut Fields<'_>, preset: Preset) -> Option<String> {
-    let default = preset.service().map(str::to_owned);
-    let Some(v) = f.raw("service") else {
-        return default;
-    };
-    if v.is_string() {
-        return Some(v.to_string());
-    }
-    if v.as_bool() == Ok(false) {
-        return None;
-    }
-    if let Some(map) = v.read_lock::<Map>().map(|m| m.clone()) {
-        if map.len() == 1 {
-            if let Some(command) = map.get("command").filter(|c| c.is_string()) {
-                return Some(command.to_string());
-            }
-        }
-        f.invalid(
-            "service",
-            "a service map has one key, `command`, with a string".into(),
-            Some("e.g. #{ command: \"exec python3 app.py\" }".into()),
-        );
-        return default;
-    }
-    f.wrong_type(
-        "service",
-        "a command string, #{ command: \"...\" } or false",
-        &v,
-    );
-    default
-}
-
 fn poll(f: &mut Fields<'_>, site: &Site) -> Duration {
     let Some(text) = f.string("poll") else {
         return Duration::from_secs(60);
@@ -516,6 +493,8 @@ fn error(f: &mut Fields<'_>, field: &str, at: Span, message: String, help: Optio
         at,
     });
 }
+
+mod service;
 
 #[cfg(test)]
 mod tests;
