@@ -66,7 +66,8 @@ impl Test {
         self.dir.path()
     }
 
-    pub fn run(&self) -> Outcome {
+    /// The `ict` command this test runs, to spawn it by hand.
+    pub fn command(&self) -> Command {
         let mut command = Command::new(ict());
         command
             .args(&self.args)
@@ -81,11 +82,15 @@ impl Test {
         for (k, v) in &self.env {
             command.env(k, v);
         }
+        command
+    }
+
+    pub fn run(&self) -> Outcome {
         let Output {
             status,
             stdout,
             stderr,
-        } = command.output().expect("run ict");
+        } = self.command().output().expect("run ict");
         Outcome {
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),

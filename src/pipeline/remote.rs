@@ -88,18 +88,28 @@ impl Scripts<'_> {
         ))
     }
 
-    /// Writes the release's 0600 `.ict-env` (`KEY='value'` lines), owned by the user.
+    /// The command that runs, as root, a script sent on standard input — for scripts that
+    /// carry secrets, which must not show in any process list: the script is saved to a 0600
+    /// temporary file, run with no input, and removed.
+    pub(super) fn stdin_script(&self) -> String {
+        self.privileged(
+            "f=$(mktemp) && cat > \"$f\" && sh \"$f\" < /dev/null; rc=$?; rm -f \"$f\"; exit $rc",
+        )
+    }
+
+    /// Writes the release's 0600 `.ict-env` (`KEY='value'` lines), owned by the user. Holds
+    /// secrets: run it with [`Scripts::stdin_script`].
     pub fn env_file(&self, id: &str, vars: &[(String, String)], delimiter: &str) -> String {
         let dir = self.release(id);
         let mut body = String::new();
         for (k, v) in vars {
             let _ = writeln!(body, "{k}={}", quote(v));
         }
-        self.privileged(&format!(
+        format!(
             "set -e\numask 077\ncat > {dir}/.ict-env <<'{delimiter}'\n{body}{delimiter}\n\
              chown {}: {dir}/.ict-env\nchmod 600 {dir}/.ict-env\n",
             self.user()
-        ))
+        )
     }
 
     /// Runs one stage in the release folder as the user; stderr is merged into stdout.
@@ -279,6 +289,33 @@ mod tests {
             root: false,
         };
         assert!(sudo.prepare().starts_with("sudo -n sh -c 'set -e"));
+    }
+
+    #[test]
+    fn a_script_on_standard_input_runs_without_input_and_leaves_no_file() {
+        let p = pipeline();
+        let s = Scripts {
+            pipeline: &p,
+            root: true,
+        };
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", &s.stdin_script()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(
+            child.stdin.as_mut().unwrap(),
+            b"echo \"file $0\"; cat; echo done; exit 4\n",
+        )
+        .unwrap();
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(4), "{text}");
+        let file = text.lines().next().unwrap().trim_start_matches("file ");
+        assert!(text.ends_with("done\n"), "{text}");
+        assert!(!std::path::Path::new(file).exists(), "{file} is removed");
     }
 
     #[test]

@@ -181,8 +181,14 @@ async fn database(job: &Job, db: &DbJob, emit: &Emit) -> StageLog {
                 pipeline: &job.pipeline,
                 root: db.target.user == "root",
             };
+            // The script holds the role's password: it goes over standard input.
             let r = session
-                .exec(&scripts.privileged(&db.script), Duration::from_secs(900))
+                .exec_streaming(
+                    &scripts.stdin_script(),
+                    Some(db.script.as_bytes()),
+                    Duration::from_secs(900),
+                    |_, _| {},
+                )
                 .await;
             session.close().await;
             r
@@ -295,19 +301,26 @@ async fn build_one(
         root,
     };
     let delimiter = format!("ICT_ENV_{}", rand::random::<u64>());
+    // The env file holds secrets: its script goes over standard input, never on a command line.
     let steps = [
-        ("prepare", scripts.prepare()),
+        ("prepare", scripts.prepare(), None),
         (
             "fetch",
             scripts.fetch(&job.release, &job.pipeline.repo, &job.ref_name, &job.commit),
+            None,
         ),
         (
             "env",
-            scripts.env_file(&job.release, &host.vars, &delimiter),
+            scripts.stdin_script(),
+            Some(scripts.env_file(&job.release, &host.vars, &delimiter)),
         ),
     ];
-    for (step, script) in steps {
-        if let Err(tail) = step_ok(session.exec(&script, Duration::from_secs(600)).await, job) {
+    for (step, command, input) in steps {
+        let input = input.as_ref().map(String::as_bytes);
+        let result = session
+            .exec_streaming(&command, input, Duration::from_secs(600), |_, _| {})
+            .await;
+        if let Err(tail) = step_ok(result, job) {
             return (Some((session, root)), Vec::new(), fail(step, tail));
         }
     }
@@ -318,25 +331,35 @@ async fn build_one(
             stage: stage.name.clone(),
         });
         let started = Instant::now();
+        // Each line is shown as the stage prints it.
         let result = session
-            .exec(
+            .exec_streaming(
                 &scripts.stage(&job.release, &stage.command),
+                None,
                 job.stage_timeout,
+                |_, line| {
+                    emit(Event::Line {
+                        host: name.clone(),
+                        stage: stage.name.clone(),
+                        line: redact(line, &job.secrets),
+                    });
+                },
             )
             .await;
         let seconds = started.elapsed().as_secs_f64();
         let (ok, output) = match &result {
             Ok(r) => (r.success(), format!("{}{}", r.stdout, r.stderr)),
-            Err(e) => (false, e.to_string()),
+            Err(e) => {
+                let message = e.to_string();
+                emit(Event::Line {
+                    host: name.clone(),
+                    stage: stage.name.clone(),
+                    line: message.clone(),
+                });
+                (false, message)
+            }
         };
         let output = redact(&output, &job.secrets);
-        for line in output.lines() {
-            emit(Event::Line {
-                host: name.clone(),
-                stage: stage.name.clone(),
-                line: line.to_owned(),
-            });
-        }
         emit(Event::StageDone {
             host: name.clone(),
             stage: stage.name.clone(),

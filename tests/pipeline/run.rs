@@ -17,7 +17,7 @@ pipeline("hello", #{{
     preset: "python",
     environments: #{{ dev: #{{ refs: ["main"], hosts: "web-1" }} }},
     env: #{{ PORT: "8080", TOKEN: secret("ICT_TEST_TOKEN") }},
-    stages: #{{ smoke: "echo token is $TOKEN" }},
+    stages: #{{ smoke: "echo token is $TOKEN", slow: "echo early; sleep 2; echo late" }},
     path: "{}",
     user: "{}",
     keep: 2,
@@ -55,6 +55,47 @@ fn run_full(dir: &std::path::Path, args: &[&str], code: i32) -> crate::test::Out
     out
 }
 
+/// Runs `ict ARGS` (expecting success), checking that `slow`'s first line was printed well
+/// before its last; returns the output.
+fn run_streamed(dir: &std::path::Path, args: &[&str]) -> String {
+    use std::io::BufRead as _;
+    let mut child = crate::test::Test::new()
+        .current_dir(dir)
+        .env("ICT_EMULATOR_SSH", "1")
+        .env("ICT_TEST_TOKEN", TOKEN)
+        .args(args)
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start ict");
+    let started = std::time::Instant::now();
+    let stdout = child.stdout.take().expect("stdout");
+    let mut out = String::new();
+    let (mut early, mut late) = (None, None);
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        if line.ends_with("| slow | early") {
+            early = Some(started.elapsed());
+        } else if line.ends_with("| slow | late") {
+            late = Some(started.elapsed());
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "ict {args:?}: {status}\n{out}");
+    assert!(!out.contains(TOKEN), "secret leaked:\n{out}");
+    let (Some(early), Some(late)) = (early, late) else {
+        panic!("no slow stage lines:\n{out}");
+    };
+    assert!(
+        late.saturating_sub(early) >= std::time::Duration::from_millis(1500),
+        "printed together ({early:?}, {late:?}):\n{out}"
+    );
+    out
+}
+
 #[test]
 fn deploy_fail_and_roll_back_on_a_loopback_host() {
     if !testable() {
@@ -82,7 +123,8 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
     let addr = format!("{ip}:8080");
 
     // 1. The first release: every stage passes, the app answers, the release is recorded.
-    let out = run(dir, &["pipeline", "run", "infra.ict", "hello"], 0);
+    // Each line shows as the stage prints it, not when the stage ends.
+    let out = run_streamed(dir, &["pipeline", "run", "infra.ict", "hello"]);
     assert!(out.contains("web-1 | test | ✓ passed"), "{out}");
     assert!(
         out.contains("web-1 | smoke | token is (sensitive)"),
