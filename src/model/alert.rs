@@ -63,7 +63,7 @@ pub struct Alert {
     /// The expression as written.
     pub when_text: String,
     /// How long the condition must hold before the alert fires (0: at once).
-    #[serde(rename = "for", with = "seconds")]
+    #[serde(rename = "for", serialize_with = "super::serialize_seconds")]
     pub for_: Duration,
     /// Ansible host pattern of the servers to watch.
     pub hosts: String,
@@ -75,15 +75,6 @@ pub struct Alert {
     pub span: Span,
     #[serde(skip)]
     pub fields: FieldSpans,
-}
-
-mod seconds {
-    pub(super) fn serialize<S: serde::Serializer>(
-        d: &std::time::Duration,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_secs())
-    }
 }
 
 /// Parses `30s`, `5m`, `1h`, `1d`, or several joined (`1h30m`); at most 30 days.

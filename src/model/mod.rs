@@ -228,3 +228,11 @@ fn insert_unique<T>(
     map.insert(name, item);
     Ok(())
 }
+
+/// Serializes a duration as whole seconds (the JSON shape of `during:` and `poll:`).
+fn serialize_seconds<S: serde::Serializer>(
+    d: &std::time::Duration,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
+}

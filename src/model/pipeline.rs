@@ -153,7 +153,7 @@ pub struct Service {
     /// The port checked: a number or `$VAR` / `${VAR}` read from the app's environment.
     pub port: String,
     /// How long the app has to answer.
-    #[serde(with = "seconds")]
+    #[serde(serialize_with = "super::serialize_seconds")]
     pub timeout: Duration,
 }
 
@@ -261,21 +261,12 @@ pub struct Pipeline {
     pub path: String,
     pub notify: Vec<Notify>,
     /// How often `ict watch` asks the repository for new commits.
-    #[serde(with = "seconds")]
+    #[serde(serialize_with = "super::serialize_seconds")]
     pub poll: Duration,
     #[serde(skip)]
     pub span: Span,
     #[serde(skip)]
     pub fields: FieldSpans,
-}
-
-mod seconds {
-    pub(super) fn serialize<S: serde::Serializer>(
-        d: &std::time::Duration,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_secs())
-    }
 }
 
 /// Why a ref pattern is not usable; `None` when it is fine. Follows `git check-ref-format`

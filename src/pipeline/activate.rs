@@ -5,11 +5,11 @@
 //! has its service stopped and `current` removed: an automatic rollback. Depends on `ssh` and
 //! `pipeline::{remote, health, run}`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::record::StageLog;
 use super::remote::Scripts;
-use super::run::{redact, step_ok, tail, Emit, Event, Failure, Job};
+use super::run::{reported_stage, step_ok, Emit, Event, Failure, Job};
 use crate::ssh::Session;
 
 /// What activating a release did.
@@ -112,40 +112,8 @@ async fn health(
     emit: &Emit,
     limit: Duration,
 ) -> StageLog {
-    let host = session.target().name.clone();
-    let stage = "health".to_owned();
-    emit(Event::StageStarted {
-        host: host.clone(),
-        stage: stage.clone(),
-    });
-    let started = Instant::now();
-    let result = session.exec(script, limit + Duration::from_secs(30)).await;
-    let seconds = started.elapsed().as_secs_f64();
-    let (ok, output) = match &result {
-        Ok(r) => (r.success(), format!("{}{}", r.stdout, r.stderr)),
-        Err(e) => (false, e.to_string()),
-    };
-    let output = redact(&output, &job.secrets);
-    for line in output.lines() {
-        emit(Event::Line {
-            host: host.clone(),
-            stage: stage.clone(),
-            line: line.to_owned(),
-        });
-    }
-    emit(Event::StageDone {
-        host: host.clone(),
-        stage: stage.clone(),
-        ok,
-        seconds,
-    });
-    StageLog {
-        host,
-        stage,
-        ok,
-        seconds,
-        tail: tail(&output),
-    }
+    let work = session.exec(script, limit + Duration::from_secs(30));
+    reported_stage(job, session.target().name.clone(), "health", emit, work).await
 }
 
 /// Puts one host back as it was: the previous release live again, or nothing running.

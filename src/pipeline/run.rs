@@ -168,39 +168,49 @@ pub async fn deploy(job: &Job, emit: Emit) -> Report {
 
 /// Sets the database up on its host, reported as the stage `database`.
 async fn database(job: &Job, db: &DbJob, emit: &Emit) -> StageLog {
-    let host = db.target.name.clone();
-    let stage = "database".to_owned();
+    let work = async {
+        let session = connect(job, &db.target).await?;
+        let scripts = Scripts {
+            pipeline: &job.pipeline,
+            root: db.target.user == "root",
+        };
+        // The script holds the role's password: it goes over standard input.
+        let result = session
+            .exec_streaming(
+                &scripts.stdin_script(),
+                Some(db.script.as_bytes()),
+                Duration::from_secs(900),
+                |_, _| {},
+            )
+            .await;
+        session.close().await;
+        result
+    };
+    reported_stage(job, db.target.name.clone(), "database", emit, work).await
+}
+
+/// Runs `work` reported as stage `stage` on `host`: started, its output (secrets removed),
+/// done.
+pub(super) async fn reported_stage(
+    job: &Job,
+    host: String,
+    stage: &str,
+    emit: &Emit,
+    work: impl std::future::Future<Output = Result<ExecResult, SshError>>,
+) -> StageLog {
+    let stage = stage.to_owned();
     emit(Event::StageStarted {
         host: host.clone(),
         stage: stage.clone(),
     });
     let started = Instant::now();
-    let result = match connect(job, &db.target).await {
-        Ok(session) => {
-            let scripts = Scripts {
-                pipeline: &job.pipeline,
-                root: db.target.user == "root",
-            };
-            // The script holds the role's password: it goes over standard input.
-            let r = session
-                .exec_streaming(
-                    &scripts.stdin_script(),
-                    Some(db.script.as_bytes()),
-                    Duration::from_secs(900),
-                    |_, _| {},
-                )
-                .await;
-            session.close().await;
-            r
-        }
-        Err(e) => Err(e),
-    };
+    let result = work.await;
     let seconds = started.elapsed().as_secs_f64();
-    let ok = result.as_ref().is_ok_and(ExecResult::success);
-    let output = match &result {
-        Ok(r) => redact(&format!("{}{}", r.stdout, r.stderr), &job.secrets),
-        Err(e) => e.to_string(),
+    let (ok, output) = match &result {
+        Ok(r) => (r.success(), format!("{}{}", r.stdout, r.stderr)),
+        Err(e) => (false, e.to_string()),
     };
+    let output = redact(&output, &job.secrets);
     for line in output.lines() {
         emit(Event::Line {
             host: host.clone(),
