@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::hosts::{self, Host as FleetHost};
 use super::infra;
 use super::{evaluate, Error};
-use crate::cli::{PipelineCommand, PipelineRunArgs, PipelineStatusArgs, RollbackArgs};
+use crate::cli::{PipelineCommand, PipelineRunArgs, PipelineStatusArgs, RollbackArgs, SshArgs};
 use crate::config::Config;
 use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
@@ -54,39 +54,52 @@ pub(super) struct Deployer<'a> {
 }
 
 fn run_command(config: &Config, ui: &Ui, args: &PipelineRunArgs) -> Result<ExitCode, Error> {
-    let script = &args.file.file;
-    let evaluated = evaluate(config, ui, script)?;
-    let desired = &evaluated.desired;
-    let (pipeline, environment) = find(desired, &args.name, script)?;
-    let auth = hosts::auth(args.ssh.identity.as_deref(), desired, script)?;
-    infra::runtime()?.block_on(async {
-        let refs = git::ls_remote(&pipeline.repo, Duration::from_secs(60)).await?;
-        let resolved = git::resolve(&refs, environment, args.git_ref.as_deref())?;
-        let conn = connect::connect(config.provider, script).await?;
-        ui.note(&conn.banner);
-        let deployer = Deployer {
-            config,
-            ui,
-            script,
-            desired,
-            conn: &conn,
-            auth,
-            stage_timeout: Duration::from_secs(args.stage_timeout.max(1)),
-        };
-        let result = deployer.deploy(pipeline, &resolved).await;
-        conn.close().await;
-        Ok(exit_code(&result?))
-    })
+    let timeout = Duration::from_secs(args.stage_timeout.max(1));
+    let target = (args.file.file.as_path(), args.name.as_str());
+    with_deployer(
+        config,
+        ui,
+        target,
+        &args.ssh,
+        timeout,
+        async |deployer, pipeline, env| {
+            let refs = git::ls_remote(&pipeline.repo, Duration::from_secs(60)).await?;
+            let resolved = git::resolve(&refs, env, args.git_ref.as_deref())?;
+            deployer.deploy(pipeline, &resolved).await
+        },
+    )
 }
 
 pub(super) fn rollback(config: &Config, ui: &Ui, args: &RollbackArgs) -> Result<ExitCode, Error> {
-    let script = &args.file.file;
+    let timeout = Duration::from_secs(600);
+    let target = (args.file.file.as_path(), args.name.as_str());
+    with_deployer(
+        config,
+        ui,
+        target,
+        &args.ssh,
+        timeout,
+        async |deployer, pipeline, _| deployer.rollback(pipeline, args.to.as_deref()).await,
+    )
+}
+
+/// Evaluates the script (while the provider starts), finds pipeline `name`, connects, runs
+/// `work` with a [`Deployer`], closes the connection, and turns the report into an exit code.
+fn with_deployer(
+    config: &Config,
+    ui: &Ui,
+    (script, name): (&Path, &str),
+    ssh: &SshArgs,
+    stage_timeout: Duration,
+    work: impl AsyncFnOnce(&Deployer<'_>, &Pipeline, &PipelineEnv) -> Result<Record, Error>,
+) -> Result<ExitCode, Error> {
+    let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     let desired = &evaluated.desired;
-    let (pipeline, _) = find(desired, &args.name, script)?;
-    let auth = hosts::auth(args.ssh.identity.as_deref(), desired, script)?;
+    let (pipeline, environment) = find(desired, name, script)?;
+    let auth = hosts::auth(ssh.identity.as_deref(), desired, script)?;
     infra::runtime()?.block_on(async {
-        let conn = connect::connect(config.provider, script).await?;
+        let conn = pending.connect().await?;
         ui.note(&conn.banner);
         let deployer = Deployer {
             config,
@@ -95,9 +108,9 @@ pub(super) fn rollback(config: &Config, ui: &Ui, args: &RollbackArgs) -> Result<
             desired,
             conn: &conn,
             auth,
-            stage_timeout: Duration::from_secs(600),
+            stage_timeout,
         };
-        let result = deployer.rollback(pipeline, args.to.as_deref()).await;
+        let result = work(&deployer, pipeline, environment).await;
         conn.close().await;
         Ok(exit_code(&result?))
     })
