@@ -152,3 +152,63 @@ async fn a_stale_journal_entry_never_claims_a_server_made_later() {
     let names = unique_names(&cloud.servers().await);
     assert!(names.contains(&"ghost".to_owned()), "{names:?}");
 }
+
+/// The first Ctrl-C of an apply: nothing new starts, the creates in flight finish and are
+/// recorded, the state is saved and the lock released; the next apply finishes the job.
+#[tokio::test]
+async fn ctrl_c_lets_changes_in_flight_finish_saves_the_state_and_releases_the_lock() {
+    const COUNT: usize = 30;
+    let dir = fleet(COUNT);
+    let state_dir = dir.path().join(".ict/dev");
+    // 30 servers, 5 at a time, 400 ms per task: an undisturbed apply takes about 2.5 s.
+    let cloud = Cloud::start(&dir.path().join("cloud.json"), &["--task-delay", "400"]);
+    let mut apply = cloud
+        .command(
+            dir.path(),
+            &["apply", "infra.ict", "--yes", "--parallelism", "5"],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start apply");
+    let started = Instant::now();
+    while !open_entry(&state_dir) && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if !open_entry(&state_dir) {
+        let _ = apply.kill();
+        let _ = apply.wait();
+        panic!("no create began within 10 s");
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &apply.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(sent.success());
+    let out = super::outcome(apply.wait_with_output().expect("apply ends"));
+    expect(&out, 130);
+    assert!(out.stderr.contains("Interrupted"), "{}", out.stderr);
+
+    let made = unique_names(&cloud.servers().await);
+    assert!(
+        !made.is_empty() && made.len() < COUNT,
+        "the creates in flight finish and nothing new starts: {made:?}"
+    );
+    let state = State::load(&StateDir::at(state_dir, "dev").expect("dir")).expect("state");
+    assert!(
+        state.journal().is_empty(),
+        "every change in flight finished and was recorded: {:?}",
+        state.journal().unfinished()
+    );
+    for name in &made {
+        let address = ict::state::Address::new("server", name).expect("address");
+        assert!(state.resource(&address).is_some(), "{name} is owned");
+    }
+    let status = cloud.ict(dir.path(), &["lock", "status", "infra.ict"]);
+    expect(&status, 0);
+    assert_eq!(status.stdout.trim(), "unlocked");
+
+    expect(&cloud.ict(dir.path(), &["apply", "infra.ict", "--yes"]), 0);
+    assert_eq!(unique_names(&cloud.servers().await).len(), COUNT);
+}
