@@ -29,7 +29,7 @@ pub use error::ModelError;
 pub use graph::{Edge, EdgeKind, Graph, Node};
 pub use group::Group;
 pub use network::Network;
-pub use pipeline::{Pipeline, PipelineEnv, Preset, Stage};
+pub use pipeline::{Pipeline, PipelineEnv, Preset, Sandbox, Stage};
 pub use playbook::Playbook;
 pub use server::{defaults, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server};
 pub use span::{SourceFile, SourceId, Sources, Span};

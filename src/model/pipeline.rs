@@ -3,7 +3,7 @@
 //! overridable), the app's environment variables, its service and where notifications go.
 //!
 //! Declared with `pipeline(name, #{ repo, preset, environments, env, stages, service, database,
-//! keep, user, path, notify, poll })`; run by `ict pipeline run` and triggered by `ict watch`
+//! keep, user, sandbox, path, notify, poll })`; run by `ict pipeline run` and triggered by `ict watch`
 //! (`crate::pipeline`). A pipeline environment is an ict environment (`--env`): its releases
 //! are recorded in that environment's state. Pure: no I/O.
 
@@ -28,6 +28,31 @@ pub enum Preset {
     Rust,
     /// No default stages: only what `stages` declares.
     Commands,
+}
+
+/// Where a pipeline's stages run on a host (`sandbox:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sandbox {
+    /// In a bubblewrap container where the host can make one, else as the user only.
+    Auto,
+    /// Always in a bubblewrap container: a host that cannot make one fails at `prepare`.
+    On,
+    /// As the pipeline's user only.
+    Off,
+}
+
+impl Sandbox {
+    /// The names accepted in scripts, in the order of [`Sandbox::from_index`].
+    pub const NAMES: [&'static str; 3] = ["auto", "on", "off"];
+
+    pub fn from_index(i: usize) -> Sandbox {
+        match i {
+            1 => Sandbox::On,
+            2 => Sandbox::Off,
+            _ => Sandbox::Auto,
+        }
+    }
 }
 
 /// The stage names every preset knows, in the order they run.
@@ -257,6 +282,8 @@ pub struct Pipeline {
     pub keep: u32,
     /// The system user that runs stages and the service.
     pub user: String,
+    /// Whether the stages run in a container.
+    pub sandbox: Sandbox,
     /// Where releases live on each host: `<path>/releases/<id>`, `<path>/current`.
     pub path: String,
     pub notify: Vec<Notify>,

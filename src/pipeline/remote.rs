@@ -7,8 +7,9 @@
 //! [`quote`]; `path` and `user` were checked when the script declared them.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
-use crate::model::Pipeline;
+use crate::model::{Pipeline, Sandbox};
 
 /// `PATH` for stages and the service (they start from an empty environment).
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -17,6 +18,9 @@ const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 pub fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
+
+/// The line [`Scripts::prepare`] prints when the host can run stages in a bubblewrap container.
+pub const SANDBOX_READY: &str = "ict-sandbox: bubblewrap";
 
 /// Builds the scripts of one pipeline on one host.
 #[derive(Debug, Clone)]
@@ -59,16 +63,28 @@ impl Scripts<'_> {
         )
     }
 
-    /// Creates the system user and the folders if missing; checks that git is there.
+    /// Creates the system user and the folders if missing; checks that git is there and, unless
+    /// `sandbox` is off, whether bubblewrap can make a container here (printing
+    /// [`SANDBOX_READY`] if so; failing if not and `sandbox` is on).
     pub fn prepare(&self) -> String {
         let (user, path) = (self.user(), self.path());
+        let probe =
+            "bwrap --ro-bind / / --dev /dev --proc /proc --unshare-pid true >/dev/null 2>&1";
+        let sandbox = match self.pipeline.sandbox {
+            Sandbox::Off => String::new(),
+            Sandbox::Auto => format!("if {probe}; then echo '{SANDBOX_READY}'; fi\n"),
+            Sandbox::On => format!(
+                "if {probe}; then echo '{SANDBOX_READY}'; else echo 'bubblewrap (bwrap) is not installed or cannot make a container on this host: install it (apt-get install bubblewrap), or declare `sandbox: \"auto\"`' >&2; exit 1; fi\n"
+            ),
+        };
         self.privileged(&format!(
             "set -e\n\
              command -v git >/dev/null || {{ echo 'git is not installed on this host' >&2; exit 1; }}\n\
              command -v runuser >/dev/null || {{ echo 'runuser (util-linux) is not installed on this host' >&2; exit 1; }}\n\
              id -u {user} >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir {path} --shell /bin/sh {user}\n\
              mkdir -p {path}/releases\n\
-             chown {user}: {path} {path}/releases\n"
+             chown {user}: {path} {path}/releases\n\
+             {sandbox}"
         ))
     }
 
@@ -112,13 +128,42 @@ impl Scripts<'_> {
         )
     }
 
-    /// Runs one stage in the release folder as the user; stderr is merged into stdout.
-    pub fn stage(&self, id: &str, command: &str) -> String {
-        self.privileged(&format!(
-            "cd {} && {} 2>&1",
-            self.release(id),
-            self.as_user(command)
-        ))
+    /// Runs one stage in the release folder as the user; stderr is merged into stdout. In a
+    /// bubblewrap container when `sandboxed`: the system read-only, the pipeline's folder
+    /// writable but its other releases read-only, a private `/tmp`, `/dev` and process table;
+    /// the network is shared (builds download their dependencies).
+    pub fn stage(&self, id: &str, command: &str, sandboxed: bool) -> String {
+        let release = self.release(id);
+        let run = self.as_user(command);
+        let run = if sandboxed {
+            let path = self.path();
+            // A pipeline folder under /tmp: its parents in the private /tmp must be passable.
+            let tmp = Path::new("/tmp");
+            let mut dirs: Vec<&Path> = Path::new(&self.pipeline.path)
+                .ancestors()
+                .skip(1)
+                .take_while(|d| d.starts_with(tmp) && *d != tmp)
+                .collect();
+            dirs.reverse();
+            let mut parents = String::new();
+            for dir in dirs {
+                let _ = write!(
+                    parents,
+                    "--perms 0755 --dir {} ",
+                    quote(&dir.to_string_lossy())
+                );
+            }
+            format!(
+                "bwrap --ro-bind / / --dev /dev --proc /proc --perms 1777 --tmpfs /tmp {parents}\
+                 --bind {path} {path} --ro-bind {path}/releases {path}/releases \
+                 --bind {release} {release} --chdir {release} \
+                 --unshare-pid --unshare-ipc --unshare-uts --unshare-cgroup-try --die-with-parent \
+                 -- {run}"
+            )
+        } else {
+            run
+        };
+        self.privileged(&format!("cd {release} && {run} 2>&1"))
     }
 
     /// Points `current` at the release, atomically.
@@ -279,9 +324,34 @@ mod tests {
             "{switch}"
         );
         assert!(s.prune().contains("head -n -2"));
-        let stage = s.stage("r1", "python3 -m unittest");
+        let stage = s.stage("r1", "python3 -m unittest", false);
         assert!(
             stage.starts_with("cd '/srv/app/releases/r1' && runuser -u 'app' -- env -i"),
+            "{stage}"
+        );
+        let contained = s.stage("r1", "python3 -m unittest", true);
+        assert!(
+            contained.starts_with("cd '/srv/app/releases/r1' && bwrap --ro-bind / / "),
+            "{contained}"
+        );
+        for part in [
+            "--bind '/srv/app' '/srv/app' --ro-bind '/srv/app'/releases '/srv/app'/releases --bind '/srv/app/releases/r1' '/srv/app/releases/r1' ",
+            "--perms 1777 --tmpfs /tmp ",
+            "--unshare-pid ",
+            "-- runuser -u 'app' -- env -i",
+        ] {
+            assert!(contained.contains(part), "{part}: {contained}");
+        }
+        assert!(s.prepare().contains(SANDBOX_READY));
+        let mut under_tmp = p.clone();
+        under_tmp.path = "/tmp/ci/srv/app".into();
+        let stage = Scripts {
+            pipeline: &under_tmp,
+            root: true,
+        }
+        .stage("r1", "true", true);
+        assert!(
+            stage.contains("--tmpfs /tmp --perms 0755 --dir '/tmp/ci' --perms 0755 --dir '/tmp/ci/srv' --bind '/tmp/ci/srv/app' "),
             "{stage}"
         );
         let sudo = Scripts {

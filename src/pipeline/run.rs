@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 
 use super::activate::activate;
 use super::record::StageLog;
-use super::remote::Scripts;
+use super::remote::{Scripts, SANDBOX_READY};
 use crate::model::{Pipeline, SENSITIVE};
 use crate::ssh::{Auth, ExecResult, HostKeyVerifier, Session, SshError, Target};
 
@@ -325,14 +325,25 @@ async fn build_one(
             Some(scripts.env_file(&job.release, &host.vars, &delimiter)),
         ),
     ];
+    let mut sandboxed = false;
     for (step, command, input) in steps {
         let input = input.as_ref().map(String::as_bytes);
         let result = session
             .exec_streaming(&command, input, Duration::from_secs(600), |_, _| {})
             .await;
+        if let Ok(r) = &result {
+            sandboxed |= step == "prepare" && r.stdout.lines().any(|l| l == SANDBOX_READY);
+        }
         if let Err(tail) = step_ok(result, job) {
             return (Some((session, root)), Vec::new(), fail(step, tail));
         }
+    }
+    if sandboxed {
+        emit(Event::Line {
+            host: name.clone(),
+            stage: "prepare".to_owned(),
+            line: "stages run in a bubblewrap container".to_owned(),
+        });
     }
     let mut logs = Vec::new();
     for stage in &job.pipeline.stages {
@@ -344,7 +355,7 @@ async fn build_one(
         // Each line is shown as the stage prints it.
         let result = session
             .exec_streaming(
-                &scripts.stage(&job.release, &stage.command),
+                &scripts.stage(&job.release, &stage.command, sandboxed),
                 None,
                 job.stage_timeout,
                 |_, line| {

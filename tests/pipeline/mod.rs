@@ -72,6 +72,15 @@ impl Repo {
     }
 }
 
+/// Whether bubblewrap can make a container on this machine (the emulated hosts' machine).
+pub fn bwrap_works() -> bool {
+    Command::new("bwrap")
+        .args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"])
+        .args(["--unshare-pid", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(["-c", "user.email=test@example.com", "-c", "user.name=test"])

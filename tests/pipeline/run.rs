@@ -7,6 +7,9 @@ use crate::deploy::{project, serial, testable};
 
 const TOKEN: &str = "s3cr3t-token-value";
 
+/// A file the `contained` stage writes into its `/tmp`: private to the stage in a container.
+const PROBE: &str = "/tmp/ict-sandbox-probe";
+
 fn script(repo: &Repo, install: &Install, hook: &Hook, notice_file: &str) -> String {
     format!(
         r#"
@@ -17,7 +20,11 @@ pipeline("hello", #{{
     preset: "python",
     environments: #{{ dev: #{{ refs: ["main"], hosts: "web-1" }} }},
     env: #{{ PORT: "8080", TOKEN: secret("ICT_TEST_TOKEN") }},
-    stages: #{{ smoke: "echo token is $TOKEN", slow: "echo early; sleep 2; echo late" }},
+    stages: #{{
+        smoke: "echo token is $TOKEN",
+        slow: "echo early; sleep 2; echo late",
+        contained: "echo pid1=$(cat /proc/1/comm); touch {PROBE}; (touch ../probe && rm ../probe) 2>&1; true",
+    }},
     path: "{}",
     user: "{}",
     keep: 2,
@@ -124,8 +131,26 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
 
     // 1. The first release: every stage passes, the app answers, the release is recorded.
     // Each line shows as the stage prints it, not when the stage ends.
+    let _ = std::fs::remove_file(PROBE);
     let out = run_streamed(dir, &["pipeline", "run", "infra.ict", "hello"]);
     assert!(out.contains("web-1 | test | ✓ passed"), "{out}");
+    // The stages ran in a bubblewrap container (the emulated host is this machine).
+    if super::bwrap_works() {
+        for line in [
+            "web-1 | prepare | stages run in a bubblewrap container",
+            "web-1 | contained | pid1=bwrap",
+            "web-1 | contained | touch: cannot touch '../probe': Read-only file system",
+        ] {
+            assert!(out.contains(line), "{line}:\n{out}");
+        }
+        assert!(
+            !std::path::Path::new(PROBE).exists(),
+            "the stage's /tmp is its own"
+        );
+    } else {
+        eprintln!("bubblewrap cannot make a container here: stages ran as the user only");
+        assert!(!out.contains("bubblewrap"), "{out}");
+    }
     assert!(
         out.contains("web-1 | smoke | token is (sensitive)"),
         "{out}"

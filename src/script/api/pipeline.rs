@@ -1,5 +1,5 @@
 //! `pipeline(name, #{ repo, preset, environments, env, stages, service, database, keep, user,
-//! path, notify, poll })`: declares a deploy pipeline for `ict pipeline run` and `ict watch`.
+//! sandbox, path, notify, poll })`: declares a deploy pipeline for `ict pipeline run` and `ict watch`.
 //!
 //! The preset fills in the standard stages (`build`, `migrate`, `test`) and the service; a
 //! `stages` entry replaces a preset stage, `false` removes it, and any other name adds a custom
@@ -27,7 +27,7 @@ use super::fields::Fields;
 use super::{check_name, Shared, Site};
 use crate::model::alert::parse_duration;
 use crate::model::pipeline::{check_ref, STANDARD_STAGES};
-use crate::model::{ModelError, Pipeline, PipelineEnv, Preset, Span, Stage, Value};
+use crate::model::{ModelError, Pipeline, PipelineEnv, Preset, Sandbox, Span, Stage, Value};
 
 const FIELDS: &[&str] = &[
     "repo",
@@ -39,6 +39,7 @@ const FIELDS: &[&str] = &[
     "database",
     "keep",
     "user",
+    "sandbox",
     "path",
     "notify",
     "poll",
@@ -114,6 +115,7 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, name: &str, options: Map) 
             ),
         );
     }
+    let sandbox = Sandbox::from_index(f.choice("sandbox", &Sandbox::NAMES, 0));
     let path = f.string("path").unwrap_or_else(|| format!("/srv/{name}"));
     check_path(&mut f, &path);
     let notify = match f.raw("notify") {
@@ -154,6 +156,7 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, name: &str, options: Map) 
         database,
         keep: keep.max(1),
         user,
+        sandbox,
         path,
         notify,
         poll,

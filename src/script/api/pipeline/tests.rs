@@ -2,7 +2,7 @@
 use std::path::Path;
 
 use crate::model::pipeline::Health;
-use crate::model::{Desired, Notify, Preset};
+use crate::model::{Desired, Notify, Preset, Sandbox};
 use crate::script::{evaluate_source, Options};
 
 fn evaluate(script: &str) -> Result<Desired, Vec<String>> {
@@ -24,7 +24,7 @@ fn presets_fill_stages_and_overrides_apply_in_order() {
             stages: #{ zz_smoke: "curl -f localhost", migrate: false, test: "make test", lint: "make lint" },
             service: #{ command: "exec ./run" }, keep: 3, user: "web", path: "/srv/x",
             notify: #{ webhook: "http://127.0.0.1:9/h", command: "notify-send ict" },
-            poll: "10s",
+            poll: "10s", sandbox: "on",
         });
         if p.name != "app" { throw "handle"; }"#,
     )
@@ -43,6 +43,7 @@ fn presets_fill_stages_and_overrides_apply_in_order() {
         (3, "web", "/srv/x")
     );
     assert_eq!(p.poll.as_secs(), 10);
+    assert_eq!(p.sandbox, Sandbox::On);
     let envs: Vec<&str> = p.environments.keys().map(String::as_str).collect();
     assert_eq!(envs, ["dev", "test"]);
     assert!(p.environments["dev"].accepts("v1.0"));
@@ -64,6 +65,10 @@ fn mistakes_are_all_reported() {
         (
             r#"pipeline("a", #{ repo: "x" });"#,
             "missing `environments`",
+        ),
+        (
+            r#"pipeline("a", #{ repo: "x", sandbox: "yes", environments: #{ dev: #{ refs: ["main"] } } });"#,
+            "`sandbox` must be one of auto, on, off",
         ),
         (
             r#"pipeline("a", #{ repo: "x", preset: "pyhton", environments: #{ dev: #{ refs: ["main"] } } });"#,
