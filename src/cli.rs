@@ -488,6 +488,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub diff: bool,
 
+    /// Skip the last step: one look at every server's live metrics (node_exporter).
+    #[arg(long)]
+    pub no_metrics: bool,
+
     #[command(flatten)]
     pub ssh: SshArgs,
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::hosts::{self, Host};
 use super::infra::{self, Converge};
-use super::{evaluate, Error};
+use super::{evaluate, metrics, Error};
 use crate::ansible;
 use crate::cli::{InventoryArgs, InventoryFormat, PowerAction, PowerArgs, RunArgs};
 use crate::config::Config;
@@ -70,6 +70,21 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, 
                     script,
                 )
                 .await
+            }
+            other => other,
+        };
+        let result = match result {
+            Ok(ExitCode::Success) if !args.no_metrics && !evaluated.desired.servers.is_empty() => {
+                let snapshot = metrics::Snapshot {
+                    conn: &conn,
+                    config,
+                    ui,
+                    script,
+                    desired: &evaluated.desired,
+                    ssh: &args.ssh,
+                };
+                snapshot.show(&mut store).await;
+                Ok(ExitCode::Success)
             }
             other => other,
         };

@@ -4,7 +4,8 @@
 //! Where each server's exporter is: over SSH (a tunnel to `127.0.0.1:<port>` on the server) by
 //! default, over HTTP to `<ip>:<port>` when the server declares `metrics: #{ via: "http" }`, and
 //! always over HTTP to `<ip>:9100` on the built-in emulator (which serves `/metrics` itself).
-//! A server that is not created or powered off is a row saying so.
+//! A server that is not created or powered off is a row saying so. [`Snapshot`] is the same
+//! look, once, as the last step of `ict run`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use super::deploy::save_pins_if_unlocked;
 use super::hosts::{self, Host};
 use super::{evaluate, infra, Error};
-use crate::cli::{MetricsArgs, ScrapeArgs, TopArgs};
+use crate::cli::{MetricsArgs, ScrapeArgs, SshArgs, TopArgs};
 use crate::config::Config;
 use crate::connect::{self, Connection};
 use crate::emulator::NODE_EXPORTER_PORT;
@@ -22,7 +23,7 @@ use crate::metrics::{figures_between, Endpoint, ScrapeOptions, ScrapeTarget, Scr
 use crate::model::{pattern, Desired, MetricsVia};
 use crate::provider::Provider as _;
 use crate::ssh::{HostKeyVerifier, PinnedKeys};
-use crate::state::{State, StateDir};
+use crate::state::{State, StateDir, Store};
 use crate::ui::Ui;
 
 pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsArgs) -> Result<ExitCode, Error> {
@@ -84,6 +85,50 @@ pub(super) fn top(config: &Config, ui: &Ui, args: &TopArgs) -> Result<ExitCode, 
         shown.map_err(|e| Error::Message(format!("ict top: {e}")))?;
         Ok(ExitCode::Success)
     })
+}
+
+/// `ict run`'s last step: one look at every running server's `node_exporter`, as a table (two
+/// scrapes a second apart, for rates). It never fails the run: what cannot be scraped is a
+/// row or a note.
+pub(super) struct Snapshot<'a> {
+    pub conn: &'a Connection,
+    pub config: &'a Config,
+    pub ui: &'a Ui,
+    pub script: &'a Path,
+    pub desired: &'a Desired,
+    pub ssh: &'a SshArgs,
+}
+
+impl Snapshot<'_> {
+    pub(super) async fn show(&self, store: &mut Store) {
+        let ui = self.ui;
+        let args = ScrapeArgs {
+            limit: "all".to_owned(),
+            timeout: 5.0,
+            ssh: self.ssh.clone(),
+        };
+        let fleet =
+            match Fleet::prepare(self.config, self.script, self.desired, &args, self.conn).await {
+                Ok(fleet) => fleet,
+                Err(e) => {
+                    ui.note(&format!("live metrics skipped: {e}"));
+                    return;
+                }
+            };
+        let rows = fleet
+            .scraper
+            .sample(&fleet.targets, Duration::from_secs(1))
+            .await;
+        fleet.scraper.close().await;
+        if let Err(e) = hosts::save_pins(store, &fleet.pins, &fleet.hosts) {
+            ui.note(&format!("warning: host keys not saved: {e}"));
+        }
+        ui.out("\nLive metrics (`ict top` follows them):\n");
+        ui.metrics_table(&rows);
+        if rows.iter().all(|r| r.figures.is_none()) {
+            ui.note("no server's node_exporter answered: install it with the stdlib module `ict/node_exporter` (docs/metrics.md), or skip this step with `--no-metrics`");
+        }
+    }
 }
 
 /// A positive (or, with `zero_ok`, non-negative) number of seconds from the command line.

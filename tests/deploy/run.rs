@@ -70,6 +70,22 @@ fn run_creates_servers_configures_every_host_and_a_second_run_changes_nothing() 
             second.stdout
         );
     }
+    // The last step: every server's live metrics, scraped from its node_exporter.
+    let (_, table) = second
+        .stdout
+        .split_once("Live metrics")
+        .unwrap_or_else(|| panic!("no live metrics:\n{}", second.stdout));
+    for host in ["web-1", "web-2", "web-3", "db-1"] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(&format!("{host} ")))
+            .unwrap_or_else(|| panic!("no metrics row for {host}:\n{table}"));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert!(
+            cells[1].parse::<f64>().is_ok() && cells.last() == Some(&"-"),
+            "CPU% and no error: {row}"
+        );
+    }
     // The private work folder (inventory, secrets, key copy) is gone.
     let leftovers: Vec<_> = std::fs::read_dir(test.path().join(".ict/dev"))
         .expect("state folder")
