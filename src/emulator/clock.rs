@@ -24,6 +24,37 @@ pub(crate) fn dns_date(ms: u64) -> String {
     format!("{date}T{time}.{:02}", millis / 10)
 }
 
+/// Unix milliseconds of a date in the [`server_date`] format (any `±HH:MM` offset); `None` if
+/// `s` is not one.
+pub(crate) fn parse_server_date(s: &str) -> Option<u64> {
+    let (date, rest) = s.split_once('T')?;
+    let number = |t: &str| t.parse::<i64>().ok();
+    let mut ymd = date.splitn(3, '-').map(number);
+    let (year, month, day) = (ymd.next()??, ymd.next()??, ymd.next()??);
+    let split = rest.rfind(['+', '-'])?;
+    let (time, offset) = rest.split_at(split);
+    let (hms, fraction) = time.split_once('.').unwrap_or((time, "0"));
+    let mut hms = hms.splitn(3, ':').map(number);
+    let (h, min, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    let millis = number(&format!("{:0<3}", fraction.get(..3).unwrap_or(fraction)))?;
+    let (sign, offset) = offset.split_at(1);
+    let (oh, om) = offset.split_once(':')?;
+    let offset_min = (number(oh)? * 60 + number(om)?) * if sign == "-" { -1 } else { 1 };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + h * 3600 + min * 60 + sec - offset_min * 60;
+    u64::try_from(secs * 1000 + millis).ok()
+}
+
+/// Howard Hinnant's `days_from_civil`: (year, month, day) to days since 1970-01-01.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 fn split(ms: u64) -> (String, String, u64) {
     let secs = ms / 1000;
     let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX);
@@ -66,5 +97,18 @@ mod tests {
         assert_eq!(server_date(0), "1970-01-01T03:00:00.000000+03:00");
         // A leap day.
         assert_eq!(&server_date(1_709_164_800_000)[..10], "2024-02-29");
+    }
+
+    #[test]
+    fn server_dates_read_back() {
+        for ms in [0, 1_683_986_235_495, 1_709_164_800_000, 4_102_444_799_999] {
+            assert_eq!(parse_server_date(&server_date(ms)), Some(ms), "{ms}");
+        }
+        assert_eq!(parse_server_date("2023-05-13T13:57:15Z"), None, "no offset");
+        assert_eq!(
+            parse_server_date("2023-05-13T10:57:15.4-03:00"),
+            Some(1_683_986_235_400)
+        );
+        assert_eq!(parse_server_date("yesterday"), None);
     }
 }

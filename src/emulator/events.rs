@@ -21,6 +21,8 @@ pub struct ServerInfo {
     pub cpu: u32,
     pub ram_mb: u32,
     pub disk_gb: u32,
+    /// When the server was created, Unix seconds (0 when unknown).
+    pub created: u64,
 }
 
 impl fmt::Debug for ServerInfo {
@@ -35,6 +37,7 @@ impl fmt::Debug for ServerInfo {
             .field("cpu", &self.cpu)
             .field("ram_mb", &self.ram_mb)
             .field("disk_gb", &self.disk_gb)
+            .field("created", &self.created)
             .finish()
     }
 }

@@ -98,12 +98,13 @@ impl Machine {
     }
 
     /// A machine for a server that was already running when the emulator started: its boot
-    /// time follows a fixed weekly schedule with a per-server offset, so uptime and counters
-    /// keep growing across the short-lived emulators of successive `ict` commands.
+    /// time follows a fixed weekly schedule with a per-server offset, never before the server
+    /// was created, so uptime and counters keep growing across the short-lived emulators of
+    /// successive `ict` commands.
     pub(crate) fn restored(server: &ServerInfo, now: f64) -> Machine {
         let offset = Dice(server.id).next() * REBOOT_CYCLE;
         let boot = ((now - offset) / REBOOT_CYCLE).floor() * REBOOT_CYCLE + offset;
-        Machine::new(server, boot.min(now))
+        Machine::new(server, boot.max(server.created as f64).min(now))
     }
 
     /// Busy share of one CPU at `t` seconds after boot.
@@ -370,6 +371,7 @@ mod tests {
             cpu,
             ram_mb,
             disk_gb,
+            created: 0,
         }
     }
 
@@ -401,6 +403,15 @@ mod tests {
             "one boot time across restarts"
         );
         assert!(a.boot <= now && now - a.boot < REBOOT_CYCLE);
+        let new = ServerInfo {
+            created: 1_699_999_900,
+            ..server
+        };
+        let c = Machine::restored(&new, now);
+        assert!(
+            (c.boot - 1_699_999_900.0).abs() < 1e-6,
+            "never booted before it was created"
+        );
     }
 
     #[test]

@@ -193,6 +193,7 @@ mod tests {
             cpu: 1,
             ram_mb: 1024,
             disk_gb: 20,
+            created: 0,
         }
     }
 
