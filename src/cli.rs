@@ -94,7 +94,7 @@ pub enum Command {
     /// Delete everything ict created for this environment (never unmanaged or protected servers).
     Destroy(DestroyArgs),
 
-    /// The main job: plan, confirm, apply, wait for SSH, then run the playbooks.
+    /// The main job: plan, confirm, apply, wait for SSH, run the playbooks, show live metrics.
     #[command(visible_alias = "deploy")]
     Run(RunArgs),
 
