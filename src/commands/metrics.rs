@@ -3,7 +3,8 @@
 //!
 //! Where each server's exporter is: over SSH (a tunnel to `127.0.0.1:<port>` on the server) by
 //! default, over HTTP to `<ip>:<port>` when the server declares `metrics: #{ via: "http" }`, and
-//! always over HTTP to `<ip>:9100` on the built-in emulator (which serves `/metrics` itself).
+//! on the built-in emulator (which serves `/metrics` itself) over HTTP to `<ip>:9100` unless the
+//! server declares `metrics`.
 //! A server that is not created or powered off is a row saying so. [`Snapshot`] is the same
 //! look, once, as the last step of `ict run`.
 
@@ -250,14 +251,12 @@ fn endpoint(host: &Host, desired: &Desired, emulator: bool) -> Endpoint {
             reason: "powered off".to_owned(),
         };
     }
-    if emulator {
+    let declared = desired.servers.get(&host.name);
+    // The emulator serves every server's exporter itself, unless the script says otherwise.
+    if emulator && !declared.is_some_and(|s| s.fields.contains_key("metrics")) {
         return Endpoint::http(ip, NODE_EXPORTER_PORT);
     }
-    let source = desired
-        .servers
-        .get(&host.name)
-        .map(|s| s.metrics)
-        .unwrap_or_default();
+    let source = declared.map(|s| s.metrics).unwrap_or_default();
     match (source.via, host.target()) {
         (MetricsVia::Http, _) => Endpoint::http(ip, source.port),
         (MetricsVia::Ssh, Some(target)) => Endpoint::Ssh {

@@ -9,6 +9,7 @@ mod exec;
 mod forget_host_key;
 mod host_key;
 mod inventory;
+mod metrics;
 mod power;
 mod run;
 mod secrets;
