@@ -68,8 +68,9 @@ impl Scripts<'_> {
     /// [`SANDBOX_READY`] if so; failing if not and `sandbox` is on).
     pub fn prepare(&self) -> String {
         let (user, path) = (self.user(), self.path());
-        let probe =
-            "bwrap --ro-bind / / --dev /dev --proc /proc --unshare-pid true >/dev/null 2>&1";
+        // The namespaces and mounts of [`Scripts::stage`]'s container, with nothing inside.
+        let probe = "bwrap --ro-bind / / --dev /dev --proc /proc --perms 1777 --tmpfs /tmp \
+             --unshare-pid --unshare-ipc --unshare-uts --unshare-cgroup-try true >/dev/null 2>&1";
         let sandbox = match self.pipeline.sandbox {
             Sandbox::Off => String::new(),
             Sandbox::Auto => format!("if {probe}; then echo '{SANDBOX_READY}'; fi\n"),

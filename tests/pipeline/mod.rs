@@ -76,7 +76,14 @@ impl Repo {
 pub fn bwrap_works() -> bool {
     Command::new("bwrap")
         .args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"])
-        .args(["--unshare-pid", "true"])
+        .args(["--perms", "1777", "--tmpfs", "/tmp"])
+        .args([
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+        ])
+        .arg("true")
         .output()
         .is_ok_and(|o| o.status.success())
 }
