@@ -82,7 +82,7 @@ pub enum Command {
     #[command(subcommand)]
     Lock(LockCommand),
 
-    /// Repair what ict remembers about an environment (`--env`).
+    /// Show or repair what ict remembers about an environment (`--env`).
     #[command(subcommand)]
     State(StateCommand),
     /// Show what `apply` would change: create (+), update (~), replace (-/+), destroy (-).
@@ -225,6 +225,17 @@ pub struct RollbackArgs {
 /// `ict state …`: edits of the state of the environment selected with `--env`.
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
+    /// List what ict owns in this environment: each resource's cloud ID, whether ict created or
+    /// adopted it, its last known attributes and pinned host key (read-only, no lock).
+    List {
+        #[command(flatten)]
+        file: FileArgs,
+
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+
     /// Forget the host key pinned for a server (after rebuilding it on purpose): it is removed
     /// from the state and from the known_hosts file ict keeps for Ansible, and the next
     /// connection pins the key the server presents then.

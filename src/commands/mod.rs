@@ -22,7 +22,7 @@ use crate::model::Graph;
 use crate::provider::onecloud::Client;
 use crate::provider::ProviderError;
 use crate::script::{self, Evaluated, Failure};
-use crate::state::{Lock, StateDir, StateError};
+use crate::state::{Lock, State, StateDir, StateError};
 use crate::ui::{self, table, Ui};
 
 /// Why a command failed. Each variant knows its exit code and how to render itself.
@@ -143,6 +143,18 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         }
         Command::Repl { file } => Ok(crate::repl::run(config, ui, file.as_deref())),
         Command::Lock(command) => lock(config, ui, command),
+        Command::State(StateCommand::List { file, json }) => {
+            let dir = StateDir::for_script(&file.file, &config.env)?;
+            let state = State::load(&dir)?;
+            if *json {
+                ui.json(&crate::ui::state::owned(&state))
+                    .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+            } else {
+                let location = dir.state_file().display().to_string();
+                ui.out(&crate::ui::state::text(&state, &location));
+            }
+            Ok(ExitCode::Success)
+        }
         Command::State(StateCommand::ForgetHostKey { file, name }) => {
             hosts::forget_host_key(config, ui, &file.file, name)
         }

@@ -11,6 +11,7 @@ pub mod graph;
 pub mod metrics;
 pub mod pipeline;
 pub mod plan;
+pub mod state;
 pub mod table;
 pub mod top;
 

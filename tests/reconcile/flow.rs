@@ -40,6 +40,33 @@ fn apply_then_plan_has_no_changes() {
     ] {
         assert!(state.contains(name), "{name} not in the state: {state}");
     }
+    // `ict state list` shows the same, with each server's address.
+    let out = local(dir.path(), &["state", "list", "quickstart.ict", "--json"]);
+    expect(&out, 0);
+    let owned: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let addresses: Vec<&str> = owned
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["address"].as_str().expect("address"))
+        .collect();
+    assert_eq!(
+        addresses,
+        [
+            "network.backend",
+            "server.db-1",
+            "server.web-1",
+            "server.web-2",
+            "server.web-3",
+            "ssh_key.deploy"
+        ]
+    );
+    assert!(owned[1]["attributes"]["ip"]
+        .as_str()
+        .is_some_and(|ip| ip.starts_with("127.")));
+    let out = local(dir.path(), &["state", "list", "quickstart.ict"]);
+    expect(&out, 0);
+    assert!(out.stdout.starts_with("ADDRESS "), "{}", out.stdout);
 }
 
 #[test]
