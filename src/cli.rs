@@ -89,7 +89,7 @@ pub enum Command {
     Plan(PlanArgs),
 
     /// Change the cloud to match the script, after showing the plan and asking for `yes`.
-    Apply(ApplyArgs),
+    Apply(ApplyCommandArgs),
 
     /// Delete everything ict created for this environment (never unmanaged or protected servers).
     Destroy(DestroyArgs),
@@ -349,6 +349,18 @@ pub struct ApplyArgs {
     pub scope: ScopeArgs,
 }
 
+/// `ict apply`: [`ApplyArgs`] and machine-readable output.
+#[derive(Debug, Args)]
+pub struct ApplyCommandArgs {
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+
+    /// Print the plan, every change and the outcome as JSON lines instead of text (needs
+    /// `--yes` or a saved plan: there is no question in this mode).
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `ict destroy`.
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
@@ -358,6 +370,11 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// Print the plan, every deletion and the outcome as JSON lines instead of text (needs
+    /// `--yes`).
+    #[arg(long)]
+    pub json: bool,
 
     /// How many deletions to make at once.
     #[arg(long, default_value_t = 10, value_name = "N")]

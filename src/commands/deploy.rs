@@ -53,7 +53,10 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, 
             desired: &evaluated.desired,
             scope: &args.apply.scope,
             saved: None,
-            yes: args.apply.yes,
+            mode: infra::Mode {
+                yes: args.apply.yes,
+                json: false,
+            },
             options,
             command: "run",
         };

@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::{evaluate, Error};
-use crate::cli::{ApplyArgs, DestroyArgs, PlanArgs, ScopeArgs};
+use crate::cli::{ApplyCommandArgs, DestroyArgs, PlanArgs, ScopeArgs};
 use crate::config::Config;
 use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
 use crate::model::Desired;
 use crate::provider::{Image, Observed, Provider};
-use crate::reconcile::{self, Plan};
+use crate::reconcile::{self, Plan, Report};
 use crate::script::{Evaluated, Failure};
 use crate::state::{Lock, State, StateDir, Store};
 use crate::ui::{self, Ui};
@@ -56,7 +56,12 @@ pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanArgs) -> Result<ExitCode
     })
 }
 
-pub(super) fn apply(config: &Config, ui: &Ui, args: &ApplyArgs) -> Result<ExitCode, Error> {
+pub(super) fn apply(
+    config: &Config,
+    ui: &Ui,
+    command: &ApplyCommandArgs,
+) -> Result<ExitCode, Error> {
+    let args = &command.apply;
     // A saved plan names the script, environment and variables it was made from.
     let (script, config_override, scope, saved) = match read_saved_plan(&args.file)? {
         Some(saved) => {
@@ -91,7 +96,11 @@ pub(super) fn apply(config: &Config, ui: &Ui, args: &ApplyArgs) -> Result<ExitCo
         ..reconcile::Options::default()
     };
     // A saved plan was reviewed when it was made (Terraform's convention): no second question.
-    let yes = args.yes || saved.is_some();
+    let mode = Mode::new(
+        args.yes || saved.is_some(),
+        command.json,
+        "--yes or a saved plan",
+    )?;
     run_apply(
         &config,
         ui,
@@ -100,13 +109,14 @@ pub(super) fn apply(config: &Config, ui: &Ui, args: &ApplyArgs) -> Result<ExitCo
         &evaluated.desired,
         &scope,
         saved,
-        yes,
+        mode,
         options,
         "apply",
     )
 }
 
 pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyArgs) -> Result<ExitCode, Error> {
+    let mode = Mode::new(args.yes, args.json, "--yes")?;
     let pending = connect::start(config.provider, &args.file.file);
     let evaluated = evaluate(config, ui, &args.file.file)?;
     let keep = protected_only(&evaluated.desired);
@@ -127,7 +137,7 @@ pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyArgs) -> Result<Ex
         &keep,
         &ScopeArgs::default(),
         None,
-        args.yes,
+        mode,
         options,
         "destroy",
     )
@@ -142,14 +152,18 @@ fn run_apply(
     desired: &Desired,
     scope: &ScopeArgs,
     saved: Option<serde_json::Value>,
-    yes: bool,
+    mode: Mode,
     options: reconcile::Options,
     command: &str,
 ) -> Result<ExitCode, Error> {
     let runtime = runtime()?;
     runtime.block_on(async {
         let conn = pending.connect().await?;
-        ui.out(&format!("{}\n\n", conn.banner));
+        if mode.json {
+            ui.note(&conn.banner);
+        } else {
+            ui.out(&format!("{}\n\n", conn.banner));
+        }
         let result = async {
             let store = open_store(config, ui, script, command)?;
             let job = Converge {
@@ -160,7 +174,7 @@ fn run_apply(
                 desired,
                 scope,
                 saved,
-                yes,
+                mode,
                 options,
                 command,
             };
@@ -183,9 +197,31 @@ pub(super) struct Converge<'a> {
     pub(super) desired: &'a Desired,
     pub(super) scope: &'a ScopeArgs,
     pub(super) saved: Option<serde_json::Value>,
-    pub(super) yes: bool,
+    pub(super) mode: Mode,
     pub(super) options: reconcile::Options,
     pub(super) command: &'a str,
+}
+
+/// How an apply talks to its user.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Mode {
+    /// Apply without asking.
+    pub(super) yes: bool,
+    /// JSON lines on standard output instead of text (see `ui::apply::json_*`).
+    pub(super) json: bool,
+}
+
+impl Mode {
+    /// Refuses JSON output without `yes`: there is no question in that mode (`approval` says
+    /// what gives it).
+    pub(super) fn new(yes: bool, json: bool, approval: &str) -> Result<Mode, Error> {
+        if json && !yes {
+            return Err(Error::Message(format!(
+                "--json needs {approval}: JSON output asks no question"
+            )));
+        }
+        Ok(Mode { yes, json })
+    }
 }
 
 /// Takes the environment's lock and opens its state.
@@ -231,14 +267,26 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
             );
         }
     }
-    ui.out(&ui::plan::text(&plan, ui.color()));
+    let json = job.mode.json;
+    if json {
+        ui.out(&ui::apply::json_plan(&plan));
+    } else {
+        ui.out(&ui::plan::text(&plan, ui.color()));
+    }
     let mut store = store;
     if plan.is_empty() {
         // Nothing to change in the cloud; close what an interrupted run left in the journal.
         let settled = reconcile::settle(&plan, &mut store).map_err(Error::from);
+        if json && settled.is_ok() {
+            ui.out(&ui::apply::json_outcome(
+                &plan,
+                &Report::default(),
+                ExitCode::Success,
+            ));
+        }
         return (store, settled.map(|()| ExitCode::Success));
     }
-    if !job.yes {
+    if !job.mode.yes {
         if let Err(e) = confirm(ui, &job.config.env, job.command) {
             return (store, Err(e));
         }
@@ -260,7 +308,7 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
             }
         })
     };
-    let progress = ui.apply_progress(plan.steps.len());
+    let progress = ui.apply_progress(plan.steps.len(), json);
     let events = progress.clone();
     let (store, report) = reconcile::apply(
         &plan,
@@ -273,7 +321,6 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
     .await;
     watcher.abort();
     progress.finish();
-    ui.apply_recap(&plan, &report, job.command);
     let code = if stop.load(Ordering::SeqCst) {
         ExitCode::Interrupted
     } else if report.complete() {
@@ -281,6 +328,11 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
     } else {
         ExitCode::PartialFailure
     };
+    if json {
+        ui.out(&ui::apply::json_outcome(&plan, &report, code));
+    } else {
+        ui.apply_recap(&plan, &report, job.command);
+    }
     (store, Ok(code))
 }
 

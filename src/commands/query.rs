@@ -77,7 +77,7 @@ pub(crate) async fn apply(
     stop: Arc<AtomicBool>,
 ) -> Result<bool, Error> {
     reconcile::settle(plan, &mut store)?;
-    let progress = ui.apply_progress(plan.steps.len());
+    let progress = ui.apply_progress(plan.steps.len(), false);
     let events = progress.clone();
     let (store, report) = reconcile::apply(
         plan,

@@ -1,6 +1,8 @@
 //! Progress and recap of `apply`/`destroy`: on a terminal, an overall bar and one spinner per
 //! change in flight (indicatif), with each finished change printed above them; elsewhere one
-//! plain line per event (stable in logs and CI). Then Terraform's closing line.
+//! plain line per event (stable in logs and CI). Then Terraform's closing line. With `--json`,
+//! JSON lines instead: `{"type":"plan",...}`, one per event (`started`, `finished`, `failed`,
+//! `skipped`), then `{"type":"outcome",...}`.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -16,6 +18,7 @@ use crate::reconcile::{Action, Event, Plan, Report};
 #[derive(Clone)]
 pub struct ApplyProgress {
     bars: Option<Arc<Bars>>,
+    json: bool,
 }
 
 /// The terminal display: the overall bar and a spinner per address in flight.
@@ -28,8 +31,8 @@ struct Bars {
 
 impl ApplyProgress {
     /// Bars when both standard output and standard error are terminals, plain lines otherwise.
-    pub(super) fn new(steps: usize, color: bool) -> ApplyProgress {
-        let terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    pub(super) fn new(steps: usize, color: bool, json: bool) -> ApplyProgress {
+        let terminal = !json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
         let bars = terminal.then(|| {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let template = if color {
@@ -48,13 +51,18 @@ impl ApplyProgress {
                 failed: Mutex::new(0),
             })
         });
-        ApplyProgress { bars }
+        ApplyProgress { bars, json }
     }
 
     /// Shows one event.
     pub fn event(&self, event: &Event) {
         let Some(bars) = &self.bars else {
-            super::print_out(&format!("{}\n", event_line(event)));
+            let line = if self.json {
+                json_event(event)
+            } else {
+                event_line(event)
+            };
+            super::print_out(&format!("{line}\n"));
             return;
         };
         let mut running = bars.running.lock().unwrap_or_else(PoisonError::into_inner);
@@ -181,4 +189,67 @@ pub(super) fn recap(plan: &Plan, report: &Report, command: &str) -> String {
         "Run the same command again to continue: completed changes are saved in the state.\n",
     );
     out
+}
+
+/// The first line of `apply --json`: the plan, as `plan --json` shows it.
+pub fn json_plan(plan: &Plan) -> String {
+    json_line(&serde_json::json!({ "type": "plan", "plan": super::plan::json_value(plan) }))
+}
+
+/// One apply event as a JSON object on one line.
+fn json_event(event: &Event) -> String {
+    let value = match event {
+        Event::Started { address, action } => {
+            serde_json::json!({ "type": "started", "address": address, "action": action })
+        }
+        Event::Finished {
+            address,
+            action,
+            elapsed,
+            detail,
+        } => serde_json::json!({
+            "type": "finished",
+            "address": address,
+            "action": action,
+            "seconds": (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+            "detail": detail,
+        }),
+        Event::Failed { address, message } => {
+            serde_json::json!({ "type": "failed", "address": address, "error": message })
+        }
+        Event::Skipped { address, because } => {
+            serde_json::json!({ "type": "skipped", "address": address, "because": because })
+        }
+    };
+    serde_json::to_string(&value).unwrap_or_default()
+}
+
+/// The last line of `apply --json`: what was done, what failed, and the exit code.
+pub fn json_outcome(plan: &Plan, report: &Report, code: crate::exit::ExitCode) -> String {
+    let failed: Vec<serde_json::Value> = report
+        .failed
+        .iter()
+        .map(|(address, error)| serde_json::json!({ "address": address, "error": error }))
+        .collect();
+    let skipped: Vec<serde_json::Value> = report
+        .skipped
+        .iter()
+        .map(|(address, because)| serde_json::json!({ "address": address, "because": because }))
+        .collect();
+    json_line(&serde_json::json!({
+        "type": "outcome",
+        "complete": report.complete(),
+        "exit_code": u8::from(code),
+        "summary": plan.summary(),
+        "done": report.done,
+        "failed": failed,
+        "skipped": skipped,
+        "not_started": report.not_started,
+    }))
+}
+
+fn json_line(value: &serde_json::Value) -> String {
+    let mut line = serde_json::to_string(value).unwrap_or_default();
+    line.push('\n');
+    line
 }

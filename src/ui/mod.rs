@@ -4,7 +4,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-mod apply;
+pub mod apply;
 mod diagnostic;
 mod exec;
 pub mod graph;
@@ -132,8 +132,8 @@ impl Ui {
     }
 
     /// The progress display of an apply of `steps` changes (bars on a terminal).
-    pub fn apply_progress(&self, steps: usize) -> ApplyProgress {
-        ApplyProgress::new(steps, self.color)
+    pub fn apply_progress(&self, steps: usize, json: bool) -> ApplyProgress {
+        ApplyProgress::new(steps, self.color, json)
     }
 
     /// Prints the closing lines of an apply or destroy.

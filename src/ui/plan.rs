@@ -95,14 +95,18 @@ pub fn text(plan: &Plan, color: bool) -> String {
 
 /// The plan as JSON for machines.
 pub fn json(plan: &Plan) -> String {
-    let value = serde_json::json!({
+    let mut text = serde_json::to_string_pretty(&json_value(plan)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The plan as `plan --json` prints it (also the `plan` line of `apply --json`).
+pub fn json_value(plan: &Plan) -> serde_json::Value {
+    serde_json::json!({
         "format_version": "1",
         "env": plan.env,
         "summary": plan.summary(),
         "steps": plan.steps,
         "unmanaged": plan.unmanaged,
-    });
-    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
-    text.push('\n');
-    text
+    })
 }

@@ -249,3 +249,51 @@ async fn a_saved_plan_applies_and_refuses_once_the_cloud_changed() {
         (Some(1), Some(4096))
     );
 }
+
+/// `apply --json` and `destroy --json`: JSON lines — the plan, one line per event, the
+/// outcome — and no question, so they need `--yes`.
+#[test]
+fn apply_and_destroy_json_print_the_plan_every_change_and_the_outcome() {
+    let dir = quickstart();
+    let out = local(dir.path(), &["apply", "quickstart.ict", "--json"]);
+    expect(&out, 1);
+    assert!(out.stderr.contains("--json needs --yes"), "{}", out.stderr);
+
+    let lines = |stdout: &str| -> Vec<serde_json::Value> {
+        stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    };
+    let out = local(dir.path(), &["apply", "quickstart.ict", "--json", "--yes"]);
+    expect(&out, 0);
+    let events = lines(&out.stdout);
+    assert_eq!(events[0]["type"], "plan");
+    assert_eq!(events[0]["plan"]["summary"]["add"], 6);
+    let count = |kind: &str| events.iter().filter(|e| e["type"] == kind).count();
+    assert_eq!(
+        (count("started"), count("finished")),
+        (6, 6),
+        "{}",
+        out.stdout
+    );
+    let outcome = events.last().expect("lines");
+    assert_eq!(outcome["type"], "outcome");
+    assert_eq!(outcome["complete"], true);
+    assert_eq!(outcome["exit_code"], 0);
+    assert_eq!(outcome["done"].as_array().map(Vec::len), Some(6));
+
+    // db-1 is protected: destroy deletes the web servers, keeps it and what it uses.
+    let out = local(
+        dir.path(),
+        &["destroy", "quickstart.ict", "--json", "--yes"],
+    );
+    expect(&out, 0);
+    let events = lines(&out.stdout);
+    assert_eq!(events[0]["plan"]["summary"]["destroy"], 3, "{}", out.stdout);
+    assert!(events
+        .iter()
+        .filter(|e| e["type"] == "finished")
+        .all(|e| e["action"] == "delete"));
+    assert_eq!(events.last().expect("lines")["complete"], true);
+}
