@@ -136,6 +136,67 @@ fn the_readme_quickstart_runs_and_a_second_run_changes_nothing() {
     assert!(changed.is_empty(), "{changed:?}\n{}", second.stdout);
 }
 
+/// The README's tour of the commands, line by line, on a copy of `examples/` (the test answers
+/// `apply` and `destroy` with `--yes`, as it has no terminal).
+#[test]
+fn the_readme_tour_runs_command_by_command() {
+    if !testable() {
+        return;
+    }
+    let _serial = serial();
+    let readme = std::fs::read_to_string(crate::test::root().join("README.md")).expect("README");
+    let (_, tour) = readme
+        .split_once("```sh\nict check examples/quickstart.ict")
+        .expect("the tour block");
+    let tour = format!("ict check examples/quickstart.ict{}", tour);
+    let (tour, _) = tour.split_once("```").expect("the block's end");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("examples")).expect("mkdir");
+    copy_tree(
+        &crate::test::root().join("examples"),
+        &dir.path().join("examples"),
+    );
+    let mut ran = Vec::new();
+    for line in tour.lines() {
+        let command = line.split_once(" # ").map_or(line, |(c, _)| c).trim();
+        let Some(args) = command.strip_prefix("ict ") else {
+            continue;
+        };
+        let mut args: Vec<&str> = args.split_whitespace().collect();
+        if matches!(args[0], "apply" | "destroy") {
+            args.push("--yes");
+        }
+        let out = ict_code(dir.path(), true, &args, 0);
+        match args[0] {
+            "exec" => assert_eq!(
+                out.stdout.matches("load average").count(),
+                3,
+                "{}",
+                out.stdout
+            ),
+            "metrics" => assert_eq!(out.stdout.lines().count(), 5, "{}", out.stdout),
+            "state" => assert!(out.stdout.contains("server.db-1"), "{}", out.stdout),
+            "destroy" => assert!(out.stdout.contains("3 destroyed"), "{}", out.stdout),
+            _ => {}
+        }
+        ran.push(args[0]);
+    }
+    assert_eq!(
+        ran,
+        [
+            "check",
+            "graph",
+            "plan",
+            "apply",
+            "exec",
+            "inventory",
+            "metrics",
+            "state",
+            "destroy"
+        ]
+    );
+}
+
 /// Copies a folder tree (files and folders only), leaving out ict's own `.ict` folders.
 fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
     for entry in std::fs::read_dir(from)
