@@ -148,7 +148,7 @@ fn the_readme_tour_runs_command_by_command() {
     let (_, tour) = readme
         .split_once("```sh\nict check examples/quickstart.ict")
         .expect("the tour block");
-    let tour = format!("ict check examples/quickstart.ict{}", tour);
+    let tour = format!("ict check examples/quickstart.ict{tour}");
     let (tour, _) = tour.split_once("```").expect("the block's end");
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("examples")).expect("mkdir");
