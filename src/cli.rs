@@ -491,8 +491,12 @@ pub struct ExecArgs {
     pub timeout: u64,
 
     /// Print each host's output as one block instead of line by line with a prefix.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub group_output: bool,
+
+    /// Print one JSON array: per host its output, exit status, time or error.
+    #[arg(long)]
+    pub json: bool,
 
     #[command(flatten)]
     pub ssh: SshArgs,

@@ -19,7 +19,7 @@ use crate::model::pattern;
 use crate::provider::Provider as _;
 use crate::ssh::{self, FanoutOptions, HostKeyVerifier, KnownHosts};
 use crate::state::{State, StateDir};
-use crate::ui::Ui;
+use crate::ui::{ExecStyle, Ui};
 
 /// The user for `--hosts` lines that name none.
 const DEFAULT_USER: &str = "root";
@@ -40,6 +40,16 @@ fn fanout_options(args: &ExecArgs) -> FanoutOptions {
         parallelism: args.parallelism.max(1),
         command_timeout: Duration::from_secs(args.timeout),
         ..FanoutOptions::default()
+    }
+}
+
+fn style(args: &ExecArgs) -> ExecStyle {
+    if args.json {
+        ExecStyle::Json
+    } else if args.group_output {
+        ExecStyle::Grouped
+    } else {
+        ExecStyle::Prefixed
     }
 }
 
@@ -91,7 +101,7 @@ fn exec_listed(ui: &Ui, args: &ExecArgs, list: &Path) -> Result<ExitCode, Error>
     let results = runtime.block_on(ssh::exec_many(
         &targets, &auth, verifier, &command, &options,
     ));
-    let failed = ui.exec_results(&results, &[], args.group_output);
+    let failed = ui.exec_results(&results, &[], style(args));
     if changed_keys(&results).next().is_some() {
         ui.note(&format!(
             "hint: a changed host key may mean a rebuilt server, or someone intercepting the \
@@ -157,7 +167,7 @@ fn exec_declared(
         if !pins.newly_pinned().is_empty() {
             save_pins_if_unlocked(config, ui, script, &pins, &fleet);
         }
-        let failed = ui.exec_results(&results, &missing, args.group_output);
+        let failed = ui.exec_results(&results, &missing, style(args));
         for name in changed_keys(&results) {
             ui.note(&format!(
                 "hint: if {name} was rebuilt on purpose, forget its old key with `ict state \

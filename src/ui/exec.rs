@@ -1,13 +1,38 @@
-//! Output of `ict exec` (per-host prefixed lines or grouped blocks, then a recap of exit codes)
-//! and of playbook runs (the per-host PLAY RECAP summary).
+//! Output of `ict exec` (per-host prefixed lines or grouped blocks, then a recap of exit codes;
+//! or one JSON array) and of playbook runs (the per-host PLAY RECAP summary).
 
 use std::fmt::Write as _;
 
 use crate::ansible::Outcome;
 use crate::ssh::HostResult;
 
-/// Renders exec results; returns the text and whether any host failed.
-pub(super) fn results(results: &[HostResult], missing: &[&str], grouped: bool) -> (String, bool) {
+/// How `ict exec` shows what each host printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecStyle {
+    /// `host | line`, as the lines come.
+    Prefixed,
+    /// One block per host.
+    Grouped,
+    /// One JSON array (see [`json`]).
+    Json,
+}
+
+/// Renders exec results; returns the text and whether any host failed (or was missing).
+pub(super) fn results(
+    results: &[HostResult],
+    missing: &[&str],
+    style: ExecStyle,
+) -> (String, bool) {
+    let failed = !missing.is_empty()
+        || results.iter().any(|r| {
+            !r.outcome
+                .as_ref()
+                .is_ok_and(|done| done.exit_status == Some(0))
+        });
+    if style == ExecStyle::Json {
+        return (json(results, missing), failed);
+    }
+    let grouped = style == ExecStyle::Grouped;
     let mut out = String::new();
     let width = results
         .iter()
@@ -31,7 +56,6 @@ pub(super) fn results(results: &[HostResult], missing: &[&str], grouped: bool) -
             }
         }
     }
-    let mut failed = !missing.is_empty();
     let _ = writeln!(out, "\nRecap:");
     for r in results {
         let name = &r.target.name;
@@ -39,18 +63,12 @@ pub(super) fn results(results: &[HostResult], missing: &[&str], grouped: bool) -
             Ok(done) if done.exit_status == Some(0) => {
                 format!("ok ({:.2}s)", r.elapsed.as_secs_f64())
             }
-            Ok(done) => {
-                failed = true;
-                match (&done.exit_status, &done.exit_signal) {
-                    (Some(code), _) => format!("exit {code}"),
-                    (None, Some(signal)) => format!("killed by {signal}"),
-                    (None, None) => "no exit status".to_owned(),
-                }
-            }
-            Err(e) => {
-                failed = true;
-                format!("unreachable: {e}")
-            }
+            Ok(done) => match (&done.exit_status, &done.exit_signal) {
+                (Some(code), _) => format!("exit {code}"),
+                (None, Some(signal)) => format!("killed by {signal}"),
+                (None, None) => "no exit status".to_owned(),
+            },
+            Err(e) => format!("unreachable: {e}"),
         };
         let _ = writeln!(out, "  {name:<width$}  {status}");
     }
@@ -58,6 +76,41 @@ pub(super) fn results(results: &[HostResult], missing: &[&str], grouped: bool) -
         let _ = writeln!(out, "  {name:<width$}  not created yet (run `ict apply`)");
     }
     (out, failed)
+}
+
+/// `[{"host", "ok", "exit_status", "exit_signal", "stdout", "stderr", "seconds", "error"}]`, in
+/// the order of the hosts; a server not created yet has only `host`, `ok: false` and `error`.
+fn json(results: &[HostResult], missing: &[&str]) -> String {
+    let mut rows: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            let seconds = (r.elapsed.as_secs_f64() * 1000.0).round() / 1000.0;
+            match &r.outcome {
+                Ok(done) => serde_json::json!({
+                    "host": r.target.name,
+                    "ok": done.exit_status == Some(0),
+                    "exit_status": done.exit_status,
+                    "exit_signal": done.exit_signal,
+                    "stdout": done.stdout,
+                    "stderr": done.stderr,
+                    "seconds": seconds,
+                    "error": null,
+                }),
+                Err(e) => serde_json::json!({
+                    "host": r.target.name,
+                    "ok": false,
+                    "seconds": seconds,
+                    "error": format!("unreachable: {e}"),
+                }),
+            }
+        })
+        .collect();
+    rows.extend(missing.iter().map(|name| {
+        serde_json::json!({ "host": name, "ok": false, "error": "not created yet (run `ict apply`)" })
+    }));
+    let mut text = serde_json::to_string_pretty(&rows).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// Per-host summary of one playbook.

@@ -23,6 +23,7 @@ use crate::state::{Broken, Liveness, LockStatus, StateDir};
 
 pub use apply::ApplyProgress;
 pub use diagnostic::{render_diagnostic, render_problem};
+pub use exec::ExecStyle;
 pub use table::Table;
 
 /// Output settings for one invocation.
@@ -156,9 +157,9 @@ impl Ui {
         &self,
         results: &[crate::ssh::HostResult],
         missing: &[&str],
-        grouped: bool,
+        style: ExecStyle,
     ) -> bool {
-        let (text, failed) = exec::results(results, missing, grouped);
+        let (text, failed) = exec::results(results, missing, style);
         self.out(&text);
         failed
     }

@@ -1,4 +1,4 @@
-//! `ict exec` on 20 servers: every host's output and exit code, `--group-output`, and `-l`
+//! `ict exec` on 20 servers: every host's output and exit code, `--json`, `--group-output`, and `-l`
 //! patterns (a group, a glob, an exclusion).
 
 use std::collections::BTreeMap;
@@ -93,6 +93,32 @@ fn exec_on_twenty_servers_returns_every_output_and_exit_code() {
         bad[0].trim_start().starts_with("web-3 ") && bad[0].ends_with("exit 7"),
         "{out}"
     );
+
+    // The same as JSON: one object per host, with its output and exit status.
+    let out = ict_code(
+        dir,
+        true,
+        &["exec", "infra.ict", "-l", "all", "--json", "--", &failing],
+        3,
+    )
+    .stdout;
+    let rows: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let rows = rows.as_array().expect("array");
+    assert_eq!(rows.len(), 20, "{out}");
+    for row in rows {
+        let host = row["host"].as_str().expect("host");
+        assert_eq!(row["stdout"], format!("at {}\n", ips[host]), "{row}");
+        let (ok, status) = if host == "web-3" {
+            (false, 7)
+        } else {
+            (true, 0)
+        };
+        assert_eq!(
+            (row["ok"].as_bool(), row["exit_status"].as_u64()),
+            (Some(ok), Some(status)),
+            "{row}"
+        );
+    }
 
     // Grouped output: one block per host, headed by its name.
     let out = exec(dir, "db", &format!("{WHERE}; echo second"), 0);
