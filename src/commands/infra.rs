@@ -33,13 +33,24 @@ pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanArgs) -> Result<ExitCode
         let dir = StateDir::for_script(&args.file.file, &config.env)?;
         let state = State::load(&dir)?;
         let result = make_plan(&conn, &evaluated, &evaluated.desired, &state, &args.scope).await;
-        conn.close().await;
-        let plan = result?;
+        let plan = match result {
+            Ok(plan) => plan,
+            Err(e) => {
+                conn.close().await;
+                return Err(e);
+            }
+        };
         if args.json {
             ui.out(&ui::plan::json(&plan));
         } else {
-            ui.out(&ui::plan::text(&plan, ui.color()));
+            // Next to each resize: what the server uses now.
+            let script = &args.file.file;
+            let usage =
+                super::metrics::resize_usage(&conn, config, ui, script, &evaluated.desired, &plan)
+                    .await;
+            ui.out(&ui::plan::text_with_usage(&plan, ui.color(), &usage));
         }
+        conn.close().await;
         if let Some(out) = &args.out {
             save_plan(out, &args.file.file, config, &args.scope, &plan)?;
             ui.note(&format!(

@@ -6,7 +6,8 @@
 //! on the built-in emulator (which serves `/metrics` itself) over HTTP to `<ip>:9100` unless the
 //! server declares `metrics`.
 //! A server that is not created or powered off is a row saying so. [`Snapshot`] is the same
-//! look, once, as the last step of `ict run`.
+//! look, once, as the last step of `ict run`; [`resize_usage`] the look `ict plan` takes at the
+//! servers it would resize.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -130,6 +131,54 @@ impl Snapshot<'_> {
             ui.note("no server's node_exporter answered: install it with the stdlib module `ict/node_exporter` (docs/metrics.md), or skip this step with `--no-metrics`");
         }
     }
+}
+
+/// What the servers a plan resizes (CPU, RAM or disk) use now, by address, as a short text for
+/// the plan: `CPU 91% of 2 · memory 80% of 2.0 GiB · disk / 48% · load 1.20`. One look at their
+/// exporters, half a second apart; a server that cannot be scraped is left out. Never fails.
+pub(super) async fn resize_usage(
+    conn: &Connection,
+    config: &Config,
+    ui: &Ui,
+    script: &Path,
+    desired: &Desired,
+    plan: &crate::reconcile::Plan,
+) -> std::collections::BTreeMap<String, String> {
+    let resized: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| s.action == crate::reconcile::Action::Update && s.address.kind() == "server")
+        .filter(|s| {
+            s.changes
+                .iter()
+                .any(|c| matches!(c.attr.as_str(), "cpu" | "ram" | "disk"))
+        })
+        .map(|s| s.address.name())
+        .collect();
+    let mut usage = std::collections::BTreeMap::new();
+    if resized.is_empty() {
+        return usage;
+    }
+    let args = ScrapeArgs {
+        limit: resized.join(","),
+        timeout: 3.0,
+        ssh: SshArgs::default(),
+    };
+    let Ok(fleet) = Fleet::prepare(config, script, desired, &args, conn).await else {
+        return usage;
+    };
+    let rows = fleet
+        .scraper
+        .sample(&fleet.targets, Duration::from_millis(500))
+        .await;
+    fleet.scraper.close().await;
+    fleet.save_pins(config, ui, script);
+    for row in rows {
+        if let Some(f) = &row.figures {
+            usage.insert(format!("server.{}", row.name), crate::ui::metrics::usage(f));
+        }
+    }
+    usage
 }
 
 /// A positive (or, with `zero_ok`, non-negative) number of seconds from the command line.

@@ -69,6 +69,29 @@ pub fn worst_disk(figures: &NodeFigures) -> (Option<f64>, bool) {
     (worst, readonly)
 }
 
+/// One line of what a server uses now, for the plan next to a resize:
+/// `CPU 91% of 2 · memory 80% of 2.0 GiB · disk 48% · load 1.20` (unknown figures left out).
+pub fn usage(f: &NodeFigures) -> String {
+    let mut parts = Vec::new();
+    if let Some(busy) = f.cpu_busy_percent {
+        let of = f.cpu_count.map_or_else(String::new, |n| format!(" of {n}"));
+        parts.push(format!("CPU {busy:.0}%{of}"));
+    }
+    if let Some(used) = f.memory_used_percent {
+        let of = f.memory_total_bytes.map_or_else(String::new, |b| {
+            format!(" of {:.1} GiB", b / 1_073_741_824.0)
+        });
+        parts.push(format!("memory {used:.0}%{of}"));
+    }
+    if let (Some(disk), _) = worst_disk(f) {
+        parts.push(format!("disk {disk:.0}%"));
+    }
+    if let Some(load) = f.load1 {
+        parts.push(format!("load {load:.2}"));
+    }
+    parts.join(" · ")
+}
+
 /// `42.1`, or blank when unknown.
 pub fn percent(value: Option<f64>) -> String {
     value.map(|v| format!("{v:.1}")).unwrap_or_default()

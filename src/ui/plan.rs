@@ -1,7 +1,9 @@
 //! Plans for people, in Terraform's conventions: `+` create, `~` update in place, `-/+`
 //! replace, `-` destroy, `<=` adopt; `old → new` per attribute; `(known after apply)`; and the
-//! summary line `Plan: 2 to add, 1 to change, 0 to destroy.`
+//! summary line `Plan: 2 to add, 1 to change, 0 to destroy.` A server being resized can carry a
+//! `# now: CPU 91% of 2 · ...` line: what it uses at the moment.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::reconcile::{Action, Plan};
@@ -15,6 +17,12 @@ const RESET: &str = "\x1b[0m";
 
 /// The whole plan as text.
 pub fn text(plan: &Plan, color: bool) -> String {
+    text_with_usage(plan, color, &BTreeMap::new())
+}
+
+/// The whole plan as text, with what a server uses now (by address, see
+/// `commands::metrics::resize_usage`) under its step.
+pub fn text_with_usage(plan: &Plan, color: bool, usage: &BTreeMap<String, String>) -> String {
     let paint = |code: &str, s: &str| {
         if color {
             format!("{code}{s}{RESET}")
@@ -62,6 +70,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
                     String::new()
                 };
                 let _ = writeln!(out, "        {:<width$}  {value}{forces}", c.attr);
+            }
+            if let Some(now) = usage.get(&step.address.to_string()) {
+                let _ = writeln!(out, "        {}", paint(CYAN, &format!("# now: {now}")));
             }
         }
         let s = plan.summary();

@@ -297,3 +297,36 @@ fn apply_and_destroy_json_print_the_plan_every_change_and_the_outcome() {
         .all(|e| e["action"] == "delete"));
     assert_eq!(events.last().expect("lines")["complete"], true);
 }
+
+/// Next to a resize, the plan shows what the server uses now (its exporter, scraped once).
+#[test]
+fn a_resize_in_the_plan_shows_what_the_server_uses_now() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = |cpu: u32| {
+        format!(
+            "server(\"app-1\", #{{ cpu: {cpu}, ram: 1024, disk: 20 }});\n\
+             server(\"app-2\", #{{ cpu: 1, ram: 1024, disk: 20 }});\n"
+        )
+    };
+    let file = dir.path().join("infra.ict");
+    std::fs::write(&file, script(1)).expect("write");
+    expect(&local(dir.path(), &["apply", "infra.ict", "--yes"]), 0);
+    std::fs::write(&file, script(2)).expect("write");
+    let out = local(dir.path(), &["plan", "infra.ict"]);
+    expect(&out, 0);
+    let (_, step) = out
+        .stdout
+        .split_once("~ server.app-1\n")
+        .unwrap_or_else(|| panic!("no resize:\n{}", out.stdout));
+    let now = step
+        .lines()
+        .find(|l| l.trim_start().starts_with("# now:"))
+        .unwrap_or_else(|| panic!("no usage line:\n{}", out.stdout));
+    assert!(
+        now.contains("CPU ") && now.contains("% of 1") && now.contains("memory "),
+        "{now}"
+    );
+    assert_eq!(out.stdout.matches("# now:").count(), 1, "{}", out.stdout);
+    let json = local(dir.path(), &["plan", "infra.ict", "--json"]);
+    assert!(!json.stdout.contains("now:"), "{}", json.stdout);
+}
