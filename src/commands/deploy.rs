@@ -52,6 +52,7 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, 
             evaluated: &evaluated,
             desired: &evaluated.desired,
             scope: &args.apply.scope,
+            script,
             saved: None,
             mode: infra::Mode {
                 yes: args.apply.yes,
@@ -78,7 +79,7 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, 
         };
         let result = match result {
             Ok(ExitCode::Success) if !args.no_metrics && !evaluated.desired.servers.is_empty() => {
-                let snapshot = metrics::Snapshot {
+                let look = metrics::Look {
                     conn: &conn,
                     config,
                     ui,
@@ -86,7 +87,7 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, 
                     desired: &evaluated.desired,
                     ssh: &args.ssh,
                 };
-                snapshot.show(&mut store).await;
+                look.show_all(&mut store).await;
                 Ok(ExitCode::Success)
             }
             other => other,

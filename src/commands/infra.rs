@@ -6,8 +6,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use super::metrics::Look;
 use super::{evaluate, Error};
-use crate::cli::{ApplyCommandArgs, DestroyArgs, PlanArgs, ScopeArgs};
+use crate::cli::{ApplyCommandArgs, DestroyArgs, PlanArgs, ScopeArgs, SshArgs};
 use crate::config::Config;
 use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
@@ -44,10 +45,15 @@ pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanArgs) -> Result<ExitCode
             ui.out(&ui::plan::json(&plan));
         } else {
             // Next to each resize: what the server uses now.
-            let script = &args.file.file;
-            let usage =
-                super::metrics::resize_usage(&conn, config, ui, script, &evaluated.desired, &plan)
-                    .await;
+            let look = Look {
+                conn: &conn,
+                config,
+                ui,
+                script: &args.file.file,
+                desired: &evaluated.desired,
+                ssh: &SshArgs::default(),
+            };
+            let usage = look.resize_usage(&plan, None).await;
             ui.out(&ui::plan::text_with_usage(&plan, ui.color(), &usage));
         }
         conn.close().await;
@@ -184,6 +190,7 @@ fn run_apply(
                 evaluated,
                 desired,
                 scope,
+                script,
                 saved,
                 mode,
                 options,
@@ -207,6 +214,7 @@ pub(super) struct Converge<'a> {
     pub(super) evaluated: &'a Evaluated,
     pub(super) desired: &'a Desired,
     pub(super) scope: &'a ScopeArgs,
+    pub(super) script: &'a Path,
     pub(super) saved: Option<serde_json::Value>,
     pub(super) mode: Mode,
     pub(super) options: reconcile::Options,
@@ -279,12 +287,22 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
         }
     }
     let json = job.mode.json;
+    let mut store = store;
     if json {
         ui.out(&ui::apply::json_plan(&plan));
     } else {
-        ui.out(&ui::plan::text(&plan, ui.color()));
+        // Next to each resize: what the server uses now.
+        let look = Look {
+            conn: job.conn,
+            config: job.config,
+            ui,
+            script: job.script,
+            desired: &job.evaluated.desired,
+            ssh: &SshArgs::default(),
+        };
+        let usage = look.resize_usage(&plan, Some(&mut store)).await;
+        ui.out(&ui::plan::text_with_usage(&plan, ui.color(), &usage));
     }
-    let mut store = store;
     if plan.is_empty() {
         // Nothing to change in the cloud; close what an interrupted run left in the journal.
         let settled = reconcile::settle(&plan, &mut store).map_err(Error::from);

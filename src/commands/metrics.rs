@@ -5,10 +5,10 @@
 //! default, over HTTP to `<ip>:<port>` when the server declares `metrics: #{ via: "http" }`, and
 //! on the built-in emulator (which serves `/metrics` itself) over HTTP to `<ip>:9100` unless the
 //! server declares `metrics`.
-//! A server that is not created or powered off is a row saying so. [`Snapshot`] is the same
-//! look, once, as the last step of `ict run`; [`resize_usage`] the look `ict plan` takes at the
-//! servers it would resize.
+//! A server that is not created or powered off is a row saying so. [`Look`] is the same, once,
+//! inside other commands: the last step of `ict run`, and the usage shown next to a resize.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,9 +21,12 @@ use crate::config::Config;
 use crate::connect::{self, Connection};
 use crate::emulator::NODE_EXPORTER_PORT;
 use crate::exit::ExitCode;
-use crate::metrics::{figures_between, Endpoint, ScrapeOptions, ScrapeTarget, Scraper};
+use crate::metrics::{
+    figures_between, Endpoint, HostFigures, ScrapeOptions, ScrapeTarget, Scraper,
+};
 use crate::model::{pattern, Desired, MetricsVia};
 use crate::provider::Provider as _;
+use crate::reconcile::Action;
 use crate::ssh::{HostKeyVerifier, PinnedKeys};
 use crate::state::{State, StateDir, Store};
 use crate::ui::Ui;
@@ -89,10 +92,11 @@ pub(super) fn top(config: &Config, ui: &Ui, args: &TopArgs) -> Result<ExitCode, 
     })
 }
 
-/// `ict run`'s last step: one look at every running server's `node_exporter`, as a table (two
-/// scrapes a second apart, for rates). It never fails the run: what cannot be scraped is a
-/// row or a note.
-pub(super) struct Snapshot<'a> {
+/// One look at some servers' exporters, from a command that is already connected: the last
+/// step of `ict run` ([`Look::show_all`]) and the usage `ict plan` and `apply` print next to a
+/// resize ([`Look::resize_usage`]). Never fails the command: what cannot be scraped is a row,
+/// a note, or left out.
+pub(super) struct Look<'a> {
     pub conn: &'a Connection,
     pub config: &'a Config,
     pub ui: &'a Ui,
@@ -101,84 +105,92 @@ pub(super) struct Snapshot<'a> {
     pub ssh: &'a SshArgs,
 }
 
-impl Snapshot<'_> {
-    pub(super) async fn show(&self, store: &mut Store) {
-        let ui = self.ui;
+impl Look<'_> {
+    /// Scrapes the servers `limit` selects twice, `interval` apart (for rates), giving each
+    /// server `timeout` seconds. Host keys pinned on first contact go into `store` when the
+    /// caller holds it, else into the state if it is not locked.
+    async fn sample(
+        &self,
+        limit: String,
+        (interval, timeout): (Duration, f64),
+        store: Option<&mut Store>,
+    ) -> Result<Vec<HostFigures>, Error> {
         let args = ScrapeArgs {
-            limit: "all".to_owned(),
-            timeout: 5.0,
+            limit,
+            timeout,
             ssh: self.ssh.clone(),
         };
         let fleet =
-            match Fleet::prepare(self.config, self.script, self.desired, &args, self.conn).await {
-                Ok(fleet) => fleet,
-                Err(e) => {
-                    ui.note(&format!("live metrics skipped: {e}"));
-                    return;
-                }
-            };
-        let rows = fleet
-            .scraper
-            .sample(&fleet.targets, Duration::from_secs(1))
-            .await;
+            Fleet::prepare(self.config, self.script, self.desired, &args, self.conn).await?;
+        let rows = fleet.scraper.sample(&fleet.targets, interval).await;
         fleet.scraper.close().await;
-        if let Err(e) = hosts::save_pins(store, &fleet.pins, &fleet.hosts) {
-            ui.note(&format!("warning: host keys not saved: {e}"));
+        match store {
+            Some(store) => {
+                if let Err(e) = hosts::save_pins(store, &fleet.pins, &fleet.hosts) {
+                    self.ui.note(&format!("warning: host keys not saved: {e}"));
+                }
+            }
+            None => fleet.save_pins(self.config, self.ui, self.script),
         }
+        Ok(rows)
+    }
+
+    /// `ict run`'s last step: every server's figures, as the `ict metrics` table.
+    pub(super) async fn show_all(&self, store: &mut Store) {
+        let ui = self.ui;
+        let rows = match self
+            .sample("all".to_owned(), (Duration::from_secs(1), 5.0), Some(store))
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                ui.note(&format!("live metrics skipped: {e}"));
+                return;
+            }
+        };
         ui.out("\nLive metrics (`ict top` follows them):\n");
         ui.metrics_table(&rows);
         if rows.iter().all(|r| r.figures.is_none()) {
             ui.note("no server's node_exporter answered: install it with the stdlib module `ict/node_exporter` (docs/metrics.md), or skip this step with `--no-metrics`");
         }
     }
-}
 
-/// What the servers a plan resizes (CPU, RAM or disk) use now, by address, as a short text for
-/// the plan: `CPU 91% of 2 · memory 80% of 2.0 GiB · disk / 48% · load 1.20`. One look at their
-/// exporters, half a second apart; a server that cannot be scraped is left out. Never fails.
-pub(super) async fn resize_usage(
-    conn: &Connection,
-    config: &Config,
-    ui: &Ui,
-    script: &Path,
-    desired: &Desired,
-    plan: &crate::reconcile::Plan,
-) -> std::collections::BTreeMap<String, String> {
-    let resized: Vec<&str> = plan
-        .steps
-        .iter()
-        .filter(|s| s.action == crate::reconcile::Action::Update && s.address.kind() == "server")
-        .filter(|s| {
-            s.changes
-                .iter()
-                .any(|c| matches!(c.attr.as_str(), "cpu" | "ram" | "disk"))
-        })
-        .map(|s| s.address.name())
-        .collect();
-    let mut usage = std::collections::BTreeMap::new();
-    if resized.is_empty() {
-        return usage;
-    }
-    let args = ScrapeArgs {
-        limit: resized.join(","),
-        timeout: 3.0,
-        ssh: SshArgs::default(),
-    };
-    let Ok(fleet) = Fleet::prepare(config, script, desired, &args, conn).await else {
-        return usage;
-    };
-    let rows = fleet
-        .scraper
-        .sample(&fleet.targets, Duration::from_millis(500))
-        .await;
-    fleet.scraper.close().await;
-    fleet.save_pins(config, ui, script);
-    for row in rows {
-        if let Some(f) = &row.figures {
-            usage.insert(format!("server.{}", row.name), crate::ui::metrics::usage(f));
+    /// What the servers `plan` resizes (CPU, RAM or disk) use now, by address, as a short text
+    /// (`CPU 91% of 2 · memory 80% of 2.0 GiB · disk 48% · load 1.20`); half a second between
+    /// the two scrapes, at most 2 s per server. Servers that cannot be scraped are left out.
+    pub(super) async fn resize_usage(
+        &self,
+        plan: &crate::reconcile::Plan,
+        store: Option<&mut Store>,
+    ) -> BTreeMap<String, String> {
+        let resized: Vec<&str> = plan
+            .steps
+            .iter()
+            .filter(|s| s.action == Action::Update && s.address.kind() == "server")
+            .filter(|s| {
+                s.changes
+                    .iter()
+                    .any(|c| matches!(c.attr.as_str(), "cpu" | "ram" | "disk"))
+            })
+            .map(|s| s.address.name())
+            .collect();
+        if resized.is_empty() {
+            return BTreeMap::new();
         }
+        let rows = self
+            .sample(resized.join(","), (Duration::from_millis(500), 2.0), store)
+            .await
+            .unwrap_or_default();
+        rows.iter()
+            .filter_map(|row| {
+                let figures = row.figures.as_ref()?;
+                Some((
+                    format!("server.{}", row.name),
+                    crate::ui::metrics::usage(figures),
+                ))
+            })
+            .collect()
     }
-    usage
 }
 
 /// A positive (or, with `zero_ok`, non-negative) number of seconds from the command line.

@@ -298,7 +298,8 @@ fn apply_and_destroy_json_print_the_plan_every_change_and_the_outcome() {
     assert_eq!(events.last().expect("lines")["complete"], true);
 }
 
-/// Next to a resize, the plan shows what the server uses now (its exporter, scraped once).
+/// Next to a resize, `plan` and `apply` show what the server uses now (its exporter, scraped
+/// once).
 #[test]
 fn a_resize_in_the_plan_shows_what_the_server_uses_now() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -329,4 +330,13 @@ fn a_resize_in_the_plan_shows_what_the_server_uses_now() {
     assert_eq!(out.stdout.matches("# now:").count(), 1, "{}", out.stdout);
     let json = local(dir.path(), &["plan", "infra.ict", "--json"]);
     assert!(!json.stdout.contains("now:"), "{}", json.stdout);
+    // `apply` shows the same plan before it acts.
+    let out = local(dir.path(), &["apply", "infra.ict", "--yes"]);
+    expect(&out, 0);
+    assert_eq!(
+        out.stdout.matches("# now: CPU ").count(),
+        1,
+        "{}",
+        out.stdout
+    );
 }
