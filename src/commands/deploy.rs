@@ -81,7 +81,6 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, 
             Ok(ExitCode::Success) if !args.no_metrics && !evaluated.desired.servers.is_empty() => {
                 let look = metrics::Look {
                     conn: &conn,
-                    config,
                     ui,
                     script,
                     desired: &evaluated.desired,

@@ -34,8 +34,8 @@ pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanArgs) -> Result<ExitCode
         let dir = StateDir::for_script(&args.file.file, &config.env)?;
         let state = State::load(&dir)?;
         let result = make_plan(&conn, &evaluated, &evaluated.desired, &state, &args.scope).await;
-        let plan = match result {
-            Ok(plan) => plan,
+        let (plan, observed) = match result {
+            Ok(planned) => planned,
             Err(e) => {
                 conn.close().await;
                 return Err(e);
@@ -47,13 +47,12 @@ pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanArgs) -> Result<ExitCode
             // Next to each resize: what the server uses now.
             let look = Look {
                 conn: &conn,
-                config,
                 ui,
                 script: &args.file.file,
                 desired: &evaluated.desired,
                 ssh: &SshArgs::default(),
             };
-            let usage = look.resize_usage(&plan, None).await;
+            let usage = look.resize_usage(&plan, (&state, &observed)).await;
             ui.out(&ui::plan::text_with_usage(&plan, ui.color(), &usage));
         }
         conn.close().await;
@@ -261,7 +260,7 @@ pub(super) fn open_store(
 /// Plans, shows the plan, confirms and applies. Always gives the store back.
 pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result<ExitCode, Error>) {
     let ui = job.ui;
-    let plan = match make_plan(
+    let (plan, observed) = match make_plan(
         job.conn,
         job.evaluated,
         job.desired,
@@ -272,8 +271,8 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
     {
         // Destroy only deletes: a protected server that is missing is not created, and one
         // changed by hand is left as it is.
-        Ok(plan) if job.command == "destroy" => only_deletions(plan),
-        Ok(plan) => plan,
+        Ok((plan, observed)) if job.command == "destroy" => (only_deletions(plan), observed),
+        Ok(planned) => planned,
         Err(e) => return (store, Err(e)),
     };
     if let Some(saved) = &job.saved {
@@ -294,13 +293,12 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
         // Next to each resize: what the server uses now.
         let look = Look {
             conn: job.conn,
-            config: job.config,
             ui,
             script: job.script,
             desired: &job.evaluated.desired,
             ssh: &SshArgs::default(),
         };
-        let usage = look.resize_usage(&plan, Some(&mut store)).await;
+        let usage = look.resize_usage(&plan, (store.state(), &observed)).await;
         ui.out(&ui::plan::text_with_usage(&plan, ui.color(), &usage));
     }
     if plan.is_empty() {
@@ -365,14 +363,15 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
     (store, Ok(code))
 }
 
-/// Observes the cloud and plans; plan problems become script diagnostics.
+/// Observes the cloud and plans; plan problems become script diagnostics. Also gives back the
+/// observation, for what the caller shows next to the plan.
 pub(super) async fn make_plan(
     conn: &Connection,
     evaluated: &Evaluated,
     desired: &Desired,
     state: &State,
     scope: &ScopeArgs,
-) -> Result<Plan, Error> {
+) -> Result<(Plan, Observed), Error> {
     let (observed, images): (Observed, Vec<Image>) =
         tokio::try_join!(conn.client.observe(), conn.client.images())?;
     let input = reconcile::Input {
@@ -388,7 +387,7 @@ pub(super) async fn make_plan(
             problems: errors.into_iter().map(Into::into).collect(),
         })
     })?;
-    Ok(target(plan, &scope.target))
+    Ok((target(plan, &scope.target), observed))
 }
 
 /// Keeps only the steps for `targets` (names or addresses) and the steps they depend on.

@@ -25,8 +25,9 @@ use crate::metrics::{
     figures_between, Endpoint, HostFigures, ScrapeOptions, ScrapeTarget, Scraper,
 };
 use crate::model::{pattern, Desired, MetricsVia};
+use crate::provider::Observed;
 use crate::provider::Provider as _;
-use crate::reconcile::Action;
+use crate::reconcile::{Action, Plan};
 use crate::ssh::{HostKeyVerifier, PinnedKeys};
 use crate::state::{State, StateDir, Store};
 use crate::ui::Ui;
@@ -92,13 +93,13 @@ pub(super) fn top(config: &Config, ui: &Ui, args: &TopArgs) -> Result<ExitCode, 
     })
 }
 
-/// One look at some servers' exporters, from a command that is already connected: the last
-/// step of `ict run` ([`Look::show_all`]) and the usage `ict plan` and `apply` print next to a
-/// resize ([`Look::resize_usage`]). Never fails the command: what cannot be scraped is a row,
-/// a note, or left out.
+/// One look at some servers' exporters from a command that already holds what a fleet needs
+/// (the connection, the state, an observation of the cloud): the last step of `ict run`
+/// ([`Look::show_all`]) and the usage `ict plan` and `apply` print next to a resize
+/// ([`Look::resize_usage`]). Never fails the command: what cannot be scraped is a row, a note,
+/// or left out.
 pub(super) struct Look<'a> {
     pub conn: &'a Connection,
-    pub config: &'a Config,
     pub ui: &'a Ui,
     pub script: &'a Path,
     pub desired: &'a Desired,
@@ -107,47 +108,52 @@ pub(super) struct Look<'a> {
 
 impl Look<'_> {
     /// Scrapes the servers `limit` selects twice, `interval` apart (for rates), giving each
-    /// server `timeout` seconds. Host keys pinned on first contact go into `store` when the
-    /// caller holds it, else into the state if it is not locked.
+    /// server `timeout` seconds; returns the figures and the fleet (for its new pins).
     async fn sample(
         &self,
         limit: String,
         (interval, timeout): (Duration, f64),
-        store: Option<&mut Store>,
-    ) -> Result<Vec<HostFigures>, Error> {
+        known: (&State, &Observed),
+    ) -> Result<(Vec<HostFigures>, Fleet), Error> {
         let args = ScrapeArgs {
             limit,
             timeout,
             ssh: self.ssh.clone(),
         };
-        let fleet =
-            Fleet::prepare(self.config, self.script, self.desired, &args, self.conn).await?;
+        let fleet = Fleet::new(
+            self.script,
+            self.desired,
+            &args,
+            self.conn.is_emulator(),
+            known,
+        )?;
         let rows = fleet.scraper.sample(&fleet.targets, interval).await;
         fleet.scraper.close().await;
-        match store {
-            Some(store) => {
-                if let Err(e) = hosts::save_pins(store, &fleet.pins, &fleet.hosts) {
-                    self.ui.note(&format!("warning: host keys not saved: {e}"));
-                }
-            }
-            None => fleet.save_pins(self.config, self.ui, self.script),
-        }
-        Ok(rows)
+        Ok((rows, fleet))
     }
 
-    /// `ict run`'s last step: every server's figures, as the `ict metrics` table.
+    /// `ict run`'s last step: every server's figures, as the `ict metrics` table. Host keys
+    /// pinned on first contact go into `store`, which the run holds.
     pub(super) async fn show_all(&self, store: &mut Store) {
         let ui = self.ui;
-        let rows = match self
-            .sample("all".to_owned(), (Duration::from_secs(1), 5.0), Some(store))
-            .await
-        {
-            Ok(rows) => rows,
+        let sampled = match self.conn.client.observe().await {
+            Ok(observed) => {
+                let known = (store.state(), &observed);
+                self.sample("all".to_owned(), (Duration::from_secs(1), 5.0), known)
+                    .await
+            }
+            Err(e) => Err(e.into()),
+        };
+        let (rows, fleet) = match sampled {
+            Ok(sampled) => sampled,
             Err(e) => {
                 ui.note(&format!("live metrics skipped: {e}"));
                 return;
             }
         };
+        if let Err(e) = hosts::save_pins(store, &fleet.pins, &fleet.hosts) {
+            ui.note(&format!("warning: host keys not saved: {e}"));
+        }
         ui.out("\nLive metrics (`ict top` follows them):\n");
         ui.metrics_table(&rows);
         if rows.iter().all(|r| r.figures.is_none()) {
@@ -156,12 +162,14 @@ impl Look<'_> {
     }
 
     /// What the servers `plan` resizes (CPU, RAM or disk) use now, by address, as a short text
-    /// (`CPU 91% of 2 · memory 80% of 2.0 GiB · disk 48% · load 1.20`); half a second between
-    /// the two scrapes, at most 2 s per server. Servers that cannot be scraped are left out.
+    /// (`CPU 91% of 2 · memory 80% of 2.0 GiB · disk 48% · load 1.20`), from the state and
+    /// observation the plan was made from; half a second between the two scrapes, at most 2 s
+    /// per server. Servers that cannot be scraped are left out. Writes nothing: a host key seen
+    /// here for the first time is pinned by the next command that logs in.
     pub(super) async fn resize_usage(
         &self,
-        plan: &crate::reconcile::Plan,
-        store: Option<&mut Store>,
+        plan: &Plan,
+        known: (&State, &Observed),
     ) -> BTreeMap<String, String> {
         let resized: Vec<&str> = plan
             .steps
@@ -177,10 +185,12 @@ impl Look<'_> {
         if resized.is_empty() {
             return BTreeMap::new();
         }
-        let rows = self
-            .sample(resized.join(","), (Duration::from_millis(500), 2.0), store)
+        let Ok((rows, _)) = self
+            .sample(resized.join(","), (Duration::from_millis(500), 2.0), known)
             .await
-            .unwrap_or_default();
+        else {
+            return BTreeMap::new();
+        };
         rows.iter()
             .filter_map(|row| {
                 let figures = row.figures.as_ref()?;
@@ -246,6 +256,26 @@ impl Fleet {
         args: &ScrapeArgs,
         conn: &Connection,
     ) -> Result<Fleet, Error> {
+        let dir = StateDir::for_script(script, &config.env)?;
+        let state = State::load(&dir)?;
+        let observed = conn.client.observe().await?;
+        Fleet::new(
+            script,
+            desired,
+            args,
+            conn.is_emulator(),
+            (&state, &observed),
+        )
+    }
+
+    /// The fleet from a state and an observation of the cloud the caller already has.
+    fn new(
+        script: &Path,
+        desired: &Desired,
+        args: &ScrapeArgs,
+        emulator: bool,
+        (state, observed): (&State, &Observed),
+    ) -> Result<Fleet, Error> {
         let selected = pattern::select(&args.limit, desired);
         if selected.is_empty() {
             return Err(Error::Message(format!(
@@ -255,16 +285,13 @@ impl Fleet {
             )));
         }
         let timeout = seconds("--timeout", args.timeout, false)?;
-        let dir = StateDir::for_script(script, &config.env)?;
-        let state = State::load(&dir)?;
-        let observed = conn.client.observe().await?;
-        let hosts = hosts::fleet(desired, &state, &observed);
+        let hosts = hosts::fleet(desired, state, observed);
         let targets: Vec<ScrapeTarget> = hosts
             .iter()
             .filter(|h| selected.contains(&h.name.as_str()))
             .map(|h| ScrapeTarget {
                 name: h.name.clone(),
-                endpoint: endpoint(h, desired, conn.is_emulator()),
+                endpoint: endpoint(h, desired, emulator),
             })
             .collect();
         let needs_ssh = targets
@@ -275,7 +302,7 @@ impl Fleet {
         } else {
             Err("no SSH needed".to_owned())
         };
-        let pins = hosts::pins(&state, &hosts);
+        let pins = hosts::pins(state, &hosts);
         let verifier: Arc<dyn HostKeyVerifier> = pins.clone();
         let scraper = Scraper::new(auth, verifier, ScrapeOptions { timeout })
             .map_err(|e| Error::Message(e.to_string()))?;

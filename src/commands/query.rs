@@ -34,7 +34,8 @@ pub(crate) async fn plan(
     let dir = StateDir::for_script(script, &config.env)?;
     let state = State::load(&dir)?;
     let evaluated = evaluated(desired, sources);
-    make_plan(conn, &evaluated, desired, &state, &ScopeArgs::default()).await
+    let (plan, _) = make_plan(conn, &evaluated, desired, &state, &ScopeArgs::default()).await?;
+    Ok(plan)
 }
 
 /// Takes the environment's lock, then plans against the locked state: what [`apply`] will do.
@@ -58,7 +59,7 @@ pub(crate) async fn plan_locked(
     )
     .await;
     match planned {
-        Ok(plan) => Ok((store, plan)),
+        Ok((plan, _)) => Ok((store, plan)),
         Err(e) => {
             store.close()?;
             Err(e)

@@ -204,7 +204,7 @@ impl Drift for PlanDrift<'_> {
             return Ok(None);
         };
         let state = State::load(self.dir).map_err(|e| e.to_string())?;
-        let plan = make_plan(
+        let (plan, _) = make_plan(
             conn,
             self.evaluated,
             &self.evaluated.desired,

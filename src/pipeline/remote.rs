@@ -22,6 +22,12 @@ pub fn quote(s: &str) -> String {
 /// The line [`Scripts::prepare`] prints when the host can run stages in a bubblewrap container.
 pub const SANDBOX_READY: &str = "ict-sandbox: bubblewrap";
 
+/// The stage container's system view: everything read-only, a fresh `/dev`, `/proc`, `/tmp`.
+const CONTAINER_MOUNTS: &str = "--ro-bind / / --dev /dev --proc /proc --perms 1777 --tmpfs /tmp";
+
+/// The stage container's own namespaces (the network is shared).
+const CONTAINER_NAMESPACES: &str = "--unshare-pid --unshare-ipc --unshare-uts --unshare-cgroup-try";
+
 /// Builds the scripts of one pipeline on one host.
 #[derive(Debug, Clone)]
 pub struct Scripts<'a> {
@@ -68,9 +74,8 @@ impl Scripts<'_> {
     /// [`SANDBOX_READY`] if so; failing if not and `sandbox` is on).
     pub fn prepare(&self) -> String {
         let (user, path) = (self.user(), self.path());
-        // The namespaces and mounts of [`Scripts::stage`]'s container, with nothing inside.
-        let probe = "bwrap --ro-bind / / --dev /dev --proc /proc --perms 1777 --tmpfs /tmp \
-             --unshare-pid --unshare-ipc --unshare-uts --unshare-cgroup-try true >/dev/null 2>&1";
+        // [`Scripts::stage`]'s container, with nothing inside.
+        let probe = format!("bwrap {CONTAINER_MOUNTS} {CONTAINER_NAMESPACES} true >/dev/null 2>&1");
         let sandbox = match self.pipeline.sandbox {
             Sandbox::Off => String::new(),
             Sandbox::Auto => format!("if {probe}; then echo '{SANDBOX_READY}'; fi\n"),
@@ -155,11 +160,10 @@ impl Scripts<'_> {
                 );
             }
             format!(
-                "bwrap --ro-bind / / --dev /dev --proc /proc --perms 1777 --tmpfs /tmp {parents}\
+                "bwrap {CONTAINER_MOUNTS} {parents}\
                  --bind {path} {path} --ro-bind {path}/releases {path}/releases \
                  --bind {release} {release} --chdir {release} \
-                 --unshare-pid --unshare-ipc --unshare-uts --unshare-cgroup-try --die-with-parent \
-                 -- {run}"
+                 {CONTAINER_NAMESPACES} --die-with-parent -- {run}"
             )
         } else {
             run

@@ -211,7 +211,7 @@ fn json_event(event: &Event) -> String {
             "type": "finished",
             "address": address,
             "action": action,
-            "seconds": (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+            "seconds": super::json_seconds(*elapsed),
             "detail": detail,
         }),
         Event::Failed { address, message } => {

@@ -84,7 +84,7 @@ fn json(results: &[HostResult], missing: &[&str]) -> String {
     let mut rows: Vec<serde_json::Value> = results
         .iter()
         .map(|r| {
-            let seconds = (r.elapsed.as_secs_f64() * 1000.0).round() / 1000.0;
+            let seconds = super::json_seconds(r.elapsed);
             match &r.outcome {
                 Ok(done) => serde_json::json!({
                     "host": r.target.name,

@@ -175,6 +175,11 @@ impl Ui {
     }
 }
 
+/// A duration in seconds, to the millisecond (for JSON output).
+fn json_seconds(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
 /// Writes text to standard output. A closed pipe (`ict graph | head`) is not an error.
 fn print_out(text: &str) {
     let mut stdout = io::stdout().lock();
