@@ -4,22 +4,13 @@
 //! real `prometheus-node-exporter` (installed by .ci/run).
 
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{ict_code, project, serial, testable};
+use crate::reconcile::Running;
 
 const EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
-
-/// The exporter process, killed and reaped when the test ends (also when it fails).
-struct Exporter(Child);
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn metrics_are_scraped_through_an_ssh_tunnel_to_a_real_node_exporter() {
@@ -35,7 +26,8 @@ fn metrics_are_scraped_through_an_ssh_tunnel_to_a_real_node_exporter() {
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    let _exporter = Exporter(
+    // Killed and reaped when the test ends, also when it fails.
+    let _exporter = Running(
         Command::new(EXPORTER)
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(Stdio::null())
