@@ -113,7 +113,7 @@ async fn configure(
         return Ok(ExitCode::Success);
     }
     let auth = auth?;
-    let observed = conn.client.observe().await?;
+    let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await?;
     let fleet = hosts::fleet(desired, store.state(), &observed);
     let targets: Vec<ssh::Target> = fleet
         .iter()
@@ -352,7 +352,7 @@ pub(super) fn inventory(config: &Config, ui: &Ui, args: &InventoryArgs) -> Resul
         let conn = pending.connect().await?;
         let dir = StateDir::for_script(script, &config.env)?;
         let state = State::load(&dir)?;
-        let observed = conn.client.observe().await;
+        let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await;
         conn.close().await;
         let fleet = hosts::fleet(&evaluated.desired, &state, &observed?);
         let resolve = hosts::resolver(&fleet);
@@ -424,7 +424,7 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerArgs) -> Result<ExitCo
             }
         };
         let result = async {
-            let observed = conn.client.observe().await?;
+            let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await?;
             let fleet = hosts::fleet(&evaluated.desired, store.state(), &observed);
             let mut failed = false;
             let mut jobs = tokio::task::JoinSet::new();

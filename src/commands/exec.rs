@@ -147,7 +147,7 @@ fn exec_declared(
         let conn = pending.connect().await?;
         let dir = StateDir::for_script(script, &config.env)?;
         let state = State::load(&dir)?;
-        let observed = conn.client.observe().await;
+        let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await;
         let fleet = hosts::fleet(&evaluated.desired, &state, &observed?);
         let chosen: Vec<&Host> = fleet
             .iter()

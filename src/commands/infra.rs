@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
 use crate::model::Desired;
-use crate::provider::{Image, Observed, Provider};
+use crate::provider::{DcLocation, Image, Observed, Provider};
 use crate::reconcile::{self, Plan, Report};
 use crate::script::{Evaluated, Failure};
 use crate::state::{Lock, State, StateDir, Store};
@@ -372,12 +372,30 @@ pub(super) async fn make_plan(
     state: &State,
     scope: &ScopeArgs,
 ) -> Result<(Plan, Observed), Error> {
-    let (observed, images): (Observed, Vec<Image>) =
-        tokio::try_join!(conn.client.observe(), conn.client.images())?;
+    // Only what this plan needs is read: a kind the script does not use cannot fail it.
+    let kinds = reconcile::kinds(desired, state);
+    let placed = !desired.servers.is_empty() || !desired.networks.is_empty();
+    let images = async {
+        if desired.servers.is_empty() {
+            Ok(Vec::new())
+        } else {
+            conn.client.images().await
+        }
+    };
+    let dcs = async {
+        if placed {
+            conn.client.dc_locations().await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let (observed, images, dcs): (Observed, Vec<Image>, Vec<DcLocation>) =
+        tokio::try_join!(conn.client.observe(kinds), images, dcs)?;
     let input = reconcile::Input {
         desired,
         observed: &observed,
         images: &images,
+        dcs: &dcs,
         state,
         replace: &scope.replace,
     };

@@ -136,7 +136,12 @@ impl Look<'_> {
     /// pinned on first contact go into `store`, which the run holds.
     pub(super) async fn show_all(&self, store: &mut Store) {
         let ui = self.ui;
-        let sampled = match self.conn.client.observe().await {
+        let sampled = match self
+            .conn
+            .client
+            .observe(crate::provider::Kinds::SERVERS)
+            .await
+        {
             Ok(observed) => {
                 let known = (store.state(), &observed);
                 self.sample("all".to_owned(), (Duration::from_secs(1), 5.0), known)
@@ -258,7 +263,7 @@ impl Fleet {
     ) -> Result<Fleet, Error> {
         let dir = StateDir::for_script(script, &config.env)?;
         let state = State::load(&dir)?;
-        let observed = conn.client.observe().await?;
+        let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await?;
         Fleet::new(
             script,
             desired,

@@ -316,7 +316,11 @@ impl Deployer<'_> {
             .environments
             .get(env)
             .map_or("all", |e| e.hosts.as_str());
-        let observed = self.conn.client.observe().await?;
+        let observed = self
+            .conn
+            .client
+            .observe(crate::provider::Kinds::SERVERS)
+            .await?;
         let fleet = hosts::fleet(self.desired, store.state(), &observed);
         let selected = pattern::select(hosts_pattern, self.desired);
         let resolve = hosts::resolver(&fleet);

@@ -136,7 +136,7 @@ pub(crate) async fn exec(
     let auth = hosts::auth(None, desired, script)?;
     let dir = StateDir::for_script(script, &config.env)?;
     let state = State::load(&dir)?;
-    let observed = conn.client.observe().await?;
+    let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await?;
     let fleet = hosts::fleet(desired, &state, &observed);
     let chosen: Vec<&Host> = fleet
         .iter()

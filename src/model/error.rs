@@ -92,11 +92,28 @@ pub enum ModelError {
         at: Span,
     },
 
-    #[error("image `{image}` is not in the known 1cloud catalogue")]
-    UnknownImage {
-        image: String,
+    /// A value that must be one of the cloud's live choices (an image, a data centre) and
+    /// is not.
+    #[error("{what} `{value}` is not in 1cloud's catalogue")]
+    NotInCatalogue {
+        /// `image` or `data centre`.
+        what: &'static str,
+        value: String,
         at: Span,
         suggestion: Option<String>,
+        /// The valid choices, for the help line.
+        valid: Vec<String>,
+    },
+
+    /// Several cloud objects could be the one meant, and ict will not guess (a name is not an
+    /// identity on 1cloud).
+    #[error("{message}")]
+    Ambiguous {
+        message: String,
+        /// One line per candidate: ID, name, creation date.
+        candidates: Vec<String>,
+        help: String,
+        at: Span,
     },
 }
 
@@ -114,7 +131,8 @@ impl ModelError {
             | ModelError::NoMatch { at, .. }
             | ModelError::Cycle { at, .. }
             | ModelError::File { at, .. }
-            | ModelError::UnknownImage { at, .. } => *at,
+            | ModelError::NotInCatalogue { at, .. }
+            | ModelError::Ambiguous { at, .. } => *at,
         }
     }
 
@@ -147,7 +165,8 @@ impl ModelError {
             ModelError::NoMatch { .. } => "matches nothing".into(),
             ModelError::Cycle { .. } => "this dependency closes the cycle".into(),
             ModelError::File { .. } => "named here".into(),
-            ModelError::UnknownImage { .. } => "unknown image".into(),
+            ModelError::NotInCatalogue { what, .. } => format!("unknown {what}"),
+            ModelError::Ambiguous { .. } => "declared here".into(),
         }
     }
 }
@@ -165,16 +184,14 @@ impl Diagnostic for ModelError {
             ModelError::NoMatch { .. } => "ict::model::pattern_matches_nothing",
             ModelError::Cycle { .. } => "ict::model::cycle",
             ModelError::File { .. } => "ict::model::file",
-            ModelError::UnknownImage { .. } => "ict::model::unknown_image",
+            ModelError::NotInCatalogue { .. } => "ict::model::not_in_catalogue",
+            ModelError::Ambiguous { .. } => "ict::model::ambiguous",
         };
         Some(Box::new(code))
     }
 
     fn severity(&self) -> Option<Severity> {
-        match self {
-            ModelError::UnknownImage { .. } => Some(Severity::Warning),
-            _ => Some(Severity::Error),
-        }
+        Some(Severity::Error)
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
@@ -216,16 +233,19 @@ impl Diagnostic for ModelError {
                 "remove one of the `depends_on` entries in the cycle".into()
             }
             ModelError::File { .. } => "paths are relative to the script's folder".into(),
-            ModelError::UnknownImage { suggestion, .. } => {
-                let mut h = String::from(
-                    "ict checks the image against 1cloud's live catalogue when it plans; \
-                     see `ict cloud images`",
-                );
+            ModelError::NotInCatalogue {
+                suggestion, valid, ..
+            } => {
+                let mut h = String::new();
                 if let Some(s) = suggestion {
-                    let _ = write!(h, "; did you mean `{s}`?");
+                    let _ = write!(h, "did you mean `{s}`? ");
                 }
+                let _ = write!(h, "valid: {}", valid.join(", "));
                 h
             }
+            ModelError::Ambiguous {
+                candidates, help, ..
+            } => format!("{}\n{help}", candidates.join("\n")),
         };
         Some(Box::new(help))
     }

@@ -148,6 +148,18 @@ pub enum ProviderError {
         state: String,
     },
 
+    /// Listing one kind of object failed (`observe`).
+    #[error("cannot read the account's {what}: {source}")]
+    #[diagnostic(
+        code(ict::provider::list),
+        help("ict reads only the kinds the script declares or the state owns; this one is needed, so fix the cause above and run again")
+    )]
+    List {
+        what: &'static str,
+        #[source]
+        source: Box<ProviderError>,
+    },
+
     /// The client could not be configured (bad URL, TLS backend failure).
     #[error("cannot set up the 1cloud client: {reason}")]
     #[diagnostic(code(ict::provider::config), help("{}", TOKEN_HELP))]
@@ -155,6 +167,18 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
+    /// Whether the request may have taken effect although no success was seen: no answer
+    /// (timeout, broken connection), or a server-side failure. A refusal (4xx) or a request
+    /// that never left (no connection) did not take effect.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            ProviderError::Timeout { .. } | ProviderError::Transport { .. } => true,
+            ProviderError::Http { status, .. } => *status >= 500 || *status == 429,
+            ProviderError::List { source, .. } => source.outcome_unknown(),
+            _ => false,
+        }
+    }
+
     /// Whether the error says the object does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, ProviderError::NotFound { .. })

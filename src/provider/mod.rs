@@ -8,7 +8,7 @@
 
 mod error;
 mod ids;
-mod observed;
+pub(crate) mod observed;
 pub mod onecloud;
 mod secret;
 mod spec;
@@ -20,7 +20,7 @@ use tokio::time::Instant;
 pub use error::ProviderError;
 pub use ids::{ActionId, DomainId, ImageId, NetworkId, RecordId, ServerId, SshKeyId};
 pub use observed::{
-    Action, ActionState, DcLocation, Image, NetworkMember, Observed, ObservedDomain,
+    Action, ActionState, DcLocation, Image, Kinds, NetworkMember, Observed, ObservedDomain,
     ObservedNetwork, ObservedRecord, ObservedServer, ObservedSshKey, ServerLink, ServerState,
 };
 pub use secret::Secret;
@@ -32,9 +32,11 @@ pub use spec::{NetworkSpec, PowerOp, RecordKind, RecordSpec, ServerSize, ServerS
 ///
 /// Methods return `Send` futures so that the reconciler can run them on spawned tasks.
 pub trait Provider: Send + Sync {
-    /// Everything in the account, in a handful of bulk calls (one per kind of object, never one
-    /// per server).
-    fn observe(&self) -> impl Future<Output = Result<Observed, ProviderError>> + Send;
+    /// The objects of the given kinds in the account, in one bulk call per kind (never one per
+    /// server). Kinds not asked for are left empty and are not read at all, so a kind the
+    /// caller does not use cannot fail it.
+    fn observe(&self, kinds: Kinds)
+        -> impl Future<Output = Result<Observed, ProviderError>> + Send;
 
     /// The image catalogue (public images and the account's own templates).
     fn images(&self) -> impl Future<Output = Result<Vec<Image>, ProviderError>> + Send;
@@ -43,10 +45,13 @@ pub trait Provider: Send + Sync {
     fn dc_locations(&self) -> impl Future<Output = Result<Vec<DcLocation>, ProviderError>> + Send;
 
     /// Creates a server. Returns at once with the server in state `New`; follow with
-    /// [`Provider::wait_server_active`]. Never creates the server twice.
+    /// [`Provider::wait_server_active`]. Never creates the server twice: `before` holds the
+    /// IDs of the servers of that name that existed before (see [`Observed::same_name`]), and
+    /// a server whose answer was lost is looked for among the others.
     fn create_server(
         &self,
         spec: &ServerSpec,
+        before: &[u64],
     ) -> impl Future<Output = Result<ObservedServer, ProviderError>> + Send;
 
     /// Changes CPU, RAM, disk, disk type or pool. Returns the `Resize` action to wait for.
@@ -96,6 +101,13 @@ pub trait Provider: Send + Sync {
         deadline: Instant,
     ) -> impl Future<Output = Result<Action, ProviderError>> + Send;
 
+    /// Waits until no task (another run's, or one started in the panel) runs on the server.
+    fn wait_idle(
+        &self,
+        server: ServerId,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send;
+
     /// Polls a server until its state is `Active`; fails at once on `NeedMoney`/`Blocked`.
     fn wait_server_active(
         &self,
@@ -107,6 +119,7 @@ pub trait Provider: Send + Sync {
     fn create_network(
         &self,
         spec: &NetworkSpec,
+        before: &[u64],
     ) -> impl Future<Output = Result<ObservedNetwork, ProviderError>> + Send;
 
     /// Polls a private network until its state is `Active`.
@@ -126,6 +139,7 @@ pub trait Provider: Send + Sync {
     fn create_ssh_key(
         &self,
         spec: &SshKeySpec,
+        before: &[u64],
     ) -> impl Future<Output = Result<ObservedSshKey, ProviderError>> + Send;
 
     /// Deletes an SSH key.
@@ -138,6 +152,7 @@ pub trait Provider: Send + Sync {
     fn create_domain(
         &self,
         name: &str,
+        before: &[u64],
     ) -> impl Future<Output = Result<ObservedDomain, ProviderError>> + Send;
 
     /// Removes a domain and its records.
@@ -148,6 +163,7 @@ pub trait Provider: Send + Sync {
     fn create_record(
         &self,
         spec: &RecordSpec,
+        before: &[u64],
     ) -> impl Future<Output = Result<ObservedRecord, ProviderError>> + Send;
 
     /// Deletes a DNS record.

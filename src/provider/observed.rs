@@ -76,6 +76,52 @@ state_enum!(
 );
 
 /// Everything in the account, from one bulk call per kind of object.
+/// Which kinds of object [`super::Provider::observe`] reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Kinds {
+    pub servers: bool,
+    pub networks: bool,
+    pub ssh_keys: bool,
+    pub dns: bool,
+}
+
+impl Kinds {
+    /// Every kind.
+    pub const ALL: Kinds = Kinds {
+        servers: true,
+        networks: true,
+        ssh_keys: true,
+        dns: true,
+    };
+    /// Servers only (fleets, power, metrics).
+    pub const SERVERS: Kinds = Kinds {
+        servers: true,
+        ..Kinds::NONE
+    };
+    /// Private networks only.
+    pub const NETWORKS: Kinds = Kinds {
+        networks: true,
+        ..Kinds::NONE
+    };
+    /// SSH keys only.
+    pub const SSH_KEYS: Kinds = Kinds {
+        ssh_keys: true,
+        ..Kinds::NONE
+    };
+    /// DNS domains and their records only.
+    pub const DNS: Kinds = Kinds {
+        dns: true,
+        ..Kinds::NONE
+    };
+    /// Nothing.
+    pub const NONE: Kinds = Kinds {
+        servers: false,
+        networks: false,
+        ssh_keys: false,
+        dns: false,
+    };
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Observed {
     pub servers: Vec<ObservedServer>,
@@ -117,6 +163,88 @@ pub struct ObservedServer {
     pub ssh_keys: Vec<SshKeyId>,
     /// As the API wrote it (ISO-8601).
     pub created: Option<String>,
+}
+
+impl Observed {
+    /// The IDs of the servers named `name`.
+    pub fn servers_named(&self, name: &str) -> Vec<u64> {
+        self.servers
+            .iter()
+            .filter(|s| s.name == name)
+            .map(|s| s.id.0)
+            .collect()
+    }
+
+    /// The IDs of the private networks named `name`.
+    pub fn networks_named(&self, name: &str) -> Vec<u64> {
+        self.networks
+            .iter()
+            .filter(|n| n.name == name)
+            .map(|n| n.id.0)
+            .collect()
+    }
+
+    /// The IDs of the SSH keys titled `title`.
+    pub fn ssh_keys_titled(&self, title: &str) -> Vec<u64> {
+        self.ssh_keys
+            .iter()
+            .filter(|k| k.title == title)
+            .map(|k| k.id.0)
+            .collect()
+    }
+
+    /// The IDs of the DNS domains named `name` (case and a trailing dot do not matter).
+    pub fn domains_named(&self, name: &str) -> Vec<u64> {
+        self.domains
+            .iter()
+            .filter(|d| same_host(&d.name, name))
+            .map(|d| d.id.0)
+            .collect()
+    }
+
+    /// The domain named `name`, if any.
+    pub fn domain(&self, name: &str) -> Option<&ObservedDomain> {
+        self.domains.iter().find(|d| same_host(&d.name, name))
+    }
+}
+
+/// Host names compare without case and without a trailing dot.
+pub(crate) fn same_host(a: &str, b: &str) -> bool {
+    a.trim_end_matches('.')
+        .eq_ignore_ascii_case(b.trim_end_matches('.'))
+}
+
+impl ObservedDomain {
+    /// The IDs of the records of type `kind` and host `name` (relative, `@`, or fully
+    /// qualified, with or without the trailing dot).
+    pub fn records_named(&self, kind: &str, name: &str) -> Vec<u64> {
+        self.records
+            .iter()
+            .filter(|r| {
+                r.kind.eq_ignore_ascii_case(kind) && same_record_name(&r.name, name, &self.name)
+            })
+            .map(|r| r.id.0)
+            .collect()
+    }
+}
+
+/// Record names: `@`, empty and the zone itself all mean the apex; fully qualified names may
+/// end with a dot; case does not matter.
+pub(crate) fn same_record_name(a: &str, b: &str, zone: &str) -> bool {
+    let zone = zone.trim_end_matches('.');
+    let norm = |n: &str| {
+        let n = n.trim_end_matches('.');
+        if n.is_empty() || n == "@" || n.eq_ignore_ascii_case(zone) {
+            "@".to_owned()
+        } else {
+            let lower = n.to_ascii_lowercase();
+            let suffix = format!(".{}", zone.to_ascii_lowercase());
+            lower
+                .strip_suffix(&suffix)
+                .map_or(lower.clone(), str::to_owned)
+        }
+    };
+    norm(a) == norm(b)
 }
 
 impl ObservedServer {

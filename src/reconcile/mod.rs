@@ -7,7 +7,7 @@ pub mod plan;
 mod step;
 
 pub use apply::{apply, settle, Event, Options, Report};
-pub use plan::{plan, Input};
+pub use plan::{kinds, plan, Input};
 pub use step::{
     Action, Change, NewServer, Plan, RecordValue, Ref, Settle, Size, Step, Summary, Unmanaged, Work,
 };

@@ -95,39 +95,38 @@ impl From<&Size> for ServerSize {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Work {
-    /// Converge one server: optionally delete the old one and create a new one, then resize,
-    /// attach/detach networks and set power, in that order.
+    /// Converge one server: optionally create a new one (a replacement creates before it
+    /// destroys), then resize, attach/detach networks, set power and delete the replaced
+    /// server, in that order.
     Server {
         /// The existing server (before replacement), if any.
         existing: Option<ServerId>,
         /// Record the existing server as owned (adoption) before anything else.
         adopt: bool,
-        /// Create this server (after deleting `existing` when replacing).
+        /// The existing server is being created (or a task runs on it): wait until it is
+        /// active, and record its addresses.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        wait: bool,
+        /// Create this server (the replacement of `existing`, when there is one).
         create: Option<NewServer>,
         resize: Option<Size>,
         attach: Vec<Ref<NetworkId>>,
         detach: Vec<NetworkId>,
         /// Desired power, when it differs (or for a new server declared off).
         power: Option<bool>,
-    },
-    DeleteServer {
-        id: ServerId,
+        /// Old servers to delete last: the one this step replaces.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        retire: Vec<ServerId>,
     },
     CreateSshKey {
         title: String,
         public_key: String,
         replaces: Option<SshKeyId>,
     },
-    DeleteSshKey {
-        id: SshKeyId,
-    },
     CreateNetwork {
         name: String,
         dc: String,
         dhcp: bool,
-    },
-    DeleteNetwork {
-        id: NetworkId,
     },
     CreateDomain {
         name: String,
@@ -142,9 +141,18 @@ pub enum Work {
         priority: Option<u32>,
         replaces: Option<(DomainId, RecordId)>,
     },
-    DeleteRecord {
-        domain: DomainId,
-        id: RecordId,
+    /// Delete objects ict owns under `object` (its current one, or old ones a replacement
+    /// deposed), and forget the ones already gone from the cloud without calling it.
+    Delete {
+        /// The state address the objects belong to.
+        object: Address,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        ids: Vec<u64>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        gone: Vec<u64>,
+        /// For DNS records: their domain.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        domain: Option<DomainId>,
     },
 }
 
@@ -187,10 +195,12 @@ pub struct Step {
     pub work: Work,
 }
 
-/// A server in the account that ict does not own: shown, never touched.
+/// An object in the account that ict does not own: shown, never touched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unmanaged {
-    pub id: ServerId,
+    /// `server`, `network`, `ssh_key` or `dns_record`.
+    pub kind: &'static str,
+    pub id: u64,
     pub name: String,
 }
 
@@ -211,8 +221,10 @@ pub struct Plan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Settle {
     pub seq: Seq,
-    /// The server an interrupted create made (found by name), now owned; `None`: the
-    /// operation is superseded by this plan, which was made from what the cloud reports now.
+    /// The operation took effect on this object: the object an interrupted create made (one
+    /// that did not exist before it), now owned; or the object an interrupted delete
+    /// removed, now forgotten. `None`: the operation is superseded by this plan, which was
+    /// made from what the cloud reports now.
     pub recovered: Option<u64>,
 }
 

@@ -4,7 +4,7 @@
 //! Pure data with invariant-keeping methods; reading and writing files is in `file.rs` and
 //! [`super::Store`]. Everything is kept in `BTreeMap`s so the JSON is sorted and diffs cleanly.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +49,10 @@ pub struct State {
     resources: BTreeMap<Address, ResourceRecord>,
     #[serde(default)]
     journal: Journal,
+    /// Old objects that a replacement made (create before destroy) and that are still to be
+    /// deleted: owned, not bound to their address any more.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    deposed: BTreeMap<Address, BTreeSet<u64>>,
     #[serde(default)]
     host_keys: BTreeMap<Address, HostKey>,
     #[serde(default)]
@@ -65,6 +69,7 @@ impl PartialEq for State {
             && self.env == other.env
             && self.resources == other.resources
             && self.journal == other.journal
+            && self.deposed == other.deposed
             && self.host_keys == other.host_keys
             && self.extra == other.extra
     }
@@ -78,6 +83,7 @@ impl State {
             env: env.to_owned(),
             resources: BTreeMap::new(),
             journal: Journal::default(),
+            deposed: BTreeMap::new(),
             host_keys: BTreeMap::new(),
             extra: BTreeMap::new(),
             pending: Vec::new(),
@@ -111,6 +117,20 @@ impl State {
         self.resources
             .iter()
             .find(|(address, record)| address.kind() == kind && record.id == id)
+    }
+
+    /// Whether ict owns the object `id` of `kind`: bound to an address or deposed.
+    pub fn owns(&self, kind: &str, id: u64) -> bool {
+        self.find_by_id(kind, id).is_some()
+            || self
+                .deposed
+                .iter()
+                .any(|(address, ids)| address.kind() == kind && ids.contains(&id))
+    }
+
+    /// Old objects replaced by new ones and not deleted yet, by address.
+    pub fn deposed(&self) -> &BTreeMap<Address, BTreeSet<u64>> {
+        &self.deposed
     }
 
     /// Records that ict created `address` as cloud object `id`. Replaces an earlier record
@@ -161,6 +181,22 @@ impl State {
         }
     }
 
+    /// Stops owning the object `id` of `address` (it was deleted, or is gone): a deposed
+    /// object is dropped from the deposed list; the object bound to the address is forgotten
+    /// with its host key. Another object now bound to the address is kept.
+    pub fn forget_object(&mut self, address: &Address, id: u64) {
+        if self
+            .deposed
+            .get(address)
+            .is_some_and(|ids| ids.contains(&id))
+        {
+            self.change(Change::RemoveDeposed(address.clone(), id));
+        }
+        if self.resources.get(address).is_some_and(|r| r.id == id) {
+            self.forget(address);
+        }
+    }
+
     /// Stops owning `address` (it was deleted): drops its record and its pinned host key, so a
     /// new server with the same name is not refused for a "changed" key.
     pub fn forget(&mut self, address: &Address) -> Option<ResourceRecord> {
@@ -201,18 +237,24 @@ impl State {
             .ok_or(StateError::UnknownSeq { seq })?;
         self.change(Change::Finish(seq));
         if let Outcome::Done { id } = outcome {
+            let address = &entry.op.address;
             match entry.op.action {
                 super::Action::Create => {
-                    let attributes = self
-                        .resources
-                        .get(&entry.op.address)
+                    let current = self.resources.get(address);
+                    let attributes = current
                         .filter(|record| record.id == *id)
                         .map(|record| record.attributes.clone())
                         .unwrap_or_default();
-                    self.record_created(&entry.op.address, *id, attributes);
+                    // Create before destroy: the replaced object stays owned until deleted.
+                    if let Some(old) = entry.op.replaces {
+                        if old != *id && current.is_some_and(|record| record.id == old) {
+                            self.change(Change::PutDeposed(address.clone(), old));
+                        }
+                    }
+                    self.record_created(address, *id, attributes);
                 }
                 super::Action::Delete => {
-                    self.forget(&entry.op.address);
+                    self.forget_object(address, entry.op.id.unwrap_or(*id));
                 }
                 _ => {}
             }
@@ -297,6 +339,17 @@ impl State {
             }
             Change::RemoveResource(address) => {
                 self.resources.remove(&address);
+            }
+            Change::PutDeposed(address, id) => {
+                self.deposed.entry(address).or_default().insert(id);
+            }
+            Change::RemoveDeposed(address, id) => {
+                if let Some(ids) = self.deposed.get_mut(&address) {
+                    ids.remove(&id);
+                    if ids.is_empty() {
+                        self.deposed.remove(&address);
+                    }
+                }
             }
             Change::PutHostKey(address, key) => {
                 self.host_keys.insert(address, key);

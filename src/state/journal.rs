@@ -64,9 +64,20 @@ pub struct JournalOp {
     /// The cloud ID the call targets, when it targets an existing object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
-    /// A short, secret-free summary of the request (`image`, `cpu`, `state`, …).
+    /// A short, secret-free summary of the request (`image`, `cpu`, `state`, …). For a
+    /// create, also what recovery needs to recognise the object (its name, a record's value).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub request: BTreeMap<String, String>,
+    /// For a create: the IDs of the objects of the same kind and name that existed just before
+    /// the request was sent. Recovery after a crash adopts only an object that is not among
+    /// them (a name is not an identity on 1cloud). `None` in entries written before ict
+    /// recorded it: recovery then refuses to guess.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing: Option<Vec<u64>>,
+    /// For a create that replaces an object (create before destroy): the old object's ID. When
+    /// the create is done the old object stays owned, as deposed, until it is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<u64>,
     pub started_at: Timestamp,
 }
 
@@ -78,8 +89,27 @@ impl JournalOp {
             action,
             id: None,
             request: BTreeMap::new(),
+            existing: None,
+            replaces: None,
             started_at: Timestamp::now(),
         }
+    }
+
+    /// Records, for a create, which objects of the same kind and name already existed.
+    #[must_use]
+    pub fn with_existing(mut self, ids: impl IntoIterator<Item = u64>) -> JournalOp {
+        let mut ids: Vec<u64> = ids.into_iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        self.existing = Some(ids);
+        self
+    }
+
+    /// Marks a create as replacing the object `id` (which becomes deposed when it is done).
+    #[must_use]
+    pub fn replacing(mut self, id: Option<u64>) -> JournalOp {
+        self.replaces = id;
+        self
     }
 
     /// Sets the cloud ID the call targets.

@@ -33,6 +33,9 @@ pub(crate) enum Change {
     Finish(Seq),
     PutResource(Address, ResourceRecord),
     RemoveResource(Address),
+    /// An old object of `address`, replaced by a new one and still to be deleted.
+    PutDeposed(Address, u64),
+    RemoveDeposed(Address, u64),
     PutHostKey(Address, HostKey),
     RemoveHostKey(Address),
     PutExtra(String, serde_json::Value),

@@ -89,17 +89,14 @@ pub fn text_with_usage(plan: &Plan, color: bool, usage: &BTreeMap<String, String
         );
     }
     if !plan.unmanaged.is_empty() {
-        let names: Vec<String> = plan
-            .unmanaged
-            .iter()
-            .map(|u| format!("{} (ID {})", u.name, u.id))
-            .collect();
         let _ = writeln!(
             out,
-            "\n{} server(s) in the account are not managed by ict and will not be touched: {}",
-            plan.unmanaged.len(),
-            names.join(", ")
+            "\n{} object(s) in the account are not managed by ict and will not be touched:",
+            plan.unmanaged.len()
         );
+        for u in &plan.unmanaged {
+            let _ = writeln!(out, "  {:<10} {} (ID {})", u.kind, u.name, u.id);
+        }
     }
     out
 }

@@ -98,7 +98,7 @@ async fn a_lost_create_answer_adopts_the_server_instead_of_creating_twice() {
     )
     .await;
     let client = fake.client();
-    let server = client.create_server(&spec("web-1")).await.unwrap();
+    let server = client.create_server(&spec("web-1"), &[]).await.unwrap();
     assert_eq!(
         server.id,
         ServerId(6),
@@ -139,7 +139,7 @@ async fn a_create_that_did_not_happen_is_sent_again() {
     )
     .await;
     let client = fake.client();
-    let server = client.create_server(&spec("web-2")).await.unwrap();
+    let server = client.create_server(&spec("web-2"), &[]).await.unwrap();
     assert_eq!(server.id, ServerId(9));
     assert_eq!(fake.count(&Method::POST, "/server"), 2);
     assert_eq!(client.stats().retries, 1);
@@ -181,7 +181,7 @@ async fn a_timed_out_post_is_checked_not_resent() {
     )
     .await;
     let client = fake.client();
-    let server = client.create_server(&spec("slow-1")).await.unwrap();
+    let server = client.create_server(&spec("slow-1"), &[]).await.unwrap();
     assert_eq!(server.id, ServerId(11));
     assert_eq!(fake.count(&Method::POST, "/server"), 1);
     assert_eq!(client.stats().adopted, 1);
@@ -371,7 +371,7 @@ async fn observe_is_one_call_per_kind_however_many_servers() {
     })
     .await;
     let client = fake.client();
-    let observed = client.observe().await.unwrap();
+    let observed = client.observe(ict::provider::Kinds::ALL).await.unwrap();
     assert_eq!(observed.servers.len(), 25);
     assert_eq!(observed.networks[0].name, "lan");
     assert_eq!(observed.ssh_keys[0].title, "ci");
@@ -397,7 +397,7 @@ async fn too_many_requests_is_retried_but_a_rejected_post_is_not() {
     let client = fake.client();
     assert!(client.images().await.unwrap().is_empty());
     assert_eq!(client.stats().retries, 1);
-    let error = client.create_server(&spec("bad")).await.unwrap_err();
+    let error = client.create_server(&spec("bad"), &[]).await.unwrap_err();
     assert!(
         matches!(&error, ProviderError::Http { status: 400, message, .. } if message.contains("RAM")),
         "{error:?}"

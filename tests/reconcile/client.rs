@@ -65,7 +65,11 @@ async fn twenty_creates_at_a_30_percent_fault_rate_make_exactly_twenty_servers()
     let mut creates = tokio::task::JoinSet::new();
     for i in 0..20 {
         let client = client.clone();
-        creates.spawn(async move { client.create_server(&spec(&format!("node-{i:02}"))).await });
+        creates.spawn(async move {
+            client
+                .create_server(&spec(&format!("node-{i:02}")), &[])
+                .await
+        });
     }
     let mut ids = Vec::new();
     while let Some(joined) = creates.join_next().await {
@@ -116,7 +120,7 @@ async fn a_killed_emulator_restarts_with_every_server() {
     // One still being created when the emulator dies.
     let client = fast_client(&cloud.url, super::TOKEN);
     let pending = client
-        .create_server(&spec("pending"))
+        .create_server(&spec("pending"), &[])
         .await
         .expect("create");
     let before = cloud.servers().await;

@@ -47,7 +47,7 @@ async fn servers_actions_networks_and_keys() {
         .create_ssh_key(&SshKeySpec {
             title: "deploy".into(),
             public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ deploy".into(),
-        })
+        }, &[])
         .await
         .expect("create key");
     assert_eq!(key.title, "deploy");
@@ -62,7 +62,7 @@ async fn servers_actions_networks_and_keys() {
     let mut with_key = spec("contract-1");
     with_key.ssh_keys = vec![key.id];
     with_key.dc = Some("SdnSpb".into());
-    let created = client.create_server(&with_key).await.expect("create");
+    let created = client.create_server(&with_key, &[]).await.expect("create");
     assert_eq!(created.name, "contract-1");
     assert_eq!(created.state, ServerState::New);
     let server = client
@@ -137,11 +137,14 @@ async fn servers_actions_networks_and_keys() {
 
     // Networks.
     let network = client
-        .create_network(&NetworkSpec {
-            name: "backend".into(),
-            dc: Some("SdnSpb".into()),
-            dhcp: true,
-        })
+        .create_network(
+            &NetworkSpec {
+                name: "backend".into(),
+                dc: Some("SdnSpb".into()),
+                dhcp: true,
+            },
+            &[],
+        )
         .await
         .expect("create network");
     let network = client
@@ -218,7 +221,7 @@ async fn servers_actions_networks_and_keys() {
 async fn dns_domains_and_records() {
     let (handle, client) = emulator().await;
     let domain = client
-        .create_domain("example.org")
+        .create_domain("example.org", &[])
         .await
         .expect("create domain");
     assert_eq!(domain.name.trim_end_matches('.'), "example.org");
@@ -231,14 +234,17 @@ async fn dns_domains_and_records() {
         (RecordKind::Txt, "@", "v=spf1 -all", None),
     ] {
         let record = client
-            .create_record(&RecordSpec {
-                domain: domain.id,
-                kind,
-                name: name.into(),
-                value: value.into(),
-                ttl: 600,
-                priority,
-            })
+            .create_record(
+                &RecordSpec {
+                    domain: domain.id,
+                    kind,
+                    name: name.into(),
+                    value: value.into(),
+                    ttl: 600,
+                    priority,
+                },
+                &[],
+            )
             .await
             .unwrap_or_else(|e| panic!("create {kind:?} record: {e}"));
         assert_eq!(record.domain, domain.id);

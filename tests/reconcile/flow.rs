@@ -108,7 +108,10 @@ async fn unmanaged_servers_survive_apply_and_destroy_which_keeps_protected_ones(
 
     let out = cloud.ict(dir.path(), &["plan", "quickstart.ict"]);
     expect(&out, 0);
-    let listed = format!("1 server(s) in the account are not managed by ict and will not be touched: hand-made (ID {})", stranger["ID"]);
+    let listed = format!(
+        "1 object(s) in the account are not managed by ict and will not be touched:\n  server     hand-made (ID {})\n",
+        stranger["ID"]
+    );
     assert!(out.stdout.contains(&listed), "{}", out.stdout);
 
     expect(
@@ -123,7 +126,7 @@ async fn unmanaged_servers_survive_apply_and_destroy_which_keeps_protected_ones(
     assert_eq!(plan["steps"], json!([]));
     assert_eq!(
         plan["unmanaged"],
-        json!([{"id": stranger["ID"], "name": "hand-made"}])
+        json!([{"kind": "server", "id": stranger["ID"], "name": "hand-made"}])
     );
 
     let out = cloud.ict(dir.path(), &["destroy", "quickstart.ict", "--yes"]);

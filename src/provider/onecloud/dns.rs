@@ -1,12 +1,11 @@
 //! DNS hosting (reference §2.6): domains with their records, record creation (never twice) and
 //! deletion.
 
-use std::collections::HashSet;
-
 use serde::Deserialize;
 
 use super::wire::{WireDomain, WireRecord};
 use super::{requests, Client};
+use crate::provider::observed::{same_host, same_record_name};
 use crate::provider::{
     DomainId, ObservedDomain, ObservedRecord, ProviderError, RecordId, RecordKind, RecordSpec,
 };
@@ -32,18 +31,19 @@ impl Client {
         Ok(domain.into())
     }
 
-    /// `POST /dns`, adopting a domain of that name that appeared if the answer is lost.
-    pub async fn create_domain(&self, name: &str) -> Result<ObservedDomain, ProviderError> {
-        let same = |domain: &WireDomain| same_host(&domain.name, name);
-        let existing: Vec<WireDomain> = self.get("/dns").await?;
-        let before: HashSet<u64> = existing.iter().filter(|d| same(d)).map(|d| d.id).collect();
-        let (before, same) = (&before, &same);
+    /// `POST /dns`, adopting a domain of that name that appeared if the answer is lost (one not
+    /// in `before`, the IDs of the domains of that name that existed before).
+    pub async fn create_domain(
+        &self,
+        name: &str,
+        before: &[u64],
+    ) -> Result<ObservedDomain, ProviderError> {
         let domain: WireDomain = self
             .post_checked("/dns", &requests::create_domain(name), move || async move {
                 let now: Vec<WireDomain> = self.get("/dns").await?;
                 Ok(now
                     .into_iter()
-                    .filter(|d| same(d) && !before.contains(&d.id))
+                    .filter(|d| same_host(&d.name, name) && !before.contains(&d.id))
                     .max_by_key(|d| d.id))
             })
             .await?;
@@ -55,41 +55,45 @@ impl Client {
         self.delete(&format!("/dns/{id}")).await
     }
 
-    /// `POST /dns/record{a,aaaa,cname,mx,txt}`, adopting a record of that type and value that
-    /// appeared in the domain if the answer is lost.
-    pub async fn create_record(&self, spec: &RecordSpec) -> Result<ObservedRecord, ProviderError> {
-        let matches = |record: &WireRecord| {
-            record.type_record.eq_ignore_ascii_case(spec.kind.as_str())
-                && same_value(spec.kind, &record.value(), &spec.value)
-        };
+    /// `POST /dns/record{a,aaaa,cname,mx,txt}`, adopting a record of that type, name and value
+    /// that appeared in the domain if the answer is lost (one not in `before`, the IDs of the
+    /// records of that type and name that existed before).
+    pub async fn create_record(
+        &self,
+        spec: &RecordSpec,
+        before: &[u64],
+    ) -> Result<ObservedRecord, ProviderError> {
         let domain_path = format!("/dns/{}", spec.domain);
-        let existing: WireDomain = self.get(&domain_path).await?;
-        let before: HashSet<u64> = existing.linked_records.iter().map(|r| r.id).collect();
         let (path, body) = requests::create_record(spec);
-        let (before_ref, matches_ref, domain_path) = (&before, &matches, domain_path.as_str());
+        let domain_path = domain_path.as_str();
         let answer: OneOrMany = self
             .post_checked(path, &body, move || async move {
                 let now: WireDomain = self.get(domain_path).await?;
+                let zone = now.name.clone();
                 Ok(now
                     .linked_records
                     .into_iter()
-                    .filter(|r| matches_ref(r) && !before_ref.contains(&r.id))
+                    .filter(|r| is_requested(spec, r, &zone) && !before.contains(&r.id))
                     .max_by_key(|r| r.id)
                     .map(OneOrMany::One))
             })
             .await?;
         let record = match answer {
             OneOrMany::One(record) => Some(record),
+            // Some answers list the domain's records: the new one is the requested record that
+            // was not there before.
             OneOrMany::Many(records) => {
-                let fresh = |r: &&WireRecord| !before.contains(&r.id);
-                let best = records
+                let matches = |r: &&WireRecord| {
+                    r.type_record.eq_ignore_ascii_case(spec.kind.as_str())
+                        && same_value(spec.kind, &r.value(), &spec.value)
+                };
+                records
                     .iter()
-                    .filter(fresh)
-                    .filter(|r| matches(r))
+                    .filter(|r| !before.contains(&r.id))
+                    .filter(matches)
                     .max_by_key(|r| r.id)
-                    .or_else(|| records.iter().filter(|r| matches(r)).max_by_key(|r| r.id))
-                    .cloned();
-                best
+                    .or_else(|| records.iter().filter(matches).max_by_key(|r| r.id))
+                    .cloned()
             }
         };
         record
@@ -114,10 +118,11 @@ impl Client {
     }
 }
 
-/// Host names compare without case and without a trailing dot.
-fn same_host(a: &str, b: &str) -> bool {
-    a.trim_end_matches('.')
-        .eq_ignore_ascii_case(b.trim_end_matches('.'))
+/// Whether `record` is the one `spec` asks for: type, name and value.
+fn is_requested(spec: &RecordSpec, record: &WireRecord, zone: &str) -> bool {
+    record.type_record.eq_ignore_ascii_case(spec.kind.as_str())
+        && same_record_name(&record.host_name(), &spec.name, zone)
+        && same_value(spec.kind, &record.value(), &spec.value)
 }
 
 /// Whether a record's value (as returned) is the requested one.

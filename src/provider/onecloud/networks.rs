@@ -1,8 +1,6 @@
 //! Private networks (reference §2.5) and SSH keys (§2.4): list, get, create (never twice),
 //! delete.
 
-use std::collections::HashSet;
-
 use super::wire::{WireNetwork, WireSshKey};
 use super::{requests, Client};
 use crate::provider::{
@@ -22,18 +20,14 @@ impl Client {
         Ok(network.into())
     }
 
-    /// `POST /network`, adopting a network of that name that appeared if the answer is lost.
+    /// `POST /network`, adopting a network of that name that appeared if the answer is lost
+    /// (one not in `before`, the IDs of the networks of that name that existed before).
     pub async fn create_network(
         &self,
         spec: &NetworkSpec,
+        before: &[u64],
     ) -> Result<ObservedNetwork, ProviderError> {
-        let existing: Vec<WireNetwork> = self.get("/network").await?;
-        let before: HashSet<u64> = existing
-            .iter()
-            .filter(|n| n.name == spec.name)
-            .map(|n| n.id)
-            .collect();
-        let (before, name) = (&before, spec.name.as_str());
+        let name = spec.name.as_str();
         let network: WireNetwork = self
             .post_checked(
                 "/network",
@@ -61,15 +55,14 @@ impl Client {
         Ok(keys.into_iter().map(ObservedSshKey::from).collect())
     }
 
-    /// `POST /sshkey`, adopting a key of that title that appeared if the answer is lost.
-    pub async fn create_ssh_key(&self, spec: &SshKeySpec) -> Result<ObservedSshKey, ProviderError> {
-        let existing: Vec<WireSshKey> = self.get("/sshkey").await?;
-        let before: HashSet<u64> = existing
-            .iter()
-            .filter(|k| k.title == spec.title)
-            .map(|k| k.id)
-            .collect();
-        let (before, title) = (&before, spec.title.as_str());
+    /// `POST /sshkey`, adopting a key of that title that appeared if the answer is lost (one
+    /// not in `before`, the IDs of the keys of that title that existed before).
+    pub async fn create_ssh_key(
+        &self,
+        spec: &SshKeySpec,
+        before: &[u64],
+    ) -> Result<ObservedSshKey, ProviderError> {
+        let title = spec.title.as_str();
         let key: WireSshKey = self
             .post_checked(
                 "/sshkey",

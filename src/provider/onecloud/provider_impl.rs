@@ -5,19 +5,33 @@ use tokio::time::Instant;
 
 use super::Client;
 use crate::provider::{
-    Action, ActionId, DcLocation, DomainId, Image, ImageId, NetworkId, NetworkSpec, Observed,
-    ObservedDomain, ObservedNetwork, ObservedRecord, ObservedServer, ObservedSshKey, PowerOp,
-    Provider, ProviderError, RecordId, RecordSpec, ServerId, ServerSize, ServerSpec, SshKeyId,
-    SshKeySpec,
+    Action, ActionId, DcLocation, DomainId, Image, ImageId, Kinds, NetworkId, NetworkSpec,
+    Observed, ObservedDomain, ObservedNetwork, ObservedRecord, ObservedServer, ObservedSshKey,
+    PowerOp, Provider, ProviderError, RecordId, RecordSpec, ServerId, ServerSize, ServerSpec,
+    SshKeyId, SshKeySpec,
 };
 
 impl Provider for Client {
-    async fn observe(&self) -> Result<Observed, ProviderError> {
+    async fn observe(&self, kinds: Kinds) -> Result<Observed, ProviderError> {
+        // Each list only when asked for; a failure names what could not be read.
+        async fn list<T>(
+            wanted: bool,
+            what: &'static str,
+            call: impl std::future::Future<Output = Result<Vec<T>, ProviderError>>,
+        ) -> Result<Vec<T>, ProviderError> {
+            if !wanted {
+                return Ok(Vec::new());
+            }
+            call.await.map_err(|source| ProviderError::List {
+                what,
+                source: Box::new(source),
+            })
+        }
         let (servers, networks, ssh_keys, domains) = tokio::try_join!(
-            self.servers(),
-            self.networks(),
-            self.ssh_keys(),
-            self.domains()
+            list(kinds.servers, "servers", self.servers()),
+            list(kinds.networks, "private networks", self.networks()),
+            list(kinds.ssh_keys, "SSH keys", self.ssh_keys()),
+            list(kinds.dns, "DNS domains", self.domains())
         )?;
         Ok(Observed {
             servers,
@@ -35,8 +49,12 @@ impl Provider for Client {
         Client::dc_locations(self).await
     }
 
-    async fn create_server(&self, spec: &ServerSpec) -> Result<ObservedServer, ProviderError> {
-        Client::create_server(self, spec).await
+    async fn create_server(
+        &self,
+        spec: &ServerSpec,
+        before: &[u64],
+    ) -> Result<ObservedServer, ProviderError> {
+        Client::create_server(self, spec, before).await
     }
 
     async fn update_server(
@@ -88,6 +106,10 @@ impl Provider for Client {
         Client::wait_action(self, server, action, deadline).await
     }
 
+    async fn wait_idle(&self, server: ServerId, deadline: Instant) -> Result<(), ProviderError> {
+        Client::wait_idle(self, server, deadline).await
+    }
+
     async fn wait_server_active(
         &self,
         id: ServerId,
@@ -96,8 +118,12 @@ impl Provider for Client {
         Client::wait_server_active(self, id, deadline).await
     }
 
-    async fn create_network(&self, spec: &NetworkSpec) -> Result<ObservedNetwork, ProviderError> {
-        Client::create_network(self, spec).await
+    async fn create_network(
+        &self,
+        spec: &NetworkSpec,
+        before: &[u64],
+    ) -> Result<ObservedNetwork, ProviderError> {
+        Client::create_network(self, spec, before).await
     }
 
     async fn wait_network_active(
@@ -112,24 +138,36 @@ impl Provider for Client {
         Client::delete_network(self, id).await
     }
 
-    async fn create_ssh_key(&self, spec: &SshKeySpec) -> Result<ObservedSshKey, ProviderError> {
-        Client::create_ssh_key(self, spec).await
+    async fn create_ssh_key(
+        &self,
+        spec: &SshKeySpec,
+        before: &[u64],
+    ) -> Result<ObservedSshKey, ProviderError> {
+        Client::create_ssh_key(self, spec, before).await
     }
 
     async fn delete_ssh_key(&self, id: SshKeyId) -> Result<(), ProviderError> {
         Client::delete_ssh_key(self, id).await
     }
 
-    async fn create_domain(&self, name: &str) -> Result<ObservedDomain, ProviderError> {
-        Client::create_domain(self, name).await
+    async fn create_domain(
+        &self,
+        name: &str,
+        before: &[u64],
+    ) -> Result<ObservedDomain, ProviderError> {
+        Client::create_domain(self, name, before).await
     }
 
     async fn delete_domain(&self, id: DomainId) -> Result<(), ProviderError> {
         Client::delete_domain(self, id).await
     }
 
-    async fn create_record(&self, spec: &RecordSpec) -> Result<ObservedRecord, ProviderError> {
-        Client::create_record(self, spec).await
+    async fn create_record(
+        &self,
+        spec: &RecordSpec,
+        before: &[u64],
+    ) -> Result<ObservedRecord, ProviderError> {
+        Client::create_record(self, spec, before).await
     }
 
     async fn delete_record(&self, domain: DomainId, record: RecordId) -> Result<(), ProviderError> {

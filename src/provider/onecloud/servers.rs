@@ -1,8 +1,6 @@
 //! Server endpoints (reference §2.1, §2.2): list, get, create, resize, delete, power and
 //! network actions, action history, rebuild.
 
-use std::collections::HashSet;
-
 use super::wire::{WireAction, WireServer};
 use super::{requests, Client};
 use crate::provider::{
@@ -24,15 +22,14 @@ impl Client {
     }
 
     /// `POST /server`, never twice: on a lost answer the server is looked up by name among the
-    /// servers that were not there before, and adopted if found.
-    pub async fn create_server(&self, spec: &ServerSpec) -> Result<ObservedServer, ProviderError> {
-        let existing: Vec<WireServer> = self.get("/server").await?;
-        let before: HashSet<u64> = existing
-            .iter()
-            .filter(|s| s.name == spec.name)
-            .map(|s| s.id)
-            .collect();
-        let (before, name) = (&before, spec.name.as_str());
+    /// servers that are not in `before` (the IDs of the servers of that name that existed
+    /// before), and adopted if found.
+    pub async fn create_server(
+        &self,
+        spec: &ServerSpec,
+        before: &[u64],
+    ) -> Result<ObservedServer, ProviderError> {
+        let name = spec.name.as_str();
         let body = requests::create_server(spec);
         let server: WireServer = self
             .post_checked("/server", &body, move || async move {

@@ -104,6 +104,23 @@ impl Client {
         })
     }
 
+    /// Waits until no task runs on the server (another run's, or one started in the panel):
+    /// each action its history shows in progress is waited for.
+    pub async fn wait_idle(
+        &self,
+        server: ServerId,
+        deadline: Instant,
+    ) -> Result<(), ProviderError> {
+        let actions = self.actions(server).await?;
+        for action in actions
+            .iter()
+            .filter(|a| matches!(a.state, ActionState::InProgress | ActionState::Postponed))
+        {
+            self.wait_action(server, action.id, deadline).await?;
+        }
+        Ok(())
+    }
+
     /// Polls `GET /server/{id}` until the server is `Active`. `NeedMoney` and `Blocked` end the
     /// wait at once: they do not change by themselves.
     pub async fn wait_server_active(

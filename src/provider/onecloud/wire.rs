@@ -398,6 +398,11 @@ impl From<WireDomain> for ObservedDomain {
 
 impl WireRecord {
     /// The record's value, by type: address, target host or (unquoted) text.
+    /// The record's host name as returned (`@` when absent).
+    pub(super) fn host_name(&self) -> String {
+        self.host_name.clone().unwrap_or_else(|| "@".to_owned())
+    }
+
     pub(super) fn value(&self) -> String {
         let value = match self.type_record.to_ascii_uppercase().as_str() {
             "A" | "AAAA" => self.ip.as_ref(),

@@ -210,26 +210,25 @@ pub(crate) fn register(engine: &mut Engine, builder: &Shared) {
     env::register(engine, builder);
 }
 
-/// Names become Ansible host names and file names: letters, digits, `-`, `_` and `.`, starting
-/// with a letter or digit, at most 63 characters.
+/// Names become Ansible host names and file names: letters (any script, as the 1cloud panel
+/// allows), digits, `-`, `_`, `.` and inner spaces, starting with a letter or digit, at most 63
+/// characters, no control characters.
 pub(crate) fn check_name(builder: &mut Builder, site: &Site, kind: &str, name: &str) -> bool {
     let ok = !name.is_empty()
-        && name.len() <= 63
+        && name.chars().count() <= 63
+        && name.chars().next().is_some_and(char::is_alphanumeric)
+        && !name.ends_with(' ')
         && name
             .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '));
     if !ok {
         let at = site.string(name, site.call);
         builder.error(ModelError::InvalidValue {
             field: "name".into(),
             message: format!("invalid {kind} name {name:?}"),
             help: Some(
-                "use letters, digits, `-`, `_` and `.`, starting with a letter or digit \
-                 (at most 63 characters)"
+                "use letters, digits, `-`, `_`, `.` and spaces, starting with a letter or \
+                 digit (at most 63 characters)"
                     .into(),
             ),
             at,

@@ -1,0 +1,418 @@
+//! The API work of each kind of step, every mutating call journaled (intent, call, result).
+//!
+//! A create first lists the objects of its kind and name, and the journal records their IDs
+//! before the request is sent: after a crash, only an object not among them can be the one
+//! this create made. A replacement creates the new object before it deletes the old one.
+
+use crate::provider::{
+    Kinds, NetworkId, NetworkSpec, Observed, PowerOp, Provider, ProviderError, RecordSpec,
+    ServerId, ServerSize, ServerSpec, SshKeyId, SshKeySpec,
+};
+use crate::state::{Action as JournalAction, Address, JournalOp};
+
+use super::super::step::{NewServer, RecordValue, Step, Work};
+use super::{Shared, StepError};
+
+pub(super) async fn run_step<P: Provider>(
+    shared: &Shared<P>,
+    step: &Step,
+) -> Result<String, StepError> {
+    let address = &step.address;
+    match &step.work {
+        Work::Server { .. } => server(shared, address, &step.work).await,
+        Work::CreateSshKey {
+            title,
+            public_key,
+            replaces,
+        } => {
+            let spec = SshKeySpec {
+                title: title.clone(),
+                public_key: public_key.clone(),
+            };
+            let before = shared
+                .same_name(Kinds::SSH_KEYS, |o| o.ssh_keys_titled(title))
+                .await?;
+            let op = JournalOp::new(address.clone(), JournalAction::Create)
+                .with("name", title)
+                .with_existing(before.iter().copied())
+                .replacing(replaces.map(|k| k.0));
+            let key = shared
+                .journaled(op, shared.provider.create_ssh_key(&spec, &before), |k| {
+                    k.id.0
+                })
+                .await?;
+            shared.set_id(address, key.id.0);
+            if let Some(old) = replaces {
+                retire(shared, address, old.0).await?;
+            }
+            Ok(format!("id {}", key.id))
+        }
+        Work::CreateNetwork { name, dc, dhcp } => {
+            let spec = NetworkSpec {
+                name: name.clone(),
+                dc: Some(dc.clone()),
+                dhcp: *dhcp,
+            };
+            let before = shared
+                .same_name(Kinds::NETWORKS, |o| o.networks_named(name))
+                .await?;
+            let op = JournalOp::new(address.clone(), JournalAction::Create)
+                .with("name", name)
+                .with("dc", dc)
+                .with_existing(before.iter().copied());
+            let net = shared
+                .journaled(op, shared.provider.create_network(&spec, &before), |n| {
+                    n.id.0
+                })
+                .await?;
+            shared.set_id(address, net.id.0);
+            shared
+                .provider
+                .wait_network_active(net.id, shared.deadline())
+                .await?;
+            Ok(format!("id {}", net.id))
+        }
+        Work::CreateDomain { name } => {
+            let before = shared
+                .same_name(Kinds::DNS, |o| o.domains_named(name))
+                .await?;
+            let op = JournalOp::new(address.clone(), JournalAction::Create)
+                .with("name", name)
+                .with_existing(before.iter().copied());
+            let domain = shared
+                .journaled(op, shared.provider.create_domain(name, &before), |d| d.id.0)
+                .await?;
+            shared.set_id(address, domain.id.0);
+            Ok(format!("id {}", domain.id))
+        }
+        Work::CreateRecord {
+            domain,
+            record_kind,
+            name,
+            value,
+            ttl,
+            priority,
+            replaces,
+        } => {
+            let domain = shared.resolve(domain)?;
+            let value = match value {
+                RecordValue::Literal(v) => v.clone(),
+                RecordValue::ServerIp(server) => shared
+                    .ips
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get(server)
+                    .cloned()
+                    .ok_or_else(|| StepError::Missing(server.clone()))?,
+            };
+            // A record is replaced delete-first: the same name and type may not be allowed
+            // twice in a zone.
+            if let Some((d, r)) = replaces {
+                let op = JournalOp::new(address.clone(), JournalAction::Delete).on_id(r.0);
+                let call = gone_is_done(shared.provider.delete_record(*d, *r));
+                shared.journaled(op, call, |()| r.0).await?;
+            }
+            let spec = RecordSpec {
+                domain,
+                kind: record_kind.kind(),
+                name: name.clone(),
+                value: value.clone(),
+                ttl: *ttl,
+                priority: *priority,
+            };
+            let observed = shared.provider.observe(Kinds::DNS).await?;
+            let (zone, before) = observed
+                .domains
+                .iter()
+                .find(|d| d.id == domain)
+                .map(|d| (d.name.clone(), d.records_named(record_kind.0, name)))
+                .unwrap_or_default();
+            let op = JournalOp::new(address.clone(), JournalAction::Create)
+                .with("zone", zone)
+                .with("type", record_kind.0)
+                .with("host", name)
+                .with("value", &value)
+                .with_existing(before.iter().copied());
+            let record = shared
+                .journaled(op, shared.provider.create_record(&spec, &before), |r| {
+                    r.id.0
+                })
+                .await?;
+            Ok(format!("id {}, {value}", record.id))
+        }
+        Work::Delete {
+            object,
+            ids,
+            gone,
+            domain,
+        } => {
+            for &id in ids {
+                let op = JournalOp::new(object.clone(), JournalAction::Delete).on_id(id);
+                let call = async {
+                    match (object.kind(), domain) {
+                        ("server", _) => shared.provider.delete_server(ServerId(id)).await,
+                        ("network", _) => shared.provider.delete_network(NetworkId(id)).await,
+                        ("ssh_key", _) => shared.provider.delete_ssh_key(SshKeyId(id)).await,
+                        ("dns_record", Some(d)) => {
+                            shared
+                                .provider
+                                .delete_record(*d, crate::provider::RecordId(id))
+                                .await
+                        }
+                        _ => Ok(()),
+                    }
+                };
+                shared.journaled(op, gone_is_done(call), |()| id).await?;
+            }
+            if !gone.is_empty() {
+                shared.with_store(|store| {
+                    store.commit(|s| {
+                        for &id in gone {
+                            s.forget_object(object, id);
+                        }
+                        Ok(())
+                    })
+                })?;
+            }
+            Ok(String::new())
+        }
+    }
+}
+
+/// One server: adopt, wait, create (a replacement first), resize, networks, power, then
+/// delete what it replaces.
+async fn server<P: Provider>(
+    shared: &Shared<P>,
+    address: &Address,
+    work: &Work,
+) -> Result<String, StepError> {
+    let Work::Server {
+        existing,
+        adopt,
+        wait,
+        create,
+        resize,
+        attach,
+        detach,
+        power,
+        retire: old,
+    } = work
+    else {
+        unreachable!("called for server steps only");
+    };
+    let mut id = *existing;
+    let mut detail = String::new();
+    if let (Some(existing), true) = (existing, adopt) {
+        let attrs = serde_json::json!({ "adopted": true });
+        shared.with_store(|store| {
+            store.commit(|s| {
+                s.record_adopted(address, existing.0, attrs);
+                Ok(())
+            })
+        })?;
+        shared.set_id(address, existing.0);
+    }
+    if let (Some(existing), true) = (existing, *wait || (*adopt && create.is_none())) {
+        // Being created (or found after an interrupted run): wait for it and record its
+        // address, as a create would have.
+        let ready = shared
+            .provider
+            .wait_server_active(*existing, shared.deadline())
+            .await?;
+        if let Some(ip) = &ready.ip {
+            remember_ip(shared, address, ip, ready.admin_user.as_deref())?;
+            detail = format!("id {existing}, ip {ip}");
+        }
+    }
+    if let Some(new) = create {
+        let server = create_server(shared, address, new, *existing).await?;
+        let ready = shared
+            .provider
+            .wait_server_active(server, shared.deadline())
+            .await?;
+        if let Some(ip) = &ready.ip {
+            remember_ip(shared, address, ip, ready.admin_user.as_deref())?;
+            detail = format!("id {}, ip {ip}", server.0);
+        }
+        id = Some(server);
+    }
+    let id = id.ok_or_else(|| StepError::Missing(address.clone()))?;
+    if let Some(size) = resize {
+        let size = ServerSize::from(size);
+        let op = JournalOp::new(address.clone(), JournalAction::Update)
+            .on_id(id.0)
+            .with("cpu", size.cpu)
+            .with("ram", size.ram)
+            .with("disk", size.disk);
+        let action = when_idle(shared, id, || shared.provider.update_server(id, &size));
+        let action = shared.journaled(op, action, |_| id.0).await?;
+        shared
+            .provider
+            .wait_action(id, action.id, shared.deadline())
+            .await?;
+    }
+    for net in attach {
+        let net: NetworkId = shared.resolve(net)?;
+        let op = JournalOp::new(address.clone(), JournalAction::Attach)
+            .on_id(id.0)
+            .with("network", net);
+        let action = when_idle(shared, id, || shared.provider.attach_network(id, net));
+        let action = shared.journaled(op, action, |_| id.0).await?;
+        shared
+            .provider
+            .wait_action(id, action.id, shared.deadline())
+            .await?;
+    }
+    for net in detach {
+        let op = JournalOp::new(address.clone(), JournalAction::Detach)
+            .on_id(id.0)
+            .with("network", net);
+        let action = when_idle(shared, id, || shared.provider.detach_network(id, *net));
+        let action = shared.journaled(op, action, |_| id.0).await?;
+        shared
+            .provider
+            .wait_action(id, action.id, shared.deadline())
+            .await?;
+    }
+    if let Some(on) = power {
+        let op_kind = if *on { PowerOp::On } else { PowerOp::Off };
+        let op = JournalOp::new(address.clone(), JournalAction::Power)
+            .on_id(id.0)
+            .with("power", op_kind.api_name());
+        let action = when_idle(shared, id, || shared.provider.power(id, op_kind));
+        let action = shared.journaled(op, action, |_| id.0).await?;
+        shared
+            .provider
+            .wait_action(id, action.id, shared.deadline())
+            .await?;
+    }
+    for old in old {
+        retire(shared, address, old.0).await?;
+    }
+    Ok(detail)
+}
+
+/// Deletes an old object a replacement deposed (journaled; one already gone counts).
+async fn retire<P: Provider>(
+    shared: &Shared<P>,
+    address: &Address,
+    id: u64,
+) -> Result<(), StepError> {
+    let op = JournalOp::new(address.clone(), JournalAction::Delete).on_id(id);
+    let call = async {
+        match address.kind() {
+            "server" => shared.provider.delete_server(ServerId(id)).await,
+            "ssh_key" => shared.provider.delete_ssh_key(SshKeyId(id)).await,
+            "network" => shared.provider.delete_network(NetworkId(id)).await,
+            _ => Ok(()),
+        }
+    };
+    shared.journaled(op, gone_is_done(call), |()| id).await?;
+    Ok(())
+}
+
+/// A delete that finds the object gone has done its job.
+async fn gone_is_done(
+    call: impl std::future::Future<Output = Result<(), ProviderError>>,
+) -> Result<(), ProviderError> {
+    match call.await {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}
+
+/// Makes a server action; if the API refuses it (a task another run or the panel started is
+/// still running), waits until the server is idle and asks once more.
+async fn when_idle<P, T, F, C>(
+    shared: &Shared<P>,
+    id: ServerId,
+    call: C,
+) -> Result<T, ProviderError>
+where
+    P: Provider,
+    C: Fn() -> F,
+    F: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    match call().await {
+        Err(ProviderError::Http { status: 400, .. }) => {
+            shared.provider.wait_idle(id, shared.deadline()).await?;
+            call().await
+        }
+        other => other,
+    }
+}
+
+/// Records a server's public IP and admin user: in the state, and for DNS records later in
+/// this apply.
+fn remember_ip<P: Provider>(
+    shared: &Shared<P>,
+    address: &Address,
+    ip: &str,
+    user: Option<&str>,
+) -> Result<(), StepError> {
+    shared
+        .ips
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(address.clone(), ip.to_owned());
+    let attrs = serde_json::json!({ "ip": ip, "user": user });
+    shared.with_store(|store| {
+        store.commit(|s| {
+            s.set_attributes(address, attrs);
+            Ok(())
+        })
+    })?;
+    Ok(())
+}
+
+async fn create_server<P: Provider>(
+    shared: &Shared<P>,
+    address: &Address,
+    new: &NewServer,
+    replaces: Option<ServerId>,
+) -> Result<ServerId, StepError> {
+    let ssh_keys = new
+        .ssh_keys
+        .iter()
+        .map(|k| shared.resolve::<SshKeyId>(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let spec = ServerSpec {
+        name: new.name.clone(),
+        size: ServerSize::from(&new.size),
+        image: new.image,
+        dc: Some(new.dc.clone()),
+        backup_days: new.backup_days,
+        ssh_keys,
+    };
+    let before = shared
+        .same_name(Kinds::SERVERS, |o| o.servers_named(&new.name))
+        .await?;
+    let op = JournalOp::new(address.clone(), JournalAction::Create)
+        .with("name", &new.name)
+        .with("image", &new.image_name)
+        .with("cpu", new.size.cpu)
+        .with("ram", new.size.ram)
+        .with("disk", new.size.disk)
+        .with_existing(before.iter().copied())
+        .replacing(replaces.map(|s| s.0));
+    let server = shared
+        .journaled(op, shared.provider.create_server(&spec, &before), |s| {
+            s.id.0
+        })
+        .await?;
+    shared.set_id(address, server.id.0);
+    Ok(server.id)
+}
+
+impl<P: Provider> Shared<P> {
+    /// The IDs of the objects of one kind and name that exist now (read just before a create
+    /// is journaled and sent).
+    async fn same_name(
+        &self,
+        kind: Kinds,
+        pick: impl FnOnce(&Observed) -> Vec<u64>,
+    ) -> Result<Vec<u64>, StepError> {
+        let observed = self.provider.observe(kind).await?;
+        Ok(pick(&observed))
+    }
+}

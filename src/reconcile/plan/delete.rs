@@ -1,0 +1,124 @@
+//! Deletions: what ict owns and the script no longer declares, and old objects a replacement
+//! deposed. Objects already gone from the cloud are forgotten from the state (and the plan
+//! says so), without an API call. Servers go first: networks and SSH keys are deleted after
+//! every server step, so no network is deleted while a server ict is deleting or detaching
+//! still uses it.
+
+use std::collections::BTreeSet;
+
+use crate::provider::DomainId;
+use crate::state::Address;
+
+use super::super::step::{Action, Step, Work};
+use super::{addr, Ctx};
+
+pub(super) fn plan(ctx: &mut Ctx<'_>) {
+    let desired = ctx.input.desired;
+    let declared_records: BTreeSet<&str> =
+        desired.dns_records.iter().map(|r| r.id.as_str()).collect();
+    let mut deletions: Vec<(Address, Vec<u64>, Option<&'static str>)> = Vec::new();
+    for (address, id) in &ctx.owned {
+        let declared = match address.kind() {
+            "server" => desired.servers.contains_key(address.name()),
+            "ssh_key" => desired.ssh_keys.contains_key(address.name()),
+            "network" => desired.networks.contains_key(address.name()),
+            "dns_record" => declared_records.contains(address.name()),
+            // Zones are kept: deleting a zone would delete records ict does not own.
+            _ => true,
+        };
+        if !declared {
+            deletions.push((address.clone(), vec![*id], None));
+        }
+    }
+    for (address, ids) in &ctx.deposed {
+        let ids = ids.iter().copied().collect();
+        deletions.push((address.clone(), ids, Some("left by a replacement")));
+    }
+    // Servers first, then what servers use.
+    deletions.sort_by_key(|(address, _, _)| address.kind() != "server");
+    for (object, ids, deposed) in deletions {
+        let mut step = delete(ctx, &object, &ids, deposed);
+        if matches!(object.kind(), "network" | "ssh_key") {
+            step.after = ctx
+                .steps
+                .iter()
+                .filter(|s| s.address.kind() == "server" || is_deposed_server(&s.address))
+                .map(|s| s.address.clone())
+                .collect();
+        }
+        ctx.push(step);
+    }
+}
+
+/// The step deleting `ids` of `object` (or forgetting the ones already gone).
+fn delete(ctx: &Ctx<'_>, object: &Address, ids: &[u64], deposed: Option<&str>) -> Step {
+    let mut live = Vec::new();
+    let mut gone = Vec::new();
+    let mut domain = None;
+    for &id in ids {
+        match find(ctx, object.kind(), id) {
+            Some(in_domain) => {
+                domain = domain.or(in_domain);
+                live.push(id);
+            }
+            None => gone.push(id),
+        }
+    }
+    let address = match deposed {
+        Some(_) => addr("deposed", &object.to_string()),
+        None => object.clone(),
+    };
+    let list = |ids: &[u64]| {
+        ids.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let reason = match (deposed, live.is_empty()) {
+        (Some(why), false) => Some(format!("old object ID {} {why}", list(&live))),
+        (Some(why), true) => Some(format!(
+            "old object ID {} {why} is already gone: forgotten from the state",
+            list(&gone)
+        )),
+        (None, true) => Some("already deleted outside ict: forgotten from the state".to_owned()),
+        (None, false) => None,
+    };
+    Step {
+        address,
+        action: Action::Delete,
+        reason,
+        changes: vec![],
+        after: vec![],
+        work: Work::Delete {
+            object: object.clone(),
+            ids: live,
+            gone,
+            domain,
+        },
+    }
+}
+
+/// Whether the object exists: `Some(domain)` if so (a DNS record's domain, `None` for other
+/// kinds), `None` if it is gone.
+fn find(ctx: &Ctx<'_>, kind: &str, id: u64) -> Option<Option<DomainId>> {
+    let observed = ctx.input.observed;
+    let exists = match kind {
+        "server" => observed.servers.iter().any(|s| s.id.0 == id),
+        "network" => observed.networks.iter().any(|n| n.id.0 == id),
+        "ssh_key" => observed.ssh_keys.iter().any(|k| k.id.0 == id),
+        "dns_record" => {
+            return observed
+                .domains
+                .iter()
+                .find(|d| d.records.iter().any(|r| r.id.0 == id))
+                .map(|d| Some(d.id));
+        }
+        // Unknown kinds are never deleted.
+        _ => false,
+    };
+    exists.then_some(None)
+}
+
+fn is_deposed_server(address: &Address) -> bool {
+    address.kind() == "deposed" && address.name().starts_with("server.")
+}

@@ -1,0 +1,236 @@
+//! `plan`: the pure diff of the desired model against what the cloud reports and what the state
+//! says ict owns. No I/O; the same inputs always give the same plan.
+//!
+//! Ownership rules (DESIGN decision 3): ict changes only objects whose IDs its state records (or
+//! that the script adopts). Everything else in the account is listed as unmanaged and never
+//! touched. Within what it owns, the script wins: hand-made resizes, power changes, detached
+//! networks and deletions are reverted.
+//!
+//! Crash recovery (decision 4) is decided by the journal, never by a name alone: an unfinished
+//! create adopts only an object that was not among those the journal saw before the request
+//! (`recover.rs`). A replacement creates the new object before it deletes the old one, which
+//! stays owned as "deposed" until it is gone.
+//!
+//! One file per resource kind, each turning declarations into steps: `server.rs`,
+//! `network.rs`, `ssh_key.rs`, `dns.rs`; `delete.rs` deletes what is no longer declared;
+//! `catalogue.rs` checks images and data centres against the live catalogue.
+
+mod catalogue;
+mod delete;
+mod dns;
+mod network;
+mod recover;
+mod server;
+mod ssh_key;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{Desired, ModelError};
+use crate::provider::{DcLocation, Image, Kinds, NetworkId, Observed, SshKeyId};
+use crate::state::{Address, State};
+
+use super::step::{Change, Plan, Ref, Settle, Step, Unmanaged};
+
+/// What the plan is computed from.
+pub struct Input<'a> {
+    pub desired: &'a Desired,
+    pub observed: &'a Observed,
+    pub images: &'a [Image],
+    pub dcs: &'a [DcLocation],
+    pub state: &'a State,
+    /// `--replace NAME`: servers to recreate even if nothing changed.
+    pub replace: &'a [String],
+}
+
+/// The kinds of cloud object a plan of `desired` against `state` needs to read: those the
+/// script declares, the state owns, or an interrupted operation was about. Nothing else is
+/// read, so a kind the script does not use cannot fail it.
+pub fn kinds(desired: &Desired, state: &State) -> Kinds {
+    let mut kinds = Kinds {
+        servers: !desired.servers.is_empty(),
+        networks: !desired.networks.is_empty(),
+        ssh_keys: !desired.ssh_keys.is_empty(),
+        dns: !desired.dns_records.is_empty(),
+    };
+    let owned = state
+        .resources()
+        .keys()
+        .chain(state.deposed().keys())
+        .chain(state.journal().unfinished().iter().map(|e| &e.op.address));
+    for address in owned {
+        match address.kind() {
+            "server" => kinds.servers = true,
+            "network" => kinds.networks = true,
+            "ssh_key" => kinds.ssh_keys = true,
+            "dns_record" | "dns_zone" => kinds.dns = true,
+            _ => {}
+        }
+    }
+    kinds
+}
+
+/// Computes the plan, or every problem that stops one from being made (unknown image or data
+/// centre, a disk that would shrink, a protected server that would be replaced, an
+/// interrupted create that cannot be told apart from objects made by someone else), pointing
+/// into the script.
+pub fn plan(input: &Input<'_>) -> Result<Plan, Vec<ModelError>> {
+    let mut ctx = Ctx::new(input);
+    recover::journal(&mut ctx);
+    ssh_key::plan(&mut ctx);
+    network::plan(&mut ctx);
+    server::plan(&mut ctx);
+    dns::plan(&mut ctx);
+    delete::plan(&mut ctx);
+    if !ctx.errors.is_empty() {
+        return Err(ctx.errors);
+    }
+    let unmanaged = ctx.unmanaged();
+    Ok(Plan {
+        env: input.desired.env.clone(),
+        steps: ctx.steps,
+        unmanaged,
+        settle: ctx.settle,
+    })
+}
+
+/// The planner's working state, shared by the per-kind files.
+struct Ctx<'a> {
+    input: &'a Input<'a>,
+    steps: Vec<Step>,
+    /// Addresses that have a step (created or changed in this plan).
+    pending: BTreeSet<Address>,
+    errors: Vec<ModelError>,
+    /// Address → ID of the object ict owns: from the state, plus what this plan recovers
+    /// from the journal or adopts.
+    owned: BTreeMap<Address, u64>,
+    /// Old objects a replacement deposed (in the state, or by a create recovered now), still
+    /// to be deleted.
+    deposed: BTreeMap<Address, BTreeSet<u64>>,
+    /// How the journal's unfinished entries are closed.
+    settle: Vec<Settle>,
+}
+
+/// The address of resource `name` of `kind` (a fixed identifier).
+fn addr(kind: &str, name: &str) -> Address {
+    // Names are validated by the script layer and never empty; a kind is a fixed identifier.
+    Address::new(kind, name)
+        .unwrap_or_else(|_| Address::new(kind, "_").expect("a fixed kind is a valid address"))
+}
+
+impl<'a> Ctx<'a> {
+    fn new(input: &'a Input<'a>) -> Ctx<'a> {
+        let owned = input
+            .state
+            .resources()
+            .iter()
+            .map(|(a, r)| (a.clone(), r.id))
+            .collect();
+        Ctx {
+            input,
+            steps: Vec::new(),
+            pending: BTreeSet::new(),
+            errors: Vec::new(),
+            owned,
+            deposed: input.state.deposed().clone(),
+            settle: Vec::new(),
+        }
+    }
+
+    /// The ID ict owns (or takes over in this plan) for `address`.
+    fn owned(&self, address: &Address) -> Option<u64> {
+        self.owned.get(address).copied()
+    }
+
+    /// Whether the object `id` of `kind` is ict's: in the state (bound or deposed), or
+    /// recovered or adopted by this plan.
+    fn is_owned(&self, kind: &str, id: u64) -> bool {
+        self.input.state.owns(kind, id)
+            || self
+                .owned
+                .iter()
+                .any(|(address, owned)| address.kind() == kind && *owned == id)
+    }
+
+    fn push(&mut self, step: Step) {
+        self.pending.insert(step.address.clone());
+        self.steps.push(step);
+    }
+
+    fn ssh_key_ref(&self, name: &str) -> Ref<SshKeyId> {
+        self.reference(&addr("ssh_key", name))
+    }
+
+    fn network_ref(&self, name: &str) -> Ref<NetworkId> {
+        self.reference(&addr("network", name))
+    }
+
+    /// A known ID, or "the object this plan's step for `address` makes".
+    fn reference<T: From<u64>>(&self, address: &Address) -> Ref<T> {
+        match self.owned(address) {
+            Some(id) if !self.pending.contains(address) => Ref::Id(T::from(id)),
+            _ => Ref::Address(address.clone()),
+        }
+    }
+
+    /// Everything in the account that ict does not own (and does not take over in this
+    /// plan), sorted by kind, name and ID.
+    fn unmanaged(&self) -> Vec<Unmanaged> {
+        let observed = self.input.observed;
+        let mut list: Vec<Unmanaged> = Vec::new();
+        let mut add = |kind: &'static str, id: u64, name: &str| {
+            if !self.is_owned(kind, id) {
+                list.push(Unmanaged {
+                    kind,
+                    id,
+                    name: name.to_owned(),
+                });
+            }
+        };
+        for s in &observed.servers {
+            add("server", s.id.0, &s.name);
+        }
+        for n in &observed.networks {
+            add("network", n.id.0, &n.name);
+        }
+        for k in &observed.ssh_keys {
+            add("ssh_key", k.id.0, &k.title);
+        }
+        // Records only in the zones the script writes to; a zone's own NS and SOA are the
+        // DNS host's, not anybody's to manage.
+        let zones: BTreeSet<String> = self
+            .input
+            .desired
+            .dns_records
+            .iter()
+            .map(|r| r.zone.trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        for domain in &observed.domains {
+            if !zones.contains(&domain.name.trim_end_matches('.').to_ascii_lowercase()) {
+                continue;
+            }
+            for r in &domain.records {
+                if matches!(r.kind.to_ascii_uppercase().as_str(), "NS" | "SOA") {
+                    continue;
+                }
+                add(
+                    "dns_record",
+                    r.id.0,
+                    &format!("{} {} {}", r.name, r.kind, r.value),
+                );
+            }
+        }
+        list.sort_by(|a, b| (a.kind, &a.name, a.id).cmp(&(b.kind, &b.name, b.id)));
+        list
+    }
+}
+
+fn change(attr: &str, before: Option<String>, after: String, forces_replacement: bool) -> Change {
+    Change {
+        attr: attr.to_owned(),
+        before,
+        after,
+        forces_replacement,
+    }
+}

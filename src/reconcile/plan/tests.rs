@@ -1,0 +1,686 @@
+//! Table-driven tests of `plan()` on hand-written desired, observed and state values: no
+//! emulator, no I/O. The desired model comes from a few lines of script (the script layer is
+//! pure too); the cloud and the state are built here.
+
+use std::path::Path;
+
+use crate::model::Desired;
+use crate::provider::{
+    DcLocation, Image, ImageId, NetworkId, Observed, ObservedNetwork, ObservedServer,
+    ObservedSshKey, ServerId, ServerLink, ServerState, SshKeyId,
+};
+use crate::state::{Action as JournalAction, Address, JournalOp, State};
+
+use super::super::step::{Action, Plan, Work};
+use super::{kinds, plan, Input};
+
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops";
+
+fn desired(script: &str) -> Desired {
+    let options = crate::script::Options::new("dev", indexmap::IndexMap::new());
+    match crate::script::evaluate_source("test.ict", script, Path::new("."), options) {
+        Ok(evaluated) => evaluated.desired,
+        Err(failure) => panic!("script fails: {:?}", failure.problems),
+    }
+}
+
+fn images() -> Vec<Image> {
+    vec![
+        image(3492, "Ubuntu20.04x64"),
+        image(5001, "Ubuntu24.04x64"),
+        image(3783, "Debian11x64"),
+    ]
+}
+
+fn image(id: u64, name: &str) -> Image {
+    Image {
+        id: ImageId(id),
+        name: name.to_owned(),
+        display_name: name.to_owned(),
+        family: Some("Linux".into()),
+        min_disk: Some(10),
+        dc: None,
+    }
+}
+
+fn dcs() -> Vec<DcLocation> {
+    let dc = |tech: &str, title: &str, low: bool, high: bool| DcLocation {
+        id: None,
+        title: title.to_owned(),
+        tech_title: tech.to_owned(),
+        short_title: None,
+        country: None,
+        city: None,
+        low_pool: low,
+        high_pool: high,
+        backup: true,
+        ipv6: false,
+    };
+    vec![
+        dc("SdnSpb", "Xelent", true, true),
+        dc("SdnSpb2", "Xelent-2", false, true),
+        dc("DsMsk", "DataSpace", true, true),
+    ]
+}
+
+/// A running server as the API shows it, sized like `server(name, #{})`'s defaults.
+fn server(id: u64, name: &str) -> ObservedServer {
+    let d = desired(&format!("server(\"{name}\", #{{}});"));
+    let s = &d.servers[name];
+    ObservedServer {
+        id: ServerId(id),
+        name: name.to_owned(),
+        hostname: None,
+        state: ServerState::Active,
+        power_on: true,
+        cpu: s.cpu,
+        ram: s.ram,
+        disk: s.disk,
+        disk_type: s.disk_type.as_str().to_owned(),
+        image: images()
+            .iter()
+            .find(|i| {
+                i.name.eq_ignore_ascii_case(&s.image.to_string())
+                    || i.id.0.to_string() == s.image.to_string()
+            })
+            .map_or_else(|| s.image.to_string(), |i| i.name.clone()),
+        image_family: Some("Linux".into()),
+        high_performance: false,
+        dc: "SdnSpb".into(),
+        ip: Some(format!("10.0.0.{}", id % 250)),
+        primary_ip: None,
+        admin_user: Some("root".into()),
+        admin_password: None,
+        links: vec![],
+        ssh_keys: vec![],
+        created: Some("2026-12-01T10:00:00+03:00".into()),
+    }
+}
+
+fn network(id: u64, name: &str) -> ObservedNetwork {
+    ObservedNetwork {
+        id: NetworkId(id),
+        name: name.to_owned(),
+        state: "Active".into(),
+        dc: Some("SdnSpb".into()),
+        dhcp: true,
+        mask: None,
+        gateway: None,
+        bandwidth: None,
+        servers: vec![],
+    }
+}
+
+fn key(id: u64, title: &str) -> ObservedSshKey {
+    ObservedSshKey {
+        id: SshKeyId(id),
+        title: title.to_owned(),
+        public_key: KEY.to_owned(),
+    }
+}
+
+fn address(kind: &str, name: &str) -> Address {
+    Address::new(kind, name).expect("valid address")
+}
+
+/// A state owning `owned` (kind, name, id).
+fn state(owned: &[(&str, &str, u64)]) -> State {
+    let mut state = State::new("dev");
+    for (kind, name, id) in owned {
+        state.record_created(&address(kind, name), *id, serde_json::Value::Null);
+    }
+    state
+}
+
+/// A state whose journal holds an unfinished create of `kind.name`, begun when the objects
+/// `existing` (IDs) of that name were there (`None`: an entry of an older ict).
+fn crashed_create(mut state: State, kind: &str, name: &str, existing: Option<&[u64]>) -> State {
+    let mut op = JournalOp::new(address(kind, name), JournalAction::Create).with("name", name);
+    if let Some(ids) = existing {
+        op = op.with_existing(ids.iter().copied());
+    }
+    state.begin(op);
+    state
+}
+
+struct Case {
+    desired: Desired,
+    observed: Observed,
+    state: State,
+    replace: Vec<String>,
+}
+
+impl Case {
+    fn new(script: &str) -> Case {
+        Case {
+            desired: desired(script),
+            observed: Observed::default(),
+            state: State::new("dev"),
+            replace: vec![],
+        }
+    }
+
+    fn servers(mut self, servers: Vec<ObservedServer>) -> Case {
+        self.observed.servers = servers;
+        self
+    }
+
+    fn networks(mut self, networks: Vec<ObservedNetwork>) -> Case {
+        self.observed.networks = networks;
+        self
+    }
+
+    fn keys(mut self, keys: Vec<ObservedSshKey>) -> Case {
+        self.observed.ssh_keys = keys;
+        self
+    }
+
+    fn state(mut self, state: State) -> Case {
+        self.state = state;
+        self
+    }
+
+    fn replace(mut self, name: &str) -> Case {
+        self.replace.push(name.to_owned());
+        self
+    }
+
+    fn run(&self) -> Result<Plan, Vec<crate::model::ModelError>> {
+        let (images, dcs) = (images(), dcs());
+        plan(&Input {
+            desired: &self.desired,
+            observed: &self.observed,
+            images: &images,
+            dcs: &dcs,
+            state: &self.state,
+            replace: &self.replace,
+        })
+    }
+
+    #[track_caller]
+    fn plan(&self) -> Plan {
+        match self.run() {
+            Ok(plan) => plan,
+            Err(errors) => panic!("plan fails: {errors:#?}"),
+        }
+    }
+
+    #[track_caller]
+    fn errors(&self) -> Vec<String> {
+        match self.run() {
+            Ok(plan) => panic!("plan should fail: {plan:#?}"),
+            Err(errors) => errors.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// `(symbol, address)` of every step.
+fn steps(plan: &Plan) -> Vec<(String, String)> {
+    plan.steps
+        .iter()
+        .map(|s| (s.action.symbol().to_owned(), s.address.to_string()))
+        .collect()
+}
+
+fn unmanaged(plan: &Plan) -> Vec<String> {
+    plan.unmanaged
+        .iter()
+        .map(|u| format!("{} {} {}", u.kind, u.name, u.id))
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
+}
+
+#[test]
+fn an_empty_script_against_an_empty_account_plans_nothing() {
+    let plan = Case::new("").plan();
+    assert!(plan.is_empty());
+    assert!(plan.unmanaged.is_empty());
+}
+
+#[test]
+fn a_new_server_is_created_with_its_attributes() {
+    let plan = Case::new(r#"server("web-1", #{ cpu: 2, ram: 2048 });"#).plan();
+    assert_eq!(steps(&plan), pairs(&[("+", "server.web-1")]));
+    let attrs: Vec<&str> = plan.steps[0]
+        .changes
+        .iter()
+        .map(|c| c.attr.as_str())
+        .collect();
+    assert_eq!(attrs, ["cpu", "ram", "disk", "image", "dc", "ip"]);
+    assert_eq!(plan.summary().add, 1);
+}
+
+#[test]
+fn a_server_that_matches_plans_nothing() {
+    let plan = Case::new(r#"server("web-1", #{});"#)
+        .servers(vec![server(7, "web-1")])
+        .state(state(&[("server", "web-1", 7)]))
+        .plan();
+    assert!(plan.is_empty(), "{plan:#?}");
+}
+
+#[test]
+fn each_size_field_changed_by_hand_is_an_update() {
+    let cases: [(&str, fn(&mut ObservedServer)); 4] = [
+        ("cpu", |s| s.cpu += 1),
+        ("ram", |s| s.ram += 1024),
+        ("disk_type", |s| s.disk_type = "SAS".into()),
+        ("power", |s| s.power_on = false),
+    ];
+    for (attr, edit) in cases {
+        let mut observed = server(7, "web-1");
+        edit(&mut observed);
+        if attr == "cpu" || attr == "ram" {
+            // Shrinking back is what the script asks: still an update.
+        }
+        let plan = Case::new(r#"server("web-1", #{});"#)
+            .servers(vec![observed])
+            .state(state(&[("server", "web-1", 7)]))
+            .plan();
+        assert_eq!(steps(&plan), pairs(&[("~", "server.web-1")]), "{attr}");
+        let changed: Vec<&str> = plan.steps[0]
+            .changes
+            .iter()
+            .map(|c| c.attr.as_str())
+            .collect();
+        assert_eq!(changed, [attr], "{attr}");
+    }
+}
+
+#[test]
+fn a_disk_larger_than_declared_cannot_shrink() {
+    let mut observed = server(7, "web-1");
+    observed.disk += 10;
+    let errors = Case::new(r#"server("web-1", #{});"#)
+        .servers(vec![observed])
+        .state(state(&[("server", "web-1", 7)]))
+        .errors();
+    assert!(errors[0].contains("cannot shrink"), "{errors:?}");
+}
+
+#[test]
+fn a_server_deleted_outside_ict_is_created_again() {
+    let plan = Case::new(r#"server("web-1", #{});"#)
+        .state(state(&[("server", "web-1", 7)]))
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("+", "server.web-1")]));
+    assert_eq!(plan.steps[0].reason.as_deref(), Some("deleted outside ict"));
+}
+
+#[test]
+fn a_replacement_creates_the_new_server_before_deleting_the_old() {
+    let mut old = server(7, "web-1");
+    old.image = "Debian11x64".into();
+    let plan = Case::new(r#"server("web-1", #{});"#)
+        .servers(vec![old])
+        .state(state(&[("server", "web-1", 7)]))
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("-/+", "server.web-1")]));
+    let Work::Server {
+        existing,
+        create,
+        retire,
+        ..
+    } = &plan.steps[0].work
+    else {
+        panic!("server work");
+    };
+    assert_eq!(*existing, Some(ServerId(7)));
+    assert!(create.is_some());
+    assert_eq!(retire, &[ServerId(7)]);
+}
+
+#[test]
+fn replace_forces_a_new_server_but_not_a_protected_one() {
+    let case = Case::new(r#"server("web-1", #{});"#)
+        .servers(vec![server(7, "web-1")])
+        .state(state(&[("server", "web-1", 7)]))
+        .replace("web-1");
+    assert_eq!(steps(&case.plan()), pairs(&[("-/+", "server.web-1")]));
+    let errors = Case::new(r#"server("web-1", #{ protect: true });"#)
+        .servers(vec![server(7, "web-1")])
+        .state(state(&[("server", "web-1", 7)]))
+        .replace("web-1")
+        .errors();
+    assert!(errors[0].contains("protected"), "{errors:?}");
+}
+
+#[test]
+fn servers_ict_does_not_own_are_listed_and_never_touched() {
+    let plan = Case::new(r#"server("web-1", #{});"#)
+        .servers(vec![server(5, "web-1"), server(6, "legacy")])
+        .plan();
+    // A panel-made server of the same name is not taken: a new one is created.
+    assert_eq!(steps(&plan), pairs(&[("+", "server.web-1")]));
+    assert_eq!(unmanaged(&plan), ["server legacy 6", "server web-1 5"]);
+}
+
+#[test]
+fn unmanaged_lists_every_kind() {
+    let plan = Case::new("")
+        .servers(vec![server(5, "a")])
+        .networks(vec![network(6, "b")])
+        .keys(vec![key(7, "c")])
+        .plan();
+    assert_eq!(
+        unmanaged(&plan),
+        ["network b 6", "server a 5", "ssh_key c 7"]
+    );
+}
+
+#[test]
+fn adopt_takes_the_one_server_of_that_name_and_does_not_list_it_as_unmanaged() {
+    let plan = Case::new(r#"server("legacy", #{ adopt: true });"#)
+        .servers(vec![server(5, "legacy")])
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("<=", "server.legacy")]));
+    assert!(plan.unmanaged.is_empty(), "{:?}", plan.unmanaged);
+}
+
+#[test]
+fn adopt_by_an_ambiguous_name_is_refused_listing_the_candidates() {
+    let errors = Case::new(r#"server("legacy", #{ adopt: true });"#)
+        .servers(vec![server(5, "legacy"), server(9, "legacy")])
+        .errors();
+    assert!(errors[0].contains("2 servers named `legacy`"), "{errors:?}");
+}
+
+#[test]
+fn adopt_accepts_names_written_in_the_panel() {
+    for name in ["Сервер БД", "db server"] {
+        let plan = Case::new(&format!("server(\"{name}\", #{{ adopt: true }});"))
+            .servers(vec![server(5, name)])
+            .plan();
+        assert_eq!(
+            steps(&plan),
+            vec![("<=".to_owned(), format!("server.{name}"))]
+        );
+    }
+}
+
+#[test]
+fn a_crash_never_makes_ict_take_a_server_that_existed_before_its_create() {
+    // The account holds a panel-made `legacy-db`; ict was killed while creating its own
+    // `legacy-db`, before the request reached the API.
+    let plan = Case::new(r#"server("legacy-db", #{});"#)
+        .servers(vec![server(5, "legacy-db")])
+        .state(crashed_create(
+            State::new("dev"),
+            "server",
+            "legacy-db",
+            Some(&[5]),
+        ))
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("+", "server.legacy-db")]));
+    assert_eq!(unmanaged(&plan), ["server legacy-db 5"]);
+    assert_eq!(plan.settle.len(), 1);
+    assert_eq!(plan.settle[0].recovered, None);
+}
+
+#[test]
+fn a_crash_after_the_create_reached_the_api_adopts_only_the_new_server() {
+    let plan = Case::new(r#"server("legacy-db", #{});"#)
+        .servers(vec![server(5, "legacy-db"), server(8, "legacy-db")])
+        .state(crashed_create(
+            State::new("dev"),
+            "server",
+            "legacy-db",
+            Some(&[5]),
+        ))
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("<=", "server.legacy-db")]));
+    assert_eq!(
+        plan.steps[0].reason.as_deref(),
+        Some("created by an interrupted run")
+    );
+    assert_eq!(plan.settle[0].recovered, Some(8));
+    assert_eq!(unmanaged(&plan), ["server legacy-db 5"]);
+}
+
+#[test]
+fn a_crash_recovery_with_two_candidates_is_refused_naming_them() {
+    let errors = Case::new(r#"server("legacy-db", #{});"#)
+        .servers(vec![
+            server(5, "legacy-db"),
+            server(8, "legacy-db"),
+            server(9, "legacy-db"),
+        ])
+        .state(crashed_create(
+            State::new("dev"),
+            "server",
+            "legacy-db",
+            Some(&[5]),
+        ))
+        .errors();
+    assert!(errors[0].contains("cannot tell which object"), "{errors:?}");
+}
+
+#[test]
+fn an_old_journal_entry_without_the_existing_list_never_guesses() {
+    let errors = Case::new(r#"server("web-1", #{});"#)
+        .servers(vec![server(5, "web-1")])
+        .state(crashed_create(State::new("dev"), "server", "web-1", None))
+        .errors();
+    assert!(errors[0].contains("older ict"), "{errors:?}");
+}
+
+#[test]
+fn interrupted_key_and_network_creates_are_recovered_like_servers() {
+    let script = format!(r#"ssh_key("deploy", #{{ public_key: "{KEY}" }}); network("backend");"#);
+    let crashed = crashed_create(
+        crashed_create(State::new("dev"), "ssh_key", "deploy", Some(&[1])),
+        "network",
+        "backend",
+        Some(&[2]),
+    );
+    let plan = Case::new(&script)
+        .keys(vec![key(1, "deploy"), key(3, "deploy")])
+        .networks(vec![network(2, "backend"), network(4, "backend")])
+        .state(crashed)
+        .plan();
+    assert!(plan.is_empty(), "{:#?}", plan.steps);
+    let recovered: Vec<Option<u64>> = plan.settle.iter().map(|s| s.recovered).collect();
+    assert_eq!(recovered, [Some(3), Some(4)]);
+    assert_eq!(unmanaged(&plan), ["network backend 2", "ssh_key deploy 1"]);
+}
+
+#[test]
+fn a_server_still_being_created_is_waited_for_without_a_power_or_size_diff() {
+    let mut new = server(7, "web-1");
+    new.state = ServerState::New;
+    new.power_on = false;
+    new.ip = None;
+    let plan = Case::new(r#"server("web-1", #{});"#)
+        .servers(vec![new])
+        .state(state(&[("server", "web-1", 7)]))
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("~", "server.web-1")]));
+    let changed: Vec<&str> = plan.steps[0]
+        .changes
+        .iter()
+        .map(|c| c.attr.as_str())
+        .collect();
+    assert_eq!(changed, ["state"]);
+    assert!(matches!(
+        plan.steps[0].work,
+        Work::Server {
+            wait: true,
+            power: None,
+            resize: None,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn objects_already_gone_are_forgotten_and_the_plan_says_so() {
+    let plan = Case::new("")
+        .state(state(&[("server", "web-1", 7), ("network", "backend", 3)]))
+        .plan();
+    assert_eq!(
+        steps(&plan),
+        pairs(&[("-", "server.web-1"), ("-", "network.backend")])
+    );
+    for step in &plan.steps {
+        assert!(
+            matches!(&step.work, Work::Delete { ids, gone, .. } if ids.is_empty() && gone.len() == 1)
+        );
+        assert!(step
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("forgotten")));
+    }
+}
+
+#[test]
+fn networks_and_keys_are_deleted_after_the_servers_that_use_them() {
+    let mut web = server(7, "web-1");
+    web.links.push(ServerLink {
+        link_id: None,
+        network_id: NetworkId(3),
+        network_name: Some("backend".into()),
+        network_type: Some("Private".into()),
+        state: None,
+        ip: None,
+        mac: None,
+        mask: None,
+        gateway: None,
+        bandwidth: None,
+    });
+    let plan = Case::new("")
+        .servers(vec![web])
+        .networks(vec![network(3, "backend")])
+        .keys(vec![key(4, "deploy")])
+        .state(state(&[
+            ("network", "backend", 3),
+            ("server", "web-1", 7),
+            ("ssh_key", "deploy", 4),
+        ]))
+        .plan();
+    assert_eq!(
+        steps(&plan),
+        pairs(&[
+            ("-", "server.web-1"),
+            ("-", "network.backend"),
+            ("-", "ssh_key.deploy")
+        ])
+    );
+    for step in &plan.steps[1..] {
+        assert_eq!(step.after, [address("server", "web-1")], "{}", step.address);
+    }
+}
+
+#[test]
+fn a_deposed_server_left_by_an_interrupted_replacement_is_deleted() {
+    let mut st = state(&[("server", "web-1", 7)]);
+    let op = JournalOp::new(address("server", "web-1"), JournalAction::Create)
+        .with_existing([7])
+        .replacing(Some(7));
+    let seq = st.begin(op);
+    st.finish(seq, &crate::state::Outcome::Done { id: 9 })
+        .expect("open entry");
+    let plan = Case::new(r#"server("web-1", #{});"#)
+        .servers(vec![server(7, "web-1"), server(9, "web-1")])
+        .state(st)
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("-", "deposed.server.web-1")]));
+    assert!(matches!(&plan.steps[0].work, Work::Delete { ids, .. } if ids == &[7]));
+    assert!(plan.unmanaged.is_empty(), "{:?}", plan.unmanaged);
+}
+
+#[test]
+fn an_interrupted_delete_of_an_object_now_gone_is_settled_as_done() {
+    let mut st = state(&[("server", "web-1", 7)]);
+    st.begin(JournalOp::new(address("server", "web-1"), JournalAction::Delete).on_id(7));
+    let plan = Case::new("").state(st).plan();
+    assert_eq!(plan.settle[0].recovered, Some(7));
+}
+
+#[test]
+fn unknown_data_centre_unavailable_pool_and_unknown_image_are_errors_with_choices() {
+    let cases = [
+        (
+            r#"server("a", #{ dc: "Mars" });"#,
+            "data centre `Mars` is not in 1cloud's catalogue",
+        ),
+        (
+            r#"server("a", #{ dc: "SdnSpb2" });"#,
+            "data centre `SdnSpb2` has no base pool for server `a`",
+        ),
+        (
+            r#"server("a", #{ image: "Ubuntu99x64" });"#,
+            "image `Ubuntu99x64` is not in 1cloud's catalogue",
+        ),
+        (
+            r#"network("n", #{ dc: "Mars" });"#,
+            "data centre `Mars` is not in 1cloud's catalogue",
+        ),
+    ];
+    for (script, expected) in cases {
+        let errors = Case::new(script).errors();
+        assert_eq!(errors, [expected], "{script}");
+    }
+    let high = Case::new(r#"server("a", #{ dc: "SdnSpb2", high_performance: true });"#).plan();
+    assert_eq!(steps(&high), pairs(&[("+", "server.a")]));
+}
+
+#[test]
+fn a_public_data_centre_title_suggests_its_technical_name() {
+    let case = Case::new(r#"server("a", #{ dc: "Xelent" });"#);
+    let Err(errors) = case.run() else {
+        panic!("should fail");
+    };
+    let help = miette::Diagnostic::help(&errors[0])
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    assert!(help.starts_with("did you mean `SdnSpb`?"), "{help}");
+}
+
+#[test]
+fn only_the_kinds_a_script_uses_or_the_state_owns_are_read() {
+    let only_servers = kinds(&desired(r#"server("a", #{});"#), &State::new("dev"));
+    assert_eq!(only_servers, crate::provider::Kinds::SERVERS);
+    let owned_dns = kinds(&desired(""), &state(&[("dns_record", "x", 1)]));
+    assert!(owned_dns.dns && !owned_dns.servers);
+}
+
+#[test]
+fn a_new_key_and_network_come_before_the_server_that_uses_them() {
+    let script = format!(
+        r#"let k = ssh_key("deploy", #{{ public_key: "{KEY}" }});
+           let n = network("backend");
+           server("web-1", #{{ ssh_keys: [k], networks: [n] }});"#
+    );
+    let plan = Case::new(&script).plan();
+    assert_eq!(
+        steps(&plan),
+        pairs(&[
+            ("+", "ssh_key.deploy"),
+            ("+", "network.backend"),
+            ("+", "server.web-1")
+        ])
+    );
+    assert_eq!(
+        plan.steps[2].after,
+        [address("ssh_key", "deploy"), address("network", "backend")]
+    );
+}
+
+#[test]
+fn a_changed_public_key_replaces_the_key() {
+    let script = format!(r#"ssh_key("deploy", #{{ public_key: "{KEY}" }});"#);
+    let mut old = key(4, "deploy");
+    old.public_key = "ssh-ed25519 AAAAother old".into();
+    let plan = Case::new(&script)
+        .keys(vec![old])
+        .state(state(&[("ssh_key", "deploy", 4)]))
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("-/+", "ssh_key.deploy")]));
+    assert_eq!(plan.steps[0].action, Action::Replace);
+}
