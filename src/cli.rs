@@ -236,6 +236,19 @@ pub enum StateCommand {
         json: bool,
     },
 
+    /// Stop managing an object without touching the cloud: its ownership record, the old
+    /// objects a replacement left, its pinned host key and the unfinished operations about it
+    /// are dropped from the state. The object stays in the cloud and is listed as unmanaged.
+    #[command(visible_alias = "rm")]
+    Forget {
+        #[command(flatten)]
+        file: FileArgs,
+
+        /// The object: an address (`server.web-1`, `ssh_key.deploy`) or a name.
+        #[arg(value_name = "ADDRESS", required = true)]
+        addresses: Vec<String>,
+    },
+
     /// Forget the host key pinned for a server (after rebuilding it on purpose): it is removed
     /// from the state and from the known_hosts file ict keeps for Ansible, and the next
     /// connection pins the key the server presents then.
@@ -512,7 +525,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub apply: ApplyArgs,
 
-    /// Run the playbooks in check mode (`ansible-playbook --check`).
+    /// Dry run: show the plan, change nothing in the cloud, and run the playbooks in check
+    /// mode (`ansible-playbook --check`) on the servers that exist.
     #[arg(long)]
     pub check: bool,
 

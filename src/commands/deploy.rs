@@ -54,9 +54,12 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, 
             scope: &args.apply.scope,
             script,
             saved: None,
+            // --check shows the plan and changes nothing in the cloud; the playbooks then run
+            // in check mode on the servers that exist.
             mode: infra::Mode {
                 yes: args.apply.yes,
                 json: false,
+                dry_run: args.check,
             },
             options,
             command: "run",

@@ -212,6 +212,74 @@ pub(super) fn save_pins(store: &mut Store, pins: &PinnedKeys, fleet: &[Host]) ->
 /// a crash in between leaves a line that the next pin rewrites anyway). Lines are found by
 /// the forgotten key; when another server is pinned with the same key (a cloned image), they
 /// stay until the next `ict exec` or `ict run` rewrites the file from the state.
+/// `ict state forget`: stops managing objects without touching the cloud.
+pub(super) fn forget(
+    config: &Config,
+    ui: &Ui,
+    script: &Path,
+    names: &[String],
+) -> Result<ExitCode, Error> {
+    let mut store = infra::open_store(config, ui, script, "state forget")?;
+    let mut addresses = Vec::new();
+    for name in names {
+        match resolve_address(store.state(), name) {
+            Ok(address) => addresses.push(address),
+            Err(e) => {
+                let _ = store.close();
+                return Err(e);
+            }
+        }
+    }
+    let result = store.commit(|state| {
+        Ok(addresses
+            .iter()
+            .map(|a| (a.clone(), state.abandon(a)))
+            .collect::<Vec<_>>())
+    });
+    let closed = store.close();
+    for (address, dropped) in result? {
+        ui.out(&crate::ui::state::forgotten(&address, &dropped));
+    }
+    closed?;
+    Ok(ExitCode::Success)
+}
+
+/// The address `name` means: an address the state knows, or the one known address with that
+/// name.
+fn resolve_address(state: &crate::state::State, name: &str) -> Result<Address, Error> {
+    let known = state.addresses();
+    if let Ok(address) = name.parse::<Address>() {
+        if known.contains(&address) {
+            return Ok(address);
+        }
+    }
+    let by_name: Vec<&&Address> = known.iter().filter(|a| a.name() == name).collect();
+    match by_name.as_slice() {
+        [one] => Ok((**one).clone()),
+        [] => {
+            let all: Vec<String> = known.iter().map(ToString::to_string).collect();
+            let suggestion = crate::model::suggest(name, all.iter().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            Err(Error::Message(format!(
+                "the state knows no `{name}`; {suggestion}known: {}",
+                if all.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    all.join(", ")
+                }
+            )))
+        }
+        many => Err(Error::Message(format!(
+            "`{name}` is ambiguous: {}; give the full address",
+            many.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
 pub(super) fn forget_host_key(
     config: &Config,
     ui: &Ui,

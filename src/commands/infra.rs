@@ -227,6 +227,8 @@ pub(super) struct Mode {
     pub(super) yes: bool,
     /// JSON lines on standard output instead of text (see `ui::apply::json_*`).
     pub(super) json: bool,
+    /// Show the plan and change nothing (`ict run --check`).
+    pub(super) dry_run: bool,
 }
 
 impl Mode {
@@ -238,7 +240,11 @@ impl Mode {
                 "--json needs {approval}: JSON output asks no question"
             )));
         }
-        Ok(Mode { yes, json })
+        Ok(Mode {
+            yes,
+            json,
+            dry_run: false,
+        })
     }
 }
 
@@ -300,6 +306,12 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
         };
         let usage = look.resize_usage(&plan, (store.state(), &observed)).await;
         ui.out(&ui::plan::text_with_usage(&plan, ui.color(), &usage));
+    }
+    if job.mode.dry_run {
+        if !plan.is_empty() {
+            ui.note("--check: nothing was changed in the cloud.");
+        }
+        return (store, Ok(ExitCode::Success));
     }
     if plan.is_empty() {
         // Nothing to change in the cloud; close what an interrupted run left in the journal.

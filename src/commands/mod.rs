@@ -155,6 +155,9 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::Success)
         }
+        Command::State(StateCommand::Forget { file, addresses }) => {
+            hosts::forget(config, ui, &file.file, addresses)
+        }
         Command::State(StateCommand::ForgetHostKey { file, name }) => {
             hosts::forget_host_key(config, ui, &file.file, name)
         }

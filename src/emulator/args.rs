@@ -56,6 +56,11 @@ pub struct EmulatorArgs {
     #[arg(long)]
     pub ssh: bool,
 
+    /// Make every request to this path fail with 500 (e.g. `--broken-path /dns`), to see
+    /// how clients cope with one broken part of the API. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub broken_path: Vec<String>,
+
     /// Do not serve a node_exporter-style `/metrics` on port 9100 of each running server's IP.
     #[arg(long)]
     pub no_metrics: bool,
@@ -74,6 +79,7 @@ impl EmulatorArgs {
             fault_delay: Duration::from_millis(self.fault_delay),
             ssh_backing: self.ssh,
             node_exporter: !self.no_metrics,
+            broken_paths: self.broken_path.clone(),
             ..EmulatorConfig::default()
         }
     }

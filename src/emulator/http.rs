@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     pub(crate) fault_delay: Duration,
     pub(crate) state_file: Option<PathBuf>,
     pub(crate) faults: Faults,
+    /// Paths whose every request fails with 500 (`--broken-path`).
+    pub(crate) broken_paths: Vec<String>,
     pub(crate) hooks: Option<Arc<dyn ServerHooks>>,
     /// The servers' sshd daemons, when the emulator backs servers with SSH.
     pub(crate) ssh: Option<SshBacking>,
@@ -63,6 +65,12 @@ async fn handle(
     if !authorized(&headers, shared.token.as_deref()) {
         tracing::info!(%method, path, "401: missing or wrong bearer token");
         return error_response(&ApiError::unauthorized());
+    }
+    if shared.broken_paths.iter().any(|p| broken(p, &method, path)) {
+        tracing::info!(%method, path, "500: the emulator was told this path is broken");
+        return error_response(&ApiError::internal(
+            "An error has occurred. (this path is broken on purpose: --broken-path)",
+        ));
     }
     let fault = shared.faults.draw();
     match fault {
@@ -203,6 +211,18 @@ impl Shared {
             }
         }
     }
+}
+
+/// Whether a `--broken-path` entry (`/dns`, or `POST /server` for one method) matches.
+fn broken(entry: &str, method: &Method, path: &str) -> bool {
+    let (wanted, pattern) = match entry.split_once(' ') {
+        Some((m, p)) => (Some(m), p),
+        None => (None, entry),
+    };
+    wanted.is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+        && path
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(pattern.trim().trim_end_matches('/'))
 }
 
 /// Whether the request carries an acceptable `Authorization: Bearer <token>`.

@@ -81,6 +81,8 @@ pub struct EmulatorConfig {
     pub ssh_backing: bool,
     /// Serve a `node_exporter`-style `/metrics` on port 9100 of every running server's IP.
     pub node_exporter: bool,
+    /// Paths (e.g. `/dns`) whose every request answers 500: a broken part of the API.
+    pub broken_paths: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -98,6 +100,7 @@ impl Default for EmulatorConfig {
             ssh_backing: false,
             node_exporter: false,
             ip_base: None,
+            broken_paths: Vec::new(),
         }
     }
 }
@@ -266,6 +269,7 @@ impl Emulator {
             ),
             state_file: config.state_file,
             faults: faults::Faults::new(config.fail_rate, config.seed),
+            broken_paths: config.broken_paths.clone(),
             hooks: config.hooks,
             ssh,
             node_exporters: config

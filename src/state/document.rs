@@ -36,6 +36,21 @@ pub struct ResourceRecord {
     pub attributes: serde_json::Value,
 }
 
+/// What [`State::abandon`] dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Abandoned {
+    pub record: Option<ResourceRecord>,
+    pub deposed: Vec<u64>,
+    pub journal: Vec<JournalEntry>,
+}
+
+impl Abandoned {
+    /// Whether there was nothing to drop.
+    pub fn is_empty(&self) -> bool {
+        self.record.is_none() && self.deposed.is_empty() && self.journal.is_empty()
+    }
+}
+
 /// The whole state of one environment.
 ///
 /// Every mutation goes through one of a few primitive assignments, each recorded as a
@@ -208,6 +223,44 @@ impl State {
             self.change(Change::RemoveResource(address.clone()));
         }
         record
+    }
+
+    /// `ict state forget`: stops managing `address` without touching the cloud. Drops its
+    /// ownership record, the old objects a replacement deposed, its pinned host key and the
+    /// unfinished journal entries about it. Returns what was dropped.
+    pub fn abandon(&mut self, address: &Address) -> Abandoned {
+        let entries: Vec<JournalEntry> = self
+            .journal
+            .unfinished()
+            .iter()
+            .filter(|e| &e.op.address == address)
+            .cloned()
+            .collect();
+        for entry in &entries {
+            self.change(Change::Finish(entry.seq));
+        }
+        let deposed: Vec<u64> = self
+            .deposed
+            .get(address)
+            .map(|ids| ids.iter().copied().collect())
+            .unwrap_or_default();
+        for id in &deposed {
+            self.change(Change::RemoveDeposed(address.clone(), *id));
+        }
+        Abandoned {
+            record: self.forget(address),
+            deposed,
+            journal: entries,
+        }
+    }
+
+    /// Every address the state knows: owned, with deposed objects, or in the journal.
+    pub fn addresses(&self) -> BTreeSet<&Address> {
+        self.resources
+            .keys()
+            .chain(self.deposed.keys())
+            .chain(self.journal.unfinished().iter().map(|e| &e.op.address))
+            .collect()
     }
 
     // ----- journal -----

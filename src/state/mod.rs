@@ -28,7 +28,7 @@ mod timestamp;
 
 pub use address::{Address, AddressError};
 pub use dir::{StateDir, STATE_FOLDER};
-pub use document::{ResourceRecord, State, SCHEMA_VERSION};
+pub use document::{Abandoned, ResourceRecord, State, SCHEMA_VERSION};
 pub use error::{CorruptState, StateError};
 pub use holder::{Liveness, LockHolder};
 pub use host_key::{HostKey, HostKeyCheck};

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::table::Table;
-use crate::state::State;
+use crate::state::{Abandoned, Address, State};
 
 /// One owned resource, as `--json` prints it.
 #[derive(Debug, Serialize)]
@@ -23,20 +23,51 @@ pub struct Owned<'a> {
     pub host_key: Option<&'a str>,
 }
 
-/// Every owned resource, in address order.
+/// Every owned resource, in address order, then the old objects replacements left to delete
+/// (origin `deposed`).
 pub fn owned(state: &State) -> Vec<Owned<'_>> {
-    state
-        .resources()
-        .iter()
-        .map(|(address, record)| Owned {
+    static NONE: serde_json::Value = serde_json::Value::Null;
+    let bound = state.resources().iter().map(|(address, record)| Owned {
+        address: address.to_string(),
+        id: record.id,
+        origin: if record.adopted { "adopted" } else { "created" },
+        created_at: record.created_at.to_string(),
+        attributes: &record.attributes,
+        host_key: state.host_key(address).map(|k| k.fingerprint.as_str()),
+    });
+    let deposed = state.deposed().iter().flat_map(|(address, ids)| {
+        ids.iter().map(move |id| Owned {
             address: address.to_string(),
-            id: record.id,
-            origin: if record.adopted { "adopted" } else { "created" },
-            created_at: record.created_at.to_string(),
-            attributes: &record.attributes,
-            host_key: state.host_key(address).map(|k| k.fingerprint.as_str()),
+            id: *id,
+            origin: "deposed",
+            created_at: "-".to_owned(),
+            attributes: &NONE,
+            host_key: None,
         })
-        .collect()
+    });
+    bound.chain(deposed).collect()
+}
+
+/// What `ict state forget` dropped for `address`.
+pub fn forgotten(address: &Address, dropped: &Abandoned) -> String {
+    if dropped.is_empty() {
+        return format!("{address}: nothing to forget.\n");
+    }
+    let mut parts = Vec::new();
+    if let Some(record) = &dropped.record {
+        parts.push(format!("ID {}", record.id));
+    }
+    if !dropped.deposed.is_empty() {
+        let ids: Vec<String> = dropped.deposed.iter().map(ToString::to_string).collect();
+        parts.push(format!("old object(s) ID {}", ids.join(", ")));
+    }
+    if !dropped.journal.is_empty() {
+        parts.push(format!("{} unfinished operation(s)", dropped.journal.len()));
+    }
+    format!(
+        "Forgot {address} ({}). ict no longer manages it: whatever exists in the cloud stays there and is listed as unmanaged.\n",
+        parts.join(", ")
+    )
 }
 
 /// The table, or a sentence when ict owns nothing; then unfinished journal entries, if any.

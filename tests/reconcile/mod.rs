@@ -16,6 +16,7 @@ mod flow;
 mod progress;
 mod secrets;
 mod snapshots;
+mod trust;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
