@@ -120,6 +120,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("ssh_backing", &self.ssh_backing)
             .field("node_exporter", &self.node_exporter)
             .field("ip_base", &self.ip_base)
+            .field("broken_paths", &self.broken_paths)
             .finish()
     }
 }

@@ -10,6 +10,7 @@
 mod client;
 mod contract;
 mod crash;
+mod crash_random;
 mod drift;
 mod faults;
 mod flow;

@@ -57,11 +57,11 @@ fn delete(ctx: &Ctx<'_>, object: &Address, ids: &[u64], deposed: Option<&str>) -
     let mut domain = None;
     for &id in ids {
         match find(ctx, object.kind(), id) {
-            Some(in_domain) => {
+            Found::Exists { domain: in_domain } => {
                 domain = domain.or(in_domain);
                 live.push(id);
             }
-            None => gone.push(id),
+            Found::Gone => gone.push(id),
         }
     }
     let address = match deposed {
@@ -98,9 +98,16 @@ fn delete(ctx: &Ctx<'_>, object: &Address, ids: &[u64], deposed: Option<&str>) -
     }
 }
 
-/// Whether the object exists: `Some(domain)` if so (a DNS record's domain, `None` for other
-/// kinds), `None` if it is gone.
-fn find(ctx: &Ctx<'_>, kind: &str, id: u64) -> Option<Option<DomainId>> {
+/// Whether an owned object is still in the cloud.
+enum Found {
+    /// It is; a DNS record's domain.
+    Exists {
+        domain: Option<DomainId>,
+    },
+    Gone,
+}
+
+fn find(ctx: &Ctx<'_>, kind: &str, id: u64) -> Found {
     let observed = ctx.input.observed;
     let exists = match kind {
         "server" => observed.servers.iter().any(|s| s.id.0 == id),
@@ -111,12 +118,16 @@ fn find(ctx: &Ctx<'_>, kind: &str, id: u64) -> Option<Option<DomainId>> {
                 .domains
                 .iter()
                 .find(|d| d.records.iter().any(|r| r.id.0 == id))
-                .map(|d| Some(d.id));
+                .map_or(Found::Gone, |d| Found::Exists { domain: Some(d.id) });
         }
         // Unknown kinds are never deleted.
         _ => false,
     };
-    exists.then_some(None)
+    if exists {
+        Found::Exists { domain: None }
+    } else {
+        Found::Gone
+    }
 }
 
 fn is_deposed_server(address: &Address) -> bool {

@@ -185,7 +185,9 @@ fn converge(
             "adopted by name".to_owned()
         }
     };
-    // Being created, or in a state no change can be made in: wait for it, change nothing.
+    // Being created, or in a state no change can be made in: wait until it is active, then
+    // do what the declaration asks of an active server (its networks, size and power); a
+    // power state seen while it is being created means nothing yet.
     if current.state != ServerState::Active {
         let reason = if current.state == ServerState::New {
             "being created: apply waits until it is active".to_owned()
@@ -197,15 +199,26 @@ fn converge(
         } else {
             reason
         };
+        let mut changes = vec![change(
+            "state",
+            Some(current.state.to_string()),
+            "Active".into(),
+            false,
+        )];
+        let sized = size_changes(current, server);
+        let resize = (!sized.is_empty() && current.disk <= server.disk).then(|| size(server));
+        if resize.is_some() {
+            changes.extend(sized);
+        }
+        let (attach, detach) = networks(ctx, server, current, &mut changes);
+        let power = (server.power == Power::Off).then_some(false);
+        if power.is_some() {
+            changes.push(change("power", None, "off".into(), false));
+        }
         return Some(Step {
-            after: vec![],
+            after: dependencies(ctx, server),
             reason: Some(reason),
-            changes: vec![change(
-                "state",
-                Some(current.state.to_string()),
-                "Active".into(),
-                false,
-            )],
+            changes,
             action: if adopt { Action::Adopt } else { Action::Update },
             address,
             work: Work::Server {
@@ -213,10 +226,10 @@ fn converge(
                 adopt,
                 wait: true,
                 create: None,
-                resize: None,
-                attach: vec![],
-                detach: vec![],
-                power: None,
+                resize,
+                attach,
+                detach,
+                power,
                 retire: vec![],
             },
         });
