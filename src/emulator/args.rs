@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use super::{serve, EmulatorConfig, EmulatorError};
+use super::{serve, DnsQuirk, EmulatorConfig, EmulatorError};
 
 /// Run the built-in 1cloud API emulator until Ctrl-C.
 #[derive(Debug, Clone, clap::Args)]
@@ -59,6 +59,17 @@ pub struct EmulatorArgs {
     /// Do not serve a node_exporter-style `/metrics` on port 9100 of each running server's IP.
     #[arg(long)]
     pub no_metrics: bool,
+
+    /// Answer DNS in another shape published clients saw: `lego` gives TXT text bare (not
+    /// quoted) and answers record creation with a list.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "QUIRK",
+        env = "ICT_EMULATOR_DNS_QUIRK",
+        default_value_t = DnsQuirk::Off
+    )]
+    pub dns_quirk: DnsQuirk,
 }
 
 impl EmulatorArgs {
@@ -74,6 +85,7 @@ impl EmulatorArgs {
             fault_delay: Duration::from_millis(self.fault_delay),
             ssh_backing: self.ssh,
             node_exporter: !self.no_metrics,
+            dns_quirk: self.dns_quirk,
             ..EmulatorConfig::default()
         }
     }

@@ -19,6 +19,7 @@ mod args;
 mod catalogue;
 mod clock;
 mod dns;
+mod dns_shape;
 mod error;
 mod events;
 mod faults;
@@ -47,6 +48,7 @@ use tokio::sync::{oneshot, Mutex};
 use tokio::task::JoinHandle;
 
 pub use args::{run_until_signal, EmulatorArgs};
+pub use dns_shape::{DnsQuirk, DNS_QUIRK_ENV};
 pub use error::EmulatorError;
 pub use events::{ServerEvent, ServerHooks, ServerInfo};
 pub use faults::Fault;
@@ -81,6 +83,8 @@ pub struct EmulatorConfig {
     pub ssh_backing: bool,
     /// Serve a `node_exporter`-style `/metrics` on port 9100 of every running server's IP.
     pub node_exporter: bool,
+    /// Which of the observed shapes DNS answers take (see [`DnsQuirk`]).
+    pub dns_quirk: DnsQuirk,
 }
 
 impl Default for EmulatorConfig {
@@ -98,6 +102,7 @@ impl Default for EmulatorConfig {
             ssh_backing: false,
             node_exporter: false,
             ip_base: None,
+            dns_quirk: DnsQuirk::Off,
         }
     }
 }
@@ -117,6 +122,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("ssh_backing", &self.ssh_backing)
             .field("node_exporter", &self.node_exporter)
             .field("ip_base", &self.ip_base)
+            .field("dns_quirk", &self.dns_quirk)
             .finish()
     }
 }
@@ -272,6 +278,7 @@ impl Emulator {
                 .node_exporter
                 .then(|| node_exporter::NodeExporters::new(NODE_EXPORTER_PORT))
                 .flatten(),
+            dns_quirk: config.dns_quirk,
         });
         // Restored servers are reported before anything listens (their SSH sockets open in
         // parallel; `run` waits for them before serving).
