@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use super::dns_shape::DNS_QUIRK_ENV;
 use super::{serve, DnsQuirk, EmulatorConfig, EmulatorError};
 
 /// Run the built-in 1cloud API emulator until Ctrl-C.
@@ -66,7 +67,8 @@ pub struct EmulatorArgs {
         long,
         value_enum,
         value_name = "QUIRK",
-        env = "ICT_EMULATOR_DNS_QUIRK",
+        env = DNS_QUIRK_ENV,
+        ignore_case = true,
         default_value_t = DnsQuirk::Off
     )]
     pub dns_quirk: DnsQuirk,

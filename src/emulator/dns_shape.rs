@@ -13,7 +13,7 @@ use super::types::{Domain, Record};
 
 /// The environment variable that picks the quirk of the in-process emulator (and the default
 /// of `ict emulator --dns-quirk`).
-pub const DNS_QUIRK_ENV: &str = "ICT_EMULATOR_DNS_QUIRK";
+pub(crate) const DNS_QUIRK_ENV: &str = "ICT_EMULATOR_DNS_QUIRK";
 
 /// Which of the observed shapes the emulator's DNS answers take.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -29,17 +29,16 @@ pub enum DnsQuirk {
 }
 
 impl DnsQuirk {
-    /// The quirk [`DNS_QUIRK_ENV`] names; unset or empty is [`DnsQuirk::Off`]. The error says
-    /// which values exist.
+    /// The quirk [`DNS_QUIRK_ENV`] names (in any case), as `ict emulator` reads it; unset is
+    /// [`DnsQuirk::Off`]. The error says which values exist.
     pub fn from_env() -> Result<DnsQuirk, String> {
-        match std::env::var(DNS_QUIRK_ENV) {
-            Ok(value) if !value.trim().is_empty() => {
-                <DnsQuirk as clap::ValueEnum>::from_str(value.trim(), true).map_err(|_| {
-                    format!("{DNS_QUIRK_ENV}={value} is not a DNS quirk (expected none or lego)")
-                })
-            }
-            _ => Ok(DnsQuirk::Off),
-        }
+        let Some(value) = std::env::var_os(DNS_QUIRK_ENV) else {
+            return Ok(DnsQuirk::Off);
+        };
+        let value = value.to_string_lossy();
+        <DnsQuirk as clap::ValueEnum>::from_str(&value, true).map_err(|_| {
+            format!("{DNS_QUIRK_ENV}={value} is not a DNS quirk (expected none or lego)")
+        })
     }
 
     /// A domain as this shape answers it.

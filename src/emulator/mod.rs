@@ -48,7 +48,7 @@ use tokio::sync::{oneshot, Mutex};
 use tokio::task::JoinHandle;
 
 pub use args::{run_until_signal, EmulatorArgs};
-pub use dns_shape::{DnsQuirk, DNS_QUIRK_ENV};
+pub use dns_shape::DnsQuirk;
 pub use error::EmulatorError;
 pub use events::{ServerEvent, ServerHooks, ServerInfo};
 pub use faults::Fault;

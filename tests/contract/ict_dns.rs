@@ -5,6 +5,7 @@ use reqwest::Method;
 
 use super::cloud;
 use crate::reconcile::expect;
+use crate::test::Test;
 
 const SCRIPT: &str = r#"dns_record(#{ zone: "example.ru", name: "_acme-challenge", type: "TXT", value: "token-1", ttl: 300 });
 dns_record(#{ zone: "example.ru", type: "TXT", value: "v=spf1 -all" });
@@ -45,4 +46,27 @@ async fn ict_applies_dns_records_then_plans_nothing_in_either_shape() {
             "--dns-quirk {quirk}"
         );
     }
+}
+
+/// Every command's in-process emulator takes its quirk from `ICT_EMULATOR_DNS_QUIRK`; a value
+/// that is no quirk is refused, naming the variable.
+#[test]
+fn in_process_emulator_reads_the_dns_quirk_variable() {
+    let test = |quirk: &str| {
+        Test::new()
+            .write("infra.ict", SCRIPT)
+            .env("ICT_EMULATOR_DNS_QUIRK", quirk)
+            .args(&["plan", "infra.ict", "--detailed-exitcode"])
+            .run()
+    };
+    let out = test("lego");
+    assert_eq!(out.status, 2, "{}{}", out.stdout, out.stderr);
+    let out = test("bogus");
+    assert_eq!(out.status, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("ICT_EMULATOR_DNS_QUIRK=bogus is not a DNS quirk (expected"),
+        "{}",
+        out.stderr
+    );
 }
