@@ -11,7 +11,8 @@ venv="${ICT_CONTRACT_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/ict/contract-venv}"
 # The two clients and everything they pull in, pinned (`pip freeze` of a working venv): the
 # certbot/acme of the 1.x line certbot-dns-onecloud 0.1.0 was written for (its Authenticator
 # uses the zope interfaces certbot 2.0 removed), with the pyOpenSSL, cryptography and josepy
-# that certbot 1.32 still imports (newer ones dropped `crypto.X509Req`).
+# that certbot 1.32 still imports (newer ones dropped `crypto.X509Req`), and a setuptools that
+# still has the `pkg_resources` it imports (venvs of Python 3.12+ come without setuptools).
 pins="onecloud==1.0.3
 certbot-dns-onecloud==0.1.0
 acme==1.32.0
@@ -32,6 +33,7 @@ pyRFC3339==2.1.1
 pytz==2026.6
 requests==2.34.2
 requests-toolbelt==1.0.0
+setuptools==70.3.0
 typing_extensions==4.16.0
 urllib3==2.8.0
 zope.component==7.1

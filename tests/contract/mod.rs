@@ -62,6 +62,8 @@ async fn drive(driver: &str, args: &[String]) -> Outcome {
         .env("NO_PROXY", "127.0.0.1,localhost")
         .env("no_proxy", "127.0.0.1,localhost")
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        // certbot 1.x's own deprecation warnings are not the clients' answers.
+        .env("PYTHONWARNINGS", "ignore::DeprecationWarning")
         .stdin(Stdio::null())
         .kill_on_drop(true);
     let output = tokio::time::timeout(DRIVER_TIMEOUT, command.output())
