@@ -53,8 +53,8 @@ if ! python3 -c 'import ensurepip' 2>/dev/null && command -v apt-get >/dev/null;
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
 fi
 
-rm -f "$stamp"
-python3 -m venv "$venv"
+# Anything else there (older pins, a half-done install) is started afresh.
+python3 -m venv --clear "$venv"
 # shellcheck disable=SC2086 # one requirement a word
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $pins
 printf '%s' "$pins" > "$stamp"
