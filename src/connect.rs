@@ -148,6 +148,9 @@ async fn start_emulator(
         // Every running server serves `/metrics` on its IP, port 9100 (`ict metrics`).
         // `ICT_EMULATOR_METRICS=0` turns it off.
         node_exporter: ssh_backing_wanted(std::env::var("ICT_EMULATOR_METRICS").ok().as_deref()),
+        // `ICT_EMULATOR_DNS_QUIRK=lego`: DNS answers in lego's shape (see `ict emulator --help`).
+        dns_quirk: emulator::DnsQuirk::from_env()
+            .map_err(|reason| ProviderError::Config { reason })?,
         ..EmulatorConfig::default()
     };
     let handle = emulator::spawn_preloaded(config, preloaded)

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use super::{serve, EmulatorConfig, EmulatorError};
+use super::dns_shape::DNS_QUIRK_ENV;
+use super::{serve, DnsQuirk, EmulatorConfig, EmulatorError};
 
 /// Run the built-in 1cloud API emulator until Ctrl-C.
 #[derive(Debug, Clone, clap::Args)]
@@ -64,6 +65,18 @@ pub struct EmulatorArgs {
     /// Do not serve a node_exporter-style `/metrics` on port 9100 of each running server's IP.
     #[arg(long)]
     pub no_metrics: bool,
+
+    /// Answer DNS in another shape published clients saw: `lego` gives TXT text bare (not
+    /// quoted) and answers record creation with a list.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "QUIRK",
+        env = DNS_QUIRK_ENV,
+        ignore_case = true,
+        default_value_t = DnsQuirk::Off
+    )]
+    pub dns_quirk: DnsQuirk,
 }
 
 impl EmulatorArgs {
@@ -80,6 +93,7 @@ impl EmulatorArgs {
             ssh_backing: self.ssh,
             node_exporter: !self.no_metrics,
             broken_paths: self.broken_path.clone(),
+            dns_quirk: self.dns_quirk,
             ..EmulatorConfig::default()
         }
     }

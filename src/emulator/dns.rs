@@ -1,12 +1,14 @@
 //! DNS hosting (§2.6): domains and their A, AAAA, CNAME, MX, NS and TXT records. Domains and
 //! records are New until their task completes; TTLs come from `model::limits::DNS_TTLS`.
-//! Depends on `world`, `input`, `model::limits`.
+//! Answers take the shape `dns_shape` describes. Depends on `world`, `input`, `dns_shape`,
+//! `model::limits`.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::model::limits;
 
 use super::clock;
+use super::dns_shape::{self, DnsQuirk};
 use super::input::Input;
 use super::reply::{ApiError, ApiResult, Reply};
 use super::tasks::Work;
@@ -16,12 +18,18 @@ use super::world::{When, World};
 /// The record TTL when a request gives none.
 const DEFAULT_TTL: u32 = 3600;
 
-pub(crate) fn list(world: &World) -> ApiResult {
-    Reply::json(&world.domains.values().collect::<Vec<_>>())
+pub(crate) fn list(world: &World, quirk: DnsQuirk) -> ApiResult {
+    Reply::json(
+        &world
+            .domains
+            .values()
+            .map(|d| quirk.domain(d))
+            .collect::<Vec<_>>(),
+    )
 }
 
-pub(crate) fn get(world: &World, id: u64) -> ApiResult {
-    Reply::json(domain(world, id)?)
+pub(crate) fn get(world: &World, id: u64, quirk: DnsQuirk) -> ApiResult {
+    Reply::json(&quirk.domain(domain(world, id)?))
 }
 
 /// Accepts both the old `{Name}` and the newer `{DomainName, Migrate}` bodies.
@@ -70,14 +78,25 @@ pub(crate) fn delete(world: &mut World, id: u64) -> ApiResult {
 }
 
 /// `POST /dns/record{type}`.
-pub(crate) fn create_record(world: &mut World, kind: &str, input: &Input, when: When) -> ApiResult {
+pub(crate) fn create_record(
+    world: &mut World,
+    kind: &str,
+    input: &Input,
+    when: When,
+    quirk: DnsQuirk,
+) -> ApiResult {
     let domain_id = input.required_u64("DomainId")?;
     let domain_name = domain(world, domain_id)?.name.clone();
     let id = world.new_id();
     let record = build(id, kind, input, &domain_name, when)?;
     let domain = domain_mut(world, domain_id)?;
     check_duplicate(domain, &record)?;
-    let reply = Reply::json(&record);
+    let shown = quirk.record(&record);
+    let reply = if quirk.creation_answers_a_list() {
+        Reply::json(&[shown])
+    } else {
+        Reply::json(&shown)
+    };
     domain.linked_records.push(record);
     world.schedule(
         id,
@@ -97,6 +116,7 @@ pub(crate) fn update_record(
     record_id: u64,
     input: &Input,
     when: When,
+    quirk: DnsQuirk,
 ) -> ApiResult {
     let domain_id = world
         .domains
@@ -136,7 +156,7 @@ pub(crate) fn update_record(
         ..domain.clone()
     };
     check_duplicate(&others, &record)?;
-    let reply = Reply::json(&record);
+    let reply = Reply::json(&quirk.record(&record));
     domain.linked_records[index] = record;
     world.schedule(
         record_id,
@@ -168,14 +188,14 @@ pub(crate) fn delete_record(world: &mut World, domain_id: u64, record_id: u64) -
 }
 
 /// `GET /dns/record/{id}`.
-pub(crate) fn get_record(world: &World, record_id: u64) -> ApiResult {
+pub(crate) fn get_record(world: &World, record_id: u64, quirk: DnsQuirk) -> ApiResult {
     let record = world
         .domains
         .values()
         .flat_map(|d| d.linked_records.iter())
         .find(|r| r.id == record_id)
         .ok_or_else(|| ApiError::not_found("Record not found"))?;
-    Reply::json(record)
+    Reply::json(&quirk.record(record))
 }
 
 fn domain(world: &World, id: u64) -> Result<&Domain, ApiError> {
@@ -202,11 +222,11 @@ fn build(id: u64, kind: &str, input: &Input, domain: &str, when: When) -> Result
         )));
     }
     let name = |key: &str| -> Result<String, ApiError> {
-        Ok(input
-            .string(key)?
-            .map(|n| n.trim().to_owned())
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| "@".to_owned()))
+        Ok(dns_shape::host_name(
+            kind,
+            &input.string(key)?.unwrap_or_default(),
+            domain,
+        ))
     };
     let mut record = Record {
         id,
@@ -241,10 +261,7 @@ fn build(id: u64, kind: &str, input: &Input, domain: &str, when: When) -> Result
             ip
         }
         "cname" => {
-            input
-                .required_string("Name")?
-                .trim()
-                .clone_into(&mut record.host_name);
+            record.host_name = dns_shape::host_name(kind, &input.required_string("Name")?, domain);
             let target = input.required_string("MnemonicName")?.trim().to_owned();
             record.mnemonic_name = Some(target.clone());
             target
@@ -264,10 +281,10 @@ fn build(id: u64, kind: &str, input: &Input, domain: &str, when: When) -> Result
         "txt" => {
             let text = input.required_string("Text")?;
             record.host_name = match input.string("Name")? {
-                Some(n) if !n.trim().is_empty() => n.trim().to_owned(),
+                Some(n) if !n.trim().is_empty() => name("Name")?,
                 _ => name("HostName")?,
             };
-            record.text = Some(text.clone());
+            record.text = Some(dns_shape::quoted_text(&text));
             format!("\"{text}\"")
         }
         other => {
@@ -279,6 +296,8 @@ fn build(id: u64, kind: &str, input: &Input, domain: &str, when: When) -> Result
     record.kind = kind.to_ascii_uppercase();
     let fqdn = if record.host_name == "@" {
         domain.to_owned()
+    } else if record.host_name.ends_with('.') {
+        record.host_name.clone()
     } else {
         format!("{}.{domain}", record.host_name)
     };

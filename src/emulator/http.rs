@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     pub(crate) unsaved: AtomicBool,
     /// The servers' `/metrics` endpoints, when the emulator serves them.
     pub(crate) node_exporters: Option<super::node_exporter::NodeExporters>,
+    /// The shape of DNS answers.
+    pub(crate) dns_quirk: super::DnsQuirk,
 }
 
 pub(crate) fn app(shared: Arc<Shared>) -> Router {
@@ -146,6 +148,7 @@ impl Shared {
             path,
             || Input::parse(body, content_type),
             when,
+            self.dns_quirk,
         );
         let changed = advanced || (verb != Verb::Get && result.is_ok());
         if changed {

@@ -19,6 +19,7 @@ mod args;
 mod catalogue;
 mod clock;
 mod dns;
+mod dns_shape;
 mod error;
 mod events;
 mod faults;
@@ -47,6 +48,7 @@ use tokio::sync::{oneshot, Mutex};
 use tokio::task::JoinHandle;
 
 pub use args::{run_until_signal, EmulatorArgs};
+pub use dns_shape::DnsQuirk;
 pub use error::EmulatorError;
 pub use events::{ServerEvent, ServerHooks, ServerInfo};
 pub use faults::Fault;
@@ -83,6 +85,8 @@ pub struct EmulatorConfig {
     pub node_exporter: bool,
     /// Paths (e.g. `/dns`) whose every request answers 500: a broken part of the API.
     pub broken_paths: Vec<String>,
+    /// Which of the observed shapes DNS answers take (see [`DnsQuirk`]).
+    pub dns_quirk: DnsQuirk,
 }
 
 impl Default for EmulatorConfig {
@@ -101,6 +105,7 @@ impl Default for EmulatorConfig {
             node_exporter: false,
             ip_base: None,
             broken_paths: Vec::new(),
+            dns_quirk: DnsQuirk::Off,
         }
     }
 }
@@ -121,6 +126,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("node_exporter", &self.node_exporter)
             .field("ip_base", &self.ip_base)
             .field("broken_paths", &self.broken_paths)
+            .field("dns_quirk", &self.dns_quirk)
             .finish()
     }
 }
@@ -277,6 +283,7 @@ impl Emulator {
                 .node_exporter
                 .then(|| node_exporter::NodeExporters::new(NODE_EXPORTER_PORT))
                 .flatten(),
+            dns_quirk: config.dns_quirk,
         });
         // Restored servers are reported before anything listens (their SSH sockets open in
         // parallel; `run` waits for them before serving).

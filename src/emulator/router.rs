@@ -3,6 +3,7 @@
 //! [`World`]; the HTTP layer (auth, faults, persistence) is in `http`. Depends on every
 //! handler module.
 
+use super::dns_shape::DnsQuirk;
 use super::input::Input;
 use super::reply::{ApiError, ApiResult, Reply};
 use super::world::{When, World};
@@ -38,13 +39,15 @@ pub(crate) fn segments(path: &str) -> Vec<String> {
         .collect()
 }
 
-/// Runs the handler for a request. `body` is parsed only by routes that read one.
+/// Runs the handler for a request. `body` is parsed only by routes that read one; DNS answers
+/// take the shape `dns_quirk` picks.
 pub(crate) fn route(
     world: &mut World,
     verb: Verb,
     path: &str,
     body: impl FnOnce() -> Result<Input, ApiError>,
     when: When,
+    dns_quirk: DnsQuirk,
 ) -> ApiResult {
     use Verb::{Delete, Get, Post, Put};
     let segments = segments(path);
@@ -72,16 +75,17 @@ pub(crate) fn route(
         (Post, ["sshkey"]) => networks::create_key(world, &body()?),
         (Get, ["sshkey", k]) => networks::get_key(world, id(k)?),
         (Delete, ["sshkey", k]) => networks::delete_key(world, id(k)?),
-        (Get, ["dns"]) => dns::list(world),
+        (Get, ["dns"]) => dns::list(world, dns_quirk),
         (Post, ["dns"]) => dns::create(world, &body()?, when),
-        (Get, ["dns", "record", r]) => dns::get_record(world, id(r)?),
+        (Get, ["dns", "record", r]) => dns::get_record(world, id(r)?, dns_quirk),
         (Post, ["dns", kind]) if kind.starts_with("record") => {
-            dns::create_record(world, &kind["record".len()..], &body()?, when)
+            dns::create_record(world, &kind["record".len()..], &body()?, when, dns_quirk)
         }
         (Put, ["dns", kind, r]) if kind.starts_with("record") => {
-            dns::update_record(world, &kind["record".len()..], id(r)?, &body()?, when)
+            let kind = &kind["record".len()..];
+            dns::update_record(world, kind, id(r)?, &body()?, when, dns_quirk)
         }
-        (Get, ["dns", d]) => dns::get(world, id(d)?),
+        (Get, ["dns", d]) => dns::get(world, id(d)?, dns_quirk),
         (Delete, ["dns", d]) => dns::delete(world, id(d)?),
         (Delete, ["dns", d, r]) => dns::delete_record(world, id(d)?, id(r)?),
         (Get, ["customer", "balance"]) => account::balance(),

@@ -1,6 +1,7 @@
 //! The 1cloud emulator over real HTTP on 127.0.0.1:0: lifecycle, validation, quirks of the
 //! real API, auth, persistence and fault injection.
 
+mod dns_shape;
 mod protocol;
 mod resources;
 mod servers;
@@ -94,6 +95,17 @@ pub(crate) fn config(task_delay_ms: u64) -> EmulatorConfig {
         task_delay: Duration::from_millis(task_delay_ms),
         tick: Duration::from_millis(10),
         ..EmulatorConfig::default()
+    }
+}
+
+/// The record a `POST /dns/record{type}` answered with: the answer itself, or the one record of
+/// the list it is under `DnsQuirk::Lego`.
+#[track_caller]
+pub(crate) fn created_record(answer: Value) -> Value {
+    match answer {
+        Value::Array(mut list) if list.len() == 1 => list.remove(0),
+        Value::Array(list) => panic!("a list of {} records: {list:?}", list.len()),
+        record => record,
     }
 }
 

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use ict::emulator::{spawn, EmulatorConfig, ServerEvent};
+use ict::emulator::{spawn, DnsQuirk, EmulatorConfig, ServerEvent};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::{config, small_server, Api, Recorder};
+use super::{config, created_record, small_server, Api, Recorder};
 
 #[tokio::test]
 async fn private_networks_attach_and_detach() {
@@ -146,7 +146,18 @@ async fn ssh_keys_are_stored_listed_and_deleted() {
 
 #[tokio::test]
 async fn dns_domains_and_records() {
-    let handle = spawn(config(50)).await.expect("emulator starts");
+    for dns_quirk in [DnsQuirk::Off, DnsQuirk::Lego] {
+        dns_domains_and_records_in(dns_quirk).await;
+    }
+}
+
+async fn dns_domains_and_records_in(dns_quirk: DnsQuirk) {
+    let handle = spawn(EmulatorConfig {
+        dns_quirk,
+        ..config(50)
+    })
+    .await
+    .expect("emulator starts");
     let api = Api::new(&handle);
     let domain = api
         .post(
@@ -167,12 +178,13 @@ async fn dns_domains_and_records() {
     api.wait_for(&domain_path, "State", "Active").await;
 
     let d = domain_id.to_string();
-    let a = api
-        .post(
+    let a = created_record(
+        api.post(
             "/dns/recorda",
             json!({"DomainId": d, "IP": "1.2.3.4", "Name": "www", "TTL": "3600"}),
         )
-        .await;
+        .await,
+    );
     assert_eq!(a["TypeRecord"], "A");
     assert_eq!(a["TTL"], 3600);
     assert_eq!(a["State"], "New");

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ict::emulator::{self, EmulatorConfig};
+use ict::emulator::{self, DnsQuirk, EmulatorConfig};
 use ict::provider::onecloud::Client;
 use ict::provider::{
     ActionState, NetworkSpec, PowerOp, RecordKind, RecordSpec, ServerSize, ServerState, SshKeySpec,
@@ -13,10 +13,16 @@ use tokio::time::Instant;
 use super::client::{fast_client, spec};
 
 async fn emulator() -> (emulator::EmulatorHandle, Client) {
+    emulator_in(DnsQuirk::Off).await
+}
+
+/// The emulator with DNS answers in the shape `dns_quirk` picks.
+async fn emulator_in(dns_quirk: DnsQuirk) -> (emulator::EmulatorHandle, Client) {
     let handle = emulator::spawn(EmulatorConfig {
         token: Some("contract".to_owned()),
         task_delay: Duration::from_millis(20),
         tick: Duration::from_millis(10),
+        dns_quirk,
         ..EmulatorConfig::default()
     })
     .await
@@ -217,9 +223,17 @@ async fn servers_actions_networks_and_keys() {
     handle.shutdown().await.expect("stops");
 }
 
+/// In both shapes of DNS answers (issue 14): ict's client reads TXT text quoted or bare, and
+/// TXT names fully qualified.
 #[tokio::test]
 async fn dns_domains_and_records() {
-    let (handle, client) = emulator().await;
+    for dns_quirk in [DnsQuirk::Off, DnsQuirk::Lego] {
+        dns_domains_and_records_in(dns_quirk).await;
+    }
+}
+
+async fn dns_domains_and_records_in(dns_quirk: DnsQuirk) {
+    let (handle, client) = emulator_in(dns_quirk).await;
     let domain = client
         .create_domain("example.org", &[])
         .await
@@ -232,6 +246,7 @@ async fn dns_domains_and_records() {
         (RecordKind::Cname, "blog", "www.example.org", None),
         (RecordKind::Mx, "@", "mail.example.org", Some(10)),
         (RecordKind::Txt, "@", "v=spf1 -all", None),
+        (RecordKind::Txt, "_acme-challenge", "challenge-1", None),
     ] {
         let record = client
             .create_record(
@@ -246,13 +261,17 @@ async fn dns_domains_and_records() {
                 &[],
             )
             .await
-            .unwrap_or_else(|e| panic!("create {kind:?} record: {e}"));
+            .unwrap_or_else(|e| panic!("{dns_quirk:?}: create {kind:?} record: {e}"));
         assert_eq!(record.domain, domain.id);
         assert!(
             record.kind.eq_ignore_ascii_case(kind.as_str()),
             "{record:?}"
         );
-        assert_eq!(record.value.trim_end_matches('.'), value, "{record:?}");
+        assert_eq!(
+            record.value.trim_end_matches('.'),
+            value,
+            "{dns_quirk:?}: {record:?}"
+        );
         ids.push(record.id);
     }
     let listed = client.domain(domain.id).await.expect("get domain");
@@ -275,6 +294,20 @@ async fn dns_domains_and_records() {
         .find(|r| r.id == ids[3])
         .expect("MX record");
     assert_eq!(mx.priority, Some(10), "{mx:?}");
+    let texts: Vec<(&str, &str)> = listed
+        .records
+        .iter()
+        .filter(|r| r.kind == "TXT")
+        .map(|r| (r.name.as_str(), r.value.as_str()))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            ("@", "v=spf1 -all"),
+            ("_acme-challenge.example.org.", "challenge-1")
+        ],
+        "{dns_quirk:?}"
+    );
     assert_eq!(client.domains().await.expect("list").len(), 1);
 
     client
