@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::doctor::{self, Skipped};
 use super::hosts::{self, Host};
 use super::infra::{self, Converge};
-use super::doctor::{self, Skipped};
 use super::{evaluate, metrics, Error};
 use crate::ansible;
 use crate::cli::{InventoryArgs, InventoryFormat, PowerAction, PowerArgs, RunArgs};

@@ -94,7 +94,8 @@ fn on_path(name: &str) -> Option<PathBuf> {
         .filter(|dir| !dir.as_os_str().is_empty())
         .map(|dir| dir.join(name))
         .find(|file| {
-            std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            std::fs::metadata(file)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
 }
 
@@ -188,7 +189,12 @@ fn program(name: &'static str, install: &str) -> Check {
 /// A file at a fixed place.
 fn file(name: &'static str, path: &Path, install: &str) -> Check {
     let found = path.is_file().then(|| path.display().to_string());
-    check(name, found, &format!("{} is missing", path.display()), install)
+    check(
+        name,
+        found,
+        &format!("{} is missing", path.display()),
+        install,
+    )
 }
 
 /// What the emulator's SSH backing needs, one check each (the emulator itself tells commands
@@ -211,10 +217,12 @@ fn ssh_checks(sshd: &Path) -> Vec<Check> {
     ]
 }
 
-/// OverlayFS, for copy-on-write root filesystems.
+/// The overlay filesystem, for copy-on-write root filesystems.
 fn overlayfs() -> Check {
-    let listed = std::fs::read_to_string("/proc/filesystems")
-        .is_ok_and(|t| t.lines().any(|l| l.split_whitespace().last() == Some("overlay")));
+    let listed = std::fs::read_to_string("/proc/filesystems").is_ok_and(|t| {
+        t.lines()
+            .any(|l| l.split_whitespace().last() == Some("overlay"))
+    });
     check(
         "overlayfs",
         listed.then(|| "in /proc/filesystems".to_owned()),
@@ -237,17 +245,19 @@ fn user_namespaces() -> Check {
     )
 }
 
-/// A PostgreSQL server binary of any version (Debian: `/usr/lib/postgresql/<v>/bin/postgres`).
+/// A `postgres` server binary of any version (Debian: `/usr/lib/postgresql/<v>/bin/postgres`).
 fn postgres() -> Check {
-    let found = std::fs::read_dir("/usr/lib/postgresql").ok().and_then(|versions| {
-        let mut binaries: Vec<PathBuf> = versions
-            .filter_map(Result::ok)
-            .map(|v| v.path().join("bin/postgres"))
-            .filter(|p| p.is_file())
-            .collect();
-        binaries.sort();
-        binaries.pop().map(|p| p.display().to_string())
-    });
+    let found = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()
+        .and_then(|versions| {
+            let mut binaries: Vec<PathBuf> = versions
+                .filter_map(Result::ok)
+                .map(|v| v.path().join("bin/postgres"))
+                .filter(|p| p.is_file())
+                .collect();
+            binaries.sort();
+            binaries.pop().map(|p| p.display().to_string())
+        });
     check(
         "postgres",
         found,

@@ -148,7 +148,11 @@ fn exec_declared(
     runtime.block_on(async {
         let conn = pending.connect().await?;
         if let Some(why) = conn.ssh_unavailable() {
-            let servers = if selected.len() == 1 { "server" } else { "servers" };
+            let servers = if selected.len() == 1 {
+                "server"
+            } else {
+                "servers"
+            };
             let step = format!("`{command}` on {} {servers}", selected.len());
             let skipped = Skipped::no_ssh(step, why);
             conn.close().await;

@@ -247,9 +247,7 @@ impl Live {
                         dir: self.root.join(server.id.to_string()),
                     };
                     let (queue, commands) = mpsc::unbounded_channel();
-                    let task = self
-                        .runtime
-                        .spawn(run(files, self.sshd.clone(), commands));
+                    let task = self.runtime.spawn(run(files, self.sshd.clone(), commands));
                     Actor { queue, task }
                 });
                 let _ = actor.queue.send(Command::Start(server.clone()));

@@ -20,7 +20,11 @@ pub fn report(features: &[Feature]) -> String {
     let mut out = String::new();
     for feature in features {
         let status = if feature.ok { "ready" } else { "MISSING" };
-        let _ = writeln!(out, "{}: {status} — for {}", feature.name, feature.needed_for);
+        let _ = writeln!(
+            out,
+            "{}: {status} — for {}",
+            feature.name, feature.needed_for
+        );
         for check in &feature.checks {
             let (mark, install) = if check.ok {
                 ("ok ", String::new())
