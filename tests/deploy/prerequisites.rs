@@ -40,6 +40,14 @@ impl Bare {
             .run()
     }
 
+    /// Runs `ict ARGS`, which must do nothing but skip `step` for lack of sshd, exiting 4.
+    #[track_caller]
+    fn skips_only(&self, dir: &Path, args: &[&str], step: &str) {
+        let out = self.ict(dir, args);
+        assert_exit(&out, 4);
+        assert_eq!(out.stdout, format!("{HEADER}{}{FOOTER}", self.no_ssh(step)));
+    }
+
     /// The summary line pair for a step skipped for lack of sshd.
     fn no_ssh(&self, step: &str) -> String {
         format!(
@@ -120,6 +128,47 @@ fn run_without_sshd_or_ansible_creates_the_servers_and_skips_the_rest_at_once() 
     );
 }
 
+/// With sshd but no `ansible-playbook`, `ict run` still logs in and pins every host key; only
+/// the playbooks are skipped.
+#[test]
+fn run_without_ansible_pins_host_keys_and_skips_only_the_playbooks() {
+    if !super::testable() {
+        return;
+    }
+    let _serial = super::serial();
+    let bare = Bare::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    super::run::copy_tree(&root().join("examples"), dir.path());
+    let out = Test::new()
+        .current_dir(dir.path())
+        .env("ICT_EMULATOR_SSH", "1")
+        .env("PATH", &bare.path.path().display().to_string())
+        .args(&["run", "quickstart.ict", "--yes"])
+        .run();
+    assert_exit(&out, 4);
+    assert!(
+        out.stdout.contains("\nWaiting for SSH on 4 server(s)…\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .ends_with(&format!("{HEADER}{NO_ANSIBLE}{FOOTER}")),
+        "{}",
+        out.stdout
+    );
+    let state = Test::new()
+        .current_dir(dir.path())
+        .args(&["state", "list", "quickstart.ict", "--json"])
+        .success();
+    let pinned = state.stdout.matches("SHA256:").count();
+    assert_eq!(
+        pinned, 4,
+        "every server's host key is pinned:\n{}",
+        state.stdout
+    );
+}
+
 /// Issue 13 item 22: against the real cloud (here `ict emulator` behind the 1cloud client),
 /// `ict run` of a script with playbooks checks for `ansible-playbook` before it creates anything.
 #[tokio::test]
@@ -162,11 +211,10 @@ fn exec_without_sshd_on_the_emulator_skips_at_once_with_exit_4() {
         &[],
     );
     assert_exit(&bare.ict(test.path(), &["apply", "infra.ict", "--yes"]), 0);
-    let out = bare.ict(test.path(), &["exec", "infra.ict", "--", "uptime"]);
-    assert_exit(&out, 4);
-    assert_eq!(
-        out.stdout,
-        format!("{HEADER}{}{FOOTER}", bare.no_ssh("`uptime` on 2 servers"))
+    bare.skips_only(
+        test.path(),
+        &["exec", "infra.ict", "--", "uptime"],
+        "`uptime` on 2 servers",
     );
 }
 
@@ -219,11 +267,10 @@ fn pipeline_run_without_sshd_on_the_emulator_skips_at_once_with_exit_4() {
              environments: #{ dev: #{ refs: [\"main\"], hosts: \"web-1\" } } });\n",
         &[],
     );
-    let out = bare.ict(test.path(), &["pipeline", "run", "infra.ict", "hello"]);
-    assert_exit(&out, 4);
-    assert_eq!(
-        out.stdout,
-        format!("{HEADER}{}{FOOTER}", bare.no_ssh("pipeline `hello`"))
+    bare.skips_only(
+        test.path(),
+        &["pipeline", "run", "infra.ict", "hello"],
+        "pipeline `hello`",
     );
 }
 
