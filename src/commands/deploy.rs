@@ -103,7 +103,7 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, 
         let code = result?;
         closed?;
         if code == ExitCode::Skipped {
-            ui.skipped(&lacking);
+            ui.skipped(&lacking, false);
         }
         Ok(code)
     })

@@ -156,7 +156,7 @@ fn exec_declared(
             let step = format!("`{command}` on {} {servers}", selected.len());
             let skipped = Skipped::no_ssh(step, why);
             conn.close().await;
-            ui.skipped(&[skipped]);
+            ui.skipped(&[skipped], args.json);
             return Ok(ExitCode::Skipped);
         }
         let dir = StateDir::for_script(script, &config.env)?;

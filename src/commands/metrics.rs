@@ -53,7 +53,7 @@ pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsArgs) -> Result<Ex
         }
         Ok(match skipped {
             Some(skipped) => {
-                ui.skipped(&[skipped]);
+                ui.skipped(&[skipped], args.json);
                 ExitCode::Skipped
             }
             None => ExitCode::Success,

@@ -107,7 +107,7 @@ fn with_deployer(
         if let Some(why) = conn.ssh_unavailable() {
             let skipped = Skipped::no_ssh(format!("pipeline `{name}`"), why);
             conn.close().await;
-            ui.skipped(&[skipped]);
+            ui.skipped(&[skipped], false);
             return Ok(ExitCode::Skipped);
         }
         let deployer = Deployer {

@@ -192,9 +192,15 @@ impl Ui {
         self.out(&doctor::report(features));
     }
 
-    /// Prints what a command skipped for lack of a prerequisite, and how to install it.
-    pub fn skipped(&self, skipped: &[crate::commands::doctor::Skipped]) {
-        self.out(&doctor::skipped(skipped));
+    /// Prints what a command skipped for lack of a prerequisite, and how to install it: on
+    /// standard output after the command's report, or on standard error when that is `json`.
+    pub fn skipped(&self, skipped: &[crate::commands::doctor::Skipped], json: bool) {
+        let text = doctor::skipped(skipped);
+        if json {
+            eprint!("{text}");
+        } else {
+            self.out(&text);
+        }
     }
 
     /// Announces, before anything changes, a step that will be skipped.

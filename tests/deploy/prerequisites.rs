@@ -255,6 +255,15 @@ fn metrics_over_ssh_without_sshd_on_the_emulator_are_skipped_rows_and_exit_4() {
         "{}",
         out.stdout
     );
+    // With --json the summary goes to standard error: standard output stays JSON.
+    let json = bare.ict(
+        test.path(),
+        &["metrics", "infra.ict", "--interval", "0", "--json"],
+    );
+    assert_exit(&json, 4);
+    let rows: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON rows");
+    assert_eq!(rows.as_array().map(Vec::len), Some(2), "{}", json.stdout);
+    assert!(json.stderr.contains(HEADER), "{}", json.stderr);
 }
 
 #[test]
