@@ -138,6 +138,15 @@ pub enum Command {
     /// Run the built-in 1cloud API emulator (the default provider without `ONECLOUD_TOKEN`).
     Emulator(crate::emulator::EmulatorArgs),
 
+    /// List what this machine has and lacks for each feature (SSH to the emulator's servers,
+    /// their isolation, Ansible, node_exporter, PostgreSQL, libvirt, a browser, the contract
+    /// clients), with the command that installs each missing piece. Always exits 0.
+    Doctor {
+        /// Print JSON: `{"features": [{"name", "needed_for", "ok", "checks": [...]}]}`.
+        #[arg(long)]
+        json: bool,
+    },
+
     /// Print a shell completion script, e.g. `ict completions bash > ~/.local/share/bash-completion/completions/ict`.
     Completions {
         /// The shell to generate completions for.

@@ -36,6 +36,16 @@ impl Connection {
         self.emulator.is_some()
     }
 
+    /// Why the servers cannot be reached over SSH from here: the built-in emulator's SSH
+    /// backing was wanted but cannot work on this machine (no sshd, not root). `None` for the
+    /// real cloud, or when the emulator's servers answer SSH (or `ICT_EMULATOR_SSH=0` turned it
+    /// off, when another emulator on the same project may serve them).
+    pub fn ssh_unavailable(&self) -> Option<&emulator::SshUnavailable> {
+        self.emulator
+            .as_ref()
+            .and_then(EmulatorHandle::ssh_unavailable)
+    }
+
     /// Stops the in-process emulator (saving its account).
     pub async fn close(self) {
         if let Some(handle) = self.emulator {
@@ -144,6 +154,7 @@ async fn start_emulator(
         // (starts) their sshds and stops them when it ends. `ICT_EMULATOR_SSH=0` turns
         // it off (e.g. tests running many emulators at once, whose servers share IPs).
         ssh_backing: ssh_backing_wanted(std::env::var("ICT_EMULATOR_SSH").ok().as_deref()),
+        sshd: emulator::sshd_program(),
         ip_base: Some(ip_base(&state_file)),
         // Every running server serves `/metrics` on its IP, port 9100 (`ict metrics`).
         // `ICT_EMULATOR_METRICS=0` turns it off.

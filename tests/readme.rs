@@ -67,3 +67,64 @@ fn every_documented_script_checks() {
     }
     assert!(count >= 3, "only {count} ict blocks in the docs");
 }
+
+/// The lines of the README's "Two commands on a fresh machine" block, comments left out: the
+/// install-and-test command first, then the main job.
+fn two_commands(readme: &str) -> Vec<String> {
+    let (_, section) = readme
+        .split_once("## Two commands on a fresh machine")
+        .expect("the README has its two commands");
+    let (_, block) = section.split_once("```sh\n").expect("a sh block");
+    let (block, _) = block.split_once("```").expect("the block's end");
+    block
+        .lines()
+        .map(|l| {
+            l.split_once('#')
+                .map_or(l, |(command, _)| command)
+                .trim()
+                .to_owned()
+        })
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Issue 15: the README's first command is `INSTALL && TEST`, and `.ci/run` runs exactly that
+/// install step and that test command, in that order, so the two cannot drift apart.
+#[test]
+fn readme_install_step_and_test_command_are_the_ones_ci_runs() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let commands = two_commands(&readme);
+    assert_eq!(
+        commands,
+        [
+            "bash scripts/install.sh && cargo test",
+            "cargo run --release -- run examples/quickstart.ict --yes",
+        ]
+    );
+    let (install, test) = commands[0].split_once(" && ").expect("INSTALL && TEST");
+    let ci = std::fs::read_to_string(root().join(".ci/run")).expect(".ci/run");
+    let steps: Vec<&str> = ci
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let at = |command: &str| {
+        steps
+            .iter()
+            .position(|s| *s == command)
+            .unwrap_or_else(|| panic!("`.ci/run` does not run `{command}`:\n{ci}"))
+    };
+    assert!(
+        at(install) < at(test),
+        ".ci/run installs after testing:\n{ci}"
+    );
+    assert_eq!(
+        steps.last(),
+        Some(&test),
+        ".ci/run ends with the test command"
+    );
+    assert!(
+        root().join("scripts/install.sh").is_file(),
+        "the install script exists"
+    );
+}

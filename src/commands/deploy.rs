@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::doctor::{self, Skipped};
 use super::hosts::{self, Host};
 use super::infra::{self, Converge};
 use super::{evaluate, metrics, Error};
@@ -29,18 +30,22 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, 
     let script = &args.apply.file;
     let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
-    let auth = hosts::auth(args.ssh.identity.as_deref(), &evaluated.desired, script);
     let runtime = infra::runtime()?;
     runtime.block_on(async {
         let conn = pending.connect().await?;
         ui.out(&format!("{}\n\n", conn.banner));
-        let store = match infra::open_store(config, ui, script, "run") {
-            Ok(store) => store,
+        let opened = lacking(&conn, &evaluated.desired)
+            .and_then(|lacking| Ok((lacking, infra::open_store(config, ui, script, "run")?)));
+        let (lacking, store) = match opened {
+            Ok(opened) => opened,
             Err(e) => {
                 conn.close().await;
                 return Err(e);
             }
         };
+        for skipped in &lacking {
+            ui.will_skip(skipped);
+        }
         let options = reconcile::Options {
             parallelism: args.apply.parallelism,
             ..reconcile::Options::default()
@@ -72,16 +77,18 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, 
                     ui,
                     &evaluated.desired,
                     &mut store,
-                    auth,
                     args,
                     script,
+                    &lacking,
                 )
                 .await
             }
             other => other,
         };
         let result = match result {
-            Ok(ExitCode::Success) if !args.no_metrics && !evaluated.desired.servers.is_empty() => {
+            Ok(code @ (ExitCode::Success | ExitCode::Skipped))
+                if !args.no_metrics && !evaluated.desired.servers.is_empty() =>
+            {
                 let look = metrics::Look {
                     conn: &conn,
                     ui,
@@ -90,7 +97,7 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, 
                     ssh: &args.ssh,
                 };
                 look.show_all(&mut store).await;
-                Ok(ExitCode::Success)
+                Ok(code)
             }
             other => other,
         };
@@ -98,26 +105,77 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, 
         conn.close().await;
         let code = result?;
         closed?;
+        if code == ExitCode::Skipped {
+            ui.skipped(&lacking, false);
+        }
         Ok(code)
     })
 }
 
-/// After apply: wait for SSH, pin host keys, render the inventory and run the playbooks.
+/// What `ict run` cannot do on this machine, found before the cloud changes: the playbooks need
+/// `ansible-playbook` on `PATH`, and logging in to the emulator's servers needs an sshd behind
+/// them. On the emulator those steps are skipped (exit 4, with a summary); against the real
+/// cloud a missing `ansible-playbook` is an error before anything is created.
+fn lacking(conn: &Connection, desired: &Desired) -> Result<Vec<Skipped>, Error> {
+    let count = desired.playbooks.len();
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let playbooks = format!("{count} playbook{}", if count == 1 { "" } else { "s" });
+    let mut lacking = Vec::new();
+    if let Some(why) = conn.ssh_unavailable() {
+        let step = format!("waiting for SSH, pinning host keys and {playbooks}");
+        lacking.push(Skipped::no_ssh(step, why));
+    }
+    if doctor::ansible_playbook().is_none() {
+        if !conn.is_emulator() {
+            return Err(Error::Message(format!(
+                "the script declares {playbooks} but ansible-playbook is not on PATH; nothing was \
+                 changed. Install it with `{}`, or change only the cloud with `ict apply`",
+                doctor::INSTALL_ANSIBLE
+            )));
+        }
+        lacking.push(Skipped::no_ansible(playbooks));
+    }
+    Ok(lacking)
+}
+
+/// After apply: render the inventory, wait for SSH, pin host keys and run the playbooks — or
+/// only as much of that as this machine allows (`lacking`, see [`lacking`]): then
+/// [`ExitCode::Skipped`].
 async fn configure(
     conn: &Connection,
     ui: &Ui,
     desired: &Desired,
     store: &mut Store,
-    auth: Result<ssh::Auth, Error>,
     args: &RunArgs,
     script: &Path,
+    lacking: &[Skipped],
 ) -> Result<ExitCode, Error> {
     if desired.playbooks.is_empty() {
         return Ok(ExitCode::Success);
     }
-    let auth = auth?;
     let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await?;
     let fleet = hosts::fleet(desired, store.state(), &observed);
+    // The inventory lives in a private folder next to the state, removed afterwards. It is
+    // rendered first, so that its problems (a secret not set) show before any wait.
+    let dir = store.dir().clone();
+    let work = tempfile::Builder::new()
+        .prefix("ansible-")
+        .tempdir_in(dir.path())
+        .map_err(|e| Error::Message(format!("cannot create a work folder: {e}")))?;
+    let inventory_file = write_inventory(
+        ui,
+        work.path(),
+        (desired, &fleet),
+        &dir,
+        args.ssh.identity.as_deref(),
+        script,
+    )?;
+    if conn.ssh_unavailable().is_some() {
+        return Ok(ExitCode::Skipped);
+    }
+    let auth = hosts::auth(args.ssh.identity.as_deref(), desired, script)?;
     let targets: Vec<ssh::Target> = fleet
         .iter()
         .filter(|h| h.power_on)
@@ -155,21 +213,10 @@ async fn configure(
             return Err(Error::Message(format!("{}: {e}", r.target)));
         }
     }
-    // The inventory lives in a private folder next to the state, removed afterwards.
-    let dir = store.dir().clone();
-    let work = tempfile::Builder::new()
-        .prefix("ansible-")
-        .tempdir_in(dir.path())
-        .map_err(|e| Error::Message(format!("cannot create a work folder: {e}")))?;
+    if !lacking.is_empty() {
+        return Ok(ExitCode::Skipped);
+    }
     let resolve = hosts::resolver(&fleet);
-    let inventory_file = write_inventory(
-        work.path(),
-        desired,
-        &fleet,
-        &dir,
-        args.ssh.identity.as_deref(),
-        script,
-    )?;
     let env = ansible_env(&dir, work.path());
     let mut failed = false;
     for playbook in &desired.playbooks {
@@ -248,17 +295,19 @@ fn ansible_env(dir: &StateDir, work: &Path) -> Vec<(String, String)> {
     ]
 }
 
-/// Writes `hosts.yml` and 0600 `host_vars/`, `group_vars/` files holding secret variables.
+/// Writes `hosts.yml` and 0600 `host_vars/`, `group_vars/` files holding secret variables;
+/// warns about hosts with no address yet.
 fn write_inventory(
+    ui: &Ui,
     work: &Path,
-    desired: &Desired,
-    fleet: &[Host],
+    (desired, fleet): (&Desired, &[Host]),
     dir: &StateDir,
     identity: Option<&Path>,
     script: &Path,
 ) -> Result<PathBuf, Error> {
     let resolve = hosts::resolver(fleet);
     let mut inv = Inventory::build(desired, &resolve);
+    ui.inventory_warnings(&inv);
     add_ssh_vars(&mut inv, dir, identity, desired, script);
     let io = |e: std::io::Error| Error::Message(format!("cannot write the inventory: {e}"));
     // OpenSSH refuses a private key that others can read (a key checked out from git is 0644):
@@ -360,6 +409,7 @@ pub(super) fn inventory(config: &Config, ui: &Ui, args: &InventoryArgs) -> Resul
         let fleet = hosts::fleet(&evaluated.desired, &state, &observed?);
         let resolve = hosts::resolver(&fleet);
         let mut inv = Inventory::build(&evaluated.desired, &resolve);
+        ui.inventory_warnings(&inv);
         add_ssh_vars(&mut inv, &dir, None, &evaluated.desired, script);
         let text = if args.list {
             format!("{}\n", inventory::list_json(&inv))

@@ -2,13 +2,15 @@
 //! addresses from the provider, host keys pinned in ict's state on first contact), or hosts
 //! listed in a file (`--hosts`, like `ansible -i`), whose keys must already be in an OpenSSH
 //! `known_hosts` file. Both print the same per-host output and recap and exit 0, or 3 when
-//! some host failed.
+//! some host failed; on the built-in emulator without an sshd behind its servers, nothing is
+//! tried: a summary says how to install it, exit 4.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::deploy::save_pins_if_unlocked;
+use super::doctor::Skipped;
 use super::hosts::{self, Host};
 use super::{evaluate, infra, Error};
 use crate::cli::ExecArgs;
@@ -145,6 +147,18 @@ fn exec_declared(
     let runtime = infra::runtime()?;
     runtime.block_on(async {
         let conn = pending.connect().await?;
+        if let Some(why) = conn.ssh_unavailable() {
+            let servers = if selected.len() == 1 {
+                "server"
+            } else {
+                "servers"
+            };
+            let step = format!("`{command}` on {} {servers}", selected.len());
+            let skipped = Skipped::no_ssh(step, why);
+            conn.close().await;
+            ui.skipped(&[skipped], args.json);
+            return Ok(ExitCode::Skipped);
+        }
         let dir = StateDir::for_script(script, &config.env)?;
         let state = State::load(&dir)?;
         let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await;

@@ -14,12 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::deploy::save_pins_if_unlocked;
+use super::doctor::Skipped;
 use super::hosts::{self, Host};
 use super::{evaluate, infra, Error};
 use crate::cli::{MetricsArgs, ScrapeArgs, SshArgs, TopArgs};
 use crate::config::Config;
 use crate::connect::{self, Connection};
-use crate::emulator::NODE_EXPORTER_PORT;
+use crate::emulator::{SshUnavailable, NODE_EXPORTER_PORT};
 use crate::exit::ExitCode;
 use crate::metrics::{
     figures_between, Endpoint, HostFigures, ScrapeOptions, ScrapeTarget, Scraper,
@@ -42,6 +43,7 @@ pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsArgs) -> Result<Ex
         let (conn, fleet) =
             Fleet::connect(pending, config, script, &evaluated.desired, &args.scrape).await?;
         let rows = fleet.scraper.sample(&fleet.targets, interval).await;
+        let skipped = fleet.skipped.clone();
         fleet.close(conn, config, ui, script).await;
         if args.json {
             ui.json(&rows)
@@ -49,7 +51,13 @@ pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsArgs) -> Result<Ex
         } else {
             ui.metrics_table(&rows);
         }
-        Ok(ExitCode::Success)
+        Ok(match skipped {
+            Some(skipped) => {
+                ui.skipped(&[skipped], args.json);
+                ExitCode::Skipped
+            }
+            None => ExitCode::Success,
+        })
     })
 }
 
@@ -120,13 +128,7 @@ impl Look<'_> {
             timeout,
             ssh: self.ssh.clone(),
         };
-        let fleet = Fleet::new(
-            self.script,
-            self.desired,
-            &args,
-            self.conn.is_emulator(),
-            known,
-        )?;
+        let fleet = Fleet::new(self.script, self.desired, &args, self.conn, known)?;
         let rows = fleet.scraper.sample(&fleet.targets, interval).await;
         fleet.scraper.close().await;
         Ok((rows, fleet))
@@ -225,6 +227,8 @@ pub(super) struct Fleet {
     pub(super) scraper: Scraper,
     pins: Arc<PinnedKeys>,
     pub(super) hosts: Vec<Host>,
+    /// The servers scraped over SSH, skipped because the emulator's servers have no SSH here.
+    pub(super) skipped: Option<Skipped>,
 }
 
 impl Fleet {
@@ -264,13 +268,7 @@ impl Fleet {
         let dir = StateDir::for_script(script, &config.env)?;
         let state = State::load(&dir)?;
         let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await?;
-        Fleet::new(
-            script,
-            desired,
-            args,
-            conn.is_emulator(),
-            (&state, &observed),
-        )
+        Fleet::new(script, desired, args, conn, (&state, &observed))
     }
 
     /// The fleet from a state and an observation of the cloud the caller already has.
@@ -278,7 +276,7 @@ impl Fleet {
         script: &Path,
         desired: &Desired,
         args: &ScrapeArgs,
-        emulator: bool,
+        conn: &Connection,
         (state, observed): (&State, &Observed),
     ) -> Result<Fleet, Error> {
         let selected = pattern::select(&args.limit, desired);
@@ -291,14 +289,17 @@ impl Fleet {
         }
         let timeout = seconds("--timeout", args.timeout, false)?;
         let hosts = hosts::fleet(desired, state, observed);
-        let targets: Vec<ScrapeTarget> = hosts
+        let mut targets: Vec<ScrapeTarget> = hosts
             .iter()
             .filter(|h| selected.contains(&h.name.as_str()))
             .map(|h| ScrapeTarget {
                 name: h.name.clone(),
-                endpoint: endpoint(h, desired, emulator),
+                endpoint: endpoint(h, desired, conn.is_emulator()),
             })
             .collect();
+        let skipped = conn
+            .ssh_unavailable()
+            .and_then(|why| skip_ssh(&mut targets, why));
         let needs_ssh = targets
             .iter()
             .any(|t| matches!(t.endpoint, Endpoint::Ssh { .. }));
@@ -316,6 +317,7 @@ impl Fleet {
             scraper,
             pins,
             hosts,
+            skipped,
         })
     }
 
@@ -325,6 +327,22 @@ impl Fleet {
             save_pins_if_unlocked(config, ui, script, &self.pins, &self.hosts);
         }
     }
+}
+
+/// Turns the targets to be scraped over SSH into rows saying why they cannot be, when the
+/// emulator's servers have no SSH; what was skipped, if anything.
+fn skip_ssh(targets: &mut [ScrapeTarget], why: &SshUnavailable) -> Option<Skipped> {
+    let mut count = 0;
+    for target in targets {
+        if matches!(target.endpoint, Endpoint::Ssh { .. }) {
+            count += 1;
+            target.endpoint = Endpoint::Unavailable {
+                reason: format!("skipped: no SSH to the emulator's servers ({})", why.reason),
+            };
+        }
+    }
+    let servers = if count == 1 { "server" } else { "servers" };
+    (count > 0).then(|| Skipped::no_ssh(format!("scraping {count} {servers} over SSH"), why))
 }
 
 /// Where one server's exporter is (see the module docs).

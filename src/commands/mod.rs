@@ -7,6 +7,7 @@ use std::path::Path;
 use clap::CommandFactory;
 
 mod deploy;
+pub(crate) mod doctor;
 mod exec;
 mod hosts;
 mod infra;
@@ -170,6 +171,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
             })?;
             Ok(ExitCode::Success)
         }
+        Command::Doctor { json } => doctor::doctor(ui, *json),
         Command::Run(args) => deploy::run(config, ui, args),
         Command::Inventory(args) => deploy::inventory(config, ui, args),
         Command::Exec(args) => exec::exec(config, ui, args),

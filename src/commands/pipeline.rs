@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::doctor::Skipped;
 use super::hosts::{self, Host as FleetHost};
 use super::infra;
 use super::{evaluate, Error};
@@ -85,6 +86,8 @@ pub(super) fn rollback(config: &Config, ui: &Ui, args: &RollbackArgs) -> Result<
 
 /// Evaluates the script (while the provider starts), finds pipeline `name`, connects, runs
 /// `work` with a [`Deployer`], closes the connection, and turns the report into an exit code.
+/// On the built-in emulator without an sshd behind its servers, nothing is tried: exit 4 with
+/// a summary saying how to install it.
 fn with_deployer(
     config: &Config,
     ui: &Ui,
@@ -101,6 +104,12 @@ fn with_deployer(
     infra::runtime()?.block_on(async {
         let conn = pending.connect().await?;
         ui.note(&conn.banner);
+        if let Some(why) = conn.ssh_unavailable() {
+            let skipped = Skipped::no_ssh(format!("pipeline `{name}`"), why);
+            conn.close().await;
+            ui.skipped(&[skipped], false);
+            return Ok(ExitCode::Skipped);
+        }
         let deployer = Deployer {
             config,
             ui,

@@ -53,7 +53,8 @@ pub struct EmulatorArgs {
     pub token: Option<String>,
 
     /// Back every running server with a real sshd on its IP, port 22, so `ssh root@<IP>`
-    /// works with the server's keys (needs root and openssh-server).
+    /// works with the server's keys (needs root and openssh-server; `ICT_SSHD` names another
+    /// sshd than /usr/sbin/sshd).
     #[arg(long)]
     pub ssh: bool,
 
@@ -91,6 +92,7 @@ impl EmulatorArgs {
             seed: self.seed,
             fault_delay: Duration::from_millis(self.fault_delay),
             ssh_backing: self.ssh,
+            sshd: super::sshd_program(),
             node_exporter: !self.no_metrics,
             broken_paths: self.broken_path.clone(),
             dns_quirk: self.dns_quirk,

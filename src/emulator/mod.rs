@@ -53,7 +53,7 @@ pub use error::EmulatorError;
 pub use events::{ServerEvent, ServerHooks, ServerInfo};
 pub use faults::Fault;
 pub use node_exporter::NODE_EXPORTER_PORT;
-pub use sshd::ssh_server_dir;
+pub use sshd::{ssh_server_dir, sshd_program, SshUnavailable};
 
 /// How the emulator behaves. `Default` is a fresh in-memory account with 2 s tasks.
 #[derive(Clone)]
@@ -79,8 +79,11 @@ pub struct EmulatorConfig {
     /// First public IP handed out in a new account (default 127.1.0.10).
     pub ip_base: Option<std::net::Ipv4Addr>,
     /// Back every Active, powered-on server with a real sshd on its IP, port 22 (needs root
-    /// and `/usr/sbin/sshd`; without them one warning is logged and servers have no SSH).
+    /// and `sshd`; without them one warning is logged and servers have no SSH).
     pub ssh_backing: bool,
+    /// The OpenSSH server program for `ssh_backing` (default `/usr/sbin/sshd`; see
+    /// [`sshd_program`]).
+    pub sshd: PathBuf,
     /// Serve a `node_exporter`-style `/metrics` on port 9100 of every running server's IP.
     pub node_exporter: bool,
     /// Paths (e.g. `/dns`) whose every request answers 500: a broken part of the API.
@@ -102,6 +105,7 @@ impl Default for EmulatorConfig {
             tick: Duration::from_millis(100),
             hooks: None,
             ssh_backing: false,
+            sshd: PathBuf::from(sshd::DEFAULT_SSHD),
             node_exporter: false,
             ip_base: None,
             broken_paths: Vec::new(),
@@ -123,6 +127,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("tick", &self.tick)
             .field("hooks", &self.hooks.is_some())
             .field("ssh_backing", &self.ssh_backing)
+            .field("sshd", &self.sshd)
             .field("node_exporter", &self.node_exporter)
             .field("ip_base", &self.ip_base)
             .field("broken_paths", &self.broken_paths)
@@ -136,6 +141,8 @@ impl fmt::Debug for EmulatorConfig {
 pub struct EmulatorHandle {
     /// Where it listens (127.0.0.1 and a free port).
     pub addr: SocketAddr,
+    /// Why its servers have no SSH although `ssh_backing` asked for it.
+    ssh_unavailable: Option<SshUnavailable>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), EmulatorError>>>,
 }
@@ -144,6 +151,12 @@ impl EmulatorHandle {
     /// The API base URL, e.g. `http://127.0.0.1:41234`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Why the servers cannot be reached over SSH although SSH backing was asked for (`None`
+    /// when they can, or when it was not asked for).
+    pub fn ssh_unavailable(&self) -> Option<&SshUnavailable> {
+        self.ssh_unavailable.as_ref()
     }
 
     /// Stops the server gracefully (in-flight requests finish, state is saved) and waits.
@@ -209,12 +222,18 @@ pub async fn spawn_preloaded(
             addr: "127.0.0.1:0".to_owned(),
             source,
         })?;
+    let ssh_unavailable = emulator
+        .shared
+        .ssh
+        .as_ref()
+        .and_then(|ssh| ssh.unavailable().cloned());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(emulator.run(listener, async {
         let _ = stopped.await;
     }));
     Ok(EmulatorHandle {
         addr,
+        ssh_unavailable,
         stop: Some(stop),
         task: Some(task),
     })
@@ -261,7 +280,7 @@ impl Emulator {
         let restored = std::mem::take(&mut world.events);
         let ssh = config
             .ssh_backing
-            .then(|| sshd::SshBacking::new(config.state_file.as_deref()));
+            .then(|| sshd::SshBacking::new(config.state_file.as_deref(), &config.sshd));
         let shared = Arc::new(http::Shared {
             world: Mutex::new(world),
             token: config.token,

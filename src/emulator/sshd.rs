@@ -12,8 +12,10 @@
 //! stops the server's live connections; everything is stopped when the emulator shuts down,
 //! and a dropped [`inetd::Listening`] stops itself, so no path leaves an sshd behind.
 //!
-//! Needs Linux, root (port 22) and `/usr/sbin/sshd`; without them [`SshBacking`] logs one
-//! warning (when the first server needs it) and the emulator runs without SSH.
+//! Needs Linux, root (port 22) and an OpenSSH `sshd` (`/usr/sbin/sshd`, or `ICT_SSHD`); without
+//! them [`SshBacking`] logs one warning (when the first server needs it) and the emulator runs
+//! without SSH, saying why through [`SshBacking::unavailable`] so that commands can skip what
+//! needs SSH at once instead of waiting for it.
 //! Depends on `events`.
 
 mod files;
@@ -51,12 +53,73 @@ fn servers_dir(state_file: &Path) -> PathBuf {
     base.join("servers")
 }
 
+/// Debian's OpenSSH server, the default of [`sshd_program`].
+pub(super) const DEFAULT_SSHD: &str = "/usr/sbin/sshd";
+
+/// The OpenSSH server the emulator backs servers with: `ICT_SSHD` when set (an absolute path,
+/// because sshd re-executes itself), otherwise `/usr/sbin/sshd`.
+pub fn sshd_program() -> PathBuf {
+    match std::env::var_os("ICT_SSHD").filter(|p| !p.is_empty()) {
+        Some(path) => std::path::absolute(&path).unwrap_or_else(|_| PathBuf::from(path)),
+        None => PathBuf::from(DEFAULT_SSHD),
+    }
+}
+
+/// Why the emulated servers cannot be reached over SSH on this machine, and what fixes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshUnavailable {
+    /// What is missing, e.g. "/usr/sbin/sshd is missing".
+    pub reason: String,
+    /// The command (or step) that fixes it, e.g. "apt-get install -y openssh-server".
+    pub fix: String,
+}
+
+impl std::fmt::Display for SshUnavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.reason, self.fix)
+    }
+}
+
+/// Whether this machine can back emulated servers with `sshd`: Linux, the program itself,
+/// `ssh-keygen` for their host keys, and root for port 22.
+fn check_ssh_backing(sshd: &Path) -> Result<(), SshUnavailable> {
+    let missing = |reason: String, fix: &str| SshUnavailable {
+        reason,
+        fix: fix.to_owned(),
+    };
+    if !cfg!(target_os = "linux") {
+        return Err(missing(
+            "SSH backing needs Linux".to_owned(),
+            "use the real 1cloud, or a Linux machine",
+        ));
+    }
+    if !sshd.is_file() {
+        return Err(missing(
+            format!("{} is missing", sshd.display()),
+            "apt-get install -y openssh-server",
+        ));
+    }
+    if !Path::new(files::SSH_KEYGEN).is_file() {
+        return Err(missing(
+            format!("{} is missing", files::SSH_KEYGEN),
+            "apt-get install -y openssh-client",
+        ));
+    }
+    if !rustix::process::geteuid().is_root() {
+        return Err(missing(
+            "listening on port 22 of the servers' IPs needs root".to_owned(),
+            "run ict as root",
+        ));
+    }
+    Ok(())
+}
+
 /// The SSH service of all servers, or why there is none.
 pub(crate) enum SshBacking {
     Live(Live),
     /// SSH backing cannot work here; the reason is logged once, when a server first needs it.
     Unavailable {
-        reason: String,
+        reason: SshUnavailable,
         warned: AtomicBool,
     },
 }
@@ -64,6 +127,7 @@ pub(crate) enum SshBacking {
 /// Working SSH backing.
 pub(crate) struct Live {
     runtime: Handle,
+    sshd: PathBuf,
     root: PathBuf,
     actors: Mutex<HashMap<u64, Actor>>,
     /// Holds the folders when there is no state file; removed when the backing is dropped.
@@ -87,13 +151,21 @@ enum Command {
 impl SshBacking {
     /// SSH backing for an emulator with this state file (a temporary folder without one).
     /// When it cannot work on this machine, one warning says why as soon as a server is Active.
-    pub(crate) fn new(state_file: Option<&Path>) -> SshBacking {
-        match Live::new(state_file) {
+    pub(crate) fn new(state_file: Option<&Path>, sshd: &Path) -> SshBacking {
+        match Live::new(state_file, sshd) {
             Ok(live) => SshBacking::Live(live),
             Err(reason) => SshBacking::Unavailable {
                 reason,
                 warned: AtomicBool::new(false),
             },
+        }
+    }
+
+    /// Why servers have no SSH here (`None` when they have).
+    pub(crate) fn unavailable(&self) -> Option<&SshUnavailable> {
+        match self {
+            SshBacking::Live(_) => None,
+            SshBacking::Unavailable { reason, .. } => Some(reason),
         }
     }
 
@@ -130,45 +202,33 @@ impl SshBacking {
 }
 
 impl Live {
-    fn new(state_file: Option<&Path>) -> Result<Live, String> {
-        if !cfg!(target_os = "linux") {
-            return Err("SSH backing needs Linux".to_owned());
-        }
-        if !Path::new(inetd::SSHD).is_file() {
-            return Err(format!(
-                "{} is missing (apt-get install openssh-server)",
-                inetd::SSHD
-            ));
-        }
-        if !Path::new(files::SSH_KEYGEN).is_file() {
-            return Err(format!(
-                "{} is missing (apt-get install openssh-client)",
-                files::SSH_KEYGEN
-            ));
-        }
-        if !rustix::process::geteuid().is_root() {
-            return Err("listening on port 22 of the servers' IPs needs root".to_owned());
-        }
+    fn new(state_file: Option<&Path>, sshd: &Path) -> Result<Live, SshUnavailable> {
+        check_ssh_backing(sshd)?;
+        let failed = |reason: String| SshUnavailable {
+            reason,
+            fix: "see the log above (-v)".to_owned(),
+        };
         let runtime = Handle::try_current()
-            .map_err(|_| "the emulator was started outside a tokio runtime".to_owned())?;
+            .map_err(|_| failed("the emulator was started outside a tokio runtime".to_owned()))?;
         // sshd refuses to start without its privilege-separation folder (made by systemd
         // on a normal boot, missing in containers).
         std::fs::create_dir_all(inetd::PRIVSEP_DIR)
-            .map_err(|e| format!("cannot create {}: {e}", inetd::PRIVSEP_DIR))?;
+            .map_err(|e| failed(format!("cannot create {}: {e}", inetd::PRIVSEP_DIR)))?;
         let (root, temp) = if let Some(file) = state_file {
             (servers_dir(file), None)
         } else {
             let temp = tempfile::Builder::new()
                 .prefix("ict-emulator-ssh-")
                 .tempdir()
-                .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+                .map_err(|e| failed(format!("cannot create a temporary folder: {e}")))?;
             (temp.path().join("servers"), Some(temp))
         };
         // sshd resolves the paths in its configuration from its own working directory.
         let root = std::path::absolute(&root)
-            .map_err(|e| format!("cannot resolve {}: {e}", root.display()))?;
+            .map_err(|e| failed(format!("cannot resolve {}: {e}", root.display())))?;
         Ok(Live {
             runtime,
+            sshd: sshd.to_owned(),
             root,
             actors: Mutex::new(HashMap::new()),
             _temp: temp,
@@ -187,7 +247,7 @@ impl Live {
                         dir: self.root.join(server.id.to_string()),
                     };
                     let (queue, commands) = mpsc::unbounded_channel();
-                    let task = self.runtime.spawn(run(files, commands));
+                    let task = self.runtime.spawn(run(files, self.sshd.clone(), commands));
                     Actor { queue, task }
                 });
                 let _ = actor.queue.send(Command::Start(server.clone()));
@@ -243,20 +303,20 @@ impl Live {
 
 /// One server's task: applies its commands in order and stops its SSH when it ends (a
 /// cancelled task drops the [`Listening`], which stops it too).
-async fn run(files: Files, mut commands: mpsc::UnboundedReceiver<Command>) {
+async fn run(files: Files, sshd: PathBuf, mut commands: mpsc::UnboundedReceiver<Command>) {
     let mut info: Option<ServerInfo> = None;
     let mut listening: Option<Listening> = None;
     while let Some(command) = commands.recv().await {
         match command {
             Command::Start(server) => {
                 stop(&mut listening).await;
-                listening = launch(&files, &server).await;
+                listening = launch(&files, &server, &sshd).await;
                 info = Some(server);
             }
             Command::Power(on) => {
                 stop(&mut listening).await;
                 if let Some(server) = info.as_ref().filter(|_| on) {
-                    listening = launch(&files, server).await;
+                    listening = launch(&files, server, &sshd).await;
                 }
             }
             Command::Delete => {
@@ -283,8 +343,8 @@ async fn stop(listening: &mut Option<Listening>) {
     }
 }
 
-async fn launch(files: &Files, server: &ServerInfo) -> Option<Listening> {
-    match inetd::listen(files, server).await {
+async fn launch(files: &Files, server: &ServerInfo, sshd: &Path) -> Option<Listening> {
+    match inetd::listen(files, server, sshd).await {
         Ok(listening) => {
             tracing::debug!(id = server.id, ip = %server.ip, "sshd listening (inetd mode)");
             Some(listening)

@@ -6,6 +6,7 @@
 
 pub mod apply;
 mod diagnostic;
+pub mod doctor;
 mod exec;
 pub mod graph;
 pub mod metrics;
@@ -167,6 +168,47 @@ impl Ui {
     /// Prints the `ict metrics` table.
     pub fn metrics_table(&self, rows: &[crate::metrics::HostFigures]) {
         self.table(&metrics::table(rows));
+    }
+
+    /// Warns, on standard error, about each host of an inventory that has no address yet.
+    pub fn inventory_warnings(&self, inventory: &crate::inventory::Inventory) {
+        for host in &inventory.hosts {
+            if host
+                .vars
+                .get("ansible_host")
+                .is_none_or(serde_json::Value::is_null)
+            {
+                self.note(&format!(
+                    "warning: `{}` has no address yet (`ict apply` gives it one): Ansible \
+                     cannot reach it",
+                    host.name
+                ));
+            }
+        }
+    }
+
+    /// Prints `ict doctor`'s report.
+    pub fn doctor(&self, features: &[crate::commands::doctor::Feature]) {
+        self.out(&doctor::report(features));
+    }
+
+    /// Prints what a command skipped for lack of a prerequisite, and how to install it: on
+    /// standard output after the command's report, or on standard error when that is `json`.
+    pub fn skipped(&self, skipped: &[crate::commands::doctor::Skipped], json: bool) {
+        let text = doctor::skipped(skipped);
+        if json {
+            eprint!("{text}");
+        } else {
+            self.out(&text);
+        }
+    }
+
+    /// Announces, before anything changes, a step that will be skipped.
+    pub fn will_skip(&self, skipped: &crate::commands::doctor::Skipped) {
+        self.note(&format!(
+            "note: {} will be skipped: {} (install: {})",
+            skipped.step, skipped.reason, skipped.install
+        ));
     }
 
     /// Prints the per-host recap of a playbook run.

@@ -5,12 +5,14 @@
 //! IPs. Needs root, openssh-server and ansible-playbook: skipped with a message otherwise,
 //! except under `CI=true`, where they must run.
 
+mod doctor;
 mod exec;
 mod forget_host_key;
 mod host_key;
 mod inventory;
 mod metrics;
 mod power;
+mod prerequisites;
 mod run;
 mod secrets;
 mod stdlib;

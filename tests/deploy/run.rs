@@ -198,7 +198,7 @@ fn the_readme_tour_runs_command_by_command() {
 }
 
 /// Copies a folder tree (files and folders only), leaving out ict's own `.ict` folders.
-fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+pub(super) fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
     for entry in std::fs::read_dir(from)
         .expect("read folder")
         .filter_map(Result::ok)

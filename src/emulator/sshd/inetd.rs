@@ -30,8 +30,6 @@ use super::files::{Files, SshdError};
 use super::procfs;
 use crate::emulator::ServerInfo;
 
-/// Debian's OpenSSH server; an absolute path because sshd re-executes itself.
-pub(super) const SSHD: &str = "/usr/sbin/sshd";
 /// sshd's privilege-separation folder (compiled into Debian's sshd).
 pub(super) const PRIVSEP_DIR: &str = "/run/sshd";
 /// How long a connection's processes get between SIGTERM and SIGKILL.
@@ -86,7 +84,12 @@ impl Connections {
 }
 
 /// Prepares the server's files and listens on `<ip>:22`.
-pub(super) async fn listen(files: &Files, info: &ServerInfo) -> Result<Listening, SshdError> {
+/// `sshd` is the OpenSSH server program (an absolute path: sshd re-executes itself).
+pub(super) async fn listen(
+    files: &Files,
+    info: &ServerInfo,
+    sshd: &Path,
+) -> Result<Listening, SshdError> {
     files.prepare(info).await?;
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -105,7 +108,7 @@ pub(super) async fn listen(files: &Files, info: &ServerInfo) -> Result<Listening
     let connections = Arc::new(Connections::default());
     let accept = tokio::spawn(accept_loop(
         listener,
-        files.config(),
+        (sshd.to_owned(), files.config()),
         log,
         Arc::clone(&connections),
     ));
@@ -120,7 +123,7 @@ pub(super) async fn listen(files: &Files, info: &ServerInfo) -> Result<Listening
 /// a small task that forgets it when it exits.
 async fn accept_loop(
     listener: TcpListener,
-    config: PathBuf,
+    (sshd, config): (PathBuf, PathBuf),
     log: File,
     connections: Arc<Connections>,
 ) {
@@ -133,10 +136,10 @@ async fn accept_loop(
                 continue;
             }
         };
-        let mut child = match spawn_sshd(stream, &config, &log) {
+        let mut child = match spawn_sshd(stream, (&sshd, &config), &log) {
             Ok(child) => child,
             Err(error) => {
-                tracing::warn!(config = %config.display(), "cannot run {SSHD} -i: {error}");
+                tracing::warn!(config = %config.display(), "cannot run {} -i: {error}", sshd.display());
                 continue;
             }
         };
@@ -158,11 +161,15 @@ async fn accept_loop(
 /// `sshd -i -e -f CONFIG` on the accepted socket (blocking mode, as sshd expects), its log
 /// appended to the server's `sshd.log`. Its own process group, so a Ctrl-C in the terminal
 /// reaches only ict, which then stops it in order.
-fn spawn_sshd(stream: TcpStream, config: &Path, log: &File) -> io::Result<tokio::process::Child> {
+fn spawn_sshd(
+    stream: TcpStream,
+    (sshd, config): (&Path, &Path),
+    log: &File,
+) -> io::Result<tokio::process::Child> {
     let stream = stream.into_std()?;
     stream.set_nonblocking(false)?;
     let output = stream.try_clone()?;
-    let mut command = tokio::process::Command::new(SSHD);
+    let mut command = tokio::process::Command::new(sshd);
     command
         .args(["-i", "-e", "-f"])
         .arg(config)

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Installs everything ict and its tests need on a Debian or Ubuntu machine that has only the
+# Rust toolchain: OpenSSH (the emulator backs its servers with a real sshd), ansible-core (the
+# playbooks), node_exporter, tmux, bubblewrap and PostgreSQL (the metrics, terminal and pipeline
+# tests), rustfmt and clippy, and — when scripts/install-contract-clients.sh is there — the
+# published 1cloud clients the contract tests drive. Idempotent: what is already installed is
+# left alone, so a second run installs nothing and needs no network.
+#
+# The README's first command (`bash scripts/install.sh && cargo test`) and .ci/run use it; `ict
+# doctor` lists what a machine has and lacks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DEBIAN_FRONTEND=noninteractive
+# Root installs directly; anyone else through sudo.
+sudo=()
+if [ "$(id -u)" != 0 ]; then
+  sudo=(sudo)
+fi
+
+need_apt=()
+command -v git >/dev/null || need_apt+=(git)
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || need_apt+=(openssh-client)
+command -v unshare >/dev/null || need_apt+=(util-linux)
+[ -x /usr/bin/prometheus-node-exporter ] || need_apt+=(prometheus-node-exporter)
+command -v tmux >/dev/null || need_apt+=(tmux)
+# bubblewrap: the container pipeline stages run in (tests/pipeline).
+command -v bwrap >/dev/null || need_apt+=(bubblewrap)
+# PostgreSQL for the pipeline database test: installed, never started here.
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_apt+=(postgresql)
+# Python for ansible-core; its venv module where pip may not install system-wide (PEP 668).
+command -v python3 >/dev/null || need_apt+=(python3)
+if ! command -v ansible-playbook >/dev/null \
+  && ! { command -v python3 >/dev/null && python3 -c 'import ensurepip' 2>/dev/null; }; then
+  need_apt+=(python3-venv)
+fi
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  "${sudo[@]}" apt-get update -qq
+  # Start no service (a system sshd on 0.0.0.0:22 would clash with the emulator's sshds on
+  # 127.x.y.z:22; PostgreSQL is started by ict when a test deploys a database).
+  # A policy-rc.d already there (Docker images have one) is put back afterwards.
+  [ ! -e /usr/sbin/policy-rc.d ] || "${sudo[@]}" mv /usr/sbin/policy-rc.d /usr/sbin/policy-rc.d.ict-saved
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+  "${sudo[@]}" chmod +x /usr/sbin/policy-rc.d
+  "${sudo[@]}" apt-get install -y -qq "${need_apt[@]}"
+  "${sudo[@]}" rm -f /usr/sbin/policy-rc.d
+  [ ! -e /usr/sbin/policy-rc.d.ict-saved ] || "${sudo[@]}" mv /usr/sbin/policy-rc.d.ict-saved /usr/sbin/policy-rc.d
+fi
+
+# Ansible for the playbook tests: ansible-core from PyPI. Where the system Python refuses a
+# system-wide pip install (Debian 12, Ubuntu 23.04 and later), in a venv of its own, linked
+# into /usr/local/bin.
+if ! command -v ansible-playbook >/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check ansible-core 2>/dev/null || true
+  hash -r
+  if ! command -v ansible-playbook >/dev/null; then
+    venv=/opt/ict/ansible
+    "${sudo[@]}" python3 -m venv "$venv"
+    "${sudo[@]}" "$venv/bin/python" -m pip install --quiet --disable-pip-version-check ansible-core
+    for tool in "$venv"/bin/ansible*; do
+      "${sudo[@]}" ln -sf "$tool" /usr/local/bin/
+    done
+    hash -r
+  fi
+  command -v ansible-playbook >/dev/null || {
+    echo "install.sh: ansible-core is installed, but ansible-playbook is not on PATH" >&2
+    exit 1
+  }
+fi
+
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+
+# The published 1cloud clients of the contract tests, in their own venv.
+if [ -f scripts/install-contract-clients.sh ]; then
+  bash scripts/install-contract-clients.sh
+fi
