@@ -218,6 +218,21 @@ async fn configure(
     }
     let resolve = hosts::resolver(&fleet);
     let env = ansible_env(&dir, work.path());
+    // A dry run (--check) created nothing: the playbooks run on the servers that exist.
+    let missing: Vec<&str> = fleet
+        .iter()
+        .filter(|h| h.ip.is_none())
+        .map(|h| h.name.as_str())
+        .collect();
+    if args.check && !missing.is_empty() {
+        ui.note(&format!(
+            "--check: the playbooks skip {} (not created yet)",
+            missing.join(", ")
+        ));
+        if missing.len() == fleet.len() {
+            return Ok(ExitCode::Success);
+        }
+    }
     let mut failed = false;
     for playbook in &desired.playbooks {
         ui.out(&format!(
@@ -235,7 +250,14 @@ async fn configure(
         let spec = ansible::Run {
             playbook: playbook_file(work.path(), playbook)?,
             inventory: inventory_file.clone(),
-            limit: playbook.hosts.clone(),
+            limit: if args.check {
+                std::iter::once(playbook.hosts.clone())
+                    .chain(missing.iter().map(|m| format!("!{m}")))
+                    .collect::<Vec<_>>()
+                    .join(":")
+            } else {
+                playbook.hosts.clone()
+            },
             extra_vars: extra,
             tags: playbook.tags.clone(),
             forks: args.apply.parallelism,

@@ -210,27 +210,40 @@ pub(crate) fn register(engine: &mut Engine, builder: &Shared) {
     env::register(engine, builder);
 }
 
-/// Names become Ansible host names and file names: letters (any script, as the 1cloud panel
-/// allows), digits, `-`, `_`, `.` and inner spaces, starting with a letter or digit, at most 63
-/// characters, no control characters.
+/// Names become Ansible host names and file names: letters, digits, `-`, `_` and `.`,
+/// starting with a letter or digit, at most 63 characters. Cloud objects (servers, SSH keys,
+/// networks) may also use letters of any script and inner spaces, as the 1cloud panel allows,
+/// so that objects made there can be adopted under their own names.
 pub(crate) fn check_name(builder: &mut Builder, site: &Site, kind: &str, name: &str) -> bool {
+    let panel = matches!(kind, "server" | "ssh key" | "network");
+    let letter = |c: char| {
+        if panel {
+            c.is_alphanumeric()
+        } else {
+            c.is_ascii_alphanumeric()
+        }
+    };
     let ok = !name.is_empty()
         && name.chars().count() <= 63
-        && name.chars().next().is_some_and(char::is_alphanumeric)
+        && name.chars().next().is_some_and(letter)
         && !name.ends_with(' ')
         && name
             .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '));
+            .all(|c| letter(c) || matches!(c, '-' | '_' | '.') || (panel && c == ' '));
     if !ok {
         let at = site.string(name, site.call);
         builder.error(ModelError::InvalidValue {
             field: "name".into(),
             message: format!("invalid {kind} name {name:?}"),
-            help: Some(
-                "use letters, digits, `-`, `_`, `.` and spaces, starting with a letter or \
+            help: Some(if panel {
+                "use letters, digits, `-`, `_`, `.` and inner spaces, starting with a letter or \
                  digit (at most 63 characters)"
-                    .into(),
-            ),
+                    .into()
+            } else {
+                "use letters, digits, `-`, `_` and `.`, starting with a letter or digit \
+                 (at most 63 characters)"
+                    .into()
+            }),
             at,
         });
     }
