@@ -151,9 +151,21 @@ pub enum Command {
 pub enum LockCommand {
     /// Show who holds the lock (user, host, PID, command, since when), or "unlocked".
     Status(FileArgs),
-    /// Remove the lock, e.g. after a crashed run on another machine. Make sure its holder is
-    /// really gone: two commands changing one environment at once can create servers twice.
-    Break(FileArgs),
+    /// Remove the lock, e.g. after a crashed run on another machine. Refused while its holder
+    /// is running (or cannot be checked from this host) unless `--force`: two commands changing
+    /// one environment at once can create servers twice.
+    Break(LockBreakArgs),
+}
+
+/// `ict lock break`.
+#[derive(Debug, Args)]
+pub struct LockBreakArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Break the lock even though its holder may still be running.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `ict pipeline ...`.

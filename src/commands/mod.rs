@@ -227,9 +227,9 @@ fn lock(config: &Config, ui: &Ui, command: &LockCommand) -> Result<ExitCode, Err
             let dir = StateDir::for_script(&file.file, &config.env)?;
             ui.lock_status(&dir, &Lock::status(&dir)?);
         }
-        LockCommand::Break(file) => {
-            let dir = StateDir::for_script(&file.file, &config.env)?;
-            let broken = Lock::break_lock(&dir)?;
+        LockCommand::Break(args) => {
+            let dir = StateDir::for_script(&args.file.file, &config.env)?;
+            let broken = Lock::break_lock(&dir, args.force)?;
             ui.lock_broken(&dir, &broken);
         }
     }
