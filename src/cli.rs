@@ -226,7 +226,8 @@ pub struct RollbackArgs {
     #[arg(value_name = "NAME")]
     pub name: String,
 
-    /// The release to go back to (its id, or a prefix); default: the one before the current.
+    /// The release to go back to: its id or a prefix of it, or its commit (full or short, as
+    /// `ict pipeline status` shows it); default: the one before the current.
     #[arg(long, value_name = "RELEASE")]
     pub to: Option<String>,
 
