@@ -407,6 +407,13 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerArgs) -> Result<ExitCo
         .into_iter()
         .map(str::to_owned)
         .collect();
+    if selected.is_empty() {
+        return Err(Error::Message(format!(
+            "`--limit {}` matches no server in {}",
+            args.limit,
+            script.display()
+        )));
+    }
     let op = match args.action {
         PowerAction::Start => PowerOp::On,
         PowerAction::Stop => PowerOp::Off,
@@ -433,6 +440,15 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerArgs) -> Result<ExitCo
                     ui.out(&format!("{}: not created yet\n", host.name));
                     continue;
                 };
+                let already = match op {
+                    PowerOp::On if host.power_on => Some("on"),
+                    PowerOp::Off if !host.power_on => Some("off"),
+                    _ => None,
+                };
+                if let Some(power) = already {
+                    ui.out(&format!("{}: already {power}; nothing sent\n", host.name));
+                    continue;
+                }
                 if op == PowerOp::Off
                     && evaluated
                         .desired
