@@ -220,6 +220,10 @@ pub(super) struct Fleet {
     pub(super) scraper: Scraper,
     pins: Arc<PinnedKeys>,
     pub(super) hosts: Vec<Host>,
+    /// The names `--limit` selected, and whether the provider is the built-in emulator: what
+    /// [`Fleet::look_again`] needs to work the targets out again.
+    selected: Vec<String>,
+    emulator: bool,
 }
 
 impl Fleet {
@@ -285,15 +289,9 @@ impl Fleet {
             )));
         }
         let timeout = seconds("--timeout", args.timeout, false)?;
+        let selected: Vec<String> = selected.into_iter().map(str::to_owned).collect();
         let hosts = hosts::fleet(desired, state, observed);
-        let targets: Vec<ScrapeTarget> = hosts
-            .iter()
-            .filter(|h| selected.contains(&h.name.as_str()))
-            .map(|h| ScrapeTarget {
-                name: h.name.clone(),
-                endpoint: endpoint(h, desired, emulator),
-            })
-            .collect();
+        let targets = targets(&hosts, &selected, desired, emulator);
         let needs_ssh = targets
             .iter()
             .any(|t| matches!(t.endpoint, Endpoint::Ssh { .. }));
@@ -311,7 +309,33 @@ impl Fleet {
             scraper,
             pins,
             hosts,
+            selected,
+            emulator,
         })
+    }
+
+    /// Whether a selected server had nothing to scrape (not created, powered off, no address)
+    /// when the fleet was last looked up.
+    pub(super) fn has_unavailable(&self) -> bool {
+        self.targets
+            .iter()
+            .any(|t| matches!(t.endpoint, Endpoint::Unavailable { .. }))
+    }
+
+    /// Looks the servers up again in the state and the cloud (a server off or missing when a
+    /// long-running command started may be running now), keeping the scraper's sessions.
+    pub(super) async fn look_again(
+        &mut self,
+        config: &Config,
+        script: &Path,
+        desired: &Desired,
+        conn: &Connection,
+    ) -> Result<(), Error> {
+        let state = State::load(&StateDir::for_script(script, &config.env)?)?;
+        let observed = conn.client.observe().await?;
+        self.hosts = hosts::fleet(desired, &state, &observed);
+        self.targets = targets(&self.hosts, &self.selected, desired, self.emulator);
+        Ok(())
     }
 
     /// Records host keys pinned on first contact (unless another command holds the lock).
@@ -320,6 +344,23 @@ impl Fleet {
             save_pins_if_unlocked(config, ui, script, &self.pins, &self.hosts);
         }
     }
+}
+
+/// The selected hosts and where each one's exporter is.
+fn targets(
+    hosts: &[Host],
+    selected: &[String],
+    desired: &Desired,
+    emulator: bool,
+) -> Vec<ScrapeTarget> {
+    hosts
+        .iter()
+        .filter(|h| selected.contains(&h.name))
+        .map(|h| ScrapeTarget {
+            name: h.name.clone(),
+            endpoint: endpoint(h, desired, emulator),
+        })
+        .collect()
 }
 
 /// Where one server's exporter is (see the module docs).
