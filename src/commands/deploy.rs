@@ -485,6 +485,7 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerArgs) -> Result<ExitCo
                     Ok(_) => ui.out(&format!("{name}: {}\n", op.api_name())),
                     Err(e) => {
                         failed = true;
+                        let e = crate::ui::escape(&e.to_string()).into_owned();
                         ui.out(&format!("{name}: FAILED: {e}\n"));
                     }
                 }

@@ -78,7 +78,7 @@ impl Error {
     pub fn render(&self, ui: &Ui, out: &mut String) {
         match self {
             Error::Message(message) => {
-                let _ = writeln!(out, "error: {message}");
+                let _ = writeln!(out, "error: {}", ui::escape_lines(message));
             }
             Error::Script(failure) => {
                 for problem in &failure.problems {

@@ -117,7 +117,10 @@ pub struct Client {
 
 struct Inner {
     http: reqwest::Client,
+    /// The address requests go to, credentials included.
     base_url: String,
+    /// The address as messages and logs show it: without credentials (`user:password@`).
+    shown_url: String,
     token: Token,
     config: ClientConfig,
     counters: Counters,
@@ -137,9 +140,10 @@ impl Client {
         config: ClientConfig,
     ) -> Result<Client, ProviderError> {
         let base_url = base_url.trim().trim_end_matches('/').to_owned();
+        let shown_url = transport::without_userinfo(&base_url);
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(ProviderError::Config {
-                reason: format!("the API URL {base_url:?} must start with http:// or https://"),
+                reason: format!("the API URL {shown_url:?} must start with http:// or https://"),
             });
         }
         let http = reqwest::Client::builder()
@@ -154,6 +158,7 @@ impl Client {
             inner: Arc::new(Inner {
                 http,
                 base_url,
+                shown_url,
                 token,
                 config,
                 counters: Counters::default(),
@@ -164,7 +169,7 @@ impl Client {
     /// A client from `ONECLOUD_TOKEN` (required) and `ONECLOUD_API_URL` (default
     /// [`DEFAULT_API_URL`]).
     pub fn from_env() -> Result<Client, ProviderError> {
-        let token = Token::from_env().ok_or(ProviderError::NoToken)?;
+        let token = Token::from_env()?.ok_or(ProviderError::NoToken)?;
         let url = std::env::var("ONECLOUD_API_URL")
             .ok()
             .filter(|url| !url.trim().is_empty())
@@ -172,9 +177,10 @@ impl Client {
         Client::new(&url, token)
     }
 
-    /// The API address, without a trailing slash.
+    /// The API address as people may see it: without a trailing slash, and without the
+    /// credentials (`user:password@`) an `ONECLOUD_API_URL` may carry.
     pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+        &self.inner.shown_url
     }
 
     /// The configuration in use.
@@ -208,7 +214,7 @@ impl Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url)
+            .field("base_url", &self.inner.shown_url)
             .field("token", &self.inner.token)
             .field("config", &self.inner.config)
             .field("stats", &self.stats())
@@ -228,6 +234,23 @@ mod tests {
         assert!(!shown.contains("feedface"), "{shown}");
         assert!(shown.contains("(sensitive)"), "{shown}");
         assert_eq!(client.base_url(), "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn credentials_in_the_api_url_are_never_shown() {
+        let client = Client::new(
+            "https://alice:s3cret@api.example:8443/v1/",
+            Token::new("feedface".repeat(8)),
+        )
+        .expect("valid URL");
+        assert_eq!(client.base_url(), "https://(sensitive)@api.example:8443/v1");
+        assert!(!format!("{client:?}").contains("s3cret"));
+        let error = Client::new("ftp://alice:s3cret@api.example/", Token::new("t")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "cannot set up the 1cloud client: the API URL \"ftp://(sensitive)@api.example\" must \
+             start with http:// or https://"
+        );
     }
 
     #[test]
