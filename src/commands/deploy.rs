@@ -152,12 +152,10 @@ async fn configure(
             return Err(Error::Message(format!("{}: {e}", r.target)));
         }
     }
-    // The inventory lives in a private folder next to the state, removed afterwards.
+    // The inventory lives in a private folder next to the state, removed afterwards (or, after
+    // a crash, by the next command that takes the lock).
     let dir = store.dir().clone();
-    let work = tempfile::Builder::new()
-        .prefix("ansible-")
-        .tempdir_in(dir.path())
-        .map_err(|e| Error::Message(format!("cannot create a work folder: {e}")))?;
+    let work = crate::state::scratch::create(&dir, "ansible-")?;
     let resolve = hosts::resolver(&fleet);
     let inventory_file = write_inventory(
         work.path(),

@@ -77,7 +77,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCo
                     conn,
                 )
                 .await?;
-                Either::Scrape(ScrapeSource {
+                Either::Scrape(Box::new(ScrapeSource {
                     fleet: tokio::sync::Mutex::new(fleet),
                     previous: tokio::sync::Mutex::new(Vec::new()),
                     lookup: Lookup {
@@ -86,7 +86,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCo
                         desired: &evaluated.desired,
                         conn,
                     },
-                })
+                }))
             }
             (None, None) => unreachable!("a connection is made when there is no file source"),
         };
@@ -265,7 +265,7 @@ fn describe(event: &Event) -> String {
 /// Figures from a file (`ICT_WATCH_SOURCE`) or scraped from the servers' `node_exporter`.
 enum Either<'a> {
     File(FileSource),
-    Scrape(ScrapeSource<'a>),
+    Scrape(Box<ScrapeSource<'a>>),
 }
 
 impl Source for Either<'_> {

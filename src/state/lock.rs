@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use super::dir::StateDir;
 use super::error::StateError;
 use super::holder::{Liveness, LockHolder};
+use super::scratch;
 
 /// The state of a lock, for `ict lock status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +71,8 @@ pub struct Acquired {
     pub lock: Lock,
     /// Set when a stale lock was taken over.
     pub taken_over: Option<TakenOver>,
+    /// Work folders of commands that are gone (they may have held secrets), now removed.
+    pub swept: Vec<PathBuf>,
 }
 
 /// How often acquisition retries when the lock file changes under it (another process taking
@@ -78,7 +81,8 @@ const ATTEMPTS: usize = 3;
 
 impl Lock {
     /// Takes the lock of `dir` for `command` (e.g. `ict apply infra.ict`), creating the state
-    /// directory if needed. Fails fast if a live process holds it.
+    /// directory if needed, then removes the work folders crashed commands left
+    /// ([`scratch::sweep`]). Fails fast if a live process holds it.
     pub fn acquire(dir: &StateDir, command: &str) -> Result<Acquired, StateError> {
         dir.ensure()?;
         let path = dir.lock_file();
@@ -93,6 +97,7 @@ impl Lock {
                         released: false,
                     },
                     taken_over,
+                    swept: scratch::sweep(dir),
                 });
             }
             let Some(other) = read_holder(dir)? else {

@@ -171,7 +171,7 @@ alert("down", #{ when: "up == 0", hosts: "all", notify: [command("true")] });
     assert!(TcpStream::connect(&addr).is_err(), "the listener is closed");
 }
 
-/// `ict watch` against an emulator the test runs (node_exporter on each running server's IP),
+/// `ict watch` against an emulator the test runs (`node_exporter` on each running server's IP),
 /// through the 1cloud client, so that `ict power` in another process changes what watch sees.
 #[test]
 fn watch_rechecks_a_server_that_was_powered_off_when_it_started() {

@@ -118,9 +118,9 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     /// The address requests go to, credentials included.
-    base_url: String,
+    request_url: String,
     /// The address as messages and logs show it: without credentials (`user:password@`).
-    shown_url: String,
+    base_url: String,
     token: Token,
     config: ClientConfig,
     counters: Counters,
@@ -139,11 +139,11 @@ impl Client {
         token: Token,
         config: ClientConfig,
     ) -> Result<Client, ProviderError> {
-        let base_url = base_url.trim().trim_end_matches('/').to_owned();
-        let shown_url = transport::without_userinfo(&base_url);
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        let request_url = base_url.trim().trim_end_matches('/').to_owned();
+        let base_url = transport::without_userinfo(&request_url);
+        if !(request_url.starts_with("http://") || request_url.starts_with("https://")) {
             return Err(ProviderError::Config {
-                reason: format!("the API URL {shown_url:?} must start with http:// or https://"),
+                reason: format!("the API URL {base_url:?} must start with http:// or https://"),
             });
         }
         let http = reqwest::Client::builder()
@@ -157,8 +157,8 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                request_url,
                 base_url,
-                shown_url,
                 token,
                 config,
                 counters: Counters::default(),
@@ -180,7 +180,7 @@ impl Client {
     /// The API address as people may see it: without a trailing slash, and without the
     /// credentials (`user:password@`) an `ONECLOUD_API_URL` may carry.
     pub fn base_url(&self) -> &str {
-        &self.inner.shown_url
+        &self.inner.base_url
     }
 
     /// The configuration in use.
@@ -214,7 +214,7 @@ impl Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.inner.shown_url)
+            .field("base_url", &self.inner.base_url)
             .field("token", &self.inner.token)
             .field("config", &self.inner.config)
             .field("stats", &self.stats())

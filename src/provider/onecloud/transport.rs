@@ -65,7 +65,7 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<Vec<u8>, Failure> {
         self.count_request();
-        let url = format!("{}{path}", self.inner.base_url);
+        let url = format!("{}{path}", self.inner.request_url);
         let mut request = self
             .inner
             .http
@@ -151,7 +151,7 @@ impl Client {
         let path = path.to_owned();
         match failure {
             Failure::Connect(source) => ProviderError::Connect {
-                url: self.inner.shown_url.clone(),
+                url: self.inner.base_url.clone(),
                 attempts,
                 source: source.without_url(),
             },
