@@ -19,6 +19,20 @@ impl Drop for Running {
     }
 }
 
+/// The lines `child` writes to its piped standard error, read on a thread as they come.
+fn stderr_lines(child: &mut Child) -> (mpsc::Receiver<String>, std::thread::JoinHandle<()>) {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, lines) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (lines, reader)
+}
+
 fn wait_for(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, what: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
@@ -86,15 +100,7 @@ alert("down", #{ when: "up == 0", hosts: "all", notify: [command("true")] });
         .spawn()
         .expect("start ict watch");
     let mut running = Running(child);
-    let stderr = running.0.stderr.take().expect("stderr");
-    let (tx, lines) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (lines, reader) = stderr_lines(&mut running.0);
     let mut seen = Vec::new();
     let listening = wait_for(&lines, &mut seen, "serving Prometheus metrics on http://");
     let addr = listening
@@ -218,15 +224,7 @@ alert("down", #{ when: "up == 0", hosts: "all", notify: [command("true")] });
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let mut running = Running(watch.spawn().expect("start ict watch"));
-    let stderr = running.0.stderr.take().expect("stderr");
-    let (tx, lines) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (lines, reader) = stderr_lines(&mut running.0);
     let mut seen = Vec::new();
     wait_for(&lines, &mut seen, "web-1 does not answer: powered off");
     wait_for(&lines, &mut seen, "alert down is firing on web-1");
