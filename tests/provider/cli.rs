@@ -250,7 +250,7 @@ async fn a_token_too_short_to_be_real_is_refused() {
     let stderr = crate::test::unwrapped(&String::from_utf8_lossy(&output.stderr));
     assert!(
         stderr.contains(
-            "cannot set up the 1cloud client: ONECLOUD_TOKEN has 1 characters: too short to be \
+            "cannot set up the 1cloud client: ONECLOUD_TOKEN is 1 character(s) long: too short to be \
              a 1cloud API token (those have 64; ict refuses fewer than 16)"
         ),
         "{stderr}"

@@ -33,7 +33,7 @@ impl Token {
             0 => Ok(None),
             length if length < MIN_LENGTH => Err(ProviderError::Config {
                 reason: format!(
-                    "ONECLOUD_TOKEN has {length} characters: too short to be a 1cloud API token \
+                    "ONECLOUD_TOKEN is {length} character(s) long: too short to be a 1cloud API token \
                      (those have 64; ict refuses fewer than {MIN_LENGTH})"
                 ),
             }),
@@ -82,7 +82,7 @@ mod tests {
         let error = from(Some("t")).expect_err("one letter");
         assert_eq!(
             error.to_string(),
-            "cannot set up the 1cloud client: ONECLOUD_TOKEN has 1 characters: too short to be \
+            "cannot set up the 1cloud client: ONECLOUD_TOKEN is 1 character(s) long: too short to be \
              a 1cloud API token (those have 64; ict refuses fewer than 16)"
         );
         assert!(from(Some("0123456789abcde")).is_err());
