@@ -160,9 +160,21 @@ pub enum Command {
 pub enum LockCommand {
     /// Show who holds the lock (user, host, PID, command, since when), or "unlocked".
     Status(FileArgs),
-    /// Remove the lock, e.g. after a crashed run on another machine. Make sure its holder is
-    /// really gone: two commands changing one environment at once can create servers twice.
-    Break(FileArgs),
+    /// Remove the lock, e.g. after a crashed run on another machine. Refused while its holder
+    /// is running (or cannot be checked from this host) unless `--force`: two commands changing
+    /// one environment at once can create servers twice.
+    Break(LockBreakArgs),
+}
+
+/// `ict lock break`.
+#[derive(Debug, Args)]
+pub struct LockBreakArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Break the lock even though its holder may still be running.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `ict pipeline ...`.
@@ -223,7 +235,8 @@ pub struct RollbackArgs {
     #[arg(value_name = "NAME")]
     pub name: String,
 
-    /// The release to go back to (its id, or a prefix); default: the one before the current.
+    /// The release to go back to: its id or a prefix of it, or its commit (full or short, as
+    /// `ict pipeline status` shows it); default: the one before the current.
     #[arg(long, value_name = "RELEASE")]
     pub to: Option<String>,
 

@@ -365,7 +365,10 @@ fn a_network_error_is_a_diagnostic_not_a_crash() {
         dir.path(),
         &[],
         "cloud::balance()\n1 + 1\n",
-        &[("ONECLOUD_TOKEN", "test-token"), ("ONECLOUD_API_URL", &url)],
+        &[
+            ("ONECLOUD_TOKEN", "repl-test-token-0123"),
+            ("ONECLOUD_API_URL", &url),
+        ],
     );
     assert_eq!(out.status, 1, "{}{}", out.stdout, out.stderr);
     assert_eq!(out.stdout, "2\n");
@@ -423,7 +426,7 @@ impl Drop for Emulator {
 fn terminal_ctrl_c_cancels_a_slow_live_call() {
     let emulator = Emulator::start(3000);
     let env = format!(
-        "ONECLOUD_TOKEN=test-token ONECLOUD_API_URL={}",
+        "ONECLOUD_TOKEN=repl-test-token-0123 ONECLOUD_API_URL={}",
         emulator.url
     );
     let Some(t) = Tmux::start_with("cancel", &[], "", &env) else {

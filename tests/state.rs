@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use ict::state::{Lock, LockHolder, StateDir};
 
+use crate::test::unwrapped;
+
 fn ict(script: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ict"))
         .args(args)
@@ -34,7 +36,7 @@ fn status_of_a_fresh_project_is_unlocked() {
 }
 
 #[test]
-fn status_names_a_live_holder_and_break_removes_it() {
+fn lock_break_refuses_while_the_holder_is_alive_and_force_removes_it() {
     let root = tempfile::tempdir().expect("tempdir");
     let script = root.path().join("infra.ict");
     let dir = StateDir::for_script(&script, "prod").expect("valid env");
@@ -66,7 +68,27 @@ fn status_names_a_live_holder_and_break_removes_it() {
     let other = ict(&script, &["lock", "status", "--env", "dev"]);
     assert_eq!(stdout(&other), "unlocked\n");
 
-    let output = ict(&script, &["lock", "break", "--env", "prod"]);
+    // The holder (this test) is running: breaking needs `--force`.
+    let refused = ict(&script, &["lock", "break", "--env", "prod"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    assert_eq!(stdout(&refused), "");
+    let text = unwrapped(&stderr(&refused));
+    assert!(
+        text.contains(&format!(
+            "the state of environment `prod` is locked by {holder}, still running"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "ict lock break {} --env prod --force",
+            script.display()
+        )),
+        "{text}"
+    );
+    assert!(dir.lock_file().exists());
+
+    let output = ict(&script, &["lock", "break", "--env", "prod", "--force"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         stdout(&output),

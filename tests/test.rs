@@ -120,3 +120,13 @@ impl Test {
         out
     }
 }
+
+/// A rendered diagnostic's words joined by single spaces (miette wraps long lines at 100
+/// columns and draws `│` in the margin), to compare whole sentences.
+pub fn unwrapped(diagnostic: &str) -> String {
+    diagnostic
+        .split_whitespace()
+        .filter(|word| *word != "│")
+        .collect::<Vec<_>>()
+        .join(" ")
+}

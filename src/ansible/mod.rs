@@ -1,7 +1,10 @@
 //! Running `ansible-playbook` for the declared playbooks: one process per playbook, in
 //! declaration order, with the script's hosts pattern as `--limit`, its vars through a 0600
 //! extra-vars file (never on the command line), forks = parallelism, and the output streamed
-//! line by line to the caller. May depend on `inventory` (the inventory folder it runs against).
+//! line by line to the caller. ansible-playbook dies with ict, even with a `kill -9` of ict (see
+//! [`die_with_ict`]); the folder of a run that died is removed by the next command that takes
+//! the state lock (`state::scratch`). May depend on `inventory` (the inventory folder it runs
+//! against).
 
 mod recap;
 
@@ -104,6 +107,7 @@ pub async fn run(
         .stderr(Stdio::piped())
         .stdin(Stdio::null())
         .kill_on_drop(true);
+    die_with_ict(&mut command);
     let mut child = command.spawn().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             AnsibleError::Missing
@@ -135,6 +139,33 @@ pub async fn run(
         exit_code: status.code(),
         hosts: parse_recap(&output),
     })
+}
+
+/// Makes the process `command` starts stop when ict does, however ict ends: it gets its own
+/// process group (a terminal's Ctrl-C, or a signal to ict's group, reaches ict alone) and the
+/// parent-death signal SIGTERM — sent by the kernel when the thread that started it exits, which
+/// is ict's main thread here (`block_on`), so even a `kill -9` of ict. ansible-playbook answers
+/// SIGTERM by passing it to its workers, which stop their own process groups, then exits.
+fn die_with_ict(command: &mut Command) {
+    let ict = rustix::process::getpid();
+    command.process_group(0);
+    #[allow(
+        unsafe_code,
+        reason = "the only way to set a parent-death signal for a child"
+    )]
+    // SAFETY: the closure runs in the child between fork and exec, where only async-signal-safe
+    // work is allowed: it makes two system calls through rustix (prctl, getppid) and builds an
+    // error from a raw errno; nothing allocates, locks or touches the parent's memory.
+    unsafe {
+        command.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))?;
+            // If ict died before the signal was set, none will come: do not start at all.
+            if rustix::process::getppid() != Some(ict) {
+                return Err(rustix::io::Errno::SRCH.into());
+            }
+            Ok(())
+        });
+    }
 }
 
 /// Writes `text` to a new file readable only by the owner.

@@ -157,13 +157,11 @@ async fn configure(
     }
     let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await?;
     let fleet = hosts::fleet(desired, store.state(), &observed);
-    // The inventory lives in a private folder next to the state, removed afterwards. It is
-    // rendered first, so that its problems (a secret not set) show before any wait.
+    // The inventory lives in a private folder next to the state, removed afterwards (or, after
+    // a crash, by the next command that takes the lock). It is rendered first, so that its
+    // problems (a secret not set) show before any wait.
     let dir = store.dir().clone();
-    let work = tempfile::Builder::new()
-        .prefix("ansible-")
-        .tempdir_in(dir.path())
-        .map_err(|e| Error::Message(format!("cannot create a work folder: {e}")))?;
+    let work = crate::state::scratch::create(&dir, "ansible-")?;
     let inventory_file = write_inventory(
         ui,
         work.path(),
@@ -482,6 +480,13 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerArgs) -> Result<ExitCo
         .into_iter()
         .map(str::to_owned)
         .collect();
+    if selected.is_empty() {
+        return Err(Error::Message(format!(
+            "`--limit {}` matches no server in {}",
+            args.limit,
+            script.display()
+        )));
+    }
     let op = match args.action {
         PowerAction::Start => PowerOp::On,
         PowerAction::Stop => PowerOp::Off,
@@ -508,6 +513,15 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerArgs) -> Result<ExitCo
                     ui.out(&format!("{}: not created yet\n", host.name));
                     continue;
                 };
+                let already = match op {
+                    PowerOp::On if host.power_on => Some("on"),
+                    PowerOp::Off if !host.power_on => Some("off"),
+                    _ => None,
+                };
+                if let Some(power) = already {
+                    ui.out(&format!("{}: already {power}; nothing sent\n", host.name));
+                    continue;
+                }
                 if op == PowerOp::Off
                     && evaluated
                         .desired
@@ -544,6 +558,7 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerArgs) -> Result<ExitCo
                     Ok(_) => ui.out(&format!("{name}: {}\n", op.api_name())),
                     Err(e) => {
                         failed = true;
+                        let e = crate::ui::escape(&e.to_string()).into_owned();
                         ui.out(&format!("{name}: FAILED: {e}\n"));
                     }
                 }

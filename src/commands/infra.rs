@@ -260,6 +260,12 @@ pub(super) fn open_store(
     if let Some(taken) = &acquired.taken_over {
         ui.note(&format!("warning: {taken}"));
     }
+    for folder in &acquired.swept {
+        ui.note(&format!(
+            "removed {}: the work folder of an ict that is no longer running",
+            folder.display()
+        ));
+    }
     Ok(Store::open(acquired.lock)?)
 }
 

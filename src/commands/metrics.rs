@@ -229,6 +229,10 @@ pub(super) struct Fleet {
     pub(super) hosts: Vec<Host>,
     /// The servers scraped over SSH, skipped because the emulator's servers have no SSH here.
     pub(super) skipped: Option<Skipped>,
+    /// The names `--limit` selected, and whether the provider is the built-in emulator: what
+    /// [`Fleet::look_again`] needs to work the targets out again.
+    selected: Vec<String>,
+    emulator: bool,
 }
 
 impl Fleet {
@@ -288,15 +292,10 @@ impl Fleet {
             )));
         }
         let timeout = seconds("--timeout", args.timeout, false)?;
+        let selected: Vec<String> = selected.into_iter().map(str::to_owned).collect();
         let hosts = hosts::fleet(desired, state, observed);
-        let mut targets: Vec<ScrapeTarget> = hosts
-            .iter()
-            .filter(|h| selected.contains(&h.name.as_str()))
-            .map(|h| ScrapeTarget {
-                name: h.name.clone(),
-                endpoint: endpoint(h, desired, conn.is_emulator()),
-            })
-            .collect();
+        let emulator = conn.is_emulator();
+        let mut targets = targets(&hosts, &selected, desired, emulator);
         let skipped = conn
             .ssh_unavailable()
             .and_then(|why| skip_ssh(&mut targets, why));
@@ -318,7 +317,36 @@ impl Fleet {
             pins,
             hosts,
             skipped,
+            selected,
+            emulator,
         })
+    }
+
+    /// Whether a selected server had nothing to scrape (not created, powered off, no address)
+    /// when the fleet was last looked up.
+    pub(super) fn has_unavailable(&self) -> bool {
+        self.targets
+            .iter()
+            .any(|t| matches!(t.endpoint, Endpoint::Unavailable { .. }))
+    }
+
+    /// Looks the servers up again in the state and the cloud (a server off or missing when a
+    /// long-running command started may be running now), keeping the scraper's sessions.
+    pub(super) async fn look_again(
+        &mut self,
+        config: &Config,
+        script: &Path,
+        desired: &Desired,
+        conn: &Connection,
+    ) -> Result<(), Error> {
+        let state = State::load(&StateDir::for_script(script, &config.env)?)?;
+        let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await?;
+        self.hosts = hosts::fleet(desired, &state, &observed);
+        self.targets = targets(&self.hosts, &self.selected, desired, self.emulator);
+        if let Some(why) = conn.ssh_unavailable() {
+            skip_ssh(&mut self.targets, why);
+        }
+        Ok(())
     }
 
     /// Records host keys pinned on first contact (unless another command holds the lock).
@@ -343,6 +371,23 @@ fn skip_ssh(targets: &mut [ScrapeTarget], why: &SshUnavailable) -> Option<Skippe
     }
     let servers = if count == 1 { "server" } else { "servers" };
     (count > 0).then(|| Skipped::no_ssh(format!("scraping {count} {servers} over SSH"), why))
+}
+
+/// The selected hosts and where each one's exporter is.
+fn targets(
+    hosts: &[Host],
+    selected: &[String],
+    desired: &Desired,
+    emulator: bool,
+) -> Vec<ScrapeTarget> {
+    hosts
+        .iter()
+        .filter(|h| selected.contains(&h.name))
+        .map(|h| ScrapeTarget {
+            name: h.name.clone(),
+            endpoint: endpoint(h, desired, emulator),
+        })
+        .collect()
 }
 
 /// Where one server's exporter is (see the module docs).

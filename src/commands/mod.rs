@@ -79,7 +79,7 @@ impl Error {
     pub fn render(&self, ui: &Ui, out: &mut String) {
         match self {
             Error::Message(message) => {
-                let _ = writeln!(out, "error: {message}");
+                let _ = writeln!(out, "error: {}", ui::escape_lines(message));
             }
             Error::Script(failure) => {
                 for problem in &failure.problems {
@@ -232,9 +232,9 @@ fn lock(config: &Config, ui: &Ui, command: &LockCommand) -> Result<ExitCode, Err
             let dir = StateDir::for_script(&file.file, &config.env)?;
             ui.lock_status(&dir, &Lock::status(&dir)?);
         }
-        LockCommand::Break(file) => {
-            let dir = StateDir::for_script(&file.file, &config.env)?;
-            let broken = Lock::break_lock(&dir)?;
+        LockCommand::Break(args) => {
+            let dir = StateDir::for_script(&args.file.file, &config.env)?;
+            let broken = Lock::break_lock(&dir, args.force)?;
             ui.lock_broken(&dir, &broken);
         }
     }

@@ -21,7 +21,9 @@ use crate::config::Config;
 use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
 use crate::model::{pattern, Desired, Pipeline, PipelineEnv};
-use crate::pipeline::record::{release_id, Action, History, Outcome, Record};
+use crate::pipeline::record::{
+    release_id, short_commit, Action, History, NoTarget, Outcome, Record,
+};
 use crate::pipeline::run::{self, Event, Host, Job, Report};
 use crate::pipeline::{git, notice, trigger, Resolved};
 use crate::provider::Provider as _;
@@ -263,26 +265,10 @@ impl Deployer<'_> {
         let result = async {
             let history = History::load(store.state(), &pipeline.name);
             let keep = usize::try_from(pipeline.keep).unwrap_or(usize::MAX);
-            let target = history.rollback_target(to, keep).cloned().ok_or_else(|| {
-                let kept: Vec<String> = history
-                    .releases()
-                    .iter()
-                    .take(keep)
-                    .map(|r| r.release.clone())
-                    .collect();
-                Error::Message(match to {
-                    Some(id) => format!(
-                        "release `{id}` is not a kept release of `{}`; kept: {}",
-                        pipeline.name,
-                        list(&kept)
-                    ),
-                    None => format!(
-                        "`{}` has no kept release before the current one; kept: {}",
-                        pipeline.name,
-                        list(&kept)
-                    ),
-                })
-            })?;
+            let target = history
+                .rollback_target(to, keep)
+                .cloned()
+                .map_err(|miss| no_rollback_target(&history, pipeline, to, keep, miss))?;
             let resolved = Resolved {
                 name: target.ref_name.clone(),
                 commit: target.commit.clone(),
@@ -475,6 +461,45 @@ impl trigger::Runner for Deployer<'_> {
             }
         }
     }
+}
+
+/// Why `ict rollback` has nothing to go back to: what `--to` matched, or what is kept.
+fn no_rollback_target(
+    history: &History,
+    pipeline: &Pipeline,
+    to: Option<&str>,
+    keep: usize,
+    miss: NoTarget<'_>,
+) -> Error {
+    let kept: Vec<String> = history
+        .releases()
+        .iter()
+        .take(keep)
+        .map(|r| r.release.clone())
+        .collect();
+    Error::Message(match (to, miss) {
+        (Some(id), NoTarget::Ambiguous(matches)) => {
+            let matches: Vec<String> = matches
+                .iter()
+                .map(|r| format!("{} (commit {})", r.release, short_commit(&r.commit)))
+                .collect();
+            format!(
+                "`{id}` matches several kept releases of `{}`: {}; give more of the release id or commit",
+                pipeline.name,
+                matches.join(", ")
+            )
+        }
+        (Some(id), NoTarget::NotFound) => format!(
+            "`{id}` is not a kept release (or its commit) of `{}`; kept: {}",
+            pipeline.name,
+            list(&kept)
+        ),
+        (None, _) => format!(
+            "`{}` has no kept release before the current one; kept: {}",
+            pipeline.name,
+            list(&kept)
+        ),
+    })
 }
 
 /// Changes the pipeline's history in the state, durably.

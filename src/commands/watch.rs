@@ -77,10 +77,16 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCo
                     conn,
                 )
                 .await?;
-                Either::Scrape(ScrapeSource {
-                    fleet,
+                Either::Scrape(Box::new(ScrapeSource {
+                    fleet: tokio::sync::Mutex::new(fleet),
                     previous: tokio::sync::Mutex::new(Vec::new()),
-                })
+                    lookup: Lookup {
+                        config,
+                        script: &args.file.file,
+                        desired: &evaluated.desired,
+                        conn,
+                    },
+                }))
             }
             (None, None) => unreachable!("a connection is made when there is no file source"),
         };
@@ -164,8 +170,9 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCo
             }
         );
         if let Either::Scrape(scrape) = &source {
-            scrape.fleet.scraper.close().await;
-            scrape.fleet.save_pins(config, ui, &args.file.file);
+            let fleet = scrape.fleet.lock().await;
+            fleet.scraper.close().await;
+            fleet.save_pins(config, ui, &args.file.file);
         }
         if let Some(conn) = conn {
             conn.close().await;
@@ -256,12 +263,12 @@ fn describe(event: &Event) -> String {
 }
 
 /// Figures from a file (`ICT_WATCH_SOURCE`) or scraped from the servers' `node_exporter`.
-enum Either {
+enum Either<'a> {
     File(FileSource),
-    Scrape(ScrapeSource),
+    Scrape(Box<ScrapeSource<'a>>),
 }
 
-impl Source for Either {
+impl Source for Either<'_> {
     async fn sample(&self) -> Vec<Sample> {
         match self {
             Either::File(file) => file.sample().await,
@@ -270,22 +277,45 @@ impl Source for Either {
     }
 }
 
-/// Scrapes every selected server once per round; rates come from the previous round.
-struct ScrapeSource {
-    fleet: super::metrics::Fleet,
+/// Scrapes every selected server once per round; rates come from the previous round. A round
+/// that finds a server with nothing to scrape (powered off, not created yet) first looks the
+/// servers up again, so a server started after watch began is sampled from then on.
+struct ScrapeSource<'a> {
+    fleet: tokio::sync::Mutex<super::metrics::Fleet>,
     previous: tokio::sync::Mutex<Vec<crate::metrics::HostScrape>>,
+    lookup: Lookup<'a>,
 }
 
-impl ScrapeSource {
+/// What looking the servers up again needs.
+struct Lookup<'a> {
+    config: &'a Config,
+    script: &'a std::path::Path,
+    desired: &'a crate::model::Desired,
+    conn: &'a Connection,
+}
+
+impl ScrapeSource<'_> {
     async fn sample(&self) -> Vec<Sample> {
-        let current = self.fleet.scraper.scrape_all(&self.fleet.targets).await;
+        let mut fleet = self.fleet.lock().await;
+        if fleet.has_unavailable() {
+            let Lookup {
+                config,
+                script,
+                desired,
+                conn,
+            } = self.lookup;
+            if let Err(e) = fleet.look_again(config, script, desired, conn).await {
+                // The servers keep the endpoints they had; the next round tries again.
+                tracing::warn!("cannot look the servers up again: {e}");
+            }
+        }
+        let current = fleet.scraper.scrape_all(&fleet.targets).await;
         let mut previous = self.previous.lock().await;
         let rows = crate::metrics::figures_between(&previous, &current);
         *previous = current;
         rows.into_iter()
             .map(|row| Sample {
-                address: self
-                    .fleet
+                address: fleet
                     .hosts
                     .iter()
                     .find(|h| h.name == row.name)

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use super::dns_shape::DNS_QUIRK_ENV;
-use super::{serve, DnsQuirk, EmulatorConfig, EmulatorError};
+use super::{DnsQuirk, Emulator, EmulatorConfig, EmulatorError};
 
 /// Run the built-in 1cloud API emulator until Ctrl-C.
 #[derive(Debug, Clone, clap::Args)]
@@ -101,9 +101,10 @@ impl EmulatorArgs {
     }
 }
 
-/// Builds a runtime, binds `listen`, calls `on_listening` with the bound address (so the
-/// caller can announce it) and serves until Ctrl-C or SIGTERM; the state is saved on the way
-/// out. For `ict emulator`; in-process users call [`super::spawn`] instead.
+/// Checks the settings and loads the account, builds a runtime, binds `listen`, then calls
+/// `on_listening` with the bound address (so the caller announces it only once start-up
+/// succeeded) and serves until Ctrl-C or SIGTERM; the state is saved on the way out. For
+/// `ict emulator`; in-process users call [`super::spawn`] instead.
 pub fn run_until_signal(
     listen: SocketAddr,
     config: EmulatorConfig,
@@ -112,6 +113,8 @@ pub fn run_until_signal(
     let runtime =
         tokio::runtime::Runtime::new().map_err(|source| EmulatorError::Serve { source })?;
     runtime.block_on(async move {
+        // Inside the runtime: restoring servers may start their sshds and exporters.
+        let emulator = Emulator::new(config, None)?;
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|source| EmulatorError::Bind {
@@ -125,7 +128,7 @@ pub fn run_until_signal(
                 source,
             })?;
         on_listening(addr);
-        serve(listener, config, stop_signal()).await
+        emulator.run(listener, stop_signal()).await
     })
 }
 

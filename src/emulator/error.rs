@@ -35,15 +35,16 @@ pub enum EmulatorError {
         source: io::Error,
     },
 
-    #[error("the emulator state file {} is not valid", path.display())]
+    /// Said in one sentence (file, place, reason), as the in-process emulator's failure is
+    /// reported inside another command's error.
+    #[error("the emulator state file {} is corrupt: {reason}", path.display())]
     #[diagnostic(
         code(ict::emulator::state_parse),
-        help("it was edited by hand or written by another version; move it away to start empty")
+        help("it was edited by hand or written by another version; move it away to start with an empty emulated account")
     )]
     StateParse {
         path: PathBuf,
-        #[source]
-        source: serde_json::Error,
+        reason: serde_json::Error,
     },
 
     #[error("the emulator state file {} has format {found}, this ict reads format {expected}", path.display())]

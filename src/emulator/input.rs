@@ -1,7 +1,9 @@
 //! Tolerant request bodies, as the real API (ASP.NET model binding) accepts them: keys in any
 //! case, unknown keys ignored, booleans and numbers as native JSON or as strings, JSON or
 //! `application/x-www-form-urlencoded`. Handlers ask for a field by its canonical name and get a
-//! typed value or a 400 that names the field. Depends on `reply`.
+//! typed value or a 400 that names the field. Text with control characters inside, and names
+//! (of servers, networks, keys, domains, records) over 255 characters, are refused here, for
+//! every route at once. Depends on `reply`.
 
 use std::collections::HashMap;
 
@@ -79,11 +81,13 @@ impl Input {
             .filter(|v| !v.is_null())
     }
 
-    /// A text field; numbers are accepted and printed.
+    /// A text field; numbers are accepted and printed. Text with control characters inside
+    /// (NUL, escape sequences; surrounding whitespace such as a key file's last newline is
+    /// allowed) is refused, and so is a name longer than [`MAX_NAME`] characters.
     pub(crate) fn string(&self, key: &str) -> Result<Option<String>, ApiError> {
         match self.raw(key) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) => check_text(key, s).map(|()| Some(s.clone())),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
             Some(other) => Err(type_error(key, "a string", other)),
         }
@@ -170,6 +174,30 @@ impl Input {
             Some(value) => scalar_u64(value).map(|n| vec![n]).ok_or_else(|| bad(value)),
         }
     }
+}
+
+/// The longest name accepted: of a server or network, an SSH key's title, a domain or a DNS
+/// record's host name or target.
+pub(crate) const MAX_NAME: usize = 255;
+
+/// The fields that hold such names (lower case, as [`Input`] keeps keys).
+const NAME_FIELDS: &[&str] = &["name", "title", "domainname", "hostname", "mnemonicname"];
+
+/// Refuses control characters inside `text` and names over [`MAX_NAME`] characters.
+fn check_text(key: &str, text: &str) -> Result<(), ApiError> {
+    if let Some(c) = text.trim().chars().find(|c| c.is_control()) {
+        return Err(ApiError::bad_request(format!(
+            "The field {key} must not contain control characters (found U+{:04X}).",
+            u32::from(c)
+        )));
+    }
+    let length = text.chars().count();
+    if length > MAX_NAME && NAME_FIELDS.contains(&key.to_lowercase().as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "The field {key} must be at most {MAX_NAME} characters long, got {length}."
+        )));
+    }
+    Ok(())
 }
 
 fn scalar_u64(value: &Value) -> Option<u64> {
@@ -277,6 +305,34 @@ mod tests {
         assert_eq!(error.message, "The field Blank is required.");
         assert!(i.required_u32("CPU").is_err());
         assert!(i.u32("num").is_ok());
+    }
+
+    #[test]
+    fn names_with_control_characters_or_too_long_are_refused() {
+        let long = "x".repeat(MAX_NAME + 1);
+        let i = input(json!({
+            "Name": "web\u{0}1", "Title": "k\u{1b}]0;t\u{7}", "HostName": long,
+            "PublicKey": "ssh-ed25519 AAAA c\n", "Text": long, "ok": "сервер 1"
+        }));
+        let refused = |key: &str| i.string(key).expect_err(key).message;
+        assert_eq!(
+            refused("name"),
+            "The field name must not contain control characters (found U+0000)."
+        );
+        assert_eq!(
+            refused("Title"),
+            "The field Title must not contain control characters (found U+001B)."
+        );
+        assert_eq!(
+            refused("HostName"),
+            "The field HostName must be at most 255 characters long, got 256."
+        );
+        assert!(i.string("PublicKey").is_ok(), "a trailing newline is fine");
+        assert!(i.string("Text").is_ok(), "not a name: no name limit");
+        assert_eq!(i.string("ok").expect("ok").as_deref(), Some("сервер 1"));
+        let form =
+            Input::parse(b"Name=a%00b", Some("application/x-www-form-urlencoded")).expect("form");
+        assert!(form.required_string("Name").is_err());
     }
 
     #[test]

@@ -27,9 +27,9 @@ pub(crate) fn load(path: &Path) -> Result<World, EmulatorError> {
             })
         }
     };
-    let parse_error = |source| EmulatorError::StateParse {
+    let parse_error = |reason| EmulatorError::StateParse {
         path: path.to_owned(),
-        source,
+        reason,
     };
     // One pass in the common case; the header is read only to explain a failure.
     serde_json::from_slice(&bytes).map_err(|source| {

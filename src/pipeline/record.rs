@@ -154,19 +154,44 @@ impl History {
         out
     }
 
-    /// The release to roll back to: `to`, or the newest kept release before the current one.
-    pub fn rollback_target(&self, to: Option<&str>, keep: usize) -> Option<&Record> {
+    /// The release to roll back to: the kept release `to` names, or the newest kept release
+    /// before the current one. `to` is a release id or a prefix of one, or a commit (full or
+    /// short, as `ict pipeline status` shows it); an exact release id always wins, and several
+    /// releases of one commit mean its newest.
+    pub fn rollback_target(&self, to: Option<&str>, keep: usize) -> Result<&Record, NoTarget<'_>> {
         let kept: Vec<&Record> = self.releases().into_iter().take(keep).collect();
-        if let Some(id) = to {
+        let Some(to) = to else {
+            let current = self.current.as_deref();
             return kept
                 .into_iter()
-                .find(|r| r.release == id || r.release.starts_with(id));
+                .find(|r| {
+                    Some(r.release.as_str()) != current
+                        && current.is_none_or(|c| r.release.as_str() < c)
+                })
+                .ok_or(NoTarget::NotFound);
+        };
+        if let Some(exact) = kept.iter().find(|r| r.release == to) {
+            return Ok(exact);
         }
-        let current = self.current.as_deref();
-        kept.into_iter().find(|r| {
-            Some(r.release.as_str()) != current && current.is_none_or(|c| r.release.as_str() < c)
-        })
+        let matches: Vec<&Record> = kept
+            .into_iter()
+            .filter(|r| !to.is_empty() && (r.release.starts_with(to) || r.commit.starts_with(to)))
+            .collect();
+        match matches.first() {
+            None => Err(NoTarget::NotFound),
+            Some(newest) if matches.iter().all(|r| r.commit == newest.commit) => Ok(newest),
+            Some(_) => Err(NoTarget::Ambiguous(matches)),
+        }
     }
+}
+
+/// Why [`History::rollback_target`] found no release to go back to.
+#[derive(Debug, PartialEq)]
+pub enum NoTarget<'a> {
+    /// No kept release matches (or none is older than the current one).
+    NotFound,
+    /// The kept releases `--to` matches, of different commits, newest first.
+    Ambiguous(Vec<&'a Record>),
 }
 
 /// The release id of a run started at `at` for `commit`: `20250301T120000Z-abc1234`.
@@ -176,7 +201,12 @@ pub fn release_id(at: Timestamp, commit: &str) -> String {
         .chars()
         .filter(|c| !matches!(c, '-' | ':'))
         .collect();
-    format!("{time}-{}", commit.get(..7).unwrap_or(commit))
+    format!("{time}-{}", short_commit(commit))
+}
+
+/// A commit as people see it (and `ict pipeline status` shows it): its first 7 characters.
+pub fn short_commit(commit: &str) -> &str {
+    commit.get(..7).unwrap_or(commit)
 }
 
 #[cfg(test)]
@@ -216,16 +246,15 @@ mod tests {
         h.push(record("r3", Outcome::Failed));
         assert_eq!(h.current.as_deref(), Some("r2"));
         assert!(h.was_tried("r3-commit"));
-        assert_eq!(
-            h.rollback_target(None, 5).map(|r| r.release.as_str()),
-            Some("r1")
-        );
-        assert_eq!(
-            h.rollback_target(Some("r2"), 5).map(|r| r.release.as_str()),
-            Some("r2")
-        );
-        assert!(h.rollback_target(None, 1).is_none(), "r1 is no longer kept");
-        assert!(h.rollback_target(Some("r3"), 5).is_none(), "r3 failed");
+        let target = |to: Option<&str>, keep: usize| {
+            h.rollback_target(to, keep)
+                .map(|r| r.release.as_str())
+                .map_err(|e| e == NoTarget::NotFound)
+        };
+        assert_eq!(target(None, 5), Ok("r1"));
+        assert_eq!(target(Some("r2"), 5), Ok("r2"));
+        assert_eq!(target(None, 1), Err(true), "r1 is no longer kept");
+        assert_eq!(target(Some("r3"), 5), Err(true), "r3 failed");
         let mut state = State::new("dev");
         h.save(&mut state, "app");
         assert_eq!(History::load(&state, "app"), h);
@@ -233,5 +262,54 @@ mod tests {
             h.push(record(&format!("x{i}"), Outcome::Failed));
         }
         assert_eq!(h.records.len(), MAX_RECORDS);
+    }
+
+    #[test]
+    fn rollback_to_accepts_a_commit_or_an_unambiguous_release_prefix() {
+        let deploy = |release: &str, commit: &str| Record {
+            commit: commit.into(),
+            ..record(release, Outcome::Success)
+        };
+        let mut h = History::default();
+        h.push(deploy("20250301T120000Z-abc1234", "abc1234aaaa"));
+        h.push(deploy("20250301T130000Z-abd5678", "abd5678bbbb"));
+        h.push(deploy("20250302T090000Z-abc1234", "abc1234aaaa"));
+        h.push(deploy("20250302T100000Z-fff0000", "fff0000cccc"));
+        let target = |to: &str| {
+            h.rollback_target(Some(to), 10)
+                .map(|r| r.release.as_str())
+                .map_err(|e| match e {
+                    NoTarget::NotFound => Vec::new(),
+                    NoTarget::Ambiguous(matches) => {
+                        matches.iter().map(|r| r.release.as_str()).collect()
+                    }
+                })
+        };
+        // A commit, full or as `pipeline status` shows it: its newest release.
+        assert_eq!(target("abd5678bbbb"), Ok("20250301T130000Z-abd5678"));
+        assert_eq!(target("abd5678"), Ok("20250301T130000Z-abd5678"));
+        assert_eq!(target("abc1234"), Ok("20250302T090000Z-abc1234"));
+        // A release id, whole or an unambiguous prefix.
+        assert_eq!(
+            target("20250301T120000Z-abc1234"),
+            Ok("20250301T120000Z-abc1234")
+        );
+        assert_eq!(target("20250301T13"), Ok("20250301T130000Z-abd5678"));
+        assert_eq!(target("20250302T1"), Ok("20250302T100000Z-fff0000"));
+        // Ambiguous: every match is listed, newest first.
+        assert_eq!(
+            target("ab"),
+            Err(vec![
+                "20250302T090000Z-abc1234",
+                "20250301T130000Z-abd5678",
+                "20250301T120000Z-abc1234"
+            ])
+        );
+        assert_eq!(
+            target("20250301"),
+            Err(vec!["20250301T130000Z-abd5678", "20250301T120000Z-abc1234"])
+        );
+        assert_eq!(target("0123"), Err(Vec::new()));
+        assert_eq!(target(""), Err(Vec::new()));
     }
 }

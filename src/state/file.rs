@@ -112,17 +112,25 @@ fn migrate(state: &mut State) {
 }
 
 fn corrupt(dir: &StateDir, text: &str, error: &serde_json::Error) -> StateError {
+    let backup = dir.backup_file();
+    let help = if backup.is_file() {
+        format!(
+            "ict did not change anything. The previous good state is kept in {}; fix the file \
+             or restore that copy over it",
+            backup.display()
+        )
+    } else {
+        "ict did not change anything, and there is no earlier copy (state.json.backup) to go \
+         back to: fix the file by hand"
+            .to_owned()
+    };
     StateError::corrupt(
         &dir.state_file(),
         text,
         error.line(),
         error.column(),
         error,
-        format!(
-            "ict did not change anything. The previous good state is kept in {}; fix the file \
-             or restore that copy over it",
-            dir.backup_file().display()
-        ),
+        help,
     )
 }
 
@@ -329,6 +337,12 @@ mod tests {
         let Err(StateError::Corrupt(corrupt)) = load(&dir) else {
             panic!("expected a corrupt-state error");
         };
+        assert!(
+            corrupt.help.contains("previous good state is kept in")
+                && corrupt.help.contains("state.json.backup"),
+            "{}",
+            corrupt.help
+        );
         assert_eq!(corrupt.line, expected_line);
         assert!(corrupt.column > 1);
         assert_eq!(corrupt.path, dir.state_file());
@@ -344,6 +358,23 @@ mod tests {
         let restored: State =
             serde_json::from_slice(&backup_before).expect("backup is a good state");
         assert_eq!(restored, good);
+    }
+
+    #[test]
+    fn the_corrupt_state_hint_names_a_backup_only_when_one_exists() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        save(&dir, &sample("dev")).expect("saved once: no backup yet");
+        assert!(!dir.backup_file().exists());
+        fs::write(dir.state_file(), "{ oops").expect("written");
+        let Err(StateError::Corrupt(corrupt)) = load(&dir) else {
+            panic!("expected a corrupt-state error");
+        };
+        assert_eq!(
+            corrupt.help,
+            "ict did not change anything, and there is no earlier copy (state.json.backup) to \
+             go back to: fix the file by hand"
+        );
     }
 
     #[test]

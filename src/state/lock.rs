@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use super::dir::StateDir;
 use super::error::StateError;
 use super::holder::{Liveness, LockHolder};
+use super::scratch;
 
 /// The state of a lock, for `ict lock status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +71,8 @@ pub struct Acquired {
     pub lock: Lock,
     /// Set when a stale lock was taken over.
     pub taken_over: Option<TakenOver>,
+    /// Work folders of commands that are gone (they may have held secrets), now removed.
+    pub swept: Vec<PathBuf>,
 }
 
 /// How often acquisition retries when the lock file changes under it (another process taking
@@ -78,7 +81,8 @@ const ATTEMPTS: usize = 3;
 
 impl Lock {
     /// Takes the lock of `dir` for `command` (e.g. `ict apply infra.ict`), creating the state
-    /// directory if needed. Fails fast if a live process holds it.
+    /// directory if needed, then removes the work folders crashed commands left
+    /// ([`scratch::sweep`]). Fails fast if a live process holds it.
     pub fn acquire(dir: &StateDir, command: &str) -> Result<Acquired, StateError> {
         dir.ensure()?;
         let path = dir.lock_file();
@@ -93,6 +97,7 @@ impl Lock {
                         released: false,
                     },
                     taken_over,
+                    swept: scratch::sweep(dir),
                 });
             }
             let Some(other) = read_holder(dir)? else {
@@ -107,13 +112,13 @@ impl Lock {
                         });
                     }
                 }
-                liveness => return Err(locked(dir, other, liveness)),
+                liveness => return Err(locked(dir, other, liveness, dir.break_hint())),
             }
         }
         match read_holder(dir)? {
             Some(other) => {
                 let liveness = other.liveness();
-                Err(locked(dir, other, liveness))
+                Err(locked(dir, other, liveness, dir.break_hint()))
             }
             None => Err(StateError::io(
                 "take the lock",
@@ -134,10 +139,19 @@ impl Lock {
         })
     }
 
-    /// Removes the lock of `dir` whoever holds it, and says what it removed.
-    pub fn break_lock(dir: &StateDir) -> Result<Broken, StateError> {
+    /// Removes the lock of `dir` and says what it removed. A holder that is still running (or
+    /// whose liveness cannot be checked from here) keeps its lock unless `force`: the error
+    /// names it.
+    pub fn break_lock(dir: &StateDir, force: bool) -> Result<Broken, StateError> {
         let broken = match read_holder(dir) {
-            Ok(Some(holder)) => Broken::Held(holder),
+            Ok(Some(holder)) => match holder.liveness() {
+                Liveness::Dead => Broken::Held(holder),
+                _ if force => Broken::Held(holder),
+                liveness => {
+                    let hint = format!("{} --force", dir.break_hint());
+                    return Err(locked(dir, holder, liveness, hint));
+                }
+            },
             Ok(None) => return Ok(Broken::NotLocked),
             Err(StateError::LockUnreadable { .. }) => Broken::Unreadable,
             Err(error) => return Err(error),
@@ -192,13 +206,19 @@ fn release(dir: &StateDir, ours: &LockHolder) -> Result<(), StateError> {
     }
 }
 
-fn locked(dir: &StateDir, holder: LockHolder, liveness: Liveness) -> StateError {
+/// The error naming the live `holder`; `break_hint` is the command that breaks the lock.
+fn locked(
+    dir: &StateDir,
+    holder: LockHolder,
+    liveness: Liveness,
+    break_hint: String,
+) -> StateError {
     StateError::Locked {
         env: dir.env().to_owned(),
         path: dir.lock_file(),
         holder: Box::new(holder),
         liveness,
-        break_hint: dir.break_hint(),
+        break_hint,
     }
 }
 
@@ -403,17 +423,62 @@ mod tests {
     }
 
     #[test]
+    fn lock_break_refuses_while_the_holder_is_alive() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = dir_in(&root);
+        let held = Lock::acquire(&dir, "ict apply infra.ict").expect("free");
+        let error = Lock::break_lock(&dir, false).expect_err("a live holder");
+        let StateError::Locked {
+            holder,
+            liveness: Liveness::Alive,
+            ..
+        } = &error
+        else {
+            panic!("expected Locked, got {error:?}");
+        };
+        assert_eq!(**holder, *held.lock.holder());
+        let help = miette::Diagnostic::help(&error).expect("help").to_string();
+        assert!(help.contains("infra.ict --env dev --force`"), "{help}");
+        assert!(dir.lock_file().exists(), "kept");
+
+        // Another host's holder cannot be checked from here: refused too.
+        let mut remote = LockHolder::current("ict apply");
+        remote.host = format!("not-{}", remote.host);
+        write_lock(&dir, &remote);
+        assert!(matches!(
+            Lock::break_lock(&dir, false),
+            Err(StateError::Locked {
+                liveness: Liveness::Unknown,
+                ..
+            })
+        ));
+        assert_eq!(
+            Lock::break_lock(&dir, true).expect("forced"),
+            Broken::Held(remote)
+        );
+
+        // A dead holder's lock is broken without `--force`.
+        let mut stale = LockHolder::current("ict apply");
+        stale.pid = dead_pid();
+        write_lock(&dir, &stale);
+        assert_eq!(
+            Lock::break_lock(&dir, false).expect("dead holder"),
+            Broken::Held(stale)
+        );
+    }
+
+    #[test]
     fn break_removes_any_lock_and_names_the_holder() {
         let root = tempfile::tempdir().expect("tempdir");
         let dir = dir_in(&root);
         assert_eq!(
-            Lock::break_lock(&dir).expect("nothing to break"),
+            Lock::break_lock(&dir, false).expect("nothing to break"),
             Broken::NotLocked
         );
         assert_eq!(Lock::status(&dir).expect("readable"), LockStatus::Unlocked);
 
         let held = Lock::acquire(&dir, "ict apply").expect("free");
-        let broken = Lock::break_lock(&dir).expect("broken");
+        let broken = Lock::break_lock(&dir, true).expect("broken");
         assert_eq!(broken, Broken::Held(held.lock.holder().clone()));
         assert_eq!(Lock::status(&dir).expect("readable"), LockStatus::Unlocked);
 
@@ -429,7 +494,10 @@ mod tests {
             Lock::acquire(&dir, "ict apply"),
             Err(StateError::LockUnreadable { .. })
         ));
-        assert_eq!(Lock::break_lock(&dir).expect("broken"), Broken::Unreadable);
+        assert_eq!(
+            Lock::break_lock(&dir, false).expect("broken"),
+            Broken::Unreadable
+        );
         assert!(!dir.lock_file().exists());
     }
 

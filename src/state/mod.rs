@@ -4,7 +4,8 @@
 //!
 //! - [`State`] is the document: pure data with invariant-keeping methods.
 //! - [`State::load`] reads it without a lock (plan, inventory, status).
-//! - [`Lock::acquire`] takes the lock (failing fast on a live holder, taking over a dead one);
+//! - [`Lock::acquire`] takes the lock (failing fast on a live holder, taking over a dead one)
+//!   and removes the work folders ([`scratch`]) that crashed commands left;
 //!   [`Store::open`] turns a lock into the writable state, which saves atomically after every
 //!   journal step and ownership change.
 //!
@@ -23,6 +24,7 @@ mod journal;
 mod lock;
 mod log;
 mod process;
+pub mod scratch;
 mod store;
 mod timestamp;
 

@@ -1,4 +1,4 @@
-//! Facts about processes and this machine, read from `/proc` (the crate forbids `unsafe`, so
+//! Facts about processes and this machine, read from `/proc` (the crate denies `unsafe`, so
 //! no `kill(pid, 0)`): whether a PID is alive and when it started (to see through PID reuse),
 //! the host name and the user name.
 

@@ -154,7 +154,9 @@ pub(super) fn event_line(event: &Event) -> String {
             };
             format!("{address}: {verb} in {:.1}s{detail}", elapsed.as_secs_f64())
         }
-        Event::Failed { address, message } => format!("{address}: FAILED: {message}"),
+        Event::Failed { address, message } => {
+            format!("{address}: FAILED: {}", super::escape(message))
+        }
         Event::Skipped { address, because } => {
             format!("{address}: skipped, because {because} failed")
         }
@@ -183,7 +185,7 @@ pub(super) fn recap(plan: &Plan, report: &Report, command: &str) -> String {
         report.not_started.len()
     );
     for (address, message) in &report.failed {
-        let _ = writeln!(out, "  failed: {address}: {message}");
+        let _ = writeln!(out, "  failed: {address}: {}", super::escape(message));
     }
     out.push_str(
         "Run the same command again to continue: completed changes are saved in the state.\n",

@@ -3,10 +3,12 @@
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, NamedSource, Report};
 
+use super::escape::Escaped;
 use crate::model::Sources;
 use crate::script::Problem;
 
-/// Renders one diagnostic that carries its own source code (or none) into `out`.
+/// Renders one diagnostic that carries its own source code (or none) into `out`, its message
+/// and help escaped (see `escape`).
 pub fn render_diagnostic(diagnostic: &dyn Diagnostic, color: bool, out: &mut String) {
     let theme = if color {
         GraphicalTheme::unicode()
@@ -16,8 +18,10 @@ pub fn render_diagnostic(diagnostic: &dyn Diagnostic, color: bool, out: &mut Str
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(100)
         .with_links(false);
-    if handler.render_report(out, diagnostic).is_err() {
-        out.push_str(&diagnostic.to_string());
+    // Messages may quote the cloud (an error naming a server): escape what is not text.
+    let escaped = Escaped(diagnostic);
+    if handler.render_report(out, &escaped).is_err() {
+        out.push_str(&escaped.to_string());
         out.push('\n');
     }
 }

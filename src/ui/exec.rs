@@ -34,13 +34,15 @@ pub(super) fn results(
     }
     let grouped = style == ExecStyle::Grouped;
     let mut out = String::new();
+    // Host labels may come from a host list or the cloud: escaped (see `escape`).
+    let label = |r: &HostResult| super::escape(&r.target.name).into_owned();
     let width = results
         .iter()
-        .map(|r| r.target.name.len())
+        .map(|r| label(r).chars().count())
         .max()
         .unwrap_or(0);
     for r in results {
-        let name = &r.target.name;
+        let name = label(r);
         if let Ok(done) = &r.outcome {
             if grouped {
                 let _ = writeln!(out, "── {name} ──");
@@ -58,7 +60,7 @@ pub(super) fn results(
     }
     let _ = writeln!(out, "\nRecap:");
     for r in results {
-        let name = &r.target.name;
+        let name = label(r);
         let status = match &r.outcome {
             Ok(done) if done.exit_status == Some(0) => {
                 format!("ok ({:.2}s)", r.elapsed.as_secs_f64())
@@ -68,11 +70,12 @@ pub(super) fn results(
                 (None, Some(signal)) => format!("killed by {signal}"),
                 (None, None) => "no exit status".to_owned(),
             },
-            Err(e) => format!("unreachable: {e}"),
+            Err(e) => format!("unreachable: {}", super::escape(&e.to_string())),
         };
         let _ = writeln!(out, "  {name:<width$}  {status}");
     }
     for name in missing {
+        let name = super::escape(name);
         let _ = writeln!(out, "  {name:<width$}  not created yet (run `ict apply`)");
     }
     (out, failed)

@@ -7,6 +7,7 @@
 pub mod apply;
 mod diagnostic;
 pub mod doctor;
+mod escape;
 mod exec;
 pub mod graph;
 pub mod metrics;
@@ -24,6 +25,7 @@ use crate::state::{Broken, Liveness, LockStatus, StateDir};
 
 pub use apply::ApplyProgress;
 pub use diagnostic::{render_diagnostic, render_problem};
+pub use escape::{escape, escape_lines};
 pub use exec::ExecStyle;
 pub use table::Table;
 

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::Table;
-use crate::pipeline::record::{Action, History, Outcome, Record};
+use crate::pipeline::record::{short_commit, Action, History, Outcome, Record};
 use crate::pipeline::trigger::TriggerEvent;
 use crate::pipeline::Event;
 
@@ -20,7 +20,7 @@ pub fn header(
 ) -> String {
     format!(
         "Pipeline {pipeline} ({env}): {record_ref} at {} → release {release} on {}\n",
-        commit.get(..7).unwrap_or(commit),
+        short_commit(commit),
         hosts.join(", ")
     )
 }
@@ -139,7 +139,7 @@ pub fn status(pipeline: &str, env: &str, history: &History, all: bool) -> String
                 Action::Rollback => "rollback".into(),
             },
             r.ref_name.clone(),
-            r.commit.get(..7).unwrap_or(&r.commit).to_owned(),
+            short_commit(&r.commit).to_owned(),
             r.finished_at.to_string(),
             result,
         ]);

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::escape;
 use crate::reconcile::{Action, Plan};
 
 const GREEN: &str = "\x1b[32m";
@@ -60,9 +61,9 @@ pub fn text_with_usage(plan: &Plan, color: bool, usage: &BTreeMap<String, String
             for c in &step.changes {
                 let value = match &c.before {
                     Some(before) if step.action != Action::Create => {
-                        format!("{before} → {}", c.after)
+                        format!("{} → {}", escape(before), escape(&c.after))
                     }
-                    _ => c.after.clone(),
+                    _ => escape(&c.after).into_owned(),
                 };
                 let forces = if c.forces_replacement {
                     paint(RED, "  # forces replacement")
@@ -95,7 +96,7 @@ pub fn text_with_usage(plan: &Plan, color: bool, usage: &BTreeMap<String, String
             plan.unmanaged.len()
         );
         for u in &plan.unmanaged {
-            let _ = writeln!(out, "  {:<10} {} (ID {})", u.kind, u.name, u.id);
+            let _ = writeln!(out, "  {:<10} {} (ID {})", u.kind, escape(&u.name), u.id);
         }
     }
     out

@@ -4,6 +4,7 @@
 //! separated by two spaces, numbers right-aligned, no trailing spaces. Rows keep the order they
 //! were added in; callers sort. May depend on `provider` types (plain data).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::provider::{
@@ -39,13 +40,16 @@ impl Table {
         self
     }
 
-    /// Adds a row; missing cells are blank, extra cells are dropped. Empty cells show `-`.
+    /// Adds a row; missing cells are blank, extra cells are dropped. Empty cells show `-`;
+    /// control characters (a name from the cloud may hold any) are escaped.
     pub fn row(&mut self, cells: Vec<String>) {
         let mut cells = cells;
         cells.resize(self.headers.len(), String::new());
         for cell in &mut cells {
             if cell.is_empty() {
                 "-".clone_into(cell);
+            } else if let Cow::Owned(escaped) = super::escape(cell) {
+                *cell = escaped;
             }
         }
         self.rows.push(cells);

@@ -5,6 +5,7 @@
 //! IPs. Needs root, openssh-server and ansible-playbook: skipped with a message otherwise,
 //! except under `CI=true`, where they must run.
 
+mod crash;
 mod doctor;
 mod exec;
 mod forget_host_key;

@@ -58,3 +58,63 @@ fn stopping_a_server_declared_on_is_undone_by_the_next_apply() {
     let exec = ict_code(dir, true, &["exec", "infra.ict", "--", "echo", "up"], 0);
     assert_eq!(exec_lines(&exec.stdout).len(), 2, "{}", exec.stdout);
 }
+
+const ON_AND_OFF: &str = r#"
+server("web-1", #{ cpu: 1, ram: 1024, disk: 20 });
+server("web-2", #{ cpu: 1, ram: 1024, disk: 20, power: "off" });
+"#;
+
+/// The power actions `ict -vv power` sent, from its request log.
+fn actions_sent(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("1cloud request method=POST") && l.ends_with("/action"))
+        .collect()
+}
+
+#[test]
+fn power_with_a_limit_that_matches_nothing_says_so_and_fails() {
+    let test = project(ON_AND_OFF, &[]);
+    let out = ict_code(
+        test.path(),
+        false,
+        &["power", "infra.ict", "stop", "-l", "db-*"],
+        1,
+    );
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        "error: `--limit db-*` matches no server in infra.ict\n"
+    );
+}
+
+#[test]
+fn power_sends_nothing_to_a_server_already_in_that_state() {
+    let test = project(ON_AND_OFF, &[]);
+    let dir = test.path();
+    ict_code(dir, false, &["apply", "infra.ict", "--yes"], 0);
+
+    let stop = ict_code(
+        dir,
+        false,
+        &["-vv", "power", "infra.ict", "stop", "-l", "web-2"],
+        0,
+    );
+    assert_eq!(
+        stop.stdout.lines().skip(1).collect::<Vec<_>>(),
+        ["web-2: already off; nothing sent"]
+    );
+    assert_eq!(
+        actions_sent(&stop.stderr),
+        Vec::<&str>::new(),
+        "{}",
+        stop.stderr
+    );
+
+    let start = ict_code(dir, false, &["-vv", "power", "infra.ict", "start"], 0);
+    assert_eq!(
+        start.stdout.lines().skip(1).collect::<Vec<_>>(),
+        ["web-1: already on; nothing sent", "web-2: PowerOn"]
+    );
+    assert_eq!(actions_sent(&start.stderr).len(), 1, "{}", start.stderr);
+}

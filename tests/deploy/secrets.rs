@@ -20,7 +20,7 @@ const PLAYBOOK: &str = r#"
 "#;
 
 /// Every file under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str, found: &mut Vec<String>) {
+pub(super) fn files_containing(dir: &Path, needle: &str, found: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

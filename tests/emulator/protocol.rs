@@ -6,7 +6,7 @@ use ict::emulator::{spawn, EmulatorConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::{config, Api, TOKEN};
+use super::{config, small_server, Api, TOKEN};
 
 #[tokio::test]
 async fn bearer_token_is_required() {
@@ -227,5 +227,111 @@ async fn bad_settings_and_state_files_are_refused() {
     })
     .await
     .expect_err("broken state file");
-    assert!(error.to_string().contains("not valid"), "{error}");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "the emulator state file {} is corrupt: EOF while parsing an object at line 1 column 1",
+            dir.path().join("broken.json").display()
+        )
+    );
+}
+
+#[tokio::test]
+async fn names_with_control_characters_or_too_long_are_refused() {
+    let handle = spawn(config(10)).await.expect("emulator starts");
+    let api = Api::new(&handle);
+    let domain = api.post("/dns", json!({"Name": "example.org"})).await;
+    let long = "n".repeat(256);
+    let refused = [
+        ("/server", small_server("web\u{0}1")),
+        ("/server", small_server("evil\u{1b}]0;pwned\u{7}")),
+        ("/server", small_server(&long)),
+        ("/network", json!({"Name": "back\u{1b}[2J"})),
+        ("/network", json!({"Name": long})),
+        (
+            "/sshkey",
+            json!({"Title": "deploy\u{0}", "PublicKey": "ssh-ed25519 AAAA x"}),
+        ),
+        ("/dns", json!({"Name": "exa\u{7}mple.com"})),
+        (
+            "/dns/recorda",
+            json!({"DomainId": domain["ID"], "Name": "www\u{0}", "IP": "10.0.0.1"}),
+        ),
+        (
+            "/dns/recordcname",
+            json!({"DomainId": domain["ID"], "Name": "w", "MnemonicName": long}),
+        ),
+    ];
+    for (path, body) in refused {
+        let (status, answer) = api.call(Method::POST, path, Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {answer}");
+        let message = answer["Message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("must not contain control characters")
+                || message.contains("must be at most 255 characters long, got 256")
+                || message.contains("is not a valid domain name"),
+            "{path} {body}: {answer}"
+        );
+    }
+    assert_eq!(api.get("/server").await, json!([]));
+    assert_eq!(api.get("/network").await, json!([]));
+    assert_eq!(api.get("/sshkey").await, json!([]));
+    // The longest accepted name, and a key file's trailing newline, are fine.
+    api.post("/server", small_server(&"n".repeat(255))).await;
+    api.post(
+        "/sshkey",
+        json!({"Title": "deploy", "PublicKey": "ssh-ed25519 AAAA x\n"}),
+    )
+    .await;
+    handle.shutdown().await.expect("clean shutdown");
+}
+
+#[test]
+fn the_emulator_says_it_listens_only_once_started() {
+    let test = crate::test::Test::new().write("broken.json", "{");
+    let corrupt = test
+        .args(&[
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--state",
+            "broken.json",
+        ])
+        .failure();
+    assert_eq!(corrupt.stdout, "");
+    let stderr = crate::test::unwrapped(&corrupt.stderr);
+    assert!(!stderr.contains("listening"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the emulator state file broken.json is corrupt: EOF while parsing an object at line 1 column 1"
+        ),
+        "{stderr}"
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("address").to_string();
+    let busy = crate::test::Test::new()
+        .args(&["emulator", "--listen", &addr])
+        .failure();
+    let stderr = crate::test::unwrapped(&busy.stderr);
+    assert!(!stderr.contains("listening"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("× cannot listen on {addr}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Address already in use"), "{stderr}");
+}
+
+#[test]
+fn a_corrupt_emulator_account_file_is_named() {
+    let out = crate::test::Test::new()
+        .write("infra.ict", "server(\"web-1\");\n")
+        .write(".ict/emulator.json", "{\"format\": 1, \"servers\": [")
+        .args(&["plan", "infra.ict"])
+        .failure();
+    let stderr = crate::test::unwrapped(&out.stderr);
+    assert!(
+        stderr.contains("the emulator state file .ict/emulator.json is corrupt:"),
+        "{stderr}"
+    );
 }

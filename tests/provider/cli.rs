@@ -173,3 +173,111 @@ async fn cloud_without_a_token_uses_the_built_in_emulator() {
         .any(|i| i["name"] == "Ubuntu20.04x64"));
     assert!(dir.path().join(".ict/emulator.json").exists());
 }
+
+/// A server name as the 1cloud panel allows it: an OSC sequence that retitles the terminal.
+const EVIL: &str = "evil\u{1b}]0;pwned\u{7}";
+
+/// Everything `ict` printed; asserts no control character other than line breaks got through.
+fn printed(output: &Output) -> String {
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !shown.chars().any(|c| c.is_control() && c != '\n'),
+        "a control character was printed: {shown:?}"
+    );
+    shown
+}
+
+#[tokio::test]
+async fn names_from_the_cloud_are_printed_with_control_characters_escaped() {
+    let server = || {
+        let mut server = full_server();
+        server["Name"] = json!(EVIL);
+        server
+    };
+    let fake = Fake::start(move |seen| match seen.path.as_str() {
+        "/server" => ok(json!([server()])),
+        _ => ok(json!([])),
+    })
+    .await;
+    let listed = ict(&["cloud", "servers"], Some(&fake.url)).await;
+    assert!(listed.status.success(), "{listed:?}");
+    let shown = printed(&listed);
+    assert!(shown.contains("evil\\u{1b}]0;pwned\\u{7}"), "{shown}");
+
+    // The plan's list of unmanaged servers.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("infra.ict");
+    std::fs::write(&script, "").unwrap();
+    let script = script.display().to_string();
+    let plan = ict(&["plan", &script], Some(&fake.url)).await;
+    assert!(plan.status.success(), "{plan:?}");
+    let shown = printed(&plan);
+    assert!(
+        shown.contains(
+            "are not managed by ict and will not be touched: evil\\u{1b}]0;pwned\\u{7} (ID 951268)"
+        ),
+        "{shown}"
+    );
+
+    // An error message that quotes a name.
+    let refusing = Fake::start(|_| status(400, &format!("image of {EVIL} is busy"))).await;
+    let failed = ict(&["cloud", "images"], Some(&refusing.url)).await;
+    assert_eq!(failed.status.code(), Some(1));
+    let shown = printed(&failed);
+    assert!(
+        shown.contains("image of evil\\u{1b}]0;pwned\\u{7} is busy"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_too_short_to_be_real_is_refused() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_ict"))
+        .args(["cloud", "servers"])
+        .env("NO_COLOR", "1")
+        .env("ONECLOUD_TOKEN", "t")
+        .env("ONECLOUD_API_URL", "http://127.0.0.1:9")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output), "");
+    let stderr = crate::test::unwrapped(&String::from_utf8_lossy(&output.stderr));
+    assert!(
+        stderr.contains(
+            "cannot set up the 1cloud client: ONECLOUD_TOKEN is 1 character(s) long: too short to be \
+             a 1cloud API token (those have 64; ict refuses fewer than 16)"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("(sensitive)"), "{stderr}");
+}
+
+#[tokio::test]
+async fn credentials_in_the_api_url_are_never_printed() {
+    let fake = Fake::start(|_| ok(json!([]))).await;
+    let with_credentials = |url: &str| url.replacen("://", "://alice:s3cret@", 1);
+    let answered = ict(
+        &["-vv", "cloud", "servers"],
+        Some(&with_credentials(&fake.url)),
+    )
+    .await;
+    assert!(answered.status.success(), "{answered:?}");
+    let closed = ict(
+        &["-vv", "cloud", "servers"],
+        Some(&with_credentials("http://127.0.0.1:9")),
+    )
+    .await;
+    assert_eq!(closed.status.code(), Some(1));
+    for output in [&answered, &closed] {
+        let shown = printed(output);
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!shown.contains("alice"), "{shown}");
+        assert!(shown.contains("(sensitive)@127.0.0.1"), "{shown}");
+    }
+}

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::test::ict;
+use crate::test::{ict, Test};
 
 /// The child, killed and reaped if the test ends early.
 struct Running(Child);
@@ -17,6 +17,20 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// The lines `child` writes to its piped standard error, read on a thread as they come.
+fn stderr_lines(child: &mut Child) -> (mpsc::Receiver<String>, std::thread::JoinHandle<()>) {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, lines) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (lines, reader)
 }
 
 fn wait_for(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, what: &str) -> String {
@@ -86,15 +100,7 @@ alert("down", #{ when: "up == 0", hosts: "all", notify: [command("true")] });
         .spawn()
         .expect("start ict watch");
     let mut running = Running(child);
-    let stderr = running.0.stderr.take().expect("stderr");
-    let (tx, lines) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (lines, reader) = stderr_lines(&mut running.0);
     let mut seen = Vec::new();
     let listening = wait_for(&lines, &mut seen, "serving Prometheus metrics on http://");
     let addr = listening
@@ -169,4 +175,82 @@ alert("down", #{ when: "up == 0", hosts: "all", notify: [command("true")] });
         seen.join("\n")
     );
     assert!(TcpStream::connect(&addr).is_err(), "the listener is closed");
+}
+
+/// `ict watch` against an emulator the test runs (`node_exporter` on each running server's IP),
+/// through the 1cloud client, so that `ict power` in another process changes what watch sees.
+#[test]
+fn watch_rechecks_a_server_that_was_powered_off_when_it_started() {
+    const TOKEN: &str = "5eedfeed5eedfeed5eedfeed5eedfeed5eedfeed5eedfeed5eedfeed5eedfeed";
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let emulator = runtime
+        .block_on(ict::emulator::spawn(ict::emulator::EmulatorConfig {
+            token: Some(TOKEN.to_owned()),
+            task_delay: Duration::from_millis(20),
+            tick: Duration::from_millis(10),
+            node_exporter: true,
+            // A loopback block no other test uses.
+            ip_base: Some(std::net::Ipv4Addr::new(
+                127,
+                253,
+                (std::process::id() % 200) as u8,
+                10,
+            )),
+            ..ict::emulator::EmulatorConfig::default()
+        }))
+        .expect("emulator");
+    let test = Test::new()
+        .write(
+            "infra.ict",
+            r#"server("web-1", #{ power: "off", metrics: #{ via: "http" } });
+alert("down", #{ when: "up == 0", hosts: "all", notify: [command("true")] });
+"#,
+        )
+        .env("ONECLOUD_TOKEN", TOKEN)
+        .env("ONECLOUD_API_URL", &emulator.base_url());
+    let with = |args: &[&str]| {
+        let mut command = test.command();
+        command.args(args);
+        command
+    };
+    let applied = with(&["apply", "infra.ict", "--yes"])
+        .output()
+        .expect("apply");
+    assert!(applied.status.success(), "{applied:?}");
+
+    let mut watch = with(&["watch", "infra.ict", "--interval", "0.05"]);
+    watch
+        .args(["--drift-every", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut running = Running(watch.spawn().expect("start ict watch"));
+    let (lines, reader) = stderr_lines(&mut running.0);
+    let mut seen = Vec::new();
+    wait_for(&lines, &mut seen, "web-1 does not answer: powered off");
+    wait_for(&lines, &mut seen, "alert down is firing on web-1");
+
+    let started = with(&["power", "infra.ict", "start"])
+        .output()
+        .expect("power start");
+    assert!(started.status.success(), "{started:?}");
+    wait_for(&lines, &mut seen, "web-1 answers again");
+    wait_for(&lines, &mut seen, "alert down is resolved on web-1");
+
+    let pid = running.0.id().to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    wait_for(&lines, &mut seen, "stopped after");
+    drop(running);
+    reader.join().expect("reader");
+    let history = std::fs::read_to_string(test.path().join(".ict/dev/watch/history/web-1.jsonl"))
+        .expect("history");
+    let last: serde_json::Value =
+        serde_json::from_str(history.lines().last().expect("an entry")).expect("JSON");
+    assert_eq!(last["up"], true, "{history}");
+    runtime
+        .block_on(emulator.shutdown())
+        .expect("emulator stops");
 }

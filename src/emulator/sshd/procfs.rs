@@ -1,5 +1,5 @@
 //! The few process facts the sshd backing needs, read from Linux's `/proc`, and signals sent
-//! with `rustix` (safe wrappers; the crate forbids `unsafe`). Used to stop a connection's
+//! with `rustix` (safe wrappers; the crate denies `unsafe`). Used to stop a connection's
 //! `sshd -i` together with everything below it (the session's shell starts its own session,
 //! so a process-group signal would miss it). Depends on nothing else in ict.
 

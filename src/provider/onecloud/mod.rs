@@ -117,6 +117,9 @@ pub struct Client {
 
 struct Inner {
     http: reqwest::Client,
+    /// The address requests go to, credentials included.
+    request_url: String,
+    /// The address as messages and logs show it: without credentials (`user:password@`).
     base_url: String,
     token: Token,
     config: ClientConfig,
@@ -136,8 +139,9 @@ impl Client {
         token: Token,
         config: ClientConfig,
     ) -> Result<Client, ProviderError> {
-        let base_url = base_url.trim().trim_end_matches('/').to_owned();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        let request_url = base_url.trim().trim_end_matches('/').to_owned();
+        let base_url = transport::without_userinfo(&request_url);
+        if !(request_url.starts_with("http://") || request_url.starts_with("https://")) {
             return Err(ProviderError::Config {
                 reason: format!("the API URL {base_url:?} must start with http:// or https://"),
             });
@@ -153,6 +157,7 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                request_url,
                 base_url,
                 token,
                 config,
@@ -164,7 +169,7 @@ impl Client {
     /// A client from `ONECLOUD_TOKEN` (required) and `ONECLOUD_API_URL` (default
     /// [`DEFAULT_API_URL`]).
     pub fn from_env() -> Result<Client, ProviderError> {
-        let token = Token::from_env().ok_or(ProviderError::NoToken)?;
+        let token = Token::from_env()?.ok_or(ProviderError::NoToken)?;
         let url = std::env::var("ONECLOUD_API_URL")
             .ok()
             .filter(|url| !url.trim().is_empty())
@@ -172,7 +177,8 @@ impl Client {
         Client::new(&url, token)
     }
 
-    /// The API address, without a trailing slash.
+    /// The API address as people may see it: without a trailing slash, and without the
+    /// credentials (`user:password@`) an `ONECLOUD_API_URL` may carry.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
     }
@@ -228,6 +234,23 @@ mod tests {
         assert!(!shown.contains("feedface"), "{shown}");
         assert!(shown.contains("(sensitive)"), "{shown}");
         assert_eq!(client.base_url(), "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn credentials_in_the_api_url_are_never_shown() {
+        let client = Client::new(
+            "https://alice:s3cret@api.example:8443/v1/",
+            Token::new("feedface".repeat(8)),
+        )
+        .expect("valid URL");
+        assert_eq!(client.base_url(), "https://(sensitive)@api.example:8443/v1");
+        assert!(!format!("{client:?}").contains("s3cret"));
+        let error = Client::new("ftp://alice:s3cret@api.example/", Token::new("t")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "cannot set up the 1cloud client: the API URL \"ftp://(sensitive)@api.example\" must \
+             start with http:// or https://"
+        );
     }
 
     #[test]

@@ -3,6 +3,12 @@
 
 use std::fmt;
 
+use crate::provider::ProviderError;
+
+/// The shortest token accepted from the environment. Real 1cloud tokens have 64 lowercase
+/// hexadecimal characters; this only refuses what cannot be one, not other formats.
+const MIN_LENGTH: usize = 16;
+
 /// A 1cloud API token (`Authorization: Bearer <token>`).
 #[derive(Clone)]
 pub struct Token(String);
@@ -13,10 +19,26 @@ impl Token {
         Token(token.into().trim().to_owned())
     }
 
-    /// The token from `ONECLOUD_TOKEN`, if set and not empty.
-    pub fn from_env() -> Option<Token> {
-        let token = Token::new(std::env::var("ONECLOUD_TOKEN").ok()?);
-        (!token.0.is_empty()).then_some(token)
+    /// The token from `ONECLOUD_TOKEN` (see [`Token::from_setting`]).
+    pub fn from_env() -> Result<Option<Token>, ProviderError> {
+        Token::from_setting(std::env::var_os("ONECLOUD_TOKEN").as_deref())
+    }
+
+    /// The token a setting gives: `None` if unset or blank, an error if it is too short to be
+    /// a 1cloud token (redacting a one-letter "token" would hide that letter everywhere in
+    /// every message, and it cannot be real anyway).
+    pub fn from_setting(value: Option<&std::ffi::OsStr>) -> Result<Option<Token>, ProviderError> {
+        let token = Token::new(value.unwrap_or_default().to_string_lossy());
+        match token.0.chars().count() {
+            0 => Ok(None),
+            length if length < MIN_LENGTH => Err(ProviderError::Config {
+                reason: format!(
+                    "ONECLOUD_TOKEN is {length} character(s) long: too short to be a 1cloud API token \
+                     (those have 64; ict refuses fewer than {MIN_LENGTH})"
+                ),
+            }),
+            _ => Ok(Some(token)),
+        }
     }
 
     /// The value, for the `Authorization` header only.
@@ -50,6 +72,27 @@ impl fmt::Display for Token {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_too_short_to_be_real_is_refused() {
+        let from = |value: Option<&str>| {
+            Token::from_setting(value.map(std::ffi::OsStr::new))
+                .map(|token| token.map(|t| t.expose().to_owned()))
+        };
+        let error = from(Some("t")).expect_err("one letter");
+        assert_eq!(
+            error.to_string(),
+            "cannot set up the 1cloud client: ONECLOUD_TOKEN is 1 character(s) long: too short to be \
+             a 1cloud API token (those have 64; ict refuses fewer than 16)"
+        );
+        assert!(from(Some("0123456789abcde")).is_err());
+        assert_eq!(
+            from(Some(" 0123456789abcdef\n")).expect("16 characters"),
+            Some("0123456789abcdef".to_owned())
+        );
+        assert_eq!(from(Some("  ")).expect("blank is unset"), None);
+        assert_eq!(from(None).expect("unset"), None);
+    }
 
     #[test]
     fn never_printed() {

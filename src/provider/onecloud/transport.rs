@@ -65,7 +65,7 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<Vec<u8>, Failure> {
         self.count_request();
-        let url = format!("{}{path}", self.inner.base_url);
+        let url = format!("{}{path}", self.inner.request_url);
         let mut request = self
             .inner
             .http
@@ -253,6 +253,19 @@ pub(super) fn decode<T: DeserializeOwned>(
         path: path.to_owned(),
         source,
     })
+}
+
+/// `url` with the credentials of its authority (`user:password@`) replaced by `(sensitive)@`:
+/// what messages, logs and `--verbose` may show of an `ONECLOUD_API_URL`.
+pub(super) fn without_userinfo(url: &str) -> String {
+    let (scheme, rest) = url
+        .find("://")
+        .map_or(("", url), |at| url.split_at(at + "://".len()));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}(sensitive)@{host}{}", &rest[end..]),
+        None => url.to_owned(),
+    }
 }
 
 fn classify(error: reqwest::Error) -> Failure {
