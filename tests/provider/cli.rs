@@ -218,7 +218,7 @@ async fn names_from_the_cloud_are_printed_with_control_characters_escaped() {
     let shown = printed(&plan);
     assert!(
         shown.contains(
-            "are not managed by ict and will not be touched: evil\\u{1b}]0;pwned\\u{7} (ID 951268)"
+            "are not managed by ict and will not be touched:\n  server     evil\\u{1b}]0;pwned\\u{7} (ID 951268)"
         ),
         "{shown}"
     );

@@ -44,12 +44,13 @@ pub struct Input<'a> {
     pub replace: &'a [String],
 }
 
-/// The kinds of cloud object a plan of `desired` against `state` needs to read: those the
-/// script declares, the state owns, or an interrupted operation was about. Nothing else is
-/// read, so a kind the script does not use cannot fail it.
+/// The kinds of cloud object a plan of `desired` against `state` needs to read: servers (every
+/// plan lists the ones ict does not own), and the other kinds when the script declares them,
+/// the state owns some, or an interrupted operation was about one. Nothing else is read, so a
+/// kind the script does not use cannot fail it.
 pub fn kinds(desired: &Desired, state: &State) -> Kinds {
     let mut kinds = Kinds {
-        servers: !desired.servers.is_empty(),
+        servers: true,
         networks: !desired.networks.is_empty(),
         ssh_keys: !desired.ssh_keys.is_empty(),
         dns: !desired.dns_records.is_empty(),

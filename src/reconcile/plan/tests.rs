@@ -645,7 +645,7 @@ fn only_the_kinds_a_script_uses_or_the_state_owns_are_read() {
     let only_servers = kinds(&desired(r#"server("a", #{});"#), &State::new("dev"));
     assert_eq!(only_servers, crate::provider::Kinds::SERVERS);
     let owned_dns = kinds(&desired(""), &state(&[("dns_record", "x", 1)]));
-    assert!(owned_dns.dns && !owned_dns.servers);
+    assert!(owned_dns.dns && owned_dns.servers && !owned_dns.networks);
 }
 
 #[test]
