@@ -84,3 +84,16 @@ fn usage_errors_exit_1_and_help_exits_0() {
     let help = Test::new().args(&["--help"]).success();
     assert!(help.stdout.contains("check") && help.stdout.contains("graph"));
 }
+
+#[test]
+fn a_byte_order_mark_is_accepted_in_scripts_and_modules() {
+    let out = Test::new()
+        .write(
+            "infra.ict",
+            "\u{feff}import \"./tier\" as tier;\ntier::web(\"web-1\");\n",
+        )
+        .write("tier.ict", "\u{feff}fn web(n) { server(n) }\n")
+        .args(&["check", "infra.ict"])
+        .success();
+    assert_eq!(out.stdout, "infra.ict: ok (env dev): 1 server\n");
+}

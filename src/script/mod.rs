@@ -74,16 +74,28 @@ pub struct Failure {
     pub problems: Vec<Problem>,
 }
 
+/// Reads a script or module file; a UTF-8 byte order mark at its start is not part of the text.
+pub(crate) fn read_script(path: &Path) -> std::io::Result<String> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    })
+}
+
 /// Reads, evaluates and validates the script at `path`.
 pub fn evaluate(path: &Path, options: Options) -> Result<Evaluated, Failure> {
     let name = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => evaluate_source(
-            &name,
-            &text,
-            path.parent().unwrap_or(Path::new("")),
-            options,
-        ),
+    match read_script(path) {
+        Ok(text) => {
+            let entry = Entry {
+                name: &name,
+                text: &text,
+                dir: path.parent().unwrap_or(Path::new("")),
+                key: Some(resolver::file_key(path)),
+            };
+            evaluate_entry(&entry, options)
+        }
         Err(e) => {
             let mut sources = Sources::default();
             let id = sources.add(&name, "");
@@ -110,6 +122,30 @@ pub fn evaluate_source(
     dir: &Path,
     options: Options,
 ) -> Result<Evaluated, Failure> {
+    let entry = Entry {
+        name,
+        text,
+        dir,
+        key: None,
+    };
+    evaluate_entry(&entry, options)
+}
+
+/// The script evaluated at top level.
+struct Entry<'a> {
+    /// As shown in messages.
+    name: &'a str,
+    text: &'a str,
+    /// Where its relative paths start.
+    dir: &'a Path,
+    /// What identifies its file among modules (see `resolver`), when it is a file.
+    key: Option<String>,
+}
+
+fn evaluate_entry(source: &Entry<'_>, options: Options) -> Result<Evaluated, Failure> {
+    let Entry {
+        name, text, dir, ..
+    } = *source;
     let max_operations = options.max_operations;
     let builder = Rc::new(RefCell::new(api::Builder::new(options)));
     let entry = {
@@ -117,6 +153,8 @@ pub fn evaluate_source(
         let id = b.sources.add(name, text);
         b.dirs.insert(id, dir.to_path_buf());
         b.entry = id;
+        b.importing
+            .extend(source.key.clone().map(|key| (key, name.to_owned())));
         id
     };
     let engine = engine::new_engine(&builder, max_operations);

@@ -42,6 +42,9 @@ pub(crate) struct Builder {
     pub(crate) options: Options,
     /// The source evaluated at top level (the entry script).
     pub(crate) entry: SourceId,
+    /// The files being evaluated, outermost first (the entry script when it is a file, then each
+    /// module whose import is in progress), as (key, name): see `resolver`.
+    pub(crate) importing: Vec<(String, String)>,
     /// Per call site (file, offset): the call's extent and its literal keys. A declaration in a
     /// loop is located once, not once per iteration.
     pub(crate) sites: std::collections::HashMap<(SourceId, usize), CallShape>,
@@ -66,6 +69,7 @@ impl Builder {
             dirs: IndexMap::new(),
             options,
             entry: SourceId::default(),
+            importing: Vec::new(),
             sites: std::collections::HashMap::new(),
         }
     }
