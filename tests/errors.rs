@@ -68,3 +68,36 @@ fn every_broken_script_points_at_its_mistake() {
         insta::assert_snapshot!(name, out.stderr);
     }
 }
+
+/// One operation may copy a whole array, so the operation budget alone does not bound a
+/// script's time: the wall-clock limit stops it where it was (the column depends on timing).
+#[test]
+fn a_script_that_copies_large_arrays_is_stopped_by_the_time_limit() {
+    let out = Test::new()
+        .write(
+            "slow.ict",
+            "// copies 150,000 values 60,000 times: minutes of work in few operations\n\
+             let big = []; for i in 0..150000 { big.push(0); } for j in 0..60000 { let t = big; }\n",
+        )
+        .args(&["--time-limit", "0.5", "check", "slow.ict"])
+        .failure();
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines[..3],
+        [
+            "ict::script::time_limit",
+            "",
+            "  × the script ran for more than 0.5 s and was stopped here",
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(lines[3].starts_with("   ╭─[slow.ict:2:"), "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with(
+            "  help: is a loop copying large arrays or maps? give it more time with --time-limit SECONDS (or\n        ICT_TIME_LIMIT)\n\nerror: 1 problem in slow.ict\n"
+        ),
+        "{}",
+        out.stderr
+    );
+}

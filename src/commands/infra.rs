@@ -98,6 +98,7 @@ pub(super) fn apply(
     let config = Config {
         env,
         vars,
+        time_limit: config.time_limit,
         color: config.color,
         verbosity: config.verbosity,
         provider: config.provider,

@@ -190,7 +190,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
 
 /// Evaluates and validates the script; warnings are printed, errors returned.
 fn evaluate(config: &Config, ui: &Ui, file: &Path) -> Result<Evaluated, Error> {
-    let options = script::Options::new(&config.env, config.vars.clone());
+    let options = config.script_options();
     let evaluated = script::evaluate(file, options).map_err(Error::Script)?;
     for warning in &evaluated.warnings {
         let mut out = String::new();

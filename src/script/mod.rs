@@ -18,7 +18,7 @@ use std::rc::Rc;
 
 use indexmap::IndexMap;
 
-pub use engine::{MAX_CALL_LEVELS, MAX_OPERATIONS};
+pub use engine::{MAX_CALL_LEVELS, MAX_OPERATIONS, TIME_LIMIT};
 pub use error::{Problem, ScriptError};
 pub use session::Session;
 pub use stdlib::{playbook as stdlib_playbook, PLAYBOOK_PREFIX as STDLIB_PLAYBOOK_PREFIX};
@@ -36,6 +36,8 @@ pub struct Options {
     pub ict_path: Vec<PathBuf>,
     /// Operation budget.
     pub max_operations: u64,
+    /// Wall-clock budget of one evaluation.
+    pub time_limit: std::time::Duration,
 }
 
 impl Options {
@@ -53,6 +55,7 @@ impl Options {
             vars,
             ict_path,
             max_operations: MAX_OPERATIONS,
+            time_limit: TIME_LIMIT,
         }
     }
 }
@@ -158,6 +161,7 @@ fn evaluate_entry(source: &Entry<'_>, options: Options) -> Result<Evaluated, Fai
         id
     };
     let engine = engine::new_engine(&builder, max_operations);
+    builder.borrow().clock.start();
     let outcome = match engine.compile(text) {
         Ok(mut ast) => {
             ast.set_source(name);

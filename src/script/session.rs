@@ -165,6 +165,7 @@ impl Session {
             }
         };
         ast.set_source(name);
+        self.builder.borrow().clock.start();
         let result = self
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, &ast);
@@ -248,6 +249,7 @@ impl Session {
         let saved_scope = self.scope.clone();
         let saved_ast = self.ast.clone();
         self.ast += ast;
+        self.builder.borrow().clock.start();
         let result = self
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, &self.ast);
@@ -272,16 +274,7 @@ impl Session {
         let mut problems: Vec<Problem> = std::mem::take(&mut self.builder.borrow_mut().problems);
         if let Err(e) = &result {
             let b = self.builder.borrow();
-            // A live hook that stops evaluation (Ctrl-C) says why in the termination token.
-            let stopped;
-            let error = match &**e {
-                rhai::EvalAltResult::ErrorTerminated(why, at) if why.is_string() => {
-                    stopped = rhai::EvalAltResult::ErrorRuntime(why.clone(), *at);
-                    &stopped
-                }
-                other => other,
-            };
-            problems.push(ScriptError::from_rhai(error, id, &b.sources).into());
+            problems.push(ScriptError::from_rhai(e, id, &b.sources).into());
         }
         let (warnings, mut errors): (Vec<Problem>, Vec<Problem>) =
             problems.into_iter().partition(Problem::is_warning);
@@ -388,6 +381,8 @@ fn replace_source(sources: &Sources, name: &str, text: &str) -> Sources {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
     use crate::model::{self, Value};
 
@@ -501,8 +496,12 @@ mod tests {
     #[test]
     fn a_hook_that_stops_evaluation_says_why() {
         let mut s = session();
-        s.register_live(|engine, _| {
-            engine.on_progress(|ops| (ops > 1000).then(|| Dynamic::from("interrupted (Ctrl-C)")));
+        s.register_live(|_, declared| {
+            let calls = Cell::new(0);
+            declared.interrupt_when(move || {
+                calls.set(calls.get() + 1);
+                calls.get() > 100
+            });
         });
         let failure = s.eval("let i = 0;\nloop { i += 1; }").expect_err("stopped");
         let text = failure.problems[0].to_string();

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use rhai::{Engine, NativeCallContext};
 
+use super::engine::Clock;
 use super::error::Problem;
 use super::Options;
 use crate::model::{Desired, ModelError, SourceId, Sources, Span};
@@ -48,6 +49,8 @@ pub(crate) struct Builder {
     /// Per call site (file, offset): the call's extent and its literal keys. A declaration in a
     /// loop is located once, not once per iteration.
     pub(crate) sites: std::collections::HashMap<(SourceId, usize), CallShape>,
+    /// The wall-clock budget of the evaluation in progress.
+    pub(crate) clock: Rc<Clock>,
 }
 
 /// Where a call's parts are in its text.
@@ -64,6 +67,7 @@ impl Builder {
     pub(crate) fn new(options: Options) -> Builder {
         Builder {
             desired: Desired::new(&options.env),
+            clock: Clock::new(options.time_limit),
             problems: Vec::new(),
             sources: Sources::default(),
             dirs: IndexMap::new(),

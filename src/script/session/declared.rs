@@ -21,6 +21,18 @@ impl Declared {
         self.builder.borrow().desired.clone()
     }
 
+    /// Runs `wait` (waiting for the cloud) without counting its time against the input's
+    /// time limit.
+    pub fn paused<T>(&self, wait: impl FnOnce() -> T) -> T {
+        let clock = self.builder.borrow().clock.clone();
+        clock.paused(wait)
+    }
+
+    /// Also stops evaluation when `interrupted` says so (Ctrl-C), with an error where it was.
+    pub fn interrupt_when(&self, interrupted: impl Fn() -> bool + 'static) {
+        self.builder.borrow().clock.interrupt_when(interrupted);
+    }
+
     /// The loaded sources, for rendering diagnostics.
     pub fn sources(&self) -> Sources {
         self.builder.borrow().sources.clone()
