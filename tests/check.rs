@@ -97,3 +97,21 @@ fn a_byte_order_mark_is_accepted_in_scripts_and_modules() {
         .success();
     assert_eq!(out.stdout, "infra.ict: ok (env dev): 1 server\n");
 }
+
+#[test]
+fn check_and_plan_agree_on_environment_names() {
+    let script = r#"environments(#{ dev: #{}, "my env": #{} }); server("web-1");"#;
+    for command in ["check", "plan"] {
+        let out = Test::new()
+            .write("infra.ict", script)
+            .args(&[command, "infra.ict", "--env", "my env"])
+            .failure();
+        assert!(
+            out.stderr.starts_with(
+                "ict::script::env_name\n\n  × `my env` is not a valid environment name\n"
+            ),
+            "{command}: {}",
+            out.stderr
+        );
+    }
+}

@@ -62,6 +62,22 @@ pub struct Environments {
     pub span: Span,
 }
 
+impl Environments {
+    /// What an environment name may be (the rule [`Environments::valid_name`] checks).
+    pub const NAME_RULE: &'static str =
+        "use letters, digits, `-`, `_` and `.` (not only dots), at most 64 characters";
+
+    /// Whether `name` can name an environment: its state lives in the folder `.ict/<name>/`.
+    pub fn valid_name(name: &str) -> bool {
+        !name.is_empty()
+            && name.len() <= 64
+            && name.chars().any(|c| c != '.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    }
+}
+
 /// Everything a script declares, for one environment.
 #[derive(Debug, Clone, Default)]
 pub struct Desired {
@@ -119,17 +135,8 @@ impl Desired {
         )
     }
 
-    /// Adds a group (names are unique, and distinct from server names).
+    /// Adds a group (names are unique; `validate` checks they differ from server names).
     pub fn add_group(&mut self, group: Group) -> Result<(), ModelError> {
-        if let Some(server) = self.servers.get(&group.name) {
-            return Err(ModelError::Duplicate {
-                kind: "group",
-                name: group.name,
-                at: group.span,
-                first: server.span,
-                first_kind: "server",
-            });
-        }
         insert_unique(&mut self.groups, group.name.clone(), group, "group", |g| {
             g.span
         })

@@ -3,7 +3,7 @@
 //! checked when the script declared it; here every remaining problem is collected, not just the
 //! first.
 
-use super::{graph, pattern, Desired, ModelError, NameRef};
+use super::{graph, group, pattern, Desired, ModelError, NameRef, Span};
 
 /// Every cross-declaration problem in `desired`, in declaration order.
 pub fn validate(desired: &Desired) -> Vec<ModelError> {
@@ -40,7 +40,15 @@ pub fn validate(desired: &Desired) -> Vec<ModelError> {
     }
     for group in desired.groups.values() {
         check_refs(&group.children, "group", &group_names, &mut errors);
+        if let Some(server) = desired.servers.get(&group.name) {
+            errors.push(named_twice(
+                ("group", group.span),
+                ("server", server.span),
+                &group.name,
+            ));
+        }
     }
+    errors.extend(group::cycles(desired));
     for playbook in &desired.playbooks {
         if pattern::select(&playbook.hosts, desired).is_empty() {
             let at = playbook
@@ -70,6 +78,23 @@ pub fn validate(desired: &Desired) -> Vec<ModelError> {
         errors.push(cycle);
     }
     errors
+}
+
+/// `name` declared as two kinds (a group and a server: both are Ansible host patterns): the
+/// error is at the later declaration, whichever kind it is.
+fn named_twice(a: (&'static str, Span), b: (&'static str, Span), name: &str) -> ModelError {
+    let (first, later) = if (a.1.source, a.1.offset) <= (b.1.source, b.1.offset) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    ModelError::Duplicate {
+        kind: later.0,
+        name: name.to_owned(),
+        at: later.1,
+        first: first.1,
+        first_kind: first.0,
+    }
 }
 
 fn check_refs(refs: &[NameRef], kind: &'static str, known: &[&str], errors: &mut Vec<ModelError>) {

@@ -125,6 +125,23 @@ fn declare(
         }
         .into_rhai(ctx.call_position()));
     }
+    if let Some(bad) = names.iter().find(|n| !Environments::valid_name(n)) {
+        let at = site.key(bad);
+        return Err(HostError {
+            code: "ict::script::env_name",
+            message: format!("`{bad}` is not a valid environment name"),
+            help: Some(format!(
+                "{} (each environment keeps its state in .ict/<name>/)",
+                Environments::NAME_RULE
+            )),
+            span: Some(if at == site.call {
+                site.string(bad, at)
+            } else {
+                at
+            }),
+        }
+        .into_rhai(ctx.call_position()));
+    }
     let selected = b.options.env.clone();
     if !names.contains(&selected) {
         return Err(HostError {

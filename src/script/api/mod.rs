@@ -153,10 +153,15 @@ impl Site {
             })
     }
 
-    /// Span of the string literal `"value"` in the call, or the fallback.
+    /// Span of the string literal `"value"` in the call, or the fallback. When the fallback is
+    /// a field of the call (`children: ["web"]`), the literal is looked for there first.
     pub(crate) fn string(&self, value: &str, fallback: Span) -> Span {
-        self.extent
-            .and_then(|e| super::locate::find_string(&self.text, e, value))
+        let field = (fallback != self.call && fallback.source == self.call.source)
+            .then_some((fallback.offset, fallback.offset + fallback.len));
+        field
+            .into_iter()
+            .chain(self.extent)
+            .find_map(|e| super::locate::find_string(&self.text, e, value))
             .map_or(fallback, |(offset, len)| Span {
                 source: self.call.source,
                 offset,
