@@ -115,3 +115,80 @@ fn check_and_plan_agree_on_environment_names() {
         );
     }
 }
+
+const READS_VARIABLES: &str = r#"let cpu = variable("cpu", 1);
+if environment() == "prod" { server("db", #{ disk: variable("db_disk", 20) }); }
+server("web-1", #{ cpu: cpu });
+"#;
+
+#[test]
+fn a_var_the_script_does_not_read_is_an_error_with_did_you_mean() {
+    let out = Test::new()
+        .write("v.ict", READS_VARIABLES)
+        .args(&["--var", "cpus=2", "check", "v.ict"])
+        .failure();
+    assert!(
+        out.stderr.starts_with(
+            "ict::script::unknown_var\n\n  × `--var cpus=…` sets a variable the script does not read\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .ends_with("  help: did you mean `cpu`?\n\nerror: 1 problem in v.ict\n"),
+        "{}",
+        out.stderr
+    );
+    // A variable read only in another environment's branch is still the script's.
+    Test::new()
+        .write("v.ict", READS_VARIABLES)
+        .args(&["--var", "db_disk=30", "check", "v.ict"])
+        .success();
+}
+
+#[test]
+fn a_var_without_a_name_is_a_usage_error() {
+    let out = Test::new()
+        .write("v.ict", READS_VARIABLES)
+        .args(&["--var", "=x", "check", "v.ict"])
+        .failure();
+    assert_eq!(out.stderr, "error: `--var =x` must look like KEY=VALUE\n");
+}
+
+#[test]
+fn target_and_replace_that_match_nothing_are_errors_with_did_you_mean() {
+    for (flag, name, error) in [
+        (
+            "--target",
+            "wbe-1",
+            "error: `--target wbe-1` matches nothing; did you mean `web-1`?\n",
+        ),
+        (
+            "--replace",
+            "server.web-1",
+            "error: `--replace server.web-1` matches nothing; did you mean `web-1`?\n",
+        ),
+        (
+            "--replace",
+            "db",
+            "error: `--replace db` matches nothing; choose from: web-1\n",
+        ),
+    ] {
+        let out = Test::new()
+            .write("v.ict", READS_VARIABLES)
+            .args(&["plan", "v.ict", flag, name])
+            .failure();
+        assert_eq!(out.stderr, error, "{flag} {name}");
+    }
+    let out = Test::new()
+        .write("v.ict", READS_VARIABLES)
+        .args(&["plan", "v.ict", "--target", "server.web-1"])
+        .success();
+    assert!(
+        out.stdout
+            .ends_with("Plan: 1 to add, 0 to change, 0 to destroy.\n"),
+        "{}",
+        out.stdout
+    );
+}

@@ -101,3 +101,23 @@ fn a_script_that_copies_large_arrays_is_stopped_by_the_time_limit() {
         out.stderr
     );
 }
+
+/// `check` validates without secret values (CI has none); `plan` and `apply` need them.
+#[test]
+fn plan_needs_secret_values_that_check_does_not() {
+    let script = "// expect: ict::script::missing_secret at missing_secret.ict:2:10\n\
+                  let pw = secret(\"ICT_TEST_UNSET_SECRET\");\n";
+    let check = Test::new()
+        .write("missing_secret.ict", script)
+        .args(&["check", "missing_secret.ict"])
+        .success();
+    assert_eq!(
+        check.stdout,
+        "missing_secret.ict: ok (env dev): nothing declared\n"
+    );
+    let plan = Test::new()
+        .write("missing_secret.ict", script)
+        .args(&["plan", "missing_secret.ict"])
+        .failure();
+    insta::assert_snapshot!("missing_secret", plan.stderr);
+}

@@ -34,7 +34,7 @@ pub use playbook::Playbook;
 pub use server::{defaults, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server};
 pub use span::{SourceFile, SourceId, Sources, Span};
 pub use ssh_key::SshKey;
-pub use validate::{suggest, validate};
+pub use validate::{choices, suggest, unknown_name, validate};
 pub use value::{secret_token, Part, Placeholder, Style, Value, KNOWN_AFTER_APPLY, SENSITIVE};
 
 use indexmap::IndexMap;
@@ -199,6 +199,19 @@ impl Desired {
             "pipeline",
             |p| p.span,
         )
+    }
+
+    /// The addresses (`kind.name`) of the declared cloud resources, as plans name them: servers,
+    /// SSH keys, networks and DNS records.
+    pub fn addresses(&self) -> Vec<String> {
+        let servers = self.servers.keys().map(|n| format!("server.{n}"));
+        let keys = self.ssh_keys.keys().map(|n| format!("ssh_key.{n}"));
+        let networks = self.networks.keys().map(|n| format!("network.{n}"));
+        let records = self
+            .dns_records
+            .iter()
+            .map(|r| format!("dns_record.{}", r.id));
+        servers.chain(keys).chain(networks).chain(records).collect()
     }
 
     /// Number of declared resources of every kind.

@@ -13,6 +13,7 @@ pub mod session;
 mod stdlib;
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -23,7 +24,7 @@ pub use error::{Problem, ScriptError};
 pub use session::Session;
 pub use stdlib::{playbook as stdlib_playbook, PLAYBOOK_PREFIX as STDLIB_PLAYBOOK_PREFIX};
 
-use crate::model::{self, Desired, Sources};
+use crate::model::{self, Desired, SourceId, Sources};
 
 /// How to evaluate a script.
 #[derive(Debug, Clone)]
@@ -38,6 +39,9 @@ pub struct Options {
     pub max_operations: u64,
     /// Wall-clock budget of one evaluation.
     pub time_limit: std::time::Duration,
+    /// Whether `secret(NAME)` needs NAME set (`plan`, `apply`, …); `check` validates without
+    /// the values.
+    pub need_secrets: bool,
 }
 
 impl Options {
@@ -56,6 +60,7 @@ impl Options {
             ict_path,
             max_operations: MAX_OPERATIONS,
             time_limit: TIME_LIMIT,
+            need_secrets: true,
         }
     }
 }
@@ -134,6 +139,50 @@ pub fn evaluate_source(
     evaluate_entry(&entry, options)
 }
 
+/// `--env` names an environment the script does not declare: without `environments(...)`, only
+/// `dev` exists (declared environments are checked by `environments(...)` itself).
+pub(crate) fn undeclared_env(desired: &Desired, entry: SourceId) -> Option<ScriptError> {
+    (desired.environments.is_none() && desired.env != "dev").then(|| {
+        ScriptError::plain(
+            "ict::script::unknown_env",
+            format!("unknown environment `{}` (from --env)", desired.env),
+            Some("this script declares no environments, so only `dev` exists; declare them with environments(#{ dev: #{...}, prod: #{...} })".into()),
+            entry,
+        )
+    })
+}
+
+/// `--var` values for variables the script never reads: not at run time, nor literally in a
+/// `variable("NAME")` call of any file it loaded (so that a read in a branch not taken in this
+/// environment counts).
+fn unread_vars(
+    vars: &IndexMap<String, String>,
+    mut read: BTreeSet<String>,
+    sources: &Sources,
+    entry: SourceId,
+) -> Vec<Problem> {
+    let files = (0..).map_while(|i| sources.get(SourceId(i)));
+    read.extend(files.flat_map(|f| locate::variable_names(&f.text)));
+    vars.keys()
+        .filter(|name| !read.contains(*name))
+        .map(|name| {
+            let help = if read.is_empty() {
+                "the script reads no variables; it would read this one with variable(\"NAME\")"
+                    .to_owned()
+            } else {
+                model::choices(name, read.iter().map(String::as_str))
+            };
+            ScriptError::plain(
+                "ict::script::unknown_var",
+                format!("`--var {name}=…` sets a variable the script does not read"),
+                Some(help),
+                entry,
+            )
+            .into()
+        })
+        .collect()
+}
+
 /// The script evaluated at top level.
 struct Entry<'a> {
     /// As shown in messages.
@@ -183,20 +232,15 @@ fn evaluate_entry(source: &Entry<'_>, options: Options) -> Result<Evaluated, Fai
         desired,
         mut problems,
         sources,
+        options,
+        vars_read,
         ..
     } = builder;
     if let Err(error) = outcome {
         problems.push(error.into());
     } else {
-        if desired.environments.is_none() && desired.env != "dev" {
-            let error = ScriptError::plain(
-                "ict::script::unknown_env",
-                format!("unknown environment `{}` (from --env)", desired.env),
-                Some("this script declares no environments, so only `dev` exists; declare them with environments(#{ dev: #{...}, prod: #{...} })".into()),
-                entry,
-            );
-            problems.push(error.into());
-        }
+        problems.extend(undeclared_env(&desired, entry).map(Problem::from));
+        problems.extend(unread_vars(&options.vars, vars_read, &sources, entry));
         problems.extend(model::validate(&desired).into_iter().map(Problem::from));
     }
     problems.sort_by_key(|p| (p.span().source, p.span().offset));

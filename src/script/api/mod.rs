@@ -49,6 +49,8 @@ pub(crate) struct Builder {
     /// Per call site (file, offset): the call's extent and its literal keys. A declaration in a
     /// loop is located once, not once per iteration.
     pub(crate) sites: std::collections::HashMap<(SourceId, usize), CallShape>,
+    /// Names of the variables `variable(...)` was asked for.
+    pub(crate) vars_read: std::collections::BTreeSet<String>,
     /// The wall-clock budget of the evaluation in progress.
     pub(crate) clock: Rc<Clock>,
 }
@@ -74,6 +76,7 @@ impl Builder {
             options,
             entry: SourceId::default(),
             importing: Vec::new(),
+            vars_read: std::collections::BTreeSet::new(),
             sites: std::collections::HashMap::new(),
         }
     }

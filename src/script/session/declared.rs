@@ -3,7 +3,7 @@
 
 use crate::model::{self, Desired, Sources};
 use crate::script::api::Shared;
-use crate::script::{Failure, Problem, ScriptError};
+use crate::script::{Failure, Problem};
 
 /// What a session has declared so far, for live functions; valid until the next `:reload`.
 #[derive(Clone)]
@@ -45,18 +45,8 @@ impl Declared {
             .into_iter()
             .map(Problem::from)
             .collect();
-        if desired.environments.is_none() && desired.env != "dev" {
-            let entry = self.builder.borrow().entry;
-            problems.push(
-                ScriptError::plain(
-                    "ict::script::unknown_env",
-                    format!("unknown environment `{}` (from --env)", desired.env),
-                    Some("nothing declares environments, so only `dev` exists".into()),
-                    entry,
-                )
-                .into(),
-            );
-        }
+        let entry = self.builder.borrow().entry;
+        problems.extend(crate::script::undeclared_env(&desired, entry).map(Problem::from));
         if problems.is_empty() {
             Ok(desired)
         } else {
