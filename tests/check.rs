@@ -192,3 +192,42 @@ fn target_and_replace_that_match_nothing_are_errors_with_did_you_mean() {
         out.stdout
     );
 }
+
+/// docs/deploy.md's stdlib block installs node_exporter on two host patterns with different
+/// options: two playbooks, each on its own hosts.
+#[test]
+fn the_documented_node_exporter_on_two_host_patterns_checks() {
+    let doc = std::fs::read_to_string(crate::test::root().join("docs/deploy.md")).expect("read");
+    let block = doc
+        .split("## Standard-library playbooks")
+        .nth(1)
+        .and_then(|s| s.split("```ict\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("the stdlib block of docs/deploy.md");
+    assert!(block.contains("ne::install_with(\"db\""), "{block}");
+    let out = Test::new()
+        .write("infra.ict", block)
+        .args(&["graph", "infra.ict", "--format", "json"])
+        .success();
+    let graph: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let playbooks: Vec<(String, String)> = graph["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter(|n| n["kind"] == "playbook")
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap_or_default().to_owned(),
+                n["hosts"].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        playbooks,
+        [
+            ("base".to_owned(), "\"all\"".to_owned()),
+            ("node_exporter".to_owned(), "\"web\"".to_owned()),
+            ("node_exporter-db".to_owned(), "\"db\"".to_owned()),
+        ]
+    );
+}
