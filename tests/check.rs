@@ -193,7 +193,7 @@ fn target_and_replace_that_match_nothing_are_errors_with_did_you_mean() {
     );
 }
 
-/// docs/deploy.md's stdlib block installs node_exporter on two host patterns with different
+/// `docs/deploy.md`'s stdlib block installs `node_exporter` on two host patterns with different
 /// options: two playbooks, each on its own hosts.
 #[test]
 fn the_documented_node_exporter_on_two_host_patterns_checks() {
