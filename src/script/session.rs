@@ -157,18 +157,21 @@ impl Session {
         text: &str,
         id: SourceId,
     ) -> Result<Vec<Problem>, Vec<Problem>> {
-        let mut ast = match self.engine.compile_with_scope(&self.scope, text) {
-            Ok(ast) => ast,
-            Err(e) => {
-                let error = ScriptError::from_parse(&e, id, &self.builder.borrow().sources);
-                return Err(vec![error.into()]);
-            }
-        };
+        let mut ast = self.compile(text, id)?;
         ast.set_source(name);
         self.builder.borrow().clock.start();
         let result = self
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, &ast);
+        let warnings = match self.outcome(result.map(|_| ()), id) {
+            Ok(((), warnings)) => warnings,
+            Err(problems) => {
+                // Like a failed input, a failed FILE leaves nothing behind.
+                self.builder.borrow_mut().desired = Desired::new(&self.options.env);
+                self.scope = Scope::new();
+                return Err(problems);
+            }
+        };
         let mut functions = ast.clone_functions_only();
         functions.set_source(name);
         // Evaluating only functions runs nothing: it makes them a module.
@@ -179,8 +182,17 @@ impl Session {
             self.engine.register_global_module(module.into());
         }
         self.loaded = functions;
-        self.outcome(result.map(|_| ()), id)
-            .map(|((), warnings)| warnings)
+        Ok(warnings)
+    }
+
+    /// Compiles `text` (source `id`) against the variables in scope.
+    fn compile(&self, text: &str, id: SourceId) -> Result<AST, Vec<Problem>> {
+        self.engine
+            .compile_with_scope(&self.scope, text)
+            .map_err(|e| {
+                let error = ScriptError::from_parse(&e, id, &self.builder.borrow().sources);
+                vec![error.into()]
+            })
     }
 
     fn reset(&mut self) {
@@ -238,13 +250,7 @@ impl Session {
 
     /// Compiles and runs input `text` (source `id`, `<repl>`); rolls everything back on failure.
     fn run(&mut self, text: &str, id: SourceId) -> Result<(Shown, Vec<Problem>), Vec<Problem>> {
-        let ast = match self.engine.compile_with_scope(&self.scope, text) {
-            Ok(ast) => ast,
-            Err(e) => {
-                let error = ScriptError::from_parse(&e, id, &self.builder.borrow().sources);
-                return Err(vec![error.into()]);
-            }
-        };
+        let ast = self.compile(text, id)?;
         let saved_desired = self.builder.borrow().desired.clone();
         let saved_scope = self.scope.clone();
         let saved_ast = self.ast.clone();
