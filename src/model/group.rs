@@ -81,23 +81,7 @@ pub(super) fn cycles(desired: &Desired) -> Vec<ModelError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::NameRef;
-
-    fn group(name: &str, children: &[&str]) -> Group {
-        Group {
-            name: name.to_owned(),
-            vars: IndexMap::new(),
-            children: children
-                .iter()
-                .map(|c| NameRef {
-                    name: (*c).to_owned(),
-                    span: Span::default(),
-                })
-                .collect(),
-            span: Span::default(),
-            fields: FieldSpans::new(),
-        }
-    }
+    use crate::model::pattern::tests::group;
 
     fn cycles_of(groups: &[(&str, &[&str])]) -> Vec<String> {
         let mut desired = Desired::new("dev");
