@@ -95,7 +95,7 @@ fn a_script_that_copies_large_arrays_is_stopped_by_the_time_limit() {
     assert!(lines[3].starts_with("   ╭─[slow.ict:2:"), "{}", out.stderr);
     assert!(
         out.stderr.ends_with(
-            "  help: is a loop copying large arrays or maps? give it more time with --time-limit SECONDS (or\n        ICT_TIME_LIMIT)\n\nerror: 1 problem in slow.ict\n"
+            "  help: is a loop building or copying large arrays or maps? allow more time with --time-limit\n        SECONDS (or ICT_TIME_LIMIT)\n\nerror: 1 problem in slow.ict\n"
         ),
         "{}",
         out.stderr

@@ -129,7 +129,7 @@ impl Clock {
                     "the script ran for more than {} s and was stopped here",
                     self.limit.as_secs_f64()
                 ),
-                "is a loop copying large arrays or maps? give it more time with \
+                "is a loop building or copying large arrays or maps? allow more time with \
                  --time-limit SECONDS (or ICT_TIME_LIMIT)",
             );
         }
@@ -140,6 +140,25 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrays_maps_and_strings_have_size_limits() {
+        let options = crate::script::Options::new("dev", indexmap::IndexMap::new());
+        let builder = Rc::new(RefCell::new(api::Builder::new(options)));
+        let engine = new_engine(&builder, MAX_OPERATIONS);
+        // Rhai checks a map's size when it is passed on, not at each `m[k] = v`.
+        assert_eq!(engine.max_map_size(), 200_000);
+        for script in [
+            "let a = []; a.pad(200001, 0);",
+            "let s = \"x\"; s.pad(1048577, 'x');",
+        ] {
+            let error = engine.run(script).expect_err(script);
+            assert!(
+                matches!(*error, rhai::EvalAltResult::ErrorDataTooLarge(..)),
+                "{script}: {error}"
+            );
+        }
+    }
 
     #[test]
     fn a_clock_stops_when_out_of_time_or_interrupted() {
