@@ -52,12 +52,13 @@ impl Config {
         };
         let mut vars = IndexMap::new();
         for pair in &cli.global.vars {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let key = key.trim();
-            if key.is_empty() || !pair.contains('=') {
+            let named = pair
+                .split_once('=')
+                .filter(|(key, _)| !key.trim().is_empty());
+            let Some((key, value)) = named else {
                 return Err(invalid(format!("`--var {pair}` must look like KEY=VALUE")));
-            }
-            vars.insert(key.to_owned(), value.to_owned());
+            };
+            vars.insert(key.trim().to_owned(), value.to_owned());
         }
         let time_limit = Some(cli.global.time_limit)
             .filter(|s| *s > 0.0)
@@ -79,9 +80,7 @@ impl Config {
             command: cli.command,
         })
     }
-}
 
-impl Config {
     /// How to evaluate the script: `--env`, `--var`, `--time-limit` (and `ICT_PATH`).
     pub fn script_options(&self) -> crate::script::Options {
         crate::script::Options {
