@@ -39,6 +39,16 @@ pub struct GlobalArgs {
     #[arg(long = "var", global = true, value_name = "KEY=VALUE")]
     pub vars: Vec<String>,
 
+    /// Seconds one evaluation of the script may take before it is stopped with an error.
+    #[arg(
+        long,
+        global = true,
+        value_name = "S",
+        env = "ICT_TIME_LIMIT",
+        default_value_t = crate::script::TIME_LIMIT.as_secs_f64()
+    )]
+    pub time_limit: f64,
+
     /// Do not use colours (also when `NO_COLOR` is set).
     #[arg(long, global = true)]
     pub no_color: bool,

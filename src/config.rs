@@ -4,6 +4,7 @@
 //! on `cli` and `exit`.
 
 use std::ffi::OsString;
+use std::time::Duration;
 
 use clap::Parser;
 use indexmap::IndexMap;
@@ -17,6 +18,8 @@ pub struct Config {
     pub env: String,
     /// `--var KEY=VALUE` pairs, in the order given; a later value for a key wins.
     pub vars: IndexMap<String, String>,
+    /// `--time-limit`: how long one evaluation of the script may take.
+    pub time_limit: Duration,
     /// Whether output may use colour.
     pub color: bool,
     /// 0 normal, 1 `-v`, 2 `-vv` and more.
@@ -43,27 +46,47 @@ impl Config {
                 return Err(u8::from(error.use_stderr()));
             }
         };
+        let invalid = |message: String| {
+            let _ = clap::Error::raw(clap::error::ErrorKind::InvalidValue, message + "\n").print();
+            1
+        };
         let mut vars = IndexMap::new();
         for pair in &cli.global.vars {
-            let Some((key, value)) = pair.split_once('=') else {
-                let _ = clap::Error::raw(
-                    clap::error::ErrorKind::InvalidValue,
-                    format!("`--var {pair}` must look like KEY=VALUE\n"),
-                )
-                .print();
-                return Err(1);
+            let named = pair
+                .split_once('=')
+                .filter(|(key, _)| !key.trim().is_empty());
+            let Some((key, value)) = named else {
+                return Err(invalid(format!("`--var {pair}` must look like KEY=VALUE")));
             };
             vars.insert(key.trim().to_owned(), value.to_owned());
         }
+        let time_limit = Some(cli.global.time_limit)
+            .filter(|s| *s > 0.0)
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .ok_or_else(|| {
+                invalid(format!(
+                    "`--time-limit {}` must be a positive number of seconds",
+                    cli.global.time_limit
+                ))
+            })?;
         let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Ok(Config {
             env: cli.global.env,
             vars,
+            time_limit,
             color: !(cli.global.no_color || no_color_env),
             verbosity: cli.global.verbose,
             provider: cli.global.provider,
             command: cli.command,
         })
+    }
+
+    /// How to evaluate the script: `--env`, `--var`, `--time-limit` (and `ICT_PATH`).
+    pub fn script_options(&self) -> crate::script::Options {
+        crate::script::Options {
+            time_limit: self.time_limit,
+            ..crate::script::Options::new(&self.env, self.vars.clone())
+        }
     }
 }
 
@@ -84,9 +107,29 @@ mod tests {
 
     #[test]
     fn malformed_var_is_an_error() {
+        for bad in ["oops", "=x", " =x"] {
+            assert_eq!(
+                Config::from_args(["ict", "--var", bad, "check", "f.ict"]).err(),
+                Some(1),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn time_limit_is_positive_seconds() {
+        let config = Config::from_args(["ict", "--time-limit", "0.5", "check", "f.ict"])
+            .expect("valid arguments");
         assert_eq!(
-            Config::from_args(["ict", "--var", "oops", "check", "f.ict"]).err(),
-            Some(1)
+            config.script_options().time_limit,
+            Duration::from_millis(500)
         );
+        for bad in ["0", "-1", "inf"] {
+            assert_eq!(
+                Config::from_args(["ict", "--time-limit", bad, "check", "f.ict"]).err(),
+                Some(1),
+                "{bad}"
+            );
+        }
     }
 }

@@ -84,3 +84,150 @@ fn usage_errors_exit_1_and_help_exits_0() {
     let help = Test::new().args(&["--help"]).success();
     assert!(help.stdout.contains("check") && help.stdout.contains("graph"));
 }
+
+#[test]
+fn a_byte_order_mark_is_accepted_in_scripts_and_modules() {
+    let out = Test::new()
+        .write(
+            "infra.ict",
+            "\u{feff}import \"./tier\" as tier;\ntier::web(\"web-1\");\n",
+        )
+        .write("tier.ict", "\u{feff}fn web(n) { server(n) }\n")
+        .args(&["check", "infra.ict"])
+        .success();
+    assert_eq!(out.stdout, "infra.ict: ok (env dev): 1 server\n");
+}
+
+#[test]
+fn check_and_plan_agree_on_environment_names() {
+    let script = r#"environments(#{ dev: #{}, "my env": #{} }); server("web-1");"#;
+    for command in ["check", "plan"] {
+        let out = Test::new()
+            .write("infra.ict", script)
+            .args(&[command, "infra.ict", "--env", "my env"])
+            .failure();
+        assert!(
+            out.stderr.starts_with(
+                "ict::script::env_name\n\n  × `my env` is not a valid environment name\n"
+            ),
+            "{command}: {}",
+            out.stderr
+        );
+    }
+}
+
+const READS_VARIABLES: &str = r#"let cpu = variable("cpu", 1);
+if environment() == "prod" { server("db", #{ disk: variable("db_disk", 20) }); }
+server("web-1", #{ cpu: cpu });
+"#;
+
+#[test]
+fn a_var_the_script_does_not_read_is_an_error_with_did_you_mean() {
+    let out = Test::new()
+        .write("v.ict", READS_VARIABLES)
+        .args(&["--var", "cpus=2", "check", "v.ict"])
+        .failure();
+    assert!(
+        out.stderr.starts_with(
+            "ict::script::unknown_var\n\n  × `--var cpus=…` sets a variable the script does not read\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .ends_with("  help: did you mean `cpu`?\n\nerror: 1 problem in v.ict\n"),
+        "{}",
+        out.stderr
+    );
+    // A variable read only in another environment's branch is still the script's.
+    Test::new()
+        .write("v.ict", READS_VARIABLES)
+        .args(&["--var", "db_disk=30", "check", "v.ict"])
+        .success();
+}
+
+#[test]
+fn a_var_without_a_name_is_a_usage_error() {
+    let out = Test::new()
+        .write("v.ict", READS_VARIABLES)
+        .args(&["--var", "=x", "check", "v.ict"])
+        .failure();
+    assert_eq!(out.stderr, "error: `--var =x` must look like KEY=VALUE\n");
+}
+
+#[test]
+fn target_and_replace_that_match_nothing_are_errors_with_did_you_mean() {
+    for (flag, name, error) in [
+        (
+            "--target",
+            "wbe-1",
+            "error: `--target wbe-1` matches nothing; did you mean `web-1`?\n",
+        ),
+        (
+            "--replace",
+            "server.web-1",
+            "error: `--replace server.web-1` matches nothing; did you mean `web-1`?\n",
+        ),
+        (
+            "--replace",
+            "db",
+            "error: `--replace db` matches nothing; choose from: web-1\n",
+        ),
+    ] {
+        let out = Test::new()
+            .write("v.ict", READS_VARIABLES)
+            .args(&["plan", "v.ict", flag, name])
+            .failure();
+        assert_eq!(out.stderr, error, "{flag} {name}");
+    }
+    let out = Test::new()
+        .write("v.ict", READS_VARIABLES)
+        .args(&["plan", "v.ict", "--target", "server.web-1"])
+        .success();
+    assert!(
+        out.stdout
+            .ends_with("Plan: 1 to add, 0 to change, 0 to destroy.\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// `docs/deploy.md`'s stdlib block installs `node_exporter` on two host patterns with different
+/// options: two playbooks, each on its own hosts.
+#[test]
+fn the_documented_node_exporter_on_two_host_patterns_checks() {
+    let doc = std::fs::read_to_string(crate::test::root().join("docs/deploy.md")).expect("read");
+    let block = doc
+        .split("## Standard-library playbooks")
+        .nth(1)
+        .and_then(|s| s.split("```ict\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("the stdlib block of docs/deploy.md");
+    assert!(block.contains("ne::install_with(\"db\""), "{block}");
+    let out = Test::new()
+        .write("infra.ict", block)
+        .args(&["graph", "infra.ict", "--format", "json"])
+        .success();
+    let graph: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let playbooks: Vec<(String, String)> = graph["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter(|n| n["kind"] == "playbook")
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap_or_default().to_owned(),
+                n["hosts"].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        playbooks,
+        [
+            ("base".to_owned(), "\"all\"".to_owned()),
+            ("node_exporter".to_owned(), "\"web\"".to_owned()),
+            ("node_exporter-db".to_owned(), "\"db\"".to_owned()),
+        ]
+    );
+}

@@ -68,3 +68,56 @@ fn every_broken_script_points_at_its_mistake() {
         insta::assert_snapshot!(name, out.stderr);
     }
 }
+
+/// One operation may copy a whole array, so the operation budget alone does not bound a
+/// script's time: the wall-clock limit stops it where it was (the column depends on timing).
+#[test]
+fn a_script_that_copies_large_arrays_is_stopped_by_the_time_limit() {
+    let out = Test::new()
+        .write(
+            "slow.ict",
+            "// copies 150,000 values 60,000 times: minutes of work in few operations\n\
+             let big = []; for i in 0..150000 { big.push(0); } for j in 0..60000 { let t = big; }\n",
+        )
+        .args(&["--time-limit", "0.5", "check", "slow.ict"])
+        .failure();
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines[..3],
+        [
+            "ict::script::time_limit",
+            "",
+            "  × the script ran for more than 0.5 s and was stopped here",
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(lines[3].starts_with("   ╭─[slow.ict:2:"), "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with(
+            "  help: is a loop building or copying large arrays or maps? allow more time with --time-limit\n        SECONDS (or ICT_TIME_LIMIT)\n\nerror: 1 problem in slow.ict\n"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `check` validates without secret values (CI has none); `plan` and `apply` need them.
+#[test]
+fn plan_needs_secret_values_that_check_does_not() {
+    let script = "// expect: ict::script::missing_secret at missing_secret.ict:2:10\n\
+                  let pw = secret(\"ICT_TEST_UNSET_SECRET\");\n";
+    let check = Test::new()
+        .write("missing_secret.ict", script)
+        .args(&["check", "missing_secret.ict"])
+        .success();
+    assert_eq!(
+        check.stdout,
+        "missing_secret.ict: ok (env dev): nothing declared\n"
+    );
+    let plan = Test::new()
+        .write("missing_secret.ict", script)
+        .args(&["plan", "missing_secret.ict"])
+        .failure();
+    insta::assert_snapshot!("missing_secret", plan.stderr);
+}

@@ -132,6 +132,57 @@ fn a_broken_file_is_reported_and_fails_the_run() {
     assert!(out.stderr.contains("bad.ict:1:"), "{}", out.stderr);
 }
 
+#[test]
+fn errors_point_at_the_repl_input_not_at_the_loaded_file() {
+    let dir = temp();
+    std::fs::write(
+        dir.path().join("infra.ict"),
+        "let size = 2;\nfn web(n) { server(n, #{ cpu: 2, rma: 1 }) }\n",
+    )
+    .expect("write script");
+    let out = repl(
+        dir.path(),
+        &["infra.ict"],
+        "server(\"db\", #{ rma: 2 })\nweb(\"web-1\")\n",
+    );
+    assert_eq!(out.status, 1, "{}{}", out.stdout, out.stderr);
+    // Typed at the prompt: `<repl>`, line 1. Inside FILE's function: FILE, line 2.
+    let places: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("╭─["))
+        .collect();
+    assert_eq!(
+        places,
+        ["<repl>:1:17]", "infra.ict:2:34]"],
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_import_cycle_is_a_diagnostic_and_the_session_goes_on() {
+    let dir = temp();
+    std::fs::write(dir.path().join("a.ict"), "import \"./b\" as b;\n").expect("write a");
+    std::fs::write(dir.path().join("b.ict"), "import \"./a\" as a;\n").expect("write b");
+    let out = repl(
+        dir.path(),
+        &[],
+        "import \"./a\" as a;\nimport \"./a\" as a\n1 + 1\n",
+    );
+    assert_eq!(out.status, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, "2\n");
+    assert_eq!(
+        out.stderr
+            .matches("import cycle: a.ict → b.ict → a.ict")
+            .count(),
+        2,
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("╭─[b.ict:1:8]"), "{}", out.stderr);
+}
+
 /// `ict repl` in a pseudo-terminal, with its folder.
 struct Tmux {
     pane: crate::support::tmux::Tmux,

@@ -12,7 +12,7 @@ use crate::cli::{ApplyCommandArgs, DestroyArgs, PlanArgs, ScopeArgs, SshArgs};
 use crate::config::Config;
 use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
-use crate::model::Desired;
+use crate::model::{self, Desired};
 use crate::provider::{DcLocation, Image, Observed, Provider};
 use crate::reconcile::{self, Plan, Report};
 use crate::script::{Evaluated, Failure};
@@ -98,6 +98,7 @@ pub(super) fn apply(
     let config = Config {
         env,
         vars,
+        time_limit: config.time_limit,
         color: config.color,
         verbosity: config.verbosity,
         provider: config.provider,
@@ -390,6 +391,8 @@ pub(super) async fn make_plan(
     state: &State,
     scope: &ScopeArgs,
 ) -> Result<(Plan, Observed), Error> {
+    let servers: Vec<String> = evaluated.desired.servers.keys().cloned().collect();
+    model::unknown_name("--replace", &scope.replace, &servers).map_err(Error::Message)?;
     // Only what this plan needs is read: a kind the script does not use cannot fail it.
     let kinds = reconcile::kinds(desired, state);
     let placed = !desired.servers.is_empty() || !desired.networks.is_empty();
@@ -423,6 +426,10 @@ pub(super) async fn make_plan(
             problems: errors.into_iter().map(Into::into).collect(),
         })
     })?;
+    // A target may also be something only the state still has (the plan deletes it).
+    let mut known = evaluated.desired.addresses();
+    known.extend(plan.steps.iter().map(|s| s.address.to_string()));
+    model::unknown_name("--target", &scope.target, &known).map_err(Error::Message)?;
     Ok((target(plan, &scope.target), observed))
 }
 

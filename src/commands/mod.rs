@@ -107,7 +107,12 @@ impl Error {
 pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
     match &config.command {
         Command::Check(args) => {
-            let evaluated = evaluate(config, ui, &args.file)?;
+            // Validating needs no secret values (CI has none); plan and apply do.
+            let options = script::Options {
+                need_secrets: false,
+                ..config.script_options()
+            };
+            let evaluated = evaluate_with(ui, &args.file, options)?;
             let d = &evaluated.desired;
             ui.out(&format!(
                 "{}: ok (env {}): {}\n",
@@ -195,7 +200,10 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
 
 /// Evaluates and validates the script; warnings are printed, errors returned.
 fn evaluate(config: &Config, ui: &Ui, file: &Path) -> Result<Evaluated, Error> {
-    let options = script::Options::new(&config.env, config.vars.clone());
+    evaluate_with(ui, file, config.script_options())
+}
+
+fn evaluate_with(ui: &Ui, file: &Path, options: script::Options) -> Result<Evaluated, Error> {
     let evaluated = script::evaluate(file, options).map_err(Error::Script)?;
     for warning in &evaluated.warnings {
         let mut out = String::new();

@@ -78,8 +78,10 @@ pub enum ModelError {
         help: String,
     },
 
-    #[error("dependency cycle: {}", path.join(" -> "))]
+    #[error("{} cycle: {}", if *via == "children" { "group" } else { "dependency" }, path.join(" -> "))]
     Cycle {
+        /// The field whose entries make the cycle: `depends_on` (servers) or `children` (groups).
+        via: &'static str,
         path: Vec<String>,
         at: Span,
         others: Vec<Span>,
@@ -144,10 +146,14 @@ impl ModelError {
             } => {
                 vec![(*first, format!("first declared here as a {first_kind}"))]
             }
-            ModelError::Cycle { others, .. } => others
-                .iter()
-                .map(|s| (*s, "…which depends on this".to_owned()))
-                .collect(),
+            ModelError::Cycle { others, via, .. } => {
+                let label = if *via == "children" {
+                    "…which contains this"
+                } else {
+                    "…which depends on this"
+                };
+                others.iter().map(|s| (*s, label.to_owned())).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -163,6 +169,9 @@ impl ModelError {
             ModelError::Duplicate { .. } => "declared again here".into(),
             ModelError::UnknownRef { kind, .. } => format!("no {kind} of this name"),
             ModelError::NoMatch { .. } => "matches nothing".into(),
+            ModelError::Cycle { via, .. } if *via == "children" => {
+                "this child closes the cycle".into()
+            }
             ModelError::Cycle { .. } => "this dependency closes the cycle".into(),
             ModelError::File { .. } => "named here".into(),
             ModelError::NotInCatalogue { what, .. } => format!("unknown {what}"),
@@ -229,8 +238,13 @@ impl Diagnostic for ModelError {
                 h
             }
             ModelError::NoMatch { help, .. } => help.clone(),
-            ModelError::Cycle { .. } => {
-                "remove one of the `depends_on` entries in the cycle".into()
+            ModelError::Cycle { via, .. } if *via == "children" => {
+                "a group cannot contain itself, directly or through its children; remove one of \
+                 the `children` entries in the cycle"
+                    .into()
+            }
+            ModelError::Cycle { via, .. } => {
+                format!("remove one of the `{via}` entries in the cycle")
             }
             ModelError::File { .. } => "paths are relative to the script's folder".into(),
             ModelError::NotInCatalogue {

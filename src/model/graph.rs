@@ -268,6 +268,7 @@ fn cycle_error(cycle: &[String], dep_spans: &BTreeMap<(String, String), Span>) -
     let at = spans.last().copied().unwrap_or_default();
     let others = spans[..spans.len().saturating_sub(1)].to_vec();
     ModelError::Cycle {
+        via: "depends_on",
         path: cycle.to_vec(),
         at,
         others,

@@ -34,7 +34,7 @@ pub use playbook::Playbook;
 pub use server::{defaults, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server};
 pub use span::{SourceFile, SourceId, Sources, Span};
 pub use ssh_key::SshKey;
-pub use validate::{suggest, validate};
+pub use validate::{choices, suggest, unknown_name, validate};
 pub use value::{secret_token, Part, Placeholder, Style, Value, KNOWN_AFTER_APPLY, SENSITIVE};
 
 use indexmap::IndexMap;
@@ -60,6 +60,22 @@ impl serde::Serialize for NameRef {
 pub struct Environments {
     pub names: Vec<String>,
     pub span: Span,
+}
+
+impl Environments {
+    /// What an environment name may be (the rule [`Environments::valid_name`] checks).
+    pub const NAME_RULE: &'static str =
+        "use letters, digits, `-`, `_` and `.` (not only dots), at most 64 characters";
+
+    /// Whether `name` can name an environment: its state lives in the folder `.ict/<name>/`.
+    pub fn valid_name(name: &str) -> bool {
+        !name.is_empty()
+            && name.len() <= 64
+            && name.chars().any(|c| c != '.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    }
 }
 
 /// Everything a script declares, for one environment.
@@ -119,17 +135,8 @@ impl Desired {
         )
     }
 
-    /// Adds a group (names are unique, and distinct from server names).
+    /// Adds a group (names are unique; `validate` checks they differ from server names).
     pub fn add_group(&mut self, group: Group) -> Result<(), ModelError> {
-        if let Some(server) = self.servers.get(&group.name) {
-            return Err(ModelError::Duplicate {
-                kind: "group",
-                name: group.name,
-                at: group.span,
-                first: server.span,
-                first_kind: "server",
-            });
-        }
         insert_unique(&mut self.groups, group.name.clone(), group, "group", |g| {
             g.span
         })
@@ -192,6 +199,19 @@ impl Desired {
             "pipeline",
             |p| p.span,
         )
+    }
+
+    /// The addresses (`kind.name`) of the declared cloud resources, as plans name them: servers,
+    /// SSH keys, networks and DNS records.
+    pub fn addresses(&self) -> Vec<String> {
+        let servers = self.servers.keys().map(|n| format!("server.{n}"));
+        let keys = self.ssh_keys.keys().map(|n| format!("ssh_key.{n}"));
+        let networks = self.networks.keys().map(|n| format!("network.{n}"));
+        let records = self
+            .dns_records
+            .iter()
+            .map(|r| format!("dns_record.{}", r.id));
+        servers.chain(keys).chain(networks).chain(records).collect()
     }
 
     /// Number of declared resources of every kind.

@@ -126,7 +126,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::model::{defaults, DiskType, Group, ImageRef, NameRef, Power, Server, Span};
 
@@ -162,7 +162,8 @@ mod tests {
         }
     }
 
-    fn group(name: &str, children: &[&str]) -> Group {
+    /// A group with `children`, for tests of the model.
+    pub(in crate::model) fn group(name: &str, children: &[&str]) -> Group {
         Group {
             name: name.into(),
             vars: indexmap::IndexMap::new(),

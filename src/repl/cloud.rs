@@ -90,9 +90,10 @@ pub type MetricsSource = Arc<
 type Answer<T> = Result<T, Box<EvalAltResult>>;
 type Ctx<'a> = NativeCallContext<'a>;
 
-/// Points an error at the call that failed.
-fn at<T>(ctx: &Ctx<'_>, answer: Answer<T>) -> Answer<T> {
-    answer.map_err(|mut e| {
+/// Runs a live call (its waiting is not counted against the input's time limit) and points its
+/// error at the call.
+fn at<T>(ctx: &Ctx<'_>, declared: &Declared, call: impl FnOnce() -> Answer<T>) -> Answer<T> {
+    declared.paused(call).map_err(|mut e| {
         if e.position().is_none() {
             e.set_position(ctx.call_position());
         }
@@ -404,6 +405,7 @@ impl Cloud {
         Config {
             env: self.config.env.clone(),
             vars: self.config.vars.clone(),
+            time_limit: self.config.time_limit,
             color: self.config.color,
             verbosity: self.config.verbosity,
             provider: self.config.provider,
@@ -419,32 +421,33 @@ pub fn register(cloud: &Rc<Cloud>, session: &mut Session) {
     let cloud = cloud.clone();
     session.register_live(move |engine, declared| {
         let mut module = rhai::Module::new();
-        let c = cloud.clone();
-        module.set_native_fn("servers", move |x: Ctx| at(&x, c.servers()));
-        let c = cloud.clone();
-        module.set_native_fn("server", move |x: Ctx, name: &str| at(&x, c.server(name)));
-        let c = cloud.clone();
-        module.set_native_fn("images", move |x: Ctx| at(&x, c.images()));
-        let c = cloud.clone();
-        module.set_native_fn("dcs", move |x: Ctx| at(&x, c.dcs()));
-        let c = cloud.clone();
-        module.set_native_fn("networks", move |x: Ctx| at(&x, c.networks()));
-        let c = cloud.clone();
-        module.set_native_fn("balance", move |x: Ctx| at(&x, c.balance()));
+        let (c, d) = (cloud.clone(), declared.clone());
+        module.set_native_fn("servers", move |x: Ctx| at(&x, &d, || c.servers()));
+        let (c, d) = (cloud.clone(), declared.clone());
+        module.set_native_fn("server", move |x: Ctx, name: &str| {
+            at(&x, &d, || c.server(name))
+        });
+        let (c, d) = (cloud.clone(), declared.clone());
+        module.set_native_fn("images", move |x: Ctx| at(&x, &d, || c.images()));
+        let (c, d) = (cloud.clone(), declared.clone());
+        module.set_native_fn("dcs", move |x: Ctx| at(&x, &d, || c.dcs()));
+        let (c, d) = (cloud.clone(), declared.clone());
+        module.set_native_fn("networks", move |x: Ctx| at(&x, &d, || c.networks()));
+        let (c, d) = (cloud.clone(), declared.clone());
+        module.set_native_fn("balance", move |x: Ctx| at(&x, &d, || c.balance()));
         engine.register_static_module("cloud", module.into());
         let (c, d) = (cloud.clone(), declared.clone());
-        engine.register_fn("plan", move |x: Ctx| at(&x, c.plan(&d)));
+        engine.register_fn("plan", move |x: Ctx| at(&x, &d, || c.plan(&d)));
         let (c, d) = (cloud.clone(), declared.clone());
         engine.register_fn("exec", move |x: Ctx, limit: &str, command: &str| {
-            at(&x, c.exec(&d, limit, command))
+            at(&x, &d, || c.exec(&d, limit, command))
         });
-        let c = cloud.clone();
-        engine.register_fn("metrics", move |x: Ctx, name: &str| at(&x, c.metrics(name)));
+        let (c, d) = (cloud.clone(), declared.clone());
+        engine.register_fn("metrics", move |x: Ctx, name: &str| {
+            at(&x, &d, || c.metrics(name))
+        });
         // Ctrl-C also stops a long evaluation (a loop), not only network calls.
         let c = cloud.clone();
-        engine.on_progress(move |_| {
-            c.interrupted()
-                .then(|| Dynamic::from("interrupted (Ctrl-C)".to_owned()))
-        });
+        declared.interrupt_when(move || c.interrupted());
     });
 }

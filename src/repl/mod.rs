@@ -27,7 +27,7 @@ use crate::config::Config;
 use crate::exit::ExitCode;
 use crate::model::Sources;
 use crate::script::session::Outcome as Evaluated;
-use crate::script::{Failure, Options, Problem, Session};
+use crate::script::{Failure, Problem, Session};
 use crate::ui::{self, Ui};
 use cloud::Cloud;
 
@@ -39,7 +39,7 @@ const DEFAULT_SCRIPT: &str = "infra.ict";
 /// Runs the REPL; with `file`, evaluates it first. Without a terminal on stdin, the exit code
 /// is 1 if any input (or FILE) failed.
 pub fn run(config: &Config, ui: &Ui, file: Option<&Path>) -> ExitCode {
-    let options = Options::new(&config.env, config.vars.clone());
+    let options = config.script_options();
     let printer = Printer { ui };
     let (mut session, loaded) = match file {
         Some(path) => {
@@ -99,6 +99,7 @@ fn start_cloud(config: &Config, ui: &Ui, file: Option<&Path>) -> Option<Rc<Cloud
     let config = Config {
         env: config.env.clone(),
         vars: config.vars.clone(),
+        time_limit: config.time_limit,
         color: config.color,
         verbosity: config.verbosity,
         provider: config.provider,

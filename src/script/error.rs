@@ -157,13 +157,21 @@ fn parse_message(error: &ParseErrorType) -> (String, Option<String>) {
 
 fn describe(error: &EvalAltResult, at: Span) -> (&'static str, String, Option<String>, Span) {
     match error {
-        EvalAltResult::ErrorRuntime(value, _) if value.is::<HostError>() => {
+        EvalAltResult::ErrorRuntime(value, _) | EvalAltResult::ErrorTerminated(value, _)
+            if value.is::<HostError>() =>
+        {
             let host = value.clone_cast::<HostError>();
             (host.code, host.message, host.help, host.span.unwrap_or(at))
         }
         EvalAltResult::ErrorRuntime(value, _) => (
             "ict::script::thrown",
             format!("script error: {value}"),
+            None,
+            at,
+        ),
+        EvalAltResult::ErrorTerminated(value, _) => (
+            "ict::script::stopped",
+            format!("stopped: {value}"),
             None,
             at,
         ),

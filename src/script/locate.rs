@@ -108,6 +108,30 @@ pub(crate) fn find_string(
     None
 }
 
+/// The names written literally as the first argument of `variable("NAME"...)` calls in `text`
+/// (reads that evaluation may not reach, e.g. in a branch for another environment).
+pub(crate) fn variable_names(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut names = Vec::new();
+    for (at, word) in text.match_indices("variable") {
+        if at > 0 && is_ident(bytes[at - 1]) {
+            continue;
+        }
+        let rest = text[at + word.len()..].trim_start();
+        let Some(arg) = rest.strip_prefix('(').map(str::trim_start) else {
+            continue;
+        };
+        let Some(quote) = arg.bytes().next().filter(|q| matches!(q, b'"' | b'`')) else {
+            continue;
+        };
+        let close = skip_string(arg.as_bytes(), 0);
+        if arg.as_bytes().get(close) == Some(&quote) {
+            names.extend(arg.get(1..close).map(str::to_owned));
+        }
+    }
+    names
+}
+
 fn is_ident_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_'
 }
@@ -181,6 +205,12 @@ fn skip_block(bytes: &[u8], i: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn variable_names_are_found_in_calls_with_literal_names() {
+        let text = "let a = variable(\"size\", 1);\nif x { variable( `cpu` ) }\nmy_variable(\"no\"); variable(name); variable(\"open";
+        assert_eq!(super::variable_names(text), ["size", "cpu"]);
+    }
+
     use super::*;
 
     const TEXT: &str = r#"let x = server("web", #{

@@ -8,7 +8,9 @@
 //!
 //! Every input is appended to one virtual file, `<repl>`, and compiled with its own line numbers
 //! in that file, so diagnostics (also those raised inside functions defined in earlier inputs)
-//! point at the right text. Depends on `model` and the rest of `script`; prints nothing.
+//! point at the right text. FILE is evaluated on its own: its functions join the engine as a
+//! module named after FILE, so that an error points into FILE only when it happens in FILE's
+//! text, and at `<repl>` otherwise. Depends on `model` and the rest of `script`; prints nothing.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -61,7 +63,10 @@ pub struct Session {
     builder: Shared,
     engine: Engine,
     scope: Scope<'static>,
+    /// What was typed: its functions (statements are cleared once run).
     ast: AST,
+    /// FILE's functions (also registered on the engine).
+    loaded: AST,
     /// Everything typed so far (the text of `<repl>`).
     typed: String,
 }
@@ -79,6 +84,7 @@ impl Session {
             engine,
             scope: Scope::new(),
             ast: AST::empty(),
+            loaded: AST::empty(),
             typed: String::new(),
         };
         session.reset();
@@ -115,7 +121,7 @@ impl Session {
             return Ok(Vec::new());
         };
         let name = path.display().to_string();
-        let text = match std::fs::read_to_string(&path) {
+        let text = match super::read_script(&path) {
             Ok(text) => text,
             Err(e) => {
                 let id = self.builder.borrow_mut().sources.add(&name, "");
@@ -128,18 +134,65 @@ impl Session {
                 return Err(self.failure(vec![error.into()]));
             }
         };
-        {
+        let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        let id = {
             let mut b = self.builder.borrow_mut();
             let id = b.sources.add(&name, &text);
-            b.dirs
-                .insert(id, path.parent().unwrap_or(Path::new("")).to_path_buf());
-            b.entry = id;
+            b.dirs.insert(id, dir.clone());
+            // What is typed resolves relative paths (keys, playbooks, imports) like FILE does.
+            let repl = b.sources.find(REPL_SOURCE).unwrap_or_default();
+            b.dirs.insert(repl, dir);
+            b.importing = vec![(super::resolver::file_key(&path), name.clone())];
+            id
+        };
+        let outcome = self.run_file(&name, &text, id);
+        self.builder.borrow_mut().importing.clear();
+        outcome.map_err(|problems| self.failure(problems))
+    }
+
+    /// Evaluates FILE (source `id`) and registers its functions on the engine.
+    fn run_file(
+        &mut self,
+        name: &str,
+        text: &str,
+        id: SourceId,
+    ) -> Result<Vec<Problem>, Vec<Problem>> {
+        let mut ast = self.compile(text, id)?;
+        ast.set_source(name);
+        self.builder.borrow().clock.start();
+        let result = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &ast);
+        let warnings = match self.outcome(result.map(|_| ()), id) {
+            Ok(((), warnings)) => warnings,
+            Err(problems) => {
+                // Like a failed input, a failed FILE leaves nothing behind.
+                self.builder.borrow_mut().desired = Desired::new(&self.options.env);
+                self.scope = Scope::new();
+                return Err(problems);
+            }
+        };
+        let mut functions = ast.clone_functions_only();
+        functions.set_source(name);
+        // Evaluating only functions runs nothing: it makes them a module.
+        if let Ok(mut module) =
+            rhai::Module::eval_ast_as_new(Scope::new(), &functions, &self.engine)
+        {
+            module.set_id(name);
+            self.engine.register_global_module(module.into());
         }
-        let entry = self.builder.borrow().entry;
-        match self.run(&name, &text, entry) {
-            Ok((_, warnings)) => Ok(warnings),
-            Err(problems) => Err(self.failure(problems)),
-        }
+        self.loaded = functions;
+        Ok(warnings)
+    }
+
+    /// Compiles `text` (source `id`) against the variables in scope.
+    fn compile(&self, text: &str, id: SourceId) -> Result<AST, Vec<Problem>> {
+        self.engine
+            .compile_with_scope(&self.scope, text)
+            .map_err(|e| {
+                let error = ScriptError::from_parse(&e, id, &self.builder.borrow().sources);
+                vec![error.into()]
+            })
     }
 
     fn reset(&mut self) {
@@ -154,6 +207,9 @@ impl Session {
         }
         self.scope = Scope::new();
         self.ast = AST::empty();
+        // Statements typed at the prompt, and functions defined there, are in `<repl>`.
+        self.ast.set_source(REPL_SOURCE);
+        self.loaded = AST::empty();
         self.typed.clear();
         let mut b = self.builder.borrow_mut();
         let id = b.sources.add(REPL_SOURCE, "");
@@ -182,7 +238,7 @@ impl Session {
             b.sources = replace_source(&b.sources, REPL_SOURCE, &self.typed);
             b.sources.find(REPL_SOURCE).unwrap_or_default()
         };
-        match self.run(REPL_SOURCE, &padded, id) {
+        match self.run(&padded, id) {
             Ok((value, warnings)) => Ok(Outcome::Value {
                 value,
                 warnings,
@@ -192,60 +248,49 @@ impl Session {
         }
     }
 
-    /// Compiles and runs `text` as source `id`; rolls everything back on failure.
-    fn run(
-        &mut self,
-        name: &str,
-        text: &str,
-        id: SourceId,
-    ) -> Result<(Shown, Vec<Problem>), Vec<Problem>> {
-        let mut ast = match self.engine.compile_with_scope(&self.scope, text) {
-            Ok(ast) => ast,
-            Err(e) => {
-                let error = ScriptError::from_parse(&e, id, &self.builder.borrow().sources);
-                return Err(vec![error.into()]);
-            }
-        };
-        ast.set_source(name);
+    /// Compiles and runs input `text` (source `id`, `<repl>`); rolls everything back on failure.
+    fn run(&mut self, text: &str, id: SourceId) -> Result<(Shown, Vec<Problem>), Vec<Problem>> {
+        let ast = self.compile(text, id)?;
         let saved_desired = self.builder.borrow().desired.clone();
         let saved_scope = self.scope.clone();
         let saved_ast = self.ast.clone();
-        let problems_before = self.builder.borrow().problems.len();
         self.ast += ast;
+        self.builder.borrow().clock.start();
         let result = self
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, &self.ast);
         self.ast.clear_statements();
-        let mut problems: Vec<Problem> = self
-            .builder
-            .borrow_mut()
-            .problems
-            .split_off(problems_before);
+        let result = result.map(|v| show(&self.engine, &v));
+        let outcome = self.outcome(result, id);
+        if outcome.is_err() {
+            self.builder.borrow_mut().desired = saved_desired;
+            self.scope = saved_scope;
+            self.ast = saved_ast;
+        }
+        outcome
+    }
+
+    /// The problems the builder recorded plus the evaluation's own error (in source
+    /// `id`): the value and the warnings, or every problem.
+    fn outcome<T>(
+        &self,
+        result: Result<T, Box<rhai::EvalAltResult>>,
+        id: SourceId,
+    ) -> Result<(T, Vec<Problem>), Vec<Problem>> {
+        let mut problems: Vec<Problem> = std::mem::take(&mut self.builder.borrow_mut().problems);
         if let Err(e) = &result {
             let b = self.builder.borrow();
-            // A live hook that stops evaluation (Ctrl-C) says why in the termination token.
-            let stopped;
-            let error = match &**e {
-                rhai::EvalAltResult::ErrorTerminated(why, at) if why.is_string() => {
-                    stopped = rhai::EvalAltResult::ErrorRuntime(why.clone(), *at);
-                    &stopped
-                }
-                other => other,
-            };
-            problems.push(ScriptError::from_rhai(error, id, &b.sources).into());
+            problems.push(ScriptError::from_rhai(e, id, &b.sources).into());
         }
-        let (warnings, errors): (Vec<Problem>, Vec<Problem>) =
+        let (warnings, mut errors): (Vec<Problem>, Vec<Problem>) =
             problems.into_iter().partition(Problem::is_warning);
-        if errors.is_empty() {
-            let value = result.map_or(Shown::Unit, |v| show(&self.engine, &v));
-            return Ok((value, warnings));
+        match result {
+            Ok(value) if errors.is_empty() => Ok((value, warnings)),
+            _ => {
+                errors.extend(warnings);
+                Err(errors)
+            }
         }
-        self.builder.borrow_mut().desired = saved_desired;
-        self.scope = saved_scope;
-        self.ast = saved_ast;
-        let mut errors = errors;
-        errors.extend(warnings);
-        Err(errors)
     }
 
     fn failure(&self, problems: Vec<Problem>) -> Failure {
@@ -291,6 +336,7 @@ impl Session {
         let mut names: Vec<String> = self
             .ast
             .iter_functions()
+            .chain(self.loaded.iter_functions())
             .map(|f| f.name.to_owned())
             .collect();
         names.sort();
@@ -341,6 +387,8 @@ fn replace_source(sources: &Sources, name: &str, text: &str) -> Sources {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
     use crate::model::{self, Value};
 
@@ -454,8 +502,12 @@ mod tests {
     #[test]
     fn a_hook_that_stops_evaluation_says_why() {
         let mut s = session();
-        s.register_live(|engine, _| {
-            engine.on_progress(|ops| (ops > 1000).then(|| Dynamic::from("interrupted (Ctrl-C)")));
+        s.register_live(|_, declared| {
+            let calls = Cell::new(0);
+            declared.interrupt_when(move || {
+                calls.set(calls.get() + 1);
+                calls.get() > 100
+            });
         });
         let failure = s.eval("let i = 0;\nloop { i += 1; }").expect_err("stopped");
         let text = failure.problems[0].to_string();

@@ -39,7 +39,9 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
 
     let b = builder.clone();
     engine.register_fn("variable", move |ctx: NativeCallContext, name: &str| {
-        b.borrow().options.vars.get(name).cloned().ok_or_else(|| {
+        let mut b = b.borrow_mut();
+        b.vars_read.insert(name.to_owned());
+        b.options.vars.get(name).cloned().ok_or_else(|| {
             HostError {
                 code: "ict::script::missing_var",
                 message: format!("variable `{name}` is not set"),
@@ -55,7 +57,11 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     engine.register_fn(
         "variable",
         move |ctx: NativeCallContext, name: &str, default: Dynamic| {
-            let value = b.borrow().options.vars.get(name).cloned();
+            let value = {
+                let mut b = b.borrow_mut();
+                b.vars_read.insert(name.to_owned());
+                b.options.vars.get(name).cloned()
+            };
             match value {
                 None => Ok(default),
                 Some(text) => typed_like(&text, &default).ok_or_else(|| {
@@ -90,8 +96,10 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     engine.register_fn("env", |name: &str, default: Dynamic| {
         std::env::var(name).map_or(default, Dynamic::from)
     });
-    engine.register_fn("secret", |ctx: NativeCallContext, name: &str| {
-        if std::env::var_os(name).is_some_and(|v| !v.is_empty()) {
+    let b = builder.clone();
+    engine.register_fn("secret", move |ctx: NativeCallContext, name: &str| {
+        let set = std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        if set || !b.borrow().options.need_secrets {
             Ok(secret_token(name))
         } else {
             Err(HostError {
@@ -122,6 +130,23 @@ fn declare(
             message: "environments are declared twice".into(),
             help: Some(format!("first declared at {first}")),
             span: Some(site.call),
+        }
+        .into_rhai(ctx.call_position()));
+    }
+    if let Some(bad) = names.iter().find(|n| !Environments::valid_name(n)) {
+        let at = site.key(bad);
+        return Err(HostError {
+            code: "ict::script::env_name",
+            message: format!("`{bad}` is not a valid environment name"),
+            help: Some(format!(
+                "{} (each environment keeps its state in .ict/<name>/)",
+                Environments::NAME_RULE
+            )),
+            span: Some(if at == site.call {
+                site.string(bad, at)
+            } else {
+                at
+            }),
         }
         .into_rhai(ctx.call_position()));
     }

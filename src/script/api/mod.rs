@@ -27,6 +27,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use rhai::{Engine, NativeCallContext};
 
+use super::engine::Clock;
 use super::error::Problem;
 use super::Options;
 use crate::model::{Desired, ModelError, SourceId, Sources, Span};
@@ -42,9 +43,16 @@ pub(crate) struct Builder {
     pub(crate) options: Options,
     /// The source evaluated at top level (the entry script).
     pub(crate) entry: SourceId,
+    /// The files being evaluated, outermost first (the entry script when it is a file, then each
+    /// module whose import is in progress), as (key, name): see `resolver`.
+    pub(crate) importing: Vec<(String, String)>,
     /// Per call site (file, offset): the call's extent and its literal keys. A declaration in a
     /// loop is located once, not once per iteration.
     pub(crate) sites: std::collections::HashMap<(SourceId, usize), CallShape>,
+    /// Names of the variables `variable(...)` was asked for.
+    pub(crate) vars_read: std::collections::BTreeSet<String>,
+    /// The wall-clock budget of the evaluation in progress.
+    pub(crate) clock: Rc<Clock>,
 }
 
 /// Where a call's parts are in its text.
@@ -61,11 +69,14 @@ impl Builder {
     pub(crate) fn new(options: Options) -> Builder {
         Builder {
             desired: Desired::new(&options.env),
+            clock: Clock::new(options.time_limit),
             problems: Vec::new(),
             sources: Sources::default(),
             dirs: IndexMap::new(),
             options,
             entry: SourceId::default(),
+            importing: Vec::new(),
+            vars_read: std::collections::BTreeSet::new(),
             sites: std::collections::HashMap::new(),
         }
     }
@@ -145,10 +156,15 @@ impl Site {
             })
     }
 
-    /// Span of the string literal `"value"` in the call, or the fallback.
+    /// Span of the string literal `"value"` in the call, or the fallback. When the fallback is
+    /// a field of the call (`children: ["web"]`), the literal is looked for there first.
     pub(crate) fn string(&self, value: &str, fallback: Span) -> Span {
-        self.extent
-            .and_then(|e| super::locate::find_string(&self.text, e, value))
+        let field = (fallback != self.call && fallback.source == self.call.source)
+            .then_some((fallback.offset, fallback.offset + fallback.len));
+        field
+            .into_iter()
+            .chain(self.extent)
+            .find_map(|e| super::locate::find_string(&self.text, e, value))
             .map_or(fallback, |(offset, len)| Span {
                 source: self.call.source,
                 offset,

@@ -3,6 +3,11 @@
 //!
 //! A path under `ict/playbooks/` names a playbook shipped inside ict (see `script::stdlib`).
 //!
+//! A playbook's name (its key) defaults to the file stem; the same file declared again for other
+//! hosts is named after them too (`node_exporter-db`), so that a module such as
+//! `ict/node_exporter` can be used for several host patterns. The same file for the same hosts
+//! twice is still declared twice.
+//!
 //! ```rhai
 //! playbook("playbooks/nginx.yml", #{ hosts: "web", vars: #{ port: 80 }, tags: ["nginx"] });
 //! ```
@@ -49,7 +54,7 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, path: &str, options: Map) 
     let stem = Path::new(path)
         .file_stem()
         .map_or_else(|| path.to_owned(), |s| s.to_string_lossy().into_owned());
-    let name = f.string("name").unwrap_or(stem);
+    let given_name = f.string("name");
     let (resolved, problem) = if path.starts_with(stdlib::PLAYBOOK_PREFIX) {
         // A playbook shipped inside ict; `ict run` writes it out before Ansible runs.
         let problem = stdlib::playbook(path).is_none().then(|| {
@@ -80,6 +85,7 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, path: &str, options: Map) 
     }
     let fields = std::mem::take(&mut f.spans);
     drop(f);
+    let name = given_name.unwrap_or_else(|| default_name(&b.desired.playbooks, stem, &hosts));
     let playbook = Playbook {
         name: name.clone(),
         path: path.to_owned(),
@@ -94,4 +100,57 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, path: &str, options: Map) 
         b.error(e);
     }
     PlaybookHandle { name }
+}
+
+/// The name of a playbook declared without `name`: its file stem; when a playbook of that name
+/// already runs on other hosts, the stem and the hosts pattern (`node_exporter-db`).
+fn default_name(declared: &[Playbook], stem: String, hosts: &str) -> String {
+    match declared.iter().find(|p| p.name == stem) {
+        Some(first) if first.hosts != hosts => {
+            let hosts: String = hosts
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            format!("{stem}-{hosts}")
+        }
+        _ => stem,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declared(name: &str, hosts: &str) -> Playbook {
+        Playbook {
+            name: name.to_owned(),
+            path: format!("{name}.yml"),
+            resolved: PathBuf::new(),
+            hosts: hosts.to_owned(),
+            vars: indexmap::IndexMap::new(),
+            tags: Vec::new(),
+            span: crate::model::Span::default(),
+            fields: crate::model::FieldSpans::new(),
+        }
+    }
+
+    #[test]
+    fn a_playbook_declared_again_for_other_hosts_is_named_after_them() {
+        let first = [declared("node_exporter", "web")];
+        let name = |hosts: &str| default_name(&first, "node_exporter".into(), hosts);
+        assert_eq!(
+            default_name(&[], "node_exporter".into(), "web"),
+            "node_exporter"
+        );
+        assert_eq!(name("db"), "node_exporter-db");
+        assert_eq!(name("web:!web-3"), "node_exporter-web__web-3");
+        // The same hosts again keep the name, and so are declared twice.
+        assert_eq!(name("web"), "node_exporter");
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::model::{self, Desired, Sources};
 use crate::script::api::Shared;
-use crate::script::{Failure, Problem, ScriptError};
+use crate::script::{Failure, Problem};
 
 /// What a session has declared so far, for live functions; valid until the next `:reload`.
 #[derive(Clone)]
@@ -21,6 +21,18 @@ impl Declared {
         self.builder.borrow().desired.clone()
     }
 
+    /// Runs `wait` (waiting for the cloud) without counting its time against the input's
+    /// time limit.
+    pub fn paused<T>(&self, wait: impl FnOnce() -> T) -> T {
+        let clock = self.builder.borrow().clock.clone();
+        clock.paused(wait)
+    }
+
+    /// Also stops evaluation when `interrupted` says so (Ctrl-C), with an error where it was.
+    pub fn interrupt_when(&self, interrupted: impl Fn() -> bool + 'static) {
+        self.builder.borrow().clock.interrupt_when(interrupted);
+    }
+
     /// The loaded sources, for rendering diagnostics.
     pub fn sources(&self) -> Sources {
         self.builder.borrow().sources.clone()
@@ -33,18 +45,8 @@ impl Declared {
             .into_iter()
             .map(Problem::from)
             .collect();
-        if desired.environments.is_none() && desired.env != "dev" {
-            let entry = self.builder.borrow().entry;
-            problems.push(
-                ScriptError::plain(
-                    "ict::script::unknown_env",
-                    format!("unknown environment `{}` (from --env)", desired.env),
-                    Some("nothing declares environments, so only `dev` exists".into()),
-                    entry,
-                )
-                .into(),
-            );
-        }
+        let entry = self.builder.borrow().entry;
+        problems.extend(crate::script::undeclared_env(&desired, entry).map(Problem::from));
         if problems.is_empty() {
             Ok(desired)
         } else {
