@@ -38,6 +38,12 @@ pub trait Provider: Send + Sync {
     fn observe(&self, kinds: Kinds)
         -> impl Future<Output = Result<Observed, ProviderError>> + Send;
 
+    /// One server as the cloud shows it now.
+    fn server(
+        &self,
+        id: ServerId,
+    ) -> impl Future<Output = Result<ObservedServer, ProviderError>> + Send;
+
     /// The image catalogue (public images and the account's own templates).
     fn images(&self) -> impl Future<Output = Result<Vec<Image>, ProviderError>> + Send;
 

@@ -41,6 +41,10 @@ impl Provider for Client {
         })
     }
 
+    async fn server(&self, id: ServerId) -> Result<ObservedServer, ProviderError> {
+        Client::server(self, id).await
+    }
+
     async fn images(&self) -> Result<Vec<Image>, ProviderError> {
         Client::images(self).await
     }

@@ -5,8 +5,8 @@
 //! this create made. A replacement creates the new object before it deletes the old one.
 
 use crate::provider::{
-    Kinds, NetworkId, NetworkSpec, Observed, PowerOp, Provider, ProviderError, RecordSpec,
-    ServerId, ServerSize, ServerSpec, SshKeyId, SshKeySpec,
+    Action, Kinds, NetworkId, NetworkSpec, Observed, ObservedServer, PowerOp, Provider,
+    ProviderError, RecordSpec, ServerId, ServerSize, ServerSpec, SshKeyId, SshKeySpec,
 };
 use crate::state::{Action as JournalAction, Address, JournalOp};
 
@@ -244,47 +244,53 @@ async fn server<P: Provider>(
             .with("cpu", size.cpu)
             .with("ram", size.ram)
             .with("disk", size.disk);
-        let action = when_idle(shared, id, || shared.provider.update_server(id, &size));
-        let action = shared.journaled(op, action, |_| id.0).await?;
-        shared
-            .provider
-            .wait_action(id, action.id, shared.deadline())
-            .await?;
+        let done =
+            |s: &ObservedServer| s.cpu == size.cpu && s.ram == size.ram && s.disk == size.disk;
+        act(
+            shared,
+            op,
+            id,
+            || shared.provider.update_server(id, &size),
+            done,
+        )
+        .await?;
     }
     for net in attach {
         let net: NetworkId = shared.resolve(net)?;
         let op = JournalOp::new(address.clone(), JournalAction::Attach)
             .on_id(id.0)
             .with("network", net);
-        let action = when_idle(shared, id, || shared.provider.attach_network(id, net));
-        let action = shared.journaled(op, action, |_| id.0).await?;
-        shared
-            .provider
-            .wait_action(id, action.id, shared.deadline())
-            .await?;
+        let done = |s: &ObservedServer| s.link_to(net).is_some();
+        act(
+            shared,
+            op,
+            id,
+            || shared.provider.attach_network(id, net),
+            done,
+        )
+        .await?;
     }
     for net in detach {
         let op = JournalOp::new(address.clone(), JournalAction::Detach)
             .on_id(id.0)
             .with("network", net);
-        let action = when_idle(shared, id, || shared.provider.detach_network(id, *net));
-        let action = shared.journaled(op, action, |_| id.0).await?;
-        shared
-            .provider
-            .wait_action(id, action.id, shared.deadline())
-            .await?;
+        let done = |s: &ObservedServer| s.link_to(*net).is_none();
+        act(
+            shared,
+            op,
+            id,
+            || shared.provider.detach_network(id, *net),
+            done,
+        )
+        .await?;
     }
     if let Some(on) = power {
         let op_kind = if *on { PowerOp::On } else { PowerOp::Off };
         let op = JournalOp::new(address.clone(), JournalAction::Power)
             .on_id(id.0)
             .with("power", op_kind.api_name());
-        let action = when_idle(shared, id, || shared.provider.power(id, op_kind));
-        let action = shared.journaled(op, action, |_| id.0).await?;
-        shared
-            .provider
-            .wait_action(id, action.id, shared.deadline())
-            .await?;
+        let done = |s: &ObservedServer| s.power_on == *on;
+        act(shared, op, id, || shared.provider.power(id, op_kind), done).await?;
     }
     for old in old {
         retire(shared, address, old.0).await?;
@@ -321,25 +327,42 @@ async fn gone_is_done(
     }
 }
 
-/// Makes a server action; if the API refuses it (a task another run or the panel started is
-/// still running), waits until the server is idle and asks once more.
-async fn when_idle<P, T, F, C>(
+/// One journaled server action, waited for until it completes. If the API refuses it (a task
+/// another run or the panel started is still running on the server), waits until the server
+/// is idle: when that task already did what was asked (`done`), nothing more is sent;
+/// otherwise the action is asked once more.
+async fn act<P, F, C>(
     shared: &Shared<P>,
+    op: JournalOp,
     id: ServerId,
     call: C,
-) -> Result<T, ProviderError>
+    done: impl Fn(&ObservedServer) -> bool,
+) -> Result<(), StepError>
 where
     P: Provider,
     C: Fn() -> F,
-    F: std::future::Future<Output = Result<T, ProviderError>>,
+    F: std::future::Future<Output = Result<Action, ProviderError>>,
 {
-    match call().await {
-        Err(ProviderError::Http { status: 400, .. }) => {
-            shared.provider.wait_idle(id, shared.deadline()).await?;
-            call().await
+    let attempt = async {
+        match call().await {
+            Err(ProviderError::Http { status: 400, .. }) => {
+                shared.provider.wait_idle(id, shared.deadline()).await?;
+                if done(&shared.provider.server(id).await?) {
+                    return Ok(None);
+                }
+                call().await.map(Some)
+            }
+            other => other.map(Some),
         }
-        other => other,
+    };
+    let action = shared.journaled(op, attempt, |_| id.0).await?;
+    if let Some(action) = action {
+        shared
+            .provider
+            .wait_action(id, action.id, shared.deadline())
+            .await?;
     }
+    Ok(())
 }
 
 /// Records a server's public IP and admin user: in the state, and for DNS records later in
