@@ -510,7 +510,8 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerArgs) -> Result<ExitCo
             let mut jobs = tokio::task::JoinSet::new();
             for host in fleet.iter().filter(|h| selected.contains(&h.name)) {
                 let Some(id) = host.id else {
-                    ui.out(&format!("{}: not created yet\n", host.name));
+                    let why = host.absence().unwrap_or("not created yet");
+                    ui.out(&format!("{}: {why}\n", host.name));
                     continue;
                 };
                 let already = match op {

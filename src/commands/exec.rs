@@ -168,10 +168,15 @@ fn exec_declared(
             .filter(|h| selected.contains(&h.name))
             .collect();
         let targets: Vec<ssh::Target> = chosen.iter().filter_map(|h| h.target()).collect();
-        let missing: Vec<&str> = chosen
+        let missing: Vec<(&str, &str)> = chosen
             .iter()
             .filter(|h| h.ip.is_none())
-            .map(|h| h.name.as_str())
+            .map(|h| {
+                (
+                    h.name.as_str(),
+                    h.absence().unwrap_or("has no public IP yet"),
+                )
+            })
             .collect();
         let pins = hosts::pins(&state, &fleet);
         let verifier: Arc<dyn HostKeyVerifier> = pins.clone();

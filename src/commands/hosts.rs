@@ -27,9 +27,23 @@ pub(super) struct Host {
     pub(super) private_ips: Vec<(String, String)>,
     pub(super) user: String,
     pub(super) power_on: bool,
+    /// ict owns it, but the cloud no longer shows it.
+    pub(super) deleted: bool,
 }
 
 impl Host {
+    /// Why the server cannot be reached at all, if it cannot: not created yet, or deleted
+    /// outside ict.
+    pub(super) fn absence(&self) -> Option<&'static str> {
+        if self.id.is_some() {
+            None
+        } else if self.deleted {
+            Some("deleted outside ict (run `ict apply` to create it again)")
+        } else {
+            Some("not created yet (run `ict apply`)")
+        }
+    }
+
     pub(super) fn target(&self) -> Option<Target> {
         self.ip
             .as_ref()
@@ -69,6 +83,7 @@ pub(super) fn fleet(desired: &Desired, state: &State, observed: &Observed) -> Ve
                 private_ips,
                 user: server.user.clone(),
                 power_on: found.is_some_and(|s| s.power_on),
+                deleted: id.is_some() && found.is_none(),
             }
         })
         .collect()

@@ -393,13 +393,8 @@ fn targets(
 /// Where one server's exporter is (see the module docs).
 fn endpoint(host: &Host, desired: &Desired, emulator: bool) -> Endpoint {
     let Some(ip) = &host.ip else {
-        let reason = if host.id.is_none() {
-            "not created yet (run `ict apply`)"
-        } else {
-            "has no public IP yet"
-        };
         return Endpoint::Unavailable {
-            reason: reason.to_owned(),
+            reason: host.absence().unwrap_or("has no public IP yet").to_owned(),
         };
     };
     if !host.power_on {

@@ -20,7 +20,7 @@ pub enum ExecStyle {
 /// Renders exec results; returns the text and whether any host failed (or was missing).
 pub(super) fn results(
     results: &[HostResult],
-    missing: &[&str],
+    missing: &[(&str, &str)],
     style: ExecStyle,
 ) -> (String, bool) {
     let failed = !missing.is_empty()
@@ -74,16 +74,17 @@ pub(super) fn results(
         };
         let _ = writeln!(out, "  {name:<width$}  {status}");
     }
-    for name in missing {
+    for (name, why) in missing {
         let name = super::escape(name);
-        let _ = writeln!(out, "  {name:<width$}  not created yet (run `ict apply`)");
+        let _ = writeln!(out, "  {name:<width$}  {why}");
     }
     (out, failed)
 }
 
 /// `[{"host", "ok", "exit_status", "exit_signal", "stdout", "stderr", "seconds", "error"}]`, in
-/// the order of the hosts; a server not created yet has only `host`, `ok: false` and `error`.
-fn json(results: &[HostResult], missing: &[&str]) -> String {
+/// the order of the hosts; a server not created yet (or deleted outside ict) has only `host`,
+/// `ok: false` and `error`.
+fn json(results: &[HostResult], missing: &[(&str, &str)]) -> String {
     let mut rows: Vec<serde_json::Value> = results
         .iter()
         .map(|r| {
@@ -108,9 +109,11 @@ fn json(results: &[HostResult], missing: &[&str]) -> String {
             }
         })
         .collect();
-    rows.extend(missing.iter().map(|name| {
-        serde_json::json!({ "host": name, "ok": false, "error": "not created yet (run `ict apply`)" })
-    }));
+    rows.extend(
+        missing
+            .iter()
+            .map(|(name, why)| serde_json::json!({ "host": name, "ok": false, "error": why })),
+    );
     let mut text = serde_json::to_string_pretty(&rows).unwrap_or_default();
     text.push('\n');
     text

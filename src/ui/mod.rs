@@ -159,7 +159,7 @@ impl Ui {
     pub fn exec_results(
         &self,
         results: &[crate::ssh::HostResult],
-        missing: &[&str],
+        missing: &[(&str, &str)],
         style: ExecStyle,
     ) -> bool {
         let (text, failed) = exec::results(results, missing, style);

@@ -380,3 +380,42 @@ async fn a_failing_list_of_a_kind_the_script_does_not_use_does_not_block() {
         out.stderr
     );
 }
+
+#[tokio::test]
+async fn a_server_deleted_outside_ict_is_reported_as_deleted_not_as_not_created() {
+    let dir = project(r#"server("web", #{}); server("later", #{});"#);
+    let cloud = Cloud::start(&dir.path().join("cloud.json"), &["--task-delay", "20"]);
+    expect(
+        &cloud.ict(
+            dir.path(),
+            &["apply", "infra.ict", "--yes", "--target", "web"],
+        ),
+        0,
+    );
+    let web = cloud.server("web").await;
+    cloud
+        .ok(Method::DELETE, &format!("/server/{}", web["ID"]), None)
+        .await;
+    let out = cloud.ict(dir.path(), &["metrics", "infra.ict", "--json"]);
+    expect(&out, 0);
+    let rows: Value = serde_json::from_str(&out.stdout).expect("JSON rows");
+    let errors: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["error"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "deleted outside ict (run `ict apply` to create it again)",
+            "not created yet (run `ict apply`)"
+        ]
+    );
+    let out = cloud.ict(dir.path(), &["plan", "infra.ict"]);
+    assert!(
+        out.stdout.contains("+ server.web  (deleted outside ict)"),
+        "{}",
+        out.stdout
+    );
+}
