@@ -419,3 +419,49 @@ async fn a_server_deleted_outside_ict_is_reported_as_deleted_not_as_not_created(
         out.stdout
     );
 }
+
+#[tokio::test]
+async fn servers_named_in_cyrillic_or_with_spaces_can_be_adopted_and_shown() {
+    let dir =
+        project(r#"server("db server", #{ adopt: true }); server("Сервер-1", #{ adopt: true });"#);
+    let cloud = Cloud::start(&dir.path().join("cloud.json"), &["--task-delay", "20"]);
+    for name in ["db server", "Сервер-1"] {
+        cloud.create_by_hand(name).await;
+    }
+    let before = servers_by_id(&cloud).await;
+    let out = cloud.ict(dir.path(), &["apply", "infra.ict", "--yes"]);
+    expect(&out, 0);
+    assert!(out.stdout.contains("<= server.db server"), "{}", out.stdout);
+    assert!(out.stdout.contains("<= server.Сервер-1"), "{}", out.stdout);
+    let out = cloud.ict(dir.path(), &["plan", "infra.ict"]);
+    expect(&out, 0);
+    assert!(out.stdout.contains("No changes."), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("not managed by ict"),
+        "adopted, so not unmanaged: {}",
+        out.stdout
+    );
+    let listed = cloud.ict(dir.path(), &["cloud", "servers"]);
+    for name in ["db server", "Сервер-1"] {
+        assert!(listed.stdout.contains(name), "{}", listed.stdout);
+    }
+    let inventory = cloud.ict(dir.path(), &["inventory", "infra.ict"]);
+    assert!(
+        inventory.stdout.contains("    \"db server\":\n"),
+        "{}",
+        inventory.stdout
+    );
+    assert!(
+        inventory.stdout.contains("    \"Сервер-1\":\n"),
+        "{}",
+        inventory.stdout
+    );
+    let ids: Vec<u64> = before.into_keys().collect();
+    let owned: Vec<u64> = state(dir.path())
+        .resources()
+        .values()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(owned.len(), 2);
+    assert!(owned.iter().all(|id| ids.contains(id)));
+}
