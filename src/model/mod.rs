@@ -13,6 +13,7 @@ mod error;
 mod graph;
 mod group;
 pub mod limits;
+mod moved;
 mod network;
 pub mod pattern;
 pub mod pipeline;
@@ -31,7 +32,8 @@ pub use group::Group;
 pub use network::Network;
 pub use pipeline::{Pipeline, PipelineEnv, Preset, Sandbox, Stage};
 pub use playbook::Playbook;
-pub use server::{defaults, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server};
+pub use moved::{Move, Output};
+pub use server::{defaults, Adopt, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server};
 pub use span::{SourceFile, SourceId, Sources, Span};
 pub use ssh_key::SshKey;
 pub use validate::{choices, suggest, unknown_name, validate};
@@ -95,6 +97,10 @@ pub struct Desired {
     pub alerts: IndexMap<String, Alert>,
     /// Deploy pipelines (names are unique).
     pub pipelines: IndexMap<String, Pipeline>,
+    /// Resources renamed in the script whose cloud objects are kept (`moved(from, to)`).
+    pub moves: Vec<Move>,
+    /// Values printed after apply and by `ict output` (names are unique).
+    pub outputs: IndexMap<String, Output>,
 }
 
 impl Desired {
@@ -104,6 +110,21 @@ impl Desired {
             env: env.to_owned(),
             ..Desired::default()
         }
+    }
+
+    /// Adds an output; a second output of the same name is an error naming both places.
+    pub fn add_output(&mut self, output: Output) -> Result<(), ModelError> {
+        if let Some(first) = self.outputs.get(&output.name) {
+            return Err(ModelError::Duplicate {
+                kind: "output",
+                name: output.name.clone(),
+                at: output.span,
+                first: first.span,
+                first_kind: "output",
+            });
+        }
+        self.outputs.insert(output.name.clone(), output);
+        Ok(())
     }
 
     /// Adds a server; a second server of the same name is an error naming both places.

@@ -154,7 +154,7 @@ pub(super) mod tests {
             vars: indexmap::IndexMap::new(),
             power: Power::On,
             protect: false,
-            adopt: false,
+            adopt: crate::model::Adopt::No,
             user: "root".into(),
             metrics: crate::model::MetricsSource::default(),
             span: Span::default(),

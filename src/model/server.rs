@@ -23,6 +23,26 @@ impl DiskType {
     }
 }
 
+/// Whether and how a declared server takes over one that already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Adopt {
+    /// Create it (the default).
+    #[default]
+    No,
+    /// `adopt: true`: the one existing server of this name that ict does not own.
+    ByName,
+    /// `adopt: 12345`: the server with this cloud ID.
+    ById(u64),
+}
+
+impl Adopt {
+    /// Whether the declaration adopts at all.
+    pub fn any(self) -> bool {
+        self != Adopt::No
+    }
+}
+
 /// Desired power state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -120,7 +140,7 @@ pub struct Server {
     /// Never delete or replace.
     pub protect: bool,
     /// Take over an existing server of this name instead of creating one.
-    pub adopt: bool,
+    pub adopt: Adopt,
     /// The login user for SSH and Ansible.
     pub user: String,
     /// Where `ict metrics` finds the server's `node_exporter`.

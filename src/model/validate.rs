@@ -74,8 +74,74 @@ pub fn validate(desired: &Desired) -> Vec<ModelError> {
     }
     errors.extend(super::alert::validate(desired));
     errors.extend(super::pipeline::validate(desired));
+    errors.extend(moves(desired));
     if let Err(cycle) = graph::Graph::check_cycles(desired) {
         errors.push(cycle);
+    }
+    errors
+}
+
+/// Each `moved(from, to)` names a declared target, and its source is no longer declared.
+fn moves(desired: &Desired) -> Vec<ModelError> {
+    let mut errors = Vec::new();
+    let declared = |kind: &str, name: &str| match kind {
+        "server" => desired.servers.contains_key(name),
+        "network" => desired.networks.contains_key(name),
+        "ssh_key" => desired.ssh_keys.contains_key(name),
+        "dns_record" => desired.dns_records.iter().any(|r| r.id == name),
+        _ => false,
+    };
+    let kinds = ["server", "network", "ssh_key", "dns_record"];
+    for m in &desired.moves {
+        let targets: Vec<&str> = kinds
+            .iter()
+            .copied()
+            .filter(|k| m.kind.as_deref().is_none_or(|want| want == *k) && declared(k, &m.to))
+            .collect();
+        match targets.as_slice() {
+            [] => {
+                let all: Vec<&str> = desired
+                    .servers
+                    .keys()
+                    .chain(desired.networks.keys())
+                    .chain(desired.ssh_keys.keys())
+                    .map(String::as_str)
+                    .collect();
+                errors.push(ModelError::UnknownRef {
+                    kind: "moved target",
+                    name: m.to.clone(),
+                    at: m.span,
+                    suggestion: suggest(&m.to, all.iter().copied()),
+                    declared: all.iter().map(|s| (*s).to_owned()).collect(),
+                });
+            }
+            [kind] => {
+                if m.from == m.to {
+                    errors.push(ModelError::InvalidValue {
+                        field: "moved".into(),
+                        message: format!("`moved` from `{}` to itself", m.from),
+                        help: Some("name the old and the new name".into()),
+                        at: m.span,
+                    });
+                } else if declared(kind, &m.from) {
+                    errors.push(ModelError::InvalidValue {
+                        field: "moved".into(),
+                        message: format!("{kind} `{}` is still declared", m.from),
+                        help: Some(
+                            "a move renames a declaration: remove the old one, or drop the `moved`"
+                                .into(),
+                        ),
+                        at: m.span,
+                    });
+                }
+            }
+            _ => errors.push(ModelError::InvalidValue {
+                field: "moved".into(),
+                message: format!("several kinds of resource are named `{}`", m.to),
+                help: Some(format!("say which one: `moved(\"{}.{}\", ...)`", targets[0], m.from)),
+                at: m.span,
+            }),
+        }
     }
     errors
 }

@@ -135,6 +135,13 @@ pub trait Provider: Send + Sync {
         deadline: Instant,
     ) -> impl Future<Output = Result<ObservedNetwork, ProviderError>> + Send;
 
+    /// Renames a private network (`PUT /network/{id}`).
+    fn rename_network(
+        &self,
+        id: NetworkId,
+        name: &str,
+    ) -> impl Future<Output = Result<ObservedNetwork, ProviderError>> + Send;
+
     /// Deletes a private network.
     fn delete_network(
         &self,

@@ -9,5 +9,5 @@ mod step;
 pub use apply::{apply, settle, Event, Options, Report};
 pub use plan::{kinds, plan, Input};
 pub use step::{
-    Action, Change, NewServer, Plan, RecordValue, Ref, Settle, Size, Step, Summary, Unmanaged, Work,
+    Action, Change, Moved, NewServer, Plan, RecordValue, Ref, Settle, Size, Step, Summary, Unmanaged, Work,
 };

@@ -128,6 +128,11 @@ pub enum Work {
         dc: String,
         dhcp: bool,
     },
+    /// Give a network its declared name (after a `moved`, or a rename in the panel).
+    RenameNetwork {
+        id: NetworkId,
+        name: String,
+    },
     CreateDomain {
         name: String,
     },
@@ -215,6 +220,20 @@ pub struct Plan {
     /// never adopt a server made by someone else later.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub settle: Vec<Settle>,
+    /// Objects whose address the script renamed (`moved(...)`): rebound in the state first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<Moved>,
+    /// Things to say that do not stop the plan (a `moved` whose source is not in the state).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// An object that keeps its identity under a new address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Moved {
+    pub from: Address,
+    pub to: Address,
+    pub id: u64,
 }
 
 /// How an unfinished journal entry is closed.
@@ -228,18 +247,28 @@ pub struct Settle {
     pub recovered: Option<u64>,
 }
 
-/// `Plan: 2 to add, 1 to change, 0 to destroy.`
+/// `Plan: 2 to add, 1 to change, 0 to destroy.` (and `1 to move.` when there are moves)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 pub struct Summary {
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub moved: usize,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if signature")]
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Plan {
     /// Counts in Terraform's terms (a replacement adds one and destroys one).
     pub fn summary(&self) -> Summary {
-        let mut s = Summary::default();
+        let mut s = Summary {
+            moved: self.moves.len(),
+            ..Summary::default()
+        };
         for step in &self.steps {
             match step.action {
                 Action::Create => s.add += 1,
@@ -254,8 +283,9 @@ impl Plan {
         s
     }
 
-    /// Whether there is nothing to do in the cloud (see [`Plan::settle`] for the journal).
+    /// Whether there is nothing to do in the cloud or the state (see [`Plan::settle`] for
+    /// the journal).
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
+        self.steps.is_empty() && self.moves.is_empty()
     }
 }

@@ -254,6 +254,39 @@ impl State {
         }
     }
 
+    /// Rebinds everything the state holds for `from` to `to` (a rename in the script that keeps
+    /// the object: `moved(...)`, `ict state mv`): the ownership record, deposed objects and the
+    /// pinned host key. False when `from` owns nothing or `to` is taken.
+    pub fn rename(&mut self, from: &Address, to: &Address) -> bool {
+        if from == to || self.resources.contains_key(to) {
+            return false;
+        }
+        let Some(record) = self.resources.get(from).cloned() else {
+            return false;
+        };
+        let key = self.host_keys.get(from).cloned();
+        let deposed: Vec<u64> = self
+            .deposed
+            .get(from)
+            .map(|ids| ids.iter().copied().collect())
+            .unwrap_or_default();
+        self.forget(from);
+        for id in &deposed {
+            self.change(Change::RemoveDeposed(from.clone(), *id));
+            self.change(Change::PutDeposed(to.clone(), *id));
+        }
+        let record = ResourceRecord {
+            kind: to.kind().to_owned(),
+            name: to.name().to_owned(),
+            ..record
+        };
+        self.change(Change::PutResource(to.clone(), record));
+        if let Some(key) = key {
+            self.change(Change::PutHostKey(to.clone(), key));
+        }
+        true
+    }
+
     /// Every address the state knows: owned, with deposed objects, or in the journal.
     pub fn addresses(&self) -> BTreeSet<&Address> {
         self.resources

@@ -40,6 +40,16 @@ pub fn text_with_usage(plan: &Plan, color: bool, usage: &BTreeMap<String, String
         );
     } else {
         let _ = writeln!(out, "ict will perform these actions (env {}):\n", plan.env);
+        for moved in &plan.moves {
+            let _ = writeln!(
+                out,
+                "  {} {} → {}  (moved: the same object, ID {}, is kept)",
+                paint(YELLOW, "  ~"),
+                paint(BOLD, &moved.from.to_string()),
+                paint(BOLD, &moved.to.to_string()),
+                moved.id
+            );
+        }
         for step in &plan.steps {
             let colour = match step.action {
                 Action::Create => GREEN,
@@ -82,12 +92,22 @@ pub fn text_with_usage(plan: &Plan, color: bool, usage: &BTreeMap<String, String
             "\n{}",
             paint(
                 BOLD,
-                &format!(
-                    "Plan: {} to add, {} to change, {} to destroy.",
-                    s.add, s.change, s.destroy
-                )
+                &if s.moved > 0 {
+                    format!(
+                        "Plan: {} to add, {} to change, {} to destroy, {} to move.",
+                        s.add, s.change, s.destroy, s.moved
+                    )
+                } else {
+                    format!(
+                        "Plan: {} to add, {} to change, {} to destroy.",
+                        s.add, s.change, s.destroy
+                    )
+                }
             )
         );
+    }
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "\n{} {warning}", paint(YELLOW, "warning:"));
     }
     if !plan.unmanaged.is_empty() {
         let _ = writeln!(
@@ -117,5 +137,7 @@ pub fn json_value(plan: &Plan) -> serde_json::Value {
         "summary": plan.summary(),
         "steps": plan.steps,
         "unmanaged": plan.unmanaged,
+        "moves": plan.moves,
+        "warnings": plan.warnings,
     })
 }

@@ -44,6 +44,18 @@ impl Client {
         Ok(network.into())
     }
 
+    /// `PUT /network/{id}` with a new `Name` (the one change 1cloud's network update takes).
+    pub async fn rename_network(
+        &self,
+        id: NetworkId,
+        name: &str,
+    ) -> Result<ObservedNetwork, ProviderError> {
+        let network: WireNetwork = self
+            .put(&format!("/network/{id}"), &serde_json::json!({ "Name": name }))
+            .await?;
+        Ok(network.into())
+    }
+
     /// `DELETE /network/{id}`.
     pub async fn delete_network(&self, id: NetworkId) -> Result<(), ProviderError> {
         self.delete(&format!("/network/{id}")).await

@@ -138,6 +138,14 @@ impl Provider for Client {
         Client::wait_network_active(self, id, deadline).await
     }
 
+    async fn rename_network(
+        &self,
+        id: NetworkId,
+        name: &str,
+    ) -> Result<ObservedNetwork, ProviderError> {
+        Client::rename_network(self, id, name).await
+    }
+
     async fn delete_network(&self, id: NetworkId) -> Result<(), ProviderError> {
         Client::delete_network(self, id).await
     }

@@ -95,10 +95,11 @@ struct Shared<P> {
 
 /// Closes the journal entries `plan` accounts for ([`Plan::settle`]): an object an interrupted
 /// create made becomes owned, one an interrupted delete removed is forgotten; superseded
-/// operations are dropped. `apply` does it first; call
-/// it on its own when the plan has no steps.
+/// operations are dropped. Then rebinds the addresses the script renamed ([`Plan::moves`]).
+/// All of it in one commit. `apply` does it first; call it on its own when the plan has no
+/// steps.
 pub fn settle(plan: &Plan, store: &mut Store) -> Result<(), StateError> {
-    if plan.settle.is_empty() {
+    if plan.settle.is_empty() && plan.moves.is_empty() {
         return Ok(());
     }
     store.commit(|state| {
@@ -113,6 +114,9 @@ pub fn settle(plan: &Plan, store: &mut Store) -> Result<(), StateError> {
             if state.journal().get(entry.seq).is_some() {
                 state.finish(entry.seq, &outcome)?;
             }
+        }
+        for moved in &plan.moves {
+            state.rename(&moved.from, &moved.to);
         }
         Ok(())
     })

@@ -72,6 +72,15 @@ pub(super) async fn run_step<P: Provider>(
                 .await?;
             Ok(format!("id {}", net.id))
         }
+        Work::RenameNetwork { id, name } => {
+            let op = JournalOp::new(address.clone(), JournalAction::Update)
+                .on_id(id.0)
+                .with("name", name);
+            shared
+                .journaled(op, shared.provider.rename_network(*id, name), |n| n.id.0)
+                .await?;
+            Ok(format!("id {id}, named {name}"))
+        }
         Work::CreateDomain { name } => {
             let before = shared
                 .same_name(Kinds::DNS, |o| o.domains_named(name))

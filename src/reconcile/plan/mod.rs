@@ -18,6 +18,7 @@
 mod catalogue;
 mod delete;
 mod dns;
+mod moves;
 mod network;
 mod recover;
 mod server;
@@ -31,7 +32,7 @@ use crate::model::{Desired, ModelError};
 use crate::provider::{DcLocation, Image, Kinds, NetworkId, Observed, SshKeyId};
 use crate::state::{Address, State};
 
-use super::step::{Change, Plan, Ref, Settle, Step, Unmanaged};
+use super::step::{Change, Moved, Plan, Ref, Settle, Step, Unmanaged};
 
 /// What the plan is computed from.
 pub struct Input<'a> {
@@ -79,6 +80,7 @@ pub fn kinds(desired: &Desired, state: &State) -> Kinds {
 pub fn plan(input: &Input<'_>) -> Result<Plan, Vec<ModelError>> {
     let mut ctx = Ctx::new(input);
     recover::journal(&mut ctx);
+    moves::plan(&mut ctx);
     ssh_key::plan(&mut ctx);
     network::plan(&mut ctx);
     server::plan(&mut ctx);
@@ -93,6 +95,8 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, Vec<ModelError>> {
         steps: ctx.steps,
         unmanaged,
         settle: ctx.settle,
+        moves: ctx.moves,
+        warnings: ctx.warnings,
     })
 }
 
@@ -111,6 +115,9 @@ struct Ctx<'a> {
     deposed: BTreeMap<Address, BTreeSet<u64>>,
     /// How the journal's unfinished entries are closed.
     settle: Vec<Settle>,
+    /// Addresses renamed by `moved(...)`.
+    moves: Vec<Moved>,
+    warnings: Vec<String>,
 }
 
 /// The address of resource `name` of `kind` (a fixed identifier).
@@ -136,6 +143,8 @@ impl<'a> Ctx<'a> {
             owned,
             deposed: input.state.deposed().clone(),
             settle: Vec::new(),
+            moves: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -152,6 +161,20 @@ impl<'a> Ctx<'a> {
                 .owned
                 .iter()
                 .any(|(address, owned)| address.kind() == kind && *owned == id)
+    }
+
+    /// Whether the state already owns `address` (directly, or under the name a `moved`
+    /// renames), as opposed to an object taken over by this plan.
+    fn in_state(&self, address: &Address) -> bool {
+        self.input.state.resource(address).is_some() || self.moves.iter().any(|m| &m.to == address)
+    }
+
+    /// The address that owns the object `id` of `kind` in this plan, if any.
+    fn owner(&self, kind: &str, id: u64) -> Option<&Address> {
+        self.owned
+            .iter()
+            .find(|(address, owned)| address.kind() == kind && **owned == id)
+            .map(|(address, _)| address)
     }
 
     fn push(&mut self, step: Step) {

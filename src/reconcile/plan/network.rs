@@ -11,9 +11,23 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
         }
         let address = addr("network", &net.name);
         let owned = ctx.owned(&address);
-        let exists =
-            owned.is_some_and(|id| ctx.input.observed.networks.iter().any(|n| n.id.0 == id));
-        if exists {
+        let existing = owned.and_then(|id| ctx.input.observed.networks.iter().find(|n| n.id.0 == id));
+        if let Some(current) = existing {
+            // The script is the truth about its name too (after a `moved`, or a rename in the
+            // panel).
+            if current.name != net.name {
+                ctx.push(Step {
+                    address,
+                    action: Action::Update,
+                    reason: None,
+                    changes: vec![change("name", Some(current.name.clone()), net.name.clone(), false)],
+                    after: vec![],
+                    work: Work::RenameNetwork {
+                        id: current.id,
+                        name: net.name.clone(),
+                    },
+                });
+            }
             continue;
         }
         ctx.push(Step {

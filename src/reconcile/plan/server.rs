@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{self, ModelError, Power, Server};
+use crate::model::{self, Adopt, ModelError, Power, Server};
 use crate::provider::{Image, NetworkId, ObservedServer, ServerState};
 use crate::state::Address;
 
@@ -42,14 +42,46 @@ fn existing<'a>(
 ) -> Result<Option<(&'a ObservedServer, bool)>, ()> {
     let servers = &ctx.input.observed.servers;
     if let Some(id) = ctx.owned(address) {
-        let taken_over = ctx.input.state.resource(address).is_none();
+        let taken_over = !ctx.in_state(address);
         return Ok(servers
             .iter()
             .find(|s| s.id.0 == id)
             .map(|s| (s, taken_over)));
     }
-    if !server.adopt {
-        return Ok(None);
+    let at = server.fields.get("adopt").copied().unwrap_or(server.span);
+    match server.adopt {
+        Adopt::No => return Ok(None),
+        Adopt::ById(id) => {
+            let Some(found) = servers.iter().find(|s| s.id.0 == id) else {
+                ctx.errors.push(ModelError::InvalidValue {
+                    field: "adopt".into(),
+                    message: format!("no server with ID {id} in the account"),
+                    help: Some("`ict cloud servers` lists the servers and their IDs".into()),
+                    at,
+                });
+                return Err(());
+            };
+            if ctx.is_owned("server", id) {
+                let owner = ctx
+                    .input
+                    .state
+                    .find_by_id("server", id)
+                    .map_or_else(|| "another declaration".to_owned(), |(a, _)| a.to_string());
+                ctx.errors.push(ModelError::InvalidValue {
+                    field: "adopt".into(),
+                    message: format!("server ID {id} is already managed by ict as {owner}"),
+                    help: Some(
+                        "a server can be owned under one name only; use `moved(...)` to rename"
+                            .into(),
+                    ),
+                    at,
+                });
+                return Err(());
+            }
+            ctx.owned.insert(address.clone(), id);
+            return Ok(Some((found, true)));
+        }
+        Adopt::ByName => {}
     }
     let found: Vec<&ObservedServer> = servers
         .iter()
@@ -81,9 +113,10 @@ fn existing<'a>(
                         )
                     })
                     .collect(),
-                help: "rename the others in the 1cloud panel, or give this server another name"
+                help: "adopt the one you mean by its ID (`adopt: 12345`), or rename the others \
+                       in the 1cloud panel"
                     .into(),
-                at: server.fields.get("adopt").copied().unwrap_or(server.span),
+                at,
             });
             Err(())
         }
@@ -178,12 +211,10 @@ fn converge(
     adopt: bool,
     address: Address,
 ) -> Option<Step> {
-    let adopt_reason = || {
-        if ctx.input.state.resource(&address).is_none() && !server.adopt {
-            "created by an interrupted run".to_owned()
-        } else {
-            "adopted by name".to_owned()
-        }
+    let adopt_reason = || match server.adopt {
+        Adopt::ById(id) => format!("adopted by ID {id}"),
+        Adopt::ByName => "adopted by name".to_owned(),
+        Adopt::No => "created by an interrupted run".to_owned(),
     };
     // Being created, or in a state no change can be made in: wait until it is active, then
     // do what the declaration asks of an active server (its networks, size and power); a
@@ -431,7 +462,7 @@ fn networks(
         .collect();
     let mut detach = Vec::new();
     for id in linked.difference(&declared) {
-        if let Some((a, _)) = ctx.input.state.find_by_id("network", *id) {
+        if let Some(a) = ctx.owner("network", *id) {
             changes.push(change(
                 "networks",
                 Some(a.name().to_owned()),

@@ -682,3 +682,92 @@ fn a_changed_public_key_replaces_the_key() {
     assert_eq!(steps(&plan), pairs(&[("-/+", "ssh_key.deploy")]));
     assert_eq!(plan.steps[0].action, Action::Replace);
 }
+
+#[test]
+fn moved_keeps_the_server_under_its_new_name() {
+    let plan = Case::new(r#"let s = server("shop-web-1", #{}); moved("web-1", s);"#)
+        .servers(vec![server(7, "web-1")])
+        .state(state(&[("server", "web-1", 7)]))
+        .plan();
+    assert!(plan.steps.is_empty(), "no create, no delete: {:#?}", plan.steps);
+    assert_eq!(plan.moves.len(), 1);
+    assert_eq!(
+        (plan.moves[0].from.to_string(), plan.moves[0].to.to_string(), plan.moves[0].id),
+        ("server.web-1".to_owned(), "server.shop-web-1".to_owned(), 7)
+    );
+    assert!(!plan.is_empty());
+    assert_eq!(plan.summary().moved, 1);
+    assert!(plan.unmanaged.is_empty());
+}
+
+#[test]
+fn moved_renames_a_network_in_the_cloud_too() {
+    let plan = Case::new(r#"let n = network("be"); moved("backend", n);"#)
+        .networks(vec![network(3, "backend")])
+        .state(state(&[("network", "backend", 3)]))
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("~", "network.be")]));
+    assert!(matches!(&plan.steps[0].work, Work::RenameNetwork { name, .. } if name == "be"));
+}
+
+#[test]
+fn a_move_already_done_or_from_nothing_changes_nothing() {
+    let done = Case::new(r#"let s = server("new", #{}); moved("old", s);"#)
+        .servers(vec![server(7, "old")])
+        .state(state(&[("server", "new", 7)]))
+        .plan();
+    assert!(done.is_empty(), "{done:#?}");
+    assert!(done.warnings.is_empty());
+    let nothing = Case::new(r#"let s = server("new", #{}); moved("old", s);"#).plan();
+    assert_eq!(steps(&nothing), pairs(&[("+", "server.new")]));
+    assert_eq!(nothing.warnings.len(), 1, "{:?}", nothing.warnings);
+    assert!(nothing.warnings[0].contains("ict owns no server.old"));
+}
+
+#[test]
+fn adopt_by_id_takes_that_server_even_when_its_name_is_shared() {
+    let plan = Case::new(r#"server("db", #{ adopt: 9 });"#)
+        .servers(vec![server(5, "db"), server(9, "db")])
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("<=", "server.db")]));
+    assert_eq!(plan.steps[0].reason.as_deref(), Some("adopted by ID 9"));
+    assert!(matches!(plan.steps[0].work, Work::Server { existing: Some(ServerId(9)), adopt: true, .. }));
+    assert_eq!(unmanaged(&plan), ["server db 5"]);
+}
+
+#[test]
+fn adopt_by_an_unknown_or_owned_id_is_refused() {
+    let errors = Case::new(r#"server("db", #{ adopt: 4 });"#)
+        .servers(vec![server(5, "db")])
+        .errors();
+    assert_eq!(errors, ["no server with ID 4 in the account"]);
+    let errors = Case::new(r#"server("web", #{}); server("db", #{ adopt: 5 });"#)
+        .servers(vec![server(5, "web")])
+        .state(state(&[("server", "web", 5)]))
+        .errors();
+    assert_eq!(errors, ["server ID 5 is already managed by ict as server.web"]);
+}
+
+#[test]
+fn a_server_still_being_created_gets_its_networks_and_power_once_active() {
+    let mut new = server(7, "web-1");
+    new.state = ServerState::New;
+    new.power_on = false;
+    let plan = Case::new(
+        r#"let n = network("backend"); server("web-1", #{ networks: [n], power: "off" });"#,
+    )
+    .servers(vec![new])
+    .networks(vec![network(3, "backend")])
+    .state(state(&[("server", "web-1", 7), ("network", "backend", 3)]))
+    .plan();
+    let changed: Vec<String> = plan.steps[0]
+        .changes
+        .iter()
+        .map(|c| format!("{} {}", c.attr, c.after))
+        .collect();
+    assert_eq!(changed, ["state Active", "networks + backend", "power off"]);
+    assert!(matches!(
+        &plan.steps[0].work,
+        Work::Server { wait: true, power: Some(false), attach, .. } if attach.len() == 1
+    ));
+}

@@ -12,6 +12,7 @@ mod env;
 mod fields;
 mod group;
 mod handles;
+mod moved;
 mod network;
 mod pipeline;
 mod playbook;
@@ -202,6 +203,11 @@ pub(crate) const FUNCTIONS: &[(&str, &str)] = &[
         "env(name: string) -> string, or env(name: string, default)",
     ),
     ("secret", "secret(name: string) -> secret string"),
+    (
+        "moved",
+        "moved(from: string, to: resource or string) (a rename that keeps the object)",
+    ),
+    ("output", "output(name: string, value)"),
 ];
 
 /// "`server()` takes (name: string, options: map)" for a known API function.
@@ -224,6 +230,7 @@ pub(crate) fn register(engine: &mut Engine, builder: &Shared) {
     alert::register(engine, builder);
     pipeline::register(engine, builder);
     env::register(engine, builder);
+    moved::register(engine, builder);
 }
 
 /// Names become Ansible host names and file names: letters, digits, `-`, `_` and `.`,

@@ -11,7 +11,7 @@ use super::fields::Fields;
 use super::handles::{GroupHandle, NetworkHandle, ServerHandle, SshKeyHandle};
 use super::Shared;
 use crate::model::{
-    defaults, limits, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server,
+    defaults, limits, Adopt, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server,
 };
 
 const FIELDS: &[&str] = &[
@@ -110,7 +110,7 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, name: &str, options: Map) 
         Power::Off
     };
     let protect = f.bool("protect", false);
-    let adopt = f.bool("adopt", false);
+    let adopt = adopt(&mut f);
     let user = f
         .string("user")
         .unwrap_or_else(|| defaults::USER.to_owned());
@@ -229,4 +229,29 @@ fn metrics(f: &mut Fields<'_>) -> MetricsSource {
         }
     }
     source
+}
+
+/// `adopt: true` (by name) or `adopt: 12345` (by cloud ID).
+fn adopt(f: &mut Fields<'_>) -> Adopt {
+    let Some(v) = f.raw("adopt") else {
+        return Adopt::No;
+    };
+    if let Ok(flag) = v.as_bool() {
+        return if flag { Adopt::ByName } else { Adopt::No };
+    }
+    match v.as_int() {
+        Ok(id) if id > 0 => Adopt::ById(id.unsigned_abs()),
+        Ok(id) => {
+            f.invalid(
+                "adopt",
+                format!("`adopt` must be a server's cloud ID (a positive number), got {id}"),
+                Some("`ict cloud servers` lists the IDs".into()),
+            );
+            Adopt::No
+        }
+        Err(_) => {
+            f.wrong_type("adopt", "true, false or a server's cloud ID", &v);
+            Adopt::No
+        }
+    }
 }
