@@ -20,7 +20,7 @@ enum KillAt {
 }
 
 /// Whether `state.log` holds a journal entry that has begun and not finished.
-fn open_entry(state_dir: &Path) -> bool {
+pub(super) fn open_entry(state_dir: &Path) -> bool {
     let log = std::fs::read_to_string(state_dir.join("state.log")).unwrap_or_default();
     log.matches("{\"begin\"").count() > log.matches("{\"finish\"").count()
 }

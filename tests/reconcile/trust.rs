@@ -59,7 +59,9 @@ async fn a_crash_during_a_create_never_takes_over_a_panel_made_server_of_that_na
         .ok(Method::GET, &format!("/server/{legacy_id}"), None)
         .await;
     let mut interrupted_creates = 0;
-    for kill_after in [200, 320, 450] {
+    // Killed while the create is being journaled, in flight, or just answered.
+    for kill_after in [0, 60, 140] {
+        let spawned = std::time::SystemTime::now();
         let mut apply = Running(
             cloud
                 .command(dir.path(), &["apply", "infra.ict", "--yes"])
@@ -68,6 +70,20 @@ async fn a_crash_during_a_create_never_takes_over_a_panel_made_server_of_that_na
                 .spawn()
                 .expect("start apply"),
         );
+        let state_dir = dir.path().join(".ict/dev");
+        // This apply's own create: the log it writes (an earlier kill's log is folded into
+        // the state when the store opens).
+        let fresh_log = || {
+            std::fs::metadata(state_dir.join("state.log"))
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t >= spawned)
+        };
+        let create_open = until(Duration::from_secs(10), async || {
+            (fresh_log() && super::crash::open_entry(&state_dir))
+                || apply.0.try_wait().ok().flatten().is_some()
+        })
+        .await;
+        assert!(create_open, "the apply never began its create");
         tokio::time::sleep(Duration::from_millis(kill_after)).await;
         apply.0.kill().expect("kill -9");
         apply.0.wait().expect("reaped");
