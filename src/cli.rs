@@ -104,6 +104,10 @@ pub enum Command {
     /// Delete everything ict created for this environment (never unmanaged or protected servers).
     Destroy(DestroyArgs),
 
+    /// The values the script declares with `output(...)`, as the last apply recorded them
+    /// (read from the state; the cloud is not called).
+    Output(OutputArgs),
+
     /// The main job: plan, confirm, apply, wait for SSH, run the playbooks, show live metrics.
     #[command(visible_alias = "deploy")]
     Run(RunArgs),
@@ -281,6 +285,36 @@ pub enum StateCommand {
         addresses: Vec<String>,
     },
 
+    /// Rebind what ict owns under one address to another, without touching the cloud (what
+    /// `moved(...)` does in a script).
+    Mv {
+        #[command(flatten)]
+        file: FileArgs,
+
+        /// The old address or name (`server.web-1`, `web-1`).
+        #[arg(value_name = "OLD")]
+        from: String,
+
+        /// The new name or address (`shop-web-1`, `server.shop-web-1`).
+        #[arg(value_name = "NEW")]
+        to: String,
+    },
+
+    /// Take over an existing cloud object by its ID (the cloud is not changed): the next plan
+    /// shows what making it match the script would change.
+    Import {
+        #[command(flatten)]
+        file: FileArgs,
+
+        /// The declaration to bind it to: a name or address (`db-1`, `server.db-1`).
+        #[arg(value_name = "NAME")]
+        name: String,
+
+        /// The object's cloud ID (`ict cloud servers` lists them).
+        #[arg(value_name = "ID")]
+        id: u64,
+    },
+
     /// Forget the host key pinned for a server (after rebuilding it on purpose): it is removed
     /// from the state and from the known_hosts file ict keeps for Ansible, and the next
     /// connection pins the key the server presents then.
@@ -375,6 +409,21 @@ pub struct ScopeArgs {
     pub target: Vec<String>,
 }
 
+/// `ict output`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Only this output, printed raw (a secret's value is shown when asked for by name).
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `ict apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -420,6 +469,11 @@ pub struct DestroyArgs {
     /// `--yes`).
     #[arg(long)]
     pub json: bool,
+
+    /// Destroy only this resource and what depends on it (a name, an address such as
+    /// `network.backend`, or a host pattern like `-l`; repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub target: Vec<String>,
 
     /// How many deletions to make at once.
     #[arg(long, default_value_t = 10, value_name = "N")]

@@ -1,6 +1,7 @@
 //! `ict plan`, `ict apply` and `ict destroy`: evaluate the script, then (in a tokio runtime built
 //! only now) connect to the provider, read the cloud and the state, plan, confirm and apply.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +17,7 @@ use crate::model::{self, Desired};
 use crate::provider::{DcLocation, Image, Observed, Provider};
 use crate::reconcile::{self, Plan, Report};
 use crate::script::{Evaluated, Failure};
-use crate::state::{Lock, State, StateDir, Store};
+use crate::state::{Address, Lock, State, StateDir, Store};
 use crate::ui::{self, Ui};
 
 /// Version tag of saved plans.
@@ -123,7 +124,7 @@ pub(super) fn apply(
         ui,
         (&script, pending),
         &evaluated,
-        &evaluated.desired,
+        (&evaluated.desired, None),
         &scope,
         saved,
         mode,
@@ -136,11 +137,39 @@ pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyArgs) -> Result<Ex
     let mode = Mode::new(args.yes, args.json, "--yes")?;
     let pending = connect::start(config.provider, &args.file.file);
     let evaluated = evaluate(config, ui, &args.file.file)?;
-    let keep = protected_only(&evaluated.desired);
-    for name in keep.servers.keys() {
-        ui.note(&format!(
-            "server.{name} is protected (protect: true) and will be kept"
-        ));
+    let desired = &evaluated.desired;
+    // `--target`: the targets and what depends on them; otherwise everything.
+    let doomed = if args.target.is_empty() {
+        None
+    } else {
+        let state = State::load(&StateDir::for_script(&args.file.file, &config.env)?)?;
+        let doomed = reconcile::doomed(&args.target, desired, &state).map_err(|unmatched| {
+            let mut known: Vec<String> = desired.servers.keys().cloned().collect();
+            known.extend(desired.networks.keys().cloned());
+            known.extend(desired.ssh_keys.keys().cloned());
+            Error::Message(
+                model::unknown_name("--target", &unmatched, &known)
+                    .err()
+                    .unwrap_or_else(|| {
+                        format!("`--target {}` matches nothing", unmatched.join(", "))
+                    }),
+            )
+        })?;
+        Some(doomed)
+    };
+    let keep = match &doomed {
+        None => protected_only(desired),
+        Some(doomed) => without(desired, doomed),
+    };
+    for (name, server) in &keep.servers {
+        let targeted = doomed
+            .as_ref()
+            .is_none_or(|d| d.iter().any(|a| a.kind() == "server" && a.name() == name));
+        if server.protect && targeted {
+            ui.note(&format!(
+                "server.{name} is protected (protect: true) and will be kept"
+            ));
+        }
     }
     let options = reconcile::Options {
         parallelism: args.parallelism,
@@ -151,7 +180,7 @@ pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyArgs) -> Result<Ex
         ui,
         (&args.file.file, pending),
         &evaluated,
-        &keep,
+        (&keep, doomed.as_ref()),
         &ScopeArgs::default(),
         None,
         mode,
@@ -160,13 +189,38 @@ pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyArgs) -> Result<Ex
     )
 }
 
+/// The script without the `doomed` resources, except protected servers (which stay, with what
+/// they use).
+fn without(desired: &Desired, doomed: &BTreeSet<Address>) -> Desired {
+    let gone = |kind: &str, name: &str| doomed.iter().any(|a| a.kind() == kind && a.name() == name);
+    let mut keep = desired.clone();
+    keep.servers
+        .retain(|name, server| server.protect || !gone("server", name));
+    let used: BTreeSet<(&'static str, String)> = keep
+        .servers
+        .values()
+        .flat_map(|s| {
+            s.ssh_keys
+                .iter()
+                .map(|k| ("ssh_key", k.name.clone()))
+                .chain(s.networks.iter().map(|n| ("network", n.name.clone())))
+        })
+        .collect();
+    keep.ssh_keys
+        .retain(|name, _| used.contains(&("ssh_key", name.clone())) || !gone("ssh_key", name));
+    keep.networks
+        .retain(|name, _| used.contains(&("network", name.clone())) || !gone("network", name));
+    keep.dns_records.retain(|r| !gone("dns_record", &r.id));
+    keep
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_apply(
     config: &Config,
     ui: &Ui,
     (script, pending): (&Path, connect::Pending),
     evaluated: &Evaluated,
-    desired: &Desired,
+    (desired, only): (&Desired, Option<&BTreeSet<Address>>),
     scope: &ScopeArgs,
     saved: Option<serde_json::Value>,
     mode: Mode,
@@ -189,6 +243,7 @@ fn run_apply(
                 ui,
                 evaluated,
                 desired,
+                only,
                 scope,
                 script,
                 saved,
@@ -213,6 +268,8 @@ pub(super) struct Converge<'a> {
     pub(super) ui: &'a Ui,
     pub(super) evaluated: &'a Evaluated,
     pub(super) desired: &'a Desired,
+    /// A targeted destroy: only these addresses (and their deposed objects) are deleted.
+    pub(super) only: Option<&'a BTreeSet<Address>>,
     pub(super) scope: &'a ScopeArgs,
     pub(super) script: &'a Path,
     pub(super) saved: Option<serde_json::Value>,
@@ -284,7 +341,9 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
     {
         // Destroy only deletes: a protected server that is missing is not created, and one
         // changed by hand is left as it is.
-        Ok((plan, observed)) if job.command == "destroy" => (only_deletions(plan), observed),
+        Ok((plan, observed)) if job.command == "destroy" => {
+            (only_deletions(plan, job.only), observed)
+        }
         Ok(planned) => planned,
         Err(e) => return (store, Err(e)),
     };
@@ -323,6 +382,9 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
     if plan.is_empty() {
         // Nothing to change in the cloud; close what an interrupted run left in the journal.
         let settled = reconcile::settle(&plan, &mut store).map_err(Error::from);
+        if settled.is_ok() && job.command != "destroy" {
+            show_outputs(job, &mut store).await;
+        }
         if json && settled.is_ok() {
             ui.out(&ui::apply::json_outcome(
                 &plan,
@@ -356,7 +418,7 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
     };
     let progress = ui.apply_progress(plan.steps.len(), json);
     let events = progress.clone();
-    let (store, report) = reconcile::apply(
+    let (mut store, report) = reconcile::apply(
         &plan,
         job.conn.client.clone(),
         store,
@@ -379,7 +441,22 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
     } else {
         ui.apply_recap(&plan, &report, job.command);
     }
+    if report.complete() && job.command != "destroy" {
+        show_outputs(job, &mut store).await;
+    }
     (store, Ok(code))
+}
+
+/// Records the script's outputs after a complete apply and prints them (a failure to compute
+/// them is a warning: the apply itself succeeded).
+async fn show_outputs(job: &Converge<'_>, store: &mut Store) {
+    match super::output::record(job.conn, &job.evaluated.desired, store).await {
+        Ok(shown) if !job.mode.json => job.ui.outputs(&shown),
+        Ok(_) => {}
+        Err(e) => job
+            .ui
+            .note(&format!("warning: the outputs could not be recorded: {e}")),
+    }
 }
 
 /// Observes the cloud and plans; plan problems become script diagnostics. Also gives back the
@@ -463,9 +540,16 @@ fn target(mut plan: Plan, targets: &[String]) -> Plan {
     plan
 }
 
-/// Keeps only the deletions of a plan.
-fn only_deletions(mut plan: Plan) -> Plan {
-    plan.steps.retain(|s| s.action == reconcile::Action::Delete);
+/// Keeps only the deletions of a plan (of `only`, when given).
+fn only_deletions(mut plan: Plan, only: Option<&BTreeSet<Address>>) -> Plan {
+    plan.steps.retain(|s| {
+        s.action == reconcile::Action::Delete
+            && only.is_none_or(|only| match &s.work {
+                reconcile::Work::Delete { object, .. } => only.contains(object),
+                _ => false,
+            })
+    });
+    plan.moves.clear();
     plan
 }
 

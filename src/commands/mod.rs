@@ -12,8 +12,10 @@ mod exec;
 mod hosts;
 mod infra;
 mod metrics;
+mod output;
 mod pipeline;
 pub(crate) mod query;
+mod state;
 mod watch;
 
 use crate::cli::{Cli, CloudArgs, CloudCommand, Command, GraphFormat, LockCommand, StateCommand};
@@ -162,8 +164,15 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
             Ok(ExitCode::Success)
         }
         Command::State(StateCommand::Forget { file, addresses }) => {
-            hosts::forget(config, ui, &file.file, addresses)
+            state::forget(config, ui, &file.file, addresses)
         }
+        Command::State(StateCommand::Mv { file, from, to }) => {
+            state::mv(config, ui, &file.file, (from, to))
+        }
+        Command::State(StateCommand::Import { file, name, id }) => {
+            state::import(config, ui, &file.file, (name, *id))
+        }
+        Command::Output(args) => output::output(config, ui, args),
         Command::State(StateCommand::ForgetHostKey { file, name }) => {
             hosts::forget_host_key(config, ui, &file.file, name)
         }

@@ -138,7 +138,10 @@ fn moves(desired: &Desired) -> Vec<ModelError> {
             _ => errors.push(ModelError::InvalidValue {
                 field: "moved".into(),
                 message: format!("several kinds of resource are named `{}`", m.to),
-                help: Some(format!("say which one: `moved(\"{}.{}\", ...)`", targets[0], m.from)),
+                help: Some(format!(
+                    "say which one: `moved(\"{}.{}\", ...)`",
+                    targets[0], m.from
+                )),
                 at: m.span,
             }),
         }

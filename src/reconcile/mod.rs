@@ -3,11 +3,14 @@
 //! May depend on `model`, `provider` and `state`.
 
 pub mod apply;
+mod doomed;
 pub mod plan;
 mod step;
 
 pub use apply::{apply, settle, Event, Options, Report};
+pub use doomed::doomed;
 pub use plan::{kinds, plan, Input};
 pub use step::{
-    Action, Change, Moved, NewServer, Plan, RecordValue, Ref, Settle, Size, Step, Summary, Unmanaged, Work,
+    Action, Change, Moved, NewServer, Plan, RecordValue, Ref, Settle, Size, Step, Summary,
+    Unmanaged, Work,
 };

@@ -257,7 +257,10 @@ pub struct Summary {
     pub moved: usize,
 }
 
-#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if signature")]
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if signature"
+)]
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }

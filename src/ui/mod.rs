@@ -85,6 +85,22 @@ impl Ui {
         eprintln!("{text}");
     }
 
+    /// Prints outputs as `name = value` lines (after apply, and `ict output`).
+    pub fn outputs(&self, outputs: &[(String, String)]) {
+        if outputs.is_empty() {
+            return;
+        }
+        let width = outputs.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+        let mut text = String::from("\nOutputs:\n\n");
+        for (name, value) in outputs {
+            let _ = std::fmt::Write::write_fmt(
+                &mut text,
+                format_args!("  {name:<width$} = {}\n", escape(value)),
+            );
+        }
+        self.out(&text);
+    }
+
     /// Prints `ict lock status`: "unlocked", or who holds the lock and what to do about it.
     pub fn lock_status(&self, dir: &StateDir, status: &LockStatus) {
         let text = match status {

@@ -14,6 +14,7 @@ mod crash_random;
 mod drift;
 mod faults;
 mod flow;
+mod lifecycle;
 mod progress;
 mod secrets;
 mod snapshots;

@@ -51,7 +51,10 @@ impl Client {
         name: &str,
     ) -> Result<ObservedNetwork, ProviderError> {
         let network: WireNetwork = self
-            .put(&format!("/network/{id}"), &serde_json::json!({ "Name": name }))
+            .put(
+                &format!("/network/{id}"),
+                &serde_json::json!({ "Name": name }),
+            )
             .await?;
         Ok(network.into())
     }

@@ -47,19 +47,20 @@ fn kind_of(ctx: &Ctx<'_>, m: &Move) -> Option<&'static str> {
         ("server", desired.servers.contains_key(&m.to)),
         ("network", desired.networks.contains_key(&m.to)),
         ("ssh_key", desired.ssh_keys.contains_key(&m.to)),
-        ("dns_record", desired.dns_records.iter().any(|r| r.id == m.to)),
+        (
+            "dns_record",
+            desired.dns_records.iter().any(|r| r.id == m.to),
+        ),
     ];
-    match &m.kind {
-        Some(kind) => declared
+    if let Some(kind) = &m.kind {
+        return declared
             .iter()
             .find(|(k, yes)| k == kind && *yes)
-            .map(|(k, _)| *k),
-        None => {
-            let mut found = declared.iter().filter(|(_, yes)| *yes);
-            match (found.next(), found.next()) {
-                (Some((k, _)), None) => Some(k),
-                _ => None,
-            }
-        }
+            .map(|(k, _)| *k);
+    }
+    let mut found = declared.iter().filter(|(_, yes)| *yes);
+    match (found.next(), found.next()) {
+        (Some((k, _)), None) => Some(k),
+        _ => None,
     }
 }

@@ -11,7 +11,8 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
         }
         let address = addr("network", &net.name);
         let owned = ctx.owned(&address);
-        let existing = owned.and_then(|id| ctx.input.observed.networks.iter().find(|n| n.id.0 == id));
+        let existing =
+            owned.and_then(|id| ctx.input.observed.networks.iter().find(|n| n.id.0 == id));
         if let Some(current) = existing {
             // The script is the truth about its name too (after a `moved`, or a rename in the
             // panel).
@@ -20,7 +21,12 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
                     address,
                     action: Action::Update,
                     reason: None,
-                    changes: vec![change("name", Some(current.name.clone()), net.name.clone(), false)],
+                    changes: vec![change(
+                        "name",
+                        Some(current.name.clone()),
+                        net.name.clone(),
+                        false,
+                    )],
                     after: vec![],
                     work: Work::RenameNetwork {
                         id: current.id,

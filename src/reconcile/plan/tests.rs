@@ -689,10 +689,18 @@ fn moved_keeps_the_server_under_its_new_name() {
         .servers(vec![server(7, "web-1")])
         .state(state(&[("server", "web-1", 7)]))
         .plan();
-    assert!(plan.steps.is_empty(), "no create, no delete: {:#?}", plan.steps);
+    assert!(
+        plan.steps.is_empty(),
+        "no create, no delete: {:#?}",
+        plan.steps
+    );
     assert_eq!(plan.moves.len(), 1);
     assert_eq!(
-        (plan.moves[0].from.to_string(), plan.moves[0].to.to_string(), plan.moves[0].id),
+        (
+            plan.moves[0].from.to_string(),
+            plan.moves[0].to.to_string(),
+            plan.moves[0].id
+        ),
         ("server.web-1".to_owned(), "server.shop-web-1".to_owned(), 7)
     );
     assert!(!plan.is_empty());
@@ -731,7 +739,14 @@ fn adopt_by_id_takes_that_server_even_when_its_name_is_shared() {
         .plan();
     assert_eq!(steps(&plan), pairs(&[("<=", "server.db")]));
     assert_eq!(plan.steps[0].reason.as_deref(), Some("adopted by ID 9"));
-    assert!(matches!(plan.steps[0].work, Work::Server { existing: Some(ServerId(9)), adopt: true, .. }));
+    assert!(matches!(
+        plan.steps[0].work,
+        Work::Server {
+            existing: Some(ServerId(9)),
+            adopt: true,
+            ..
+        }
+    ));
     assert_eq!(unmanaged(&plan), ["server db 5"]);
 }
 
@@ -745,7 +760,10 @@ fn adopt_by_an_unknown_or_owned_id_is_refused() {
         .servers(vec![server(5, "web")])
         .state(state(&[("server", "web", 5)]))
         .errors();
-    assert_eq!(errors, ["server ID 5 is already managed by ict as server.web"]);
+    assert_eq!(
+        errors,
+        ["server ID 5 is already managed by ict as server.web"]
+    );
 }
 
 #[test]

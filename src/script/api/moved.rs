@@ -28,7 +28,10 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     let b = builder.clone();
     engine.register_fn(
         "output",
-        move |ctx: NativeCallContext, name: &str, value: Dynamic| -> Result<(), Box<EvalAltResult>> {
+        move |ctx: NativeCallContext,
+              name: &str,
+              value: Dynamic|
+              -> Result<(), Box<EvalAltResult>> {
             record_output(&b, &ctx, name, &value);
             Ok(())
         },

@@ -1,0 +1,220 @@
+//! `ict state forget | mv | import`: change what ict owns without changing the cloud. Each
+//! takes the environment's lock and commits at once.
+
+use std::path::Path;
+
+use super::{evaluate, infra, Error};
+use crate::config::Config;
+use crate::connect;
+use crate::exit::ExitCode;
+use crate::provider::{Kinds, Provider as _};
+use crate::state::Address;
+use crate::ui::Ui;
+
+/// `ict state forget`: stops managing objects without touching the cloud.
+pub(super) fn forget(
+    config: &Config,
+    ui: &Ui,
+    script: &Path,
+    names: &[String],
+) -> Result<ExitCode, Error> {
+    let mut store = infra::open_store(config, ui, script, "state forget")?;
+    let mut addresses = Vec::new();
+    for name in names {
+        match resolve_address(store.state(), name) {
+            Ok(address) => addresses.push(address),
+            Err(e) => {
+                let _ = store.close();
+                return Err(e);
+            }
+        }
+    }
+    let result = store.commit(|state| {
+        Ok(addresses
+            .iter()
+            .map(|a| (a.clone(), state.abandon(a)))
+            .collect::<Vec<_>>())
+    });
+    let closed = store.close();
+    for (address, dropped) in result? {
+        ui.out(&crate::ui::state::forgotten(&address, &dropped));
+    }
+    closed?;
+    Ok(ExitCode::Success)
+}
+
+/// The address `name` means: an address the state knows, or the one known address with that
+/// name.
+fn resolve_address(state: &crate::state::State, name: &str) -> Result<Address, Error> {
+    let known = state.addresses();
+    if let Ok(address) = name.parse::<Address>() {
+        if known.contains(&address) {
+            return Ok(address);
+        }
+    }
+    let by_name: Vec<&&Address> = known.iter().filter(|a| a.name() == name).collect();
+    match by_name.as_slice() {
+        [one] => Ok((**one).clone()),
+        [] => {
+            let all: Vec<String> = known.iter().map(ToString::to_string).collect();
+            let suggestion = crate::model::suggest(name, all.iter().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            Err(Error::Message(format!(
+                "the state knows no `{name}`; {suggestion}known: {}",
+                if all.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    all.join(", ")
+                }
+            )))
+        }
+        many => Err(Error::Message(format!(
+            "`{name}` is ambiguous: {}; give the full address",
+            many.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// `ict state mv`: rebinds `from` to `to` (what `moved(...)` does).
+pub(super) fn mv(
+    config: &Config,
+    ui: &Ui,
+    script: &Path,
+    (from, to): (&str, &str),
+) -> Result<ExitCode, Error> {
+    let mut store = infra::open_store(config, ui, script, "state mv")?;
+    let result = resolve_address(store.state(), from).and_then(|from| {
+        let to = match to.parse::<Address>() {
+            Ok(address) if address.kind() == from.kind() => address,
+            Ok(address) => {
+                return Err(Error::Message(format!(
+                    "cannot move {from} to {address}: a move keeps the kind of object"
+                )))
+            }
+            Err(_) => Address::new(from.kind(), to)
+                .map_err(|e| Error::Message(format!("`{to}` is not a name: {e}")))?,
+        };
+        if store.state().resource(&to).is_some() {
+            return Err(Error::Message(format!(
+                "{to} is already owned; `ict state forget` it first if it is stale"
+            )));
+        }
+        let id = store.state().resource(&from).map(|r| r.id);
+        store.commit(|state| Ok(state.rename(&from, &to)))?;
+        Ok((from, to, id))
+    });
+    let closed = store.close();
+    let (from, to, id) = result?;
+    closed?;
+    ui.out(&format!(
+        "Moved {from} to {to}{}: the cloud object is kept.\n",
+        id.map(|id| format!(" (ID {id})")).unwrap_or_default()
+    ));
+    Ok(ExitCode::Success)
+}
+
+/// `ict state import`: takes over the cloud object `id` under `name`.
+pub(super) fn import(
+    config: &Config,
+    ui: &Ui,
+    script: &Path,
+    (name, id): (&str, u64),
+) -> Result<ExitCode, Error> {
+    let pending = connect::start(config.provider, script);
+    let evaluated = evaluate(config, ui, script)?;
+    let desired = &evaluated.desired;
+    let address = if let Ok(address) = name.parse::<Address>() {
+        address
+    } else {
+        {
+            let kinds = [
+                ("server", desired.servers.contains_key(name)),
+                ("network", desired.networks.contains_key(name)),
+                ("ssh_key", desired.ssh_keys.contains_key(name)),
+            ];
+            let found: Vec<&str> = kinds.iter().filter(|(_, y)| *y).map(|(k, _)| *k).collect();
+            match found.as_slice() {
+                [kind] => Address::new(kind, name).map_err(|e| Error::Message(e.to_string()))?,
+                [] => {
+                    return Err(Error::Message(format!(
+                        "the script declares no server, network or SSH key named `{name}`"
+                    )))
+                }
+                _ => {
+                    return Err(Error::Message(format!(
+                        "several kinds are named `{name}`; give the address (`server.{name}`)"
+                    )))
+                }
+            }
+        }
+    };
+    let kinds = match address.kind() {
+        "server" => Kinds::SERVERS,
+        "network" => Kinds::NETWORKS,
+        "ssh_key" => Kinds::SSH_KEYS,
+        other => {
+            return Err(Error::Message(format!(
+                "ict cannot import a {other}; servers, networks and SSH keys can be imported"
+            )))
+        }
+    };
+    let runtime = infra::runtime()?;
+    let observed = runtime.block_on(async {
+        let conn = pending.connect().await?;
+        let observed = conn.client.observe(kinds).await;
+        conn.close().await;
+        Ok::<_, Error>(observed?)
+    })?;
+    let found = match address.kind() {
+        "server" => observed
+            .servers
+            .iter()
+            .find(|s| s.id.0 == id)
+            .map(|s| s.name.clone()),
+        "network" => observed
+            .networks
+            .iter()
+            .find(|n| n.id.0 == id)
+            .map(|n| n.name.clone()),
+        _ => observed
+            .ssh_keys
+            .iter()
+            .find(|k| k.id.0 == id)
+            .map(|k| k.title.clone()),
+    };
+    let Some(cloud_name) = found else {
+        return Err(Error::Message(format!(
+            "there is no {} with ID {id} in the account (`ict cloud ...` lists them)",
+            address.kind()
+        )));
+    };
+    let mut store = infra::open_store(config, ui, script, "state import")?;
+    let taken = store
+        .state()
+        .find_by_id(address.kind(), id)
+        .map(|(a, _)| a.clone())
+        .or_else(|| store.state().resource(&address).map(|_| address.clone()));
+    let result = match taken {
+        Some(owner) => Err(Error::Message(format!(
+            "{owner} is already owned by ict; `ict state forget` it first"
+        ))),
+        None => store
+            .commit(|state| {
+                state.record_adopted(&address, id, serde_json::json!({ "adopted": true }));
+                Ok(())
+            })
+            .map_err(Error::from),
+    };
+    let closed = store.close();
+    result?;
+    closed?;
+    ui.out(&format!(
+        "Imported {} \"{cloud_name}\" (ID {id}) as {address}. Nothing changed in the cloud; `ict plan` shows what making it match the script would change.\n",
+        address.kind()
+    ));
+    Ok(ExitCode::Success)
+}
