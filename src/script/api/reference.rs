@@ -86,7 +86,9 @@ impl Overload {
 }
 
 /// Every function the script API registers, handle methods included, sorted by name, then by
-/// number of parameters, then by signature.
+/// number of parameters, then by signature. Read from `Engine::gen_fn_metadata_to_json`, the one
+/// public view of the metadata that includes doc comments; the tests below fail if it ever
+/// yields nothing.
 pub(crate) fn metadata() -> &'static [Overload] {
     static METADATA: LazyLock<Vec<Overload>> = LazyLock::new(|| {
         let builder = Rc::new(RefCell::new(Builder::new(Options::new(
