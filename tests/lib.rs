@@ -6,6 +6,7 @@
 #![allow(unreachable_pub)]
 
 mod check;
+mod citations;
 mod contract;
 mod deploy;
 mod emulator;

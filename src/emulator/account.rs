@@ -1,5 +1,5 @@
-//! Account and billing routes (§2.3): `/customer/balance`, `/account`, `/project`. The emulated
-//! account never runs out of money. Depends on `reply`.
+//! Account and billing routes (docs/1cloud-api.md §2.3): `/customer/balance`, `/account`,
+//! `/project`. The emulated account never runs out of money. Depends on `reply`.
 
 use serde_json::json;
 

@@ -1,6 +1,7 @@
-//! The fixed catalogue the emulator serves: the real data-centre list (§3.5) and public image
-//! list (§3.6) as of 2023-04-24. Fields the source did not record (DC `ID`, `Country`, `City`
-//! and the secondary flags) are filled with plausible values. Pure data; depends on serde.
+//! The fixed catalogue the emulator serves: the real data-centre list (docs/1cloud-api.md §3.5) and
+//! public image list (docs/1cloud-api.md §3.6) as of 2023-04-24. Fields the source did not record
+//! (DC `ID`, `Country`, `City` and the secondary flags) are filled with plausible values. Pure
+//! data; depends on serde.
 
 use serde::Serialize;
 

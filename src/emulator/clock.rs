@@ -11,7 +11,7 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 /// Server and action dates: ISO-8601 with the Moscow offset, e.g.
-/// `2023-05-13T16:57:15.495000+03:00` (§1 of the API notes).
+/// `2023-05-13T16:57:15.495000+03:00` (docs/1cloud-api.md §1).
 pub(crate) fn server_date(ms: u64) -> String {
     let local = ms + 3 * 3_600_000;
     let (date, time, millis) = split(local);
@@ -92,7 +92,7 @@ mod tests {
             server_date(1_683_986_235_495),
             "2023-05-13T16:57:15.495000+03:00"
         );
-        // The DNS sample of §1, read as Moscow time.
+        // The DNS sample of docs/1cloud-api.md §1, read as Moscow time.
         assert_eq!(dns_date(1_549_131_431_640), "2019-02-02T21:17:11.64");
         assert_eq!(server_date(0), "1970-01-01T03:00:00.000000+03:00");
         // A leap day.

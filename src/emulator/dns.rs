@@ -1,7 +1,7 @@
-//! DNS hosting (§2.6): domains and their A, AAAA, CNAME, MX, NS and TXT records. Domains and
-//! records are New until their task completes; TTLs come from `model::limits::DNS_TTLS`.
-//! Answers take the shape `dns_shape` describes. Depends on `world`, `input`, `dns_shape`,
-//! `model::limits`.
+//! DNS hosting (docs/1cloud-api.md §2.6): domains and their A, AAAA, CNAME, MX, NS and TXT records.
+//! Domains and records are New until their task completes; TTLs come from
+//! `model::limits::DNS_TTLS`. Answers take the shape `dns_shape` describes. Depends on `world`,
+//! `input`, `dns_shape`, `model::limits`.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -310,7 +310,7 @@ fn check_duplicate(domain: &Domain, record: &Record) -> Result<(), ApiError> {
         r.kind == record.kind && r.canonical_description == record.canonical_description
     };
     if domain.linked_records.iter().any(same) {
-        // The real API's wording (§6).
+        // The real API's wording (docs/1cloud-api.md §6).
         return Err(ApiError::bad_request(
             "Подобная запись для данного домена уже существует",
         ));

@@ -1,5 +1,5 @@
 //! The shape of DNS answers, taken from what published clients saw the real API return
-//! (`1cloud-api.md` §2.6, §3.9): a TXT record's `HostName` is fully qualified with a trailing
+//! (docs/1cloud-api.md §2.6, §3.9): a TXT record's `HostName` is fully qualified with a trailing
 //! dot (`_acme-challenge.example.ru.`, lego's fixture and certbot-dns-onecloud), the apex is
 //! `@`, other records' names are relative to the zone; TXT `Text` comes back quoted with a
 //! trailing space (`"\"value\" "`, certbot-dns-onecloud). The evidence disagrees on the text:

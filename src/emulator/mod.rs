@@ -1,5 +1,5 @@
 //! The 1cloud emulator: an HTTP server with the routes and JSON of the real 1cloud API
-//! (`/work/shared/reference/1cloud-api.md` §1-§6), asynchronous tasks that complete after a
+//! (docs/1cloud-api.md §1–§6), asynchronous tasks that complete after a
 //! delay, fault injection and an optional persisted state. It is the default provider when no
 //! `ONECLOUD_TOKEN` is set, the target of the integration tests, and a way to try a change
 //! before paying for it.

@@ -1,5 +1,5 @@
-//! Private networks (§2.5) and SSH keys (§2.4). A network is New until its task completes.
-//! Depends on `world`, `input`, `catalogue`, `model::limits`.
+//! Private networks (docs/1cloud-api.md §2.5) and SSH keys (§2.4). A network is New until its task
+//! completes. Depends on `world`, `input`, `catalogue`, `model::limits`.
 
 use std::net::Ipv4Addr;
 

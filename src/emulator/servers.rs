@@ -1,6 +1,7 @@
-//! Server routes (§2.1, §2.2): list, get, create, resize, delete, actions and rebuild. Requests
-//! are validated against `model::limits` and the catalogue; changes take effect when their
-//! action completes (see `tasks`). Depends on `world`, `input`, `catalogue`, `model::limits`.
+//! Server routes (docs/1cloud-api.md §2.1, §2.2): list, get, create, resize, delete, actions and
+//! rebuild. Requests are validated against `model::limits` and the catalogue; changes take effect
+//! when their action completes (see `tasks`). Depends on `world`, `input`, `catalogue`,
+//! `model::limits`.
 
 use crate::model::limits;
 
@@ -153,7 +154,7 @@ pub(crate) fn action(world: &World, id: u64, action_id: u64) -> ApiResult {
     Reply::json(action)
 }
 
-/// The power and network actions of §2.2.
+/// The power and network actions of docs/1cloud-api.md §2.2.
 pub(crate) fn start(world: &mut World, id: u64, input: &Input, when: When) -> ApiResult {
     let server = ready(world, id)?;
     let requested = input.required_string("Type")?;

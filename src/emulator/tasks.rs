@@ -69,7 +69,7 @@ pub(crate) enum ServerChange {
     },
 }
 
-/// The shared public network every Active server is linked to (§3.3).
+/// The shared public network every Active server is linked to (docs/1cloud-api.md §3.3).
 const PUBLIC_NETWORK_ID: u64 = 274;
 const PUBLIC_NETWORK_NAME: &str = "Общая публичная сеть";
 

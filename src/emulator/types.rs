@@ -1,10 +1,10 @@
 //! The 1cloud API objects as the emulator stores and prints them: `PascalCase` JSON exactly as
-//! described in §3 of the API notes. The same types are persisted in the state file, so every
+//! described in docs/1cloud-api.md §3. The same types are persisted in the state file, so every
 //! field here is visible to clients. Depends on serde only.
 
 use serde::{Deserialize, Serialize};
 
-/// A server (§3.2), the 20 fields of a real answer.
+/// A server (docs/1cloud-api.md §3.2), the 20 fields of a real answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Server {
     #[serde(rename = "ID")]
@@ -49,7 +49,7 @@ pub(crate) struct Server {
     pub(crate) date_create: String,
 }
 
-/// A server's link to a network (§3.3).
+/// A server's link to a network (docs/1cloud-api.md §3.3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct LinkedNetwork {
     #[serde(rename = "LinkID")]
@@ -74,7 +74,7 @@ pub(crate) struct LinkedNetwork {
     pub(crate) bandwidth: u32,
 }
 
-/// A server task (§3.4).
+/// A server task (docs/1cloud-api.md §3.4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Action {
     #[serde(rename = "ID")]
@@ -89,7 +89,7 @@ pub(crate) struct Action {
     pub(crate) end_date: Option<String>,
 }
 
-/// A private network (§3.7).
+/// A private network (docs/1cloud-api.md §3.7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Network {
     #[serde(rename = "ID")]
@@ -127,7 +127,7 @@ pub(crate) struct LinkedServer {
     pub(crate) server_id: u64,
 }
 
-/// An SSH public key (§3.8).
+/// An SSH public key (docs/1cloud-api.md §3.8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct SshKey {
     #[serde(rename = "ID")]
@@ -140,7 +140,7 @@ pub(crate) struct SshKey {
     pub(crate) is_active: bool,
 }
 
-/// A DNS domain with its records (§3.9).
+/// A DNS domain with its records (docs/1cloud-api.md §3.9).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Domain {
     #[serde(rename = "ID")]
@@ -159,7 +159,7 @@ pub(crate) struct Domain {
     pub(crate) linked_records: Vec<Record>,
 }
 
-/// A DNS record (§3.9). Fields that do not apply to the record's type are null.
+/// A DNS record (docs/1cloud-api.md §3.9). Fields that do not apply to the record's type are null.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Record {
     #[serde(rename = "ID")]

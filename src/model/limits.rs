@@ -1,7 +1,7 @@
 //! The limits of the 1cloud API, in one table, used by script validation and by the emulator.
 //!
-//! Source: ../shared/reference/1cloud-api.md §3.1 (official "create server" page, copied by the
-//! Python and .NET clients) and §2.6 (DNS TTLs). Pure data; depends on nothing.
+//! Source: docs/1cloud-api.md §3.1 (the official "create server" page, copied by the Python and
+//! .NET clients) and §2.6 (DNS TTLs). Pure data; depends on nothing.
 
 /// Smallest and largest number of vCPUs.
 pub const CPU: (u32, u32) = (1, 8);

@@ -50,7 +50,7 @@ macro_rules! state_enum {
 }
 
 state_enum!(
-    /// Lifecycle state of a server (§4 of the API notes).
+    /// Lifecycle state of a server (docs/1cloud-api.md §4).
     ServerState {
         /// Being created or rebuilt.
         New = "New",

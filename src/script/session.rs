@@ -28,7 +28,7 @@ pub use incomplete::is_incomplete;
 pub use shown::Shown;
 use shown::{show, summary};
 
-use super::api::{Builder, Shared};
+use super::api::{self, Builder, Shared};
 use super::engine::new_engine;
 use super::{Failure, Options, Problem, ScriptError};
 use crate::model::{Desired, ModelError, SourceId, Sources};
@@ -345,15 +345,24 @@ impl Session {
     }
 
     /// The options map fields a declaration function accepts (`server` → `cpu`, `ram`, ...),
-    /// as the script API itself reports them.
+    /// as the script API itself reports them: the function is called with an unknown field in
+    /// its `options` parameter, and the error lists the known ones.
     pub fn fields_of(function: &str) -> &'static [&'static str] {
-        let probe = match function {
-            "dns_record" => "dns_record(#{ zzz_probe: 1 })".to_owned(),
-            "server" | "ssh_key" | "network" | "group" | "playbook" => {
-                format!("{function}(\"probe\", #{{ zzz_probe: 1 }})")
-            }
-            _ => return &[],
+        let Some(declaration) = api::functions()
+            .find(|(name, _)| *name == function)
+            .and_then(|(_, overloads)| overloads.into_iter().find(|o| o.param("options")))
+        else {
+            return &[];
         };
+        let args: Vec<&str> = declaration
+            .params
+            .iter()
+            .map(|p| match p.name.as_deref() {
+                Some("options") => "#{ zzz_probe: 1 }",
+                _ => "\"probe\"",
+            })
+            .collect();
+        let probe = format!("{function}({})", args.join(", "));
         let options = Options::new("dev", IndexMap::new());
         let builder = Rc::new(RefCell::new(Builder::new(options)));
         let engine = new_engine(&builder, 10_000);
@@ -497,6 +506,10 @@ mod tests {
         assert!(Session::fields_of("server").contains(&"ram"));
         assert!(!Session::fields_of("network").is_empty());
         assert!(Session::fields_of("print").is_empty());
+        // Every declaration with an options map, without a list of them to keep up to date.
+        assert!(Session::fields_of("alert").contains(&"during"));
+        assert!(Session::fields_of("pipeline").contains(&"repo"));
+        assert!(Session::fields_of("variable").is_empty());
     }
 
     #[test]

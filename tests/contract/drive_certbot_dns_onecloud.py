@@ -53,7 +53,7 @@ def main():
     if record_id is None:
         fail("_find_txt_record({!r}, {!r}) found nothing:\n{}".format(record, value, why_not_found(client, record, value)))
 
-    # The real API answers DELETE with an empty 200 (1cloud-api.md §2.6), which this client
+    # The real API answers DELETE with an empty 200 (docs/1cloud-api.md §2.6), which this client
     # cannot decode: it raises right after the record was deleted. Exactly that error is expected.
     delete_answer = "JSON"
     try:

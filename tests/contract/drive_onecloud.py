@@ -62,7 +62,7 @@ def main():
     one = answer("get_server_by_id", client.get_server_by_id(server["ID"]), dict)
     same_fields("get_server_by_id", one, server)
 
-    # The real API answers DELETE with an empty 200 (1cloud-api.md §2.6); this client always
+    # The real API answers DELETE with an empty 200 (docs/1cloud-api.md §2.6); this client always
     # json.loads the body, so it raises on exactly that. Anything else is a failure.
     try:
         deleted = client.delete_server(server["ID"])

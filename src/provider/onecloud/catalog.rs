@@ -1,4 +1,4 @@
-//! Catalogue and account endpoints (reference §2.3): images, data centres, balance.
+//! Catalogue and account endpoints (docs/1cloud-api.md §2.3): images, data centres, balance.
 
 use serde_json::Value;
 

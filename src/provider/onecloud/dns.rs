@@ -1,5 +1,5 @@
-//! DNS hosting (reference §2.6): domains with their records, record creation (never twice) and
-//! deletion.
+//! DNS hosting (docs/1cloud-api.md §2.6): domains with their records, record creation (never twice)
+//! and deletion.
 
 use serde::Deserialize;
 

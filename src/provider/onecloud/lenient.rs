@@ -1,4 +1,4 @@
-//! Tolerant JSON decoding for the 1cloud API (reference §1, §3, §10).
+//! Tolerant JSON decoding for the 1cloud API (docs/1cloud-api.md §1, §3, §9).
 //!
 //! The API is ASP.NET-flavoured: `PascalCase` keys, but clients and emulators vary the casing
 //! (`IsHighPerformance`, `isHighPerformance`, `DcLocation`), numbers and booleans sometimes

@@ -1,7 +1,7 @@
-//! The 1cloud REST client (reqwest + tokio): every endpoint ict uses (reference §2), tolerant
-//! decoding (`lenient`, `wire`), timeouts and retries (`transport`), creates that are never sent
-//! twice (`create`), task polling (`wait`), and the [`crate::provider::Provider`] implementation
-//! (`provider_impl`).
+//! The 1cloud REST client (reqwest + tokio): every endpoint ict uses (docs/1cloud-api.md §2),
+//! tolerant decoding (`lenient`, `wire`), timeouts and retries (`transport`), creates that are
+//! never sent twice (`create`), task polling (`wait`), and the [`crate::provider::Provider`]
+//! implementation (`provider_impl`).
 //!
 //! The token lives in a [`Token`] that never prints; the `Authorization` header is marked
 //! sensitive and no header is ever logged. Depends only on `provider`'s types.

@@ -1,4 +1,4 @@
-//! Private networks (reference §2.5) and SSH keys (§2.4): list, get, create (never twice),
+//! Private networks (docs/1cloud-api.md §2.5) and SSH keys (§2.4): list, get, create (never twice),
 //! delete.
 
 use super::wire::{WireNetwork, WireSshKey};

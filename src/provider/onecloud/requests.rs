@@ -1,4 +1,4 @@
-//! Request bodies, with the canonical field names of reference §10 (`Name, CPU, RAM, HDD,
+//! Request bodies, with the canonical field names of docs/1cloud-api.md §9 (`Name, CPU, RAM, HDD,
 //! ImageID, HDDType, isHighPerformance, DCLocation, isBackupActive, BackupPeriod, SshKeys`).
 //! Where clients disagree on a name, both spellings are sent: the API ignores unknown keys.
 

@@ -1,4 +1,4 @@
-//! Server endpoints (reference §2.1, §2.2): list, get, create, resize, delete, power and
+//! Server endpoints (docs/1cloud-api.md §2.1, §2.2): list, get, create, resize, delete, power and
 //! network actions, action history, rebuild.
 
 use super::wire::{WireAction, WireServer};

@@ -1,7 +1,7 @@
-//! Waiting for 1cloud's asynchronous tasks (reference §5): poll an action until `Completed`, a
-//! server or network until `Active`. The interval starts at `PollPolicy::initial` and doubles up
-//! to `PollPolicy::max`; the whole wait, including each poll, ends at the caller's deadline with
-//! an error naming the object (name and ID) and the task.
+//! Waiting for 1cloud's asynchronous tasks (docs/1cloud-api.md §5): poll an action until
+//! `Completed`, a server or network until `Active`. The interval starts at `PollPolicy::initial`
+//! and doubles up to `PollPolicy::max`; the whole wait, including each poll, ends at the caller's
+//! deadline with an error naming the object (name and ID) and the task.
 
 use std::future::Future;
 use std::time::Duration;

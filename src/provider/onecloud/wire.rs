@@ -1,7 +1,7 @@
-//! The 1cloud API's JSON objects as they arrive (reference §3), and their conversion into the
-//! observed types of `provider`. Field names are the folded keys of `lenient` (lowercase, no
-//! `_`), so `DCLocation`, `dcLocation` and `dc_location` all land in `dclocation`. Every field
-//! but the ID is optional on the wire; unknown fields are ignored.
+//! The 1cloud API's JSON objects as they arrive (docs/1cloud-api.md §3), and their conversion into
+//! the observed types of `provider`. Field names are the folded keys of `lenient` (lowercase, no
+//! `_`), so `DCLocation`, `dcLocation` and `dc_location` all land in `dclocation`. Every field but
+//! the ID is optional on the wire; unknown fields are ignored.
 
 use serde::Deserialize;
 
@@ -12,7 +12,7 @@ use crate::provider::{
     Secret, ServerId, ServerLink, ServerState, SshKeyId,
 };
 
-/// `GET /server`, `GET /server/{id}`, `POST /server` (§3.2).
+/// `GET /server`, `GET /server/{id}`, `POST /server` (docs/1cloud-api.md §3.2).
 #[derive(Debug, Clone, Deserialize)]
 pub(super) struct WireServer {
     #[serde(deserialize_with = "lenient::id")]
@@ -81,7 +81,7 @@ pub(super) struct WireServer {
     date_create: Option<String>,
 }
 
-/// An element of `LinkedNetworks` (§3.3).
+/// An element of `LinkedNetworks` (docs/1cloud-api.md §3.3).
 #[derive(Debug, Clone, Deserialize)]
 pub(super) struct WireLink {
     #[serde(default, rename = "linkid", deserialize_with = "lenient::opt_u64")]
@@ -118,7 +118,7 @@ pub(super) struct WireLink {
     bandwidth: Option<u32>,
 }
 
-/// A server task (§3.4).
+/// A server task (docs/1cloud-api.md §3.4).
 #[derive(Debug, Clone, Deserialize)]
 pub(super) struct WireAction {
     #[serde(deserialize_with = "lenient::id")]
@@ -133,7 +133,7 @@ pub(super) struct WireAction {
     end_date: Option<String>,
 }
 
-/// A private network (§3.7).
+/// A private network (docs/1cloud-api.md §3.7).
 #[derive(Debug, Clone, Deserialize)]
 pub(super) struct WireNetwork {
     #[serde(deserialize_with = "lenient::id")]
@@ -171,7 +171,7 @@ pub(super) struct WireMember {
     mac: Option<String>,
 }
 
-/// An SSH key (§3.8).
+/// An SSH key (docs/1cloud-api.md §3.8).
 #[derive(Debug, Clone, Deserialize)]
 pub(super) struct WireSshKey {
     #[serde(deserialize_with = "lenient::id")]
@@ -182,7 +182,7 @@ pub(super) struct WireSshKey {
     public_key: String,
 }
 
-/// A DNS domain (§3.9).
+/// A DNS domain (docs/1cloud-api.md §3.9).
 #[derive(Debug, Clone, Deserialize)]
 pub(super) struct WireDomain {
     #[serde(deserialize_with = "lenient::id")]
@@ -197,7 +197,7 @@ pub(super) struct WireDomain {
     pub(super) linked_records: Vec<WireRecord>,
 }
 
-/// A DNS record (§3.9).
+/// A DNS record (docs/1cloud-api.md §3.9).
 #[derive(Debug, Clone, Deserialize)]
 pub(super) struct WireRecord {
     #[serde(deserialize_with = "lenient::id")]
@@ -232,7 +232,7 @@ pub(super) struct WireRecord {
     state: Option<String>,
 }
 
-/// An image (§3.6).
+/// An image (docs/1cloud-api.md §3.6).
 #[derive(Debug, Clone, Deserialize)]
 pub(super) struct WireImage {
     #[serde(deserialize_with = "lenient::id")]
@@ -249,7 +249,7 @@ pub(super) struct WireImage {
     dc_location: Option<String>,
 }
 
-/// A data centre (§3.5).
+/// A data centre (docs/1cloud-api.md §3.5).
 #[derive(Debug, Clone, Deserialize)]
 pub(super) struct WireDc {
     #[serde(default, deserialize_with = "lenient::opt_u64")]

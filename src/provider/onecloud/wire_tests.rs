@@ -1,4 +1,4 @@
-//! Decoding tests on the real answers quoted in the API reference (§3.2–§3.9), and on the
+//! Decoding tests on the real answers quoted in docs/1cloud-api.md (§3.2–§3.9), and on the
 //! variations the API and its clients show: odd key casing, strings for numbers and booleans,
 //! `null` and `""` for "not set", unknown extra fields.
 
@@ -9,10 +9,11 @@ use crate::provider::{
     ServerId, ServerState, SshKeyId,
 };
 
-/// §3.2: the real `POST /server` answer (ICT-ALT `ServerCreateAnswer.py`).
+/// docs/1cloud-api.md §3.2: the real `POST /server` answer (ICT-ALT `ServerCreateAnswer.py`).
 const CREATE_ANSWER: &str = r#"{"ID":962767,"Name":"testapi1","HostName":null,"State":"New","IsPowerOn":false,"CPU":2,"RAM":2048,"HDD":40,"IP":"","AdminUserName":null,"AdminPassword":null,"Image":"WinServer2012R2x64En","IsHighPerformance":false,"HDDType":"SSD","PrimaryNetworkIp":"","LinkedNetworks":[],"DCLocation":"SdnSpb","ImageFamily":"Windows","LinkedSshKeys":[],"DateCreate":"2023-05-13T16:57:15.495094+03:00"}"#;
 
-/// §3.3: the real linked network of an active server (ICT-ALT `GetServerList.py`).
+/// docs/1cloud-api.md §3.3: the real linked network of an active server (ICT-ALT
+/// `GetServerList.py`).
 const LINK: &str = r#"{"LinkID":887588,"NetworkID":274,"LinkState":"Active","NetworkType":"PublicShared","NetworkName":"Общая публичная сеть","IP":"188.227.74.17","MAC":"00:50:56:01:0a:1c","Mask":"255.255.255.0","Gateway":"188.227.74.1","Bandwidth":10}"#;
 
 fn server(json: &str) -> ObservedServer {
@@ -116,7 +117,7 @@ fn server_list_is_a_bare_array() {
 
 #[test]
 fn action_answers() {
-    // §3.4: the XELENT answer to PUT /server/{id}.
+    // docs/1cloud-api.md §3.4: the XELENT answer to PUT /server/{id}.
     let a: WireAction = from_slice(br#"{"ID":777,"Type":"Resize","State":"InProgress"}"#).unwrap();
     let a = a.observed(ServerId(1));
     assert_eq!((a.id.0, a.kind.as_str()), (777, "Resize"));
@@ -202,8 +203,8 @@ fn private_network() {
 
 #[test]
 fn dns_domain_with_records() {
-    // Shapes from DNS1C and lego fixtures (§3.9): Priority as a string, TTL as an integer,
-    // TXT text quoted with a trailing space, a null state.
+    // Shapes from DNS1C and lego fixtures (docs/1cloud-api.md §3.9): Priority as a string, TTL as
+    // an integer, TXT text quoted with a trailing space, a null state.
     let domain: ObservedDomain = from_slice::<WireDomain>(
         br#"{"ID":12,"Name":"example.com","TechName":"example_com","State":null,
             "DateCreate":"2019-02-02T21:17:11.64","IsDelegate":true,"LinkedRecords":[

@@ -21,7 +21,7 @@ use std::time::Duration;
 use rhai::{Dynamic, Engine, EvalAltResult, Map, NativeCallContext};
 
 use super::fields::Fields;
-use super::{check_name, Shared, Site};
+use super::{check_name, function, Shared, Site};
 use crate::model::alert::{condition, parse_duration};
 use crate::model::{Alert, ModelError, Notify, Severity, Span};
 
@@ -40,6 +40,9 @@ pub(crate) struct AlertHandle {
 /// What `webhook(...)` and `command(...)` return: a notification target for `notify`.
 #[derive(Debug, Clone)]
 pub(crate) struct Notifier(Notify);
+
+const DOC: &str = "Declares an alert rule that `ict watch` evaluates on live node_exporter \
+figures, and whom it notifies.";
 
 pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     engine
@@ -60,8 +63,8 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
         .register_fn("to_debug", |n: &mut Notifier| describe(&n.0));
 
     let b = builder.clone();
-    engine.register_fn(
-        "alert",
+    function("alert", &["name: string", "options: map"], "Alert", DOC).register_into_engine(
+        engine,
         move |ctx: NativeCallContext,
               name: &str,
               options: Map|
@@ -70,27 +73,36 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
         },
     );
     let b = builder.clone();
-    engine.register_fn("webhook", move |ctx: NativeCallContext, url: &str| {
-        let mut b = b.borrow_mut();
-        let site = b.site(&ctx);
-        if let Err((message, help)) = check_url(url) {
-            let at = site.string(url, site.call);
-            b.error(ModelError::InvalidValue {
-                field: "url".into(),
-                message,
-                help: Some(help),
-                at,
-            });
-        }
-        Notifier(Notify::Webhook {
-            url: url.to_owned(),
-        })
-    });
-    engine.register_fn("command", |command: &str| {
-        Notifier(Notify::Command {
-            command: command.to_owned(),
-        })
-    });
+    let doc = "A notification target for `notify`: a JSON POST to an http:// or https:// URL.";
+    function("webhook", &["url: string"], "Notifier", doc).register_into_engine(
+        engine,
+        move |ctx: NativeCallContext, url: &str| {
+            let mut b = b.borrow_mut();
+            let site = b.site(&ctx);
+            if let Err((message, help)) = check_url(url) {
+                let at = site.string(url, site.call);
+                b.error(ModelError::InvalidValue {
+                    field: "url".into(),
+                    message,
+                    help: Some(help),
+                    at,
+                });
+            }
+            Notifier(Notify::Webhook {
+                url: url.to_owned(),
+            })
+        },
+    );
+    let doc = "A notification target for `notify`: a shell command, run with the alert in \
+               `ICT_ALERT_*` environment variables.";
+    function("command", &["shell_command: string"], "Notifier", doc).register_into_engine(
+        engine,
+        |command: &str| {
+            Notifier(Notify::Command {
+                command: command.to_owned(),
+            })
+        },
+    );
 }
 
 fn describe(n: &Notify) -> String {

@@ -11,16 +11,19 @@ use rhai::{Engine, EvalAltResult, Map, NativeCallContext};
 
 use super::fields::Fields;
 use super::handles::DnsRecordHandle;
-use super::Shared;
+use super::{function, Shared};
 use crate::model::{limits, DnsRecord, ModelError, RecordType, Value};
 
 const FIELDS: &[&str] = &["zone", "name", "type", "value", "ttl", "priority"];
 const TYPES: &[&str] = &["A", "AAAA", "CNAME", "MX", "TXT"];
 
+const DOC: &str = "Declares a record (`A`, `AAAA`, `CNAME`, `MX` or `TXT`) in a 1cloud DNS zone; \
+its value may be a server's `ip`, known after apply.";
+
 pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     let b = builder.clone();
-    engine.register_fn(
-        "dns_record",
+    function("dns_record", &["options: map"], "DnsRecord", DOC).register_into_engine(
+        engine,
         move |ctx: NativeCallContext,
               options: Map|
               -> Result<DnsRecordHandle, Box<EvalAltResult>> {

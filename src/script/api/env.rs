@@ -10,52 +10,66 @@
 
 use rhai::{Dynamic, Engine, EvalAltResult, Map, NativeCallContext};
 
-use super::Shared;
+use super::{function, Shared};
 use crate::model::{secret_token, Environments};
 use crate::script::error::HostError;
 
 pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     let b = builder.clone();
-    engine.register_fn("environments", move |ctx: NativeCallContext, envs: Map| {
-        let names: Vec<String> = envs.keys().map(ToString::to_string).collect();
-        let selected = declare(&b, &ctx, names)?;
-        Ok::<_, Box<EvalAltResult>>(
-            envs.get(selected.as_str())
-                .cloned()
-                .filter(|v| !v.is_unit())
-                .unwrap_or_else(|| Dynamic::from_map(Map::new())),
-        )
-    });
+    let doc = "Declares the environments (`--env` selects one; `dev` by default), with the \
+               settings of each as a map, and returns the selected one's; or, given a list of \
+               names, declares them without settings.";
+    function("environments", &["settings: map"], "map", doc).register_into_engine(
+        engine,
+        move |ctx: NativeCallContext, envs: Map| {
+            let names: Vec<String> = envs.keys().map(ToString::to_string).collect();
+            let selected = declare(&b, &ctx, names)?;
+            Ok::<_, Box<EvalAltResult>>(
+                envs.get(selected.as_str())
+                    .cloned()
+                    .filter(|v| !v.is_unit())
+                    .unwrap_or_else(|| Dynamic::from_map(Map::new())),
+            )
+        },
+    );
     let b = builder.clone();
-    engine.register_fn(
-        "environments",
+    function("environments", &["names: array"], "", doc).register_into_engine(
+        engine,
         move |ctx: NativeCallContext, envs: rhai::Array| {
             let names: Vec<String> = envs.iter().map(ToString::to_string).collect();
             declare(&b, &ctx, names).map(|_| ())
         },
     );
     let b = builder.clone();
-    engine.register_fn("environment", move || b.borrow().options.env.clone());
+    let doc = "The selected environment's name.";
+    function("environment", &[], "string", doc)
+        .register_into_engine(engine, move || b.borrow().options.env.clone());
 
     let b = builder.clone();
-    engine.register_fn("variable", move |ctx: NativeCallContext, name: &str| {
-        let mut b = b.borrow_mut();
-        b.vars_read.insert(name.to_owned());
-        b.options.vars.get(name).cloned().ok_or_else(|| {
-            HostError {
-                code: "ict::script::missing_var",
-                message: format!("variable `{name}` is not set"),
-                help: Some(format!(
-                    "pass `--var {name}=VALUE`, or give a default: variable(\"{name}\", ...)"
-                )),
-                span: None,
-            }
-            .into_rhai(ctx.call_position())
-        })
-    });
+    let doc = "The value of `--var name=value`. Without a default it must be given; with one, \
+               the value is converted to the default's type. A `--var` no script reads is an \
+               error.";
+    function("variable", &["name: string"], "string", doc).register_into_engine(
+        engine,
+        move |ctx: NativeCallContext, name: &str| {
+            let mut b = b.borrow_mut();
+            b.vars_read.insert(name.to_owned());
+            b.options.vars.get(name).cloned().ok_or_else(|| {
+                HostError {
+                    code: "ict::script::missing_var",
+                    message: format!("variable `{name}` is not set"),
+                    help: Some(format!(
+                        "pass `--var {name}=VALUE`, or give a default: variable(\"{name}\", ...)"
+                    )),
+                    span: None,
+                }
+                .into_rhai(ctx.call_position())
+            })
+        },
+    );
     let b = builder.clone();
-    engine.register_fn(
-        "variable",
+    function("variable", &["name: string", "default"], "", doc).register_into_engine(
+        engine,
         move |ctx: NativeCallContext, name: &str, default: Dynamic| {
             let value = {
                 let mut b = b.borrow_mut();
@@ -82,22 +96,31 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
         },
     );
 
-    engine.register_fn("env", |ctx: NativeCallContext, name: &str| {
-        std::env::var(name).map_err(|_| {
-            HostError {
-                code: "ict::script::missing_env",
-                message: format!("environment variable `{name}` is not set"),
-                help: Some(format!("set it, or give a default: env(\"{name}\", ...)")),
-                span: None,
-            }
-            .into_rhai(ctx.call_position())
-        })
-    });
-    engine.register_fn("env", |name: &str, default: Dynamic| {
-        std::env::var(name).map_or(default, Dynamic::from)
-    });
+    let doc = "A variable of ict's process environment: without a default it must be set.";
+    function("env", &["name: string"], "string", doc).register_into_engine(
+        engine,
+        |ctx: NativeCallContext, name: &str| {
+            std::env::var(name).map_err(|_| {
+                HostError {
+                    code: "ict::script::missing_env",
+                    message: format!("environment variable `{name}` is not set"),
+                    help: Some(format!("set it, or give a default: env(\"{name}\", ...)")),
+                    span: None,
+                }
+                .into_rhai(ctx.call_position())
+            })
+        },
+    );
+    function("env", &["name: string", "default"], "", doc)
+        .register_into_engine(engine, |name: &str, default: Dynamic| {
+            std::env::var(name).map_or(default, Dynamic::from)
+        });
     let b = builder.clone();
-    engine.register_fn("secret", move |ctx: NativeCallContext, name: &str| {
+    let doc = "A secret from ict's process environment. It prints as `(sensitive)` everywhere \
+               and is never stored; `ict check` does not need its value.";
+    function("secret", &["name: string"], "string", doc).register_into_engine(
+        engine,
+        move |ctx: NativeCallContext, name: &str| {
         let set = std::env::var_os(name).is_some_and(|v| !v.is_empty());
         if set || !b.borrow().options.need_secrets {
             Ok(secret_token(name))
@@ -112,7 +135,8 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
             }
             .into_rhai(ctx.call_position()))
         }
-    });
+        },
+    );
 }
 
 /// Records the declared environments and returns the selected one, or an error naming them.

@@ -11,15 +11,18 @@ use rhai::{Engine, EvalAltResult, Map, NativeCallContext};
 
 use super::fields::Fields;
 use super::handles::GroupHandle;
-use super::Shared;
+use super::{function, Shared};
 use crate::model::Group;
 
 const FIELDS: &[&str] = &["vars", "children"];
 
+const DOC: &str = "Declares an Ansible group with group variables and child groups; servers join \
+it with `groups`.";
+
 pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     let b = builder.clone();
-    engine.register_fn(
-        "group",
+    function("group", &["name: string", "options: map"], "Group", DOC).register_into_engine(
+        engine,
         move |ctx: NativeCallContext,
               name: &str,
               options: Map|
@@ -31,8 +34,8 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
         },
     );
     let b = builder.clone();
-    engine.register_fn(
-        "group",
+    function("group", &["name: string"], "Group", DOC).register_into_engine(
+        engine,
         move |ctx: NativeCallContext, name: &str| -> Result<GroupHandle, Box<EvalAltResult>> {
             declare(&b, &ctx, name, Map::new());
             Ok(GroupHandle {

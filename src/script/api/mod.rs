@@ -5,6 +5,10 @@
 //! with a declaration's fields are recorded (not thrown) so that one run reports all of them;
 //! only errors that make going on meaningless are thrown. `rhai::Dynamic` and `rhai::Map` stop
 //! here: the model receives typed values.
+//!
+//! Every script function is registered through [`function`], with its parameter names, result
+//! type and documentation, so that `reference` reads the API back from the engine's metadata
+//! for error hints, the REPL and docs/language.md.
 
 mod alert;
 mod dns;
@@ -16,6 +20,7 @@ mod moved;
 mod network;
 mod pipeline;
 mod playbook;
+mod reference;
 mod server;
 mod ssh_key;
 mod value;
@@ -26,12 +31,14 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use rhai::{Engine, NativeCallContext};
+use rhai::{Engine, FuncRegistration, NativeCallContext};
 
 use super::engine::Clock;
 use super::error::Problem;
 use super::Options;
 use crate::model::{Desired, ModelError, SourceId, Sources, Span};
+
+pub(crate) use reference::{functions, properties, signature_help, FUNCTIONS};
 
 /// What the script has declared so far, plus what the host needs to record it.
 #[derive(Debug, Clone)]
@@ -174,48 +181,22 @@ impl Site {
     }
 }
 
-/// Every function of the script API, with its signature, for error hints and the docs.
-pub(crate) const FUNCTIONS: &[(&str, &str)] = &[
-    ("server", "server(name: string, options: map) -> Server"),
-    ("ssh_key", "ssh_key(name: string, options: map) -> SshKey"),
-    ("network", "network(name: string, options: map) -> Network"),
-    ("group", "group(name: string, options: map) -> Group"),
-    (
-        "playbook",
-        "playbook(path: string, options: map) -> Playbook",
-    ),
-    ("dns_record", "dns_record(options: map) -> DnsRecord"),
-    ("alert", "alert(name: string, options: map) -> Alert"),
-    (
-        "pipeline",
-        "pipeline(name: string, options: map) -> Pipeline",
-    ),
-    ("webhook", "webhook(url: string) -> Notifier"),
-    ("command", "command(shell_command: string) -> Notifier"),
-    ("environments", "environments(settings: map) -> map"),
-    ("environment", "environment() -> string"),
-    (
-        "variable",
-        "variable(name: string) -> string, or variable(name: string, default)",
-    ),
-    (
-        "env",
-        "env(name: string) -> string, or env(name: string, default)",
-    ),
-    ("secret", "secret(name: string) -> secret string"),
-    (
-        "moved",
-        "moved(from: string, to: resource or string) (a rename that keeps the object)",
-    ),
-    ("output", "output(name: string, value)"),
-];
-
-/// "`server()` takes (name: string, options: map)" for a known API function.
-pub(crate) fn signature_help(name: &str) -> Option<String> {
-    FUNCTIONS
+/// How script function `name` is registered, with what the engine's metadata then says of it
+/// (read back by `reference`): `params` as `"name: type"` (or just `"name"` when any type
+/// goes), the type of the result (`""` for none) and `doc`, a markdown paragraph.
+pub(crate) fn function(name: &str, params: &[&str], returns: &str, doc: &str) -> FuncRegistration {
+    let info = params
         .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, sig)| format!("usage: {sig}"))
+        .copied()
+        .chain((!returns.is_empty()).then_some(returns));
+    let comments = doc
+        .lines()
+        .map(|line| format!("/// {line}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    FuncRegistration::new(name)
+        .with_params_info(info)
+        .with_comments([comments])
 }
 
 /// Registers the whole API on `engine`, recording into `builder`.

@@ -13,21 +13,30 @@ use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext};
 
 use super::handles::{DnsRecordHandle, Handle, NetworkHandle, ServerHandle, SshKeyHandle};
 use super::value::to_value;
-use super::Shared;
+use super::{function, Shared};
 use crate::model::{ModelError, Move, Output};
+
+const MOVED_DOC: &str = "Says that the resource once declared as `from` (its old name, or \
+`kind.name`) is now `to` (the new declaration or its name): the plan keeps its cloud object \
+(renaming it in the cloud where 1cloud allows) instead of destroying and creating.";
+
+const OUTPUT_DOC: &str =
+    "Declares a value other tools read after apply: printed after `ict apply` \
+and by `ict output FILE [NAME]` from the state; a value holding a secret shows as \
+`(sensitive)` unless asked for by name.";
 
 pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     let b = builder.clone();
-    engine.register_fn(
-        "moved",
+    function("moved", &["from: string", "to"], "", MOVED_DOC).register_into_engine(
+        engine,
         move |ctx: NativeCallContext, from: &str, to: Dynamic| -> Result<(), Box<EvalAltResult>> {
             record_move(&b, &ctx, from, &to);
             Ok(())
         },
     );
     let b = builder.clone();
-    engine.register_fn(
-        "output",
+    function("output", &["name: string", "value"], "", OUTPUT_DOC).register_into_engine(
+        engine,
         move |ctx: NativeCallContext,
               name: &str,
               value: Dynamic|

@@ -10,15 +10,18 @@ use rhai::{Engine, EvalAltResult, Map, NativeCallContext};
 
 use super::fields::Fields;
 use super::handles::NetworkHandle;
-use super::Shared;
+use super::{function, Shared};
 use crate::model::{limits, Network};
 
 const FIELDS: &[&str] = &["dc", "dhcp"];
 
+const DOC: &str = "Declares a private network in one data centre; servers attach to it with \
+`networks`.";
+
 pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     let b = builder.clone();
-    engine.register_fn(
-        "network",
+    function("network", &["name: string", "options: map"], "Network", DOC).register_into_engine(
+        engine,
         move |ctx: NativeCallContext,
               name: &str,
               options: Map|
@@ -30,8 +33,8 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
         },
     );
     let b = builder.clone();
-    engine.register_fn(
-        "network",
+    function("network", &["name: string"], "Network", DOC).register_into_engine(
+        engine,
         move |ctx: NativeCallContext, name: &str| -> Result<NetworkHandle, Box<EvalAltResult>> {
             declare(&b, &ctx, name, Map::new());
             Ok(NetworkHandle {

@@ -24,7 +24,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Map, NativeCallContext};
 
 use super::alert::notify_from;
 use super::fields::Fields;
-use super::{check_name, Shared, Site};
+use super::{check_name, function, Shared, Site};
 use crate::model::alert::parse_duration;
 use crate::model::pipeline::{check_ref, STANDARD_STAGES};
 use crate::model::{ModelError, Pipeline, PipelineEnv, Preset, Sandbox, Span, Stage, Value};
@@ -52,6 +52,10 @@ pub(crate) struct PipelineHandle {
     repo: String,
 }
 
+const DOC: &str = "Declares a deploy pipeline, run by `ict pipeline run` and triggered by `ict \
+watch`: which refs deploy to which hosts in each environment, the stages that must pass, the \
+app's environment, service and database, and whom to notify.";
+
 pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     engine
         .register_type_with_name::<PipelineHandle>("Pipeline")
@@ -64,8 +68,14 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
             format!("Pipeline(\"{}\")", p.name)
         });
     let b = builder.clone();
-    engine.register_fn(
+    function(
         "pipeline",
+        &["name: string", "options: map"],
+        "Pipeline",
+        DOC,
+    )
+    .register_into_engine(
+        engine,
         move |ctx: NativeCallContext,
               name: &str,
               options: Map|

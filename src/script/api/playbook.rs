@@ -18,16 +18,26 @@ use rhai::{Engine, EvalAltResult, Map, NativeCallContext};
 
 use super::fields::Fields;
 use super::handles::PlaybookHandle;
-use super::Shared;
+use super::{function, Shared};
 use crate::model::{ModelError, Playbook};
 use crate::script::stdlib;
 
 const FIELDS: &[&str] = &["hosts", "vars", "tags", "name"];
 
+const DOC: &str = "Declares an Ansible playbook (a path relative to the script, or \
+`ict/playbooks/...` for one shipped with ict), run by `ict run` in declaration order on the \
+hosts it names, once the servers exist.";
+
 pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     let b = builder.clone();
-    engine.register_fn(
+    function(
         "playbook",
+        &["path: string", "options: map"],
+        "Playbook",
+        DOC,
+    )
+    .register_into_engine(
+        engine,
         move |ctx: NativeCallContext,
               path: &str,
               options: Map|
@@ -36,8 +46,8 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
         },
     );
     let b = builder.clone();
-    engine.register_fn(
-        "playbook",
+    function("playbook", &["path: string"], "Playbook", DOC).register_into_engine(
+        engine,
         move |ctx: NativeCallContext, path: &str| -> Result<PlaybookHandle, Box<EvalAltResult>> {
             Ok(declare(&b, &ctx, path, Map::new()))
         },

@@ -9,7 +9,7 @@ use rhai::{Engine, EvalAltResult, Map, NativeCallContext};
 
 use super::fields::Fields;
 use super::handles::{GroupHandle, NetworkHandle, ServerHandle, SshKeyHandle};
-use super::Shared;
+use super::{function, Shared};
 use crate::model::{
     defaults, limits, Adopt, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server,
 };
@@ -35,10 +35,14 @@ const FIELDS: &[&str] = &[
     "metrics",
 ];
 
+const DOC: &str = "Declares a 1cloud server: its size, image, data centre, power, private \
+networks, SSH keys, Ansible groups and host variables. `ip`, `private_ip` and `id` are known \
+after apply.";
+
 pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     let b = builder.clone();
-    engine.register_fn(
-        "server",
+    function("server", &["name: string", "options: map"], "Server", DOC).register_into_engine(
+        engine,
         move |ctx: NativeCallContext,
               name: &str,
               options: Map|
@@ -47,8 +51,8 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
         },
     );
     let b = builder.clone();
-    engine.register_fn(
-        "server",
+    function("server", &["name: string"], "Server", DOC).register_into_engine(
+        engine,
         move |ctx: NativeCallContext, name: &str| -> Result<ServerHandle, Box<EvalAltResult>> {
             Ok(declare(&b, &ctx, name, Map::new()))
         },

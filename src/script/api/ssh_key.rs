@@ -10,15 +10,19 @@ use rhai::{Engine, EvalAltResult, Map, NativeCallContext};
 
 use super::fields::Fields;
 use super::handles::SshKeyHandle;
-use super::Shared;
+use super::{function, Shared};
 use crate::model::{ModelError, SshKey};
 
 const FIELDS: &[&str] = &["public_key", "public_key_file"];
 
+const DOC: &str = "Declares an SSH public key, given inline (`public_key`) or as a `.pub` file \
+relative to the script (`public_key_file`); it is uploaded to 1cloud and authorised on the servers \
+that list it in `ssh_keys`.";
+
 pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     let b = builder.clone();
-    engine.register_fn(
-        "ssh_key",
+    function("ssh_key", &["name: string", "options: map"], "SshKey", DOC).register_into_engine(
+        engine,
         move |ctx: NativeCallContext,
               name: &str,
               options: Map|

@@ -56,10 +56,7 @@ pub(super) fn show(engine: &Engine, value: &Dynamic) -> Shown {
         );
     }
     let type_name = engine.map_type_name(value.type_name()).to_owned();
-    if api::FUNCTIONS
-        .iter()
-        .any(|(_, sig)| sig.ends_with(&format!("-> {type_name}")))
-    {
+    if api::properties(&type_name).contains(&"name") {
         let mut scope = Scope::new();
         scope.push("value", value.clone());
         if let Ok(name) = engine.eval_with_scope::<String>(&mut scope, "value.name") {
