@@ -213,7 +213,7 @@ fn emulator_client_config(task_delay: Duration) -> ClientConfig {
 
 /// A fresh 64-hex-digit token (the real API's format) for the in-process emulator.
 fn random_token() -> String {
-    use rand::Rng as _;
+    use rand::RngExt as _;
     let mut rng = rand::rng();
     (0..64)
         .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))

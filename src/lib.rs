@@ -14,6 +14,7 @@ pub mod config;
 pub mod connect;
 pub mod emulator;
 pub mod exit;
+pub mod http;
 pub mod inventory;
 pub mod metrics;
 pub mod model;

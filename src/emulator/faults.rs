@@ -5,7 +5,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 /// One injected failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -64,7 +64,7 @@ async fn a_live_node_exporter_scrape_parses_and_matches_proc() {
         .spawn()
         .unwrap();
     let exporter = Exporter(child);
-    let client = reqwest::Client::builder()
+    let client = crate::http::builder()
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();

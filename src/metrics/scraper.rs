@@ -177,7 +177,7 @@ impl Scraper {
         verifier: Arc<dyn HostKeyVerifier>,
         options: ScrapeOptions,
     ) -> Result<Scraper, ScrapeError> {
-        let http = reqwest::Client::builder()
+        let http = crate::http::builder()
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
             .no_proxy()

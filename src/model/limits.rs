@@ -33,9 +33,9 @@ pub const DEFAULT_DC: &str = "SdnSpb";
 /// Whether `ram` MB is a size 1cloud accepts: steps of 256 MB up to 1024, then steps of 1024.
 pub fn ram_step_ok(ram: u32) -> bool {
     if ram <= 1024 {
-        ram % 256 == 0
+        ram.is_multiple_of(256)
     } else {
-        ram % 1024 == 0
+        ram.is_multiple_of(1024)
     }
 }
 
@@ -86,7 +86,7 @@ pub fn check_server(cpu: u32, ram: u32, disk: u32, windows: bool) -> Vec<(&'stat
             "disk",
             format!("disk must be between {disk_min} and {DISK_MAX_GB} GB, got {disk}"),
         ));
-    } else if disk % DISK_STEP_GB != 0 {
+    } else if !disk.is_multiple_of(DISK_STEP_GB) {
         problems.push((
             "disk",
             format!("disk must be a multiple of {DISK_STEP_GB} GB, got {disk}"),

@@ -15,7 +15,7 @@ use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
-use rand::Rng as _;
+use rand::RngExt as _;
 
 use super::remote::quote;
 use crate::model::pipeline::Database;

@@ -97,7 +97,7 @@ pub async fn notify_all(
     notice: &Notice,
     timeout: Duration,
 ) -> Vec<(String, Result<(), NotifyError>)> {
-    let client = reqwest::Client::new();
+    let client = crate::http::client();
     let mut out = Vec::new();
     for target in targets {
         let result = send(&client, target, notice, timeout).await;

@@ -104,7 +104,7 @@ impl Clock {
 
     /// Rhai's progress callback: the reason to stop, as the termination token.
     fn check(&self, ops: u64) -> Option<Dynamic> {
-        if ops % CLOCK_EVERY != 0 {
+        if !ops.is_multiple_of(CLOCK_EVERY) {
             return None;
         }
         let stop = |code, message: String, help: &str| {

@@ -158,7 +158,7 @@ mod tests {
     fn entry(at: u64) -> Entry {
         Entry {
             at,
-            up: at % 2 == 0,
+            up: at.is_multiple_of(2),
             figures: Some(serde_json::json!({ "cpu_busy_percent": at })),
             error: None,
         }

@@ -189,7 +189,7 @@ mod tests {
             "printf '%s|%s|%s|%s' \"$ICT_ALERT_RULE\" \"$ICT_ALERT_STATE\" \"$ICT_ALERT_VALUE\" \"$ICT_ALERT_SUMMARY\" > {}",
             out.display()
         );
-        let client = reqwest::Client::new();
+        let client = crate::http::client();
         send(
             &client,
             &Notify::Command { command },
@@ -211,7 +211,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("out");
         let command = format!("cat > {}", out.display());
-        let client = reqwest::Client::new();
+        let client = crate::http::client();
         send(
             &client,
             &Notify::Command { command },
@@ -228,7 +228,7 @@ mod tests {
 
     #[tokio::test]
     async fn failing_and_slow_commands_are_errors() {
-        let client = reqwest::Client::new();
+        let client = crate::http::client();
         let fail = Notify::Command {
             command: "echo nope >&2; exit 3".into(),
         };
@@ -264,7 +264,7 @@ mod tests {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
-        let client = reqwest::Client::new();
+        let client = crate::http::client();
         let hook = |path: &str| Notify::Webhook {
             url: format!("http://{addr}{path}"),
         };

@@ -138,7 +138,7 @@ impl<S: Source, D: Drift> Watch<'_, S, D> {
             history,
             rules,
             exposition: Arc::default(),
-            client: reqwest::Client::new(),
+            client: crate::http::client(),
             down: BTreeMap::new(),
             addresses: BTreeMap::new(),
             drift: None,
@@ -227,7 +227,7 @@ impl Loop<'_> {
             });
         }
         let every = self.settings.drift_every;
-        if every > 0 && self.ticks % every == 0 {
+        if every > 0 && self.ticks.is_multiple_of(every) {
             let result = drift.check().await;
             if self.drift.as_ref() != Some(&result) {
                 match &result {

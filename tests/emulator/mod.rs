@@ -26,7 +26,7 @@ pub(crate) struct Api {
 impl Api {
     pub(crate) fn new(handle: &EmulatorHandle) -> Api {
         Api {
-            client: reqwest::Client::new(),
+            client: ict::http::client(),
             base: handle.base_url(),
             token: Some(TOKEN.to_owned()),
         }

@@ -65,7 +65,7 @@ impl Cloud {
             child: None,
             url: String::new(),
             args,
-            http: reqwest::Client::new(),
+            http: ict::http::client(),
         };
         cloud.spawn();
         cloud

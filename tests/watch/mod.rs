@@ -98,7 +98,9 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<Value>) -> Value {
 }
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> String {
-    reqwest::get(format!("http://{addr}{path}"))
+    ict::http::client()
+        .get(format!("http://{addr}{path}"))
+        .send()
         .await
         .expect("GET")
         .text()

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 use super::parse;
 use crate::metrics::{figures, MetricType, Reason};

@@ -146,7 +146,7 @@ impl Client {
                 reason: format!("the API URL {base_url:?} must start with http:// or https://"),
             });
         }
-        let http = reqwest::Client::builder()
+        let http = crate::http::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .user_agent(concat!("ict/", env!("CARGO_PKG_VERSION")))
