@@ -18,6 +18,7 @@ mod account;
 mod args;
 mod catalogue;
 mod clock;
+pub mod daemon;
 mod dns;
 mod dns_shape;
 mod error;
@@ -47,7 +48,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Mutex};
 use tokio::task::JoinHandle;
 
-pub use args::{run_until_signal, EmulatorArgs};
+pub(crate) use args::stop_signal;
+pub use args::{run_until_signal, EmulatorArgs, EmulatorCommand, EmulatorCommandArgs, ProjectArgs};
 pub use dns_shape::DnsQuirk;
 pub use error::EmulatorError;
 pub use events::{ServerEvent, ServerHooks, ServerInfo};
@@ -228,9 +230,13 @@ pub async fn spawn_preloaded(
         .as_ref()
         .and_then(|ssh| ssh.unavailable().cloned());
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(emulator.run(listener, async {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(emulator.run(
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+        |app| app,
+    ));
     Ok(EmulatorHandle {
         addr,
         ssh_unavailable,
@@ -245,7 +251,9 @@ pub async fn serve(
     config: EmulatorConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), EmulatorError> {
-    Emulator::new(config, None)?.run(listener, shutdown).await
+    Emulator::new(config, None)?
+        .run(listener, shutdown, |app| app)
+        .await
 }
 
 /// A validated, loaded emulator that is not listening yet.
@@ -313,10 +321,13 @@ impl Emulator {
         })
     }
 
+    /// Serves the API (passed through `wrap`, which may add routes and layers around it) on
+    /// `listener` until `shutdown` completes, then saves the state.
     async fn run(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
+        wrap: impl FnOnce(axum::Router) -> axum::Router,
     ) -> Result<(), EmulatorError> {
         let shared = self.shared;
         if let Some(ssh) = &shared.ssh {
@@ -337,7 +348,7 @@ impl Emulator {
                 }
             })
         };
-        let served = axum::serve(listener, http::app(Arc::clone(&shared)))
+        let served = axum::serve(listener, wrap(http::app(Arc::clone(&shared))))
             .with_graceful_shutdown(shutdown)
             .await;
         ticker.abort();

@@ -7,6 +7,7 @@
 pub mod apply;
 mod diagnostic;
 pub mod doctor;
+pub mod emulator;
 mod exec;
 pub mod graph;
 pub mod metrics;
