@@ -50,8 +50,8 @@ fn repl_with(dir: &Path, args: &[&str], input: &str, env: &[(&str, &str)]) -> Ou
     }
 }
 
-fn temp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("temp dir")
+fn temp() -> crate::test::TempProject {
+    crate::test::TempProject::new()
 }
 
 #[test]
@@ -135,7 +135,7 @@ fn a_broken_file_is_reported_and_fails_the_run() {
 /// `ict repl` in a pseudo-terminal, with its folder.
 struct Tmux {
     pane: crate::support::tmux::Tmux,
-    dir: tempfile::TempDir,
+    dir: crate::test::TempProject,
 }
 
 impl std::ops::Deref for Tmux {

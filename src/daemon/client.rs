@@ -56,6 +56,8 @@ impl Http {
             .map_err(|e| DaemonError::Setting(format!("cannot start an async runtime: {e}")))?;
         let client = reqwest::Client::builder()
             .no_proxy()
+            // A restarted daemon listens on the same port: never reuse a connection.
+            .pool_max_idle_per_host(0)
             .connect_timeout(Duration::from_secs(2))
             // A daemon that just started answers once its servers' SSH is restored.
             .timeout(Duration::from_secs(60))
@@ -165,7 +167,9 @@ fn command_name(args: impl Iterator<Item = String>) -> String {
 fn without_url(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     if let Some(url) = error.url() {
-        text = text.replace(&format!(" ({url})"), "");
+        text = text
+            .replace(&format!(" for url ({url})"), "")
+            .replace(&format!(" ({url})"), "");
     }
     if let Some(source) = std::error::Error::source(error) {
         text = format!("{text}: {source}");

@@ -21,7 +21,7 @@ fn shipped_playbooks_pass_ansible_syntax_check() {
     if !testable() {
         return;
     }
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = crate::test::TempProject::new();
     for name in ["node_exporter", "base"] {
         let path = format!("{}{name}.yml", ict::script::STDLIB_PLAYBOOK_PREFIX);
         let text = ict::script::stdlib_playbook(&path).unwrap_or_else(|| panic!("{path}"));
