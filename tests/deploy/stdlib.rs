@@ -69,6 +69,8 @@ fn node_exporter_and_base_run_in_check_mode_on_emulated_servers() {
     }
     let _serial = serial();
     let test = project(SCRIPT, &[]);
+    // `run --check` changes nothing in the cloud: the server must exist first.
+    ict_code(test.path(), true, &["apply", "infra.ict", "--yes"], 0);
     let out = ict_code(
         test.path(),
         true,
