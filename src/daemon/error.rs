@@ -29,7 +29,9 @@ pub enum DaemonError {
     NotStarted { reason: String, log: PathBuf },
 
     /// Another command holds the start lock for too long.
-    #[error("another ict command has been starting or stopping the project's emulator for {waited} s")]
+    #[error(
+        "another ict command has been starting or stopping the project's emulator for {waited} s"
+    )]
     #[diagnostic(
         code(ict::emulator::busy),
         help("wait for it, or see `ict emulator status`; the lock is {}", lock.display())
@@ -50,7 +52,9 @@ pub enum DaemonError {
     },
 
     /// The daemon did not stop, not even when killed.
-    #[error("the project's emulator (pid {pid}) is still running {waited} s after it was told to stop")]
+    #[error(
+        "the project's emulator (pid {pid}) is still running {waited} s after it was told to stop"
+    )]
     #[diagnostic(code(ict::emulator::stuck), help("stop it with `kill -9 {pid}`"))]
     Stuck { pid: u32, waited: u64 },
 

@@ -23,7 +23,11 @@ fn parse_stat(text: &str) -> Option<(u32, u64, bool)> {
     let (_, rest) = text.rsplit_once(')')?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let running = !matches!(fields.first()?.chars().next()?, 'Z' | 'X' | 'x');
-    Some((fields.get(1)?.parse().ok()?, fields.get(19)?.parse().ok()?, running))
+    Some((
+        fields.get(1)?.parse().ok()?,
+        fields.get(19)?.parse().ok()?,
+        running,
+    ))
 }
 
 fn stat(pid: u32) -> Option<(u32, u64, bool)> {
@@ -74,7 +78,7 @@ impl Process {
     /// Sends `signal` (if it still runs).
     pub(super) fn signal(self, signal: Signal) {
         if self.alive() {
-            if let Some(pid) = Pid::from_raw(self.pid.cast_signed()) {
+            if let Some(pid) = i32::try_from(self.pid).ok().and_then(Pid::from_raw) {
                 let _ = kill_process(pid, signal);
             }
         }

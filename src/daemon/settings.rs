@@ -124,7 +124,7 @@ pub(super) fn emulator_config(
 pub(super) fn idle_from_env() -> Result<Option<Duration>, DaemonError> {
     match std::env::var(IDLE) {
         Err(_) => Ok(Some(DEFAULT_IDLE)),
-        Ok(value) => parse_idle(&value).ok_or_else(|| {
+        Ok(value) => parse_idle(&value).map_err(|()| {
             DaemonError::Setting(format!(
                 "{IDLE}={value} is not a duration (expected e.g. 600s, 10m, 1h or off)"
             ))
@@ -132,10 +132,11 @@ pub(super) fn idle_from_env() -> Result<Option<Duration>, DaemonError> {
     }
 }
 
-fn parse_idle(text: &str) -> Option<Option<Duration>> {
+/// An idle period; `None` for never.
+fn parse_idle(text: &str) -> Result<Option<Duration>, ()> {
     let text = text.trim().to_ascii_lowercase();
     if matches!(text.as_str(), "off" | "never") {
-        return Some(None);
+        return Ok(None);
     }
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => text.split_at(at),
@@ -145,10 +146,14 @@ fn parse_idle(text: &str) -> Option<Option<Duration>> {
         "s" | "" => 1,
         "m" => 60,
         "h" => 3600,
-        _ => return None,
+        _ => return Err(()),
     };
-    let seconds = number.parse::<u64>().ok()?.checked_mul(scale)?;
-    Some((seconds > 0).then(|| Duration::from_secs(seconds)))
+    let seconds = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or(())?;
+    Ok((seconds > 0).then(|| Duration::from_secs(seconds)))
 }
 
 /// Whether a feature is on: yes unless the variable says no (`0`, `false`, `off`, `no`).
@@ -233,8 +238,11 @@ mod tests {
             .differences(&running)
             .is_empty());
         assert_eq!(
-            requested(&[("ICT_EMULATOR_SSH", "1"), ("ICT_EMULATOR_TASK_DELAY_MS", "50")])
-                .differences(&running),
+            requested(&[
+                ("ICT_EMULATOR_SSH", "1"),
+                ("ICT_EMULATOR_TASK_DELAY_MS", "50")
+            ])
+            .differences(&running),
             [
                 "ICT_EMULATOR_SSH=1 (it ran with SSH off)",
                 "ICT_EMULATOR_TASK_DELAY_MS=50 (it ran with 500 ms tasks)"
@@ -256,14 +264,14 @@ mod tests {
 
     #[test]
     fn idle_periods_take_units_and_can_be_off() {
-        let secs = |s| Some(Some(Duration::from_secs(s)));
+        let secs = |s| Ok(Some(Duration::from_secs(s)));
         assert_eq!(parse_idle("600"), secs(600));
         assert_eq!(parse_idle("600s"), secs(600));
         assert_eq!(parse_idle(" 10m "), secs(600));
         assert_eq!(parse_idle("2h"), secs(7200));
-        assert_eq!(parse_idle("0"), Some(None));
-        assert_eq!(parse_idle("off"), Some(None));
-        assert_eq!(parse_idle("ten"), None);
-        assert_eq!(parse_idle("5d"), None);
+        assert_eq!(parse_idle("0"), Ok(None));
+        assert_eq!(parse_idle("off"), Ok(None));
+        assert_eq!(parse_idle("ten"), Err(()));
+        assert_eq!(parse_idle("5d"), Err(()));
     }
 }

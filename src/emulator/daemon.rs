@@ -187,7 +187,10 @@ fn routes(daemon: Arc<Daemon>, api: Router) -> Router {
         .route(STATUS_PATH, get(status))
         .route(LEASE_PATH, post(lease))
         .fallback_service(api)
-        .layer(middleware::from_fn_with_state(Arc::clone(&daemon), activity))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&daemon),
+            activity,
+        ))
         .with_state(daemon)
 }
 

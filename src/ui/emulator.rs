@@ -125,9 +125,9 @@ pub fn stopped_text(project: &Path, stopped: Option<&Stopped>) -> String {
         Some(Stopped { pid, killed: false }) => {
             format!("stopped the emulator of {project} (pid {pid})\n")
         }
-        Some(Stopped { pid, killed: true }) => format!(
-            "killed the emulator of {project} (pid {pid}): it did not stop in time\n"
-        ),
+        Some(Stopped { pid, killed: true }) => {
+            format!("killed the emulator of {project} (pid {pid}): it did not stop in time\n")
+        }
     }
 }
 

@@ -344,14 +344,16 @@ fn status_and_logs_describe_the_running_daemon() {
     assert_eq!(json["url"], url.trim());
     let text = ict_ok(dir, &["emulator", "status"]).stdout;
     assert!(
-        text.lines().any(|l| l == format!("  url       {}", url.trim())),
+        text.lines()
+            .any(|l| l == format!("  url       {}", url.trim())),
         "{text}"
     );
     assert!(text.lines().any(|l| l == "  servers   2"), "{text}");
 
     let logs = ict_ok(dir, &["emulator", "logs"]);
     assert!(
-        logs.stdout.contains(&format!("the project's emulator started pid={pid}")),
+        logs.stdout
+            .contains(&format!("the project's emulator started pid={pid}")),
         "{}",
         logs.stdout
     );
