@@ -14,6 +14,19 @@ use crate::emulator;
 use crate::provider::onecloud::{Client, ClientConfig, PollPolicy, Token};
 use crate::provider::ProviderError;
 
+/// Why no provider could be reached.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ConnectError {
+    /// The 1cloud client could not be set up.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Provider(#[from] ProviderError),
+    /// The project's emulator could not be started or reached.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Emulator(#[from] DaemonError),
+}
+
 /// Which cloud to talk to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ProviderChoice {
@@ -117,14 +130,14 @@ pub fn start_project(choice: Option<ProviderChoice>, project: &Project, shown: P
 pub async fn connect(
     choice: Option<ProviderChoice>,
     script: &Path,
-) -> Result<Connection, ProviderError> {
+) -> Result<Connection, ConnectError> {
     start(choice, script).connect().await
 }
 
 impl Pending {
     /// Connects: builds the 1cloud client, for the emulator once its daemon answered. Must
     /// run inside a tokio runtime.
-    pub async fn connect(self) -> Result<Connection, ProviderError> {
+    pub async fn connect(self) -> Result<Connection, ConnectError> {
         match self {
             Pending::OneCloud => {
                 let client = Client::from_env()?;
@@ -136,17 +149,12 @@ impl Pending {
                 })
             }
             Pending::Emulator { shown, link } => {
-                let link = link
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(DaemonError::Setting(
-                            "the thread starting the emulator ended without an answer".to_owned(),
-                        ))
-                    })
-                    .map_err(|e| ProviderError::Config {
-                        reason: e.to_string(),
-                    })?;
-                emulator_connection(&link, &shown)
+                let link = link.await.unwrap_or_else(|_| {
+                    Err(DaemonError::Setting(
+                        "the thread starting the emulator ended without an answer".to_owned(),
+                    ))
+                })?;
+                Ok(emulator_connection(&link, &shown)?)
             }
         }
     }

@@ -54,8 +54,14 @@ pub(super) fn emulator(ui: &Ui, args: &EmulatorCommandArgs) -> Result<ExitCode, 
             follow,
         }) => logs(ui, &project(at)?, *follow),
         Some(EmulatorCommand::Daemon { dir, port }) => {
-            daemon::serve(dir, *port, |line| ui.out(line))?;
-            Ok(ExitCode::Success)
+            // The starter reads `ready URL` or `error WHY` on standard output.
+            match daemon::serve(dir, *port, |line| ui.out(line)) {
+                Ok(_) => Ok(ExitCode::Success),
+                Err(error) => {
+                    ui.out(&format!("error {}\n", error.one_line()));
+                    Err(error.into())
+                }
+            }
         }
     }
 }

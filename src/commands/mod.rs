@@ -74,6 +74,15 @@ pub enum Error {
     Watch(#[from] crate::watch::WatchError),
 }
 
+impl From<crate::connect::ConnectError> for Error {
+    fn from(error: crate::connect::ConnectError) -> Error {
+        match error {
+            crate::connect::ConnectError::Provider(e) => Error::Provider(e),
+            crate::connect::ConnectError::Emulator(e) => Error::Daemon(e),
+        }
+    }
+}
+
 impl Error {
     /// The exit code this error ends the process with.
     pub fn exit_code(&self) -> ExitCode {

@@ -78,3 +78,23 @@ impl DaemonError {
         }
     }
 }
+
+impl DaemonError {
+    /// The error on one line: what, why (its sources) and the hint.
+    pub fn one_line(&self) -> String {
+        use miette::Diagnostic as _;
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let cause_text = cause.to_string();
+            if !text.contains(&cause_text) {
+                text = format!("{text}: {cause_text}");
+            }
+            source = cause.source();
+        }
+        if let Some(help) = self.help() {
+            text = format!("{text} ({help})");
+        }
+        text.replace('\n', " ")
+    }
+}

@@ -2,7 +2,8 @@
 //! request; otherwise, under the start lock (one starter at a time), a daemon that is gone is
 //! replaced, one that runs with other settings than asked for is restarted (on the same port,
 //! so other commands using it carry on), and a new one is spawned — this same program as
-//! `ict emulator daemon DIR` in its own session — and waited for until it says it is ready.
+//! `ict emulator daemon DIR` in its own session — and waited for until it says `ready URL` (or
+//! `error WHY`) on its standard output.
 
 use std::fs::OpenOptions;
 use std::io::{BufRead as _, BufReader, Read as _, Seek as _, SeekFrom};
@@ -127,6 +128,13 @@ fn spawn(project: &Project, port: Option<u16>) -> Result<u32, DaemonError> {
     });
     match receive.recv_timeout(READY_WAIT) {
         Ok(line) if line.starts_with("ready ") => Ok(pid),
+        Ok(line) if line.starts_with("error ") => {
+            let _ = child.wait();
+            Err(not_started(
+                project,
+                line["error ".len()..].trim().to_owned(),
+            ))
+        }
         Ok(_) => {
             let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
             let logged = log_since(&log_path, log_start);

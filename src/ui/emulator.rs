@@ -131,11 +131,12 @@ pub fn stopped_text(project: &Path, stopped: Option<&Stopped>) -> String {
     }
 }
 
-/// `3h 2m`, `4m 5s`, `12s`.
+/// `3h 2m`, `30m`, `4m 5s`, `12s`.
 fn duration(seconds: u64) -> String {
     let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
     match (h, m) {
         (0, 0) => format!("{s}s"),
+        (0, _) if s == 0 => format!("{m}m"),
         (0, _) => format!("{m}m {s}s"),
         _ => format!("{h}h {m}m"),
     }
@@ -149,7 +150,7 @@ mod tests {
     fn durations_read_like_uptimes() {
         assert_eq!(duration(12), "12s");
         assert_eq!(duration(245), "4m 5s");
-        assert_eq!(duration(1800), "30m 0s");
+        assert_eq!(duration(1800), "30m");
         assert_eq!(duration(10_920), "3h 2m");
     }
 }
