@@ -430,3 +430,34 @@ fn an_idle_daemon_stops_on_its_own() {
         logs.stdout
     );
 }
+
+#[test]
+fn a_running_watch_keeps_an_idle_daemon_alive_until_it_ends() {
+    let test = Test::new().write("infra.ict", SCRIPT);
+    let dir = test.path();
+    ict_ok(dir, &["apply", "infra.ict", "--yes"]);
+    ict_ok(dir, &["emulator", "stop"]);
+    // One sampling round a minute and no drift checks: no API request after it connects.
+    let mut child = Test::new()
+        .current_dir(dir)
+        .env("ICT_EMULATOR_IDLE", "1s")
+        .args(&["watch", "infra.ict", "--interval", "60", "--drift-every", "0"])
+        .command()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ict watch");
+    let lines = lines_of(&mut child);
+    let watch = Running(child);
+    wait_for(&lines, &mut Vec::new(), "watching 2 servers");
+    let pid = daemon_pid(dir).expect("watch started the daemon");
+    assert!(
+        !wait_gone(pid, Duration::from_secs(4)),
+        "the daemon stopped while watch was running"
+    );
+    drop(watch);
+    assert!(
+        wait_gone(pid, Duration::from_secs(30)),
+        "the daemon outlived watch by more than its idle period"
+    );
+}
