@@ -2,12 +2,11 @@
 //! background daemon and every later command, in any process, uses it; `ict emulator status |
 //! stop | logs` manage it; racing starters end with one daemon; a killed one is replaced.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::support::child::{http_get, spawn, Lines, Running};
 use crate::support::daemon::{daemon_pid, daemons_of, process_tree, wait_gone};
 use crate::test::{Outcome, Test};
 
@@ -39,66 +38,24 @@ fn server_names(out: &Outcome) -> Vec<String> {
         .collect()
 }
 
-/// A running child, killed and reaped when the test ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Lines of a child's standard error, as they come.
-fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
-    let stderr = child.stderr.take().expect("piped stderr");
-    let (send, receive) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receive
-}
-
-fn wait_for(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, what: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match lines.recv_timeout(left) {
-            Ok(line) => {
-                seen.push(line.clone());
-                if line.contains(what) {
-                    return line;
-                }
-            }
-            Err(_) => break,
-        }
-    }
-    panic!("no line with {what:?} in:\n{}", seen.join("\n"));
-}
-
 /// `ict_watch_ticks` from a watch's `/metrics`.
 fn ticks(addr: &str) -> f64 {
-    let body = get(addr, "/metrics");
-    ict::metrics::parse(&body)
+    ict::metrics::parse(&http_get(addr, "/metrics"))
         .ok()
         .and_then(|s| s.value("ict_watch_ticks", &[]))
         .unwrap_or(0.0)
 }
 
-/// The body of `GET path` from `addr` (HTTP/1.0, so the server closes the connection).
-fn get(addr: &str, path: &str) -> String {
-    use std::io::{Read as _, Write as _};
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default()
+/// `ict watch infra.ict ARGS` in `dir`, with `env`.
+fn watch(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (Running, Lines) {
+    let mut test = Test::new()
+        .current_dir(dir)
+        .args(&["watch", "infra.ict"])
+        .args(args);
+    for (key, value) in env {
+        test = test.env(key, value);
+    }
+    spawn(test.command())
 }
 
 #[test]
@@ -106,48 +63,34 @@ fn power_stop_in_one_process_is_seen_by_watch_in_another_within_one_interval() {
     let test = Test::new().write("infra.ict", SCRIPT);
     let dir = test.path();
     ict_ok(dir, &["apply", "infra.ict", "--yes"]);
-    let mut child = Test::new()
-        .current_dir(dir)
-        .args(&[
-            "watch",
-            "infra.ict",
+    let (_watch, mut lines) = watch(
+        dir,
+        &[],
+        &[
             "--interval",
             "0.5",
             "--drift-every",
             "0",
             "--listen",
             "127.0.0.1:0",
-        ])
-        .command()
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ict watch");
-    let lines = lines_of(&mut child);
-    let _watch = Running(child);
-    let mut seen = Vec::new();
-    let listening = wait_for(&lines, &mut seen, "serving Prometheus metrics on http://");
-    let addr = listening
-        .rsplit("http://")
-        .next()
-        .and_then(|a| a.strip_suffix("/metrics"))
-        .expect("address")
-        .to_owned();
+        ],
+    );
+    let addr = lines.metrics_address();
     let deadline = Instant::now() + Duration::from_secs(30);
     while ticks(&addr) < 2.0 {
         assert!(Instant::now() < deadline, "watch does not sample");
         std::thread::sleep(Duration::from_millis(50));
     }
-    seen.extend(lines.try_iter());
+    lines.drain();
     assert!(
-        !seen.iter().any(|l| l.contains("does not answer")),
+        !lines.seen.iter().any(|l| l.contains("does not answer")),
         "both servers answer at first:\n{}",
-        seen.join("\n")
+        lines.seen.join("\n")
     );
 
     ict_ok(dir, &["power", "infra.ict", "stop", "-l", "web-1"]);
     let before = ticks(&addr);
-    let down = wait_for(&lines, &mut seen, "does not answer");
+    let down = lines.wait_for("does not answer");
     let after = ticks(&addr);
     assert!(down.starts_with("web-1 does not answer: "), "{down}");
     // The round under way when the power changed may have scraped web-1 before; the next one
@@ -156,7 +99,7 @@ fn power_stop_in_one_process_is_seen_by_watch_in_another_within_one_interval() {
         after <= before + 2.0,
         "seen {} rounds after the power change:\n{}",
         after - before,
-        seen.join("\n")
+        lines.seen.join("\n")
     );
 }
 
@@ -438,18 +381,12 @@ fn a_running_watch_keeps_an_idle_daemon_alive_until_it_ends() {
     ict_ok(dir, &["apply", "infra.ict", "--yes"]);
     ict_ok(dir, &["emulator", "stop"]);
     // One sampling round a minute and no drift checks: no API request after it connects.
-    let mut child = Test::new()
-        .current_dir(dir)
-        .env("ICT_EMULATOR_IDLE", "1s")
-        .args(&["watch", "infra.ict", "--interval", "60", "--drift-every", "0"])
-        .command()
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ict watch");
-    let lines = lines_of(&mut child);
-    let watch = Running(child);
-    wait_for(&lines, &mut Vec::new(), "watching 2 servers");
+    let (watch, mut lines) = watch(
+        dir,
+        &[("ICT_EMULATOR_IDLE", "1s")],
+        &["--interval", "60", "--drift-every", "0"],
+    );
+    lines.wait_for("watching 2 servers");
     let pid = daemon_pid(dir).expect("watch started the daemon");
     assert!(
         !wait_gone(pid, Duration::from_secs(4)),

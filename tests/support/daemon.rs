@@ -39,21 +39,11 @@ pub fn wait_gone(pid: u32, limit: Duration) -> bool {
 
 /// `pid` and every process below it.
 pub fn process_tree(pid: u32) -> Vec<u32> {
-    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let child: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-            let parent = stat
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            Some((child, parent))
+    let parents: Vec<(u32, u32)> = processes()
+        .filter_map(|(child, dir)| {
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            let (_, fields) = stat.rsplit_once(')')?;
+            Some((child, fields.split_whitespace().nth(1)?.parse().ok()?))
         })
         .collect();
     let mut tree = vec![pid];
@@ -113,14 +103,19 @@ pub fn stop_daemons_under(root: &Path) {
 pub fn daemons_of(project: &Path) -> Vec<u32> {
     let project = std::fs::canonicalize(project).expect("project folder");
     let wanted = format!("emulator\0daemon\0{}\0", project.display());
+    processes()
+        .filter_map(|(pid, dir)| {
+            let cmdline = std::fs::read(dir.join("cmdline")).ok()?;
+            (String::from_utf8_lossy(&cmdline).contains(&wanted) && alive(pid)).then_some(pid)
+        })
+        .collect()
+}
+
+/// Every process: its PID and `/proc/<pid>`.
+fn processes() -> impl Iterator<Item = (u32, PathBuf)> {
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            (String::from_utf8_lossy(&cmdline).contains(&wanted) && alive(pid)).then_some(pid)
-        })
-        .collect()
+        .filter_map(|entry| Some((entry.file_name().to_str()?.parse().ok()?, entry.path())))
 }
