@@ -39,14 +39,8 @@ impl Requested {
         let ssh = var(SSH);
         let metrics = var(METRICS);
         let task_delay = var(TASK_DELAY).filter(|v| v.trim().parse::<u64>().is_ok());
-        let dns_quirk = match var(DNS_QUIRK) {
-            None => DnsQuirk::Off,
-            Some(value) => <DnsQuirk as clap::ValueEnum>::from_str(&value, true).map_err(|_| {
-                DaemonError::Setting(format!(
-                    "{DNS_QUIRK}={value} is not a DNS quirk (expected none or lego)"
-                ))
-            })?,
-        };
+        let dns_quirk =
+            DnsQuirk::from_setting(var(DNS_QUIRK).as_deref()).map_err(DaemonError::Setting)?;
         let settings = DaemonSettings {
             // Servers answer SSH for `ict exec` and Ansible. `ICT_EMULATOR_SSH=0` turns it off
             // (e.g. tests running many emulators at once).
@@ -57,7 +51,7 @@ impl Requested {
                 .as_deref()
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(500),
-            dns_quirk: quirk_name(dns_quirk),
+            dns_quirk: dns_quirk.name().to_owned(),
         };
         let explicit = [
             (SSH, ssh),
@@ -103,8 +97,8 @@ pub(super) fn emulator_config(
     project: &Project,
     token: String,
 ) -> Result<EmulatorConfig, DaemonError> {
-    let dns_quirk = <DnsQuirk as clap::ValueEnum>::from_str(&settings.dns_quirk, true)
-        .map_err(|_| DaemonError::Setting(format!("unknown DNS quirk {}", settings.dns_quirk)))?;
+    let dns_quirk =
+        DnsQuirk::from_setting(Some(&settings.dns_quirk)).map_err(DaemonError::Setting)?;
     let state_file = project.state_file();
     Ok(EmulatorConfig {
         ip_base: Some(ip_base(&state_file)),
@@ -172,12 +166,6 @@ fn on_off(on: bool) -> &'static str {
     } else {
         "off"
     }
-}
-
-/// The `--dns-quirk` name of `quirk`.
-fn quirk_name(quirk: DnsQuirk) -> String {
-    clap::ValueEnum::to_possible_value(&quirk)
-        .map_or_else(|| "none".to_owned(), |v| v.get_name().to_owned())
 }
 
 /// The first server IP of a new emulated account: a loopback block chosen from the account

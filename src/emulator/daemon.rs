@@ -132,7 +132,7 @@ impl DaemonEmulator {
     /// file exists while the daemon runs). Call inside a tokio runtime.
     pub async fn load(config: EmulatorConfig) -> Result<DaemonEmulator, EmulatorError> {
         let token = config.token.clone();
-        let emulator = Emulator::new(config, None)?;
+        let emulator = Emulator::new(config)?;
         {
             let shared = &emulator.shared;
             let world = shared.world.lock().await;

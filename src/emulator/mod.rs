@@ -40,7 +40,7 @@ mod world;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -187,31 +187,7 @@ impl Drop for EmulatorHandle {
 /// Binds `127.0.0.1:0` and runs the emulator in a tokio task until the handle is shut down.
 /// Configuration and state-file errors are returned here, before anything listens.
 pub async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
-    spawn_preloaded(config, None).await
-}
-
-/// An account file read ahead of [`spawn_preloaded`] — on another thread while the script
-/// evaluates, since reading a 10,000-server account takes a tenth of a second.
-pub struct Preloaded {
-    path: PathBuf,
-    world: Result<world::World, EmulatorError>,
-}
-
-/// Reads the account file `path` (a missing file is an empty account).
-pub fn preload(path: &Path) -> Preloaded {
-    Preloaded {
-        path: path.to_owned(),
-        world: persist::load(path),
-    }
-}
-
-/// [`spawn`] with the account already read by [`preload`] (used when it is the config's
-/// state file; otherwise the file is read here).
-pub async fn spawn_preloaded(
-    config: EmulatorConfig,
-    preloaded: Option<Preloaded>,
-) -> Result<EmulatorHandle, EmulatorError> {
-    let emulator = Emulator::new(config, preloaded)?;
+    let emulator = Emulator::new(config)?;
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .await
         .map_err(|source| EmulatorError::Bind {
@@ -251,7 +227,7 @@ pub async fn serve(
     config: EmulatorConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), EmulatorError> {
-    Emulator::new(config, None)?
+    Emulator::new(config)?
         .run(listener, shutdown, |app| app)
         .await
 }
@@ -263,10 +239,7 @@ struct Emulator {
 }
 
 impl Emulator {
-    fn new(
-        config: EmulatorConfig,
-        preloaded: Option<Preloaded>,
-    ) -> Result<Emulator, EmulatorError> {
+    fn new(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
         if !(0.0..=1.0).contains(&config.fail_rate) {
             return Err(EmulatorError::Config(format!(
                 "fail rate must be between 0 and 1, got {}",
@@ -276,10 +249,9 @@ impl Emulator {
         if config.token.as_ref().is_some_and(|t| t.trim().is_empty()) {
             return Err(EmulatorError::Config("the token is empty".to_owned()));
         }
-        let mut world = match (&config.state_file, preloaded) {
-            (Some(path), Some(preloaded)) if preloaded.path == *path => preloaded.world?,
-            (Some(path), _) => persist::load(path)?,
-            (None, _) => world::World::default(),
+        let mut world = match &config.state_file {
+            Some(path) => persist::load(path)?,
+            None => world::World::default(),
         };
         if world.servers.is_empty() && world.ips_used == 0 {
             world.ip_base = config.ip_base;
