@@ -40,7 +40,7 @@ fn sorted_lines(out: &Outcome) -> Vec<(String, String)> {
 fn exec_on_listed_hosts_checks_keys_selects_and_reports_each_host() {
     let farm = SshdFarm::new();
     let mut daemons: Vec<Sshd> = ["h1", "h2", "h3"].iter().map(|n| farm.start(n)).collect();
-    let work = crate::test::TempProject::new();
+    let work = tempfile::tempdir().expect("tempdir");
     let dir = work.path();
     // The farm's format (`name addr port`), a comment, and the `user@addr:port` form.
     let hosts = format!(
@@ -128,7 +128,7 @@ fn exec_on_listed_hosts_checks_keys_selects_and_reports_each_host() {
 
 #[test]
 fn a_bad_host_list_or_a_bad_invocation_is_an_error_before_any_connection() {
-    let work = crate::test::TempProject::new();
+    let work = tempfile::tempdir().expect("tempdir");
     let dir = work.path();
     std::fs::write(
         dir.join("hosts.txt"),

@@ -26,7 +26,7 @@ fn stderr(output: &Output) -> String {
 
 #[test]
 fn status_of_a_fresh_project_is_unlocked() {
-    let root = crate::test::TempProject::new();
+    let root = tempfile::tempdir().expect("tempdir");
     let script = root.path().join("infra.ict");
     let output = ict(&script, &["lock", "status"]);
     assert!(output.status.success(), "{}", stderr(&output));
@@ -35,7 +35,7 @@ fn status_of_a_fresh_project_is_unlocked() {
 
 #[test]
 fn status_names_a_live_holder_and_break_removes_it() {
-    let root = crate::test::TempProject::new();
+    let root = tempfile::tempdir().expect("tempdir");
     let script = root.path().join("infra.ict");
     let dir = StateDir::for_script(&script, "prod").expect("valid env");
     let acquired = Lock::acquire(&dir, "ict apply infra.ict").expect("free");
@@ -88,7 +88,7 @@ fn status_names_a_live_holder_and_break_removes_it() {
 #[cfg(target_os = "linux")]
 #[test]
 fn status_says_when_the_holder_is_gone() {
-    let root = crate::test::TempProject::new();
+    let root = tempfile::tempdir().expect("tempdir");
     let script = root.path().join("infra.ict");
     let dir = StateDir::for_script(&script, "dev").expect("valid env");
     let mut child = Command::new("true").spawn().expect("spawn true");
@@ -115,7 +115,7 @@ fn status_says_when_the_holder_is_gone() {
 
 #[test]
 fn an_invalid_environment_name_is_a_diagnostic() {
-    let root = crate::test::TempProject::new();
+    let root = tempfile::tempdir().expect("tempdir");
     let script = root.path().join("infra.ict");
     let output = ict(&script, &["lock", "status", "--env", "../etc"]);
     assert_eq!(output.status.code(), Some(1));

@@ -45,7 +45,7 @@ fn args(cloud: &Cloud) -> Vec<String> {
 
 #[tokio::test]
 async fn certbot_plugin_adds_finds_and_removes_its_txt_record_leaving_the_zone_as_before() {
-    let dir = crate::test::TempProject::new();
+    let dir = tempfile::tempdir().expect("tempdir");
     let cloud = cloud(&dir, "none");
     let id = zone(&cloud).await;
     let before = active_zone(&cloud, &id).await;
@@ -72,7 +72,7 @@ async fn certbot_plugin_adds_finds_and_removes_its_txt_record_leaving_the_zone_a
 /// the driver names the field, and the record stays behind (why that shape is not the default).
 #[tokio::test]
 async fn certbot_plugin_names_the_field_it_cannot_match_under_the_lego_quirk() {
-    let dir = crate::test::TempProject::new();
+    let dir = tempfile::tempdir().expect("tempdir");
     let cloud = cloud(&dir, "lego");
     let id = zone(&cloud).await;
     active_zone(&cloud, &id).await;

@@ -18,7 +18,7 @@ async fn ict_applies_dns_records_then_plans_nothing_in_either_shape() {
         ("none", ["\"token-1\" ", "\"v=spf1 -all\" "]),
         ("lego", ["token-1", "v=spf1 -all"]),
     ] {
-        let dir = crate::test::TempProject::new();
+        let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("infra.ict"), SCRIPT).expect("write script");
         let cloud = cloud(&dir, quirk);
 

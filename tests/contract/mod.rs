@@ -87,7 +87,7 @@ fn report(driver: &str, out: &Outcome) -> Value {
 
 /// `ict emulator` with DNS answers in the shape `quirk` names (`none` or `lego`), its account in
 /// `dir`, tasks taking 20 ms.
-fn cloud(dir: &crate::test::TempProject, quirk: &str) -> Cloud {
+fn cloud(dir: &tempfile::TempDir, quirk: &str) -> Cloud {
     Cloud::start(
         &dir.path().join("cloud.json"),
         &["--task-delay", "20", "--dns-quirk", quirk],

@@ -11,7 +11,7 @@ const DRIVER: &str = "drive_onecloud.py";
 
 #[tokio::test]
 async fn onecloud_client_reads_the_account_and_deletes_a_server() {
-    let dir = crate::test::TempProject::new();
+    let dir = tempfile::tempdir().expect("tempdir");
     let cloud = cloud(&dir, "none");
     let server = cloud.create_by_hand("web-1").await;
     // What the test asked for (Cloud::create_by_hand), not what the emulator answered.

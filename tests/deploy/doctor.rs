@@ -17,7 +17,7 @@ const FEATURES: [&str; 8] = [
 
 /// `ict doctor ARGS` with no sshd at `<empty>/sshd` and only an empty folder on `PATH`.
 fn doctor(args: &[&str]) -> (Outcome, String) {
-    let empty = crate::test::TempProject::new();
+    let empty = tempfile::tempdir().expect("empty folder");
     let sshd = empty.path().join("sshd").display().to_string();
     let out = Test::new()
         .env("ICT_SSHD", &sshd)

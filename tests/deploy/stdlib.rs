@@ -21,7 +21,7 @@ fn shipped_playbooks_pass_ansible_syntax_check() {
     if !testable() {
         return;
     }
-    let dir = crate::test::TempProject::new();
+    let dir = tempfile::tempdir().expect("temp dir");
     for name in ["node_exporter", "base"] {
         let path = format!("{}{name}.yml", ict::script::STDLIB_PLAYBOOK_PREFIX);
         let text = ict::script::stdlib_playbook(&path).unwrap_or_else(|| panic!("{path}"));
@@ -69,7 +69,7 @@ fn node_exporter_and_base_run_in_check_mode_on_emulated_servers() {
     }
     let _serial = serial();
     let test = project(SCRIPT, &[]);
-    // `run --check` changes nothing in the cloud: the server must exist first.
+    // `run --check` changes nothing in the cloud: the server is made by `apply` first.
     ict_code(test.path(), true, &["apply", "infra.ict", "--yes"], 0);
     let out = ict_code(
         test.path(),

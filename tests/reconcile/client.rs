@@ -112,7 +112,7 @@ async fn twenty_creates_at_a_30_percent_fault_rate_make_exactly_twenty_servers()
 
 #[tokio::test]
 async fn a_killed_emulator_restarts_with_every_server() {
-    let dir = crate::test::TempProject::new();
+    let dir = tempfile::tempdir().expect("tempdir");
     let mut cloud = Cloud::start(&dir.path().join("cloud.json"), &["--task-delay", "20"]);
     for i in 0..5 {
         cloud.create_by_hand(&format!("keep-{i}")).await;

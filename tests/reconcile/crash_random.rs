@@ -167,7 +167,7 @@ fn owned(dir: &Path) -> State {
 
 /// Runs one seed; returns how many operations the kill left unfinished in the journal.
 async fn one_seed(seed: u64) -> usize {
-    let dir = crate::test::TempProject::new();
+    let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("infra.ict"), SCRIPT.replace("KEY", KEY)).unwrap();
     let cloud = Cloud::start(
         &dir.path().join("cloud.json"),

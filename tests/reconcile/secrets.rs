@@ -24,7 +24,7 @@ fn files_containing(dir: &Path, needle: &str, found: &mut Vec<String>) {
 async fn the_token_appears_in_no_output_and_no_file() {
     let dir = quickstart();
     // The emulator's own state file is the cloud's business; keep it outside the project.
-    let cloud_dir = crate::test::TempProject::new();
+    let cloud_dir = tempfile::tempdir().expect("tempdir");
     let mut cloud = Cloud::start(
         &cloud_dir.path().join("cloud.json"),
         &["--task-delay", "20"],

@@ -13,8 +13,8 @@ use ict::state::{State, StateDir};
 use super::{expect, Cloud, Running};
 
 /// A project folder with `script` as `infra.ict`.
-fn project(script: &str) -> crate::test::TempProject {
-    let dir = crate::test::TempProject::new();
+fn project(script: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("infra.ict"), script).expect("write script");
     dir
 }
@@ -283,7 +283,7 @@ async fn run_check_shows_the_plan_and_changes_nothing_in_the_cloud() {
 
 #[tokio::test]
 async fn an_unknown_data_centre_pool_or_image_is_a_plan_error_listing_the_choices() {
-    let cloud = Cloud::start(&crate::test::TempProject::new().path().join("c.json"), &[]);
+    let cloud = Cloud::start(&tempfile::tempdir().unwrap().path().join("c.json"), &[]);
     let cases = [
         (
             r#"server("a", #{ dc: "Mars" });"#,

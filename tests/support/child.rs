@@ -5,7 +5,6 @@
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The child, killed and reaped if the test ends early.
@@ -21,7 +20,6 @@ impl Drop for Running {
 /// The lines a child writes to standard error.
 pub struct Lines {
     receiver: mpsc::Receiver<String>,
-    reader: Option<JoinHandle<()>>,
     /// Every line read so far.
     pub seen: Vec<String>,
 }
@@ -35,7 +33,7 @@ pub fn spawn(mut command: Command) -> (Running, Lines) {
         .expect("start ict");
     let stderr = child.stderr.take().expect("piped stderr");
     let (send, receiver) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if send.send(line).is_err() {
                 break;
@@ -44,7 +42,6 @@ pub fn spawn(mut command: Command) -> (Running, Lines) {
     });
     let lines = Lines {
         receiver,
-        reader: Some(reader),
         seen: Vec::new(),
     };
     (Running(child), lines)
@@ -83,15 +80,6 @@ impl Lines {
     /// Takes in the lines that arrived so far.
     pub fn drain(&mut self) {
         self.seen.extend(self.receiver.try_iter());
-    }
-
-    /// Every line, once the child has ended (its standard error is closed).
-    pub fn finish(&mut self) -> &[String] {
-        if let Some(reader) = self.reader.take() {
-            reader.join().expect("reader");
-        }
-        self.drain();
-        &self.seen
     }
 }
 

@@ -1,16 +1,52 @@
 //! `ict watch` as the real binary: figures from `ICT_WATCH_SOURCE`, `/metrics` on an
 //! ephemeral port, drift against the emulator, and a clean stop on SIGTERM.
 
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::support::child::{http_get, spawn};
 use crate::test::ict;
 
-/// The body of `GET /metrics`.
+/// The child, killed and reaped if the test ends early.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, what: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                seen.push(line.clone());
+                if line.contains(what) {
+                    return line;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("no line with {what:?} in:\n{}", seen.join("\n"));
+}
+
+/// The body of `GET /metrics` (HTTP/1.0, so the server closes the connection).
 fn metrics(addr: &str) -> String {
-    http_get(addr, "/metrics")
+    let mut stream = TcpStream::connect(addr).expect("connect to /metrics");
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -30,8 +66,7 @@ alert("down", #{ when: "up == 0", hosts: "all", notify: [command("true")] });
         r#"{ "web-1": { "error": "connection refused" } }"#,
     )
     .expect("write figures");
-    let mut command = Command::new(ict());
-    command
+    let child = Command::new(ict())
         .args([
             "watch",
             "infra.ict",
@@ -45,12 +80,36 @@ alert("down", #{ when: "up == 0", hosts: "all", notify: [command("true")] });
         .env("NO_COLOR", "1")
         .env("ICT_WATCH_SOURCE", &figures)
         .env_remove("ONECLOUD_TOKEN")
-        .env("ICT_EMULATOR_SSH", "0");
-    let (mut running, mut lines) = spawn(command);
-    let addr = lines.metrics_address();
-    lines.wait_for("alert down is firing on web-1");
-    lines.wait_for("notified command `true`");
-    lines.wait_for("drift: the cloud differs from the script: 1 to add");
+        .env("ICT_EMULATOR_SSH", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ict watch");
+    let mut running = Running(child);
+    let stderr = running.0.stderr.take().expect("stderr");
+    let (tx, lines) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let listening = wait_for(&lines, &mut seen, "serving Prometheus metrics on http://");
+    let addr = listening
+        .rsplit("http://")
+        .next()
+        .and_then(|a| a.strip_suffix("/metrics"))
+        .expect("address")
+        .to_owned();
+    wait_for(&lines, &mut seen, "alert down is firing on web-1");
+    wait_for(&lines, &mut seen, "notified command `true`");
+    wait_for(
+        &lines,
+        &mut seen,
+        "drift: the cloud differs from the script: 1 to add",
+    );
 
     // Poll /metrics until a few rounds have run.
     let mut body = String::new();
@@ -87,7 +146,8 @@ alert("down", #{ when: "up == 0", hosts: "all", notify: [command("true")] });
         assert!(Instant::now() < deadline, "ict watch ignored SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     };
-    let seen = lines.finish();
+    reader.join().expect("reader");
+    seen.extend(lines.try_iter());
     assert!(exit.success(), "exit {exit:?}:\n{}", seen.join("\n"));
     assert!(
         seen.iter().any(|l| l.contains("stopped after")),

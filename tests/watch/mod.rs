@@ -108,7 +108,7 @@ async fn get(addr: std::net::SocketAddr, path: &str) -> String {
 
 #[tokio::test]
 async fn a_webhook_on_firing_and_on_resolved_only() {
-    let dir = crate::test::TempProject::new();
+    let dir = tempfile::tempdir().expect("temp dir");
     let (url, mut hooks) = receiver().await;
     let desired = desired(&url);
     let source = Fake::default();
@@ -228,7 +228,7 @@ async fn run_rounds(dir: &Path, desired: &Desired, source: &Fake, rounds: u64) {
 
 #[tokio::test]
 async fn history_and_alert_states_survive_a_restart() {
-    let dir = crate::test::TempProject::new();
+    let dir = tempfile::tempdir().expect("temp dir");
     let (url, mut hooks) = receiver().await;
     let desired = desired(&url);
     let source = Fake::default();
