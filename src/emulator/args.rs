@@ -172,8 +172,7 @@ impl EmulatorArgs {
 
 /// Builds a runtime, binds `listen`, calls `on_listening` with the bound address (so the
 /// caller can announce it) and serves until Ctrl-C or SIGTERM; the state is saved on the way
-/// out. For `ict emulator serve`; tests call [`super::spawn`] instead, and the project daemon
-/// [`super::daemon`].
+/// out. For `ict emulator`; in-process users call [`super::spawn`] instead.
 pub fn run_until_signal(
     listen: SocketAddr,
     config: EmulatorConfig,
