@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use super::dns_shape::DNS_QUIRK_ENV;
-use super::{serve, DnsQuirk, EmulatorConfig, EmulatorError};
+use super::{DnsQuirk, Emulator, EmulatorConfig, EmulatorError};
 
 /// `ict emulator`: a subcommand, or the standalone server's options (the same as `serve`).
 #[derive(Debug, Clone, clap::Args)]
@@ -170,9 +170,10 @@ impl EmulatorArgs {
     }
 }
 
-/// Builds a runtime, binds `listen`, calls `on_listening` with the bound address (so the
-/// caller can announce it) and serves until Ctrl-C or SIGTERM; the state is saved on the way
-/// out. For `ict emulator`; in-process users call [`super::spawn`] instead.
+/// Checks the settings and loads the account, builds a runtime, binds `listen`, then calls
+/// `on_listening` with the bound address (so the caller announces it only once start-up
+/// succeeded) and serves until Ctrl-C or SIGTERM; the state is saved on the way out. For
+/// `ict emulator`; in-process users call [`super::spawn`] instead.
 pub fn run_until_signal(
     listen: SocketAddr,
     config: EmulatorConfig,
@@ -181,6 +182,8 @@ pub fn run_until_signal(
     let runtime =
         tokio::runtime::Runtime::new().map_err(|source| EmulatorError::Serve { source })?;
     runtime.block_on(async move {
+        // Inside the runtime: restoring servers may start their sshds and exporters.
+        let emulator = Emulator::new(config)?;
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|source| EmulatorError::Bind {
@@ -194,7 +197,7 @@ pub fn run_until_signal(
                 source,
             })?;
         on_listening(addr);
-        serve(listener, config, stop_signal()).await
+        emulator.run(listener, stop_signal(), |app| app).await
     })
 }
 
