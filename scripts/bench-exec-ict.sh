@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # bench-exec-ict.sh — the whole `ict exec infra.ict -- true` on 10 and 50 emulated servers
 # (the built-in emulator backs each with a real sshd on its own loopback IP, inetd style: a
-# listening socket per server and `sshd -i` per connection). A run includes starting the
-# in-process emulator and restoring the servers' SSH (binding their sockets), logging in to
-# every host, and stopping it all; the emulator+SSH part is measured on its own with
-# `ict inventory --list` with SSH backing on vs off.
+# listening socket per server and `sshd -i` per connection). `exec-N` runs against the
+# project's emulator already running (as every command after the first does); `exec-cold-N`
+# stops it before each run, so a run includes starting it and restoring the servers' SSH
+# (binding their sockets); `emulator-start-N` is that start alone (`ict emulator start`).
 #
 #   scripts/bench-exec-ict.sh                  # N=10,50; debug build
 #   PROFILE=release SIZES=10,50 RUNS=10 scripts/bench-exec-ict.sh
 #
 # Uses hyperfine when present (apt-get install -y hyperfine), else /usr/bin/time -v. Works in
-# a temporary folder (removed on exit); every sshd stops with the ict command that started it.
+# a temporary folder (removed on exit, after its emulators are stopped with `ict emulator stop`).
 # Needs root (sshd on port 22), openssh-server, openssh-client. Targets: 50 hosts <= 0.7 s,
 # 10 hosts <= 0.2 s.
 set -euo pipefail
@@ -25,7 +25,8 @@ ICT=${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE/ict
 [[ -x $ICT ]] || { echo "bench-exec-ict: $ICT not found" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/ict-bench-exec-XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+stop_emulators() { for dir in "$WORK"/*/; do "$ICT" emulator stop "$dir" > /dev/null 2>&1 || true; done; }
+trap 'stop_emulators; rm -rf "$WORK"' EXIT
 export ICT_EMULATOR_SSH=1 ICT_EMULATOR_TASK_DELAY_MS=20 NO_COLOR=1
 unset ONECLOUD_TOKEN
 
@@ -43,11 +44,11 @@ ICT
   (cd "$dir" && "$ICT" exec infra.ict -- true >/dev/null)
 }
 
-# Times command $2 (in folder $1) under label $3.
+# Times command $2 (in folder $1) under label $3; command $4, if given, runs before each run.
 measure() {
-  local dir=$1 cmd=$2 label=$3
+  local dir=$1 cmd=$2 label=$3 prepare=${4:-true}
   if command -v hyperfine >/dev/null; then
-    (cd "$dir" && hyperfine -N --warmup 2 --runs "$RUNS" --command-name "$label" "$cmd" \
+    (cd "$dir" && hyperfine -N --warmup 2 --runs "$RUNS" --command-name "$label" --prepare "$prepare" "$cmd" \
       --export-json "$WORK/$label.json" | sed -n '/Time/,/Range/p')
     python3 - "$WORK/$label.json" "$label" <<'PY'
 import json, sys
@@ -60,7 +61,7 @@ print(line)
 PY
   else
     for _ in $(seq 1 "$RUNS"); do
-      (cd "$dir" && /usr/bin/time -f "  $label: wall %e s, user %U s, sys %S s, max RSS %M KB" $cmd >/dev/null)
+      (cd "$dir" && $prepare >/dev/null && /usr/bin/time -f "  $label: wall %e s, user %U s, sys %S s, max RSS %M KB" $cmd >/dev/null)
     done
   fi
 }
@@ -71,7 +72,7 @@ for n in ${SIZES//,/ }; do
   setup "$dir" "$n"
   echo "== $n servers"
   measure "$dir" "$ICT exec infra.ict -- true" "exec-$n"
-  ICT_EMULATOR_SSH=0 measure "$dir" "$ICT inventory --list infra.ict" "emulator-no-ssh-$n"
-  measure "$dir" "$ICT inventory --list infra.ict" "emulator-with-ssh-$n"
+  measure "$dir" "$ICT exec infra.ict -- true" "exec-cold-$n" "$ICT emulator stop"
+  measure "$dir" "$ICT emulator start" "emulator-start-$n" "$ICT emulator stop"
 done
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"

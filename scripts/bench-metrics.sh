@@ -14,7 +14,7 @@ N=${1:-200}
 ICT=${ICT:-$(cd "$(dirname "$0")/.." && pwd)/target/release/ict}
 [[ -x $ICT ]] || { echo "build first: cargo build --release (or set ICT=...)" >&2; exit 1; }
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+trap '"$ICT" emulator stop "$WORK" > /dev/null 2>&1; rm -rf "$WORK"' EXIT
 cd "$WORK"
 cat > bench.ict <<ICT
 for i in 1..=$N { server(\`m-\${i}\`, #{ cpu: 2, ram: 2048, disk: 20 }); }

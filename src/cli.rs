@@ -149,8 +149,10 @@ pub enum Command {
     /// Switch a pipeline back to a kept release, atomically, and restart its service.
     Rollback(RollbackArgs),
 
-    /// Run the built-in 1cloud API emulator (the default provider without `ONECLOUD_TOKEN`).
-    Emulator(crate::emulator::EmulatorArgs),
+    /// The built-in 1cloud API emulator (the default provider without `ONECLOUD_TOKEN`): manage
+    /// the project's emulator (`start`, `status`, `stop`, `logs`), or run a standalone one in
+    /// the foreground (`ict emulator --listen ADDR ...`, the same as `serve`).
+    Emulator(crate::emulator::EmulatorCommandArgs),
 
     /// List what this machine has and lacks for each feature (SSH to the emulator's servers,
     /// their isolation, Ansible, node_exporter, PostgreSQL, libvirt, a browser, the contract
@@ -353,6 +355,11 @@ pub struct CloudArgs {
     /// Print JSON (an array of objects, every field) instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Whose built-in emulator to look at: a script or a project folder (default: the nearest
+    /// folder upward from here that holds `.ict/` or a `*.ict` script).
+    #[arg(global = true, value_name = "PATH")]
+    pub project: Option<PathBuf>,
 }
 
 /// What `ict cloud` lists.

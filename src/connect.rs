@@ -1,16 +1,31 @@
-//! Choosing and starting the provider: the real 1cloud API when `ONECLOUD_TOKEN` is set (or
-//! `--provider 1cloud`), otherwise ict's built-in 1cloud emulator, started in-process on an
-//! ephemeral loopback port with its account saved under `.ict/` next to the script, and driven
-//! through the same HTTP client (DESIGN decision 9). May depend on `emulator` and `provider`.
+//! Choosing and reaching the provider: the real 1cloud API when `ONECLOUD_TOKEN` is set (or
+//! `--provider 1cloud`), otherwise the project's built-in 1cloud emulator — a background daemon
+//! shared by every command and shell (`crate::daemon`), started by the first command that
+//! needs it, with its account in `.ict/emulator.json` next to the script — driven through the
+//! same HTTP client (DESIGN decision 9). May depend on `daemon`, `emulator` and `provider`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
+use crate::daemon::{self, DaemonError, Link, Project, Requested};
+use crate::emulator;
 use crate::provider::onecloud::{Client, ClientConfig, PollPolicy, Token};
 use crate::provider::ProviderError;
+
+/// Why no provider could be reached.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ConnectError {
+    /// The 1cloud client could not be set up.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Provider(#[from] ProviderError),
+    /// The project's emulator could not be started or reached.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Emulator(#[from] DaemonError),
+}
 
 /// Which cloud to talk to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -22,12 +37,18 @@ pub enum ProviderChoice {
     OneCloud,
 }
 
-/// A connected provider; keeps the in-process emulator alive while it is in use.
+/// A connected provider.
 pub struct Connection {
     pub client: Client,
-    /// First line of output: which provider this is.
+    /// First line of output: which provider this is (and, for the emulator, anything that
+    /// happened to the project's daemon on the way, on further lines).
     pub banner: String,
-    emulator: Option<EmulatorHandle>,
+    emulator: Option<Emulated>,
+}
+
+/// What a connection to the project's emulator knows about it.
+struct Emulated {
+    ssh_unavailable: Option<emulator::SshUnavailable>,
 }
 
 impl Connection {
@@ -38,26 +59,25 @@ impl Connection {
 
     /// Why the servers cannot be reached over SSH from here: the built-in emulator's SSH
     /// backing was wanted but cannot work on this machine (no sshd, not root). `None` for the
-    /// real cloud, or when the emulator's servers answer SSH (or `ICT_EMULATOR_SSH=0` turned it
-    /// off, when another emulator on the same project may serve them).
+    /// real cloud, or when the emulator's servers answer SSH (or it runs without SSH backing,
+    /// `ICT_EMULATOR_SSH=0`).
     pub fn ssh_unavailable(&self) -> Option<&emulator::SshUnavailable> {
         self.emulator
             .as_ref()
-            .and_then(EmulatorHandle::ssh_unavailable)
+            .and_then(|e| e.ssh_unavailable.as_ref())
     }
 
-    /// Stops the in-process emulator (saving its account).
-    pub async fn close(self) {
-        if let Some(handle) = self.emulator {
-            if let Err(e) = handle.shutdown().await {
-                tracing::warn!("the built-in emulator did not stop cleanly: {e}");
-            }
-        }
-    }
+    /// Ends the connection. The project's emulator keeps running for other commands; this
+    /// process's lease on it ends with the process.
+    #[allow(
+        clippy::unused_async,
+        reason = "every front end ends a connection the same way, whatever the provider needs"
+    )]
+    pub async fn close(self) {}
 }
 
 /// The emulator's account file for a script: `.ict/emulator.json` next to it (shared by all
-/// environments, like one 1cloud account).
+/// environments, like one 1cloud account), as shown to the user.
 pub fn emulator_state_file(script: &Path) -> PathBuf {
     match script.parent().filter(|p| !p.as_os_str().is_empty()) {
         Some(dir) => dir.join(".ict").join("emulator.json"),
@@ -65,52 +85,61 @@ pub fn emulator_state_file(script: &Path) -> PathBuf {
     }
 }
 
-/// A provider being prepared: for the built-in emulator, its account file is read on another
-/// thread while the caller evaluates the script (see [`start`]).
-pub struct Pending {
-    choice: ProviderChoice,
-    script: PathBuf,
-    preloaded: Option<oneshot::Receiver<emulator::Preloaded>>,
+/// A provider being prepared: for the built-in emulator, the project's daemon is found (or
+/// started) on another thread while the caller evaluates the script (see [`start`]).
+pub enum Pending {
+    OneCloud,
+    Emulator {
+        /// The account file, as the banner names it.
+        shown: PathBuf,
+        link: oneshot::Receiver<Result<Link, DaemonError>>,
+    },
 }
 
 /// Starts preparing the chosen provider for `script`; call before evaluating the script, then
-/// [`Pending::connect`] inside the runtime. Nothing listens until then.
+/// [`Pending::connect`] inside the runtime.
 pub fn start(choice: Option<ProviderChoice>, script: &Path) -> Pending {
+    start_project(
+        choice,
+        &Project::of_script(script),
+        emulator_state_file(script),
+    )
+}
+
+/// [`start`] for a project folder; `shown` is its account file as the banner names it.
+pub fn start_project(choice: Option<ProviderChoice>, project: &Project, shown: PathBuf) -> Pending {
     let has_token = std::env::var_os("ONECLOUD_TOKEN").is_some_and(|t| !t.is_empty());
     let choice = choice.unwrap_or(if has_token {
         ProviderChoice::OneCloud
     } else {
         ProviderChoice::Emulator
     });
-    let preloaded = (choice == ProviderChoice::Emulator).then(|| {
-        let (send, receive) = oneshot::channel();
-        let state_file = emulator_state_file(script);
-        std::thread::spawn(move || {
-            let _ = send.send(emulator::preload(&state_file));
-        });
-        receive
-    });
-    Pending {
-        choice,
-        script: script.to_owned(),
-        preloaded,
+    if choice == ProviderChoice::OneCloud {
+        return Pending::OneCloud;
     }
+    let (send, link) = oneshot::channel();
+    let project = project.clone();
+    std::thread::spawn(move || {
+        let found = Requested::from_env().and_then(|asked| daemon::ensure(&project, &asked));
+        let _ = send.send(found);
+    });
+    Pending::Emulator { shown, link }
 }
 
 /// Connects to the chosen provider. Must run inside a tokio runtime.
 pub async fn connect(
     choice: Option<ProviderChoice>,
     script: &Path,
-) -> Result<Connection, ProviderError> {
+) -> Result<Connection, ConnectError> {
     start(choice, script).connect().await
 }
 
 impl Pending {
-    /// Connects: builds the 1cloud client, or starts the in-process emulator. Must run inside a
-    /// tokio runtime.
-    pub async fn connect(self) -> Result<Connection, ProviderError> {
-        match self.choice {
-            ProviderChoice::OneCloud => {
+    /// Connects: builds the 1cloud client, for the emulator once its daemon answered. Must
+    /// run inside a tokio runtime.
+    pub async fn connect(self) -> Result<Connection, ConnectError> {
+        match self {
+            Pending::OneCloud => {
                 let client = Client::from_env()?;
                 let banner = format!("provider: 1cloud API ({})", client.base_url());
                 Ok(Connection {
@@ -119,84 +148,50 @@ impl Pending {
                     emulator: None,
                 })
             }
-            ProviderChoice::Emulator => {
-                let preloaded = match self.preloaded {
-                    Some(receive) => receive.await.ok(),
-                    None => None,
-                };
-                start_emulator(&self.script, preloaded).await
+            Pending::Emulator { shown, link } => {
+                let link = link.await.unwrap_or_else(|_| {
+                    Err(DaemonError::Setting(
+                        "the thread starting the emulator ended without an answer".to_owned(),
+                    ))
+                })?;
+                Ok(emulator_connection(&link, &shown)?)
             }
         }
     }
 }
 
-/// Starts the in-process emulator for `script`'s project.
-async fn start_emulator(
-    script: &Path,
-    preloaded: Option<emulator::Preloaded>,
-) -> Result<Connection, ProviderError> {
-    let state_file = emulator_state_file(script);
-    if let Some(dir) = state_file.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| ProviderError::Config {
-            reason: format!("cannot create {}: {e}", dir.display()),
-        })?;
-    }
-    let token = random_token();
-    let task_delay = std::env::var("ICT_EMULATOR_TASK_DELAY_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(Duration::from_millis(500), Duration::from_millis);
-    let config = EmulatorConfig {
-        state_file: Some(state_file.clone()),
-        token: Some(token.clone()),
-        task_delay,
-        // Servers answer SSH for `ict exec` and Ansible; each ict command restores
-        // (starts) their sshds and stops them when it ends. `ICT_EMULATOR_SSH=0` turns
-        // it off (e.g. tests running many emulators at once, whose servers share IPs).
-        ssh_backing: ssh_backing_wanted(std::env::var("ICT_EMULATOR_SSH").ok().as_deref()),
-        sshd: emulator::sshd_program(),
-        ip_base: Some(ip_base(&state_file)),
-        // Every running server serves `/metrics` on its IP, port 9100 (`ict metrics`).
-        // `ICT_EMULATOR_METRICS=0` turns it off.
-        node_exporter: ssh_backing_wanted(std::env::var("ICT_EMULATOR_METRICS").ok().as_deref()),
-        // `ICT_EMULATOR_DNS_QUIRK=lego`: DNS answers in lego's shape (see `ict emulator --help`).
-        dns_quirk: emulator::DnsQuirk::from_env()
-            .map_err(|reason| ProviderError::Config { reason })?,
-        ..EmulatorConfig::default()
-    };
-    let handle = emulator::spawn_preloaded(config, preloaded)
-        .await
-        .map_err(|e| ProviderError::Config {
-            reason: e.to_string(),
-        })?;
+/// A client of the project's emulator daemon behind `link`.
+fn emulator_connection(link: &Link, shown: &Path) -> Result<Connection, ProviderError> {
+    let task_delay = Duration::from_millis(link.status.settings.task_delay_ms);
     let client = Client::with_config(
-        &handle.base_url(),
-        Token::new(token),
+        &link.url,
+        Token::new(link.token.clone()),
         emulator_client_config(task_delay),
     )?;
-    let banner = format!(
+    let mut banner = format!(
         "provider: local 1cloud emulator ({}) — set ONECLOUD_TOKEN to use 1cloud",
-        state_file.display()
+        shown.display()
     );
+    for note in &link.notes {
+        banner.push_str("\nnote: ");
+        banner.push_str(note);
+    }
+    let ssh_unavailable =
+        link.status
+            .ssh_unavailable
+            .as_ref()
+            .map(|missing| emulator::SshUnavailable {
+                reason: missing.reason.clone(),
+                fix: missing.fix.clone(),
+            });
     Ok(Connection {
         client,
         banner,
-        emulator: Some(handle),
+        emulator: Some(Emulated { ssh_unavailable }),
     })
 }
 
-/// Whether the in-process emulator backs servers with sshd: yes unless `ICT_EMULATOR_SSH` says
-/// no (`0`, `false`, `off`, `no`).
-fn ssh_backing_wanted(setting: Option<&str>) -> bool {
-    !setting.is_some_and(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "0" | "false" | "off" | "no"
-        )
-    })
-}
-
-/// Client settings for the in-process emulator, whose tasks all take `task_delay`: polls at a
+/// Client settings for the emulator, whose tasks all take `task_delay`: polls at a
 /// quarter of that at most (the default backs off to 2 s, tuned for real servers that take
 /// minutes, and would add up to a second to every emulated task).
 fn emulator_client_config(task_delay: Duration) -> ClientConfig {
@@ -211,42 +206,9 @@ fn emulator_client_config(task_delay: Duration) -> ClientConfig {
     }
 }
 
-/// A fresh 64-hex-digit token (the real API's format) for the in-process emulator.
-fn random_token() -> String {
-    use rand::RngExt as _;
-    let mut rng = rand::rng();
-    (0..64)
-        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-        .collect()
-}
-
-/// The first server IP of a new emulated account: a loopback block chosen from the account
-/// file's path, so that two projects' emulators on one machine give their servers (and their
-/// sshds) different addresses.
-fn ip_base(state_file: &Path) -> std::net::Ipv4Addr {
-    use std::hash::{Hash as _, Hasher as _};
-    let path = std::path::absolute(state_file).unwrap_or_else(|_| state_file.to_path_buf());
-    let mut hasher = std::hash::DefaultHasher::new();
-    path.hash(&mut hasher);
-    let h = hasher.finish();
-    let a = 2 + (h % 250) as u8;
-    let b = ((h >> 16) % 200) as u8;
-    std::net::Ipv4Addr::new(127, a, b, 10)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ssh_backing_is_on_unless_turned_off() {
-        assert!(ssh_backing_wanted(None));
-        assert!(ssh_backing_wanted(Some("1")));
-        assert!(ssh_backing_wanted(Some("")));
-        for off in ["0", "false", "OFF", " no "] {
-            assert!(!ssh_backing_wanted(Some(off)), "{off}");
-        }
-    }
 
     #[test]
     fn the_emulator_is_polled_at_a_pace_that_suits_its_tasks() {

@@ -24,6 +24,8 @@ mod ssh;
 mod state;
 mod watch;
 mod support {
+    pub(crate) mod child;
+    pub(crate) mod daemon;
     pub(crate) mod sshd;
     pub(crate) mod tmux;
 }

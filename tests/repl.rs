@@ -50,8 +50,8 @@ fn repl_with(dir: &Path, args: &[&str], input: &str, env: &[(&str, &str)]) -> Ou
     }
 }
 
-fn temp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("temp dir")
+fn temp() -> crate::test::TempProject {
+    crate::test::TempProject::new()
 }
 
 #[test]
@@ -186,7 +186,7 @@ fn an_import_cycle_is_a_diagnostic_and_the_session_goes_on() {
 /// `ict repl` in a pseudo-terminal, with its folder.
 struct Tmux {
     pane: crate::support::tmux::Tmux,
-    dir: tempfile::TempDir,
+    dir: crate::test::TempProject,
 }
 
 impl std::ops::Deref for Tmux {

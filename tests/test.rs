@@ -13,12 +13,39 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub struct Test {
+/// A temporary folder for a project; the emulator daemons started in it are stopped when it is
+/// dropped (before the folder is removed).
+pub struct TempProject {
     dir: tempfile::TempDir,
+}
+
+impl TempProject {
+    pub fn new() -> TempProject {
+        TempProject {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for TempProject {
+    fn drop(&mut self) {
+        crate::support::daemon::stop_daemons_under(self.dir.path());
+    }
+}
+
+pub struct Test {
+    dir: TempProject,
     args: Vec<String>,
     env: Vec<(String, String)>,
     cwd: Option<PathBuf>,
 }
+
+/// How long a test's emulator daemon may sit idle before it stops on its own.
+pub const IDLE: &str = "120s";
 
 pub struct Outcome {
     pub stdout: String,
@@ -29,7 +56,7 @@ pub struct Outcome {
 impl Test {
     pub fn new() -> Test {
         Test {
-            dir: tempfile::tempdir().expect("temp dir"),
+            dir: TempProject::new(),
             args: Vec::new(),
             env: Vec::new(),
             cwd: None,
@@ -78,7 +105,9 @@ impl Test {
             .env_remove("RUST_LOG")
             // Many tests run emulators at once; only tests that log in turn SSH backing on.
             .env("ICT_EMULATOR_SSH", "0")
-            .env("ICT_EMULATOR_TASK_DELAY_MS", "50");
+            .env("ICT_EMULATOR_TASK_DELAY_MS", "50")
+            // Each test stops its projects' emulators; a short idle period is the fallback.
+            .env("ICT_EMULATOR_IDLE", IDLE);
         for (k, v) in &self.env {
             command.env(k, v);
         }

@@ -8,6 +8,7 @@ use clap::CommandFactory;
 
 mod deploy;
 pub(crate) mod doctor;
+mod emulator;
 mod exec;
 mod hosts;
 mod infra;
@@ -58,6 +59,10 @@ pub enum Error {
     #[error(transparent)]
     Emulator(#[from] crate::emulator::EmulatorError),
 
+    /// The project's emulator daemon could not be started, reached or stopped.
+    #[error(transparent)]
+    Daemon(#[from] crate::daemon::DaemonError),
+
     /// The cloud API (or the client's setup) failed.
     #[error(transparent)]
     Provider(#[from] ProviderError),
@@ -69,6 +74,15 @@ pub enum Error {
     /// `ict watch` could not keep its files.
     #[error(transparent)]
     Watch(#[from] crate::watch::WatchError),
+}
+
+impl From<crate::connect::ConnectError> for Error {
+    fn from(error: crate::connect::ConnectError) -> Error {
+        match error {
+            crate::connect::ConnectError::Provider(e) => Error::Provider(e),
+            crate::connect::ConnectError::Emulator(e) => Error::Daemon(e),
+        }
+    }
 }
 
 impl Error {
@@ -96,6 +110,7 @@ impl Error {
             Error::State(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Provider(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Emulator(error) => crate::ui::render_diagnostic(error, ui.color(), out),
+            Error::Daemon(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Ssh(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::HostList(error) => crate::ui::render_diagnostic(error, ui.color(), out),
             Error::Ansible(error) => crate::ui::render_diagnostic(error, ui.color(), out),
@@ -177,14 +192,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
             hosts::forget_host_key(config, ui, &file.file, name)
         }
         Command::Cloud(args) => cloud(config, args, ui),
-        Command::Emulator(args) => {
-            crate::emulator::run_until_signal(args.listen, args.to_config(), |addr| {
-                ui.note(&format!(
-                    "1cloud emulator listening on http://{addr} (Ctrl-C to stop)"
-                ));
-            })?;
-            Ok(ExitCode::Success)
-        }
+        Command::Emulator(args) => emulator::emulator(ui, args),
         Command::Doctor { json } => doctor::doctor(ui, *json),
         Command::Run(args) => deploy::run(config, ui, args),
         Command::Inventory(args) => deploy::inventory(config, ui, args),
@@ -259,17 +267,33 @@ fn lock(config: &Config, ui: &Ui, command: &LockCommand) -> Result<ExitCode, Err
 }
 /// `ict cloud ...`: read-only listings from the 1cloud API, as tables or JSON. The tokio runtime
 /// is built here, after argument parsing (there is no global runtime).
-/// Without a token this looks at the built-in emulator's account in `./.ict/`.
+/// Without a token this looks at the built-in emulator of the project given (a script or a
+/// folder) or found upward from the current directory.
 fn cloud(config: &Config, args: &CloudArgs, ui: &Ui) -> Result<ExitCode, Error> {
+    let project = crate::daemon::Project::find(args.project.as_deref())
+        .map_err(|e| Error::Message(format!("cannot find the project: {e}")))?;
+    let shown = shown_state_file(&project);
+    let pending = crate::connect::start_project(config.provider, &project, shown);
     let runtime = infra::runtime()?;
     runtime.block_on(async {
-        let conn = crate::connect::connect(config.provider, Path::new("")).await?;
+        let conn = pending.connect().await?;
         ui.note(&conn.banner);
         let result = cloud_listing(args, ui, &conn.client).await;
         conn.close().await;
         result
     })?;
     Ok(ExitCode::Success)
+}
+
+/// The project's emulator account file as the banner shows it: relative to the current
+/// directory when it is inside it, absolute otherwise.
+fn shown_state_file(project: &crate::daemon::Project) -> std::path::PathBuf {
+    let file = project.state_file();
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| std::fs::canonicalize(cwd).ok())
+        .and_then(|cwd| file.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or(file)
 }
 
 async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(), Error> {

@@ -178,6 +178,7 @@ pub(crate) fn describe(error: &Error) -> String {
         Error::Ssh(e) => e.help().map(|h| h.to_string()),
         Error::HostList(e) => e.help().map(|h| h.to_string()),
         Error::Emulator(e) => e.help().map(|h| h.to_string()),
+        Error::Daemon(e) => e.help().map(|h| h.to_string()),
         Error::Ansible(e) => e.help().map(|h| h.to_string()),
         Error::Watch(e) => e.help().map(|h| h.to_string()),
         Error::Pipeline(e) => e.help().map(|h| h.to_string()),

@@ -1,6 +1,8 @@
-//! `ict emulator`: the command-line options and the blocking entry point that runs the
-//! emulator until Ctrl-C or SIGTERM. Kept next to the emulator because it is the only user of
-//! these options. Depends on clap and the emulator itself.
+//! `ict emulator`: the command-line options — the standalone server's (`ict emulator [serve]
+//! --listen …`) and the subcommands that manage the project's emulator daemon (`start`,
+//! `status`, `stop`, `logs`) — and the blocking entry point that runs the standalone emulator
+//! until Ctrl-C or SIGTERM. Kept next to the emulator because it is the only user of these
+//! options. Depends on clap and the emulator itself.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,6 +12,73 @@ use tokio::net::TcpListener;
 
 use super::dns_shape::DNS_QUIRK_ENV;
 use super::{DnsQuirk, Emulator, EmulatorConfig, EmulatorError};
+
+/// `ict emulator`: a subcommand, or the standalone server's options (the same as `serve`).
+#[derive(Debug, Clone, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct EmulatorCommandArgs {
+    #[command(subcommand)]
+    pub command: Option<EmulatorCommand>,
+
+    #[command(flatten)]
+    pub serve: EmulatorArgs,
+}
+
+/// What `ict emulator` does.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum EmulatorCommand {
+    /// Run a standalone emulator in the foreground until Ctrl-C, e.g. for other tools or
+    /// fault-injection tests (`ict emulator --listen …` without `serve` does the same).
+    Serve(EmulatorArgs),
+
+    /// Start the project's emulator in the background unless it runs, and show its status.
+    Start(ProjectArgs),
+
+    /// Whether the project's emulator runs: its PID, URL, uptime, number of servers, settings,
+    /// and what keeps it alive.
+    Status {
+        #[command(flatten)]
+        project: ProjectArgs,
+
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Stop the project's emulator gracefully (its account is saved) and wait until it and its
+    /// servers' processes are gone.
+    Stop(ProjectArgs),
+
+    /// Print the project's emulator log (`.ict/emulator.log`).
+    Logs {
+        #[command(flatten)]
+        project: ProjectArgs,
+
+        /// Keep printing what it logs, until Ctrl-C.
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+
+    /// Run as the project's emulator daemon (started by other commands, not by hand).
+    #[command(hide = true)]
+    Daemon {
+        /// The project folder.
+        dir: PathBuf,
+
+        /// Listen on this loopback port when it is free (a restart keeps the address).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+}
+
+/// Which project's emulator.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProjectArgs {
+    /// A script or a project folder (default: the nearest folder upward from here that holds
+    /// `.ict/` or a `*.ict` script).
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+}
 
 /// Run the built-in 1cloud API emulator until Ctrl-C.
 #[derive(Debug, Clone, clap::Args)]
@@ -114,7 +183,7 @@ pub fn run_until_signal(
         tokio::runtime::Runtime::new().map_err(|source| EmulatorError::Serve { source })?;
     runtime.block_on(async move {
         // Inside the runtime: restoring servers may start their sshds and exporters.
-        let emulator = Emulator::new(config, None)?;
+        let emulator = Emulator::new(config)?;
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|source| EmulatorError::Bind {
@@ -128,12 +197,12 @@ pub fn run_until_signal(
                 source,
             })?;
         on_listening(addr);
-        emulator.run(listener, stop_signal()).await
+        emulator.run(listener, stop_signal(), |app| app).await
     })
 }
 
 /// Completes on Ctrl-C or (on Unix) SIGTERM.
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

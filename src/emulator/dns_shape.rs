@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use super::types::{Domain, Record};
 
-/// The environment variable that picks the quirk of the in-process emulator (and the default
+/// The environment variable that picks the quirk of the project's emulator (and the default
 /// of `ict emulator --dns-quirk`).
 pub(crate) const DNS_QUIRK_ENV: &str = "ICT_EMULATOR_DNS_QUIRK";
 
@@ -29,16 +29,23 @@ pub enum DnsQuirk {
 }
 
 impl DnsQuirk {
-    /// The quirk [`DNS_QUIRK_ENV`] names (in any case), as `ict emulator` reads it; unset is
-    /// [`DnsQuirk::Off`]. The error says which values exist.
-    pub fn from_env() -> Result<DnsQuirk, String> {
-        let Some(value) = std::env::var_os(DNS_QUIRK_ENV) else {
+    /// The quirk a [`DNS_QUIRK_ENV`] value names (in any case); unset is [`DnsQuirk::Off`].
+    /// The error says which values exist.
+    pub fn from_setting(value: Option<&str>) -> Result<DnsQuirk, String> {
+        let Some(value) = value else {
             return Ok(DnsQuirk::Off);
         };
-        let value = value.to_string_lossy();
-        <DnsQuirk as clap::ValueEnum>::from_str(&value, true).map_err(|_| {
+        <DnsQuirk as clap::ValueEnum>::from_str(value, true).map_err(|_| {
             format!("{DNS_QUIRK_ENV}={value} is not a DNS quirk (expected none or lego)")
         })
+    }
+
+    /// Its `--dns-quirk` name (`none`, `lego`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DnsQuirk::Off => "none",
+            DnsQuirk::Lego => "lego",
+        }
     }
 
     /// A domain as this shape answers it.

@@ -229,7 +229,7 @@ fn broken(entry: &str, method: &Method, path: &str) -> bool {
 }
 
 /// Whether the request carries an acceptable `Authorization: Bearer <token>`.
-fn authorized(headers: &HeaderMap, expected: Option<&str>) -> bool {
+pub(super) fn authorized(headers: &HeaderMap, expected: Option<&str>) -> bool {
     let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -250,7 +250,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn error_response(error: &ApiError) -> Response {
+pub(super) fn error_response(error: &ApiError) -> Response {
     let mut response = Response::new(Body::from(error.body()));
     *response.status_mut() = error.status;
     response.headers_mut().insert(

@@ -18,6 +18,7 @@ mod account;
 mod args;
 mod catalogue;
 mod clock;
+pub mod daemon;
 mod dns;
 mod dns_shape;
 mod error;
@@ -39,7 +40,7 @@ mod world;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,7 +48,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Mutex};
 use tokio::task::JoinHandle;
 
-pub use args::{run_until_signal, EmulatorArgs};
+pub(crate) use args::stop_signal;
+pub use args::{run_until_signal, EmulatorArgs, EmulatorCommand, EmulatorCommandArgs, ProjectArgs};
 pub use dns_shape::DnsQuirk;
 pub use error::EmulatorError;
 pub use events::{ServerEvent, ServerHooks, ServerInfo};
@@ -185,31 +187,7 @@ impl Drop for EmulatorHandle {
 /// Binds `127.0.0.1:0` and runs the emulator in a tokio task until the handle is shut down.
 /// Configuration and state-file errors are returned here, before anything listens.
 pub async fn spawn(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
-    spawn_preloaded(config, None).await
-}
-
-/// An account file read ahead of [`spawn_preloaded`] — on another thread while the script
-/// evaluates, since reading a 10,000-server account takes a tenth of a second.
-pub struct Preloaded {
-    path: PathBuf,
-    world: Result<world::World, EmulatorError>,
-}
-
-/// Reads the account file `path` (a missing file is an empty account).
-pub fn preload(path: &Path) -> Preloaded {
-    Preloaded {
-        path: path.to_owned(),
-        world: persist::load(path),
-    }
-}
-
-/// [`spawn`] with the account already read by [`preload`] (used when it is the config's
-/// state file; otherwise the file is read here).
-pub async fn spawn_preloaded(
-    config: EmulatorConfig,
-    preloaded: Option<Preloaded>,
-) -> Result<EmulatorHandle, EmulatorError> {
-    let emulator = Emulator::new(config, preloaded)?;
+    let emulator = Emulator::new(config)?;
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .await
         .map_err(|source| EmulatorError::Bind {
@@ -228,9 +206,13 @@ pub async fn spawn_preloaded(
         .as_ref()
         .and_then(|ssh| ssh.unavailable().cloned());
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(emulator.run(listener, async {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(emulator.run(
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+        |app| app,
+    ));
     Ok(EmulatorHandle {
         addr,
         ssh_unavailable,
@@ -245,7 +227,9 @@ pub async fn serve(
     config: EmulatorConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), EmulatorError> {
-    Emulator::new(config, None)?.run(listener, shutdown).await
+    Emulator::new(config)?
+        .run(listener, shutdown, |app| app)
+        .await
 }
 
 /// A validated, loaded emulator that is not listening yet.
@@ -255,10 +239,7 @@ struct Emulator {
 }
 
 impl Emulator {
-    fn new(
-        config: EmulatorConfig,
-        preloaded: Option<Preloaded>,
-    ) -> Result<Emulator, EmulatorError> {
+    fn new(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
         if !(0.0..=1.0).contains(&config.fail_rate) {
             return Err(EmulatorError::Config(format!(
                 "fail rate must be between 0 and 1, got {}",
@@ -268,10 +249,9 @@ impl Emulator {
         if config.token.as_ref().is_some_and(|t| t.trim().is_empty()) {
             return Err(EmulatorError::Config("the token is empty".to_owned()));
         }
-        let mut world = match (&config.state_file, preloaded) {
-            (Some(path), Some(preloaded)) if preloaded.path == *path => preloaded.world?,
-            (Some(path), _) => persist::load(path)?,
-            (None, _) => world::World::default(),
+        let mut world = match &config.state_file {
+            Some(path) => persist::load(path)?,
+            None => world::World::default(),
         };
         if world.servers.is_empty() && world.ips_used == 0 {
             world.ip_base = config.ip_base;
@@ -313,10 +293,13 @@ impl Emulator {
         })
     }
 
+    /// Serves the API (passed through `wrap`, which may add routes and layers around it) on
+    /// `listener` until `shutdown` completes, then saves the state.
     async fn run(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
+        wrap: impl FnOnce(axum::Router) -> axum::Router,
     ) -> Result<(), EmulatorError> {
         let shared = self.shared;
         if let Some(ssh) = &shared.ssh {
@@ -337,7 +320,7 @@ impl Emulator {
                 }
             })
         };
-        let served = axum::serve(listener, http::app(Arc::clone(&shared)))
+        let served = axum::serve(listener, wrap(http::app(Arc::clone(&shared))))
             .with_graceful_shutdown(shutdown)
             .await;
         ticker.abort();

@@ -7,6 +7,7 @@
 pub mod apply;
 mod diagnostic;
 pub mod doctor;
+pub mod emulator;
 mod escape;
 mod exec;
 pub mod graph;
@@ -33,13 +34,23 @@ pub use table::Table;
 #[derive(Debug, Clone)]
 pub struct Ui {
     color: bool,
+    /// Log lines carry the time (the project's emulator daemon, whose log is a file).
+    timestamps: bool,
 }
 
 impl Ui {
     /// Output settings from the validated configuration.
     pub fn new(config: &Config) -> Ui {
+        let daemon = matches!(
+            &config.command,
+            crate::cli::Command::Emulator(crate::emulator::EmulatorCommandArgs {
+                command: Some(crate::emulator::EmulatorCommand::Daemon { .. }),
+                ..
+            })
+        );
         Ui {
             color: config.color && io::IsTerminal::is_terminal(&io::stderr()),
+            timestamps: daemon,
         }
     }
 
@@ -59,13 +70,16 @@ impl Ui {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
         // A second call (tests call `run` twice) keeps the first subscriber.
-        let _ = tracing_subscriber::fmt()
+        let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(io::stderr)
             .with_ansi(self.color)
-            .without_time()
-            .with_target(false)
-            .try_init();
+            .with_target(false);
+        let _ = if self.timestamps {
+            builder.try_init()
+        } else {
+            builder.without_time().try_init()
+        };
     }
 
     /// Prints a command's error: every diagnostic it carries, then a one-line summary.

@@ -48,10 +48,10 @@ async fn ict_applies_dns_records_then_plans_nothing_in_either_shape() {
     }
 }
 
-/// Every command's in-process emulator takes its quirk from `ICT_EMULATOR_DNS_QUIRK`; a value
+/// The project's emulator takes its quirk from `ICT_EMULATOR_DNS_QUIRK`; a value
 /// that is no quirk is refused, naming the variable.
 #[test]
-fn in_process_emulator_reads_the_dns_quirk_variable() {
+fn the_projects_emulator_reads_the_dns_quirk_variable() {
     let test = |quirk: &str| {
         Test::new()
             .write("infra.ict", SCRIPT)

@@ -77,7 +77,7 @@ fn assert_exit(out: &Outcome, code: i32) {
 #[test]
 fn run_without_sshd_or_ansible_creates_the_servers_and_skips_the_rest_at_once() {
     let bare = Bare::new();
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::test::TempProject::new();
     super::run::copy_tree(&root().join("examples"), dir.path());
 
     let started = Instant::now();
@@ -137,7 +137,7 @@ fn run_without_ansible_pins_host_keys_and_skips_only_the_playbooks() {
     }
     let _serial = super::serial();
     let bare = Bare::new();
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::test::TempProject::new();
     super::run::copy_tree(&root().join("examples"), dir.path());
     let out = Test::new()
         .current_dir(dir.path())
@@ -174,7 +174,7 @@ fn run_without_ansible_pins_host_keys_and_skips_only_the_playbooks() {
 #[tokio::test]
 async fn run_against_the_cloud_refuses_without_ansible_before_it_changes_anything() {
     let bare = Bare::new();
-    let state = tempfile::tempdir().expect("tempdir");
+    let state = crate::test::TempProject::new();
     let cloud = Cloud::start(&state.path().join("cloud.json"), &["--task-delay", "20"]);
     let test = project(
         "let k = ssh_key(\"deploy\", #{ public_key_file: \"keys/deploy.pub\" });\n\

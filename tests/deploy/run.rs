@@ -103,7 +103,7 @@ fn the_readme_quickstart_runs_and_a_second_run_changes_nothing() {
         return;
     }
     let _serial = serial();
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::test::TempProject::new();
     copy_tree(&crate::test::root().join("examples"), dir.path());
     let written: Vec<String> = (1..=3)
         .map(|i| format!("/tmp/ict-quickstart-web-{i}.txt"))
@@ -150,7 +150,7 @@ fn the_readme_tour_runs_command_by_command() {
         .expect("the tour block");
     let tour = format!("ict check examples/quickstart.ict{tour}");
     let (tour, _) = tour.split_once("```").expect("the block's end");
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::test::TempProject::new();
     std::fs::create_dir(dir.path().join("examples")).expect("mkdir");
     copy_tree(
         &crate::test::root().join("examples"),

@@ -1,6 +1,7 @@
 //! The 1cloud emulator over real HTTP on 127.0.0.1:0: lifecycle, validation, quirks of the
 //! real API, auth, persistence and fault injection.
 
+mod daemon;
 mod dns_shape;
 mod protocol;
 mod resources;

@@ -19,9 +19,9 @@ fn write(dir: &Path, file: &str, text: &str) {
 }
 
 /// A folder holding the quickstart example, applied to the built-in emulator.
-pub(super) fn applied_quickstart() -> tempfile::TempDir {
+pub(super) fn applied_quickstart() -> crate::test::TempProject {
     let examples = root().join("examples");
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = crate::test::TempProject::new();
     for file in [
         "quickstart.ict",
         "keys/deploy.pub",
@@ -80,7 +80,7 @@ fn metrics_json_reports_every_server_of_an_applied_example() {
 #[test]
 fn servers_not_created_or_powered_off_are_rows_not_failures() {
     let script = "server(\"up\", #{});\nserver(\"down\", #{ power: \"off\" });\n";
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = crate::test::TempProject::new();
     write(dir.path(), "infra.ict", script);
     ict_in(dir.path(), &["apply", "-y", "infra.ict"]).success();
     write(

@@ -147,7 +147,7 @@ async fn cloud_reports_a_rejected_token_as_a_diagnostic() {
 
 #[tokio::test]
 async fn cloud_without_a_token_uses_the_built_in_emulator() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::test::TempProject::new();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_ict"))
         .args(["cloud", "images", "--json"])
         .current_dir(dir.path())

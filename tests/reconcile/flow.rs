@@ -305,7 +305,7 @@ fn apply_and_destroy_json_print_the_plan_every_change_and_the_outcome() {
 /// once).
 #[test]
 fn a_resize_in_the_plan_shows_what_the_server_uses_now() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crate::test::TempProject::new();
     let script = |cpu: u32| {
         format!(
             "server(\"app-1\", #{{ cpu: {cpu}, ram: 1024, disk: 20 }});\n\

@@ -272,8 +272,8 @@ pub fn expect(out: &Outcome, status: i32) {
 }
 
 /// A temporary project with the examples (quickstart.ict, keys, playbooks) copied in.
-pub fn quickstart() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
+pub fn quickstart() -> crate::test::TempProject {
+    let dir = crate::test::TempProject::new();
     copy_dir(&crate::test::root().join("examples"), dir.path());
     dir
 }
@@ -296,8 +296,8 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// A project with `count` small servers named `app-1` … `app-N` in `infra.ict`.
-pub fn fleet(count: usize) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
+pub fn fleet(count: usize) -> crate::test::TempProject {
+    let dir = crate::test::TempProject::new();
     let script = format!(
         "for i in 1..={count} {{\n    server(`app-${{i}}`, #{{ cpu: 1, ram: 1024, disk: 10 }});\n}}\n"
     );

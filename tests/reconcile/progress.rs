@@ -7,7 +7,7 @@ use crate::test::ict;
 
 #[test]
 fn a_terminal_shows_bars_while_applying_and_plain_lines_after() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::test::TempProject::new();
     std::fs::write(
         dir.path().join("infra.ict"),
         "for n in [\"a\", \"b\", \"c\"] { server(n, #{ cpu: 1, ram: 1024, disk: 20 }); }\n",

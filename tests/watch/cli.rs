@@ -65,7 +65,7 @@ fn metrics(addr: &str) -> String {
 
 #[test]
 fn sigterm_stops_watch_cleanly() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = crate::test::TempProject::new();
     let script = dir.path().join("infra.ict");
     std::fs::write(
         &script,

@@ -1,0 +1,124 @@
+//! `ict emulator …`: the standalone emulator in the foreground (`serve`, or the old
+//! `ict emulator --listen …`), and the project's emulator daemon — `start`, `status`, `stop`,
+//! `logs`, and the hidden `daemon` the other commands start.
+
+use std::io::{Read as _, Seek as _, SeekFrom};
+use std::time::Duration;
+
+use crate::daemon::{self, Found, Project, Requested};
+use crate::emulator::{EmulatorArgs, EmulatorCommand, EmulatorCommandArgs, ProjectArgs};
+use crate::exit::ExitCode;
+use crate::ui::{self, Ui};
+
+use super::Error;
+
+/// Runs `ict emulator …`.
+pub(super) fn emulator(ui: &Ui, args: &EmulatorCommandArgs) -> Result<ExitCode, Error> {
+    match &args.command {
+        None => serve(ui, &args.serve),
+        Some(EmulatorCommand::Serve(serve_args)) => serve(ui, serve_args),
+        Some(EmulatorCommand::Start(at)) => {
+            let project = project(at)?;
+            let link = daemon::ensure(&project, &Requested::from_env()?)?;
+            for note in &link.notes {
+                ui.note(&format!("note: {note}"));
+            }
+            let found = Found::Running(Box::new(link));
+            ui.out(&ui::emulator::status_text(
+                project.dir(),
+                &project.log_file(),
+                &found,
+            ));
+            Ok(ExitCode::Success)
+        }
+        Some(EmulatorCommand::Status { project: at, json }) => {
+            let project = project(at)?;
+            let found = daemon::status(&project)?;
+            let log = project.log_file();
+            if *json {
+                ui.json(&ui::emulator::status_json(project.dir(), &log, &found))
+                    .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+            } else {
+                ui.out(&ui::emulator::status_text(project.dir(), &log, &found));
+            }
+            Ok(ExitCode::Success)
+        }
+        Some(EmulatorCommand::Stop(at)) => {
+            let project = project(at)?;
+            let stopped = daemon::stop(&project)?;
+            ui.out(&ui::emulator::stopped_text(project.dir(), stopped.as_ref()));
+            Ok(ExitCode::Success)
+        }
+        Some(EmulatorCommand::Logs {
+            project: at,
+            follow,
+        }) => logs(ui, &project(at)?, *follow),
+        Some(EmulatorCommand::Daemon { dir, port }) => {
+            // The starter reads `ready URL` or `error WHY` on standard output.
+            match daemon::serve(dir, *port, |line| ui.out(line)) {
+                Ok(_) => Ok(ExitCode::Success),
+                Err(error) => {
+                    ui.out(&format!("error {}\n", error.one_line()));
+                    Err(error.into())
+                }
+            }
+        }
+    }
+}
+
+/// The standalone emulator, in the foreground until Ctrl-C or SIGTERM.
+fn serve(ui: &Ui, args: &EmulatorArgs) -> Result<ExitCode, Error> {
+    crate::emulator::run_until_signal(args.listen, args.to_config(), |addr| {
+        ui.note(&format!(
+            "1cloud emulator listening on http://{addr} (Ctrl-C to stop)"
+        ));
+    })?;
+    Ok(ExitCode::Success)
+}
+
+fn project(at: &ProjectArgs) -> Result<Project, Error> {
+    Project::find(at.path.as_deref())
+        .map_err(|e| Error::Message(format!("cannot find the project: {e}")))
+}
+
+/// Prints the log; with `follow`, keeps printing what is appended until interrupted.
+fn logs(ui: &Ui, project: &Project, follow: bool) -> Result<ExitCode, Error> {
+    let path = project.log_file();
+    let mut printed = 0;
+    loop {
+        match std::fs::File::open(&path) {
+            Ok(mut file) => {
+                let length = file.metadata().map_or(0, |m| m.len());
+                if length < printed {
+                    // Started afresh by a new daemon.
+                    printed = 0;
+                }
+                let mut text = String::new();
+                file.seek(SeekFrom::Start(printed))
+                    .and_then(|_| file.read_to_string(&mut text))
+                    .map_err(|e| Error::Message(format!("cannot read {}: {e}", path.display())))?;
+                printed += text.len() as u64;
+                ui.out(&text);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && follow => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                ui.note(&format!(
+                    "no emulator log yet: {} (the emulator of {} has not run)",
+                    path.display(),
+                    project.dir().display()
+                ));
+                return Ok(ExitCode::Success);
+            }
+            Err(e) => {
+                return Err(Error::Message(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )))
+            }
+        }
+        if !follow {
+            return Ok(ExitCode::Success);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
