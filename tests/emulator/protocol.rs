@@ -329,9 +329,12 @@ fn a_corrupt_emulator_account_file_is_named() {
         .write(".ict/emulator.json", "{\"format\": 1, \"servers\": [")
         .args(&["plan", "infra.ict"])
         .failure();
-    let stderr = crate::test::unwrapped(&out.stderr);
+    let stderr = crate::test::unwrapped(&out.stderr).replace("/ ", "/");
     assert!(
-        stderr.contains("the emulator state file .ict/emulator.json is corrupt:"),
+        stderr.contains("/.ict/emulator.json is corrupt: invalid type"),
         "{stderr}"
     );
+    // The help is about the emulator, not about 1cloud tokens.
+    assert!(stderr.contains("`ict emulator logs` shows it"), "{stderr}");
+    assert!(!stderr.contains("ONECLOUD_TOKEN"), "{stderr}");
 }
