@@ -54,9 +54,13 @@ pub(super) fn emulator(ui: &Ui, args: &EmulatorCommandArgs) -> Result<ExitCode, 
             follow,
         }) => logs(ui, &project(at)?, *follow),
         Some(EmulatorCommand::Daemon { dir, port }) => {
-            // The starter reads `ready URL` or `error WHY` on standard output.
+            // The starter reads `ready URL`, `busy` or `error WHY` on standard output.
             match daemon::serve(dir, *port, |line| ui.out(line)) {
                 Ok(_) => Ok(ExitCode::Success),
+                Err(daemon::DaemonError::AlreadyRunning { .. }) => {
+                    ui.out("busy\n");
+                    Ok(ExitCode::Success)
+                }
                 Err(error) => {
                     ui.out(&format!("error {}\n", error.one_line()));
                     Err(error.into())

@@ -61,6 +61,36 @@ impl StartLock {
     }
 }
 
+/// The lock a daemon holds for its whole life (on [`Project::run_file`]): two daemons of one
+/// project can never both run, even when two starters race.
+pub(super) struct RunLock {
+    _file: File,
+}
+
+impl RunLock {
+    /// Takes the run lock, or `None` when another daemon holds it.
+    pub(super) fn take(project: &Project) -> Result<Option<RunLock>, DaemonError> {
+        let path = project.run_file();
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(DaemonError::io("open", &path))?;
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(Some(RunLock { _file: file })),
+            Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+            Err(error) => Err(DaemonError::io("lock", &path)(error.into())),
+        }
+    }
+
+    /// Whether a daemon of the project runs (perhaps still loading its account).
+    pub(super) fn held(project: &Project) -> bool {
+        matches!(RunLock::take(project), Ok(None))
+    }
+}
+
 /// The daemon named by the lock file, if it names one.
 pub(super) fn holder(project: &Project) -> Option<LockHolder> {
     let mut text = String::new();
