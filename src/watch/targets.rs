@@ -41,9 +41,7 @@ pub fn write(path: &Path, doc: &Value) -> std::io::Result<()> {
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(());
     }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(tmp, path)
+    crate::atomic::atomic_write(path, text.as_bytes(), 0o644)
 }
 
 #[cfg(test)]
