@@ -25,7 +25,7 @@ use crate::commands::query as commands;
 use crate::commands::Error;
 use crate::config::Config;
 use crate::connect::{self, Connection};
-use crate::model::suggest;
+use crate::model::DidYouMean;
 use crate::script::session::Declared;
 use crate::script::Session;
 use crate::state::{State, StateDir};
@@ -282,8 +282,9 @@ impl Cloud {
                 .unwrap_or_default());
         }
         let names: Vec<String> = servers.iter().filter_map(named).collect();
-        let hint = suggest(name, names.iter().map(String::as_str))
-            .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
+        let hint = DidYouMean::new(name, names.iter().map(String::as_str))
+            .help()
+            .map_or_else(String::new, |h| format!("; {h}"));
         Err(
             format!("no server named `{name}` in the cloud{hint} (`cloud::servers()` lists them)")
                 .into(),

@@ -7,7 +7,7 @@ use rhai::{Dynamic, Map};
 use super::handles::{self, Handle};
 use super::value::{to_value, type_name};
 use super::{Builder, Site};
-use crate::model::{FieldSpans, ModelError, NameRef, Span, Value};
+use crate::model::{DidYouMean, FieldSpans, ModelError, NameRef, Span, Value};
 
 /// The fields of one declaration call.
 pub(crate) struct Fields<'a> {
@@ -144,12 +144,11 @@ impl<'a> Fields<'a> {
         if let Some(i) = choices.iter().position(|c| c.eq_ignore_ascii_case(&s)) {
             return i;
         }
-        let hint = crate::model::suggest(&s, choices.iter().copied())
-            .map_or_else(String::new, |c| format!("did you mean `{c}`? "));
+        let hint = DidYouMean::new(&s, choices.iter().copied()).listed("choose one of");
         self.invalid(
             key,
             format!("`{key}` must be one of {}, got \"{s}\"", choices.join(", ")),
-            Some(format!("{hint}choose one of: {}", choices.join(", "))),
+            Some(hint.to_string()),
         );
         default
     }
