@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
-use super::live::{query, Interrupts, Live, Spinner};
+use super::live::{query, Interrupts, Live};
 use super::values;
 use crate::commands::query as commands;
 use crate::commands::Error;
@@ -213,14 +213,14 @@ impl Cloud {
         future: impl Future<Output = Result<T, Error>> + Send + 'static,
     ) -> Result<T, String> {
         let interrupts = self.interrupts();
-        let mut spinner = self.spinner.then(|| Spinner::new(std::io::stderr(), label));
+        let spinner = self.spinner.then(|| self.ui.spinner(label));
         let answer = query(
             &self.live.handle(),
             future,
             timeout,
             Some(&interrupts),
             |_| {
-                if let Some(s) = spinner.as_mut() {
+                if let Some(s) = &spinner {
                     s.tick();
                 }
             },
