@@ -282,16 +282,12 @@ mod tests {
     use super::*;
 
     fn pipeline() -> Pipeline {
-        let d = crate::script::evaluate_source(
-            "t.ict",
+        let d = crate::script::evaluate_text(
             r#"server("web-1");
             pipeline("app", #{ repo: "file:///r.git", preset: "python", path: "/srv/app", keep: 2,
                 environments: #{ dev: #{ refs: ["main"] } } });"#,
-            std::path::Path::new("."),
-            crate::script::Options::new("dev", indexmap::IndexMap::new()),
         )
-        .expect("valid")
-        .desired;
+        .expect("valid");
         d.pipelines["app"].clone()
     }
 

@@ -52,10 +52,7 @@ mod tests {
     fn one_entry_per_server_with_an_address() {
         let script = r#"server("web-1", #{ groups: [group("web"), group("front")] });
             server("web-2"); server("db-1");"#;
-        let options = crate::script::Options::new("dev", indexmap::IndexMap::new());
-        let d = crate::script::evaluate_source("t.ict", script, Path::new("."), options)
-            .expect("valid")
-            .desired;
+        let d = crate::script::evaluate_text(script).expect("valid");
         let doc = file_sd(&d, |host| match host {
             "web-1" => Some("10.0.0.5"),
             "db-1" => Some("fd00::1"),

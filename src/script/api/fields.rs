@@ -158,11 +158,7 @@ impl<'a> Fields<'a> {
         let Some(v) = self.take(key) else {
             return Vec::new();
         };
-        let items: Vec<Dynamic> = if v.is_array() {
-            v.cast::<rhai::Array>()
-        } else {
-            vec![v]
-        };
+        let items = one_or_many(v);
         let key_span = self.span(key);
         let mut out = Vec::new();
         for item in items {
@@ -187,11 +183,7 @@ impl<'a> Fields<'a> {
         let Some(v) = self.take(key) else {
             return Vec::new();
         };
-        let items: Vec<Dynamic> = if v.is_array() {
-            v.cast::<rhai::Array>()
-        } else {
-            vec![v]
-        };
+        let items = one_or_many(v);
         let mut out = Vec::new();
         for item in items {
             if item.is_string() {
@@ -246,6 +238,15 @@ impl<'a> Fields<'a> {
     /// The builder, for declarations that need more than fields.
     pub(crate) fn builder(&mut self) -> &mut Builder {
         self.builder
+    }
+}
+
+/// The items of a list, or a single value as a list of one (fields accept either).
+pub(crate) fn one_or_many(v: Dynamic) -> Vec<Dynamic> {
+    if v.is_array() {
+        v.cast::<rhai::Array>()
+    } else {
+        vec![v]
     }
 }
 

@@ -23,7 +23,7 @@ use indexmap::IndexMap;
 use rhai::{Dynamic, Engine, EvalAltResult, Map, NativeCallContext};
 
 use super::alert::notify_from;
-use super::fields::Fields;
+use super::fields::{one_or_many, Fields};
 use super::{check_name, function, Shared, Site};
 use crate::model::alert::parse_duration;
 use crate::model::pipeline::{check_ref, STANDARD_STAGES};
@@ -257,11 +257,7 @@ fn environments(f: &mut Fields<'_>, site: &Site) -> IndexMap<String, PipelineEnv
 }
 
 fn ref_list(f: &mut Fields<'_>, site: &Site, span: Span, env: &str, v: Dynamic) -> Vec<String> {
-    let items: Vec<Dynamic> = if v.is_array() {
-        v.cast::<rhai::Array>()
-    } else {
-        vec![v]
-    };
+    let items = one_or_many(v);
     let mut refs = Vec::new();
     for item in items {
         if !item.is_string() {
