@@ -639,7 +639,7 @@ fn save_plan(
         plan: serde_json::to_value(plan).map_err(|e| Error::Message(e.to_string()))?,
     };
     let text = serde_json::to_string_pretty(&saved).map_err(|e| Error::Message(e.to_string()))?;
-    crate::ansible::write_private(out, &text)
+    crate::atomic::atomic_write(out, text.as_bytes(), 0o600)
         .map_err(|e| Error::Message(format!("cannot write {}: {e}", out.display())))
 }
 

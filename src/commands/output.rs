@@ -86,17 +86,12 @@ pub(super) fn output(config: &Config, ui: &Ui, args: &OutputArgs) -> Result<Exit
     if let Some(name) = &args.name {
         let Some(entry) = recorded.get(name) else {
             let names: Vec<&str> = recorded.keys().map(String::as_str).collect();
-            let hint = model::suggest(name, names.iter().copied())
-                .map(|s| format!("did you mean `{s}`? "))
-                .unwrap_or_default();
+            let hint = model::DidYouMean::new(name, names.iter().copied())
+                .listed("recorded")
+                .when_empty("recorded: none (run `ict apply` first)");
             return Err(Error::Message(format!(
-                "no output `{name}` was recorded in environment `{}`; {hint}recorded: {}",
+                "no output `{name}` was recorded in environment `{}`; {hint}",
                 config.env,
-                if names.is_empty() {
-                    "none (run `ict apply` first)".to_owned()
-                } else {
-                    names.join(", ")
-                }
             )));
         };
         // Asked for by name: a secret is read from the environment now.

@@ -57,16 +57,11 @@ fn resolve_address(state: &crate::state::State, name: &str) -> Result<Address, E
         [one] => Ok((**one).clone()),
         [] => {
             let all: Vec<String> = known.iter().map(ToString::to_string).collect();
-            let suggestion = crate::model::suggest(name, all.iter().map(String::as_str))
-                .map(|s| format!("did you mean `{s}`? "))
-                .unwrap_or_default();
+            let hint = crate::model::DidYouMean::new(name, all.iter().map(String::as_str))
+                .listed("known")
+                .when_empty("known: nothing");
             Err(Error::Message(format!(
-                "the state knows no `{name}`; {suggestion}known: {}",
-                if all.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    all.join(", ")
-                }
+                "the state knows no `{name}`; {hint}"
             )))
         }
         many => Err(Error::Message(format!(

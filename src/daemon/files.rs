@@ -7,11 +7,11 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, Write as _};
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::time::{Duration, Instant};
 
 use rustix::fs::{flock, FlockOperation};
 
+use crate::atomic::atomic_write;
 use crate::state::{Liveness, LockHolder};
 
 use super::{DaemonError, Project};
@@ -142,9 +142,7 @@ pub(super) fn addr(project: &Project) -> Option<String> {
 /// Writes the address file (whole, under a temporary name first).
 pub(super) fn write_addr(project: &Project, url: &str) -> Result<(), DaemonError> {
     let path = project.addr_file();
-    let temp = path.with_extension("addr.tmp");
-    std::fs::write(&temp, format!("{url}\n"))
-        .and_then(|()| std::fs::rename(&temp, &path))
+    atomic_write(&path, format!("{url}\n").as_bytes(), 0o644)
         .map_err(DaemonError::io("write", &path))
 }
 
@@ -162,13 +160,7 @@ pub(super) fn ensure_token(project: &Project) -> Result<String, DaemonError> {
     }
     let path = project.token_file();
     let token = random_token();
-    let _ = std::fs::remove_file(&path);
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .and_then(|mut file| file.write_all(format!("{token}\n").as_bytes()))
+    atomic_write(&path, format!("{token}\n").as_bytes(), 0o600)
         .map_err(DaemonError::io("write", &path))?;
     Ok(token)
 }

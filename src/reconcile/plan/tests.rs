@@ -2,8 +2,6 @@
 //! emulator, no I/O. The desired model comes from a few lines of script (the script layer is
 //! pure too); the cloud and the state are built here.
 
-use std::path::Path;
-
 use crate::model::Desired;
 use crate::provider::{
     DcLocation, DomainId, Image, ImageId, NetworkId, Observed, ObservedDomain, ObservedNetwork,
@@ -19,11 +17,7 @@ const KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops";
 
 fn desired(script: &str) -> Desired {
-    let options = crate::script::Options::new("dev", indexmap::IndexMap::new());
-    match crate::script::evaluate_source("test.ict", script, Path::new("."), options) {
-        Ok(evaluated) => evaluated.desired,
-        Err(failure) => panic!("script fails: {:?}", failure.problems),
-    }
+    crate::script::evaluate_text(script).expect("a valid script")
 }
 
 fn images() -> Vec<Image> {
