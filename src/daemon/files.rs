@@ -71,11 +71,10 @@ impl RunLock {
     /// Takes the run lock, or `None` when another daemon holds it.
     pub(super) fn take(project: &Project) -> Result<Option<RunLock>, DaemonError> {
         let path = project.run_file();
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
             .open(&path)
             .map_err(DaemonError::io("open", &path))?;
         match flock(&file, FlockOperation::NonBlockingLockExclusive) {
