@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::reconcile::{outcome, Cloud};
 use crate::test::{root, Outcome, Test};
 
 /// Held by every test that starts sshds.
@@ -100,7 +101,32 @@ pub fn ict_code(dir: &Path, ssh: bool, args: &[&str], code: i32) -> Outcome {
     out
 }
 
-/// A fresh folder for playbooks to write into (they run on this machine), removed on drop.
+/// `ict emulator --ssh` serving the project in `dir` (its account where the built-in emulator
+/// keeps it, `.ict/emulator.json`) while the guard lives, so that its servers keep running
+/// between commands; run `ict` against it with [`cloud_ict`]. Killed on drop (its servers'
+/// machines die with it).
+pub fn emulator_with_ssh(dir: &Path) -> Cloud {
+    std::fs::create_dir_all(dir.join(".ict")).expect("state folder");
+    Cloud::start(
+        &dir.join(".ict/emulator.json"),
+        &["--task-delay", "20", "--ssh"],
+    )
+}
+
+/// Runs `ict ARGS` in `dir` against `cloud` and asserts it exits with `code`.
+#[track_caller]
+pub fn cloud_ict(cloud: &Cloud, dir: &Path, args: &[&str], code: i32) -> Outcome {
+    let out = outcome(cloud.command(dir, args).output().expect("run ict"));
+    assert_eq!(
+        out.status, code,
+        "ict {args:?} should exit with {code}:\n{}{}",
+        out.stdout, out.stderr
+    );
+    out
+}
+
+/// A fresh folder for playbooks to write into on the servers (each server sees this computer's
+/// files beneath its own layer, so the path is free there too), removed on drop.
 pub fn output_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("ict-test-")
@@ -111,7 +137,12 @@ pub fn output_dir() -> tempfile::TempDir {
 /// Public IPs by server name, from `ict inventory --list`.
 pub fn ips(dir: &Path) -> Vec<(String, String)> {
     let out = ict_code(dir, false, &["inventory", "--list", "infra.ict"], 0);
-    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("inventory JSON");
+    ips_in(&out.stdout)
+}
+
+/// Public IPs by server name, from the output of `ict inventory --list`.
+pub fn ips_in(inventory: &str) -> Vec<(String, String)> {
+    let json: serde_json::Value = serde_json::from_str(inventory).expect("inventory JSON");
     json["_meta"]["hostvars"]
         .as_object()
         .expect("hostvars")
@@ -137,6 +168,35 @@ pub fn server_dir(dir: &Path, name: &str) -> PathBuf {
                 .is_ok_and(|t| t.lines().next().is_some_and(|l| l.contains(&tag)))
         })
         .unwrap_or_else(|| panic!("no emulator folder for {name} in {}", servers.display()))
+}
+
+/// What `command` prints on server `host` (run with `ict exec`, which must succeed), a `\n`
+/// after each line.
+#[track_caller]
+pub fn exec_on(dir: &Path, script: &str, host: &str, command: &str) -> String {
+    let out = ict_code(dir, true, &["exec", script, "-l", host, "--", command], 0);
+    exec_lines(&out.stdout)
+        .into_iter()
+        .filter(|(name, _)| name == host)
+        .fold(String::new(), |mut all, (_, text)| {
+            all.push_str(&text);
+            all.push('\n');
+            all
+        })
+}
+
+/// Server `name`'s root filesystem as its running machine sees it (`/proc/<init>/root`), to
+/// read its files from this computer while the emulator that runs it is up.
+#[track_caller]
+pub fn machine_root(dir: &Path, name: &str) -> PathBuf {
+    running_root(dir, name).unwrap_or_else(|| panic!("{name}'s machine is not running"))
+}
+
+/// [`machine_root`], or `None` while the server's machine is not running.
+pub fn running_root(dir: &Path, name: &str) -> Option<PathBuf> {
+    let file = server_dir(dir, name).join(ict::emulator::machine::PID_FILE);
+    let pid = std::fs::read_to_string(file).ok()?;
+    Some(PathBuf::from(format!("/proc/{}/root", pid.trim())))
 }
 
 /// Lines `name | text` of `ict exec` output, as (name, text).

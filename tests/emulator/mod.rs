@@ -2,6 +2,7 @@
 //! real API, auth, persistence and fault injection.
 
 mod dns_shape;
+pub(crate) mod machine;
 mod protocol;
 mod resources;
 mod servers;

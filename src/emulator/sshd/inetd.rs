@@ -1,7 +1,8 @@
 //! One server's SSH service, inetd style: a listening socket on the server's `<ip>:22` and,
-//! for every accepted connection, `sshd -i -f <its sshd_config>` with the socket as standard
-//! input and output. Listening costs one `bind`, so restoring 50 servers is quick; each
-//! connection costs what a daemon's per-connection re-exec costs anyway.
+//! for every accepted connection, `sshd -i -f /etc/ict/sshd_config` inside the server's
+//! machine (`nsenter` into it; the first connection boots it if needed) with the socket as
+//! standard input and output. Listening costs one `bind`, so restoring 50 servers is quick;
+//! each connection costs what a daemon's per-connection re-exec costs, plus `nsenter`.
 //!
 //! [`Listening::stop`] closes the socket, then stops every live connection together with the
 //! processes below it (SIGTERM, then SIGKILL after a grace period). A [`Listening`] dropped
@@ -10,7 +11,7 @@
 //! listens any more; a connection still open then ends when its client does (ict's in-process
 //! emulator dies with its client). No parent-death signal is set: Linux sends it when the
 //! spawning *thread* ends, and tokio may retire a worker thread while the connection lives.
-//! Depends on `files` and `procfs`.
+//! Depends on `files`, `machine` and `procfs`.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -27,11 +28,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use super::files::{Files, SshdError};
-use super::procfs;
+use crate::emulator::machine::{Machine, SSHD_CONFIG};
+use crate::emulator::procfs;
 use crate::emulator::ServerInfo;
 
-/// sshd's privilege-separation folder (compiled into Debian's sshd).
-pub(super) const PRIVSEP_DIR: &str = "/run/sshd";
 /// How long a connection's processes get between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
 const POLL: Duration = Duration::from_millis(5);
@@ -83,12 +83,13 @@ impl Connections {
     }
 }
 
-/// Prepares the server's files and listens on `<ip>:22`.
+/// Prepares the server's files and listens on `<ip>:22` for its `machine`.
 /// `sshd` is the OpenSSH server program (an absolute path: sshd re-executes itself).
 pub(super) async fn listen(
     files: &Files,
     info: &ServerInfo,
     sshd: &Path,
+    machine: Arc<Machine>,
 ) -> Result<Listening, SshdError> {
     files.prepare(info).await?;
     let log = std::fs::OpenOptions::new()
@@ -108,7 +109,7 @@ pub(super) async fn listen(
     let connections = Arc::new(Connections::default());
     let accept = tokio::spawn(accept_loop(
         listener,
-        (sshd.to_owned(), files.config()),
+        (machine, sshd.to_owned()),
         log,
         Arc::clone(&connections),
     ));
@@ -119,14 +120,16 @@ pub(super) async fn listen(
     })
 }
 
-/// Accepts connections until the task is aborted; each one gets its own `sshd -i`, reaped by
-/// a small task that forgets it when it exits.
+/// Accepts connections until the task is aborted; each one gets its own `sshd -i` inside the
+/// machine (booted first if it is not running), reaped by a small task that forgets it when
+/// it exits. A connection the machine cannot take (its boot failed) is closed.
 async fn accept_loop(
     listener: TcpListener,
-    (sshd, config): (PathBuf, PathBuf),
+    (machine, sshd): (Arc<Machine>, PathBuf),
     log: File,
     connections: Arc<Connections>,
 ) {
+    let mut failed_boot = false;
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -136,10 +139,28 @@ async fn accept_loop(
                 continue;
             }
         };
-        let mut child = match spawn_sshd(stream, (&sshd, &config), &log) {
+        let pid = match machine.start().await {
+            Ok(pid) => pid,
+            Err(error) => {
+                if !std::mem::replace(&mut failed_boot, true) {
+                    let help = miette::Diagnostic::help(&error)
+                        .map(|h| format!(" ({h})"))
+                        .unwrap_or_default();
+                    tracing::warn!(
+                        "emulated server at {:?}: {error}{help}",
+                        listener.local_addr().ok()
+                    );
+                }
+                continue;
+            }
+        };
+        let mut child = match spawn_sshd(stream, (&machine, pid, &sshd), &log) {
             Ok(child) => child,
             Err(error) => {
-                tracing::warn!(config = %config.display(), "cannot run {} -i: {error}", sshd.display());
+                tracing::warn!(
+                    "cannot run {} -i in the server's machine: {error}",
+                    sshd.display()
+                );
                 continue;
             }
         };
@@ -158,21 +179,30 @@ async fn accept_loop(
     }
 }
 
-/// `sshd -i -e -f CONFIG` on the accepted socket (blocking mode, as sshd expects), its log
-/// appended to the server's `sshd.log`. Its own process group, so a Ctrl-C in the terminal
-/// reaches only ict, which then stops it in order.
+/// `sshd -i -e -f /etc/ict/sshd_config` inside the machine whose init is `pid`, on the accepted
+/// socket (blocking mode, as sshd expects), its log appended to the server's `sshd.log`. Its
+/// own process group, so a Ctrl-C in the terminal reaches only ict, which then stops it in
+/// order.
 fn spawn_sshd(
     stream: TcpStream,
-    (sshd, config): (&Path, &Path),
+    (machine, pid, sshd): (&Machine, i32, &Path),
     log: &File,
 ) -> io::Result<tokio::process::Child> {
     let stream = stream.into_std()?;
     stream.set_nonblocking(false)?;
     let output = stream.try_clone()?;
-    let mut command = tokio::process::Command::new(sshd);
+    let config = std::ffi::OsStr::new(SSHD_CONFIG);
+    let mut command = machine.enter(
+        pid,
+        &[
+            sshd.as_os_str(),
+            "-i".as_ref(),
+            "-e".as_ref(),
+            "-f".as_ref(),
+            config,
+        ],
+    );
     command
-        .args(["-i", "-e", "-f"])
-        .arg(config)
         .stdin(Stdio::from(OwnedFd::from(stream)))
         .stdout(Stdio::from(OwnedFd::from(output)))
         .stderr(Stdio::from(log.try_clone()?))
