@@ -10,6 +10,7 @@ mod exec;
 mod forget_host_key;
 mod host_key;
 mod inventory;
+mod isolation;
 mod metrics;
 mod power;
 mod prerequisites;
