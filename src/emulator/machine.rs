@@ -128,6 +128,14 @@ impl Machine {
         inner.info = Some(info);
     }
 
+    /// The server was resized: a powered-on machine gets the new disk size at its next boot.
+    pub(super) async fn resize(&self, info: ServerInfo) {
+        let mut inner = self.inner.lock().await;
+        if inner.info.is_some() {
+            inner.info = Some(info);
+        }
+    }
+
     /// Powers off: stops every process of the machine and waits until they are gone.
     pub(super) async fn power_off(&self) {
         let mut inner = self.inner.lock().await;
@@ -281,10 +289,11 @@ async fn stop_leftover(pid_file: &Path, dir: &Path) {
     else {
         return;
     };
-    let mut tail = format!("\0{}\0{pid}\0", boot::INIT_NAME).into_bytes();
-    tail.extend_from_slice(dir.as_os_str().as_encoded_bytes());
-    tail.push(0);
-    if procfs::cmdline(pid).is_some_and(|c| c.ends_with(&tail)) {
+    let mut name = format!("\0{}\0{pid}\0", boot::INIT_NAME).into_bytes();
+    name.extend_from_slice(dir.as_os_str().as_encoded_bytes());
+    name.push(0);
+    let init = procfs::cmdline(pid).is_some_and(|c| c.windows(name.len()).any(|w| w == name));
+    if init {
         tracing::warn!(pid, dir = %dir.display(), "stopping a server's machine left running by an earlier emulator");
         procfs::signal_all(&[pid], Signal::KILL);
         tokio::task::spawn_blocking(move || wait_gone(pid))

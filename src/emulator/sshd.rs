@@ -162,6 +162,7 @@ struct Actor {
 enum Command {
     Start { server: ServerInfo, restored: bool },
     Power(bool),
+    Resize(ServerInfo),
     Delete,
     Barrier(oneshot::Sender<()>),
     Stop,
@@ -285,6 +286,11 @@ impl Live {
                     let _ = actor.queue.send(Command::Power(*on));
                 }
             }
+            ServerEvent::Resized { server } => {
+                if let Some(actor) = actors.get(&server.id) {
+                    let _ = actor.queue.send(Command::Resize(server.clone()));
+                }
+            }
             ServerEvent::Deleted { id, .. } => {
                 if let Some(actor) = actors.get(id) {
                     let _ = actor.queue.send(Command::Delete);
@@ -359,6 +365,10 @@ async fn run(server: Server, mut commands: mpsc::UnboundedReceiver<Command>) {
                     server.machine.power_on(new.clone(), false).await;
                     listening = launch(&server, new, true).await;
                 }
+            }
+            Command::Resize(new) => {
+                server.machine.resize(new.clone()).await;
+                info = Some(new);
             }
             Command::Delete => {
                 stop(&mut listening, &server.machine).await;

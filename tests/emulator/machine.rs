@@ -1,7 +1,8 @@
 //! Issue 16: every emulated server is an isolated machine — its own hostname, PID namespace and
 //! root filesystem on a disk of the declared size. What runs on it writes into its own layer,
 //! never into this computer's files; power off stops every process of it, power on brings its
-//! files back, a rebuild resets it to its image, a delete removes its disk. Driven through the
+//! files back and starts its services, a resize grows its disk, a rebuild resets it to its
+//! image, a delete removes its disk. Driven through the
 //! API and the system `ssh` client, like `sshd`'s tests (same requirements).
 
 use std::path::Path;
@@ -120,8 +121,45 @@ async fn machine_lifecycle() {
 
     // Power on: the same files and users, a fresh set of processes.
     power(&api, web, "PowerOn").await;
+    client.answers(&web_ip, "yes").await;
     let after = "cat /etc/ict-probe; id -u ictprobe >/dev/null && echo user; pgrep -c -f 'sleep 3010[0]' || true";
     assert_eq!(output(&client, &web_ip, after).await, "web\nuser\n0\n");
+
+    // Its services start at every boot (its own /etc/rc.local), and a resize shows after one.
+    let rc = "printf '#!/bin/sh\\nsetsid sleep 30200 </dev/null >/dev/null 2>&1 &\\n' \
+              > /etc/rc.local && chmod 755 /etc/rc.local && echo ok";
+    assert_eq!(output(&client, &web_ip, rc).await, "ok\n");
+    let resize = api
+        .ok(
+            Method::PUT,
+            &format!("/server/{web}"),
+            Some(json!({"HDD": 20})),
+        )
+        .await;
+    api.wait_for(
+        &format!("/server/{web}/action/{}", resize["ID"]),
+        "State",
+        "Completed",
+    )
+    .await;
+    power(&api, web, "PowerReboot").await;
+    client.answers(&web_ip, "yes").await;
+    let booted =
+        "pgrep -c -f 'sleep 3020[0]' || true; df -BG --output=size / | tail -1 | tr -d ' '";
+    let mut seen = String::new();
+    for _ in 0..50 {
+        let out = client.run(&web_ip, "yes", booted).await;
+        seen = String::from_utf8_lossy(&out.stdout).into_owned();
+        if seen == "1\n20G\n" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let log = std::fs::read_to_string(ssh_server_dir(&state, web).join("boot.log"));
+    assert_eq!(
+        seen, "1\n20G\n",
+        "the service runs and the disk grew; boot: {log:?}"
+    );
 
     // Rebuild: back to the image (the same host key, so the pin still holds).
     let path = format!("/server/{web}");

@@ -38,19 +38,24 @@ mount -t tmpfs -o mode=755,nosuid,nodev tmpfs root/run
 mkdir -p root/run/sshd root/run/lock root/run/ict-old
 install -D -m 644 sshd_config root/etc/ict/sshd_config
 printf '%s\n' "$1" > /proc/sys/kernel/hostname
+rc=; [ -f disk/upper/etc/rc.local ] && rc=1
 read -r pid rest < /proc/self/stat
 cd root
 pivot_root . run/ict-old
-exec chroot . /bin/bash -c "$3" ict-init "$pid" "$2"
+exec chroot . /bin/bash -c "$3" ict-init "$pid" "$2" "$rc"
 "#;
 
 /// The machine's init (bash, which reaps the orphans it adopts): reports `ready <PID>` on
-/// standard output, lets go of the emulator's pipes, and sleeps. On SIGTERM it sends SIGTERM
-/// to every process of the machine and waits for them for up to 2 s; when it exits, the kernel
-/// kills what is left. `$2` (the server's folder) only names the machine in `ps`.
+/// standard output, lets go of the emulator's pipes, starts the server's services — its own
+/// `/etc/rc.local` (`$3` is 1 when the file is on the server's disk, not only beneath it on
+/// this computer), run at every boot as on a Debian without systemd, its output in
+/// `/var/log/rc.local.log` — and sleeps. On SIGTERM it sends SIGTERM to every process of the
+/// machine and waits for them for up to 2 s; when it exits, the kernel kills what is left.
+/// `$2` (the server's folder) only names the machine in `ps`.
 pub(super) const INIT: &str = r#"umount -l /run/ict-old && rmdir /run/ict-old
 echo "ready $1"
 exec </dev/null >/dev/null 2>&1
+if [ "$3" = 1 ] && [ -x /etc/rc.local ]; then setsid /etc/rc.local >>/var/log/rc.local.log 2>&1 & fi
 trap 'kill -TERM -1; n=0; while kill -0 -1 && [ $n -lt 40 ]; do sleep 0.05; n=$((n+1)); done; exit 0' TERM
 while :; do sleep 2147483647 & wait $!; done
 "#;

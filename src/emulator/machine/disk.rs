@@ -4,7 +4,8 @@
 //! server's first files — its host key, its hostname and `/etc/hosts` line, and a `/root`
 //! of its own (an opaque folder, so this computer's `/root` does not show through) holding the
 //! keys given at create as `.ssh/authorized_keys`. Only the blocks written take space on this
-//! computer. Depends on `events` (for [`ServerInfo`]).
+//! computer. A resize grows the disk at the next boot. Depends on `events` (for
+//! [`ServerInfo`]) and `needs`.
 
 use std::io;
 use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
@@ -31,7 +32,7 @@ pub(super) async fn ensure(
 ) -> Result<(), MachineError> {
     let image = image(dir);
     if image.exists() {
-        return Ok(());
+        return grow(&image, info.disk_gb).await;
     }
     let staging = dir.join("disk.new.d");
     let partial = dir.join("disk.img.new");
@@ -57,30 +58,54 @@ pub(super) async fn ensure(
 
 /// A sparse file of `disk_gb` GiB (at least 1) with an ext4 filesystem holding `staging`'s tree.
 async fn make(file: &Path, disk_gb: u32, staging: &Path) -> Result<(), MachineError> {
+    let size = u64::from(disk_gb.max(1)) * GIB;
+    std::fs::File::create(file)
+        .and_then(|f| f.set_len(size))
+        .map_err(|e| MachineError::Disk {
+            path: file.to_owned(),
+            reason: e.to_string(),
+        })?;
+    // Lazy inode tables and journal, and no discard: quick on a sparse file, and nothing is
+    // written until used (the boot mounts with `noinit_itable`, so the kernel does not
+    // zero the tables in the background either).
+    let options = "lazy_itable_init=1,lazy_journal_init=1,nodiscard";
+    let staging = staging.to_string_lossy();
+    let args = ["-q", "-F", "-m", "0", "-E", options, "-d", &staging];
+    run(file, "mkfs.ext4", &args, 0).await
+}
+
+/// Grows the disk to `disk_gb` GiB if a resize made it larger (disks only grow): the file,
+/// then its filesystem (checked first, as `resize2fs` wants).
+async fn grow(image: &Path, disk_gb: u32) -> Result<(), MachineError> {
+    let size = u64::from(disk_gb.max(1)) * GIB;
+    let failed = |e: std::io::Error| MachineError::Disk {
+        path: image.to_owned(),
+        reason: e.to_string(),
+    };
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(image)
+        .map_err(failed)?;
+    if file.metadata().map_err(failed)?.len() >= size {
+        return Ok(());
+    }
+    file.set_len(size).map_err(failed)?;
+    tracing::info!(disk = %image.display(), disk_gb, "growing a resized server's disk");
+    // e2fsck exits 1 when it corrected something: the filesystem is fine then too.
+    run(image, "e2fsck", &["-f", "-p"], 1).await?;
+    run(image, "resize2fs", &[], 0).await
+}
+
+/// Runs the e2fsprogs program `name` with `args`, then `file`; an exit code above `worst`
+/// is a failure.
+async fn run(file: &Path, name: &str, args: &[&str], worst: i32) -> Result<(), MachineError> {
     let failed = |reason: String| MachineError::Disk {
         path: file.to_owned(),
         reason,
     };
-    let size = u64::from(disk_gb.max(1)) * GIB;
-    std::fs::File::create(file)
-        .and_then(|f| f.set_len(size))
-        .map_err(|e| failed(e.to_string()))?;
-    let mkfs =
-        needs::program("mkfs.ext4").ok_or_else(|| failed("mkfs.ext4 is missing".to_owned()))?;
-    // Lazy inode tables and journal, and no discard: quick on a sparse file, and nothing is
-    // written until used (the boot mounts with `noinit_itable`, so the kernel does not
-    // zero the tables in the background either).
-    let output = tokio::process::Command::new(mkfs)
-        .args([
-            "-q",
-            "-F",
-            "-m",
-            "0",
-            "-E",
-            "lazy_itable_init=1,lazy_journal_init=1,nodiscard",
-            "-d",
-        ])
-        .arg(staging)
+    let program = needs::program(name).ok_or_else(|| failed(format!("{name} is missing")))?;
+    let output = tokio::process::Command::new(program)
+        .args(args)
         .arg(file)
         .env_clear()
         .env("PATH", needs::SYSTEM_PATH)
@@ -88,12 +113,12 @@ async fn make(file: &Path, disk_gb: u32, staging: &Path) -> Result<(), MachineEr
         .kill_on_drop(true)
         .output()
         .await
-        .map_err(|e| failed(format!("cannot run mkfs.ext4: {e}")))?;
-    if output.status.success() {
+        .map_err(|e| failed(format!("cannot run {name}: {e}")))?;
+    if output.status.code().is_some_and(|code| code <= worst) {
         Ok(())
     } else {
         Err(failed(format!(
-            "mkfs.ext4 failed: {}",
+            "{name} failed: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         )))
     }

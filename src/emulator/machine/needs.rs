@@ -22,7 +22,7 @@ pub struct Need {
 }
 
 /// The programs the boot script and the connections run, with the Debian package of each.
-const PROGRAMS: [(&str, &str); 9] = [
+const PROGRAMS: [(&str, &str); 11] = [
     ("unshare", "apt-get install -y util-linux"),
     ("nsenter", "apt-get install -y util-linux"),
     ("setpriv", "apt-get install -y util-linux"),
@@ -31,6 +31,8 @@ const PROGRAMS: [(&str, &str); 9] = [
     ("pivot_root", "apt-get install -y util-linux"),
     ("chroot", "apt-get install -y coreutils"),
     ("mkfs.ext4", "apt-get install -y e2fsprogs"),
+    ("e2fsck", "apt-get install -y e2fsprogs"),
+    ("resize2fs", "apt-get install -y e2fsprogs"),
     ("bash", "apt-get install -y bash"),
 ];
 
