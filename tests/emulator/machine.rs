@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::sshd::{gone, id_and_ip, power, ssh_testable, start, Client};
 use super::{small_server, Api};
+use crate::reconcile::Cloud;
 
 /// What `ssh` printed, or a panic with its error output.
 async fn output(client: &Client, ip: &str, remote: &str) -> String {
@@ -189,4 +190,66 @@ pub(crate) fn assert_no_user(name: &str) {
         !passwd.lines().any(|l| l.starts_with(&format!("{name}:"))),
         "{name} was added to this computer's /etc/passwd"
     );
+}
+
+/// Polls (at most 10 s) until `done` holds.
+async fn eventually(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+/// The SSH banner of `ip:22` (the server's sshd, run in its machine for this connection).
+fn banner(ip: &str) -> String {
+    use std::io::BufRead as _;
+    let stream = std::net::TcpStream::connect((ip, 22)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    let mut line = String::new();
+    std::io::BufReader::new(stream)
+        .read_line(&mut line)
+        .expect("banner");
+    line
+}
+
+/// A machine dies with the emulator that runs it, even one killed with SIGKILL (it gets the
+/// parent-death signal), and the next emulator boots the same disk with the first connection.
+#[test]
+fn a_killed_emulator_takes_its_machines_with_it() {
+    if !ssh_testable() {
+        return;
+    }
+    let _serial = crate::deploy::serial();
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(killed_emulator());
+}
+
+async fn killed_emulator() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("emulator.json");
+    let mut cloud = Cloud::start(&state, &["--task-delay", "20", "--ssh"]);
+    let server = cloud.create_by_hand("solo").await;
+    let (id, ip) = id_and_ip(&server);
+    let pid_file = ssh_server_dir(&state, id).join(PID_FILE);
+    eventually("the machine runs", || pid_file.exists()).await;
+    let (init, ns) = machine(&state, id);
+
+    cloud.kill_and_restart();
+    eventually("the machine is gone", || processes_in(&ns).is_empty()).await;
+    assert!(!Path::new(&format!("/proc/{init}")).exists());
+
+    assert!(banner(&ip).starts_with("SSH-2.0-OpenSSH"), "sshd answers");
+    let (again, _) = machine(&state, id);
+    assert_ne!(again, init, "a new machine on the same disk");
+    drop(cloud);
+    eventually("the new machine is gone", || {
+        !Path::new(&format!("/proc/{again}")).exists()
+    })
+    .await;
 }
