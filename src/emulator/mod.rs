@@ -81,8 +81,9 @@ pub struct EmulatorConfig {
     pub hooks: Option<Arc<dyn ServerHooks>>,
     /// First public IP handed out in a new account (default 127.1.0.10).
     pub ip_base: Option<std::net::Ipv4Addr>,
-    /// Back every Active, powered-on server with a real sshd on its IP, port 22 (needs root
-    /// and `sshd`; without them one warning is logged and servers have no SSH).
+    /// Make every Active, powered-on server an isolated machine with a real sshd on its IP,
+    /// port 22 (needs root, `sshd` and what `machine::needs` lists; without them one warning
+    /// is logged and servers have no SSH — they never run unisolated).
     pub ssh_backing: bool,
     /// The OpenSSH server program for `ssh_backing` (default `/usr/sbin/sshd`; see
     /// [`sshd_program`]).

@@ -198,8 +198,8 @@ impl SshBacking {
                     && !warned.swap(true, Ordering::Relaxed)
                 {
                     tracing::warn!(
-                        "emulated servers are not backed by sshd, so SSH (ict exec, Ansible) \
-                         cannot reach them: {reason}"
+                        "emulated servers run API-only, without SSH (ict exec, Ansible), \
+                         rather than unisolated on this computer: {reason}"
                     );
                 }
             }
@@ -239,7 +239,7 @@ impl Live {
                 .map_err(|e| failed(format!("cannot create a temporary folder: {e}")))?;
             (temp.path().join("servers"), Some(temp))
         };
-        // sshd resolves the paths in its configuration from its own working directory.
+        // Machines boot with their folder as working directory and are recognised by it.
         let root = std::path::absolute(&root)
             .map_err(|e| failed(format!("cannot resolve {}: {e}", root.display())))?;
         Ok(Live {

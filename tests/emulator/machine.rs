@@ -12,7 +12,7 @@ use ict::emulator::ssh_server_dir;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::sshd::{gone, id_and_ip, power, ssh_testable, start, Client};
+use super::sshd::{gone, id_and_ip, power, ssh_test, start_with_client, Client};
 use super::{small_server, Api};
 use crate::reconcile::Cloud;
 
@@ -65,26 +65,13 @@ async fn create(api: &Api, name: &str, key: &Value, hdd: u32) -> (u64, String) {
 
 #[test]
 fn a_server_is_a_machine_of_its_own_across_power_cycles_rebuild_and_delete() {
-    if !ssh_testable() {
-        return;
-    }
-    let _serial = crate::deploy::serial();
-    tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(machine_lifecycle());
+    ssh_test(machine_lifecycle());
 }
 
 async fn machine_lifecycle() {
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("emulator.json");
-    let client = Client::new(dir.path()).await;
-    let (handle, api) = start(&state).await;
-    let key = api
-        .post(
-            "/sshkey",
-            json!({"Title": "test", "PublicKey": client.public_key()}),
-        )
-        .await;
+    let (handle, api, client, key) = start_with_client(dir.path(), &state).await;
     let (web, web_ip) = create(&api, "web", &key, 10).await;
     let (_, db_ip) = create(&api, "db", &key, 20).await;
     client.answers(&web_ip, "accept-new").await;
@@ -221,13 +208,7 @@ fn banner(ip: &str) -> String {
 /// parent-death signal), and the next emulator boots the same disk with the first connection.
 #[test]
 fn a_killed_emulator_takes_its_machines_with_it() {
-    if !ssh_testable() {
-        return;
-    }
-    let _serial = crate::deploy::serial();
-    tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(killed_emulator());
+    ssh_test(killed_emulator());
 }
 
 async fn killed_emulator() {

@@ -21,7 +21,7 @@ use super::{config, small_server, Api};
     clippy::print_stderr,
     reason = "a skipped test says why in the test output"
 )]
-pub(super) fn ssh_testable() -> bool {
+fn ssh_testable() -> bool {
     let reason = if !Path::new("/usr/sbin/sshd").is_file() {
         Some("/usr/sbin/sshd is missing (apt-get install openssh-server)")
     } else if !rustix::process::geteuid().is_root() {
@@ -224,7 +224,7 @@ pub(super) async fn power(api: &Api, id: u64, kind: &str) {
     .await;
 }
 
-pub(super) async fn start(state: &Path) -> (EmulatorHandle, Api) {
+async fn start(state: &Path) -> (EmulatorHandle, Api) {
     let handle = spawn(EmulatorConfig {
         state_file: Some(state.to_owned()),
         ssh_backing: true,
@@ -255,29 +255,43 @@ pub(super) fn id_and_ip(server: &Value) -> (u64, String) {
     )
 }
 
-#[test]
-fn servers_answer_ssh_across_power_cycles_restarts_and_delete() {
+/// Runs an SSH test's `body` when this machine can, one at a time with the other tests that
+/// start sshds (emulators started here hand out 127.1.0.10 onwards, like `ict emulator`).
+pub(super) fn ssh_test(body: impl std::future::Future<Output = ()>) {
     if !ssh_testable() {
         return;
     }
-    // Emulators started here hand out 127.1.0.10 onwards, like `ict emulator`: one at a time.
     let _serial = crate::deploy::serial();
     tokio::runtime::Runtime::new()
         .expect("runtime")
-        .block_on(power_cycles_restarts_and_delete());
+        .block_on(body);
 }
 
-async fn power_cycles_restarts_and_delete() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let state = dir.path().join("emulator.json");
-    let client = Client::new(dir.path()).await;
-    let (handle, api) = start(&state).await;
+/// An emulator with SSH backing on `state`, and an `ssh` client whose key it knows.
+pub(super) async fn start_with_client(
+    dir: &Path,
+    state: &Path,
+) -> (EmulatorHandle, Api, Client, Value) {
+    let client = Client::new(dir).await;
+    let (handle, api) = start(state).await;
     let key = api
         .post(
             "/sshkey",
             json!({"Title": "test", "PublicKey": client.public_key()}),
         )
         .await;
+    (handle, api, client, key)
+}
+
+#[test]
+fn servers_answer_ssh_across_power_cycles_restarts_and_delete() {
+    ssh_test(power_cycles_restarts_and_delete());
+}
+
+async fn power_cycles_restarts_and_delete() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("emulator.json");
+    let (handle, api, client, key) = start_with_client(dir.path(), &state).await;
     let mut servers = Vec::new();
     for name in ["web", "db"] {
         let mut body = small_server(name);

@@ -20,6 +20,7 @@ use std::net::Ipv4Addr;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -107,12 +108,14 @@ pub(super) async fn listen(
             source,
         })?;
     let connections = Arc::new(Connections::default());
-    let accept = tokio::spawn(accept_loop(
-        listener,
-        (machine, sshd.to_owned()),
+    let service = Service {
+        machine,
+        sshd: sshd.to_owned(),
         log,
-        Arc::clone(&connections),
-    ));
+        connections: Arc::clone(&connections),
+        boot_failed: AtomicBool::new(false),
+    };
+    let accept = tokio::spawn(accept_loop(listener, Arc::new(service)));
     Ok(Listening {
         ip: info.ip,
         accept: Some(accept),
@@ -120,63 +123,81 @@ pub(super) async fn listen(
     })
 }
 
-/// Accepts connections until the task is aborted; each one gets its own `sshd -i` inside the
-/// machine (booted first if it is not running), reaped by a small task that forgets it when
-/// it exits. A connection the machine cannot take (its boot failed) is closed.
-async fn accept_loop(
-    listener: TcpListener,
-    (machine, sshd): (Arc<Machine>, PathBuf),
+/// What each connection of one server needs.
+struct Service {
+    machine: Arc<Machine>,
+    sshd: PathBuf,
     log: File,
     connections: Arc<Connections>,
-) {
-    let mut failed_boot = false;
+    /// Whether a failed boot was logged already (once is enough).
+    boot_failed: AtomicBool,
+}
+
+/// Accepts connections until the task is aborted; each one is served by a task of its own
+/// (see [`serve`]), so that connections never wait for each other.
+async fn accept_loop(listener: TcpListener, service: Arc<Service>) {
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(serve(stream, Arc::clone(&service)));
+            }
             Err(error) => {
                 tracing::warn!("emulated sshd: accept failed: {error}");
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
-                continue;
             }
-        };
-        let pid = match machine.start().await {
-            Ok(pid) => pid,
-            Err(error) => {
-                if !std::mem::replace(&mut failed_boot, true) {
-                    let help = miette::Diagnostic::help(&error)
-                        .map(|h| format!(" ({h})"))
-                        .unwrap_or_default();
-                    tracing::warn!(
-                        "emulated server at {:?}: {error}{help}",
-                        listener.local_addr().ok()
-                    );
-                }
-                continue;
-            }
-        };
-        let mut child = match spawn_sshd(stream, (&machine, pid, &sshd), &log) {
-            Ok(child) => child,
-            Err(error) => {
-                tracing::warn!(
-                    "cannot run {} -i in the server's machine: {error}",
-                    sshd.display()
-                );
-                continue;
-            }
-        };
-        let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) else {
-            continue;
-        };
-        if !connections.add(pid) {
-            // The server stopped while this connection was accepted: stop it too.
-            tokio::task::spawn_blocking(move || terminate_blocking(&[pid]));
         }
-        let connections = Arc::clone(&connections);
-        tokio::spawn(async move {
-            let _ = child.wait().await;
-            connections.remove(pid);
-        });
     }
+}
+
+/// One connection: its own `sshd -i` inside the machine (booted first if it is not running;
+/// a connection the machine cannot take is closed), started on a blocking thread — starting a
+/// process waits for it to load, which must not hold up the others — and forgotten when it
+/// exits.
+async fn serve(stream: TcpStream, service: Arc<Service>) {
+    let pid = match service.machine.start().await {
+        Ok(pid) => pid,
+        Err(error) => {
+            if !service.boot_failed.swap(true, Ordering::Relaxed) {
+                let help = miette::Diagnostic::help(&error)
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                tracing::warn!(
+                    "emulated server at {:?}: {error}{help}",
+                    stream.local_addr().ok()
+                );
+            }
+            return;
+        }
+    };
+    let spawning = Arc::clone(&service);
+    let spawned = tokio::task::spawn_blocking(move || {
+        spawn_sshd(
+            stream,
+            (&spawning.machine, pid, &spawning.sshd),
+            &spawning.log,
+        )
+    })
+    .await;
+    let mut child = match spawned {
+        Ok(Ok(child)) => child,
+        Ok(Err(error)) => {
+            tracing::warn!(
+                "cannot run {} -i in the server's machine: {error}",
+                service.sshd.display()
+            );
+            return;
+        }
+        Err(_) => return,
+    };
+    let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) else {
+        return;
+    };
+    if !service.connections.add(pid) {
+        // The server stopped while this connection was accepted: stop it too.
+        tokio::task::spawn_blocking(move || terminate_blocking(&[pid]));
+    }
+    let _ = child.wait().await;
+    service.connections.remove(pid);
 }
 
 /// `sshd -i -e -f /etc/ict/sshd_config` inside the machine whose init is `pid`, on the accepted
