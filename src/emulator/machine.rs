@@ -199,7 +199,6 @@ impl Machine {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file)
-            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| failed(format!("cannot run unshare: {e}")))?;

@@ -1,9 +1,14 @@
 //! The commands that start a server's machine and enter it, as plain programs and arguments
 //! (pure; the scripts are constants). [`boot`] runs, with the server's folder as working
 //! directory: `setpriv --pdeathsig KILL` (the machine dies with the emulator, even one that
-//! was killed) `unshare --mount --uts --ipc --pid --fork --kill-child` (new namespaces; the
-//! forked child is the machine's PID 1) `sh -c BOOT`. [`enter`] is `nsenter` into all of them,
-//! with the machine's root. Depends on `needs`.
+//! was killed) `setsid` (a session of its own) `unshare --mount --uts --ipc --pid --fork
+//! --kill-child` (new namespaces; the forked child is the machine's PID 1) `sh -c BOOT`.
+//! [`enter`] is `setsid nsenter` into all of them, with the machine's root.
+//!
+//! A session of its own, for the machine and for each connection, is also what the scheduler
+//! shares the CPU by (Linux's autogroups): each server gets its share next to this computer's
+//! other work, as a machine of its own would, instead of all servers sharing the emulator's.
+//! Depends on `needs`.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -71,6 +76,7 @@ pub(crate) const SSHD_CONFIG: &str = "/etc/ict/sshd_config";
 /// (run with `dir` as working directory).
 pub(super) fn boot(tools: &Tools, hostname: &str, dir: &Path) -> (OsString, Vec<OsString>) {
     let mut args: Vec<OsString> = ["--pdeathsig", "KILL", "--"].map(OsString::from).to_vec();
+    args.push(tools.setsid.clone());
     args.push(tools.unshare.clone());
     args.extend(
         [
@@ -97,13 +103,15 @@ pub(super) fn boot(tools: &Tools, hostname: &str, dir: &Path) -> (OsString, Vec<
 }
 
 /// Program and arguments that run `command` inside the machine whose PID 1 is `pid` (in this
-/// computer's numbering): its mount, UTS, IPC and PID namespaces, its root and working folder.
+/// computer's numbering), in a session of its own: the machine's mount, UTS, IPC and PID
+/// namespaces, its root and working folder.
 pub(super) fn enter(
     tools: &Tools,
     pid: i32,
     command: &[&std::ffi::OsStr],
 ) -> (OsString, Vec<OsString>) {
     let mut args: Vec<OsString> = vec![
+        tools.nsenter.clone(),
         "--target".into(),
         pid.to_string().into(),
         "--mount".into(),
@@ -115,13 +123,14 @@ pub(super) fn enter(
         "--".into(),
     ];
     args.extend(command.iter().map(|&a| a.to_owned()));
-    (tools.nsenter.clone(), args)
+    (tools.setsid.clone(), args)
 }
 
 /// The util-linux programs, found once.
 #[derive(Debug, Clone)]
 pub(crate) struct Tools {
     pub(super) setpriv: OsString,
+    pub(super) setsid: OsString,
     pub(super) unshare: OsString,
     pub(super) nsenter: OsString,
 }
@@ -132,6 +141,7 @@ impl Tools {
         let find = |name| super::needs::program(name).map(std::path::PathBuf::into_os_string);
         Some(Tools {
             setpriv: find("setpriv")?,
+            setsid: find("setsid")?,
             unshare: find("unshare")?,
             nsenter: find("nsenter")?,
         })
@@ -145,22 +155,24 @@ mod tests {
     fn tools() -> Tools {
         Tools {
             setpriv: "/usr/bin/setpriv".into(),
+            setsid: "/usr/bin/setsid".into(),
             unshare: "/usr/bin/unshare".into(),
             nsenter: "/usr/bin/nsenter".into(),
         }
     }
 
     #[test]
-    fn boot_unshares_four_namespaces_and_dies_with_the_emulator() {
+    fn boot_unshares_four_namespaces_in_a_session_and_dies_with_the_emulator() {
         let (program, args) = boot(&tools(), "web-1", Path::new("/p/.ict/emulator/servers/7"));
         assert_eq!(program, "/usr/bin/setpriv");
         let args: Vec<&str> = args.iter().map(|a| a.to_str().expect("utf-8")).collect();
         assert_eq!(
-            args[..13],
+            args[..14],
             [
                 "--pdeathsig",
                 "KILL",
                 "--",
+                "/usr/bin/setsid",
                 "/usr/bin/unshare",
                 "--mount",
                 "--uts",
@@ -173,25 +185,26 @@ mod tests {
                 "--"
             ]
         );
-        assert_eq!(args[13..16], ["/bin/sh", "-c", BOOT]);
+        assert_eq!(args[14..17], ["/bin/sh", "-c", BOOT]);
         assert_eq!(
-            args[16..],
+            args[17..],
             ["ict-boot", "web-1", "/p/.ict/emulator/servers/7", INIT]
         );
     }
 
     #[test]
-    fn enter_takes_the_machine_root_and_namespaces() {
+    fn enter_takes_the_machine_root_and_namespaces_in_a_session() {
         let command = [
             std::ffi::OsStr::new("/usr/sbin/sshd"),
             std::ffi::OsStr::new("-i"),
         ];
         let (program, args) = enter(&tools(), 4242, &command);
-        assert_eq!(program, "/usr/bin/nsenter");
+        assert_eq!(program, "/usr/bin/setsid");
         let args: Vec<&str> = args.iter().map(|a| a.to_str().expect("utf-8")).collect();
         assert_eq!(
             args,
             [
+                "/usr/bin/nsenter",
                 "--target",
                 "4242",
                 "--mount",

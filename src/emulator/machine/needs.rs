@@ -22,10 +22,11 @@ pub struct Need {
 }
 
 /// The programs the boot script and the connections run, with the Debian package of each.
-const PROGRAMS: [(&str, &str); 11] = [
+const PROGRAMS: [(&str, &str); 12] = [
     ("unshare", "apt-get install -y util-linux"),
     ("nsenter", "apt-get install -y util-linux"),
     ("setpriv", "apt-get install -y util-linux"),
+    ("setsid", "apt-get install -y util-linux"),
     ("flock", "apt-get install -y util-linux"),
     ("mount", "apt-get install -y mount"),
     ("pivot_root", "apt-get install -y util-linux"),

@@ -202,8 +202,8 @@ async fn serve(stream: TcpStream, service: Arc<Service>) {
 
 /// `sshd -i -e -f /etc/ict/sshd_config` inside the machine whose init is `pid`, on the accepted
 /// socket (blocking mode, as sshd expects), its log appended to the server's `sshd.log`. Its
-/// own process group, so a Ctrl-C in the terminal reaches only ict, which then stops it in
-/// order.
+/// own session (see `machine`), so a Ctrl-C in the terminal reaches only ict, which then stops
+/// it in order.
 fn spawn_sshd(
     stream: TcpStream,
     (machine, pid, sshd): (&Machine, i32, &Path),
@@ -226,8 +226,7 @@ fn spawn_sshd(
     command
         .stdin(Stdio::from(OwnedFd::from(stream)))
         .stdout(Stdio::from(OwnedFd::from(output)))
-        .stderr(Stdio::from(log.try_clone()?))
-        .process_group(0);
+        .stderr(Stdio::from(log.try_clone()?));
     command.spawn()
 }
 
