@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::reconcile::{outcome, Cloud};
+use crate::reconcile::{outcome, TOKEN};
 use crate::test::{root, Outcome, Test};
 
 /// Held by every test that starts sshds.
@@ -102,22 +102,74 @@ pub fn ict_code(dir: &Path, ssh: bool, args: &[&str], code: i32) -> Outcome {
     out
 }
 
-/// `ict emulator --ssh` serving the project in `dir` (its account where the built-in emulator
-/// keeps it, `.ict/emulator.json`) while the guard lives, so that its servers keep running
-/// between commands; run `ict` against it with [`cloud_ict`]. Killed on drop (its servers'
-/// machines die with it).
-pub fn emulator_with_ssh(dir: &Path) -> Cloud {
-    std::fs::create_dir_all(dir.join(".ict")).expect("state folder");
-    Cloud::start(
-        &dir.join(".ict/emulator.json"),
-        &["--task-delay", "20", "--ssh"],
-    )
+/// An emulator with SSH backing, in this test process, serving the project in `dir` (its
+/// account where the built-in emulator keeps it, `.ict/emulator.json`) while it lives, so that
+/// the servers keep running between commands (as with the project's emulator daemon); `ict`
+/// reaches it as "the 1cloud API" ([`SshEmulator::command`], [`cloud_ict`]). Its servers get
+/// addresses of their own, chosen from the folder, so that emulators of other test runs on this
+/// machine do not answer for them. Stopped (with its servers' machines) on drop.
+pub struct SshEmulator {
+    pub url: String,
+    handle: Option<ict::emulator::EmulatorHandle>,
+    runtime: tokio::runtime::Runtime,
 }
 
-/// Runs `ict ARGS` in `dir` against `cloud` and asserts it exits with `code`.
+impl SshEmulator {
+    /// `ict ARGS` in `dir` against this emulator, not started yet.
+    pub fn command(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut command = crate::reconcile::base_command(dir, args);
+        command
+            .env("ONECLOUD_API_URL", &self.url)
+            .env("ONECLOUD_TOKEN", TOKEN);
+        command
+    }
+}
+
+impl Drop for SshEmulator {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let _ = self.runtime.block_on(handle.shutdown());
+        }
+    }
+}
+
+/// The first server address of an emulator whose files are under `path`: a loopback block of
+/// its own (as the built-in emulator picks for a project), so that emulators of other test runs
+/// on this machine, which bind their servers' port 22 too, do not collide with it.
+pub fn ip_base_for(path: &Path) -> std::net::Ipv4Addr {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::hash::DefaultHasher::new();
+    path.hash(&mut hasher);
+    let h = hasher.finish();
+    std::net::Ipv4Addr::new(127, 2 + (h % 250) as u8, ((h >> 16) % 200) as u8, 10)
+}
+
+pub fn emulator_with_ssh(dir: &Path) -> SshEmulator {
+    std::fs::create_dir_all(dir.join(".ict")).expect("state folder");
+    let ip_base = ip_base_for(dir);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let handle = runtime
+        .block_on(ict::emulator::spawn(ict::emulator::EmulatorConfig {
+            state_file: Some(dir.join(".ict/emulator.json")),
+            token: Some(TOKEN.to_owned()),
+            task_delay: std::time::Duration::from_millis(20),
+            tick: std::time::Duration::from_millis(10),
+            ssh_backing: true,
+            ip_base: Some(ip_base),
+            ..ict::emulator::EmulatorConfig::default()
+        }))
+        .expect("the emulator starts");
+    SshEmulator {
+        url: handle.base_url(),
+        handle: Some(handle),
+        runtime,
+    }
+}
+
+/// Runs `ict ARGS` in `dir` against `emulator` and asserts it exits with `code`.
 #[track_caller]
-pub fn cloud_ict(cloud: &Cloud, dir: &Path, args: &[&str], code: i32) -> Outcome {
-    let out = outcome(cloud.command(dir, args).output().expect("run ict"));
+pub fn cloud_ict(emulator: &SshEmulator, dir: &Path, args: &[&str], code: i32) -> Outcome {
+    let out = outcome(emulator.command(dir, args).output().expect("run ict"));
     assert_eq!(
         out.status, code,
         "ict {args:?} should exit with {code}:\n{}{}",

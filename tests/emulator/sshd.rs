@@ -228,6 +228,7 @@ async fn start(state: &Path) -> (EmulatorHandle, Api) {
     let handle = spawn(EmulatorConfig {
         state_file: Some(state.to_owned()),
         ssh_backing: true,
+        ip_base: Some(crate::deploy::ip_base_for(state)),
         ..config(100)
     })
     .await
@@ -256,7 +257,7 @@ pub(super) fn id_and_ip(server: &Value) -> (u64, String) {
 }
 
 /// Runs an SSH test's `body` when this machine can, one at a time with the other tests that
-/// start sshds (emulators started here hand out 127.1.0.10 onwards, like `ict emulator`).
+/// start sshds.
 pub(super) fn ssh_test(body: impl std::future::Future<Output = ()>) {
     if !ssh_testable() {
         return;
@@ -367,7 +368,6 @@ fn a_dropped_emulator_leaves_no_sshd_behind() {
     if !ssh_testable() {
         return;
     }
-    // Emulators started here hand out 127.1.0.10 onwards, like `ict emulator`: one at a time.
     let _serial = crate::deploy::serial();
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("emulator.json");

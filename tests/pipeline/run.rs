@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use super::{http_get, wait_for_app, Hook, Install, Repo};
-use crate::deploy::{emulator_with_ssh, project, serial, testable};
-use crate::reconcile::{outcome, Cloud};
+use crate::deploy::{emulator_with_ssh, project, serial, testable, SshEmulator};
+use crate::reconcile::outcome;
 
 const TOKEN: &str = "s3cr3t-token-value";
 
@@ -42,11 +42,11 @@ pipeline("hello", #{{
     )
 }
 
-fn run(cloud: &Cloud, dir: &Path, args: &[&str], code: i32) -> String {
+fn run(cloud: &SshEmulator, dir: &Path, args: &[&str], code: i32) -> String {
     run_full(cloud, dir, args, code).stdout
 }
 
-fn run_full(cloud: &Cloud, dir: &Path, args: &[&str], code: i32) -> crate::test::Outcome {
+fn run_full(cloud: &SshEmulator, dir: &Path, args: &[&str], code: i32) -> crate::test::Outcome {
     let out = outcome(
         cloud
             .command(dir, args)
@@ -69,7 +69,7 @@ fn run_full(cloud: &Cloud, dir: &Path, args: &[&str], code: i32) -> crate::test:
 
 /// Runs `ict ARGS` (expecting success), checking that `slow`'s first line was printed well
 /// before its last; returns the output.
-fn run_streamed(cloud: &Cloud, dir: &Path, args: &[&str]) -> String {
+fn run_streamed(cloud: &SshEmulator, dir: &Path, args: &[&str]) -> String {
     use std::io::BufRead as _;
     let mut child = cloud
         .command(dir, args)
