@@ -125,13 +125,10 @@ fn the_readme_quickstart_runs_and_a_second_run_changes_nothing() {
         "{}",
         first.stdout
     );
+    // Each on its own server (`isolation.rs` checks that such files never reach this computer).
     for (host, file) in ["web-1", "web-2", "web-3", "db-1"].iter().zip(&written) {
         let text = exec_on(dir.path(), "quickstart.ict", host, &format!("cat {file}"));
         assert!(text.contains(host), "{host}: {text}\n{}", first.stdout);
-        assert!(
-            !std::path::Path::new(file).exists(),
-            "{file} was written on this computer"
-        );
     }
     let second = ict_code(dir.path(), true, &["run", "quickstart.ict", "--yes"], 0);
     assert!(second.stdout.contains("No changes"), "{}", second.stdout);

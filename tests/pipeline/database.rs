@@ -88,7 +88,7 @@ fn the_database_is_set_up_migrated_and_kept_across_runs() {
     let _serial = serial();
     let sources = tempfile::tempdir().expect("tmp");
     let repo = Repo::new(sources.path());
-    let install = Install::new("ictpipedb");
+    let install = Install::new("ictvisits");
     let test = project(&script(&repo, &install), &[]);
     let dir = test.path();
     let cloud = emulator_with_ssh(dir);
