@@ -258,7 +258,7 @@ async fn server<P: Provider>(
             shared,
             op,
             id,
-            || shared.provider.update_server(id, &size),
+            || shared.provider.update_server(id, size),
             done,
         )
         .await?;
