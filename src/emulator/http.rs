@@ -159,6 +159,7 @@ impl Shared {
             }
         }
         let events = std::mem::take(&mut world.events);
+        self.dispatch_exporters(&events);
         drop(world);
         self.dispatch(&events);
         self.settle(&events).await;
@@ -174,6 +175,7 @@ impl Shared {
             }
         }
         let events = std::mem::take(&mut world.events);
+        self.dispatch_exporters(&events);
         drop(world);
         self.dispatch(&events);
         self.settle(&events).await;
@@ -197,12 +199,18 @@ impl Shared {
         result
     }
 
-    pub(crate) fn dispatch(&self, events: &[super::ServerEvent]) {
+    /// Starts and stops the metrics listeners; called with the world still locked, so whoever
+    /// reads a server Active or powered off next finds its exporter answering or silent.
+    pub(crate) fn dispatch_exporters(&self, events: &[super::ServerEvent]) {
         if let Some(exporters) = &self.node_exporters {
             for event in events {
                 exporters.on_event(event);
             }
         }
+    }
+
+    /// Everything else an event drives: the servers' SSH and the hooks.
+    pub(crate) fn dispatch(&self, events: &[super::ServerEvent]) {
         if let Some(ssh) = &self.ssh {
             for event in events {
                 ssh.on_event(event);

@@ -290,6 +290,7 @@ impl Emulator {
         });
         // Restored servers are reported before anything listens (their SSH sockets open in
         // parallel; `run` waits for them before serving).
+        shared.dispatch_exporters(&restored);
         shared.dispatch(&restored);
         Ok(Emulator {
             shared,

@@ -18,6 +18,7 @@ mod machine;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -45,13 +46,22 @@ pub(crate) struct NodeExporters {
 /// One server: what it is, and its serving task while it runs.
 struct Exporter {
     info: ServerInfo,
-    task: Option<JoinHandle<()>>,
+    task: Option<Serving>,
+}
+
+/// A running listener: its task, and a switch its connections read before each answer, so a
+/// server stopped answers nothing more from that moment, not from when the runtime gets to the
+/// aborted task.
+struct Serving {
+    task: JoinHandle<()>,
+    on: Arc<AtomicBool>,
 }
 
 impl Exporter {
     fn stop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
+        if let Some(serving) = self.task.take() {
+            serving.on.store(false, Ordering::SeqCst);
+            serving.task.abort();
         }
     }
 }
@@ -128,7 +138,7 @@ impl NodeExporters {
     }
 
     /// Binds `ip:port` now and serves in a task; `None` (with a warning) if it cannot bind.
-    fn start(&self, ip: Ipv4Addr, machine: Machine) -> Option<JoinHandle<()>> {
+    fn start(&self, ip: Ipv4Addr, machine: Machine) -> Option<Serving> {
         let addr = SocketAddr::from((ip, self.port));
         let _entered = self.runtime.enter();
         let listener = std::net::TcpListener::bind(addr)
@@ -137,7 +147,11 @@ impl NodeExporters {
         match listener {
             Ok(listener) => {
                 tracing::debug!(%addr, "node_exporter listening");
-                Some(self.runtime.spawn(serve(listener, Arc::new(machine))))
+                let on = Arc::new(AtomicBool::new(true));
+                let task = self
+                    .runtime
+                    .spawn(serve(listener, Arc::new(machine), Arc::clone(&on)));
+                Some(Serving { task, on })
             }
             Err(error) => {
                 tracing::warn!(
@@ -150,15 +164,16 @@ impl NodeExporters {
 }
 
 /// Accepts connections until aborted; aborting drops the `JoinSet`, which aborts them all.
-async fn serve(listener: TcpListener, machine: Arc<Machine>) {
+async fn serve(listener: TcpListener, machine: Arc<Machine>, on: Arc<AtomicBool>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, _)) if on.load(Ordering::SeqCst) => {
                     let _ = stream.set_nodelay(true);
-                    connections.spawn(respond(stream, Arc::clone(&machine)));
+                    connections.spawn(respond(stream, Arc::clone(&machine), Arc::clone(&on)));
                 }
+                Ok(_) => return,
                 Err(error) => {
                     tracing::debug!("node_exporter accept failed: {error}");
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -170,7 +185,7 @@ async fn serve(listener: TcpListener, machine: Arc<Machine>) {
 }
 
 /// Answers requests on one connection until the client closes it or asks to.
-async fn respond(mut stream: TcpStream, machine: Arc<Machine>) {
+async fn respond(mut stream: TcpStream, machine: Arc<Machine>, on: Arc<AtomicBool>) {
     let mut buffer = Vec::with_capacity(1024);
     loop {
         let head_end = loop {
@@ -186,6 +201,9 @@ async fn respond(mut stream: TcpStream, machine: Arc<Machine>) {
                 Ok(n) => buffer.extend_from_slice(&chunk[..n]),
             }
         };
+        if !on.load(Ordering::SeqCst) {
+            return;
+        }
         let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
         buffer.drain(..head_end);
         let (status, content_type, body) = answer(&head, &machine);
