@@ -11,8 +11,9 @@ use super::hosts::{self, Host};
 use super::infra::{self, Converge};
 use super::{evaluate, metrics, Error};
 use crate::ansible;
-use crate::cli::{InventoryArgs, InventoryFormat, PowerAction, PowerArgs, RunArgs};
-use crate::config::Config;
+use crate::config::{
+    Config, InventoryFormat, InventoryOptions, PowerAction, PowerOptions, RunOptions,
+};
 use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
 use crate::inventory::{self, Inventory, Scope};
@@ -26,7 +27,7 @@ use crate::ui::Ui;
 /// How long to wait for a new server's sshd.
 const SSH_WAIT: Duration = Duration::from_secs(180);
 
-pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, Error> {
+pub(super) fn run(config: &Config, ui: &Ui, args: &RunOptions) -> Result<ExitCode, Error> {
     let script = &args.apply.file;
     let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
@@ -149,7 +150,7 @@ async fn configure(
     ui: &Ui,
     desired: &Desired,
     store: &mut Store,
-    args: &RunArgs,
+    args: &RunOptions,
     script: &Path,
     lacking: &[Skipped],
 ) -> Result<ExitCode, Error> {
@@ -397,8 +398,12 @@ fn add_ssh_vars(
     }
 }
 
-pub(super) fn inventory(config: &Config, ui: &Ui, args: &InventoryArgs) -> Result<ExitCode, Error> {
-    let script = &args.file.file;
+pub(super) fn inventory(
+    config: &Config,
+    ui: &Ui,
+    args: &InventoryOptions,
+) -> Result<ExitCode, Error> {
+    let script = &args.file;
     let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     if args.script {
@@ -473,8 +478,8 @@ pub(super) fn save_pins_if_unlocked(
     }
 }
 
-pub(super) fn power(config: &Config, ui: &Ui, args: &PowerArgs) -> Result<ExitCode, Error> {
-    let script = &args.file.file;
+pub(super) fn power(config: &Config, ui: &Ui, args: &PowerOptions) -> Result<ExitCode, Error> {
+    let script = &args.file;
     let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     let selected: Vec<String> = pattern::select(&args.limit, &evaluated.desired)

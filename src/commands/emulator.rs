@@ -3,22 +3,24 @@
 //! `logs`, and the hidden `daemon` the other commands start.
 
 use std::io::{Read as _, Seek as _, SeekFrom};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
+use crate::config::EmulatorCommand;
 use crate::daemon::{self, Found, Project, Requested};
-use crate::emulator::{EmulatorArgs, EmulatorCommand, EmulatorCommandArgs, ProjectArgs};
+use crate::emulator::EmulatorConfig;
 use crate::exit::ExitCode;
 use crate::ui::{self, Ui};
 
 use super::Error;
 
 /// Runs `ict emulator …`.
-pub(super) fn emulator(ui: &Ui, args: &EmulatorCommandArgs) -> Result<ExitCode, Error> {
-    match &args.command {
-        None => serve(ui, &args.serve),
-        Some(EmulatorCommand::Serve(serve_args)) => serve(ui, serve_args),
-        Some(EmulatorCommand::Start(at)) => {
-            let project = project(at)?;
+pub(super) fn emulator(ui: &Ui, command: &EmulatorCommand) -> Result<ExitCode, Error> {
+    match command {
+        EmulatorCommand::Serve { listen, settings } => serve(ui, *listen, settings),
+        EmulatorCommand::Start { project: at } => {
+            let project = project(at.as_deref())?;
             let link = daemon::ensure(&project, &Requested::from_env()?)?;
             for note in &link.notes {
                 ui.note(&format!("note: {note}"));
@@ -31,8 +33,8 @@ pub(super) fn emulator(ui: &Ui, args: &EmulatorCommandArgs) -> Result<ExitCode, 
             ));
             Ok(ExitCode::Success)
         }
-        Some(EmulatorCommand::Status { project: at, json }) => {
-            let project = project(at)?;
+        EmulatorCommand::Status { project: at, json } => {
+            let project = project(at.as_deref())?;
             let found = daemon::status(&project)?;
             let log = project.log_file();
             if *json {
@@ -43,17 +45,17 @@ pub(super) fn emulator(ui: &Ui, args: &EmulatorCommandArgs) -> Result<ExitCode, 
             }
             Ok(ExitCode::Success)
         }
-        Some(EmulatorCommand::Stop(at)) => {
-            let project = project(at)?;
+        EmulatorCommand::Stop { project: at } => {
+            let project = project(at.as_deref())?;
             let stopped = daemon::stop(&project)?;
             ui.out(&ui::emulator::stopped_text(project.dir(), stopped.as_ref()));
             Ok(ExitCode::Success)
         }
-        Some(EmulatorCommand::Logs {
+        EmulatorCommand::Logs {
             project: at,
             follow,
-        }) => logs(ui, &project(at)?, *follow),
-        Some(EmulatorCommand::Daemon { dir, port }) => {
+        } => logs(ui, &project(at.as_deref())?, *follow),
+        EmulatorCommand::Daemon { dir, port } => {
             // The starter reads `ready URL` or `error WHY` on standard output.
             match daemon::serve(dir, *port, |line| ui.out(line)) {
                 Ok(_) => Ok(ExitCode::Success),
@@ -67,8 +69,8 @@ pub(super) fn emulator(ui: &Ui, args: &EmulatorCommandArgs) -> Result<ExitCode, 
 }
 
 /// The standalone emulator, in the foreground until Ctrl-C or SIGTERM.
-fn serve(ui: &Ui, args: &EmulatorArgs) -> Result<ExitCode, Error> {
-    crate::emulator::run_until_signal(args.listen, args.to_config(), |addr| {
+fn serve(ui: &Ui, listen: SocketAddr, settings: &EmulatorConfig) -> Result<ExitCode, Error> {
+    crate::emulator::run_until_signal(listen, settings.clone(), |addr| {
         ui.note(&format!(
             "1cloud emulator listening on http://{addr} (Ctrl-C to stop)"
         ));
@@ -76,9 +78,8 @@ fn serve(ui: &Ui, args: &EmulatorArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::Success)
 }
 
-fn project(at: &ProjectArgs) -> Result<Project, Error> {
-    Project::find(at.path.as_deref())
-        .map_err(|e| Error::Message(format!("cannot find the project: {e}")))
+fn project(at: Option<&Path>) -> Result<Project, Error> {
+    Project::find(at).map_err(|e| Error::Message(format!("cannot find the project: {e}")))
 }
 
 /// Prints the log; with `follow`, keeps printing what is appended until interrupted.

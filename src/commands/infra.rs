@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use super::metrics::Look;
 use super::{evaluate, Error};
-use crate::cli::{ApplyCommandArgs, DestroyArgs, PlanArgs, ScopeArgs, SshArgs};
-use crate::config::Config;
+use crate::config::{ApplyOptions, Config, DestroyOptions, PlanOptions, Scope, SshOptions};
 use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
 use crate::model::{self, Desired};
@@ -23,16 +22,16 @@ use crate::ui::{self, Ui};
 /// Version tag of saved plans.
 const SAVED_PLAN_VERSION: u32 = 1;
 
-pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanArgs) -> Result<ExitCode, Error> {
-    let pending = connect::start(config.provider, &args.file.file);
-    let evaluated = evaluate(config, ui, &args.file.file)?;
+pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanOptions) -> Result<ExitCode, Error> {
+    let pending = connect::start(config.provider, &args.file);
+    let evaluated = evaluate(config, ui, &args.file)?;
     let runtime = runtime()?;
     runtime.block_on(async {
         let conn = pending.connect().await?;
         if !args.json {
             ui.out(&format!("{}\n\n", conn.banner));
         }
-        let dir = StateDir::for_script(&args.file.file, &config.env)?;
+        let dir = StateDir::for_script(&args.file, &config.env)?;
         let state = State::load(&dir)?;
         let result = make_plan(&conn, &evaluated, &evaluated.desired, &state, &args.scope).await;
         let (plan, observed) = match result {
@@ -49,16 +48,16 @@ pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanArgs) -> Result<ExitCode
             let look = Look {
                 conn: &conn,
                 ui,
-                script: &args.file.file,
+                script: &args.file,
                 desired: &evaluated.desired,
-                ssh: &SshArgs::default(),
+                ssh: &SshOptions::default(),
             };
             let usage = look.resize_usage(&plan, (&state, &observed)).await;
             ui.out(&ui::plan::text_with_usage(&plan, ui.color(), &usage));
         }
         conn.close().await;
         if let Some(out) = &args.out {
-            save_plan(out, &args.file.file, config, &args.scope, &plan)?;
+            save_plan(out, &args.file, config, &args.scope, &plan)?;
             ui.note(&format!(
                 "Saved the plan to {}. Apply it exactly with: ict apply {}",
                 out.display(),
@@ -76,9 +75,9 @@ pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanArgs) -> Result<ExitCode
 pub(super) fn apply(
     config: &Config,
     ui: &Ui,
-    command: &ApplyCommandArgs,
+    args: &ApplyOptions,
+    json: bool,
 ) -> Result<ExitCode, Error> {
-    let args = &command.apply;
     // A saved plan names the script, environment and variables it was made from.
     let (script, config_override, scope, saved) = match read_saved_plan(&args.file)? {
         Some(saved) => {
@@ -99,13 +98,7 @@ pub(super) fn apply(
     let config = Config {
         env,
         vars,
-        time_limit: config.time_limit,
-        color: config.color,
-        verbosity: config.verbosity,
-        provider: config.provider,
-        command: crate::cli::Command::Check(crate::cli::FileArgs {
-            file: script.clone(),
-        }),
+        ..config.clone()
     };
     let pending = connect::start(config.provider, &script);
     let evaluated = evaluate(&config, ui, &script)?;
@@ -114,11 +107,7 @@ pub(super) fn apply(
         ..reconcile::Options::default()
     };
     // A saved plan was reviewed when it was made (Terraform's convention): no second question.
-    let mode = Mode::new(
-        args.yes || saved.is_some(),
-        command.json,
-        "--yes or a saved plan",
-    )?;
+    let mode = Mode::new(args.yes || saved.is_some(), json, "--yes or a saved plan")?;
     run_apply(
         &config,
         ui,
@@ -133,16 +122,16 @@ pub(super) fn apply(
     )
 }
 
-pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyArgs) -> Result<ExitCode, Error> {
+pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyOptions) -> Result<ExitCode, Error> {
     let mode = Mode::new(args.yes, args.json, "--yes")?;
-    let pending = connect::start(config.provider, &args.file.file);
-    let evaluated = evaluate(config, ui, &args.file.file)?;
+    let pending = connect::start(config.provider, &args.file);
+    let evaluated = evaluate(config, ui, &args.file)?;
     let desired = &evaluated.desired;
     // `--target`: the targets and what depends on them; otherwise everything.
     let doomed = if args.target.is_empty() {
         None
     } else {
-        let state = State::load(&StateDir::for_script(&args.file.file, &config.env)?)?;
+        let state = State::load(&StateDir::for_script(&args.file, &config.env)?)?;
         let doomed = reconcile::doomed(&args.target, desired, &state).map_err(|unmatched| {
             let mut known: Vec<String> = desired.servers.keys().cloned().collect();
             known.extend(desired.networks.keys().cloned());
@@ -178,10 +167,10 @@ pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyArgs) -> Result<Ex
     run_apply(
         config,
         ui,
-        (&args.file.file, pending),
+        (&args.file, pending),
         &evaluated,
         (&keep, doomed.as_ref()),
-        &ScopeArgs::default(),
+        &Scope::default(),
         None,
         mode,
         options,
@@ -221,7 +210,7 @@ fn run_apply(
     (script, pending): (&Path, connect::Pending),
     evaluated: &Evaluated,
     (desired, only): (&Desired, Option<&BTreeSet<Address>>),
-    scope: &ScopeArgs,
+    scope: &Scope,
     saved: Option<serde_json::Value>,
     mode: Mode,
     options: reconcile::Options,
@@ -270,7 +259,7 @@ pub(super) struct Converge<'a> {
     pub(super) desired: &'a Desired,
     /// A targeted destroy: only these addresses (and their deposed objects) are deleted.
     pub(super) only: Option<&'a BTreeSet<Address>>,
-    pub(super) scope: &'a ScopeArgs,
+    pub(super) scope: &'a Scope,
     pub(super) script: &'a Path,
     pub(super) saved: Option<serde_json::Value>,
     pub(super) mode: Mode,
@@ -368,7 +357,7 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
             ui,
             script: job.script,
             desired: &job.evaluated.desired,
-            ssh: &SshArgs::default(),
+            ssh: &SshOptions::default(),
         };
         let usage = look.resize_usage(&plan, (store.state(), &observed)).await;
         ui.out(&ui::plan::text_with_usage(&plan, ui.color(), &usage));
@@ -466,7 +455,7 @@ pub(super) async fn make_plan(
     evaluated: &Evaluated,
     desired: &Desired,
     state: &State,
-    scope: &ScopeArgs,
+    scope: &Scope,
 ) -> Result<(Plan, Observed), Error> {
     let servers: Vec<String> = evaluated.desired.servers.keys().cloned().collect();
     model::unknown_name("--replace", &scope.replace, &servers).map_err(Error::Message)?;
@@ -611,7 +600,7 @@ struct SavedPlan {
     env: String,
     vars: Vec<(String, String)>,
     #[serde(skip)]
-    scope: ScopeArgs,
+    scope: Scope,
     replace: Vec<String>,
     target: Vec<String>,
     plan: serde_json::Value,
@@ -621,7 +610,7 @@ fn save_plan(
     out: &Path,
     script: &Path,
     config: &Config,
-    scope: &ScopeArgs,
+    scope: &Scope,
     plan: &Plan,
 ) -> Result<(), Error> {
     let saved = SavedPlan {
@@ -660,7 +649,7 @@ fn read_saved_plan(file: &Path) -> Result<Option<SavedPlan>, Error> {
             file.display()
         )));
     }
-    saved.scope = ScopeArgs {
+    saved.scope = Scope {
         replace: saved.replace.clone(),
         target: saved.target.clone(),
     };

@@ -17,8 +17,7 @@ use super::deploy::save_pins_if_unlocked;
 use super::doctor::Skipped;
 use super::hosts::{self, Host};
 use super::{evaluate, infra, Error};
-use crate::cli::{MetricsArgs, ScrapeArgs, SshArgs, TopArgs};
-use crate::config::Config;
+use crate::config::{Config, MetricsOptions, Scrape, SshOptions, TopOptions};
 use crate::connect::{self, Connection};
 use crate::emulator::{SshUnavailable, NODE_EXPORTER_PORT};
 use crate::exit::ExitCode;
@@ -33,9 +32,9 @@ use crate::ssh::{HostKeyVerifier, PinnedKeys};
 use crate::state::{State, StateDir, Store};
 use crate::ui::Ui;
 
-pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsArgs) -> Result<ExitCode, Error> {
-    let interval = seconds("--interval", args.interval, true)?;
-    let script = &args.file.file;
+pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsOptions) -> Result<ExitCode, Error> {
+    let interval = args.interval;
+    let script = &args.file;
     let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     let runtime = infra::runtime()?;
@@ -61,9 +60,9 @@ pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsArgs) -> Result<Ex
     })
 }
 
-pub(super) fn top(config: &Config, ui: &Ui, args: &TopArgs) -> Result<ExitCode, Error> {
-    let interval = seconds("--interval", args.interval, false)?;
-    let script = &args.file.file;
+pub(super) fn top(config: &Config, ui: &Ui, args: &TopOptions) -> Result<ExitCode, Error> {
+    let interval = args.interval;
+    let script = &args.file;
     let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     let runtime = infra::runtime()?;
@@ -111,7 +110,7 @@ pub(super) struct Look<'a> {
     pub ui: &'a Ui,
     pub script: &'a Path,
     pub desired: &'a Desired,
-    pub ssh: &'a SshArgs,
+    pub ssh: &'a SshOptions,
 }
 
 impl Look<'_> {
@@ -120,10 +119,10 @@ impl Look<'_> {
     async fn sample(
         &self,
         limit: String,
-        (interval, timeout): (Duration, f64),
+        (interval, timeout): (Duration, Duration),
         known: (&State, &Observed),
     ) -> Result<(Vec<HostFigures>, Fleet), Error> {
-        let args = ScrapeArgs {
+        let args = Scrape {
             limit,
             timeout,
             ssh: self.ssh.clone(),
@@ -146,8 +145,12 @@ impl Look<'_> {
         {
             Ok(observed) => {
                 let known = (store.state(), &observed);
-                self.sample("all".to_owned(), (Duration::from_secs(1), 5.0), known)
-                    .await
+                self.sample(
+                    "all".to_owned(),
+                    (Duration::from_secs(1), Duration::from_secs(5)),
+                    known,
+                )
+                .await
             }
             Err(e) => Err(e.into()),
         };
@@ -193,7 +196,11 @@ impl Look<'_> {
             return BTreeMap::new();
         }
         let Ok((rows, _)) = self
-            .sample(resized.join(","), (Duration::from_millis(500), 2.0), known)
+            .sample(
+                resized.join(","),
+                (Duration::from_millis(500), Duration::from_secs(2)),
+                known,
+            )
             .await
         else {
             return BTreeMap::new();
@@ -207,17 +214,6 @@ impl Look<'_> {
                 ))
             })
             .collect()
-    }
-}
-
-/// A positive (or, with `zero_ok`, non-negative) number of seconds from the command line.
-fn seconds(flag: &str, value: f64, zero_ok: bool) -> Result<Duration, Error> {
-    match Duration::try_from_secs_f64(value) {
-        Ok(d) if zero_ok || !d.is_zero() => Ok(d),
-        _ => Err(Error::Message(format!(
-            "`{flag} {value}` must be a number of seconds{}",
-            if zero_ok { " (0 or more)" } else { " above 0" }
-        ))),
     }
 }
 
@@ -243,7 +239,7 @@ impl Fleet {
         config: &Config,
         script: &Path,
         desired: &Desired,
-        args: &ScrapeArgs,
+        args: &Scrape,
     ) -> Result<(Connection, Fleet), Error> {
         let conn = pending.connect().await?;
         match Fleet::prepare(config, script, desired, args, &conn).await {
@@ -266,7 +262,7 @@ impl Fleet {
         config: &Config,
         script: &Path,
         desired: &Desired,
-        args: &ScrapeArgs,
+        args: &Scrape,
         conn: &Connection,
     ) -> Result<Fleet, Error> {
         let dir = StateDir::for_script(script, &config.env)?;
@@ -279,7 +275,7 @@ impl Fleet {
     fn new(
         script: &Path,
         desired: &Desired,
-        args: &ScrapeArgs,
+        args: &Scrape,
         conn: &Connection,
         (state, observed): (&State, &Observed),
     ) -> Result<Fleet, Error> {
@@ -291,7 +287,7 @@ impl Fleet {
                 script.display()
             )));
         }
-        let timeout = seconds("--timeout", args.timeout, false)?;
+        let timeout = args.timeout;
         let selected: Vec<String> = selected.into_iter().map(str::to_owned).collect();
         let hosts = hosts::fleet(desired, state, observed);
         let emulator = conn.is_emulator();

@@ -1,10 +1,9 @@
-//! Command execution: one function per subcommand, taking the validated [`Config`] and the
-//! [`Ui`], returning an exit code or a typed [`Error`]. May depend on every layer.
+//! Command execution: one function per subcommand, taking the validated [`Config`], the
+//! command's own options (from `config`, never clap's) and the [`Ui`], returning an exit code
+//! or a typed [`Error`]. May depend on every layer but `cli`.
 
 use std::fmt::Write as _;
 use std::path::Path;
-
-use clap::CommandFactory;
 
 mod deploy;
 pub(crate) mod doctor;
@@ -19,8 +18,9 @@ pub(crate) mod query;
 mod state;
 mod watch;
 
-use crate::cli::{Cli, CloudArgs, CloudCommand, Command, GraphFormat, LockCommand, StateCommand};
-use crate::config::Config;
+use crate::config::{
+    CloudListing, CloudOptions, Command, Config, GraphFormat, LockCommand, StateCommand,
+};
 use crate::exit::ExitCode;
 use crate::model::Graph;
 use crate::provider::onecloud::Client;
@@ -120,20 +120,20 @@ impl Error {
     }
 }
 
-/// Runs the configured command.
-pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
-    match &config.command {
-        Command::Check(args) => {
+/// Runs `command`.
+pub fn execute(config: &Config, command: &Command, ui: &Ui) -> Result<ExitCode, Error> {
+    match command {
+        Command::Check { file } => {
             // Validating needs no secret values (CI has none); plan and apply do.
             let options = script::Options {
                 need_secrets: false,
                 ..config.script_options()
             };
-            let evaluated = evaluate_with(ui, &args.file, options)?;
+            let evaluated = evaluate_with(ui, file, options)?;
             let d = &evaluated.desired;
             ui.out(&format!(
                 "{}: ok (env {}): {}\n",
-                args.file.display(),
+                file.display(),
                 d.env,
                 summary(&[
                     (d.servers.len(), "server"),
@@ -149,7 +149,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
             Ok(ExitCode::Success)
         }
         Command::Graph { file, format } => {
-            let evaluated = evaluate(config, ui, &file.file)?;
+            let evaluated = evaluate(config, ui, file)?;
             let graph = Graph::build(&evaluated.desired).map_err(|e| {
                 Error::Script(Failure {
                     sources: evaluated.sources.clone(),
@@ -167,7 +167,7 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         Command::Repl { file } => Ok(crate::repl::run(config, ui, file.as_deref())),
         Command::Lock(command) => lock(config, ui, command),
         Command::State(StateCommand::List { file, json }) => {
-            let dir = StateDir::for_script(&file.file, &config.env)?;
+            let dir = StateDir::for_script(file, &config.env)?;
             let state = State::load(&dir)?;
             if *json {
                 ui.json(&crate::ui::state::owned(&state))
@@ -179,17 +179,17 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
             Ok(ExitCode::Success)
         }
         Command::State(StateCommand::Forget { file, addresses }) => {
-            state::forget(config, ui, &file.file, addresses)
+            state::forget(config, ui, file, addresses)
         }
         Command::State(StateCommand::Mv { file, from, to }) => {
-            state::mv(config, ui, &file.file, (from, to))
+            state::mv(config, ui, file, (from, to))
         }
         Command::State(StateCommand::Import { file, name, id }) => {
-            state::import(config, ui, &file.file, (name, *id))
+            state::import(config, ui, file, (name, *id))
         }
         Command::Output(args) => output::output(config, ui, args),
         Command::State(StateCommand::ForgetHostKey { file, name }) => {
-            hosts::forget_host_key(config, ui, &file.file, name)
+            hosts::forget_host_key(config, ui, file, name)
         }
         Command::Cloud(args) => cloud(config, args, ui),
         Command::Emulator(args) => emulator::emulator(ui, args),
@@ -201,15 +201,13 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         Command::Metrics(args) => metrics::metrics(config, ui, args),
         Command::Top(args) => metrics::top(config, ui, args),
         Command::Plan(args) => infra::plan(config, ui, args),
-        Command::Apply(args) => infra::apply(config, ui, args),
+        Command::Apply { apply, json } => infra::apply(config, ui, apply, *json),
         Command::Destroy(args) => infra::destroy(config, ui, args),
         Command::Watch(args) => watch::watch(config, ui, args),
         Command::Pipeline(command) => pipeline::command(config, ui, command),
         Command::Rollback(args) => pipeline::rollback(config, ui, args),
-        Command::Completions { shell } => {
-            let mut buffer = Vec::new();
-            clap_complete::generate(*shell, &mut Cli::command(), "ict", &mut buffer);
-            ui.out(&String::from_utf8_lossy(&buffer));
+        Command::Completions { script } => {
+            ui.out(script);
             Ok(ExitCode::Success)
         }
     }
@@ -253,13 +251,13 @@ fn summary(counts: &[(usize, &str)]) -> String {
 /// `ict lock status|break FILE`.
 fn lock(config: &Config, ui: &Ui, command: &LockCommand) -> Result<ExitCode, Error> {
     match command {
-        LockCommand::Status(file) => {
-            let dir = StateDir::for_script(&file.file, &config.env)?;
+        LockCommand::Status { file } => {
+            let dir = StateDir::for_script(file, &config.env)?;
             ui.lock_status(&dir, &Lock::status(&dir)?);
         }
-        LockCommand::Break(args) => {
-            let dir = StateDir::for_script(&args.file.file, &config.env)?;
-            let broken = Lock::break_lock(&dir, args.force)?;
+        LockCommand::Break { file, force } => {
+            let dir = StateDir::for_script(file, &config.env)?;
+            let broken = Lock::break_lock(&dir, *force)?;
             ui.lock_broken(&dir, &broken);
         }
     }
@@ -269,7 +267,7 @@ fn lock(config: &Config, ui: &Ui, command: &LockCommand) -> Result<ExitCode, Err
 /// is built here, after argument parsing (there is no global runtime).
 /// Without a token this looks at the built-in emulator of the project given (a script or a
 /// folder) or found upward from the current directory.
-fn cloud(config: &Config, args: &CloudArgs, ui: &Ui) -> Result<ExitCode, Error> {
+fn cloud(config: &Config, args: &CloudOptions, ui: &Ui) -> Result<ExitCode, Error> {
     let project = crate::daemon::Project::find(args.project.as_deref())
         .map_err(|e| Error::Message(format!("cannot find the project: {e}")))?;
     let shown = shown_state_file(&project);
@@ -296,9 +294,9 @@ fn shown_state_file(project: &crate::daemon::Project) -> std::path::PathBuf {
         .unwrap_or(file)
 }
 
-async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(), Error> {
+async fn cloud_listing(args: &CloudOptions, ui: &Ui, client: &Client) -> Result<(), Error> {
     match args.what {
-        CloudCommand::Servers => {
+        CloudListing::Servers => {
             let mut servers = client.servers().await?;
             servers.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
             if args.json {
@@ -306,7 +304,7 @@ async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(),
             }
             ui.table(&table::servers(&servers));
         }
-        CloudCommand::Images => {
+        CloudListing::Images => {
             let mut images = client.images().await?;
             images.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
             if args.json {
@@ -314,7 +312,7 @@ async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(),
             }
             ui.table(&table::images(&images));
         }
-        CloudCommand::Dcs => {
+        CloudListing::Dcs => {
             let mut dcs = client.dc_locations().await?;
             dcs.sort_by(|a, b| a.tech_title.cmp(&b.tech_title));
             if args.json {
@@ -322,7 +320,7 @@ async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(),
             }
             ui.table(&table::dcs(&dcs));
         }
-        CloudCommand::Networks => {
+        CloudListing::Networks => {
             let mut networks = client.networks().await?;
             networks.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
             if args.json {
@@ -330,7 +328,7 @@ async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(),
             }
             ui.table(&table::networks(&networks));
         }
-        CloudCommand::Keys => {
+        CloudListing::Keys => {
             let mut keys = client.ssh_keys().await?;
             keys.sort_by(|a, b| (&a.title, a.id).cmp(&(&b.title, b.id)));
             if args.json {
@@ -338,7 +336,7 @@ async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(),
             }
             ui.table(&table::ssh_keys(&keys));
         }
-        CloudCommand::Dns => {
+        CloudListing::Dns => {
             let mut domains = client.domains().await?;
             domains.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
             for domain in &mut domains {
@@ -351,7 +349,7 @@ async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(),
             }
             ui.table(&table::domains(&domains));
         }
-        CloudCommand::Balance => {
+        CloudListing::Balance => {
             let balance = client.balance().await?;
             if args.json {
                 return print_json(ui, &serde_json::json!({ "balance": balance }));

@@ -10,8 +10,7 @@ use serde_json::{Map, Value as Json};
 
 use super::hosts;
 use super::Error;
-use crate::cli::OutputArgs;
-use crate::config::Config;
+use crate::config::{Config, OutputOptions};
 use crate::connect::Connection;
 use crate::exit::ExitCode;
 use crate::inventory;
@@ -74,8 +73,8 @@ fn display(value: &Json, sensitive: bool) -> String {
 }
 
 /// `ict output`.
-pub(super) fn output(config: &Config, ui: &Ui, args: &OutputArgs) -> Result<ExitCode, Error> {
-    let script: &Path = &args.file.file;
+pub(super) fn output(config: &Config, ui: &Ui, args: &OutputOptions) -> Result<ExitCode, Error> {
+    let script: &Path = &args.file;
     let dir = StateDir::for_script(script, &config.env)?;
     let state = State::load(&dir)?;
     let recorded = state

@@ -16,8 +16,9 @@ use super::doctor::Skipped;
 use super::hosts::{self, Host as FleetHost};
 use super::infra;
 use super::{evaluate, Error};
-use crate::cli::{PipelineCommand, PipelineRunArgs, PipelineStatusArgs, RollbackArgs, SshArgs};
-use crate::config::Config;
+use crate::config::{
+    Config, PipelineCommand, PipelineRunOptions, PipelineStatusOptions, RollbackOptions, SshOptions,
+};
 use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
 use crate::model::{pattern, Desired, Pipeline, PipelineEnv};
@@ -56,15 +57,14 @@ pub(super) struct Deployer<'a> {
     pub(super) stage_timeout: Duration,
 }
 
-fn run_command(config: &Config, ui: &Ui, args: &PipelineRunArgs) -> Result<ExitCode, Error> {
-    let timeout = Duration::from_secs(args.stage_timeout.max(1));
-    let target = (args.file.file.as_path(), args.name.as_str());
+fn run_command(config: &Config, ui: &Ui, args: &PipelineRunOptions) -> Result<ExitCode, Error> {
+    let target = (args.file.as_path(), args.name.as_str());
     with_deployer(
         config,
         ui,
         target,
         &args.ssh,
-        timeout,
+        args.stage_timeout,
         async |deployer, pipeline, env| {
             let refs = git::ls_remote(&pipeline.repo, Duration::from_secs(60)).await?;
             let resolved = git::resolve(&refs, env, args.git_ref.as_deref())?;
@@ -73,9 +73,13 @@ fn run_command(config: &Config, ui: &Ui, args: &PipelineRunArgs) -> Result<ExitC
     )
 }
 
-pub(super) fn rollback(config: &Config, ui: &Ui, args: &RollbackArgs) -> Result<ExitCode, Error> {
+pub(super) fn rollback(
+    config: &Config,
+    ui: &Ui,
+    args: &RollbackOptions,
+) -> Result<ExitCode, Error> {
     let timeout = Duration::from_secs(600);
-    let target = (args.file.file.as_path(), args.name.as_str());
+    let target = (args.file.as_path(), args.name.as_str());
     with_deployer(
         config,
         ui,
@@ -94,7 +98,7 @@ fn with_deployer(
     config: &Config,
     ui: &Ui,
     (script, name): (&Path, &str),
-    ssh: &SshArgs,
+    ssh: &SshOptions,
     stage_timeout: Duration,
     work: impl AsyncFnOnce(&Deployer<'_>, &Pipeline, &PipelineEnv) -> Result<Record, Error>,
 ) -> Result<ExitCode, Error> {
@@ -127,8 +131,8 @@ fn with_deployer(
     })
 }
 
-fn status(config: &Config, ui: &Ui, args: &PipelineStatusArgs) -> Result<ExitCode, Error> {
-    let script = &args.file.file;
+fn status(config: &Config, ui: &Ui, args: &PipelineStatusOptions) -> Result<ExitCode, Error> {
+    let script = &args.file;
     let evaluated = evaluate(config, ui, script)?;
     let desired = &evaluated.desired;
     if let Some(name) = &args.name {

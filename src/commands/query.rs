@@ -12,7 +12,6 @@ use std::time::Duration;
 use super::hosts::{self, Host};
 use super::infra::{make_plan, open_store};
 use super::{deploy, Error};
-use crate::cli::ScopeArgs;
 use crate::config::Config;
 use crate::connect::Connection;
 use crate::model::{pattern, Desired, Sources};
@@ -34,7 +33,14 @@ pub(crate) async fn plan(
     let dir = StateDir::for_script(script, &config.env)?;
     let state = State::load(&dir)?;
     let evaluated = evaluated(desired, sources);
-    let (plan, _) = make_plan(conn, &evaluated, desired, &state, &ScopeArgs::default()).await?;
+    let (plan, _) = make_plan(
+        conn,
+        &evaluated,
+        desired,
+        &state,
+        &crate::config::Scope::default(),
+    )
+    .await?;
     Ok(plan)
 }
 
@@ -55,7 +61,7 @@ pub(crate) async fn plan_locked(
         &evaluated,
         desired,
         store.state(),
-        &ScopeArgs::default(),
+        &crate::config::Scope::default(),
     )
     .await;
     match planned {

@@ -402,17 +402,7 @@ impl Cloud {
 
     /// A copy of the configuration for queries (which own what they use).
     pub(super) fn config_copy(&self) -> Config {
-        Config {
-            env: self.config.env.clone(),
-            vars: self.config.vars.clone(),
-            time_limit: self.config.time_limit,
-            color: self.config.color,
-            verbosity: self.config.verbosity,
-            provider: self.config.provider,
-            command: crate::cli::Command::Check(crate::cli::FileArgs {
-                file: self.script.clone(),
-            }),
-        }
+        self.config.clone()
     }
 }
 

@@ -41,16 +41,9 @@ pub struct Ui {
 impl Ui {
     /// Output settings from the validated configuration.
     pub fn new(config: &Config) -> Ui {
-        let daemon = matches!(
-            &config.command,
-            crate::cli::Command::Emulator(crate::emulator::EmulatorCommandArgs {
-                command: Some(crate::emulator::EmulatorCommand::Daemon { .. }),
-                ..
-            })
-        );
         Ui {
             color: config.color && io::IsTerminal::is_terminal(&io::stderr()),
-            timestamps: daemon,
+            timestamps: config.log_times,
         }
     }
 
