@@ -231,3 +231,35 @@ fn the_documented_node_exporter_on_two_host_patterns_checks() {
         ]
     );
 }
+
+/// Option values are checked once, when the arguments are read (issue 17 item 2): a bad one is
+/// a usage error before the script is read or an emulator started.
+#[test]
+fn option_values_are_checked_before_anything_runs() {
+    for (args, error) in [
+        (
+            &["metrics", "missing.ict", "--interval=-1"][..],
+            "error: `--interval -1` must be a number of seconds (0 or more)\n",
+        ),
+        (
+            &["top", "missing.ict", "--interval", "0"][..],
+            "error: `--interval 0` must be a number of seconds above 0\n",
+        ),
+        (
+            &["metrics", "missing.ict", "--timeout", "0"][..],
+            "error: `--timeout 0` must be a number of seconds above 0\n",
+        ),
+        (
+            &["watch", "missing.ict", "--interval", "0.001"][..],
+            "error: --interval must be a number of seconds of at least 0.01, not 0.001\n",
+        ),
+    ] {
+        let test = Test::new().args(args);
+        let out = test.failure();
+        assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", error));
+        assert!(
+            !test.path().join(".ict").exists(),
+            "{args:?} started something"
+        );
+    }
+}
