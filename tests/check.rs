@@ -162,17 +162,20 @@ fn target_and_replace_that_match_nothing_are_errors_with_did_you_mean() {
         (
             "--target",
             "wbe-1",
-            "error: `--target wbe-1` matches nothing; did you mean `web-1`?\n",
+            "ict::command::no_match\n\n  × `--target wbe-1` matches nothing\n  help: did you mean \
+             `web-1`?\n",
         ),
         (
             "--replace",
             "server.web-1",
-            "error: `--replace server.web-1` matches nothing; did you mean `web-1`?\n",
+            "ict::command::no_match\n\n  × `--replace server.web-1` matches nothing\n  help: did \
+             you mean `web-1`?\n",
         ),
         (
             "--replace",
             "db",
-            "error: `--replace db` matches nothing; choose from: web-1\n",
+            "ict::command::no_match\n\n  × `--replace db` matches nothing\n  help: choose from: \
+             web-1\n",
         ),
     ] {
         let out = Test::new()

@@ -131,11 +131,10 @@ fn lacking(conn: &Connection, desired: &Desired) -> Result<Vec<Skipped>, Error> 
     }
     if doctor::ansible_playbook().is_none() {
         if !conn.is_emulator() {
-            return Err(Error::Message(format!(
-                "the script declares {playbooks} but ansible-playbook is not on PATH; nothing was \
-                 changed. Install it with `{}`, or change only the cloud with `ict apply`",
-                doctor::INSTALL_ANSIBLE
-            )));
+            return Err(Error::NoAnsible {
+                playbooks,
+                install: doctor::INSTALL_ANSIBLE,
+            });
         }
         lacking.push(Skipped::no_ansible(playbooks));
     }
@@ -194,9 +193,10 @@ async fn configure(
     }
     while let Some(joined) = waits.join_next().await {
         if let Ok((target, Err(e))) = joined {
-            return Err(Error::Message(format!(
-                "{target}: SSH did not come up: {e}"
-            )));
+            return Err(Error::SshWait {
+                target: target.to_string(),
+                error: e,
+            });
         }
     }
     // First contact pins each host key (later contacts must present the same key).
@@ -208,9 +208,12 @@ async fn configure(
     };
     let results = ssh::exec_many(&targets, &auth, verifier, "true", &options).await;
     hosts::save_pins(store, &pins, &fleet)?;
-    for r in &results {
-        if let Err(e) = &r.outcome {
-            return Err(Error::Message(format!("{}: {e}", r.target)));
+    for r in results {
+        if let Err(error) = r.outcome {
+            return Err(Error::Login {
+                target: r.target.to_string(),
+                error,
+            });
         }
     }
     if !lacking.is_empty() {
@@ -244,7 +247,7 @@ async fn configure(
             extra.insert(
                 k.clone(),
                 inventory::resolve_value(v, &|n: &str| std::env::var(n).ok(), &resolve)
-                    .map_err(|name| Error::Message(format!("secret `{name}` is not set")))?,
+                    .map_err(|name| Error::SecretNotSet { name })?,
             );
         }
         let spec = ansible::Run {
@@ -287,7 +290,10 @@ fn playbook_file(work: &Path, playbook: &crate::model::Playbook) -> Result<PathB
             std::path::absolute(&playbook.resolved).unwrap_or_else(|_| playbook.resolved.clone())
         );
     };
-    let io = |e: std::io::Error| Error::Message(format!("cannot write {}: {e}", playbook.path));
+    let io = |error| Error::Write {
+        what: playbook.path.clone(),
+        error,
+    };
     let folder = work.join("playbooks");
     std::fs::create_dir_all(&folder).map_err(io)?;
     let file = folder.join(format!("{}.yml", playbook.name));
@@ -331,7 +337,10 @@ fn write_inventory(
     let mut inv = Inventory::build(desired, &resolve);
     ui.inventory_warnings(&inv);
     add_ssh_vars(&mut inv, dir, identity, desired, script);
-    let io = |e: std::io::Error| Error::Message(format!("cannot write the inventory: {e}"));
+    let io = |error| Error::Write {
+        what: "the inventory".to_owned(),
+        error,
+    };
     // OpenSSH refuses a private key that others can read (a key checked out from git is 0644):
     // give Ansible a 0600 copy inside the private work folder.
     if let Some(serde_json::Value::String(key)) =
@@ -353,7 +362,7 @@ fn write_inventory(
     ansible::write_private(&path, &inventory::yaml(&inv)).map_err(io)?;
     let secrets = inv
         .resolve_secrets(&|n: &str| std::env::var(n).ok(), &resolve)
-        .map_err(|name| Error::Message(format!("secret `{name}` is not set in the environment")))?;
+        .map_err(|name| Error::SecretNotSet { name })?;
     for (scope, owner, vars) in secrets {
         let folder = work.join(if scope == Scope::Host {
             "host_vars"
@@ -408,9 +417,12 @@ pub(super) fn inventory(
     let evaluated = evaluate(config, ui, script)?;
     if args.script {
         let dir = StateDir::for_script(script, &config.env)?;
-        std::fs::create_dir_all(dir.path()).map_err(|e| Error::Message(e.to_string()))?;
+        std::fs::create_dir_all(dir.path()).map_err(|error| Error::Write {
+            what: dir.path().display().to_string(),
+            error,
+        })?;
         let path = dir.path().join("inventory");
-        let exe = std::env::current_exe().map_err(|e| Error::Message(e.to_string()))?;
+        let exe = std::env::current_exe().map_err(Error::CurrentExe)?;
         let script_abs = std::path::absolute(script).unwrap_or_else(|_| script.clone());
         let text = format!(
             "#!/bin/sh\n# Ansible dynamic inventory for {} (env {}), written by `ict inventory --script`.\nexec {} --env {} inventory {} \"$@\"\n",
@@ -420,8 +432,10 @@ pub(super) fn inventory(
             shell_quote(&config.env),
             shell_quote(&script_abs.display().to_string())
         );
-        write_executable(&path, &text)
-            .map_err(|e| Error::Message(format!("cannot write {}: {e}", path.display())))?;
+        write_executable(&path, &text).map_err(|error| Error::Write {
+            what: path.display().to_string(),
+            error,
+        })?;
         ui.out(&format!("{}\n", path.display()));
         return Ok(ExitCode::Success);
     }
@@ -440,8 +454,9 @@ pub(super) fn inventory(
         let text = if args.list {
             format!("{}\n", inventory::list_json(&inv))
         } else if let Some(name) = &args.host {
-            let host = inv.host(name).ok_or_else(|| {
-                Error::Message(format!("no server named `{name}` in {}", script.display()))
+            let host = inv.host(name).ok_or_else(|| Error::NoServer {
+                name: name.clone(),
+                file: script.clone(),
             })?;
             format!(
                 "{}\n",
@@ -487,11 +502,11 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerOptions) -> Result<Exi
         .map(str::to_owned)
         .collect();
     if selected.is_empty() {
-        return Err(Error::Message(format!(
-            "`--limit {}` matches no server in {}",
-            args.limit,
-            script.display()
-        )));
+        return Err(Error::LimitMatchesNothing {
+            limit: args.limit.clone(),
+            what: "server",
+            file: script.clone(),
+        });
     }
     let op = match args.action {
         PowerAction::Start => PowerOp::On,

@@ -39,7 +39,7 @@ pub(super) fn emulator(ui: &Ui, command: &EmulatorCommand) -> Result<ExitCode, E
             let log = project.log_file();
             if *json {
                 ui.json(&ui::emulator::status_json(project.dir(), &log, &found))
-                    .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+                    .map_err(Error::Json)?;
             } else {
                 ui.out(&ui::emulator::status_text(project.dir(), &log, &found));
             }
@@ -79,7 +79,7 @@ fn serve(ui: &Ui, listen: SocketAddr, settings: &EmulatorConfig) -> Result<ExitC
 }
 
 fn project(at: Option<&Path>) -> Result<Project, Error> {
-    Project::find(at).map_err(|e| Error::Message(format!("cannot find the project: {e}")))
+    Project::find(at).map_err(Error::Project)
 }
 
 /// Prints the log; with `follow`, keeps printing what is appended until interrupted.
@@ -97,7 +97,10 @@ fn logs(ui: &Ui, project: &Project, follow: bool) -> Result<ExitCode, Error> {
                 let mut text = String::new();
                 file.seek(SeekFrom::Start(printed))
                     .and_then(|_| file.read_to_string(&mut text))
-                    .map_err(|e| Error::Message(format!("cannot read {}: {e}", path.display())))?;
+                    .map_err(|error| Error::Read {
+                        path: path.clone(),
+                        error,
+                    })?;
                 printed += text.len() as u64;
                 ui.out(&text);
             }
@@ -110,12 +113,7 @@ fn logs(ui: &Ui, project: &Project, follow: bool) -> Result<ExitCode, Error> {
                 ));
                 return Ok(ExitCode::Success);
             }
-            Err(e) => {
-                return Err(Error::Message(format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                )))
-            }
+            Err(error) => return Err(Error::Read { path, error }),
         }
         if !follow {
             return Ok(ExitCode::Success);

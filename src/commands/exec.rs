@@ -74,11 +74,11 @@ fn exec_listed(
     let names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
     let selected = pattern::select_names(&args.limit, &names);
     if selected.is_empty() {
-        return Err(Error::Message(format!(
-            "`--limit {}` matches no host in {}",
-            args.limit,
-            list.display()
-        )));
+        return Err(Error::LimitMatchesNothing {
+            limit: args.limit.clone(),
+            what: "host",
+            file: list.to_path_buf(),
+        });
     }
     let targets: Vec<ssh::Target> = all
         .iter()
@@ -92,13 +92,12 @@ fn exec_listed(
             .unwrap_or_default()
             .join(".ssh/known_hosts"),
     };
-    let verifier: Arc<dyn HostKeyVerifier> =
-        Arc::new(KnownHosts::load(&known_hosts).map_err(|e| {
-            Error::Message(format!(
-                "cannot read the known_hosts file {}: {e}",
-                known_hosts.display()
-            ))
-        })?);
+    let verifier: Arc<dyn HostKeyVerifier> = Arc::new(KnownHosts::load(&known_hosts).map_err(
+        |error| Error::KnownHosts {
+            path: known_hosts.clone(),
+            error,
+        },
+    )?);
     let auth = hosts::auth_without_script(args.ssh.identity.as_deref())?;
     let command = args.command.join(" ");
     let options = fanout_options(args);
@@ -139,11 +138,11 @@ fn exec_declared(
         .map(str::to_owned)
         .collect();
     if selected.is_empty() {
-        return Err(Error::Message(format!(
-            "`--limit {}` matches no server in {}",
-            args.limit,
-            script.display()
-        )));
+        return Err(Error::LimitMatchesNothing {
+            limit: args.limit.clone(),
+            what: "server",
+            file: script.to_path_buf(),
+        });
     }
     let auth = hosts::auth(args.ssh.identity.as_deref(), &evaluated.desired, script)?;
     let command = args.command.join(" ");

@@ -136,12 +136,13 @@ pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyOptions) -> Result
             let mut known: Vec<String> = desired.servers.keys().cloned().collect();
             known.extend(desired.networks.keys().cloned());
             known.extend(desired.ssh_keys.keys().cloned());
-            Error::Message(
-                model::unknown_name("--target", &unmatched, &known)
-                    .err()
-                    .unwrap_or_else(|| {
-                        format!("`--target {}` matches nothing", unmatched.join(", "))
-                    }),
+            model::unknown_name(&unmatched, &known).err().map_or_else(
+                || Error::NoMatch {
+                    flag: "--target",
+                    name: unmatched.join(", "),
+                    choices: None,
+                },
+                Error::no_match("--target"),
             )
         })?;
         Some(doomed)
@@ -281,11 +282,9 @@ pub(super) struct Mode {
 impl Mode {
     /// Refuses JSON output without `yes`: there is no question in that mode (`approval` says
     /// what gives it).
-    pub(super) fn new(yes: bool, json: bool, approval: &str) -> Result<Mode, Error> {
+    pub(super) fn new(yes: bool, json: bool, approval: &'static str) -> Result<Mode, Error> {
         if json && !yes {
-            return Err(Error::Message(format!(
-                "--json needs {approval}: JSON output asks no question"
-            )));
+            return Err(Error::JsonNeedsApproval { approval });
         }
         Ok(Mode {
             yes,
@@ -338,12 +337,7 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
     };
     if let Some(saved) = &job.saved {
         if serde_json::to_value(&plan).ok().as_ref() != Some(saved) {
-            return (
-                store,
-                Err(Error::Message(
-                    "the saved plan is stale: the script, the state or the cloud changed since it was made; run `ict plan --out` again".into(),
-                )),
-            );
+            return (store, Err(Error::StalePlan));
         }
     }
     let json = job.mode.json;
@@ -458,7 +452,7 @@ pub(super) async fn make_plan(
     scope: &Scope,
 ) -> Result<(Plan, Observed), Error> {
     let servers: Vec<String> = evaluated.desired.servers.keys().cloned().collect();
-    model::unknown_name("--replace", &scope.replace, &servers).map_err(Error::Message)?;
+    model::unknown_name(&scope.replace, &servers).map_err(Error::no_match("--replace"))?;
     // Only what this plan needs is read: a kind the script does not use cannot fail it.
     let kinds = reconcile::kinds(desired, state);
     let placed = !desired.servers.is_empty() || !desired.networks.is_empty();
@@ -487,7 +481,7 @@ pub(super) async fn make_plan(
         replace: &scope.replace,
     };
     let plan = reconcile::plan(&input).map_err(|errors| {
-        Error::Script(Failure {
+        Error::from(Failure {
             sources: evaluated.sources.clone(),
             problems: errors.into_iter().map(Into::into).collect(),
         })
@@ -495,7 +489,7 @@ pub(super) async fn make_plan(
     // A target may also be something only the state still has (the plan deletes it).
     let mut known = evaluated.desired.addresses();
     known.extend(plan.steps.iter().map(|s| s.address.to_string()));
-    model::unknown_name("--target", &scope.target, &known).map_err(Error::Message)?;
+    model::unknown_name(&scope.target, &known).map_err(Error::no_match("--target"))?;
     Ok((target(plan, &scope.target), observed))
 }
 
@@ -567,9 +561,9 @@ fn protected_only(desired: &Desired) -> Desired {
 /// Asks for `yes` on a terminal; without one, refuses instead of hanging.
 fn confirm(ui: &Ui, env: &str, command: &str) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Message(format!(
-            "no terminal to confirm on; run `ict {command}` with --yes to {command} without asking"
-        )));
+        return Err(Error::NoTerminal {
+            command: command.to_owned(),
+        });
     }
     ui.prompt(&format!("Do you want to perform these actions in environment `{env}`? Only 'yes' will be accepted: "));
     let _ = std::io::stdout().flush();
@@ -577,11 +571,13 @@ fn confirm(ui: &Ui, env: &str, command: &str) -> Result<(), Error> {
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
-        .map_err(|e| Error::Message(format!("cannot read the answer: {e}")))?;
+        .map_err(Error::Answer)?;
     if answer.trim() == "yes" {
         Ok(())
     } else {
-        Err(Error::Message(format!("{command} cancelled")))
+        Err(Error::Cancelled {
+            command: command.to_owned(),
+        })
     }
 }
 
@@ -589,7 +585,7 @@ pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Message(format!("cannot start the async runtime: {e}")))
+        .map_err(Error::Runtime)
 }
 
 /// A plan saved with `--out`.
@@ -625,11 +621,13 @@ fn save_plan(
         scope: scope.clone(),
         replace: scope.replace.clone(),
         target: scope.target.clone(),
-        plan: serde_json::to_value(plan).map_err(|e| Error::Message(e.to_string()))?,
+        plan: serde_json::to_value(plan).map_err(Error::Json)?,
     };
-    let text = serde_json::to_string_pretty(&saved).map_err(|e| Error::Message(e.to_string()))?;
-    crate::ansible::write_private(out, &text)
-        .map_err(|e| Error::Message(format!("cannot write {}: {e}", out.display())))
+    let text = serde_json::to_string_pretty(&saved).map_err(Error::Json)?;
+    crate::ansible::write_private(out, &text).map_err(|error| Error::Write {
+        what: out.display().to_string(),
+        error,
+    })
 }
 
 /// The saved plan in `file`, or `None` if `file` is a script.
@@ -640,14 +638,15 @@ fn read_saved_plan(file: &Path) -> Result<Option<SavedPlan>, Error> {
     if !text.trim_start().starts_with('{') || !text.contains("\"ict_plan\"") {
         return Ok(None);
     }
-    let mut saved: SavedPlan = serde_json::from_str(&text).map_err(|e| {
-        Error::Message(format!("{} is not a valid saved plan: {e}", file.display()))
-    })?;
+    let mut saved: SavedPlan =
+        serde_json::from_str(&text).map_err(|error| Error::BadSavedPlan {
+            path: file.to_path_buf(),
+            error,
+        })?;
     if saved.ict_plan != SAVED_PLAN_VERSION {
-        return Err(Error::Message(format!(
-            "{} was saved by another version of ict; run `ict plan --out` again",
-            file.display()
-        )));
+        return Err(Error::SavedPlanVersion {
+            path: file.to_path_buf(),
+        });
     }
     saved.scope = Scope {
         replace: saved.replace.clone(),

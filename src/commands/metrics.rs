@@ -45,8 +45,7 @@ pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsOptions) -> Result
         let skipped = fleet.skipped.clone();
         fleet.close(conn, config, ui, script).await;
         if args.json {
-            ui.json(&rows)
-                .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+            ui.json(&rows).map_err(Error::Json)?;
         } else {
             ui.metrics_table(&rows);
         }
@@ -95,7 +94,7 @@ pub(super) fn top(config: &Config, ui: &Ui, args: &TopOptions) -> Result<ExitCod
         scraping.abort();
         let _ = scraping.await;
         fleet.close(conn, config, ui, script).await;
-        shown.map_err(|e| Error::Message(format!("ict top: {e}")))?;
+        shown.map_err(Error::Top)?;
         Ok(ExitCode::Success)
     })
 }
@@ -281,11 +280,11 @@ impl Fleet {
     ) -> Result<Fleet, Error> {
         let selected = pattern::select(&args.limit, desired);
         if selected.is_empty() {
-            return Err(Error::Message(format!(
-                "`--limit {}` matches no server in {}",
-                args.limit,
-                script.display()
-            )));
+            return Err(Error::LimitMatchesNothing {
+                limit: args.limit.clone(),
+                what: "server",
+                file: script.to_path_buf(),
+            });
         }
         let timeout = args.timeout;
         let selected: Vec<String> = selected.into_iter().map(str::to_owned).collect();
@@ -305,8 +304,7 @@ impl Fleet {
         };
         let pins = hosts::pins(state, &hosts);
         let verifier: Arc<dyn HostKeyVerifier> = pins.clone();
-        let scraper = Scraper::new(auth, verifier, ScrapeOptions { timeout })
-            .map_err(|e| Error::Message(e.to_string()))?;
+        let scraper = Scraper::new(auth, verifier, ScrapeOptions { timeout })?;
         Ok(Fleet {
             targets,
             scraper,

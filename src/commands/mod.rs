@@ -2,12 +2,12 @@
 //! command's own options (from `config`, never clap's) and the [`Ui`], returning an exit code
 //! or a typed [`Error`]. May depend on every layer but `cli`.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 mod deploy;
 pub(crate) mod doctor;
 mod emulator;
+mod error;
 mod exec;
 mod hosts;
 mod infra;
@@ -24,101 +24,11 @@ use crate::config::{
 use crate::exit::ExitCode;
 use crate::model::Graph;
 use crate::provider::onecloud::Client;
-use crate::provider::ProviderError;
 use crate::script::{self, Evaluated, Failure};
-use crate::state::{Lock, State, StateDir, StateError};
+
+use crate::state::{Lock, State, StateDir};
 use crate::ui::{self, table, Ui};
-
-/// Why a command failed. Each variant knows its exit code and how to render itself.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// A plain message with no source location.
-    #[error("{0}")]
-    Message(String),
-    /// The script has problems.
-    #[error("the script has problems")]
-    Script(Failure),
-
-    /// Reading, writing or locking the state failed.
-    #[error(transparent)]
-    State(#[from] StateError),
-
-    /// An SSH connection failed.
-    #[error(transparent)]
-    Ssh(#[from] crate::ssh::SshError),
-
-    /// A `--hosts` list cannot be used.
-    #[error(transparent)]
-    HostList(#[from] crate::ssh::HostListError),
-
-    /// Ansible could not be run.
-    #[error(transparent)]
-    Ansible(#[from] crate::ansible::AnsibleError),
-
-    /// The emulator could not start or stopped with an error.
-    #[error(transparent)]
-    Emulator(#[from] crate::emulator::EmulatorError),
-
-    /// The project's emulator daemon could not be started, reached or stopped.
-    #[error(transparent)]
-    Daemon(#[from] crate::daemon::DaemonError),
-
-    /// The cloud API (or the client's setup) failed.
-    #[error(transparent)]
-    Provider(#[from] ProviderError),
-
-    /// A pipeline could not run.
-    #[error(transparent)]
-    Pipeline(#[from] crate::pipeline::PipelineError),
-
-    /// `ict watch` could not keep its files.
-    #[error(transparent)]
-    Watch(#[from] crate::watch::WatchError),
-}
-
-impl From<crate::connect::ConnectError> for Error {
-    fn from(error: crate::connect::ConnectError) -> Error {
-        match error {
-            crate::connect::ConnectError::Provider(e) => Error::Provider(e),
-            crate::connect::ConnectError::Emulator(e) => Error::Daemon(e),
-        }
-    }
-}
-
-impl Error {
-    /// The exit code this error ends the process with.
-    pub fn exit_code(&self) -> ExitCode {
-        ExitCode::Error
-    }
-
-    /// Renders the error for people.
-    pub fn render(&self, ui: &Ui, out: &mut String) {
-        match self {
-            Error::Message(message) => {
-                let _ = writeln!(out, "error: {}", ui::escape_lines(message));
-            }
-            Error::Script(failure) => {
-                for problem in &failure.problems {
-                    ui::render_problem(problem, &failure.sources, ui.color(), out);
-                    out.push('\n');
-                }
-                let errors = failure.problems.iter().filter(|p| !p.is_warning()).count();
-                let file = failure.sources.name(crate::model::SourceId(0));
-                let noun = if errors == 1 { "problem" } else { "problems" };
-                let _ = writeln!(out, "error: {errors} {noun} in {file}");
-            }
-            Error::State(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::Provider(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::Emulator(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::Daemon(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::Ssh(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::HostList(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::Ansible(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::Watch(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::Pipeline(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-        }
-    }
-}
+pub use error::Error;
 
 /// Runs `command`.
 pub fn execute(config: &Config, command: &Command, ui: &Ui) -> Result<ExitCode, Error> {
@@ -151,7 +61,7 @@ pub fn execute(config: &Config, command: &Command, ui: &Ui) -> Result<ExitCode, 
         Command::Graph { file, format } => {
             let evaluated = evaluate(config, ui, file)?;
             let graph = Graph::build(&evaluated.desired).map_err(|e| {
-                Error::Script(Failure {
+                Error::from(Failure {
                     sources: evaluated.sources.clone(),
                     problems: vec![e.into()],
                 })
@@ -171,7 +81,7 @@ pub fn execute(config: &Config, command: &Command, ui: &Ui) -> Result<ExitCode, 
             let state = State::load(&dir)?;
             if *json {
                 ui.json(&crate::ui::state::owned(&state))
-                    .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+                    .map_err(Error::Json)?;
             } else {
                 let location = dir.state_file().display().to_string();
                 ui.out(&crate::ui::state::text(&state, &location));
@@ -219,7 +129,7 @@ fn evaluate(config: &Config, ui: &Ui, file: &Path) -> Result<Evaluated, Error> {
 }
 
 fn evaluate_with(ui: &Ui, file: &Path, options: script::Options) -> Result<Evaluated, Error> {
-    let evaluated = script::evaluate(file, options).map_err(Error::Script)?;
+    let evaluated = script::evaluate(file, options)?;
     for warning in &evaluated.warnings {
         let mut out = String::new();
         ui::render_problem(warning, &evaluated.sources, ui.color(), &mut out);
@@ -268,8 +178,7 @@ fn lock(config: &Config, ui: &Ui, command: &LockCommand) -> Result<ExitCode, Err
 /// Without a token this looks at the built-in emulator of the project given (a script or a
 /// folder) or found upward from the current directory.
 fn cloud(config: &Config, args: &CloudOptions, ui: &Ui) -> Result<ExitCode, Error> {
-    let project = crate::daemon::Project::find(args.project.as_deref())
-        .map_err(|e| Error::Message(format!("cannot find the project: {e}")))?;
+    let project = crate::daemon::Project::find(args.project.as_deref()).map_err(Error::Project)?;
     let shown = shown_state_file(&project);
     let pending = crate::connect::start_project(config.provider, &project, shown);
     let runtime = infra::runtime()?;
@@ -362,6 +271,5 @@ async fn cloud_listing(args: &CloudOptions, ui: &Ui, client: &Client) -> Result<
 
 /// Prints a listing as JSON for `--json`.
 fn print_json<T: serde::Serialize + ?Sized>(ui: &Ui, value: &T) -> Result<(), Error> {
-    ui.json(value)
-        .map_err(|error| Error::Message(format!("cannot write JSON: {error}")))
+    ui.json(value).map_err(Error::Json)
 }

@@ -46,7 +46,7 @@ pub(super) async fn record(
     let mut shown = Vec::new();
     for (name, output) in &desired.outputs {
         let value = inventory::resolve_value(&output.value, &keep_secret, &resolve)
-            .map_err(|name| Error::Message(format!("secret `{name}` is not set")))?;
+            .map_err(|name| Error::SecretNotSet { name })?;
         let sensitive = output.sensitive();
         shown.push((name.clone(), display(&value, sensitive)));
         section.insert(
@@ -88,21 +88,21 @@ pub(super) fn output(config: &Config, ui: &Ui, args: &OutputOptions) -> Result<E
             let hint = model::suggest(name, names.iter().copied())
                 .map(|s| format!("did you mean `{s}`? "))
                 .unwrap_or_default();
-            return Err(Error::Message(format!(
-                "no output `{name}` was recorded in environment `{}`; {hint}recorded: {}",
-                config.env,
-                if names.is_empty() {
+            return Err(Error::NoOutput {
+                name: name.clone(),
+                env: config.env.clone(),
+                suggestion: hint,
+                recorded: if names.is_empty() {
                     "none (run `ict apply` first)".to_owned()
                 } else {
                     names.join(", ")
-                }
-            )));
+                },
+            });
         };
         // Asked for by name: a secret is read from the environment now.
         let value = reveal(&entry["value"])?;
         if args.json {
-            ui.json(&value)
-                .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+            ui.json(&value).map_err(Error::Json)?;
         } else {
             ui.out(&format!("{}\n", display(&value, false)));
         }
@@ -130,8 +130,7 @@ pub(super) fn output(config: &Config, ui: &Ui, args: &OutputOptions) -> Result<E
                 )
             })
             .collect();
-        ui.json(&map)
-            .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+        ui.json(&map).map_err(Error::Json)?;
     } else if shown.is_empty() {
         ui.note(&format!(
             "no outputs recorded in environment `{}` (declare them with `output(...)` and run `ict apply`)",
@@ -153,11 +152,7 @@ fn reveal(value: &Json) -> Result<Json, Error> {
         Json::String(s) => {
             let template = model::Value::from_script_string(s);
             inventory::resolve_value(&template, &|n: &str| std::env::var(n).ok(), &|_| None)
-                .map_err(|name| {
-                    Error::Message(format!(
-                        "this output holds the secret `{name}`, which is not set in the environment"
-                    ))
-                })?
+                .map_err(|name| Error::OutputSecretNotSet { name })?
         }
         Json::Array(items) => Json::Array(items.iter().map(reveal).collect::<Result<_, _>>()?),
         Json::Object(map) => Json::Object(

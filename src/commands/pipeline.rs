@@ -153,8 +153,7 @@ fn status(config: &Config, ui: &Ui, args: &PipelineStatusOptions) -> Result<Exit
                 (p.name.clone(), history)
             })
             .collect();
-        ui.json(&all)
-            .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+        ui.json(&all).map_err(Error::Json)?;
         return Ok(ExitCode::Success);
     }
     if chosen.is_empty() {
@@ -187,23 +186,25 @@ fn find<'a>(
 ) -> Result<(&'a Pipeline, &'a PipelineEnv), Error> {
     let Some(pipeline) = desired.pipelines.get(name) else {
         let names: Vec<&str> = desired.pipelines.keys().map(String::as_str).collect();
-        return Err(Error::Message(if names.is_empty() {
-            format!("{} declares no pipelines", script.display())
+        return Err(if names.is_empty() {
+            Error::NoPipelines {
+                file: script.to_path_buf(),
+            }
         } else {
-            format!(
-                "no pipeline `{name}` in {}; declared: {}",
-                script.display(),
-                names.join(", ")
-            )
-        }));
+            Error::UnknownPipeline {
+                name: name.to_owned(),
+                file: script.to_path_buf(),
+                declared: names.join(", "),
+            }
+        });
     };
     let environment = pipeline.environments.get(&desired.env).ok_or_else(|| {
         let envs: Vec<&str> = pipeline.environments.keys().map(String::as_str).collect();
-        Error::Message(format!(
-            "pipeline `{name}` does not deploy to environment `{}`; choose one with --env: {}",
-            desired.env,
-            envs.join(", ")
-        ))
+        Error::PipelineEnvironment {
+            name: name.to_owned(),
+            env: desired.env.clone(),
+            environments: envs.join(", "),
+        }
     })?;
     Ok((pipeline, environment))
 }
@@ -328,10 +329,10 @@ impl Deployer<'_> {
         let mut secrets = Vec::new();
         for host in fleet.iter().filter(|h| selected.contains(&h.name.as_str())) {
             let (Some(target), Some(ip)) = (host.target(), host.ip.clone()) else {
-                return Err(Error::Message(format!(
-                    "server `{}` has no address yet; create it first with `ict run`",
-                    host.name
-                )));
+                return Err(Error::NoAddress {
+                    role: "server",
+                    name: host.name.clone(),
+                });
             };
             let mut vars = vec![
                 ("ICT_PIPELINE".to_owned(), pipeline.name.clone()),
@@ -343,10 +344,8 @@ impl Deployer<'_> {
                 ("ICT_COMMIT".to_owned(), resolved.commit.clone()),
             ];
             for (key, value) in &pipeline.env {
-                let json =
-                    crate::inventory::resolve_value(value, &secret, &resolve).map_err(|name| {
-                        Error::Message(format!("secret `{name}` is not set in the environment"))
-                    })?;
+                let json = crate::inventory::resolve_value(value, &secret, &resolve)
+                    .map_err(|name| Error::SecretNotSet { name })?;
                 let text = match json {
                     serde_json::Value::String(s) => s,
                     other => other.to_string(),
@@ -458,11 +457,7 @@ impl trigger::Runner for Deployer<'_> {
     async fn deploy(&self, pipeline: &Pipeline, resolved: &Resolved) -> Result<Outcome, String> {
         match Deployer::deploy(self, pipeline, resolved).await {
             Ok(record) => Ok(record.outcome),
-            Err(e) => {
-                let mut text = String::new();
-                e.render(self.ui, &mut text);
-                Err(text.trim().to_owned())
-            }
+            Err(e) => Err(self.ui.report_text(&e).trim().to_owned()),
         }
     }
 }
@@ -481,29 +476,28 @@ fn no_rollback_target(
         .take(keep)
         .map(|r| r.release.clone())
         .collect();
-    Error::Message(match (to, miss) {
+    match (to, miss) {
         (Some(id), NoTarget::Ambiguous(matches)) => {
             let matches: Vec<String> = matches
                 .iter()
                 .map(|r| format!("{} (commit {})", r.release, short_commit(&r.commit)))
                 .collect();
-            format!(
-                "`{id}` matches several kept releases of `{}`: {}; give more of the release id or commit",
-                pipeline.name,
-                matches.join(", ")
-            )
+            Error::AmbiguousRelease {
+                to: id.to_owned(),
+                pipeline: pipeline.name.clone(),
+                matches: matches.join(", "),
+            }
         }
-        (Some(id), NoTarget::NotFound) => format!(
-            "`{id}` is not a kept release (or its commit) of `{}`; kept: {}",
-            pipeline.name,
-            list(&kept)
-        ),
-        (None, _) => format!(
-            "`{}` has no kept release before the current one; kept: {}",
-            pipeline.name,
-            list(&kept)
-        ),
-    })
+        (Some(id), NoTarget::NotFound) => Error::UnknownRelease {
+            to: id.to_owned(),
+            pipeline: pipeline.name.clone(),
+            kept: list(&kept),
+        },
+        (None, _) => Error::NoEarlierRelease {
+            pipeline: pipeline.name.clone(),
+            kept: list(&kept),
+        },
+    }
 }
 
 /// Changes the pipeline's history in the state, durably.

@@ -40,7 +40,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
             Some(addr) => Some(
                 tokio::net::TcpListener::bind(addr)
                     .await
-                    .map_err(|e| Error::Message(format!("cannot listen on {addr}: {e}")))?,
+                    .map_err(|error| Error::Listen { addr, error })?,
             ),
             None => None,
         };

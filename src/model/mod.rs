@@ -36,7 +36,7 @@ pub use playbook::Playbook;
 pub use server::{defaults, Adopt, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server};
 pub use span::{SourceFile, SourceId, Sources, Span};
 pub use ssh_key::SshKey;
-pub use validate::{choices, suggest, unknown_name, validate};
+pub use validate::{choices, suggest, unknown_name, validate, UnknownName};
 pub use value::{secret_token, Part, Placeholder, Style, Value, KNOWN_AFTER_APPLY, SENSITIVE};
 
 use indexmap::IndexMap;

@@ -346,7 +346,7 @@ impl Cloud {
     pub(super) fn make_plan(&self, declared: &Declared) -> Result<crate::reconcile::Plan, String> {
         let desired = declared
             .check()
-            .map_err(|failure| commands::describe(&Error::Script(failure)))?;
+            .map_err(|failure| commands::describe(&Error::from(failure)))?;
         let sources = declared.sources();
         let config = self.config_copy();
         let script = self.script.clone();
@@ -389,10 +389,15 @@ impl Cloud {
             name: name.to_owned(),
             ip: ip.to_string(),
         };
+        let server = name.to_owned();
         let figures = self.wait(
             &format!("scraping {name}"),
             Some(QUERY_TIMEOUT),
-            async move { source(target).await.map_err(Error::Message) },
+            async move {
+                source(target)
+                    .await
+                    .map_err(|reason| Error::Unscraped { server, reason })
+            },
         )?;
         Ok(figures
             .into_iter()
