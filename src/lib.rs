@@ -8,6 +8,7 @@
 //! [`config::Config`] and [`config::Command`], executes the command and turns the outcome into an exit code.
 
 pub mod ansible;
+pub mod atomic;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod provider;
 pub mod reconcile;
 pub mod repl;
 pub mod script;
+pub mod shell;
 pub mod ssh;
 pub mod state;
 pub mod ui;

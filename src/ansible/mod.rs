@@ -73,9 +73,12 @@ pub async fn run(
     mut on_line: impl FnMut(&str),
 ) -> Result<Outcome, AnsibleError> {
     let vars_file = work_dir.join(format!("vars-{}.json", std::process::id()));
-    write_private(
+    crate::atomic::atomic_write(
         &vars_file,
-        &serde_json::Value::Object(spec.extra_vars.clone()).to_string(),
+        serde_json::Value::Object(spec.extra_vars.clone())
+            .to_string()
+            .as_bytes(),
+        0o600,
     )
     .map_err(AnsibleError::VarsFile)?;
     let mut command = Command::new("ansible-playbook");
@@ -166,18 +169,4 @@ fn die_with_ict(command: &mut Command) {
             Ok(())
         });
     }
-}
-
-/// Writes `text` to a new file readable only by the owner.
-pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
 }

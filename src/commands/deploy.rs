@@ -11,6 +11,7 @@ use super::hosts::{self, Host};
 use super::infra::{self, Converge};
 use super::{evaluate, metrics, Error};
 use crate::ansible;
+use crate::atomic::atomic_write;
 use crate::config::{
     Config, InventoryFormat, InventoryOptions, PowerAction, PowerOptions, RunOptions,
 };
@@ -20,6 +21,7 @@ use crate::inventory::{self, Inventory, Scope};
 use crate::model::{pattern, Desired};
 use crate::provider::{PowerOp, Provider, ServerId};
 use crate::reconcile;
+use crate::shell;
 use crate::ssh::{self, FanoutOptions, HostKeyVerifier};
 use crate::state::{State, StateDir, Store};
 use crate::ui::Ui;
@@ -297,7 +299,7 @@ fn playbook_file(work: &Path, playbook: &crate::model::Playbook) -> Result<PathB
     let folder = work.join("playbooks");
     std::fs::create_dir_all(&folder).map_err(io)?;
     let file = folder.join(format!("{}.yml", playbook.name));
-    ansible::write_private(&file, text).map_err(io)?;
+    atomic_write(&file, text.as_bytes(), 0o600).map_err(io)?;
     Ok(file)
 }
 
@@ -351,7 +353,7 @@ fn write_inventory(
         if open {
             let copy = work.join("identity");
             let text = std::fs::read_to_string(&key).map_err(io)?;
-            ansible::write_private(&copy, &text).map_err(io)?;
+            atomic_write(&copy, text.as_bytes(), 0o600).map_err(io)?;
             inv.all_vars.insert(
                 "ansible_ssh_private_key_file".into(),
                 copy.display().to_string().into(),
@@ -359,7 +361,7 @@ fn write_inventory(
         }
     }
     let path = work.join("hosts.yml");
-    ansible::write_private(&path, &inventory::yaml(&inv)).map_err(io)?;
+    atomic_write(&path, inventory::yaml(&inv).as_bytes(), 0o600).map_err(io)?;
     let secrets = inv
         .resolve_secrets(&|n: &str| std::env::var(n).ok(), &resolve)
         .map_err(|name| Error::SecretNotSet { name })?;
@@ -374,7 +376,7 @@ fn write_inventory(
             let _ = writeln!(text, "{k}: {v}");
             text
         });
-        ansible::write_private(&folder.join(format!("{owner}.yml")), &text).map_err(io)?;
+        atomic_write(&folder.join(format!("{owner}.yml")), text.as_bytes(), 0o600).map_err(io)?;
     }
     Ok(path)
 }
@@ -428,11 +430,11 @@ pub(super) fn inventory(
             "#!/bin/sh\n# Ansible dynamic inventory for {} (env {}), written by `ict inventory --script`.\nexec {} --env {} inventory {} \"$@\"\n",
             script_abs.display(),
             config.env,
-            shell_quote(&exe.display().to_string()),
-            shell_quote(&config.env),
-            shell_quote(&script_abs.display().to_string())
+            shell::quote(&exe.display().to_string()),
+            shell::quote(&config.env),
+            shell::quote(&script_abs.display().to_string())
         );
-        write_executable(&path, &text).map_err(|error| Error::Write {
+        atomic_write(&path, text.as_bytes(), 0o700).map_err(|error| Error::Write {
             what: path.display().to_string(),
             error,
         })?;
@@ -598,14 +600,4 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerOptions) -> Result<Exi
         closed?;
         Ok(code)
     })
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-fn write_executable(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::write(path, text)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
 }

@@ -56,9 +56,13 @@ pub(super) fn emulator(ui: &Ui, command: &EmulatorCommand) -> Result<ExitCode, E
             follow,
         } => logs(ui, &project(at.as_deref())?, *follow),
         EmulatorCommand::Daemon { dir, port } => {
-            // The starter reads `ready URL` or `error WHY` on standard output.
+            // The starter reads `ready URL`, `busy` or `error WHY` on standard output.
             match daemon::serve(dir, *port, |line| ui.out(line)) {
                 Ok(_) => Ok(ExitCode::Success),
+                Err(daemon::DaemonError::AlreadyRunning { .. }) => {
+                    ui.out("busy\n");
+                    Ok(ExitCode::Success)
+                }
                 Err(error) => {
                     ui.out(&format!("error {}\n", error.one_line()));
                     Err(error.into())

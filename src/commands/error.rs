@@ -135,27 +135,22 @@ pub enum Error {
 
     /// `ict output NAME` names no recorded output.
     #[error("no output `{name}` was recorded in environment `{env}`")]
-    #[diagnostic(
-        code(ict::command::no_output),
-        help("{suggestion}recorded: {recorded}")
-    )]
+    #[diagnostic(code(ict::command::no_output), help("{hint}"))]
     NoOutput {
         name: String,
         env: String,
-        /// "did you mean `x`? " or nothing.
-        suggestion: String,
-        recorded: String,
+        /// "did you mean `x`? recorded: …", or what is recorded.
+        hint: String,
     },
 
     // The state.
     /// `ict state …` names nothing the state owns.
     #[error("the state knows no `{name}`")]
-    #[diagnostic(code(ict::command::not_owned), help("{suggestion}known: {known}"))]
+    #[diagnostic(code(ict::command::not_owned), help("{hint}"))]
     NotInState {
         name: String,
-        /// "did you mean `x`? " or nothing.
-        suggestion: String,
-        known: String,
+        /// "did you mean `x`? known: …", or what is known.
+        hint: String,
     },
 
     /// A name that several owned objects have.

@@ -316,6 +316,6 @@ fn remove_known_hosts_key(path: &Path, key: &HostKey) -> std::io::Result<bool> {
     if kept.len() == entries.len() {
         return Ok(false);
     }
-    ssh::write_atomically(path, &ssh::render_known_hosts(&kept))?;
+    crate::atomic::atomic_write(path, ssh::render_known_hosts(&kept).as_bytes(), 0o600)?;
     Ok(true)
 }

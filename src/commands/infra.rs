@@ -624,7 +624,7 @@ fn save_plan(
         plan: serde_json::to_value(plan).map_err(Error::Json)?,
     };
     let text = serde_json::to_string_pretty(&saved).map_err(Error::Json)?;
-    crate::ansible::write_private(out, &text).map_err(|error| Error::Write {
+    crate::atomic::atomic_write(out, text.as_bytes(), 0o600).map_err(|error| Error::Write {
         what: out.display().to_string(),
         error,
     })

@@ -85,18 +85,13 @@ pub(super) fn output(config: &Config, ui: &Ui, args: &OutputOptions) -> Result<E
     if let Some(name) = &args.name {
         let Some(entry) = recorded.get(name) else {
             let names: Vec<&str> = recorded.keys().map(String::as_str).collect();
-            let hint = model::suggest(name, names.iter().copied())
-                .map(|s| format!("did you mean `{s}`? "))
-                .unwrap_or_default();
+            let hint = model::DidYouMean::new(name, names.iter().copied())
+                .listed("recorded")
+                .when_empty("recorded: none (run `ict apply` first)");
             return Err(Error::NoOutput {
                 name: name.clone(),
                 env: config.env.clone(),
-                suggestion: hint,
-                recorded: if names.is_empty() {
-                    "none (run `ict apply` first)".to_owned()
-                } else {
-                    names.join(", ")
-                },
+                hint: hint.to_string(),
             });
         };
         // Asked for by name: a secret is read from the environment now.

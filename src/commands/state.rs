@@ -57,17 +57,12 @@ fn resolve_address(state: &crate::state::State, name: &str) -> Result<Address, E
         [one] => Ok((**one).clone()),
         [] => {
             let all: Vec<String> = known.iter().map(ToString::to_string).collect();
-            let suggestion = crate::model::suggest(name, all.iter().map(String::as_str))
-                .map(|s| format!("did you mean `{s}`? "))
-                .unwrap_or_default();
+            let hint = crate::model::DidYouMean::new(name, all.iter().map(String::as_str))
+                .listed("known")
+                .when_empty("known: nothing");
             Err(Error::NotInState {
                 name: name.to_owned(),
-                suggestion,
-                known: if all.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    all.join(", ")
-                },
+                hint: hint.to_string(),
             })
         }
         many => Err(Error::AmbiguousName {

@@ -28,6 +28,14 @@ pub enum DaemonError {
     )]
     NotStarted { reason: String, log: PathBuf },
 
+    /// Another daemon of the project runs already (a racing start): its starter connects to it.
+    #[error("another emulator of this project runs already")]
+    #[diagnostic(
+        code(ict::emulator::already_running),
+        help("`ict emulator status` shows it; its log is {}", log.display())
+    )]
+    AlreadyRunning { log: PathBuf },
+
     /// Another command holds the start lock for too long.
     #[error(
         "another ict command has been starting or stopping the project's emulator for {waited} s"

@@ -7,11 +7,11 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, Write as _};
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::time::{Duration, Instant};
 
 use rustix::fs::{flock, FlockOperation};
 
+use crate::atomic::atomic_write;
 use crate::state::{Liveness, LockHolder};
 
 use super::{DaemonError, Project};
@@ -58,6 +58,35 @@ impl StartLock {
     /// Empties the lock file (no daemon runs).
     pub(super) fn clear(&self) {
         let _ = self.file.set_len(0);
+    }
+}
+
+/// The lock a daemon holds for its whole life (on [`Project::run_file`]): two daemons of one
+/// project can never both run, even when two starters race.
+pub(super) struct RunLock {
+    _file: File,
+}
+
+impl RunLock {
+    /// Takes the run lock, or `None` when another daemon holds it.
+    pub(super) fn take(project: &Project) -> Result<Option<RunLock>, DaemonError> {
+        let path = project.run_file();
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
+            .open(&path)
+            .map_err(DaemonError::io("open", &path))?;
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(Some(RunLock { _file: file })),
+            Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+            Err(error) => Err(DaemonError::io("lock", &path)(error.into())),
+        }
+    }
+
+    /// Whether a daemon of the project runs (perhaps still loading its account).
+    pub(super) fn held(project: &Project) -> bool {
+        matches!(RunLock::take(project), Ok(None))
     }
 }
 
@@ -112,9 +141,7 @@ pub(super) fn addr(project: &Project) -> Option<String> {
 /// Writes the address file (whole, under a temporary name first).
 pub(super) fn write_addr(project: &Project, url: &str) -> Result<(), DaemonError> {
     let path = project.addr_file();
-    let temp = path.with_extension("addr.tmp");
-    std::fs::write(&temp, format!("{url}\n"))
-        .and_then(|()| std::fs::rename(&temp, &path))
+    atomic_write(&path, format!("{url}\n").as_bytes(), 0o644)
         .map_err(DaemonError::io("write", &path))
 }
 
@@ -132,13 +159,7 @@ pub(super) fn ensure_token(project: &Project) -> Result<String, DaemonError> {
     }
     let path = project.token_file();
     let token = random_token();
-    let _ = std::fs::remove_file(&path);
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .and_then(|mut file| file.write_all(format!("{token}\n").as_bytes()))
+    atomic_write(&path, format!("{token}\n").as_bytes(), 0o600)
         .map_err(DaemonError::io("write", &path))?;
     Ok(token)
 }

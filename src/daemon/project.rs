@@ -64,6 +64,11 @@ impl Project {
     }
 
     /// The daemon's URL.
+    /// Held (flock) by the running daemon for its whole life: at most one per project.
+    pub fn run_file(&self) -> PathBuf {
+        self.ict_dir().join("emulator.run")
+    }
+
     pub fn addr_file(&self) -> PathBuf {
         self.ict_dir().join("emulator.addr")
     }

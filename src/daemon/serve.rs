@@ -37,12 +37,13 @@ pub fn serve(
         log: project.log_file(),
     })?;
     let me = LockHolder::current("ict emulator daemon");
-    if let Some(other) = files::live_holder(&project).filter(|h| h.pid != me.pid) {
-        return Err(DaemonError::NotStarted {
-            reason: format!("the project's emulator already runs: {other}"),
+    // One daemon per project: a second one started by a racing command gives way (its starter
+    // then connects to the first).
+    let Some(_running) = files::RunLock::take(&project)? else {
+        return Err(DaemonError::AlreadyRunning {
             log: project.log_file(),
         });
-    }
+    };
     let config = settings::emulator_config(&settings, &project, token)?;
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|source| DaemonError::Emulator(EmulatorError::Serve { source }))?;

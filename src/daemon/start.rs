@@ -61,6 +61,11 @@ pub fn ensure(project: &Project, requested: &Requested) -> Result<Link, DaemonEr
             port = url.as_deref().and_then(port_of);
             stop::stop_locked(project, &lock)?;
         }
+        // A daemon still loading its account (started by a command that then ended): wait
+        // for it rather than start a second one.
+        Found::None { .. } if files::RunLock::held(project) => {
+            return wait_running(project, &http, notes);
+        }
         Found::None { gone: Some(holder) } => notes.push(format!(
             "the project's emulator (pid {}) is gone without stopping (crashed or killed): \
              starting a new one; its log is {}",
@@ -72,7 +77,10 @@ pub fn ensure(project: &Project, requested: &Requested) -> Result<Link, DaemonEr
     lock.clear();
     let _ = std::fs::remove_file(project.addr_file());
     files::ensure_token(project)?;
-    let pid = spawn(project, port)?;
+    let Some(pid) = spawn(project, port)? else {
+        // Another daemon won a race to start: use it.
+        return wait_running(project, &http, notes);
+    };
     match find(project, &http, true) {
         Found::Running(link) if link.holder.pid == pid => Ok(Link { notes, ..*link }),
         Found::Running(_) | Found::None { .. } => Err(not_started(
@@ -80,6 +88,23 @@ pub fn ensure(project: &Project, requested: &Requested) -> Result<Link, DaemonEr
             format!("the process it started (pid {pid}) is not the one running"),
         )),
         Found::Silent { reason, .. } => Err(not_started(project, reason)),
+    }
+}
+
+/// The daemon that runs (or is starting), waited for until it answers.
+fn wait_running(project: &Project, http: &Http, notes: Vec<String>) -> Result<Link, DaemonError> {
+    let began = Instant::now();
+    loop {
+        if let Found::Running(link) = find(project, http, true) {
+            return Ok(Link { notes, ..*link });
+        }
+        if began.elapsed() >= READY_WAIT || !files::RunLock::held(project) {
+            return Err(not_started(
+                project,
+                "another start of it did not finish".to_owned(),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -95,8 +120,9 @@ fn settle(project: &Project, http: &Http) -> Found {
     }
 }
 
-/// Starts `ict emulator daemon DIR` and waits for its `ready` line; returns its PID.
-fn spawn(project: &Project, port: Option<u16>) -> Result<u32, DaemonError> {
+/// Starts `ict emulator daemon DIR` and waits for its `ready` line; returns its PID, or
+/// `None` when it gave way to another daemon of the project (`busy`).
+fn spawn(project: &Project, port: Option<u16>) -> Result<Option<u32>, DaemonError> {
     let log_path = project.log_file();
     let log = open_log(&log_path)?;
     let log_start = log.metadata().map_or(0, |m| m.len());
@@ -127,7 +153,11 @@ fn spawn(project: &Project, port: Option<u16>) -> Result<u32, DaemonError> {
         let _ = send.send(line);
     });
     match receive.recv_timeout(READY_WAIT) {
-        Ok(line) if line.starts_with("ready ") => Ok(pid),
+        Ok(line) if line.starts_with("ready ") => Ok(Some(pid)),
+        Ok(line) if line.trim() == "busy" => {
+            let _ = child.wait();
+            Ok(None)
+        }
         Ok(line) if line.starts_with("error ") => {
             let _ = child.wait();
             Err(not_started(

@@ -1,9 +1,10 @@
 //! The state file: the whole [`World`] as JSON, loaded at start and replaced atomically after
 //! every change (temporary file in the same directory, fsync, rename, mode 0600), so a killed
-//! emulator restarts with everything it acknowledged. Depends on `world`, `error`.
+//! emulator restarts with everything it acknowledged ([`crate::atomic`]). Depends on `world`,
+//! `error`.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
 use super::error::EmulatorError;
@@ -51,20 +52,7 @@ pub(crate) fn save(path: &Path, world: &World) -> Result<(), EmulatorError> {
         source,
     };
     let bytes = serde_json::to_vec(world).map_err(|e| write_error(io::Error::other(e)))?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    // tempfile creates the file with mode 0600 on Unix.
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
-    file.write_all(&bytes).map_err(write_error)?;
-    file.as_file().sync_all().map_err(write_error)?;
-    file.persist(path).map_err(|e| write_error(e.error))?;
-    // Make the rename itself durable; not every platform can open a directory.
-    if let Ok(dir) = fs::File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    crate::atomic::atomic_write(path, &bytes, 0o600).map_err(write_error)
 }
 
 #[cfg(test)]

@@ -248,19 +248,10 @@ pub fn resolve_value(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::script::{evaluate_source, Options};
 
     fn desired(script: &str) -> Desired {
         std::env::set_var("ICT_INVENTORY_TEST_SECRET", "s3cret");
-        evaluate_source(
-            "t.ict",
-            script,
-            std::path::Path::new("."),
-            Options::new("dev", IndexMap::new()),
-        )
-        .map_err(|f| format!("{:?}", f.problems))
-        .expect("valid script")
-        .desired
+        crate::script::evaluate_text(script).expect("valid script")
     }
 
     #[test]

@@ -113,20 +113,7 @@ pub fn validate(desired: &super::Desired) -> Vec<ModelError> {
     for alert in desired.alerts.values() {
         if pattern::select(&alert.hosts, desired).is_empty() {
             let at = alert.fields.get("hosts").copied().unwrap_or(alert.span);
-            let names = pattern::names(desired);
-            let help = match super::suggest(&alert.hosts, names.iter().copied()) {
-                Some(s) => format!(
-                    "did you mean `{s}`? groups and servers: {}",
-                    names.join(", ")
-                ),
-                None if names.is_empty() => "no servers are declared".to_owned(),
-                None => format!("groups and servers: {}", names.join(", ")),
-            };
-            errors.push(ModelError::NoMatch {
-                pattern: alert.hosts.clone(),
-                at,
-                help,
-            });
+            errors.push(pattern::no_match(&alert.hosts, at, desired));
         }
     }
     errors

@@ -4,11 +4,9 @@
 //! so that codes stay stable (`ict::model::...`) and labels come from the spans. The source text
 //! is attached when the error is rendered (`ui`), since a span names its file.
 
-use std::fmt::Write as _;
-
 use miette::{Diagnostic, LabeledSpan, Severity};
 
-use super::Span;
+use super::{DidYouMean, Span};
 
 /// A problem in the declarations.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -206,14 +204,12 @@ impl Diagnostic for ModelError {
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
         let help = match self {
             ModelError::UnknownField {
-                suggestion: Some(s),
+                suggestion,
+                allowed,
                 ..
-            } => {
-                format!("did you mean `{s}`?")
-            }
-            ModelError::UnknownField { allowed, .. } => {
-                format!("known fields: {}", allowed.join(", "))
-            }
+            } => DidYouMean::found(suggestion.clone(), allowed.iter().copied())
+                .listed_otherwise("known fields")
+                .to_string(),
             ModelError::WrongType { .. } | ModelError::Limit { .. } => return None,
             ModelError::InvalidValue { help, .. } => return help.as_ref().map(boxed),
             ModelError::MissingField { help, .. } => (*help).to_owned(),
@@ -225,18 +221,10 @@ impl Diagnostic for ModelError {
                 suggestion,
                 declared,
                 ..
-            } => {
-                let mut h = String::new();
-                if let Some(s) = suggestion {
-                    let _ = write!(h, "did you mean `{s}`? ");
-                }
-                if declared.is_empty() {
-                    let _ = write!(h, "no {kind} is declared; declare it before using it");
-                } else {
-                    let _ = write!(h, "declared: {}", declared.join(", "));
-                }
-                h
-            }
+            } => DidYouMean::found(suggestion.clone(), declared.iter().map(String::as_str))
+                .listed("declared")
+                .when_empty(format!("no {kind} is declared; declare it before using it"))
+                .to_string(),
             ModelError::NoMatch { help, .. } => help.clone(),
             ModelError::Cycle { via, .. } if *via == "children" => {
                 "a group cannot contain itself, directly or through its children; remove one of \
@@ -249,14 +237,9 @@ impl Diagnostic for ModelError {
             ModelError::File { .. } => "paths are relative to the script's folder".into(),
             ModelError::NotInCatalogue {
                 suggestion, valid, ..
-            } => {
-                let mut h = String::new();
-                if let Some(s) = suggestion {
-                    let _ = write!(h, "did you mean `{s}`? ");
-                }
-                let _ = write!(h, "valid: {}", valid.join(", "));
-                h
-            }
+            } => DidYouMean::found(suggestion.clone(), valid.iter().map(String::as_str))
+                .listed("valid")
+                .to_string(),
             ModelError::Ambiguous {
                 candidates, help, ..
             } => format!("{}\n{help}", candidates.join("\n")),

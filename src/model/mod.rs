@@ -21,6 +21,7 @@ mod playbook;
 mod server;
 mod span;
 mod ssh_key;
+mod suggest;
 mod validate;
 mod value;
 
@@ -36,7 +37,8 @@ pub use playbook::Playbook;
 pub use server::{defaults, Adopt, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server};
 pub use span::{SourceFile, SourceId, Sources, Span};
 pub use ssh_key::SshKey;
-pub use validate::{choices, suggest, unknown_name, validate, UnknownName};
+pub use suggest::{choices, suggest, unknown_name, DidYouMean, UnknownName};
+pub use validate::validate;
 pub use value::{secret_token, Part, Placeholder, Style, Value, KNOWN_AFTER_APPLY, SENSITIVE};
 
 use indexmap::IndexMap;

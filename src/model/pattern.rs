@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use super::Desired;
+use super::{Desired, DidYouMean, ModelError, Span};
 
 /// The servers `pattern` selects, in declaration order.
 pub fn select<'a>(pattern: &str, desired: &'a Desired) -> Vec<&'a str> {
@@ -64,10 +64,23 @@ fn combine(pattern: &str, term_hosts: impl Fn(&str) -> BTreeSet<usize>) -> BTree
 }
 
 /// Every name a pattern term could refer to (servers and groups), for "did you mean" hints.
-pub fn names(desired: &Desired) -> Vec<&str> {
+fn names(desired: &Desired) -> Vec<&str> {
     let mut names: Vec<&str> = desired.groups.keys().map(String::as_str).collect();
     names.extend(desired.servers.keys().map(String::as_str));
     names
+}
+
+/// The error of `pattern` (written at `at`) selecting no server: "did you mean `web`? groups
+/// and servers: web, web-1".
+pub fn no_match(pattern: &str, at: Span, desired: &Desired) -> ModelError {
+    ModelError::NoMatch {
+        pattern: pattern.to_owned(),
+        at,
+        help: DidYouMean::new(pattern, names(desired))
+            .listed("groups and servers")
+            .when_empty("no servers are declared")
+            .to_string(),
+    }
 }
 
 fn term_hosts(term: &str, desired: &Desired) -> BTreeSet<usize> {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::{pattern, FieldSpans, ModelError, Notify, Span, Value};
+use super::{pattern, DidYouMean, FieldSpans, ModelError, Notify, Span, Value};
 
 /// A framework preset: the default stages and service of a kind of app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -345,31 +345,14 @@ pub fn validate(desired: &super::Desired) -> Vec<ModelError> {
                             "pipeline `{}` deploys to environment `{name}`, which the script does not declare",
                             pipeline.name
                         ),
-                        help: Some(match super::suggest(name, declared.iter().map(String::as_str)) {
-                            Some(s) => format!("did you mean `{s}`? declared: {}", declared.join(", ")),
-                            None if desired.environments.is_none() => "a script without environments(...) has only `dev`; declare them with environments(#{ dev: #{}, prod: #{} })".to_owned(),
-                            None => format!("declared environments: {}", declared.join(", ")),
-                        }),
+                        help: Some(env_help(name, declared, desired.environments.is_none())),
                         at: env.span,
                     });
                 }
             }
             // Hosts only need to exist in the environment being evaluated.
             if *name == desired.env && pattern::select(&env.hosts, desired).is_empty() {
-                let names = pattern::names(desired);
-                let help = match super::suggest(&env.hosts, names.iter().copied()) {
-                    Some(s) => format!(
-                        "did you mean `{s}`? groups and servers: {}",
-                        names.join(", ")
-                    ),
-                    None if names.is_empty() => "no servers are declared".to_owned(),
-                    None => format!("groups and servers: {}", names.join(", ")),
-                };
-                errors.push(ModelError::NoMatch {
-                    pattern: env.hosts.clone(),
-                    at: env.hosts_span,
-                    help,
-                });
+                errors.push(pattern::no_match(&env.hosts, env.hosts_span, desired));
             }
         }
         if let Some(db) = &pipeline.database {
@@ -381,27 +364,23 @@ pub fn validate(desired: &super::Desired) -> Vec<ModelError> {
     errors
 }
 
+/// The help of a pipeline environment the script does not declare.
+fn env_help(name: &str, declared: &[String], implicit: bool) -> String {
+    let hint = DidYouMean::new(name, declared.iter().map(String::as_str));
+    if implicit && hint.suggestion().is_none() {
+        return "a script without environments(...) has only `dev`; declare them with \
+                environments(#{ dev: #{}, prod: #{} })"
+            .to_owned();
+    }
+    hint.listed("declared").to_string()
+}
+
 /// The database host must select exactly one server.
 fn check_db_host(db: &Database, desired: &super::Desired) -> Option<ModelError> {
     let selected = pattern::select(&db.host, desired);
     match selected.len() {
         1 => None,
-        0 => {
-            let names = pattern::names(desired);
-            let help = match super::suggest(&db.host, names.iter().copied()) {
-                Some(s) => format!(
-                    "did you mean `{s}`? groups and servers: {}",
-                    names.join(", ")
-                ),
-                None if names.is_empty() => "no servers are declared".to_owned(),
-                None => format!("groups and servers: {}", names.join(", ")),
-            };
-            Some(ModelError::NoMatch {
-                pattern: db.host.clone(),
-                at: db.host_span,
-                help,
-            })
-        }
+        0 => Some(pattern::no_match(&db.host, db.host_span, desired)),
         _ => Some(ModelError::InvalidValue {
             field: "database".into(),
             message: format!(

@@ -3,7 +3,7 @@
 //! checked when the script declared it; here every remaining problem is collected, not just the
 //! first.
 
-use super::{graph, group, pattern, Desired, ModelError, NameRef, Span};
+use super::{graph, group, pattern, suggest, Desired, ModelError, NameRef, Span};
 
 /// Every cross-declaration problem in `desired`, in declaration order.
 pub fn validate(desired: &Desired) -> Vec<ModelError> {
@@ -56,20 +56,7 @@ pub fn validate(desired: &Desired) -> Vec<ModelError> {
                 .get("hosts")
                 .copied()
                 .unwrap_or(playbook.span);
-            let names = pattern::names(desired);
-            let help = match suggest(&playbook.hosts, names.iter().copied()) {
-                Some(s) => format!(
-                    "did you mean `{s}`? groups and servers: {}",
-                    names.join(", ")
-                ),
-                None if names.is_empty() => "no servers are declared".to_owned(),
-                None => format!("groups and servers: {}", names.join(", ")),
-            };
-            errors.push(ModelError::NoMatch {
-                pattern: playbook.hosts.clone(),
-                at,
-                help,
-            });
+            errors.push(pattern::no_match(&playbook.hosts, at, desired));
         }
     }
     errors.extend(super::alert::validate(desired));
@@ -177,123 +164,5 @@ fn check_refs(refs: &[NameRef], kind: &'static str, known: &[&str], errors: &mut
                 declared: known.iter().map(|s| (*s).to_owned()).collect(),
             });
         }
-    }
-}
-
-/// A name given on the command line that matches nothing, with a did-you-mean or the choices.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownName {
-    pub name: String,
-    /// "did you mean `web-1`?", or the choices there are.
-    pub choices: String,
-}
-
-/// Checks names given on the command line (`--target`) against `known` (addresses such as
-/// `server.web-1`, or plain names): each must be one of them, or the name in an address. The
-/// first that is not is returned, with a did-you-mean.
-pub fn unknown_name(given: &[String], known: &[String]) -> Result<(), UnknownName> {
-    let names = known
-        .iter()
-        .map(|k| k.split_once('.').map_or(k.as_str(), |(_, n)| n));
-    let matches = |name: &String| known.contains(name) || names.clone().any(|n| n == name);
-    match given.iter().find(|name| !matches(name)) {
-        None => Ok(()),
-        Some(name) => Err(UnknownName {
-            name: name.clone(),
-            choices: choices(name, known.iter().map(String::as_str).chain(names)),
-        }),
-    }
-}
-
-/// "did you mean `web-1`?", or the choices there are (the first ten).
-pub fn choices<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> String {
-    // `server.web-1` for `web-1`, or the other way round, is also a likely slip.
-    let short = name.split_once('.').map_or(name, |(_, n)| n);
-    let same_name = || {
-        let mut all = candidates.clone().into_iter();
-        all.find(|c| *c == short && c != &name).map(str::to_owned)
-    };
-    let found = suggest(name, candidates.clone())
-        .or_else(same_name)
-        .or_else(|| suggest(short, candidates.clone()));
-    if let Some(s) = found {
-        return format!("did you mean `{s}`?");
-    }
-    let mut all: Vec<&str> = candidates.into_iter().collect();
-    all.sort_unstable();
-    all.dedup();
-    match all.len() {
-        0 => "there is nothing to choose from".to_owned(),
-        n if n > 10 => format!("choose from: {}, … ({n} in all)", all[..10].join(", ")),
-        _ => format!("choose from: {}", all.join(", ")),
-    }
-}
-
-/// The candidate closest to `name`, if it is close enough to be a likely typo: few edits
-/// (transpositions count as one) or a high Jaro-Winkler similarity.
-pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    candidates
-        .into_iter()
-        .filter(|c| *c != name)
-        .map(|c| {
-            (
-                strsim::damerau_levenshtein(name, c),
-                strsim::jaro_winkler(name, c),
-                c,
-            )
-        })
-        .filter(|(edits, jw, c)| *edits <= (name.len().max(c.len()) / 3).max(1) || *jw >= 0.85)
-        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
-        .map(|(_, _, c)| c.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::suggest;
-
-    #[test]
-    fn command_line_names_match_a_name_or_an_address() {
-        let known = ["server.web-1".to_owned(), "network.lan".to_owned()];
-        let unknown = |n: &str| {
-            super::unknown_name(&[n.to_owned()], &known)
-                .err()
-                .map(|e| (e.name, e.choices))
-        };
-        let unknown = |n: &str| unknown(n).map(|(name, choices)| format!("{name}: {choices}"));
-        assert_eq!(unknown("web-1"), None);
-        assert_eq!(unknown("network.lan"), None);
-        assert_eq!(
-            unknown("wbe-1").as_deref(),
-            Some("wbe-1: did you mean `web-1`?")
-        );
-        assert_eq!(
-            unknown("netwrok.lan").as_deref(),
-            Some("netwrok.lan: did you mean `network.lan`?")
-        );
-        assert_eq!(
-            unknown("zzz").as_deref(),
-            Some("zzz: choose from: lan, network.lan, server.web-1, web-1")
-        );
-        let servers = ["web-1".to_owned()];
-        assert_eq!(
-            super::unknown_name(&["server.web-1".to_owned()], &servers),
-            Err(super::UnknownName {
-                name: "server.web-1".to_owned(),
-                choices: "did you mean `web-1`?".to_owned()
-            })
-        );
-    }
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(
-            suggest("rma", ["cpu", "ram", "disk"]).as_deref(),
-            Some("ram")
-        );
-        assert_eq!(
-            suggest("deplyo", ["deploy", "web"]).as_deref(),
-            Some("deploy")
-        );
-        assert_eq!(suggest("zzz", ["cpu", "ram"]), None);
     }
 }

@@ -7,18 +7,17 @@
 //! allow the app hosts' addresses with `scram-sha-256` (a marked block at the top of
 //! `pg_hba.conf`, one per pipeline), make sure the cluster runs (systemd unit, else
 //! `pg_ctlcluster`), restarting or reloading only when the configuration changed, then create
-//! the role and the database if missing and set the role's password. Depends on `model` and
-//! `pipeline::remote`.
+//! the role and the database if missing and set the role's password. Depends on `model`,
+//! `shell` and `atomic`.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 
 use rand::RngExt as _;
 
-use super::remote::quote;
 use crate::model::pipeline::Database;
+use crate::shell::quote;
 
 /// The port ict's databases listen on.
 pub const PORT: u16 = 5432;
@@ -155,14 +154,7 @@ pub fn generated_password(file: &Path) -> std::io::Result<String> {
         .take(32)
         .map(char::from)
         .collect();
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(file)?;
-    writeln!(out, "{password}")?;
-    out.sync_all()?;
+    crate::atomic::atomic_write(file, format!("{password}\n").as_bytes(), 0o600)?;
     Ok(password)
 }
 

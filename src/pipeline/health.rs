@@ -5,8 +5,9 @@
 //! service's timeout. When the app never answers it prints why and the end of the app's log
 //! and exits non-zero. Pure strings; depends on `model` and `pipeline::remote`.
 
-use super::remote::{quote, Scripts};
+use super::remote::Scripts;
 use crate::model::pipeline::{Health, Service};
+use crate::shell::quote;
 
 /// A GET that succeeds on 2xx/3xx, with python3: `python3 -c HTTP host port path`.
 const PY_HTTP: &str = "import http.client,sys\n\

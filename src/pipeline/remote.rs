@@ -4,20 +4,16 @@
 //! user, with its 0600 `.ict-env`), `<path>/current` (a symlink switched atomically with
 //! `ln -s` to a temporary name + `mv -T`), `<path>/app.pid` and `<path>/app.log` when the
 //! service is supervised without systemd. Every value that reaches the shell is quoted with
-//! [`quote`]; `path` and `user` were checked when the script declared them.
+//! [`crate::shell::quote`]; `path` and `user` were checked when the script declared them.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::model::{Pipeline, Sandbox};
+use crate::shell::quote;
 
 /// `PATH` for stages and the service (they start from an empty environment).
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// Quotes `s` for a POSIX shell.
-pub fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
 
 /// The line [`Scripts::prepare`] prints when the host can run stages in a bubblewrap container.
 pub const SANDBOX_READY: &str = "ict-sandbox: bubblewrap";
@@ -286,28 +282,13 @@ mod tests {
     use super::*;
 
     fn pipeline() -> Pipeline {
-        let d = crate::script::evaluate_source(
-            "t.ict",
+        let d = crate::script::evaluate_text(
             r#"server("web-1");
             pipeline("app", #{ repo: "file:///r.git", preset: "python", path: "/srv/app", keep: 2,
                 environments: #{ dev: #{ refs: ["main"] } } });"#,
-            std::path::Path::new("."),
-            crate::script::Options::new("dev", indexmap::IndexMap::new()),
         )
-        .expect("valid")
-        .desired;
+        .expect("valid");
         d.pipelines["app"].clone()
-    }
-
-    #[test]
-    fn quoting_survives_quotes() {
-        assert_eq!(quote("it's"), "'it'\\''s'");
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("printf %s {}", quote("a'b $(x) `y` \"z\"")))
-            .output()
-            .expect("sh");
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "a'b $(x) `y` \"z\"");
     }
 
     #[test]

@@ -225,14 +225,7 @@ mod tests {
             pipeline("app", #{{ repo: "file://{}", poll: "1s", environments: #{{ dev: #{{ refs: ["main", "dev"] }} }} }});"#,
             bare.display()
         );
-        let desired = crate::script::evaluate_source(
-            "t.ict",
-            &script,
-            std::path::Path::new("."),
-            crate::script::Options::new("dev", indexmap::IndexMap::new()),
-        )
-        .expect("valid")
-        .desired;
+        let desired = crate::script::evaluate_text(&script).expect("valid");
         let fake = Fake {
             history: RefCell::default(),
             locked: RefCell::new(1),

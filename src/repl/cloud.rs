@@ -19,13 +19,13 @@ use std::time::Duration;
 
 use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
-use super::live::{query, Interrupts, Live, Spinner};
+use super::live::{query, Interrupts, Live};
 use super::values;
 use crate::commands::query as commands;
 use crate::commands::Error;
 use crate::config::Config;
 use crate::connect::{self, Connection};
-use crate::model::suggest;
+use crate::model::DidYouMean;
 use crate::script::session::Declared;
 use crate::script::Session;
 use crate::state::{State, StateDir};
@@ -213,14 +213,14 @@ impl Cloud {
         future: impl Future<Output = Result<T, Error>> + Send + 'static,
     ) -> Result<T, String> {
         let interrupts = self.interrupts();
-        let mut spinner = self.spinner.then(|| Spinner::new(std::io::stderr(), label));
+        let spinner = self.spinner.then(|| self.ui.spinner(label));
         let answer = query(
             &self.live.handle(),
             future,
             timeout,
             Some(&interrupts),
             |_| {
-                if let Some(s) = spinner.as_mut() {
+                if let Some(s) = &spinner {
                     s.tick();
                 }
             },
@@ -282,8 +282,9 @@ impl Cloud {
                 .unwrap_or_default());
         }
         let names: Vec<String> = servers.iter().filter_map(named).collect();
-        let hint = suggest(name, names.iter().map(String::as_str))
-            .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
+        let hint = DidYouMean::new(name, names.iter().map(String::as_str))
+            .help()
+            .map_or_else(String::new, |h| format!("; {h}"));
         Err(
             format!("no server named `{name}` in the cloud{hint} (`cloud::servers()` lists them)")
                 .into(),

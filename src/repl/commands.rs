@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::cloud::LIVE_FUNCTIONS;
-use crate::model::{suggest, Desired, Graph};
+use crate::model::{Desired, DidYouMean, Graph};
 use crate::script::{api, Failure, Session};
 
 /// The meta-commands, with a one-line description each.
@@ -70,8 +70,9 @@ pub fn handle(input: &str, session: &mut Session) -> Outcome {
         )),
         other => {
             let names = COMMANDS.iter().map(|(n, _)| *n);
-            let hint = suggest(other, names)
-                .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
+            let hint = DidYouMean::new(other, names)
+                .help()
+                .map_or_else(String::new, |h| format!("; {h}"));
             Outcome::Error(format!(
                 "unknown command `{other}`{hint} (`:help` lists them)"
             ))
@@ -120,7 +121,9 @@ fn help(topic: Option<&str>) -> Outcome {
         .map(|(n, _)| n.trim_start_matches(':'))
         .chain(api::FUNCTIONS.iter().map(|(n, _)| *n))
         .chain(LIVE_FUNCTIONS.iter().map(|(n, _)| *n));
-    let hint = suggest(topic, known).map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
+    let hint = DidYouMean::new(topic, known)
+        .help()
+        .map_or_else(String::new, |h| format!("; {h}"));
     Outcome::Error(format!("no help on `{topic}`{hint}"))
 }
 

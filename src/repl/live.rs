@@ -11,7 +11,7 @@
 //! session.register_live(move |engine, _declared| {
 //!     let handle = handle.clone();
 //!     engine.register_fn("servers", move || {
-//!         let mut spinner = Spinner::new(std::io::stderr(), "asking 1cloud");
+//!         let spinner = ui.spinner("asking 1cloud");
 //!         query(&handle, async { provider.observe().await }, Some(TIMEOUT), None, |_| spinner.tick())
 //!     });
 //! });
@@ -20,7 +20,6 @@
 //! `cloud.rs` does exactly this for the `cloud::` functions, `plan()` and `exec()`.
 
 use std::future::Future;
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -170,45 +169,6 @@ where
     }
 }
 
-/// A one-line spinner (`⠋ asking 1cloud`), redrawn in place on `out` (stderr, from `ui`) and
-/// erased when dropped.
-pub struct Spinner<W: Write> {
-    out: W,
-    label: String,
-    frame: usize,
-    drawn: bool,
-}
-
-const FRAMES: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-
-impl<W: Write> Spinner<W> {
-    pub fn new(out: W, label: &str) -> Spinner<W> {
-        Spinner {
-            out,
-            label: label.to_owned(),
-            frame: 0,
-            drawn: false,
-        }
-    }
-
-    /// Draws the next frame.
-    pub fn tick(&mut self) {
-        let c = FRAMES[self.frame % FRAMES.len()];
-        self.frame += 1;
-        self.drawn = true;
-        // A spinner that cannot be drawn is not worth an error.
-        let _ = write!(self.out, "\r{c} {}", self.label).and_then(|()| self.out.flush());
-    }
-}
-
-impl<W: Write> Drop for Spinner<W> {
-    fn drop(&mut self) {
-        if self.drawn {
-            let _ = write!(self.out, "\r\x1b[K").and_then(|()| self.out.flush());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,17 +245,5 @@ mod tests {
             waited += 1;
         }
         assert_eq!(dropped.load(Ordering::SeqCst), 1);
-    }
-
-    #[test]
-    fn the_spinner_draws_and_erases_its_line() {
-        let mut out = Vec::new();
-        {
-            let mut spinner = Spinner::new(&mut out, "asking");
-            spinner.tick();
-            spinner.tick();
-        }
-        let text = String::from_utf8(out).expect("utf-8");
-        assert_eq!(text, "\r⠋ asking\r⠙ asking\r\x1b[K");
     }
 }

@@ -197,8 +197,8 @@ fn describe(error: &EvalAltResult, at: Span) -> (&'static str, String, Option<St
         EvalAltResult::ErrorFunctionNotFound(signature, _) => {
             let name = signature.split([' ', '(']).next().unwrap_or(signature);
             let help = crate::script::api::signature_help(name).or_else(|| {
-                crate::model::suggest(name, crate::script::api::FUNCTIONS.iter().map(|(n, _)| *n))
-                    .map(|s| format!("did you mean `{s}`?"))
+                let functions = crate::script::api::FUNCTIONS.iter().map(|(n, _)| *n);
+                crate::model::DidYouMean::new(name, functions).help()
             });
             (
                 "ict::script::unknown_function",

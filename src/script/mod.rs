@@ -141,6 +141,16 @@ pub fn evaluate_source(
     evaluate_entry(&entry, options)
 }
 
+/// For tests: the model of script `text` (environment `dev`, no variables), or its problems
+/// as text.
+#[cfg(test)]
+pub(crate) fn evaluate_text(text: &str) -> Result<Desired, Vec<String>> {
+    let options = Options::new("dev", indexmap::IndexMap::new());
+    evaluate_source("t.ict", text, Path::new("."), options)
+        .map(|evaluated| evaluated.desired)
+        .map_err(|failure| failure.problems.iter().map(ToString::to_string).collect())
+}
+
 /// `--env` names an environment the script does not declare: without `environments(...)`, only
 /// `dev` exists (declared environments are checked by `environments(...)` itself).
 pub(crate) fn undeclared_env(desired: &Desired, entry: SourceId) -> Option<ScriptError> {

@@ -136,7 +136,7 @@ impl PinnedKeys {
 
     /// Writes [`Self::to_known_hosts`] to `path` atomically (temp file, fsync, rename), 0600.
     pub fn write_known_hosts(&self, path: &Path) -> std::io::Result<()> {
-        known_hosts::write_atomically(path, &self.to_known_hosts())
+        crate::atomic::atomic_write(path, self.to_known_hosts().as_bytes(), 0o600)
     }
 
     fn lock(&self) -> MutexGuard<'_, Pins> {

@@ -7,7 +7,6 @@
 //! certificates.
 //! Depends on `ssh::host_keys` only for the trait.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use russh::keys::PublicKey;
@@ -226,25 +225,6 @@ pub fn render(entries: &[(String, PublicKey)]) -> String {
     out
 }
 
-/// Writes `text` to `path` via a temp file in the same directory, fsync, rename; mode 0600.
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,16 +326,5 @@ mod tests {
                 ("g".to_owned(), fingerprint(&key(B)))
             ]
         );
-    }
-
-    #[test]
-    fn write_atomically_sets_0600() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("known_hosts");
-        write_atomically(&path, "x\n").expect("write");
-        assert_eq!(std::fs::read_to_string(&path).expect("read"), "x\n");
-        let mode = std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
     }
 }

@@ -27,7 +27,7 @@ pub use error::SshError;
 pub use fanout::{exec_many, exec_stream, FanoutOptions, HostResult};
 pub use host_keys::{fingerprint, HostKeyVerifier, PinnedKeys, Verdict};
 pub use host_list::{load as load_host_list, parse as parse_host_list, HostListError};
-pub use known_hosts::{render as render_known_hosts, write_atomically, KnownHosts};
+pub use known_hosts::{render as render_known_hosts, KnownHosts};
 pub use russh::keys::PublicKey;
 pub use session::{ConnectOptions, ExecResult, Session, Stream};
 pub use target::{known_hosts_name, Target};

@@ -9,10 +9,12 @@
 //! Between full saves, commits go to the append-only `state.log` (see `log.rs`), replayed here.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
 use serde::Deserialize;
+
+use crate::atomic;
 
 use super::dir::StateDir;
 use super::document::{State, SCHEMA_VERSION};
@@ -143,17 +145,11 @@ pub(crate) fn save(dir: &StateDir, state: &State) -> Result<(), StateError> {
     bytes.push(b'\n');
     dir.ensure()?;
     let path = dir.state_file();
-    let mut temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir.path())
-        .map_err(|error| StateError::io("create a temporary file in", dir.path(), error))?;
-    temp.write_all(&bytes)
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(|error| StateError::io("write", temp.path().to_path_buf(), error))?;
+    let temp = atomic::stage(dir.path(), TEMP_PREFIX, TEMP_SUFFIX, &bytes, 0o600)
+        .map_err(|error| StateError::io("write a temporary file in", dir.path(), error))?;
     keep_backup(dir)?;
-    temp.persist(&path)
-        .map_err(|error| StateError::io("replace", &path, error.error))?;
+    temp.rename_to(&path)
+        .map_err(|error| StateError::io("replace", &path, error))?;
     sync_dir(dir.path())?;
     let log = dir.log_file();
     match fs::remove_file(&log) {
@@ -183,10 +179,8 @@ fn keep_backup(dir: &StateDir) -> Result<(), StateError> {
     fs::rename(&staging, &backup).map_err(|error| StateError::io("back up", &current, error))
 }
 
-fn sync_dir(path: &Path) -> Result<(), StateError> {
-    File::open(path)
-        .and_then(|dir| dir.sync_all())
-        .map_err(|error| StateError::io("sync the directory", path, error))
+pub(super) fn sync_dir(path: &Path) -> Result<(), StateError> {
+    atomic::sync_dir(path).map_err(|error| StateError::io("sync the directory", path, error))
 }
 
 /// Removes temporary files a crashed save left behind. Call only while holding the lock.

@@ -12,6 +12,8 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use crate::atomic;
+
 use super::dir::StateDir;
 use super::error::StateError;
 use super::holder::{Liveness, LockHolder};
@@ -246,13 +248,8 @@ fn create_exclusive(dir: &StateDir, holder: &LockHolder) -> Result<bool, StateEr
     let mut bytes = serde_json::to_vec_pretty(holder)
         .map_err(|error| StateError::io("write the lock", &path, error.into()))?;
     bytes.push(b'\n');
-    let mut temp = tempfile::Builder::new()
-        .prefix(".state.lock.")
-        .tempfile_in(dir.path())
-        .map_err(|error| StateError::io("create a temporary file in", dir.path(), error))?;
-    temp.write_all(&bytes)
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(|error| StateError::io("write", temp.path().to_path_buf(), error))?;
+    let temp = atomic::stage(dir.path(), ".state.lock.", "", &bytes, 0o600)
+        .map_err(|error| StateError::io("write a temporary file in", dir.path(), error))?;
     match fs::hard_link(temp.path(), &path) {
         Ok(()) => Ok(true),
         Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),

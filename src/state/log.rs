@@ -62,9 +62,7 @@ pub(crate) fn append(
             .map_err(|error| StateError::io("open the state log", path, error))?;
         // The log's directory entry must be durable too.
         if let Some(dir) = path.parent() {
-            File::open(dir)
-                .and_then(|dir| dir.sync_all())
-                .map_err(|error| StateError::io("sync the directory", dir, error))?;
+            super::file::sync_dir(dir)?;
         }
         *handle = Some(file);
     }

@@ -139,16 +139,14 @@ impl History {
     }
 }
 
-/// Writes `entries` to `path` through a temporary file and a rename.
+/// Writes `entries` to `path` atomically.
 fn rewrite(path: &Path, entries: &VecDeque<Entry>) -> std::io::Result<()> {
     let mut text = String::new();
     for entry in entries {
         text.push_str(&serde_json::to_string(entry).map_err(std::io::Error::other)?);
         text.push('\n');
     }
-    let tmp = path.with_extension("jsonl.tmp");
-    fs::write(&tmp, text)?;
-    fs::rename(tmp, path)
+    crate::atomic::atomic_write(path, text.as_bytes(), 0o644)
 }
 
 #[cfg(test)]

@@ -328,10 +328,7 @@ impl Loop<'_> {
             .collect();
         let path = self.settings.dir.join("alerts.json");
         let text = serde_json::to_string_pretty(&saved).map_err(|e| io(&path)(e.into()))?;
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(io(&path))
+        crate::atomic::atomic_write(&path, text.as_bytes(), 0o644).map_err(io(&path))
     }
 }
 

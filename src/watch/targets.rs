@@ -41,9 +41,7 @@ pub fn write(path: &Path, doc: &Value) -> std::io::Result<()> {
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(());
     }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(tmp, path)
+    crate::atomic::atomic_write(path, text.as_bytes(), 0o644)
 }
 
 #[cfg(test)]
@@ -54,10 +52,7 @@ mod tests {
     fn one_entry_per_server_with_an_address() {
         let script = r#"server("web-1", #{ groups: [group("web"), group("front")] });
             server("web-2"); server("db-1");"#;
-        let options = crate::script::Options::new("dev", indexmap::IndexMap::new());
-        let d = crate::script::evaluate_source("t.ict", script, Path::new("."), options)
-            .expect("valid")
-            .desired;
+        let d = crate::script::evaluate_text(script).expect("valid");
         let doc = file_sd(&d, |host| match host {
             "web-1" => Some("10.0.0.5"),
             "db-1" => Some("fd00::1"),

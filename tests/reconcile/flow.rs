@@ -343,3 +343,32 @@ fn a_resize_in_the_plan_shows_what_the_server_uses_now() {
         out.stdout
     );
 }
+
+#[test]
+fn a_saved_plan_is_private_even_where_a_readable_file_was() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let test = crate::test::Test::new()
+        .write("s.ict", r#"server("web-1");"#)
+        .write("saved.plan", "an older plan, readable by all\n")
+        .args(&["plan", "s.ict", "--out", "saved.plan"]);
+    let saved = test.path().join("saved.plan");
+    std::fs::set_permissions(&saved, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    test.success();
+    let mode = std::fs::metadata(&saved)
+        .expect("saved")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let text = std::fs::read_to_string(&saved).expect("read");
+    assert!(text.starts_with("{\n  \"ict_plan\": "), "{text}");
+    let mut names: Vec<String> = std::fs::read_dir(test.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [".ict", "s.ict", "saved.plan"],
+        "no temporary file left"
+    );
+}

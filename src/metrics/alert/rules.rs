@@ -164,10 +164,7 @@ mod tests {
                  summary: \"{{rule}} on {{host}}: {{value}}\" }});"
             );
         }
-        let options = crate::script::Options::new("dev", indexmap::IndexMap::new());
-        crate::script::evaluate_source("t.ict", &script, std::path::Path::new("."), options)
-            .expect("valid script")
-            .desired
+        crate::script::evaluate_text(&script).expect("valid script")
     }
 
     fn cpu(v: f64) -> NodeFigures {

@@ -16,6 +16,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::super::DidYouMean;
+
 /// A figure a condition can name. Values come from the watched server's node figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -279,7 +281,7 @@ fn lex(text: &str) -> Result<Vec<(Token<'_>, usize, usize)>, ConditionError> {
                 (b'=', _) => {
                     return Err(error(
                         "`=` is not a comparison",
-                        Some("did you mean `==`?".into()),
+                        DidYouMean::found(Some("==".into()), []).help(),
                         i,
                         1,
                     ))
@@ -388,10 +390,7 @@ impl Parser<'_> {
 
 fn unknown(word: &str, start: usize) -> ConditionError {
     let names = Figure::ALL.map(Figure::name);
-    let help = match super::super::suggest(word, names) {
-        Some(s) => format!("did you mean `{s}`? {}", figure_list()),
-        None => figure_list(),
-    };
+    let help = DidYouMean::new(word, names).listed("figures").to_string();
     error(
         &format!("unknown figure `{word}`"),
         Some(help),

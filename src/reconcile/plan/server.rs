@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::model::{self, Adopt, ModelError, Power, Server};
-use crate::provider::{Image, NetworkId, ObservedServer, ServerState};
+use crate::provider::{Image, NetworkId, ObservedServer, ServerId, ServerState};
 use crate::state::Address;
 
 use super::super::step::{Action, Change, NewServer, Ref, Size, Step, Work};
@@ -175,6 +175,26 @@ fn attach_all(ctx: &Ctx<'_>, server: &Server) -> Vec<Ref<NetworkId>> {
         .collect()
 }
 
+/// The work of creating a server: new, or the replacement of `replaced` (deleted last).
+fn creating(
+    ctx: &Ctx<'_>,
+    server: &Server,
+    image: &Image,
+    (replaced, adopt): (Option<ServerId>, bool),
+) -> Work {
+    Work::Server {
+        existing: replaced,
+        adopt,
+        wait: false,
+        create: Some(new_server(ctx, server, image)),
+        resize: None,
+        attach: attach_all(ctx, server),
+        detach: vec![],
+        power: (server.power == Power::Off).then_some(false),
+        retire: replaced.into_iter().collect(),
+    }
+}
+
 /// A server that does not exist (yet, or any more).
 fn create(ctx: &Ctx<'_>, server: &Server, image: &Image, address: Address) -> Step {
     let reason = ctx
@@ -188,17 +208,7 @@ fn create(ctx: &Ctx<'_>, server: &Server, image: &Image, address: Address) -> St
         action: Action::Create,
         reason,
         changes,
-        work: Work::Server {
-            existing: None,
-            adopt: false,
-            wait: false,
-            create: Some(new_server(ctx, server, image)),
-            resize: None,
-            attach: attach_all(ctx, server),
-            detach: vec![],
-            power: (server.power == Power::Off).then_some(false),
-            retire: vec![],
-        },
+        work: creating(ctx, server, image, (None, false)),
     }
 }
 
@@ -398,17 +408,7 @@ fn replace(
             current.id
         )),
         changes,
-        work: Work::Server {
-            existing: Some(current.id),
-            adopt,
-            wait: false,
-            create: Some(new_server(ctx, server, image)),
-            resize: None,
-            attach: attach_all(ctx, server),
-            detach: vec![],
-            power: (server.power == Power::Off).then_some(false),
-            retire: vec![current.id],
-        },
+        work: creating(ctx, server, image, (Some(current.id), adopt)),
         address,
     })
 }

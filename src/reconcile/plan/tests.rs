@@ -2,12 +2,11 @@
 //! emulator, no I/O. The desired model comes from a few lines of script (the script layer is
 //! pure too); the cloud and the state are built here.
 
-use std::path::Path;
-
 use crate::model::Desired;
 use crate::provider::{
-    DcLocation, Image, ImageId, NetworkId, Observed, ObservedNetwork, ObservedServer,
-    ObservedSshKey, ServerId, ServerLink, ServerState, SshKeyId,
+    DcLocation, DomainId, Image, ImageId, NetworkId, Observed, ObservedDomain, ObservedNetwork,
+    ObservedRecord, ObservedServer, ObservedSshKey, RecordId, ServerId, ServerLink, ServerState,
+    SshKeyId,
 };
 use crate::state::{Action as JournalAction, Address, JournalOp, State};
 
@@ -18,11 +17,7 @@ const KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops";
 
 fn desired(script: &str) -> Desired {
-    let options = crate::script::Options::new("dev", indexmap::IndexMap::new());
-    match crate::script::evaluate_source("test.ict", script, Path::new("."), options) {
-        Ok(evaluated) => evaluated.desired,
-        Err(failure) => panic!("script fails: {:?}", failure.problems),
-    }
+    crate::script::evaluate_text(script).expect("a valid script")
 }
 
 fn images() -> Vec<Image> {
@@ -120,6 +115,44 @@ fn key(id: u64, title: &str) -> ObservedSshKey {
     }
 }
 
+/// A DNS zone with records `(id, type, name, value)`.
+fn zone(id: u64, name: &str, records: &[(u64, &str, &str, &str)]) -> ObservedDomain {
+    ObservedDomain {
+        id: DomainId(id),
+        name: name.to_owned(),
+        state: "Active".into(),
+        delegated: true,
+        records: records
+            .iter()
+            .map(|(rid, kind, host, value)| ObservedRecord {
+                id: RecordId(*rid),
+                domain: DomainId(id),
+                kind: (*kind).to_owned(),
+                name: (*host).to_owned(),
+                value: (*value).to_owned(),
+                ttl: Some(3600),
+                priority: None,
+                state: "Active".into(),
+            })
+            .collect(),
+    }
+}
+
+fn link(network: u64) -> ServerLink {
+    ServerLink {
+        link_id: None,
+        network_id: NetworkId(network),
+        network_name: None,
+        network_type: Some("Private".into()),
+        state: None,
+        ip: Some("10.0.0.5".into()),
+        mac: None,
+        mask: None,
+        gateway: None,
+        bandwidth: None,
+    }
+}
+
 fn address(kind: &str, name: &str) -> Address {
     Address::new(kind, name).expect("valid address")
 }
@@ -173,6 +206,11 @@ impl Case {
 
     fn keys(mut self, keys: Vec<ObservedSshKey>) -> Case {
         self.observed.ssh_keys = keys;
+        self
+    }
+
+    fn domains(mut self, domains: Vec<ObservedDomain>) -> Case {
+        self.observed.domains = domains;
         self
     }
 
@@ -788,4 +826,190 @@ fn a_server_still_being_created_gets_its_networks_and_power_once_active() {
         &plan.steps[0].work,
         Work::Server { wait: true, power: Some(false), attach, .. } if attach.len() == 1
     ));
+}
+
+const WWW: &str =
+    r#"dns_record(#{ zone: "example.org", name: "www", type: "A", value: "203.0.113.7" });"#;
+
+#[test]
+fn a_dns_record_in_a_missing_zone_creates_the_zone_first() {
+    let plan = Case::new(WWW).plan();
+    assert_eq!(
+        steps(&plan),
+        pairs(&[
+            ("+", "dns_zone.example.org"),
+            ("+", "dns_record.www.example.org/A")
+        ])
+    );
+    assert_eq!(plan.steps[1].after, [address("dns_zone", "example.org")]);
+}
+
+#[test]
+fn an_owned_dns_record_that_matches_plans_nothing_and_one_changed_is_replaced() {
+    let owned = state(&[("dns_record", "www.example.org/A", 21)]);
+    let same = Case::new(WWW)
+        .domains(vec![zone(
+            20,
+            "example.org",
+            &[(21, "A", "www", "203.0.113.7")],
+        )])
+        .state(owned.clone())
+        .plan();
+    assert!(same.is_empty(), "{same:#?}");
+    let changed = Case::new(WWW)
+        .domains(vec![zone(
+            20,
+            "example.org",
+            &[(21, "A", "www", "203.0.113.8")],
+        )])
+        .state(owned)
+        .plan();
+    assert_eq!(
+        steps(&changed),
+        pairs(&[("-/+", "dns_record.www.example.org/A")])
+    );
+}
+
+#[test]
+fn a_record_with_a_servers_ip_waits_for_that_server() {
+    let script = r#"let web = server("web", #{});
+        dns_record(#{ zone: "example.org", name: "www", type: "A", value: web.ip });"#;
+    let plan = Case::new(script)
+        .domains(vec![zone(20, "example.org", &[])])
+        .plan();
+    assert_eq!(
+        steps(&plan),
+        pairs(&[("+", "server.web"), ("+", "dns_record.www.example.org/A")])
+    );
+    assert_eq!(plan.steps[1].after, [address("server", "web")]);
+    assert!(matches!(
+        &plan.steps[1].work,
+        Work::CreateRecord {
+            value: super::super::step::RecordValue::ServerIp(_),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn records_ict_does_not_own_in_its_zones_are_unmanaged_but_not_ns_or_soa() {
+    let plan = Case::new(WWW)
+        .domains(vec![zone(
+            20,
+            "example.org",
+            &[
+                (21, "NS", "@", "ns1.1cloud.ru"),
+                (22, "TXT", "@", "v=spf1 -all"),
+            ],
+        )])
+        .plan();
+    assert_eq!(unmanaged(&plan), ["dns_record @ TXT v=spf1 -all 22"]);
+}
+
+#[test]
+fn an_owned_record_no_longer_declared_is_deleted_in_its_zone() {
+    let plan = Case::new("")
+        .domains(vec![zone(
+            20,
+            "example.org",
+            &[(21, "A", "www", "203.0.113.7")],
+        )])
+        .state(state(&[("dns_record", "www.example.org/A", 21)]))
+        .plan();
+    assert_eq!(
+        steps(&plan),
+        pairs(&[("-", "dns_record.www.example.org/A")])
+    );
+    assert!(matches!(
+        &plan.steps[0].work,
+        Work::Delete { ids, domain: Some(DomainId(20)), .. } if ids == &[21]
+    ));
+}
+
+#[test]
+fn a_network_no_longer_declared_for_a_server_is_detached_only_if_ict_owns_it() {
+    let mut web = server(7, "web");
+    web.links = vec![link(3), link(4)];
+    let plan = Case::new(r#"network("backend"); server("web", #{});"#)
+        .servers(vec![web])
+        .networks(vec![network(3, "backend"), network(4, "panel-net")])
+        .state(state(&[("server", "web", 7), ("network", "backend", 3)]))
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("~", "server.web")]));
+    assert!(matches!(
+        &plan.steps[0].work,
+        Work::Server { detach, .. } if detach == &[NetworkId(3)]
+    ));
+}
+
+#[test]
+fn a_new_server_declared_off_is_created_then_powered_off() {
+    let plan = Case::new(r#"server("web", #{ power: "off" });"#).plan();
+    assert!(matches!(
+        &plan.steps[0].work,
+        Work::Server {
+            create: Some(_),
+            power: Some(false),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn depends_on_orders_servers() {
+    let plan =
+        Case::new(r#"let db = server("db", #{}); server("app", #{ depends_on: [db] });"#).plan();
+    assert_eq!(
+        steps(&plan),
+        pairs(&[("+", "server.db"), ("+", "server.app")])
+    );
+    assert_eq!(plan.steps[1].after, [address("server", "db")]);
+}
+
+#[test]
+fn a_pool_change_is_an_update_in_place() {
+    let plan = Case::new(r#"server("web", #{ high_performance: true });"#)
+        .servers(vec![server(7, "web")])
+        .state(state(&[("server", "web", 7)]))
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("~", "server.web")]));
+    assert_eq!(plan.steps[0].changes[0].attr, "high_performance");
+}
+
+#[test]
+fn a_protected_server_whose_image_changed_is_an_error_at_its_image() {
+    let mut old = server(7, "web");
+    old.image = "Debian11x64".into();
+    let errors = Case::new(r#"server("web", #{ protect: true });"#)
+        .servers(vec![old])
+        .state(state(&[("server", "web", 7)]))
+        .errors();
+    assert_eq!(
+        errors,
+        ["server `web` is protected and would be replaced (image changed)"]
+    );
+}
+
+#[test]
+fn an_ssh_key_deleted_outside_ict_is_uploaded_again() {
+    let script = format!(r#"ssh_key("deploy", #{{ public_key: "{KEY}" }});"#);
+    let plan = Case::new(&script)
+        .state(state(&[("ssh_key", "deploy", 4)]))
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("+", "ssh_key.deploy")]));
+    assert_eq!(plan.steps[0].reason.as_deref(), Some("deleted outside ict"));
+}
+
+#[test]
+fn an_interrupted_delete_of_an_object_still_there_is_superseded_and_planned_again() {
+    let mut st = state(&[("server", "old", 7)]);
+    st.begin(JournalOp::new(address("server", "old"), JournalAction::Delete).on_id(7));
+    st.begin(JournalOp::new(address("server", "old"), JournalAction::Power).on_id(7));
+    let plan = Case::new("")
+        .servers(vec![server(7, "old")])
+        .state(st)
+        .plan();
+    let settled: Vec<Option<u64>> = plan.settle.iter().map(|s| s.recovered).collect();
+    assert_eq!(settled, [None, None]);
+    assert_eq!(steps(&plan), pairs(&[("-", "server.old")]));
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use rhai::{Dynamic, Engine, EvalAltResult, Map, NativeCallContext};
 
-use super::fields::Fields;
+use super::fields::{one_or_many, Fields};
 use super::{check_name, function, Shared, Site};
 use crate::model::alert::{condition, parse_duration};
 use crate::model::{Alert, ModelError, Notify, Severity, Span};
@@ -229,11 +229,7 @@ fn notify_list(f: &mut Fields<'_>) -> Vec<Notify> {
 /// The notification targets in `v`, the value of field `key` (shared with `pipeline(...)`).
 pub(super) fn notify_from(f: &mut Fields<'_>, key: &str, v: Dynamic) -> Vec<Notify> {
     const EXPECTED: &str = "webhook(\"https://...\"), command(\"...\") or a list of them";
-    let items: Vec<Dynamic> = if v.is_array() {
-        v.cast::<rhai::Array>()
-    } else {
-        vec![v]
-    };
+    let items = one_or_many(v);
     let mut out = Vec::new();
     for item in items {
         if let Some(n) = item.read_lock::<Notifier>() {
@@ -267,18 +263,10 @@ pub(super) fn notify_from(f: &mut Fields<'_>, key: &str, v: Dynamic) -> Vec<Noti
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
     use std::time::Duration;
 
-    use crate::model::{Desired, Notify, Severity};
-    use crate::script::{evaluate_source, Options};
-
-    fn evaluate(script: &str) -> Result<Desired, Vec<String>> {
-        let options = Options::new("dev", indexmap::IndexMap::new());
-        evaluate_source("t.ict", script, Path::new("."), options)
-            .map(|e| e.desired)
-            .map_err(|f| f.problems.iter().map(ToString::to_string).collect())
-    }
+    use crate::model::{Notify, Severity};
+    use crate::script::evaluate_text as evaluate;
 
     #[test]
     fn declarations_become_typed_rules() {

@@ -7,7 +7,7 @@ use rhai::{Dynamic, Map};
 use super::handles::{self, Handle};
 use super::value::{to_value, type_name};
 use super::{Builder, Site};
-use crate::model::{FieldSpans, ModelError, NameRef, Span, Value};
+use crate::model::{DidYouMean, FieldSpans, ModelError, NameRef, Span, Value};
 
 /// The fields of one declaration call.
 pub(crate) struct Fields<'a> {
@@ -144,12 +144,11 @@ impl<'a> Fields<'a> {
         if let Some(i) = choices.iter().position(|c| c.eq_ignore_ascii_case(&s)) {
             return i;
         }
-        let hint = crate::model::suggest(&s, choices.iter().copied())
-            .map_or_else(String::new, |c| format!("did you mean `{c}`? "));
+        let hint = DidYouMean::new(&s, choices.iter().copied()).listed("choose one of");
         self.invalid(
             key,
             format!("`{key}` must be one of {}, got \"{s}\"", choices.join(", ")),
-            Some(format!("{hint}choose one of: {}", choices.join(", "))),
+            Some(hint.to_string()),
         );
         default
     }
@@ -159,11 +158,7 @@ impl<'a> Fields<'a> {
         let Some(v) = self.take(key) else {
             return Vec::new();
         };
-        let items: Vec<Dynamic> = if v.is_array() {
-            v.cast::<rhai::Array>()
-        } else {
-            vec![v]
-        };
+        let items = one_or_many(v);
         let key_span = self.span(key);
         let mut out = Vec::new();
         for item in items {
@@ -188,11 +183,7 @@ impl<'a> Fields<'a> {
         let Some(v) = self.take(key) else {
             return Vec::new();
         };
-        let items: Vec<Dynamic> = if v.is_array() {
-            v.cast::<rhai::Array>()
-        } else {
-            vec![v]
-        };
+        let items = one_or_many(v);
         let mut out = Vec::new();
         for item in items {
             if item.is_string() {
@@ -247,6 +238,15 @@ impl<'a> Fields<'a> {
     /// The builder, for declarations that need more than fields.
     pub(crate) fn builder(&mut self) -> &mut Builder {
         self.builder
+    }
+}
+
+/// The items of a list, or a single value as a list of one (fields accept either).
+pub(crate) fn one_or_many(v: Dynamic) -> Vec<Dynamic> {
+    if v.is_array() {
+        v.cast::<rhai::Array>()
+    } else {
+        vec![v]
     }
 }
 

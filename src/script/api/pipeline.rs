@@ -23,11 +23,13 @@ use indexmap::IndexMap;
 use rhai::{Dynamic, Engine, EvalAltResult, Map, NativeCallContext};
 
 use super::alert::notify_from;
-use super::fields::Fields;
+use super::fields::{one_or_many, Fields};
 use super::{check_name, function, Shared, Site};
 use crate::model::alert::parse_duration;
 use crate::model::pipeline::{check_ref, STANDARD_STAGES};
-use crate::model::{ModelError, Pipeline, PipelineEnv, Preset, Sandbox, Span, Stage, Value};
+use crate::model::{
+    DidYouMean, ModelError, Pipeline, PipelineEnv, Preset, Sandbox, Span, Stage, Value,
+};
 
 const FIELDS: &[&str] = &[
     "repo",
@@ -219,10 +221,9 @@ fn environments(f: &mut Fields<'_>, site: &Site) -> IndexMap<String, PipelineEnv
                 }
                 ("refs", v) => refs = ref_list(f, site, span, &name, v),
                 (other, _) => {
-                    let hint = crate::model::suggest(other, ["refs", "hosts"]).map_or_else(
-                        || "an environment has `refs` and `hosts`".to_owned(),
-                        |s| format!("did you mean `{s}`?"),
-                    );
+                    let hint = DidYouMean::new(other, ["refs", "hosts"])
+                        .listed_otherwise("known settings")
+                        .to_string();
                     error(
                         f,
                         "environments",
@@ -256,11 +257,7 @@ fn environments(f: &mut Fields<'_>, site: &Site) -> IndexMap<String, PipelineEnv
 }
 
 fn ref_list(f: &mut Fields<'_>, site: &Site, span: Span, env: &str, v: Dynamic) -> Vec<String> {
-    let items: Vec<Dynamic> = if v.is_array() {
-        v.cast::<rhai::Array>()
-    } else {
-        vec![v]
-    };
+    let items = one_or_many(v);
     let mut refs = Vec::new();
     for item in items {
         if !item.is_string() {

@@ -17,7 +17,7 @@ use crate::model::alert::parse_duration;
 use crate::model::pipeline::{
     check_db_name, check_db_version, check_port, Database, DbEngine, Health, Service,
 };
-use crate::model::{Preset, Span, Value};
+use crate::model::{DidYouMean, Preset, Span, Value};
 
 const SERVICE_KEYS: [&str; 5] = ["command", "health", "port", "path", "timeout"];
 const DATABASE_KEYS: [&str; 6] = ["engine", "version", "host", "name", "user", "password"];
@@ -173,13 +173,9 @@ pub(super) fn database(f: &mut Fields<'_>, site: &Site, pipeline: &str) -> Optio
             ("engine", Some(e)) if DbEngine::NAMES.contains(&e.as_str()) => {}
             ("engine", e) => {
                 ok = false;
-                let help = e
-                    .as_deref()
-                    .and_then(|e| crate::model::suggest(e, DbEngine::NAMES))
-                    .map_or_else(
-                        || format!("engines: {}", DbEngine::NAMES.join(", ")),
-                        |s| format!("did you mean `{s}`?"),
-                    );
+                let help = DidYouMean::new(e.as_deref().unwrap_or_default(), DbEngine::NAMES)
+                    .listed_otherwise("engines")
+                    .to_string();
                 let shown = e.unwrap_or_else(|| "that".into());
                 let message = format!("unknown database engine `{shown}`");
                 error(f, "database", at, message, Some(help));
@@ -298,10 +294,9 @@ fn bad(f: &mut Fields<'_>, field: &str, at: Span, message: &str, help: Option<&s
 }
 
 fn unknown(f: &mut Fields<'_>, at: Span, field: &str, key: &str, known: &[&str]) {
-    let help = crate::model::suggest(key, known.iter().copied()).map_or_else(
-        || format!("known settings: {}", known.join(", ")),
-        |s| format!("did you mean `{s}`?"),
-    );
+    let help = DidYouMean::new(key, known.iter().copied())
+        .listed_otherwise("known settings")
+        .to_string();
     error(
         f,
         field,

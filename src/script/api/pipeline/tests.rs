@@ -1,16 +1,8 @@
 //! Tests of `pipeline(...)`: presets, overrides and every mistake reported.
-use std::path::Path;
 
 use crate::model::pipeline::Health;
-use crate::model::{Desired, Notify, Preset, Sandbox};
-use crate::script::{evaluate_source, Options};
-
-fn evaluate(script: &str) -> Result<Desired, Vec<String>> {
-    let options = Options::new("dev", indexmap::IndexMap::new());
-    evaluate_source("t.ict", script, Path::new("."), options)
-        .map(|e| e.desired)
-        .map_err(|f| f.problems.iter().map(ToString::to_string).collect())
-}
+use crate::model::{Notify, Preset, Sandbox};
+use crate::script::evaluate_text as evaluate;
 
 #[test]
 fn presets_fill_stages_and_overrides_apply_in_order() {
