@@ -293,9 +293,10 @@ pub struct EmulatorArgs {
     )]
     pub token: Option<String>,
 
-    /// Back every running server with a real sshd on its IP, port 22, so `ssh root@<IP>`
-    /// works with the server's keys (needs root and openssh-server; `ICT_SSHD` names another
-    /// sshd than /usr/sbin/sshd).
+    /// Make every running server an isolated machine with a real sshd on its IP, port 22, so
+    /// `ssh root@<IP>` works with the server's keys (needs root, openssh-server and what
+    /// `ict doctor` lists under emulator-isolation; `ICT_SSHD` names another sshd than
+    /// /usr/sbin/sshd).
     #[arg(long)]
     pub ssh: bool,
 

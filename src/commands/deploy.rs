@@ -28,6 +28,8 @@ use crate::ui::Ui;
 
 /// How long to wait for a new server's sshd.
 const SSH_WAIT: Duration = Duration::from_secs(180);
+/// How long to wait for an emulated server's sshd only to pin its host key.
+const EMULATOR_SSH_WAIT: Duration = Duration::from_secs(5);
 
 pub(super) fn run(config: &Config, ui: &Ui, args: &RunOptions) -> Result<ExitCode, Error> {
     let script = &args.apply.file;
@@ -76,6 +78,12 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunOptions) -> Result<ExitCod
         let (mut store, result) = infra::converge(&job, store).await;
         let result = match result {
             Ok(ExitCode::Success) => {
+                // The servers exist: Ansible can use `.ict/<env>/inventory` from now on.
+                if !args.check {
+                    if let Err(e) = inventory_script(config, script) {
+                        ui.note(&format!("warning: {e}"));
+                    }
+                }
                 configure(
                     &conn,
                     ui,
@@ -145,7 +153,9 @@ fn lacking(conn: &Connection, desired: &Desired) -> Result<Vec<Skipped>, Error> 
 
 /// After apply: render the inventory, wait for SSH, pin host keys and run the playbooks — or
 /// only as much of that as this machine allows (`lacking`, see [`lacking`]): then
-/// [`ExitCode::Skipped`].
+/// [`ExitCode::Skipped`]. Without playbooks, host keys are still pinned (so that Ansible can
+/// use `.ict/<env>/inventory` at once), for the servers that declare SSH keys; a server that
+/// cannot be reached then is a note, not a failure.
 async fn configure(
     conn: &Connection,
     ui: &Ui,
@@ -155,9 +165,7 @@ async fn configure(
     script: &Path,
     lacking: &[Skipped],
 ) -> Result<ExitCode, Error> {
-    if desired.playbooks.is_empty() {
-        return Ok(ExitCode::Success);
-    }
+    let playbooks = !desired.playbooks.is_empty();
     let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await?;
     let fleet = hosts::fleet(desired, store.state(), &observed);
     // The inventory lives in a private folder next to the state, removed afterwards (or, after
@@ -165,37 +173,66 @@ async fn configure(
     // problems (a secret not set) show before any wait.
     let dir = store.dir().clone();
     let work = crate::state::scratch::create(&dir, "ansible-")?;
-    let inventory_file = write_inventory(
-        ui,
-        work.path(),
-        (desired, &fleet),
-        &dir,
-        args.ssh.identity.as_deref(),
-        script,
-    )?;
+    let inventory_file = if playbooks {
+        Some(write_inventory(
+            ui,
+            work.path(),
+            (desired, &fleet),
+            &dir,
+            args.ssh.identity.as_deref(),
+            script,
+        )?)
+    } else {
+        None
+    };
     if conn.ssh_unavailable().is_some() {
-        return Ok(ExitCode::Skipped);
+        return Ok(if playbooks {
+            ExitCode::Skipped
+        } else {
+            ExitCode::Success
+        });
     }
-    let auth = hosts::auth(args.ssh.identity.as_deref(), desired, script)?;
+    let auth = match hosts::auth(args.ssh.identity.as_deref(), desired, script) {
+        Ok(auth) => auth,
+        Err(_) if !playbooks => return Ok(ExitCode::Success),
+        Err(e) => return Err(e),
+    };
     let targets: Vec<ssh::Target> = fleet
         .iter()
         .filter(|h| h.power_on)
+        .filter(|h| {
+            playbooks
+                || desired
+                    .servers
+                    .get(&h.name)
+                    .is_some_and(|s| !s.ssh_keys.is_empty())
+        })
         .filter_map(Host::target)
         .collect();
+    if targets.is_empty() && !playbooks {
+        return Ok(ExitCode::Success);
+    }
     ui.out(&format!(
         "\nWaiting for SSH on {} server(s)…\n",
         targets.len()
     ));
+    // The emulator's servers answer as soon as they are Active: a short wait is enough there.
+    let within = if conn.is_emulator() && !playbooks {
+        EMULATOR_SSH_WAIT
+    } else {
+        SSH_WAIT
+    };
     let mut waits = tokio::task::JoinSet::new();
     for target in targets.clone() {
         waits.spawn(async move {
-            let result = ssh::wait_for_ssh(&target, SSH_WAIT).await;
+            let result = ssh::wait_for_ssh(&target, within).await;
             (target, result)
         });
     }
+    let mut unreachable = Vec::new();
     while let Some(joined) = waits.join_next().await {
         if let Ok((target, Err(e))) = joined {
-            return Err(Error::SshWait {
+            unreachable.push(Error::SshWait {
                 target: target.to_string(),
                 error: e,
             });
@@ -210,17 +247,26 @@ async fn configure(
     };
     let results = ssh::exec_many(&targets, &auth, verifier, "true", &options).await;
     hosts::save_pins(store, &pins, &fleet)?;
-    for r in results {
-        if let Err(error) = r.outcome {
-            return Err(Error::Login {
-                target: r.target.to_string(),
-                error,
-            });
+    unreachable.extend(results.into_iter().filter_map(|r| {
+        let target = r.target.to_string();
+        r.outcome.err().map(|error| Error::Login { target, error })
+    }));
+    unreachable.dedup_by(|a, b| a.to_string() == b.to_string());
+    if !playbooks {
+        for problem in &unreachable {
+            ui.note(&format!("note: host key not pinned: {problem}"));
         }
+        return Ok(ExitCode::Success);
+    }
+    if let Some(problem) = unreachable.into_iter().next() {
+        return Err(problem);
     }
     if !lacking.is_empty() {
         return Ok(ExitCode::Skipped);
     }
+    let Some(inventory_file) = inventory_file else {
+        return Ok(ExitCode::Success);
+    };
     let resolve = hosts::resolver(&fleet);
     let env = ansible_env(&dir, work.path());
     // A dry run (--check) created nothing: the playbooks run on the servers that exist.
@@ -338,28 +384,11 @@ fn write_inventory(
     let resolve = hosts::resolver(fleet);
     let mut inv = Inventory::build(desired, &resolve);
     ui.inventory_warnings(&inv);
-    add_ssh_vars(&mut inv, dir, identity, desired, script);
+    add_ssh_vars(&mut inv, dir, identity, desired, script)?;
     let io = |error| Error::Write {
         what: "the inventory".to_owned(),
         error,
     };
-    // OpenSSH refuses a private key that others can read (a key checked out from git is 0644):
-    // give Ansible a 0600 copy inside the private work folder.
-    if let Some(serde_json::Value::String(key)) =
-        inv.all_vars.get("ansible_ssh_private_key_file").cloned()
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let open = std::fs::metadata(&key).is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
-        if open {
-            let copy = work.join("identity");
-            let text = std::fs::read_to_string(&key).map_err(io)?;
-            atomic_write(&copy, text.as_bytes(), 0o600).map_err(io)?;
-            inv.all_vars.insert(
-                "ansible_ssh_private_key_file".into(),
-                copy.display().to_string().into(),
-            );
-        }
-    }
     let path = work.join("hosts.yml");
     atomic_write(&path, inventory::yaml(&inv).as_bytes(), 0o600).map_err(io)?;
     let secrets = inv
@@ -382,14 +411,14 @@ fn write_inventory(
 }
 
 /// `all: vars:` that make Ansible check host keys against ict's `known_hosts` and log in with
-/// the same key as ict.
+/// the same key as ict (a private one: see [`private_key`]).
 fn add_ssh_vars(
     inv: &mut Inventory,
     dir: &StateDir,
     identity: Option<&Path>,
     desired: &Desired,
     script: &Path,
-) {
+) -> Result<(), Error> {
     let known_hosts = hosts::known_hosts_file(dir);
     let known_hosts = std::path::absolute(&known_hosts).unwrap_or(known_hosts);
     inv.all_vars.insert(
@@ -401,12 +430,68 @@ fn add_ssh_vars(
         .into(),
     );
     if let Some(key) = hosts::identity_file(identity, desired, script) {
+        let key = private_key(dir, &key).map_err(|error| Error::PrivateKey {
+            path: key.clone(),
+            error,
+        })?;
         let key = std::path::absolute(&key).unwrap_or(key);
         inv.all_vars.insert(
             "ansible_ssh_private_key_file".into(),
             key.display().to_string().into(),
         );
     }
+    Ok(())
+}
+
+/// The private key file to name in inventories: `key` itself when only its owner can read it;
+/// else a 0600 copy kept in the environment's state folder (`.ict/<env>/identity`, rewritten
+/// atomically when the key changes), because OpenSSH refuses a key that others can read (a key
+/// checked out from git is 0644) and ict does not change the user's own files.
+fn private_key(dir: &StateDir, key: &Path) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Ok(meta) = std::fs::metadata(key) else {
+        return Ok(key.to_owned());
+    };
+    let open_to_others = meta.permissions().mode() & 0o077 != 0;
+    if !open_to_others {
+        return Ok(key.to_owned());
+    }
+    let text = std::fs::read_to_string(key)?;
+    let copy = dir.path().join("identity");
+    if std::fs::read_to_string(&copy).is_ok_and(|old| old == text) {
+        return Ok(copy);
+    }
+    std::fs::create_dir_all(dir.path())?;
+    atomic_write(&copy, text.as_bytes(), 0o600)?;
+    Ok(copy)
+}
+
+/// Writes `.ict/<env>/inventory`: an executable dynamic inventory that runs
+/// `ict --env ENV inventory SCRIPT` (which answers `--list` and `--host`), so that
+/// `ansible -i .ict/<env>/inventory` always sees the servers as the cloud has them. Written by
+/// `ict inventory --script` and by every `ict run`.
+fn inventory_script(config: &Config, script: &Path) -> Result<PathBuf, Error> {
+    let dir = StateDir::for_script(script, &config.env)?;
+    std::fs::create_dir_all(dir.path()).map_err(|error| Error::Write {
+        what: dir.path().display().to_string(),
+        error,
+    })?;
+    let path = dir.path().join("inventory");
+    let exe = std::env::current_exe().map_err(Error::CurrentExe)?;
+    let script_abs = std::path::absolute(script).unwrap_or_else(|_| script.to_owned());
+    let text = format!(
+        "#!/bin/sh\n# Ansible dynamic inventory for {} (env {}), written by ict.\nexec {} --env {} inventory {} \"$@\"\n",
+        script_abs.display(),
+        config.env,
+        shell::quote(&exe.display().to_string()),
+        shell::quote(&config.env),
+        shell::quote(&script_abs.display().to_string())
+    );
+    atomic_write(&path, text.as_bytes(), 0o700).map_err(|error| Error::Write {
+        what: path.display().to_string(),
+        error,
+    })?;
+    Ok(path)
 }
 
 pub(super) fn inventory(
@@ -418,26 +503,7 @@ pub(super) fn inventory(
     let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     if args.script {
-        let dir = StateDir::for_script(script, &config.env)?;
-        std::fs::create_dir_all(dir.path()).map_err(|error| Error::Write {
-            what: dir.path().display().to_string(),
-            error,
-        })?;
-        let path = dir.path().join("inventory");
-        let exe = std::env::current_exe().map_err(Error::CurrentExe)?;
-        let script_abs = std::path::absolute(script).unwrap_or_else(|_| script.clone());
-        let text = format!(
-            "#!/bin/sh\n# Ansible dynamic inventory for {} (env {}), written by `ict inventory --script`.\nexec {} --env {} inventory {} \"$@\"\n",
-            script_abs.display(),
-            config.env,
-            shell::quote(&exe.display().to_string()),
-            shell::quote(&config.env),
-            shell::quote(&script_abs.display().to_string())
-        );
-        atomic_write(&path, text.as_bytes(), 0o700).map_err(|error| Error::Write {
-            what: path.display().to_string(),
-            error,
-        })?;
+        let path = inventory_script(config, script)?;
         ui.out(&format!("{}\n", path.display()));
         return Ok(ExitCode::Success);
     }
@@ -452,7 +518,7 @@ pub(super) fn inventory(
         let resolve = hosts::resolver(&fleet);
         let mut inv = Inventory::build(&evaluated.desired, &resolve);
         ui.inventory_warnings(&inv);
-        add_ssh_vars(&mut inv, &dir, None, &evaluated.desired, script);
+        add_ssh_vars(&mut inv, &dir, None, &evaluated.desired, script)?;
         let text = if args.list {
             format!("{}\n", inventory::list_json(&inv))
         } else if let Some(name) = &args.host {

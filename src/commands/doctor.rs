@@ -1,9 +1,10 @@
 //! `ict doctor`: what this machine has and lacks for each feature, with the command that
 //! installs what is missing (`scripts/install.sh` installs it all). Also the two prerequisites
-//! other commands look for before they start — `ansible-playbook` on `PATH`, an sshd behind the
-//! built-in emulator's servers — so that they skip what cannot work, at once, and say how to
-//! fix it ([`Skipped`]) instead of failing half-way or waiting minutes for SSH.
-//! Looks at files and `PATH` only: runs nothing. May depend on `emulator` (its sshd check).
+//! other commands look for before they start — `ansible-playbook` on `PATH`, an sshd (in an
+//! isolated machine) behind the built-in emulator's servers — so that they skip what cannot
+//! work, at once, and say how to fix it ([`Skipped`]) instead of failing half-way or waiting
+//! minutes for SSH. Looks at files and `PATH` only: runs nothing. May depend on `emulator`
+//! (its sshd and isolation checks).
 
 use std::path::{Path, PathBuf};
 
@@ -110,13 +111,8 @@ fn features() -> Vec<Feature> {
         ),
         feature(
             "emulator-isolation",
-            "isolated emulated servers and pipeline stage containers",
-            vec![
-                program("unshare", "apt-get install -y util-linux"),
-                program("bwrap", "apt-get install -y bubblewrap"),
-                overlayfs(),
-                user_namespaces(),
-            ],
+            "each emulated server an isolated machine (its own namespaces and copy-on-write root filesystem), and pipeline stage containers inside it",
+            isolation_checks(),
         ),
         feature(
             "ansible",
@@ -211,38 +207,26 @@ fn ssh_checks(sshd: &Path) -> Vec<Check> {
         check(
             "root",
             root.then(|| "running as root".to_owned()),
-            "not root: the servers' sshds listen on port 22",
+            "not root: isolating the servers and listening on port 22 need root",
             "run ict as root",
         ),
     ]
 }
 
-/// The overlay filesystem, for copy-on-write root filesystems.
-fn overlayfs() -> Check {
-    let listed = std::fs::read_to_string("/proc/filesystems").is_ok_and(|t| {
-        t.lines()
-            .any(|l| l.split_whitespace().last() == Some("overlay"))
-    });
-    check(
-        "overlayfs",
-        listed.then(|| "in /proc/filesystems".to_owned()),
-        "not in /proc/filesystems",
-        "modprobe overlay",
-    )
-}
-
-/// User namespaces: the kernel allows creating some.
-fn user_namespaces() -> Check {
-    let max = std::fs::read_to_string("/proc/sys/user/max_user_namespaces")
-        .ok()
-        .and_then(|t| t.trim().parse::<u64>().ok());
-    check(
-        "user namespaces",
-        max.filter(|n| *n > 0)
-            .map(|n| format!("user.max_user_namespaces = {n}")),
-        "disabled (user.max_user_namespaces is 0 or unreadable)",
-        "sysctl -w user.max_user_namespaces=15000",
-    )
+/// What the emulator needs to isolate its servers (the same list it checks before it backs
+/// them with sshd), then bubblewrap for pipeline stages in a container.
+fn isolation_checks() -> Vec<Check> {
+    let mut checks: Vec<Check> = emulator::machine::needs()
+        .into_iter()
+        .map(|need| Check {
+            name: need.name,
+            ok: need.found.is_ok(),
+            detail: need.found.unwrap_or_else(|missing| missing),
+            install: need.fix.to_owned(),
+        })
+        .collect();
+    checks.push(program("bwrap", "apt-get install -y bubblewrap"));
+    checks
 }
 
 /// A `postgres` server binary of any version (Debian: `/usr/lib/postgresql/<v>/bin/postgres`).

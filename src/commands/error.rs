@@ -387,6 +387,11 @@ pub enum Error {
     )]
     KnownHosts { path: PathBuf, error: io::Error },
 
+    /// The SSH key could not be copied to a file only its owner can read (for Ansible).
+    #[error("cannot make a private copy of the SSH key {}: {error}", path.display())]
+    #[diagnostic(code(ict::command::write))]
+    PrivateKey { path: PathBuf, error: io::Error },
+
     /// A database password could not be generated or read back.
     #[error("cannot keep the database password in {}: {error}", path.display())]
     #[diagnostic(code(ict::command::write))]
@@ -505,6 +510,7 @@ impl Error {
             | Error::Read { .. }
             | Error::Write { .. }
             | Error::KnownHosts { .. }
+            | Error::PrivateKey { .. }
             | Error::DatabasePassword { .. }
             | Error::CurrentExe(_)
             | Error::Json(_)

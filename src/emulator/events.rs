@@ -51,6 +51,9 @@ pub enum ServerEvent {
     Active { server: ServerInfo, restored: bool },
     /// The server was powered on or off (reboots report `on: true`).
     Power { id: u64, ip: Ipv4Addr, on: bool },
+    /// A resize finished: the server as it is now (CPU, RAM, disk). A running server gets the
+    /// new size at its next boot, as a real one does.
+    Resized { server: ServerInfo },
     /// The server was deleted; its IP is never handed out again.
     Deleted { id: u64, ip: Option<Ipv4Addr> },
 }

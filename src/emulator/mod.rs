@@ -8,7 +8,8 @@
 //! complete lazily (on every request and on a background tick) from due times stored in the
 //! state, so behaviour is deterministic and survives restarts. [`ServerHooks`] are told when a
 //! server becomes Active, changes power or is deleted. With `ssh_backing`, every running
-//! server is also a real sshd on its loopback IP, port 22 (see `sshd`); with `node_exporter`,
+//! server is also an isolated machine (`machine`) with a real sshd inside, answering on its
+//! loopback IP, port 22 (see `sshd`); with `node_exporter`,
 //! it serves `/metrics` on port 9100 of that IP (see `node_exporter`).
 //!
 //! May depend on `model::limits` (validation) and on no other ict module. Prints nothing: it
@@ -25,9 +26,11 @@ mod events;
 mod faults;
 mod http;
 mod input;
+pub mod machine;
 mod networks;
 mod node_exporter;
 mod persist;
+mod procfs;
 mod reply;
 mod router;
 mod servers;
@@ -81,8 +84,9 @@ pub struct EmulatorConfig {
     pub hooks: Option<Arc<dyn ServerHooks>>,
     /// First public IP handed out in a new account (default 127.1.0.10).
     pub ip_base: Option<std::net::Ipv4Addr>,
-    /// Back every Active, powered-on server with a real sshd on its IP, port 22 (needs root
-    /// and `sshd`; without them one warning is logged and servers have no SSH).
+    /// Make every Active, powered-on server an isolated machine with a real sshd on its IP,
+    /// port 22 (needs root, `sshd` and what `machine::needs` lists; without them one warning
+    /// is logged and servers have no SSH — they never run unisolated).
     pub ssh_backing: bool,
     /// The OpenSSH server program for `ssh_backing` (default `/usr/sbin/sshd`; see
     /// [`sshd_program`]).

@@ -3,8 +3,8 @@
 //! work on the built-in emulator out of the box.
 //!
 //! Started and stopped from the same [`ServerEvent`]s as the sshd backing: Active starts (or
-//! restarts) the listener, power off stops it, power on starts it again with a fresh boot time,
-//! delete stops it for good. Everything runs in-process: one tokio listener per server and a
+//! restarts) the listener, power off stops it, power on starts it again with a fresh boot time
+//! (and the size of the last resize), delete stops it for good. Everything runs in-process: one tokio listener per server and a
 //! small HTTP/1.1 responder (keep-alive, `Content-Length`), no extra processes. The listener is
 //! bound synchronously inside the event, so a server reported Active already answers. Stopping
 //! aborts the server's task, which also drops (and closes) its open connections.
@@ -105,6 +105,12 @@ impl NodeExporters {
                         let machine = Machine::new(&exporter.info, unix_now());
                         exporter.task = self.start(exporter.info.ip, machine);
                     }
+                }
+            }
+            ServerEvent::Resized { server } => {
+                // The new figures show from the next boot on.
+                if let Some(exporter) = servers.get_mut(&server.id) {
+                    exporter.info = server.clone();
                 }
             }
             ServerEvent::Deleted { id, .. } => {

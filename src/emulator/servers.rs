@@ -228,8 +228,13 @@ pub(crate) fn rebuild(world: &mut World, id: u64, input: &Input, when: When) -> 
     world.start_action(id, "Rebuild", work, when);
     let server = world.server_mut(id)?;
     state::NEW.clone_into(&mut server.state);
-    server.is_power_on = false;
-    Reply::json(&*server)
+    let was_on = std::mem::replace(&mut server.is_power_on, false);
+    let reply = Reply::json(&*server);
+    // The machine goes down while its disk is reinstalled (Active brings it back, fresh).
+    if let (true, Ok(ip)) = (was_on, server.ip.parse()) {
+        world.events.push(ServerEvent::Power { id, ip, on: false });
+    }
+    reply
 }
 
 /// The server, if it exists, is Active and has no task running.

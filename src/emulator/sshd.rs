@@ -1,31 +1,37 @@
 //! Servers you can SSH into, offline: the emulator backs every Active, powered-on server with
-//! a real OpenSSH `sshd`, inetd style: it listens on the server's own loopback IP, port 22, and
-//! runs `sshd -i` for each connection, with the server's public keys authorized for its user
-//! and its own host key. The key is generated once and kept in the server's folder next to the
+//! a small isolated machine (see `machine`: its own namespaces and copy-on-write root
+//! filesystem on a disk of its own) and a real OpenSSH `sshd` inside it, inetd style: the
+//! emulator listens on the server's own loopback IP, port 22, and runs `sshd -i` inside the
+//! machine for each connection, with the server's public keys authorized for its user and its
+//! own host key. The host key is generated once and kept in the server's folder next to the
 //! state file (`<state>/servers/<id>/` for `<state>.json`), because ict pins host keys and a
-//! key that changed on every restart would be refused. Listening is a `bind`, so restoring
-//! the servers of a saved state at every ict command costs next to nothing.
+//! key that changed on every restart would be refused; it is installed on the server's disk
+//! when the disk is made.
 //!
-//! Each server has a small task that applies its events in order (listen on Active, stop on
-//! power off, listen again on power on, stop and forget on delete), so servers start in
-//! parallel while each one's events never overtake each other. Stopping closes the socket and
-//! stops the server's live connections; everything is stopped when the emulator shuts down,
-//! and a dropped [`inetd::Listening`] stops itself, so no path leaves an sshd behind.
+//! Each server has a small task that applies its events in order (listen and boot on Active,
+//! stop on power off, listen and boot again on power on, stop and forget on delete), so servers
+//! start in parallel while each one's events never overtake each other. A server restored when
+//! the emulator starts only listens: its machine boots with the first connection, so starting
+//! an emulator with many servers costs a `bind` each. Stopping closes the socket, stops the
+//! server's live connections and its machine; everything is stopped when the emulator shuts
+//! down, and dropped [`inetd::Listening`]s and machines stop themselves, so no path leaves an
+//! sshd or a machine behind.
 //!
-//! Needs Linux, root (port 22) and an OpenSSH `sshd` (`/usr/sbin/sshd`, or `ICT_SSHD`); without
-//! them [`SshBacking`] logs one warning (when the first server needs it) and the emulator runs
-//! without SSH, saying why through [`SshBacking::unavailable`] so that commands can skip what
-//! needs SSH at once instead of waiting for it.
-//! Depends on `events`.
+//! Needs Linux, root, an OpenSSH `sshd` (`/usr/sbin/sshd`, or `ICT_SSHD`, a path that the
+//! servers see too) and what isolation needs (`machine::needs`); without them
+//! [`SshBacking`] logs one warning (when the first server needs it) and the emulator runs
+//! without SSH — never with servers unisolated on this computer —, saying why through
+//! [`SshBacking::unavailable`] so that commands can skip what needs SSH at once instead of
+//! waiting for it.
+//! Depends on `events` and `machine`.
 
 mod files;
 mod inetd;
-mod procfs;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
@@ -34,6 +40,7 @@ use tokio::task::JoinHandle;
 use self::files::{Files, SshdError};
 use self::inetd::Listening;
 use super::events::{ServerEvent, ServerInfo};
+use super::machine::{self, Machine, Tools};
 
 /// Where the emulator keeps server `id`'s SSH files (host key, `authorized_keys`,
 /// `sshd_config`, `sshd.log`) for the state file `state_file`: `.ict/emulator.json`
@@ -80,9 +87,9 @@ impl std::fmt::Display for SshUnavailable {
     }
 }
 
-/// Whether this machine can back emulated servers with `sshd`: Linux, the program itself,
-/// `ssh-keygen` for their host keys, and root for port 22.
-fn check_ssh_backing(sshd: &Path) -> Result<(), SshUnavailable> {
+/// Whether this computer can back emulated servers with `sshd` in isolated machines: Linux,
+/// the program itself, `ssh-keygen` for their host keys, root, and what isolation needs.
+fn check_ssh_backing(sshd: &Path) -> Result<Tools, SshUnavailable> {
     let missing = |reason: String, fix: &str| SshUnavailable {
         reason,
         fix: fix.to_owned(),
@@ -107,11 +114,22 @@ fn check_ssh_backing(sshd: &Path) -> Result<(), SshUnavailable> {
     }
     if !rustix::process::geteuid().is_root() {
         return Err(missing(
-            "listening on port 22 of the servers' IPs needs root".to_owned(),
+            "isolating each server and listening on port 22 of its IP need root".to_owned(),
             "run ict as root",
         ));
     }
-    Ok(())
+    if let Some((reason, fix)) = machine::first_missing() {
+        return Err(missing(
+            format!("servers cannot be isolated: {reason}"),
+            fix,
+        ));
+    }
+    Tools::find().ok_or_else(|| {
+        missing(
+            "servers cannot be isolated: util-linux is incomplete".to_owned(),
+            "apt-get install -y util-linux",
+        )
+    })
 }
 
 /// The SSH service of all servers, or why there is none.
@@ -128,6 +146,7 @@ pub(crate) enum SshBacking {
 pub(crate) struct Live {
     runtime: Handle,
     sshd: PathBuf,
+    tools: Tools,
     root: PathBuf,
     actors: Mutex<HashMap<u64, Actor>>,
     /// Holds the folders when there is no state file; removed when the backing is dropped.
@@ -141,8 +160,9 @@ struct Actor {
 }
 
 enum Command {
-    Start(ServerInfo),
+    Start { server: ServerInfo, restored: bool },
     Power(bool),
+    Resize(ServerInfo),
     Delete,
     Barrier(oneshot::Sender<()>),
     Stop,
@@ -178,8 +198,8 @@ impl SshBacking {
                     && !warned.swap(true, Ordering::Relaxed)
                 {
                     tracing::warn!(
-                        "emulated servers are not backed by sshd, so SSH (ict exec, Ansible) \
-                         cannot reach them: {reason}"
+                        "emulated servers run API-only, without SSH (ict exec, Ansible), \
+                         rather than unisolated on this computer: {reason}"
                     );
                 }
             }
@@ -203,17 +223,13 @@ impl SshBacking {
 
 impl Live {
     fn new(state_file: Option<&Path>, sshd: &Path) -> Result<Live, SshUnavailable> {
-        check_ssh_backing(sshd)?;
+        let tools = check_ssh_backing(sshd)?;
         let failed = |reason: String| SshUnavailable {
             reason,
             fix: "see the log above (-v)".to_owned(),
         };
         let runtime = Handle::try_current()
             .map_err(|_| failed("the emulator was started outside a tokio runtime".to_owned()))?;
-        // sshd refuses to start without its privilege-separation folder (made by systemd
-        // on a normal boot, missing in containers).
-        std::fs::create_dir_all(inetd::PRIVSEP_DIR)
-            .map_err(|e| failed(format!("cannot create {}: {e}", inetd::PRIVSEP_DIR)))?;
         let (root, temp) = if let Some(file) = state_file {
             (servers_dir(file), None)
         } else {
@@ -223,12 +239,13 @@ impl Live {
                 .map_err(|e| failed(format!("cannot create a temporary folder: {e}")))?;
             (temp.path().join("servers"), Some(temp))
         };
-        // sshd resolves the paths in its configuration from its own working directory.
+        // Machines boot with their folder as working directory and are recognised by it.
         let root = std::path::absolute(&root)
             .map_err(|e| failed(format!("cannot resolve {}: {e}", root.display())))?;
         Ok(Live {
             runtime,
             sshd: sshd.to_owned(),
+            tools,
             root,
             actors: Mutex::new(HashMap::new()),
             _temp: temp,
@@ -241,20 +258,37 @@ impl Live {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match event {
-            ServerEvent::Active { server, .. } => {
+            ServerEvent::Active { server, restored } => {
                 let actor = actors.entry(server.id).or_insert_with(|| {
                     let files = Files {
                         dir: self.root.join(server.id.to_string()),
                     };
+                    let machine =
+                        Machine::new(files.dir.clone(), files.host_key(), self.tools.clone());
                     let (queue, commands) = mpsc::unbounded_channel();
-                    let task = self.runtime.spawn(run(files, self.sshd.clone(), commands));
+                    let task = self.runtime.spawn(run(
+                        Server {
+                            files,
+                            machine: Arc::new(machine),
+                            sshd: self.sshd.clone(),
+                        },
+                        commands,
+                    ));
                     Actor { queue, task }
                 });
-                let _ = actor.queue.send(Command::Start(server.clone()));
+                let _ = actor.queue.send(Command::Start {
+                    server: server.clone(),
+                    restored: *restored,
+                });
             }
             ServerEvent::Power { id, on, .. } => {
                 if let Some(actor) = actors.get(id) {
                     let _ = actor.queue.send(Command::Power(*on));
+                }
+            }
+            ServerEvent::Resized { server } => {
+                if let Some(actor) = actors.get(&server.id) {
+                    let _ = actor.queue.send(Command::Resize(server.clone()));
                 }
             }
             ServerEvent::Deleted { id, .. } => {
@@ -301,28 +335,46 @@ impl Live {
     }
 }
 
-/// One server's task: applies its commands in order and stops its SSH when it ends (a
-/// cancelled task drops the [`Listening`], which stops it too).
-async fn run(files: Files, sshd: PathBuf, mut commands: mpsc::UnboundedReceiver<Command>) {
+/// What one server's task works with.
+struct Server {
+    files: Files,
+    machine: Arc<Machine>,
+    sshd: PathBuf,
+}
+
+/// One server's task: applies its commands in order and stops its SSH and its machine when it
+/// ends (a cancelled task drops the [`Listening`] and the last handle on the [`Machine`],
+/// which stop them too).
+async fn run(server: Server, mut commands: mpsc::UnboundedReceiver<Command>) {
     let mut info: Option<ServerInfo> = None;
     let mut listening: Option<Listening> = None;
     while let Some(command) = commands.recv().await {
         match command {
-            Command::Start(server) => {
-                stop(&mut listening).await;
-                listening = launch(&files, &server, &sshd).await;
-                info = Some(server);
+            Command::Start {
+                server: new,
+                restored,
+            } => {
+                stop(&mut listening, &server.machine).await;
+                server.machine.power_on(new.clone(), !restored).await;
+                listening = launch(&server, &new, !restored).await;
+                info = Some(new);
             }
             Command::Power(on) => {
-                stop(&mut listening).await;
-                if let Some(server) = info.as_ref().filter(|_| on) {
-                    listening = launch(&files, server, &sshd).await;
+                stop(&mut listening, &server.machine).await;
+                if let Some(new) = info.as_ref().filter(|_| on) {
+                    server.machine.power_on(new.clone(), false).await;
+                    listening = launch(&server, new, true).await;
                 }
             }
+            Command::Resize(new) => {
+                server.machine.resize(new.clone()).await;
+                info = Some(new);
+            }
             Command::Delete => {
-                stop(&mut listening).await;
-                if let Err(e) = std::fs::remove_dir_all(&files.dir) {
-                    tracing::warn!(dir = %files.dir.display(), "cannot remove a deleted server's SSH folder: {e}");
+                stop(&mut listening, &server.machine).await;
+                let dir = &server.files.dir;
+                if let Err(e) = std::fs::remove_dir_all(dir) {
+                    tracing::warn!(dir = %dir.display(), "cannot remove a deleted server's folder: {e}");
                 }
                 break;
             }
@@ -332,10 +384,13 @@ async fn run(files: Files, sshd: PathBuf, mut commands: mpsc::UnboundedReceiver<
             Command::Stop => break,
         }
     }
-    stop(&mut listening).await;
+    stop(&mut listening, &server.machine).await;
 }
 
-async fn stop(listening: &mut Option<Listening>) {
+/// Stops the machine (its sessions with it), then listening and what is left of the
+/// connections: once the address refuses connections, nothing of the server runs.
+async fn stop(listening: &mut Option<Listening>, machine: &Machine) {
+    machine.power_off().await;
     if let Some(listening) = listening.take() {
         let ip = listening.ip();
         listening.stop().await;
@@ -343,38 +398,55 @@ async fn stop(listening: &mut Option<Listening>) {
     }
 }
 
-async fn launch(files: &Files, server: &ServerInfo, sshd: &Path) -> Option<Listening> {
-    match inetd::listen(files, server, sshd).await {
+/// Listens on the server's address; with `boot`, boots its machine at once (as a powered-on
+/// server starts its services) rather than with the first connection.
+async fn launch(server: &Server, info: &ServerInfo, boot: bool) -> Option<Listening> {
+    let listening = match inetd::listen(
+        &server.files,
+        info,
+        &server.sshd,
+        Arc::clone(&server.machine),
+    )
+    .await
+    {
         Ok(listening) => {
-            tracing::debug!(id = server.id, ip = %server.ip, "sshd listening (inetd mode)");
-            Some(listening)
+            tracing::debug!(id = info.id, ip = %info.ip, "sshd listening (inetd mode)");
+            listening
         }
         Err(SshdError::Listen { source, .. }) if source.kind() == std::io::ErrorKind::AddrInUse => {
             // Usually another ict command on the same project (`ict watch` in another
-            // terminal): its emulator serves this server.
+            // terminal): its emulator serves this server (and runs its machine).
             tracing::info!(
-                id = server.id,
-                ip = %server.ip,
+                id = info.id,
+                ip = %info.ip,
                 "{}:22 is already in use, probably by another emulator on the same state",
-                server.ip
+                info.ip
             );
-            None
+            return None;
         }
         Err(error) => {
-            let help = miette::Diagnostic::help(&error)
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default();
-            let cause = std::error::Error::source(&error)
-                .map(|c| format!(": {c}"))
-                .unwrap_or_default();
-            tracing::warn!(
-                "server {} ({}) has no SSH: {error}{cause}{help}",
-                server.name,
-                server.ip
-            );
-            None
+            warn_no_ssh(info, &error);
+            return None;
+        }
+    };
+    if boot {
+        if let Err(error) = server.machine.start().await {
+            warn_no_ssh(info, &error);
         }
     }
+    Some(listening)
+}
+
+fn warn_no_ssh(info: &ServerInfo, error: &(dyn miette::Diagnostic + Send + Sync)) {
+    let help = error.help().map(|h| format!(" ({h})")).unwrap_or_default();
+    let cause = std::error::Error::source(error)
+        .map(|c| format!(": {c}"))
+        .unwrap_or_default();
+    tracing::warn!(
+        "server {} ({}) has no SSH: {error}{cause}{help}",
+        info.name,
+        info.ip
+    );
 }
 
 #[cfg(test)]

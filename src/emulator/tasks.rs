@@ -134,6 +134,10 @@ fn apply_server(world: &mut World, server_id: u64, change: ServerChange) {
                 server.hdd_type = hdd_type;
                 server.is_high_performance = high;
             }
+            let info = world.servers.get(&server_id).and_then(World::server_info);
+            if let Some(server) = info {
+                world.events.push(ServerEvent::Resized { server });
+            }
         }
         ServerChange::Power { on } => {
             if let Some(server) = world.servers.get_mut(&server_id) {

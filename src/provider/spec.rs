@@ -2,6 +2,7 @@
 //! client turns these into the API's request bodies (`onecloud/wire.rs`).
 
 use super::{DomainId, ImageId, SshKeyId};
+use crate::model::DiskType;
 
 /// A server to create (`POST /server`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,16 +18,16 @@ pub struct ServerSpec {
     pub ssh_keys: Vec<SshKeyId>,
 }
 
-/// The resizable part of a server (`PUT /server/{id}`), also part of [`ServerSpec`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The resizable part of a server (`PUT /server/{id}`), also part of [`ServerSpec`]; plans
+/// carry it as it is (serialized in `plan --json`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ServerSize {
     pub cpu: u32,
     /// MB.
     pub ram: u32,
     /// GB.
     pub disk: u32,
-    /// `SSD` or `SAS`.
-    pub disk_type: String,
+    pub disk_type: DiskType,
     pub high_performance: bool,
 }
 

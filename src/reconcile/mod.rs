@@ -11,6 +11,6 @@ pub use apply::{apply, settle, Event, Options, Report};
 pub use doomed::doomed;
 pub use plan::{kinds, plan, Input};
 pub use step::{
-    Action, Change, Moved, NewServer, Plan, RecordValue, Ref, Settle, Size, Step, Summary,
-    Unmanaged, Work,
+    Action, Change, Moved, NewServer, Plan, RecordValue, Ref, Settle, Step, Summary, Unmanaged,
+    Work,
 };

@@ -61,34 +61,12 @@ pub enum Ref<T> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewServer {
     pub name: String,
-    pub size: Size,
+    pub size: ServerSize,
     pub image: ImageId,
     pub image_name: String,
     pub dc: String,
     pub backup_days: Option<u32>,
     pub ssh_keys: Vec<Ref<SshKeyId>>,
-}
-
-/// Serializable copy of [`ServerSize`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Size {
-    pub cpu: u32,
-    pub ram: u32,
-    pub disk: u32,
-    pub disk_type: String,
-    pub high_performance: bool,
-}
-
-impl From<&Size> for ServerSize {
-    fn from(s: &Size) -> ServerSize {
-        ServerSize {
-            cpu: s.cpu,
-            ram: s.ram,
-            disk: s.disk,
-            disk_type: s.disk_type.clone(),
-            high_performance: s.high_performance,
-        }
-    }
 }
 
 /// The API work of one step.
@@ -109,7 +87,7 @@ pub enum Work {
         wait: bool,
         /// Create this server (the replacement of `existing`, when there is one).
         create: Option<NewServer>,
-        resize: Option<Size>,
+        resize: Option<ServerSize>,
         attach: Vec<Ref<NetworkId>>,
         detach: Vec<NetworkId>,
         /// Desired power, when it differs (or for a new server declared off).

@@ -11,6 +11,7 @@ mod exec;
 mod forget_host_key;
 mod host_key;
 mod inventory;
+mod isolation;
 mod metrics;
 mod power;
 mod prerequisites;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::reconcile::{outcome, TOKEN};
 use crate::test::{root, Outcome, Test};
 
 /// Held by every test that starts sshds.
@@ -101,7 +103,84 @@ pub fn ict_code(dir: &Path, ssh: bool, args: &[&str], code: i32) -> Outcome {
     out
 }
 
-/// A fresh folder for playbooks to write into (they run on this machine), removed on drop.
+/// An emulator with SSH backing, in this test process, serving the project in `dir` (its
+/// account where the built-in emulator keeps it, `.ict/emulator.json`) while it lives, so that
+/// the servers keep running between commands (as with the project's emulator daemon); `ict`
+/// reaches it as "the 1cloud API" ([`SshEmulator::command`], [`cloud_ict`]). Its servers get
+/// addresses of their own, chosen from the folder, so that emulators of other test runs on this
+/// machine do not answer for them. Stopped (with its servers' machines) on drop.
+pub struct SshEmulator {
+    pub url: String,
+    handle: Option<ict::emulator::EmulatorHandle>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl SshEmulator {
+    /// `ict ARGS` in `dir` against this emulator, not started yet.
+    pub fn command(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut command = crate::reconcile::base_command(dir, args);
+        command
+            .env("ONECLOUD_API_URL", &self.url)
+            .env("ONECLOUD_TOKEN", TOKEN);
+        command
+    }
+}
+
+impl Drop for SshEmulator {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let _ = self.runtime.block_on(handle.shutdown());
+        }
+    }
+}
+
+/// The first server address of an emulator whose files are under `path`: a loopback block of
+/// its own (as the built-in emulator picks for a project), so that emulators of other test runs
+/// on this machine, which bind their servers' port 22 too, do not collide with it.
+pub fn ip_base_for(path: &Path) -> std::net::Ipv4Addr {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::hash::DefaultHasher::new();
+    path.hash(&mut hasher);
+    let h = hasher.finish();
+    std::net::Ipv4Addr::new(127, 2 + (h % 250) as u8, ((h >> 16) % 200) as u8, 10)
+}
+
+pub fn emulator_with_ssh(dir: &Path) -> SshEmulator {
+    std::fs::create_dir_all(dir.join(".ict")).expect("state folder");
+    let ip_base = ip_base_for(dir);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let handle = runtime
+        .block_on(ict::emulator::spawn(ict::emulator::EmulatorConfig {
+            state_file: Some(dir.join(".ict/emulator.json")),
+            token: Some(TOKEN.to_owned()),
+            task_delay: std::time::Duration::from_millis(20),
+            tick: std::time::Duration::from_millis(10),
+            ssh_backing: true,
+            ip_base: Some(ip_base),
+            ..ict::emulator::EmulatorConfig::default()
+        }))
+        .expect("the emulator starts");
+    SshEmulator {
+        url: handle.base_url(),
+        handle: Some(handle),
+        runtime,
+    }
+}
+
+/// Runs `ict ARGS` in `dir` against `emulator` and asserts it exits with `code`.
+#[track_caller]
+pub fn cloud_ict(emulator: &SshEmulator, dir: &Path, args: &[&str], code: i32) -> Outcome {
+    let out = outcome(emulator.command(dir, args).output().expect("run ict"));
+    assert_eq!(
+        out.status, code,
+        "ict {args:?} should exit with {code}:\n{}{}",
+        out.stdout, out.stderr
+    );
+    out
+}
+
+/// A fresh folder for playbooks to write into on the servers (each server sees this computer's
+/// files beneath its own layer, so the path is free there too), removed on drop.
 pub fn output_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("ict-test-")
@@ -112,7 +191,12 @@ pub fn output_dir() -> tempfile::TempDir {
 /// Public IPs by server name, from `ict inventory --list`.
 pub fn ips(dir: &Path) -> Vec<(String, String)> {
     let out = ict_code(dir, false, &["inventory", "--list", "infra.ict"], 0);
-    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("inventory JSON");
+    ips_in(&out.stdout)
+}
+
+/// Public IPs by server name, from the output of `ict inventory --list`.
+pub fn ips_in(inventory: &str) -> Vec<(String, String)> {
+    let json: serde_json::Value = serde_json::from_str(inventory).expect("inventory JSON");
     json["_meta"]["hostvars"]
         .as_object()
         .expect("hostvars")
@@ -138,6 +222,35 @@ pub fn server_dir(dir: &Path, name: &str) -> PathBuf {
                 .is_ok_and(|t| t.lines().next().is_some_and(|l| l.contains(&tag)))
         })
         .unwrap_or_else(|| panic!("no emulator folder for {name} in {}", servers.display()))
+}
+
+/// What `command` prints on server `host` (run with `ict exec`, which must succeed), a `\n`
+/// after each line.
+#[track_caller]
+pub fn exec_on(dir: &Path, script: &str, host: &str, command: &str) -> String {
+    let out = ict_code(dir, true, &["exec", script, "-l", host, "--", command], 0);
+    exec_lines(&out.stdout)
+        .into_iter()
+        .filter(|(name, _)| name == host)
+        .fold(String::new(), |mut all, (_, text)| {
+            all.push_str(&text);
+            all.push('\n');
+            all
+        })
+}
+
+/// Server `name`'s root filesystem as its running machine sees it (`/proc/<init>/root`), to
+/// read its files from this computer while the emulator that runs it is up.
+#[track_caller]
+pub fn machine_root(dir: &Path, name: &str) -> PathBuf {
+    running_root(dir, name).unwrap_or_else(|| panic!("{name}'s machine is not running"))
+}
+
+/// [`machine_root`], or `None` while the server's machine is not running.
+pub fn running_root(dir: &Path, name: &str) -> Option<PathBuf> {
+    let file = server_dir(dir, name).join(ict::emulator::machine::PID_FILE);
+    let pid = std::fs::read_to_string(file).ok()?;
+    Some(PathBuf::from(format!("/proc/{}/root", pid.trim())))
 }
 
 /// Lines `name | text` of `ict exec` output, as (name, text).

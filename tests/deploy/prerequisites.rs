@@ -305,3 +305,68 @@ fn inventory_warns_for_a_host_with_no_address_yet() {
         ]
     );
 }
+
+/// Issue 16: without root the emulator cannot isolate its servers, so it says so and runs
+/// them API-only (no SSH) — it never runs them unisolated on this computer.
+#[test]
+fn without_root_the_servers_are_api_only_and_exec_says_why_with_exit_4() {
+    if !rustix::process::geteuid().is_root() {
+        return; // the test drops to `nobody`, which takes root
+    }
+    let test = project(
+        "let k = ssh_key(\"deploy\", #{ public_key_file: \"keys/deploy.pub\" });\n\
+         for i in 1..=2 { server(`web-${i}`, #{ ssh_keys: [k] }); }\n",
+        &[],
+    );
+    let dir = test.path();
+    open_to_everyone(dir);
+    let as_nobody = |args: &[&str]| {
+        let ict = Test::new()
+            .current_dir(dir)
+            .env("ICT_EMULATOR_SSH", "1")
+            .env("HOME", &dir.display().to_string())
+            .args(args)
+            .command();
+        let mut command = std::process::Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(ict.get_program())
+            .args(ict.get_args())
+            .current_dir(dir);
+        for (key, value) in ict.get_envs() {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        crate::reconcile::outcome(command.output().expect("setpriv runs"))
+    };
+    assert_exit(&as_nobody(&["apply", "infra.ict", "--yes"]), 0);
+    let out = as_nobody(&["exec", "infra.ict", "--", "uptime"]);
+    assert_exit(&out, 4);
+    assert_eq!(
+        out.stdout,
+        format!(
+            "{HEADER}  `uptime` on 2 servers: the emulator's servers have no SSH: isolating \
+             each server and listening on port 22 of its IP need root\n    install: run ict as \
+             root\n{FOOTER}"
+        )
+    );
+}
+
+/// Lets any user read and write `dir` and everything in it.
+fn open_to_everyone(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |path: &Path| {
+        let bits = if path.is_dir() { 0o777 } else { 0o666 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(bits)).expect("chmod");
+    };
+    mode(dir);
+    for entry in std::fs::read_dir(dir).expect("project").flatten() {
+        if entry.path().is_dir() {
+            open_to_everyone(&entry.path());
+        } else {
+            mode(&entry.path());
+        }
+    }
+}

@@ -1,7 +1,8 @@
-//! `ict run`: servers on the emulator, a playbook that writes a file on every host, and a
-//! second run that changes nothing, in the cloud or on the hosts.
+//! `ict run`: servers on the emulator, a playbook that writes a file on every host (each in its
+//! own machine, none on this computer), and a second run that changes nothing, in the cloud or
+//! on the hosts.
 
-use super::{ict_code, output_dir, project, serial, testable};
+use super::{exec_on, ict_code, output_dir, project, serial, testable};
 
 const PLAYBOOK: &str = r#"
 - name: Write a file per host
@@ -47,10 +48,16 @@ fn run_creates_servers_configures_every_host_and_a_second_run_changes_nothing() 
         ("web-3", format!("{word} hello web-3 3\n")),
         ("db-1", format!("{word} none db-1 0\n")),
     ] {
-        let text = std::fs::read_to_string(out_dir.path().join(host))
-            .unwrap_or_else(|e| panic!("{host}'s file: {e}\n{}", first.stdout));
+        let text = exec_on(test.path(), "infra.ict", host, &format!("cat {out}/*"));
         assert_eq!(text, expected, "{host}");
     }
+    assert_eq!(
+        std::fs::read_dir(out_dir.path())
+            .expect("output folder")
+            .count(),
+        0,
+        "nothing was written on this computer"
+    );
     let recap = |stdout: &str, host: &str| {
         stdout
             .lines()
@@ -109,7 +116,6 @@ fn the_readme_quickstart_runs_and_a_second_run_changes_nothing() {
         .map(|i| format!("/tmp/ict-quickstart-web-{i}.txt"))
         .chain(["/tmp/ict-quickstart-db.txt".to_owned()])
         .collect();
-    let _cleanup = Cleanup(written.clone());
 
     let first = ict_code(dir.path(), true, &["run", "quickstart.ict", "--yes"], 0);
     assert!(first.stdout.contains("Apply complete!"), "{}", first.stdout);
@@ -119,12 +125,10 @@ fn the_readme_quickstart_runs_and_a_second_run_changes_nothing() {
         "{}",
         first.stdout
     );
-    for file in &written {
-        assert!(
-            std::path::Path::new(file).is_file(),
-            "{file}\n{}",
-            first.stdout
-        );
+    // Each on its own server (`isolation.rs` checks that such files never reach this computer).
+    for (host, file) in ["web-1", "web-2", "web-3", "db-1"].iter().zip(&written) {
+        let text = exec_on(dir.path(), "quickstart.ict", host, &format!("cat {file}"));
+        assert!(text.contains(host), "{host}: {text}\n{}", first.stdout);
     }
     let second = ict_code(dir.path(), true, &["run", "quickstart.ict", "--yes"], 0);
     assert!(second.stdout.contains("No changes"), "{}", second.stdout);
@@ -212,17 +216,6 @@ pub(super) fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
             copy_tree(&source, &target);
         } else {
             std::fs::copy(&source, &target).expect("copy file");
-        }
-    }
-}
-
-/// Removes the files a test's playbooks wrote on this machine.
-struct Cleanup(Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for file in &self.0 {
-            let _ = std::fs::remove_file(file);
         }
     }
 }

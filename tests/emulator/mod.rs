@@ -3,6 +3,7 @@
 
 mod daemon;
 mod dns_shape;
+pub(crate) mod machine;
 mod protocol;
 mod resources;
 mod servers;

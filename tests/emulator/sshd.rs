@@ -7,7 +7,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use ict::emulator::{spawn, ssh_server_dir, EmulatorConfig, EmulatorHandle};
@@ -43,13 +42,13 @@ fn ssh_testable() -> bool {
 }
 
 /// The system `ssh` client with its own key and `known_hosts` file.
-struct Client {
+pub(super) struct Client {
     key: PathBuf,
     known_hosts: PathBuf,
 }
 
 impl Client {
-    async fn new(dir: &Path) -> Client {
+    pub(super) async fn new(dir: &Path) -> Client {
         let key = dir.join("id_ed25519");
         let status = Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-C", "ict-test", "-f"])
@@ -64,14 +63,14 @@ impl Client {
         }
     }
 
-    fn public_key(&self) -> String {
+    pub(super) fn public_key(&self) -> String {
         std::fs::read_to_string(self.key.with_extension("pub"))
             .expect("public key")
             .trim()
             .to_owned()
     }
 
-    fn command(&self, ip: &str, strict: &str, remote: &str) -> Command {
+    pub(super) fn command(&self, ip: &str, strict: &str, remote: &str) -> Command {
         let mut command = Command::new("ssh");
         command
             .args(["-F", "/dev/null", "-i"])
@@ -97,7 +96,7 @@ impl Client {
         command
     }
 
-    async fn run(&self, ip: &str, strict: &str, remote: &str) -> Output {
+    pub(super) async fn run(&self, ip: &str, strict: &str, remote: &str) -> Output {
         self.command(ip, strict, remote)
             .output()
             .await
@@ -106,7 +105,7 @@ impl Client {
 
     /// Runs `echo $((6*7))` until it works (at most 50 tries, 100 ms apart): a server that a
     /// tick made Active may be seen a moment before its sshd listens.
-    async fn answers(&self, ip: &str, strict: &str) {
+    pub(super) async fn answers(&self, ip: &str, strict: &str) {
         let mut last = None;
         for _ in 0..50 {
             let output = self.run(ip, strict, "echo $((6*7))").await;
@@ -125,7 +124,7 @@ impl Client {
     }
 
     /// Expects "Connection refused" (at most 50 tries, 100 ms apart).
-    async fn refused(&self, ip: &str) {
+    pub(super) async fn refused(&self, ip: &str) {
         let mut stderr = String::new();
         for _ in 0..50 {
             let output = self.run(ip, "yes", "true").await;
@@ -212,7 +211,7 @@ fn host_key(state: &Path, id: u64) -> String {
         .join(" ")
 }
 
-async fn power(api: &Api, id: u64, kind: &str) {
+pub(super) async fn power(api: &Api, id: u64, kind: &str) {
     let path = format!("/server/{id}");
     let action = api
         .post(&format!("{path}/action"), json!({"Type": kind}))
@@ -229,6 +228,7 @@ async fn start(state: &Path) -> (EmulatorHandle, Api) {
     let handle = spawn(EmulatorConfig {
         state_file: Some(state.to_owned()),
         ssh_backing: true,
+        ip_base: Some(crate::deploy::ip_base_for(state)),
         ..config(100)
     })
     .await
@@ -237,38 +237,62 @@ async fn start(state: &Path) -> (EmulatorHandle, Api) {
     (handle, api)
 }
 
-fn id_and_ip(server: &Value) -> (u64, String) {
+/// Waits (at most 5 s) until `path` is gone: a deleted server's folder goes once its machine
+/// has stopped.
+pub(super) async fn gone(path: &Path) {
+    for _ in 0..100 {
+        if !path.exists() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{} was not removed", path.display());
+}
+
+pub(super) fn id_and_ip(server: &Value) -> (u64, String) {
     (
         server["ID"].as_u64().expect("ID"),
         server["IP"].as_str().expect("IP").to_owned(),
     )
 }
 
-/// Both tests hand out 127.1.0.10 (each emulator starts its pool there): one at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-#[test]
-fn servers_answer_ssh_across_power_cycles_restarts_and_delete() {
+/// Runs an SSH test's `body` when this machine can, one at a time with the other tests that
+/// start sshds.
+pub(super) fn ssh_test(body: impl std::future::Future<Output = ()>) {
     if !ssh_testable() {
         return;
     }
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let _serial = crate::deploy::serial();
     tokio::runtime::Runtime::new()
         .expect("runtime")
-        .block_on(power_cycles_restarts_and_delete());
+        .block_on(body);
 }
 
-async fn power_cycles_restarts_and_delete() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let state = dir.path().join("emulator.json");
-    let client = Client::new(dir.path()).await;
-    let (handle, api) = start(&state).await;
+/// An emulator with SSH backing on `state`, and an `ssh` client whose key it knows.
+pub(super) async fn start_with_client(
+    dir: &Path,
+    state: &Path,
+) -> (EmulatorHandle, Api, Client, Value) {
+    let client = Client::new(dir).await;
+    let (handle, api) = start(state).await;
     let key = api
         .post(
             "/sshkey",
             json!({"Title": "test", "PublicKey": client.public_key()}),
         )
         .await;
+    (handle, api, client, key)
+}
+
+#[test]
+fn servers_answer_ssh_across_power_cycles_restarts_and_delete() {
+    ssh_test(power_cycles_restarts_and_delete());
+}
+
+async fn power_cycles_restarts_and_delete() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("emulator.json");
+    let (handle, api, client, key) = start_with_client(dir.path(), &state).await;
     let mut servers = Vec::new();
     for name in ["web", "db"] {
         let mut body = small_server(name);
@@ -331,7 +355,7 @@ async fn power_cycles_restarts_and_delete() {
         .await;
     assert_eq!(status, StatusCode::OK);
     client.refused(&web_ip).await;
-    assert!(!Path::new(&web_dir).exists(), "{web_dir} removed");
+    gone(Path::new(&web_dir)).await;
     client.answers(&db_ip, "yes").await;
 
     handle.shutdown().await.expect("clean shutdown");
@@ -344,7 +368,7 @@ fn a_dropped_emulator_leaves_no_sshd_behind() {
     if !ssh_testable() {
         return;
     }
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let _serial = crate::deploy::serial();
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("emulator.json");
     let folder = dir.path().to_string_lossy().into_owned();

@@ -1,17 +1,17 @@
-//! A pipeline with a `PostgreSQL` database on an emulated `db-1` (which is this machine): ict
-//! sets the database up before the stages, the `migrate` stage creates a table through
-//! `DATABASE_URL`, the `test` stage writes to it, and a second run keeps the data. The
-//! generated password stays in `.ict/dev/secrets/` and out of the output and the state.
+//! A pipeline with a `PostgreSQL` database on an emulated `db-1`: ict sets the database up
+//! before the stages, the `migrate` stage creates a table through `DATABASE_URL`, the `test`
+//! stage writes to it, and a second run keeps the data. The generated password stays in
+//! `.ict/dev/secrets/` and out of the output and the state. The cluster, its configuration
+//! and data live on `db-1`'s own disk: this computer's `PostgreSQL` is left as it was.
 //!
-//! Needs `PostgreSQL` 15 installed (not running): skipped with a message when missing, required
-//! under `CI=true`. At the end the test drops the database and role it caused to exist,
-//! removes ict's configuration lines and stops the cluster if it was not running before.
+//! Needs `PostgreSQL` 15 installed (the servers' base is this computer's root filesystem):
+//! skipped with a message when missing, required under `CI=true`.
 
 use std::path::Path;
 use std::process::Command;
 
 use super::{Install, Repo};
-use crate::deploy::{project, serial, testable};
+use crate::deploy::{cloud_ict, emulator_with_ssh, machine_root, project, serial, testable};
 
 const VERSION: &str = "15";
 const DB: &str = "ict_test_visits";
@@ -33,59 +33,25 @@ fn postgres_installed() -> bool {
     false
 }
 
-fn cluster_running() -> bool {
-    Command::new("pg_ctlcluster")
-        .args([VERSION, "main", "status"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// `psql` as the postgres superuser on the local cluster: its output (unaligned, no headers).
-fn psql(database: &str, sql: &str) -> String {
-    let out = Command::new("runuser")
+/// `psql` as the postgres superuser on `db-1`'s cluster: its output (unaligned, no headers).
+fn psql(dir: &Path, database: &str, sql: &str) -> String {
+    let root = machine_root(dir, "db-1");
+    let pid = root
+        .parent()
+        .and_then(Path::file_name)
+        .expect("/proc/<pid>/root")
+        .to_string_lossy()
+        .into_owned();
+    let out = Command::new("nsenter")
         .args([
-            "-u", "postgres", "--", "psql", "-X", "-At", "-d", database, "-c", sql,
+            "--target", &pid, "--mount", "--uts", "--ipc", "--pid", "--root", "--wd",
         ])
-        .current_dir("/")
+        .args([
+            "runuser", "-u", "postgres", "--", "psql", "-X", "-At", "-d", database, "-c", sql,
+        ])
         .output()
         .expect("psql");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// Puts the machine's `PostgreSQL` back as the test found it.
-struct Cleanup {
-    was_running: bool,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if cluster_running() {
-            psql("postgres", &format!("DROP DATABASE IF EXISTS {DB}"));
-            psql("postgres", &format!("DROP ROLE IF EXISTS {ROLE}"));
-        }
-        let conf = format!("/etc/postgresql/{VERSION}/main");
-        let _ = std::fs::remove_file(format!("{conf}/conf.d/ict.conf"));
-        let hba = format!("{conf}/pg_hba.conf");
-        if let Ok(text) = std::fs::read_to_string(&hba) {
-            let mut inside = false;
-            let mut kept = String::new();
-            for line in text.lines() {
-                let marker = line.starts_with("# ict:visits ");
-                if marker {
-                    inside = line.ends_with(" begin");
-                } else if !inside {
-                    kept.push_str(line);
-                    kept.push('\n');
-                }
-            }
-            let _ = std::fs::write(&hba, kept);
-        }
-        if !self.was_running {
-            let _ = Command::new("pg_ctlcluster")
-                .args([VERSION, "main", "stop"])
-                .status();
-        }
-    }
 }
 
 fn script(repo: &Repo, install: &Install) -> String {
@@ -114,41 +80,29 @@ pipeline("visits", #{{
     )
 }
 
-fn ict(dir: &Path, args: &[&str]) -> String {
-    let out = crate::test::Test::new()
-        .current_dir(dir)
-        .env("ICT_EMULATOR_SSH", "1")
-        .args(args)
-        .run();
-    assert_eq!(out.status, 0, "ict {args:?}:\n{}{}", out.stdout, out.stderr);
-    out.stdout
-}
-
 #[test]
 fn the_database_is_set_up_migrated_and_kept_across_runs() {
     if !testable() || !postgres_installed() {
         return;
     }
     let _serial = serial();
-    let _cleanup = Cleanup {
-        was_running: cluster_running(),
-    };
     let sources = tempfile::tempdir().expect("tmp");
     let repo = Repo::new(sources.path());
-    let install = Install::new("ictpipedb");
+    let install = Install::new("ictvisits");
     let test = project(&script(&repo, &install), &[]);
     let dir = test.path();
-    ict(dir, &["apply", "infra.ict", "--yes"]);
+    let cloud = emulator_with_ssh(dir);
+    let ict = |args: &[&str]| cloud_ict(&cloud, dir, args, 0).stdout;
+    ict(&["apply", "infra.ict", "--yes"]);
 
-    let out = ict(dir, &["pipeline", "run", "infra.ict", "visits"]);
+    let out = ict(&["pipeline", "run", "infra.ict", "visits"]);
     assert!(out.contains("db-1 | database | ✓ passed"), "{out}");
     assert!(out.contains("web-1 | migrate | ✓ passed"), "{out}");
     assert!(out.contains("web-1 | health | ✓ passed"), "{out}");
-    assert!(cluster_running(), "ict started the cluster");
-    let tables = psql(DB, "\\dt");
+    let tables = psql(dir, DB, "\\dt");
     assert!(tables.contains("visits"), "{tables}");
-    let first = install.current();
-    assert_eq!(psql(DB, "select release from visits"), first);
+    let first = install.current(dir);
+    assert_eq!(psql(dir, DB, "select release from visits"), first);
 
     // The generated password: private, stable, never printed nor recorded.
     let secret_file = dir.join(".ict/dev/secrets/visits-db");
@@ -162,7 +116,7 @@ fn the_database_is_set_up_migrated_and_kept_across_runs() {
     let state = std::fs::read_to_string(dir.join(".ict/dev/state.json")).expect("state");
     assert!(!out.contains(password) && !state.contains(password));
     let env_file = install
-        .path()
+        .on_server(dir)
         .join("releases")
         .join(&first)
         .join(".ict-env");
@@ -180,12 +134,12 @@ fn the_database_is_set_up_migrated_and_kept_across_runs() {
         "startswith(\"hello again\")",
     );
     repo.commit("a new greeting");
-    let out = ict(dir, &["pipeline", "run", "infra.ict", "visits"]);
+    let out = ict(&["pipeline", "run", "infra.ict", "visits"]);
     assert!(out.contains("db-1 | database | ✓ passed"), "{out}");
-    let second = install.current();
+    let second = install.current(dir);
     assert_ne!(second, first);
     assert_eq!(
-        psql(DB, "select release from visits order by id"),
+        psql(dir, DB, "select release from visits order by id"),
         format!("{first}\n{second}")
     );
     assert_eq!(
@@ -195,4 +149,15 @@ fn the_database_is_set_up_migrated_and_kept_across_runs() {
         password,
         "the password is generated once"
     );
+    // This computer's PostgreSQL was not configured for these servers (other tests on this
+    // machine may configure it for theirs meanwhile).
+    let inventory = ict(&["inventory", "--list", "infra.ict"]);
+    let conf = format!("/etc/postgresql/{VERSION}/main");
+    for (_, ip) in crate::deploy::ips_in(&inventory) {
+        for file in ["conf.d/ict.conf", "pg_hba.conf"] {
+            let text = std::fs::read_to_string(format!("{conf}/{file}")).unwrap_or_default();
+            assert!(!text.contains(&ip), "{file} names {ip}:\n{text}");
+        }
+    }
+    crate::emulator::machine::assert_no_user(&install.user);
 }

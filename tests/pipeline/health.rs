@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::{http_get, wait_for_app, Install, Repo};
-use crate::deploy::{project, serial, testable};
+use crate::deploy::{cloud_ict, emulator_with_ssh, project, serial, testable};
 
 fn script(repo: &Repo, install: &Install, notice_file: &Path) -> String {
     format!(
@@ -31,20 +31,6 @@ pipeline("hello", #{{
     )
 }
 
-fn ict(dir: &Path, args: &[&str], code: i32) -> String {
-    let out = crate::test::Test::new()
-        .current_dir(dir)
-        .env("ICT_EMULATOR_SSH", "1")
-        .args(args)
-        .run();
-    assert_eq!(
-        out.status, code,
-        "ict {args:?}:\n{}{}",
-        out.stdout, out.stderr
-    );
-    out.stdout
-}
-
 #[test]
 fn an_app_that_never_answers_is_rolled_back_automatically() {
     if !testable() {
@@ -57,19 +43,20 @@ fn an_app_that_never_answers_is_rolled_back_automatically() {
     let notice_file = sources.path().join("notice.json");
     let test = project(&script(&repo, &install, &notice_file), &[]);
     let dir = test.path();
-    ict(dir, &["apply", "infra.ict", "--yes"], 0);
+    let cloud = emulator_with_ssh(dir);
+    let ict = |args: &[&str], code| cloud_ict(&cloud, dir, args, code).stdout;
+    ict(&["apply", "infra.ict", "--yes"], 0);
     let inventory: serde_json::Value =
-        serde_json::from_str(&ict(dir, &["inventory", "--list", "infra.ict"], 0))
-            .expect("inventory");
+        serde_json::from_str(&ict(&["inventory", "--list", "infra.ict"], 0)).expect("inventory");
     let ip = inventory["_meta"]["hostvars"]["web-1"]["ansible_host"]
         .as_str()
         .expect("ip")
         .to_owned();
     let addr = format!("{ip}:8082");
 
-    let out = ict(dir, &["pipeline", "run", "infra.ict", "hello"], 0);
+    let out = ict(&["pipeline", "run", "infra.ict", "hello"], 0);
     assert!(out.contains("web-1 | health | ✓ passed"), "{out}");
-    let first = install.current();
+    let first = install.current(dir);
     assert_eq!(wait_for_app(&addr), format!("hello from {first}"));
 
     // The app starts (and stays up) but never listens: its tests still pass.
@@ -79,7 +66,7 @@ fn an_app_that_never_answers_is_rolled_back_automatically() {
         "import time; time.sleep(3600)",
     );
     repo.commit("forget to listen");
-    let out = ict(dir, &["pipeline", "run", "infra.ict", "hello"], 3);
+    let out = ict(&["pipeline", "run", "infra.ict", "hello"], 3);
     assert!(out.contains("web-1 | test | ✓ passed"), "{out}");
     assert!(out.contains("web-1 | health | ✗ FAILED"), "{out}");
     assert!(
@@ -87,8 +74,8 @@ fn an_app_that_never_answers_is_rolled_back_automatically() {
         "{out}"
     );
     assert!(out.contains("FAILED at stage `health` on web-1"), "{out}");
-    assert_eq!(install.current(), first);
-    assert_eq!(install.releases(), std::slice::from_ref(&first));
+    assert_eq!(install.current(dir), first);
+    assert_eq!(install.releases(dir), std::slice::from_ref(&first));
     assert_eq!(wait_for_app(&addr), format!("hello from {first}"));
     assert_eq!(
         http_get(&addr).as_deref(),
@@ -107,7 +94,7 @@ fn an_app_that_never_answers_is_rolled_back_automatically() {
         tail.contains("did not answer (HTTP)") && tail.contains("the end of the app log"),
         "{tail}"
     );
-    let out = ict(dir, &["pipeline", "status", "infra.ict", "hello"], 0);
+    let out = ict(&["pipeline", "status", "infra.ict", "hello"], 0);
     assert!(out.contains(&format!("current release {first}")), "{out}");
     assert!(out.contains("failed: health on web-1"), "{out}");
 }

@@ -1,8 +1,11 @@
 //! Issue 8's acceptance: `ict pipeline run`, `ict pipeline status`, `ict rollback` and the
-//! `ict watch` trigger against emulated servers backed by real sshds on loopback, deploying
-//! from a local bare git repository (`file://`) holding the example app
-//! (`examples/apps/hello`). Every test removes the system user it created and kills the app
-//! it started (through its pidfile). Same requirements and serialisation as `tests/deploy`.
+//! `ict watch` trigger against emulated servers — isolated machines with a real sshd on their
+//! loopback IPs —, deploying from a local bare git repository (`file://`, which the servers
+//! see beneath their own layer) holding the example app (`examples/apps/hello`). The system
+//! users, files, apps and databases a pipeline makes live on the servers, so nothing is left
+//! on this computer; the tests read the servers' files through their machines. Tests that
+//! check the app between commands keep one emulator up for the whole test. Same requirements
+//! and serialisation as `tests/deploy`.
 
 mod database;
 mod health;
@@ -11,12 +14,12 @@ mod watch;
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::deploy::{machine_root, running_root};
 use crate::test::root;
 
 /// A bare repository with the example app on `main`, and a working copy to commit from.
@@ -103,44 +106,49 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// Where the app is installed on the (shared) host; the system user and the app process are
-/// removed when this is dropped.
+/// Where a test's app is installed on its server, `web-1`: `/srv/<user>` inside the server.
 pub struct Install {
-    pub dir: tempfile::TempDir,
     pub user: String,
 }
 
 impl Install {
     pub fn new(user: &str) -> Install {
-        let dir = tempfile::Builder::new()
-            .prefix("ict-pipeline-")
-            .tempdir_in("/tmp")
-            .expect("dir");
-        // The pipeline's user must be able to reach its folder inside.
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .expect("chmod");
         Install {
-            dir,
             user: user.to_owned(),
         }
     }
 
+    /// The folder on the server.
     pub fn path(&self) -> PathBuf {
-        self.dir.path().join("srv/hello")
+        Path::new("/srv").join(&self.user)
+    }
+
+    /// The folder seen from this computer, on `web-1` of the project in `dir` (running).
+    pub fn on_server(&self, dir: &Path) -> PathBuf {
+        self.seen_from(&machine_root(dir, "web-1"))
+    }
+
+    fn seen_from(&self, root: &Path) -> PathBuf {
+        root.join(self.path().strip_prefix("/").expect("absolute"))
     }
 
     /// The release `current` points at.
-    pub fn current(&self) -> String {
-        let link = std::fs::read_link(self.path().join("current")).expect("current is a symlink");
-        link.file_name()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned()
+    #[track_caller]
+    pub fn current(&self, dir: &Path) -> String {
+        self.deployed(dir)
+            .expect("current is a symlink on a running web-1")
+    }
+
+    /// The release `current` points at, if `web-1` runs and has one.
+    pub fn deployed(&self, dir: &Path) -> Option<String> {
+        let root = running_root(dir, "web-1")?;
+        let link = std::fs::read_link(self.seen_from(&root).join("current")).ok()?;
+        Some(link.file_name()?.to_string_lossy().into_owned())
     }
 
     /// The kept release folders, oldest first.
-    pub fn releases(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.path().join("releases"))
+    pub fn releases(&self, dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.on_server(dir).join("releases"))
             .map(|d| {
                 d.filter_map(Result::ok)
                     .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -149,23 +157,6 @@ impl Install {
             .unwrap_or_default();
         names.sort();
         names
-    }
-
-    fn kill_app(&self) {
-        if let Ok(pid) = std::fs::read_to_string(self.path().join("app.pid")) {
-            let pid = pid.trim();
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .status();
-            let _ = Command::new("kill").args(["-KILL", pid]).status();
-        }
-    }
-}
-
-impl Drop for Install {
-    fn drop(&mut self) {
-        self.kill_app();
-        let _ = Command::new("userdel").arg(&self.user).status();
     }
 }
 

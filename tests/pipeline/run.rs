@@ -1,9 +1,13 @@
 //! `ict pipeline run` deploys the app and records the release; a commit whose unit tests fail
 //! stops at `test`, keeps the running release and notifies with the log tail (webhook and
-//! command); `ict rollback` switches back atomically; `ict pipeline status` shows it all.
+//! command); `ict rollback` switches back atomically; `ict pipeline status` shows it all. A
+//! pipeline deploys to two hosts, each its own machine (issue 16).
+
+use std::path::Path;
 
 use super::{http_get, wait_for_app, Hook, Install, Repo};
-use crate::deploy::{project, serial, testable};
+use crate::deploy::{emulator_with_ssh, project, serial, testable, SshEmulator};
+use crate::reconcile::outcome;
 
 const TOKEN: &str = "s3cr3t-token-value";
 
@@ -38,17 +42,18 @@ pipeline("hello", #{{
     )
 }
 
-fn run(dir: &std::path::Path, args: &[&str], code: i32) -> String {
-    run_full(dir, args, code).stdout
+fn run(cloud: &SshEmulator, dir: &Path, args: &[&str], code: i32) -> String {
+    run_full(cloud, dir, args, code).stdout
 }
 
-fn run_full(dir: &std::path::Path, args: &[&str], code: i32) -> crate::test::Outcome {
-    let out = crate::test::Test::new()
-        .current_dir(dir)
-        .env("ICT_EMULATOR_SSH", "1")
-        .env("ICT_TEST_TOKEN", TOKEN)
-        .args(args)
-        .run();
+fn run_full(cloud: &SshEmulator, dir: &Path, args: &[&str], code: i32) -> crate::test::Outcome {
+    let out = outcome(
+        cloud
+            .command(dir, args)
+            .env("ICT_TEST_TOKEN", TOKEN)
+            .output()
+            .expect("run ict"),
+    );
     assert_eq!(
         out.status, code,
         "ict {args:?}:\n{}{}",
@@ -64,14 +69,11 @@ fn run_full(dir: &std::path::Path, args: &[&str], code: i32) -> crate::test::Out
 
 /// Runs `ict ARGS` (expecting success), checking that `slow`'s first line was printed well
 /// before its last; returns the output.
-fn run_streamed(dir: &std::path::Path, args: &[&str]) -> String {
+fn run_streamed(cloud: &SshEmulator, dir: &Path, args: &[&str]) -> String {
     use std::io::BufRead as _;
-    let mut child = crate::test::Test::new()
-        .current_dir(dir)
-        .env("ICT_EMULATOR_SSH", "1")
+    let mut child = cloud
+        .command(dir, args)
         .env("ICT_TEST_TOKEN", TOKEN)
-        .args(args)
-        .command()
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -119,9 +121,11 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
         &[],
     );
     let dir = test.path();
-    run(dir, &["apply", "infra.ict", "--yes"], 0);
+    let cloud = emulator_with_ssh(dir);
+    let cloud = &cloud;
+    run(cloud, dir, &["apply", "infra.ict", "--yes"], 0);
     let inventory: serde_json::Value =
-        serde_json::from_str(&run(dir, &["inventory", "--list", "infra.ict"], 0))
+        serde_json::from_str(&run(cloud, dir, &["inventory", "--list", "infra.ict"], 0))
             .expect("inventory");
     let ip = inventory["_meta"]["hostvars"]["web-1"]["ansible_host"]
         .as_str()
@@ -131,10 +135,9 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
 
     // 1. The first release: every stage passes, the app answers, the release is recorded.
     // Each line shows as the stage prints it, not when the stage ends.
-    let _ = std::fs::remove_file(PROBE);
-    let out = run_streamed(dir, &["pipeline", "run", "infra.ict", "hello"]);
+    let out = run_streamed(cloud, dir, &["pipeline", "run", "infra.ict", "hello"]);
     assert!(out.contains("web-1 | test | ✓ passed"), "{out}");
-    // The stages ran in a bubblewrap container (the emulated host is this machine).
+    // The stages ran in a bubblewrap container (inside the server's machine).
     if super::bwrap_works() {
         for line in [
             "web-1 | prepare | stages run in a bubblewrap container",
@@ -143,10 +146,9 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
         ] {
             assert!(out.contains(line), "{line}:\n{out}");
         }
-        assert!(
-            !std::path::Path::new(PROBE).exists(),
-            "the stage's /tmp is its own"
-        );
+        let on_server = crate::deploy::machine_root(dir, "web-1").join(&PROBE[1..]);
+        assert!(!on_server.exists(), "the stage's /tmp is its own");
+        assert!(!Path::new(PROBE).exists(), "nor this computer's");
     } else {
         eprintln!("bubblewrap cannot make a container here: stages ran as the user only");
         assert!(!out.contains("bubblewrap"), "{out}");
@@ -155,13 +157,13 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
         out.contains("web-1 | smoke | token is (sensitive)"),
         "{out}"
     );
-    let first = install.current();
+    let first = install.current(dir);
     assert_eq!(wait_for_app(&addr), format!("hello from {first}"));
     assert_eq!(hook.next()["outcome"], "success");
     let state = std::fs::read_to_string(dir.join(".ict/dev/state.json")).expect("state");
     assert!(state.contains(&first) && !state.contains(TOKEN), "{state}");
     let env_file = install
-        .path()
+        .on_server(dir)
         .join("releases")
         .join(&first)
         .join(".ict-env");
@@ -175,20 +177,20 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
     // 2. A commit whose unit tests fail: exit 3 at `test`, the first release keeps serving.
     repo.edit("app.py", "return \"hello from \"", "return \"bye from \"");
     repo.commit("break the greeting");
-    let out = run(dir, &["pipeline", "run", "infra.ict", "hello"], 3);
+    let out = run(cloud, dir, &["pipeline", "run", "infra.ict", "hello"], 3);
     assert!(out.contains("web-1 | test | ✗ FAILED"), "{out}");
     assert!(out.contains("FAILED at stage `test` on web-1"), "{out}");
     assert!(
         !out.contains("web-1 | smoke"),
         "no stage runs after a failure:\n{out}"
     );
-    assert_eq!(install.current(), first);
+    assert_eq!(install.current(dir), first);
     assert_eq!(
         http_get(&addr).as_deref(),
         Some(format!("hello from {first}").as_str())
     );
     assert_eq!(
-        install.releases(),
+        install.releases(dir),
         std::slice::from_ref(&first),
         "the failed release is discarded"
     );
@@ -223,22 +225,22 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
         "startswith(\"hello again\")",
     );
     repo.commit("a new greeting");
-    run(dir, &["pipeline", "run", "infra.ict", "hello"], 0);
-    let second = install.current();
+    run(cloud, dir, &["pipeline", "run", "infra.ict", "hello"], 0);
+    let second = install.current(dir);
     assert_ne!(second, first);
     assert_eq!(wait_for_app(&addr), format!("hello again from {second}"));
     let _ = hook.next();
-    let out = run(dir, &["rollback", "infra.ict", "hello"], 0);
+    let out = run(cloud, dir, &["rollback", "infra.ict", "hello"], 0);
     assert!(
         out.contains(&format!("rolled back to release {first}")),
         "{out}"
     );
-    assert_eq!(install.current(), first);
+    assert_eq!(install.current(dir), first);
     assert_eq!(wait_for_app(&addr), format!("hello from {first}"));
     assert_eq!(hook.next()["action"], "rollback");
 
     // Status: the current release is marked, the failure named.
-    let out = run(dir, &["pipeline", "status", "infra.ict", "hello"], 0);
+    let out = run(cloud, dir, &["pipeline", "status", "infra.ict", "hello"], 0);
     assert!(out.contains(&format!("current release {first}")), "{out}");
     assert!(out.contains("failed: test on web-1"), "{out}");
     assert_eq!(
@@ -247,7 +249,7 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
         "{out}"
     );
     // Nothing kept before the oldest release: a second rollback is refused.
-    let refused = run_full(dir, &["rollback", "infra.ict", "hello"], 1);
+    let refused = run_full(cloud, dir, &["rollback", "infra.ict", "hello"], 1);
     assert!(
         refused
             .stderr
@@ -255,4 +257,60 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
         "{}",
         refused.stderr
     );
+}
+
+/// Issue 16: two hosts of one pipeline each get their own folders, user and app (before, they
+/// shared this computer's and the second fetch failed).
+#[test]
+fn a_pipeline_deploys_to_two_hosts_each_its_own_machine() {
+    if !testable() {
+        return;
+    }
+    let _serial = serial();
+    let sources = tempfile::tempdir().expect("tmp");
+    let repo = Repo::new(sources.path());
+    let install = Install::new("ictpipetwo");
+    let script = format!(
+        r#"
+let k = ssh_key("deploy", #{{ public_key_file: "keys/deploy.pub" }});
+let web = group("web");
+for i in 1..=2 {{ server(`web-${{i}}`, #{{ cpu: 1, ram: 1024, disk: 20, groups: [web], ssh_keys: [k] }}); }}
+pipeline("hello", #{{
+    repo: "{}",
+    preset: "python",
+    environments: #{{ dev: #{{ refs: ["main"], hosts: "web" }} }},
+    env: #{{ PORT: "8083" }},
+    path: "{}",
+    user: "{}",
+}});
+"#,
+        repo.url(),
+        install.path().display(),
+        install.user
+    );
+    let test = project(&script, &[]);
+    let dir = test.path();
+    let cloud = emulator_with_ssh(dir);
+    run(&cloud, dir, &["apply", "infra.ict", "--yes"], 0);
+    let out = run(&cloud, dir, &["pipeline", "run", "infra.ict", "hello"], 0);
+    for host in ["web-1", "web-2"] {
+        assert!(
+            out.contains(&format!("{host} | health | ✓ passed")),
+            "{out}"
+        );
+    }
+    let release = install.current(dir);
+    let inventory = run(&cloud, dir, &["inventory", "--list", "infra.ict"], 0);
+    for (host, ip) in crate::deploy::ips_in(&inventory) {
+        assert_eq!(
+            wait_for_app(&format!("{ip}:8083")),
+            format!("hello from {release}"),
+            "{host}"
+        );
+        let root = crate::deploy::machine_root(dir, &host);
+        let passwd = std::fs::read_to_string(root.join("etc/passwd")).expect("its users");
+        assert!(passwd.contains("\nictpipetwo:"), "{host}'s user");
+    }
+    assert!(!install.path().exists(), "nothing on this computer");
+    crate::emulator::machine::assert_no_user("ictpipetwo");
 }

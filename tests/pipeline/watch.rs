@@ -115,8 +115,9 @@ fn watch_deploys_a_pushed_commit_exactly_once() {
     let commit = repo.commit("a pushed change");
     let short = &commit[..7];
     wait("the new release", &|| {
-        std::fs::read_link(install.path().join("current"))
-            .is_ok_and(|l| l.to_string_lossy().ends_with(short))
+        install
+            .deployed(dir)
+            .is_some_and(|release| release.ends_with(short))
     });
     // `current` moves before the service restarts: the old app may answer a moment longer.
     wait("the new app to answer", &|| {

@@ -145,7 +145,7 @@ pub(crate) fn spec(name: &str) -> ServerSpec {
             cpu: 1,
             ram: 1024,
             disk: 10,
-            disk_type: "SSD".to_owned(),
+            disk_type: ict::model::DiskType::Ssd,
             high_performance: false,
         },
         image: ImageId(3492),

@@ -34,7 +34,7 @@ pub fn spec(name: &str) -> ServerSpec {
             cpu: 1,
             ram: 512,
             disk: 10,
-            disk_type: "SSD".to_owned(),
+            disk_type: ict::model::DiskType::Ssd,
             high_performance: false,
         },
         image: ImageId(3492),

@@ -92,7 +92,7 @@ async fn servers_actions_networks_and_keys() {
         cpu: 2,
         ram: 2048,
         disk: 20,
-        disk_type: "SSD".into(),
+        disk_type: ict::model::DiskType::Ssd,
         high_performance: false,
     };
     let resize = client

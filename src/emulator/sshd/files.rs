@@ -1,7 +1,8 @@
-//! One server's SSH files, all in its own folder: the ed25519 host key (generated once: ict pins
-//! host keys, so it must survive restarts), `authorized_keys` with the keys given at create,
-//! the `sshd_config` that `sshd -i` reads for every connection, and the `sshd.log` its
-//! connections append to. Depends on `events` (for [`ServerInfo`]).
+//! One server's SSH files in its folder on this computer: the ed25519 host key (generated once:
+//! ict pins host keys, so it must survive restarts; the machine's disk gets a copy when it is
+//! made), the `sshd_config` that every boot installs as `/etc/ict/sshd_config` in the machine
+//! and `sshd -i` reads for every connection, and the `sshd.log` its connections append to.
+//! Depends on `events` (for [`ServerInfo`]).
 
 use std::fmt::Write as _;
 use std::io;
@@ -61,18 +62,12 @@ impl Files {
     pub(super) fn host_key(&self) -> PathBuf {
         self.dir.join("ssh_host_ed25519_key")
     }
-    fn pid_file(&self) -> PathBuf {
-        self.dir.join("sshd.pid")
-    }
-    fn authorized_keys(&self) -> PathBuf {
-        self.dir.join("authorized_keys")
-    }
     pub(super) fn log(&self) -> PathBuf {
         self.dir.join("sshd.log")
     }
 
     /// Creates the folder (0700), the host key (once: it must survive restarts because ict
-    /// pins host keys), `authorized_keys` and `sshd_config`.
+    /// pins host keys) and `sshd_config`.
     pub(super) async fn prepare(&self, info: &ServerInfo) -> Result<(), SshdError> {
         let files_error = |path: &Path| {
             let path = path.to_owned();
@@ -87,17 +82,7 @@ impl Files {
         if !key.exists() {
             generate_host_key(&key, &info.name).await?;
         }
-        let mut keys = String::new();
-        for line in info.public_keys.iter().flat_map(|k| k.lines()) {
-            let line = line.trim();
-            if !line.is_empty() {
-                keys.push_str(line);
-                keys.push('\n');
-            }
-        }
-        std::fs::write(self.authorized_keys(), keys)
-            .map_err(files_error(&self.authorized_keys()))?;
-        std::fs::write(self.config(), config_text(self, info)).map_err(files_error(&self.config()))
+        std::fs::write(self.config(), config_text(info)).map_err(files_error(&self.config()))
     }
 }
 
@@ -130,16 +115,10 @@ async fn generate_host_key(key: &Path, comment: &str) -> Result<(), SshdError> {
         .map_err(|e| failed(e.to_string()))
 }
 
-/// The configuration: key-only login for the server's user. `sshd -i` ignores `ListenAddress`
-/// and `PidFile`; they let the same file run as a daemon started by hand (`sshd -f FILE`), the
-/// way a test or a curious user would.
-fn config_text(files: &Files, info: &ServerInfo) -> String {
-    let quoted = |path: PathBuf| format!("\"{}\"", path.display());
-    let user = if info.user.is_empty() {
-        "root"
-    } else {
-        &info.user
-    };
+/// The configuration (paths inside the machine): key-only login with the keys in each user's
+/// `~/.ssh/authorized_keys` (the server's disk starts with the keys given at create in its
+/// login user's), and the host key installed on the disk.
+fn config_text(info: &ServerInfo) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -147,18 +126,10 @@ fn config_text(files: &Files, info: &ServerInfo) -> String {
         info.id,
         info.name.replace('\n', " ")
     );
-    let _ = writeln!(text, "ListenAddress {}:22", info.ip);
-    let _ = writeln!(text, "HostKey {}", quoted(files.host_key()));
-    let _ = writeln!(text, "PidFile {}", quoted(files.pid_file()));
-    // `%` starts a token in AuthorizedKeysFile.
-    let _ = writeln!(
-        text,
-        "AuthorizedKeysFile {}",
-        quoted(files.authorized_keys()).replace('%', "%%")
-    );
-    let _ = writeln!(text, "AllowUsers {user}");
     text.push_str(
-        "PermitRootLogin prohibit-password
+        "HostKey /etc/ssh/ssh_host_ed25519_key
+AuthorizedKeysFile .ssh/authorized_keys
+PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -171,7 +142,6 @@ X11Forwarding no
 Subsystem sftp internal-sftp
 LogLevel INFO
 # bash reads ~/.bashrc for commands run over SSH only when SHLVL is unset (it becomes 1).
-# A fresh server's .bashrc returns at once for them; this machine's may not (pyenv, ...).
 SetEnv SHLVL=1
 ",
     );
@@ -198,17 +168,15 @@ mod tests {
     }
 
     #[test]
-    fn config_listens_on_the_server_ip_with_keys_only() {
-        let files = Files {
-            dir: PathBuf::from("/st/100% done/servers/7"),
-        };
-        let text = config_text(&files, &info());
+    fn config_takes_keys_only_from_inside_the_machine() {
+        let text = config_text(&info());
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines.contains(&"ListenAddress 127.1.0.10:22"), "{text}");
-        assert!(lines.contains(&"HostKey \"/st/100% done/servers/7/ssh_host_ed25519_key\""));
-        assert!(lines.contains(&"AuthorizedKeysFile \"/st/100%% done/servers/7/authorized_keys\""));
-        assert!(lines.contains(&"PidFile \"/st/100% done/servers/7/sshd.pid\""));
-        assert!(lines.contains(&"AllowUsers root"));
+        assert!(
+            lines[0].ends_with("server 7 (web-1); rewritten at every power-on."),
+            "{text}"
+        );
+        assert!(lines.contains(&"HostKey /etc/ssh/ssh_host_ed25519_key"));
+        assert!(lines.contains(&"AuthorizedKeysFile .ssh/authorized_keys"));
         assert!(lines.contains(&"PasswordAuthentication no"));
         assert!(lines.contains(&"UsePAM no"));
         assert!(

@@ -1,7 +1,8 @@
 //! One server's SSH service, inetd style: a listening socket on the server's `<ip>:22` and,
-//! for every accepted connection, `sshd -i -f <its sshd_config>` with the socket as standard
-//! input and output. Listening costs one `bind`, so restoring 50 servers is quick; each
-//! connection costs what a daemon's per-connection re-exec costs anyway.
+//! for every accepted connection, `sshd -i -f /etc/ict/sshd_config` inside the server's
+//! machine (`nsenter` into it; the first connection boots it if needed) with the socket as
+//! standard input and output. Listening costs one `bind`, so restoring 50 servers is quick;
+//! each connection costs what a daemon's per-connection re-exec costs, plus `nsenter`.
 //!
 //! [`Listening::stop`] closes the socket, then stops every live connection together with the
 //! processes below it (SIGTERM, then SIGKILL after a grace period). A [`Listening`] dropped
@@ -10,7 +11,7 @@
 //! listens any more; a connection still open then ends when its client does (ict's in-process
 //! emulator dies with its client). No parent-death signal is set: Linux sends it when the
 //! spawning *thread* ends, and tokio may retire a worker thread while the connection lives.
-//! Depends on `files` and `procfs`.
+//! Depends on `files`, `machine` and `procfs`.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -19,6 +20,7 @@ use std::net::Ipv4Addr;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -27,11 +29,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use super::files::{Files, SshdError};
-use super::procfs;
+use crate::emulator::machine::{Machine, SSHD_CONFIG};
+use crate::emulator::procfs;
 use crate::emulator::ServerInfo;
 
-/// sshd's privilege-separation folder (compiled into Debian's sshd).
-pub(super) const PRIVSEP_DIR: &str = "/run/sshd";
 /// How long a connection's processes get between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
 const POLL: Duration = Duration::from_millis(5);
@@ -83,12 +84,13 @@ impl Connections {
     }
 }
 
-/// Prepares the server's files and listens on `<ip>:22`.
+/// Prepares the server's files and listens on `<ip>:22` for its `machine`.
 /// `sshd` is the OpenSSH server program (an absolute path: sshd re-executes itself).
 pub(super) async fn listen(
     files: &Files,
     info: &ServerInfo,
     sshd: &Path,
+    machine: Arc<Machine>,
 ) -> Result<Listening, SshdError> {
     files.prepare(info).await?;
     let log = std::fs::OpenOptions::new()
@@ -106,12 +108,14 @@ pub(super) async fn listen(
             source,
         })?;
     let connections = Arc::new(Connections::default());
-    let accept = tokio::spawn(accept_loop(
-        listener,
-        (sshd.to_owned(), files.config()),
+    let service = Service {
+        machine,
+        sshd: sshd.to_owned(),
         log,
-        Arc::clone(&connections),
-    ));
+        connections: Arc::clone(&connections),
+        boot_failed: AtomicBool::new(false),
+    };
+    let accept = tokio::spawn(accept_loop(listener, Arc::new(service)));
     Ok(Listening {
         ip: info.ip,
         accept: Some(accept),
@@ -119,64 +123,110 @@ pub(super) async fn listen(
     })
 }
 
-/// Accepts connections until the task is aborted; each one gets its own `sshd -i`, reaped by
-/// a small task that forgets it when it exits.
-async fn accept_loop(
-    listener: TcpListener,
-    (sshd, config): (PathBuf, PathBuf),
+/// What each connection of one server needs.
+struct Service {
+    machine: Arc<Machine>,
+    sshd: PathBuf,
     log: File,
     connections: Arc<Connections>,
-) {
+    /// Whether a failed boot was logged already (once is enough).
+    boot_failed: AtomicBool,
+}
+
+/// Accepts connections until the task is aborted; each one is served by a task of its own
+/// (see [`serve`]), so that connections never wait for each other.
+async fn accept_loop(listener: TcpListener, service: Arc<Service>) {
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(serve(stream, Arc::clone(&service)));
+            }
             Err(error) => {
                 tracing::warn!("emulated sshd: accept failed: {error}");
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
-                continue;
             }
-        };
-        let mut child = match spawn_sshd(stream, (&sshd, &config), &log) {
-            Ok(child) => child,
-            Err(error) => {
-                tracing::warn!(config = %config.display(), "cannot run {} -i: {error}", sshd.display());
-                continue;
-            }
-        };
-        let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) else {
-            continue;
-        };
-        if !connections.add(pid) {
-            // The server stopped while this connection was accepted: stop it too.
-            tokio::task::spawn_blocking(move || terminate_blocking(&[pid]));
         }
-        let connections = Arc::clone(&connections);
-        tokio::spawn(async move {
-            let _ = child.wait().await;
-            connections.remove(pid);
-        });
     }
 }
 
-/// `sshd -i -e -f CONFIG` on the accepted socket (blocking mode, as sshd expects), its log
-/// appended to the server's `sshd.log`. Its own process group, so a Ctrl-C in the terminal
-/// reaches only ict, which then stops it in order.
+/// One connection: its own `sshd -i` inside the machine (booted first if it is not running;
+/// a connection the machine cannot take is closed), started on a blocking thread — starting a
+/// process waits for it to load, which must not hold up the others — and forgotten when it
+/// exits.
+async fn serve(stream: TcpStream, service: Arc<Service>) {
+    let pid = match service.machine.start().await {
+        Ok(pid) => pid,
+        Err(error) => {
+            if !service.boot_failed.swap(true, Ordering::Relaxed) {
+                let help = miette::Diagnostic::help(&error)
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                tracing::warn!(
+                    "emulated server at {:?}: {error}{help}",
+                    stream.local_addr().ok()
+                );
+            }
+            return;
+        }
+    };
+    let spawning = Arc::clone(&service);
+    let spawned = tokio::task::spawn_blocking(move || {
+        spawn_sshd(
+            stream,
+            (&spawning.machine, pid, &spawning.sshd),
+            &spawning.log,
+        )
+    })
+    .await;
+    let mut child = match spawned {
+        Ok(Ok(child)) => child,
+        Ok(Err(error)) => {
+            tracing::warn!(
+                "cannot run {} -i in the server's machine: {error}",
+                service.sshd.display()
+            );
+            return;
+        }
+        Err(_) => return,
+    };
+    let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) else {
+        return;
+    };
+    if !service.connections.add(pid) {
+        // The server stopped while this connection was accepted: stop it too.
+        tokio::task::spawn_blocking(move || terminate_blocking(&[pid]));
+    }
+    let _ = child.wait().await;
+    service.connections.remove(pid);
+}
+
+/// `sshd -i -e -f /etc/ict/sshd_config` inside the machine whose init is `pid`, on the accepted
+/// socket (blocking mode, as sshd expects), its log appended to the server's `sshd.log`. Its
+/// own session (see `machine`), so a Ctrl-C in the terminal reaches only ict, which then stops
+/// it in order.
 fn spawn_sshd(
     stream: TcpStream,
-    (sshd, config): (&Path, &Path),
+    (machine, pid, sshd): (&Machine, i32, &Path),
     log: &File,
 ) -> io::Result<tokio::process::Child> {
     let stream = stream.into_std()?;
     stream.set_nonblocking(false)?;
     let output = stream.try_clone()?;
-    let mut command = tokio::process::Command::new(sshd);
+    let config = std::ffi::OsStr::new(SSHD_CONFIG);
+    let mut command = machine.enter(
+        pid,
+        &[
+            sshd.as_os_str(),
+            "-i".as_ref(),
+            "-e".as_ref(),
+            "-f".as_ref(),
+            config,
+        ],
+    );
     command
-        .args(["-i", "-e", "-f"])
-        .arg(config)
         .stdin(Stdio::from(OwnedFd::from(stream)))
         .stdout(Stdio::from(OwnedFd::from(output)))
-        .stderr(Stdio::from(log.try_clone()?))
-        .process_group(0);
+        .stderr(Stdio::from(log.try_clone()?));
     command.spawn()
 }
 

@@ -17,7 +17,7 @@ pub(super) fn create_server(spec: &ServerSpec) -> Value {
         "RAM": spec.size.ram,
         "HDD": spec.size.disk,
         "ImageID": spec.image.0,
-        "HDDType": spec.size.disk_type,
+        "HDDType": spec.size.disk_type.as_str(),
         "isHighPerformance": spec.size.high_performance,
         "isBackupActive": spec.backup_days.is_some(),
         "BackupPeriod": spec.backup_days.unwrap_or(0),
@@ -35,7 +35,7 @@ pub(super) fn resize_server(size: &ServerSize) -> Value {
         "CPU": size.cpu,
         "RAM": size.ram,
         "HDD": size.disk,
-        "HDDType": size.disk_type,
+        "HDDType": size.disk_type.as_str(),
         "isHighPerformance": size.high_performance,
     })
 }
@@ -134,7 +134,7 @@ mod tests {
                 cpu: 2,
                 ram: 2048,
                 disk: 40,
-                disk_type: "SSD".to_owned(),
+                disk_type: crate::model::DiskType::Ssd,
                 high_performance: true,
             },
             image: ImageId(3492),

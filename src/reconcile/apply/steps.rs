@@ -6,7 +6,7 @@
 
 use crate::provider::{
     Action, Kinds, NetworkId, NetworkSpec, Observed, ObservedServer, PowerOp, Provider,
-    ProviderError, RecordSpec, ServerId, ServerSize, ServerSpec, SshKeyId, SshKeySpec,
+    ProviderError, RecordSpec, ServerId, ServerSpec, SshKeyId, SshKeySpec,
 };
 use crate::state::{Action as JournalAction, Address, JournalOp};
 
@@ -247,7 +247,6 @@ async fn server<P: Provider>(
     }
     let id = id.ok_or_else(|| StepError::Missing(address.clone()))?;
     if let Some(size) = resize {
-        let size = ServerSize::from(size);
         let op = JournalOp::new(address.clone(), JournalAction::Update)
             .on_id(id.0)
             .with("cpu", size.cpu)
@@ -259,7 +258,7 @@ async fn server<P: Provider>(
             shared,
             op,
             id,
-            || shared.provider.update_server(id, &size),
+            || shared.provider.update_server(id, size),
             done,
         )
         .await?;
@@ -410,7 +409,7 @@ async fn create_server<P: Provider>(
         .collect::<Result<Vec<_>, _>>()?;
     let spec = ServerSpec {
         name: new.name.clone(),
-        size: ServerSize::from(&new.size),
+        size: new.size.clone(),
         image: new.image,
         dc: Some(new.dc.clone()),
         backup_days: new.backup_days,

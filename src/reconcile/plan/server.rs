@@ -4,10 +4,10 @@
 use std::collections::BTreeSet;
 
 use crate::model::{self, Adopt, ModelError, Power, Server};
-use crate::provider::{Image, NetworkId, ObservedServer, ServerId, ServerState};
+use crate::provider::{Image, NetworkId, ObservedServer, ServerId, ServerSize, ServerState};
 use crate::state::Address;
 
-use super::super::step::{Action, Change, NewServer, Ref, Size, Step, Work};
+use super::super::step::{Action, Change, NewServer, Ref, Step, Work};
 use super::{addr, change, Ctx};
 
 pub(super) fn plan(ctx: &mut Ctx<'_>) {
@@ -141,12 +141,12 @@ fn dependencies(ctx: &Ctx<'_>, server: &Server) -> Vec<Address> {
     after
 }
 
-fn size(server: &Server) -> Size {
-    Size {
+fn size(server: &Server) -> ServerSize {
+    ServerSize {
         cpu: server.cpu,
         ram: server.ram,
         disk: server.disk,
-        disk_type: server.disk_type.as_str().to_owned(),
+        disk_type: server.disk_type,
         high_performance: server.high_performance,
     }
 }

@@ -1,7 +1,8 @@
-//! The few process facts the sshd backing needs, read from Linux's `/proc`, and signals sent
+//! The few process facts the emulated servers need, read from Linux's `/proc`, and signals sent
 //! with `rustix` (safe wrappers; the crate denies `unsafe`). Used to stop a connection's
 //! `sshd -i` together with everything below it (the session's shell starts its own session,
-//! so a process-group signal would miss it). Depends on nothing else in ict.
+//! so a process-group signal would miss it), and to recognise a server's init process left
+//! behind by an emulator that was killed. Depends on nothing else in ict.
 
 use std::collections::HashMap;
 use std::fs;
@@ -66,6 +67,11 @@ pub(super) fn descendants(roots: &[i32]) -> Vec<i32> {
         }
     }
     found
+}
+
+/// The command line of `pid`, its arguments joined by NUL bytes (empty for a zombie).
+pub(super) fn cmdline(pid: i32) -> Option<Vec<u8>> {
+    fs::read(format!("/proc/{pid}/cmdline")).ok()
 }
 
 /// Sends `signal` to each PID, ignoring those already gone.
