@@ -1,9 +1,13 @@
-//! Command-line definitions (clap). Nothing here is used past `config.rs`, which turns these raw
-//! arguments into a validated [`crate::config::Config`].
+//! Command-line definitions (clap): the raw arguments, whose doc comments are the `--help` text.
+//! Nothing here is used past `config`, which turns them into the project's own validated
+//! options ([`crate::config::Config`] and [`crate::config::Command`]) once; no other module
+//! names clap or this module (a test in `config` checks it). May depend on nothing but the
+//! constants it shows in help (`script::TIME_LIMIT`, the emulator's environment variables).
 
 // Doc comments here are `--help` text for users, not rustdoc.
 #![allow(clippy::doc_markdown)]
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -56,7 +60,7 @@ pub struct GlobalArgs {
     /// Which cloud to use: the real 1cloud API (default when ONECLOUD_TOKEN is set) or the
     /// built-in emulator (default otherwise).
     #[arg(long, global = true, value_enum, env = "ICT_PROVIDER")]
-    pub provider: Option<crate::connect::ProviderChoice>,
+    pub provider: Option<ProviderChoice>,
 
     /// Say more: -v for details, -vv for debugging.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -152,7 +156,7 @@ pub enum Command {
     /// The built-in 1cloud API emulator (the default provider without `ONECLOUD_TOKEN`): manage
     /// the project's emulator (`start`, `status`, `stop`, `logs`), or run a standalone one in
     /// the foreground (`ict emulator --listen ADDR ...`, the same as `serve`).
-    Emulator(crate::emulator::EmulatorCommandArgs),
+    Emulator(EmulatorCommandArgs),
 
     /// List what this machine has and lacks for each feature (SSH to the emulator's servers,
     /// their isolation, Ansible, node_exporter, PostgreSQL, libvirt, a browser, the contract
@@ -169,6 +173,164 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// Which cloud to talk to (`--provider`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderChoice {
+    /// The built-in 1cloud emulator (the default without `ONECLOUD_TOKEN`).
+    Emulator,
+    /// The real 1cloud API (needs `ONECLOUD_TOKEN`).
+    #[value(name = "1cloud")]
+    OneCloud,
+}
+
+/// `ict emulator`: a subcommand, or the standalone server's options (the same as `serve`).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct EmulatorCommandArgs {
+    #[command(subcommand)]
+    pub command: Option<EmulatorCommand>,
+
+    #[command(flatten)]
+    pub serve: EmulatorArgs,
+}
+
+/// What `ict emulator` does.
+#[derive(Debug, Subcommand)]
+pub enum EmulatorCommand {
+    /// Run a standalone emulator in the foreground until Ctrl-C, e.g. for other tools or
+    /// fault-injection tests (`ict emulator --listen …` without `serve` does the same).
+    Serve(EmulatorArgs),
+
+    /// Start the project's emulator in the background unless it runs, and show its status.
+    Start(ProjectArgs),
+
+    /// Whether the project's emulator runs: its PID, URL, uptime, number of servers, settings,
+    /// and what keeps it alive.
+    Status {
+        #[command(flatten)]
+        project: ProjectArgs,
+
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Stop the project's emulator gracefully (its account is saved) and wait until it and its
+    /// servers' processes are gone.
+    Stop(ProjectArgs),
+
+    /// Print the project's emulator log (`.ict/emulator.log`).
+    Logs {
+        #[command(flatten)]
+        project: ProjectArgs,
+
+        /// Keep printing what it logs, until Ctrl-C.
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+
+    /// Run as the project's emulator daemon (started by other commands, not by hand).
+    #[command(hide = true)]
+    Daemon {
+        /// The project folder.
+        dir: PathBuf,
+
+        /// Listen on this loopback port when it is free (a restart keeps the address).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+}
+
+/// Which project's emulator.
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    /// A script or a project folder (default: the nearest folder upward from here that holds
+    /// `.ict/` or a `*.ict` script).
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+}
+
+/// Run the built-in 1cloud API emulator until Ctrl-C.
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8680")]
+    pub listen: SocketAddr,
+
+    /// Keep the emulated account in this file (created if missing).
+    #[arg(long = "state", value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// How long create, resize, power, network and DNS tasks take, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub task_delay: u64,
+
+    /// Latency added to every request, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
+
+    /// Share of requests (0 to 1) that fail: 500 or 429 before handling, 500 after handling,
+    /// or a long delay.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub fail_rate: f64,
+
+    /// Seed for fault injection: the same seed and requests give the same faults.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    /// How long an injected delay lasts, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 15_000)]
+    pub fault_delay: u64,
+
+    /// Accept only this bearer token (default: any non-empty token).
+    #[arg(
+        long,
+        value_name = "T",
+        env = "ICT_EMULATOR_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// Make every running server an isolated machine with a real sshd on its IP, port 22, so
+    /// `ssh root@<IP>` works with the server's keys (needs root, openssh-server and what
+    /// `ict doctor` lists under emulator-isolation; `ICT_SSHD` names another sshd than
+    /// /usr/sbin/sshd).
+    #[arg(long)]
+    pub ssh: bool,
+
+    /// Make every request to this path fail with 500 (e.g. `--broken-path /dns`), to see
+    /// how clients cope with one broken part of the API. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub broken_path: Vec<String>,
+
+    /// Do not serve a node_exporter-style `/metrics` on port 9100 of each running server's IP.
+    #[arg(long)]
+    pub no_metrics: bool,
+
+    /// Answer DNS in another shape published clients saw: `lego` gives TXT text bare (not
+    /// quoted) and answers record creation with a list.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "QUIRK",
+        env = crate::emulator::DNS_QUIRK_ENV,
+        ignore_case = true,
+        default_value_t = DnsQuirk::None
+    )]
+    pub dns_quirk: DnsQuirk,
+}
+
+/// `--dns-quirk`: which of the observed shapes the emulator's DNS answers take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DnsQuirk {
+    /// No quirk: TXT `Text` quoted with a trailing space (`"\"value\" "`), as
+    /// certbot-dns-onecloud relies on; record creation answers with the record.
+    None,
+    /// As go-acme/lego's fixtures show: TXT `Text` bare, and record creation answers with a
+    /// list holding the record.
+    Lego,
 }
 
 /// `ict lock …`: the state lock of the environment selected with `--env`.

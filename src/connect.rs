@@ -28,12 +28,11 @@ pub enum ConnectError {
 }
 
 /// Which cloud to talk to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProviderChoice {
     /// The built-in 1cloud emulator (the default without `ONECLOUD_TOKEN`).
     Emulator,
     /// The real 1cloud API (needs `ONECLOUD_TOKEN`).
-    #[value(name = "1cloud")]
     OneCloud,
 }
 

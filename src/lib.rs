@@ -5,7 +5,7 @@
 //! `docs/architecture.md` for the data flow and `src/README.md` for the map of modules.
 //!
 //! This file only wires the layers together: [`run`] parses the arguments into a
-//! [`config::Config`], executes the command and turns the outcome into an exit code.
+//! [`config::Config`] and [`config::Command`], executes the command and turns the outcome into an exit code.
 
 pub mod ansible;
 pub mod atomic;
@@ -40,13 +40,13 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let config = match config::Config::from_args(args) {
-        Ok(config) => config,
+    let (config, command) = match config::Config::from_args(args) {
+        Ok(parsed) => parsed,
         Err(outcome) => return outcome,
     };
     let ui = ui::Ui::new(&config);
     ui.init_logging(config.verbosity);
-    match commands::execute(&config, &ui) {
+    match commands::execute(&config, &command, &ui) {
         Ok(code) => code.into(),
         Err(error) => {
             ui.report(&error);

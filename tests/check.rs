@@ -162,17 +162,20 @@ fn target_and_replace_that_match_nothing_are_errors_with_did_you_mean() {
         (
             "--target",
             "wbe-1",
-            "error: `--target wbe-1` matches nothing; did you mean `web-1`?\n",
+            "ict::command::no_match\n\n  × `--target wbe-1` matches nothing\n  help: did you mean \
+             `web-1`?\n",
         ),
         (
             "--replace",
             "server.web-1",
-            "error: `--replace server.web-1` matches nothing; did you mean `web-1`?\n",
+            "ict::command::no_match\n\n  × `--replace server.web-1` matches nothing\n  help: did \
+             you mean `web-1`?\n",
         ),
         (
             "--replace",
             "db",
-            "error: `--replace db` matches nothing; choose from: web-1\n",
+            "ict::command::no_match\n\n  × `--replace db` matches nothing\n  help: choose from: \
+             web-1\n",
         ),
     ] {
         let out = Test::new()
@@ -230,4 +233,36 @@ fn the_documented_node_exporter_on_two_host_patterns_checks() {
             ("node_exporter-db".to_owned(), "\"db\"".to_owned()),
         ]
     );
+}
+
+/// Option values are checked once, when the arguments are read (issue 17 item 2): a bad one is
+/// a usage error before the script is read or an emulator started.
+#[test]
+fn option_values_are_checked_before_anything_runs() {
+    for (args, error) in [
+        (
+            &["metrics", "missing.ict", "--interval=-1"][..],
+            "error: `--interval -1` must be a number of seconds (0 or more)\n",
+        ),
+        (
+            &["top", "missing.ict", "--interval", "0"][..],
+            "error: `--interval 0` must be a number of seconds above 0\n",
+        ),
+        (
+            &["metrics", "missing.ict", "--timeout", "0"][..],
+            "error: `--timeout 0` must be a number of seconds above 0\n",
+        ),
+        (
+            &["watch", "missing.ict", "--interval", "0.001"][..],
+            "error: --interval must be a number of seconds of at least 0.01, not 0.001\n",
+        ),
+    ] {
+        let test = Test::new().args(args);
+        let out = test.failure();
+        assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", error));
+        assert!(
+            !test.path().join(".ict").exists(),
+            "{args:?} started something"
+        );
+    }
 }

@@ -12,8 +12,9 @@ use super::infra::{self, Converge};
 use super::{evaluate, metrics, Error};
 use crate::ansible;
 use crate::atomic::atomic_write;
-use crate::cli::{InventoryArgs, InventoryFormat, PowerAction, PowerArgs, RunArgs};
-use crate::config::Config;
+use crate::config::{
+    Config, InventoryFormat, InventoryOptions, PowerAction, PowerOptions, RunOptions,
+};
 use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
 use crate::inventory::{self, Inventory, Scope};
@@ -30,7 +31,7 @@ const SSH_WAIT: Duration = Duration::from_secs(180);
 /// How long to wait for an emulated server's sshd only to pin its host key.
 const EMULATOR_SSH_WAIT: Duration = Duration::from_secs(5);
 
-pub(super) fn run(config: &Config, ui: &Ui, args: &RunArgs) -> Result<ExitCode, Error> {
+pub(super) fn run(config: &Config, ui: &Ui, args: &RunOptions) -> Result<ExitCode, Error> {
     let script = &args.apply.file;
     let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
@@ -140,11 +141,10 @@ fn lacking(conn: &Connection, desired: &Desired) -> Result<Vec<Skipped>, Error> 
     }
     if doctor::ansible_playbook().is_none() {
         if !conn.is_emulator() {
-            return Err(Error::Message(format!(
-                "the script declares {playbooks} but ansible-playbook is not on PATH; nothing was \
-                 changed. Install it with `{}`, or change only the cloud with `ict apply`",
-                doctor::INSTALL_ANSIBLE
-            )));
+            return Err(Error::NoAnsible {
+                playbooks,
+                install: doctor::INSTALL_ANSIBLE,
+            });
         }
         lacking.push(Skipped::no_ansible(playbooks));
     }
@@ -161,7 +161,7 @@ async fn configure(
     ui: &Ui,
     desired: &Desired,
     store: &mut Store,
-    args: &RunArgs,
+    args: &RunOptions,
     script: &Path,
     lacking: &[Skipped],
 ) -> Result<ExitCode, Error> {
@@ -232,7 +232,10 @@ async fn configure(
     let mut unreachable = Vec::new();
     while let Some(joined) = waits.join_next().await {
         if let Ok((target, Err(e))) = joined {
-            unreachable.push(format!("{target}: SSH did not come up: {e}"));
+            unreachable.push(Error::SshWait {
+                target: target.to_string(),
+                error: e,
+            });
         }
     }
     // First contact pins each host key (later contacts must present the same key).
@@ -244,13 +247,11 @@ async fn configure(
     };
     let results = ssh::exec_many(&targets, &auth, verifier, "true", &options).await;
     hosts::save_pins(store, &pins, &fleet)?;
-    unreachable.extend(results.iter().filter_map(|r| {
-        r.outcome
-            .as_ref()
-            .err()
-            .map(|e| format!("{}: {e}", r.target))
+    unreachable.extend(results.into_iter().filter_map(|r| {
+        let target = r.target.to_string();
+        r.outcome.err().map(|error| Error::Login { target, error })
     }));
-    unreachable.dedup();
+    unreachable.dedup_by(|a, b| a.to_string() == b.to_string());
     if !playbooks {
         for problem in &unreachable {
             ui.note(&format!("note: host key not pinned: {problem}"));
@@ -258,7 +259,7 @@ async fn configure(
         return Ok(ExitCode::Success);
     }
     if let Some(problem) = unreachable.into_iter().next() {
-        return Err(Error::Message(problem));
+        return Err(problem);
     }
     if !lacking.is_empty() {
         return Ok(ExitCode::Skipped);
@@ -294,7 +295,7 @@ async fn configure(
             extra.insert(
                 k.clone(),
                 inventory::resolve_value(v, &|n: &str| std::env::var(n).ok(), &resolve)
-                    .map_err(|name| Error::Message(format!("secret `{name}` is not set")))?,
+                    .map_err(|name| Error::SecretNotSet { name })?,
             );
         }
         let spec = ansible::Run {
@@ -337,7 +338,10 @@ fn playbook_file(work: &Path, playbook: &crate::model::Playbook) -> Result<PathB
             std::path::absolute(&playbook.resolved).unwrap_or_else(|_| playbook.resolved.clone())
         );
     };
-    let io = |e: std::io::Error| Error::Message(format!("cannot write {}: {e}", playbook.path));
+    let io = |error| Error::Write {
+        what: playbook.path.clone(),
+        error,
+    };
     let folder = work.join("playbooks");
     std::fs::create_dir_all(&folder).map_err(io)?;
     let file = folder.join(format!("{}.yml", playbook.name));
@@ -381,12 +385,15 @@ fn write_inventory(
     let mut inv = Inventory::build(desired, &resolve);
     ui.inventory_warnings(&inv);
     add_ssh_vars(&mut inv, dir, identity, desired, script)?;
-    let io = |e: std::io::Error| Error::Message(format!("cannot write the inventory: {e}"));
+    let io = |error| Error::Write {
+        what: "the inventory".to_owned(),
+        error,
+    };
     let path = work.join("hosts.yml");
     atomic_write(&path, inventory::yaml(&inv).as_bytes(), 0o600).map_err(io)?;
     let secrets = inv
         .resolve_secrets(&|n: &str| std::env::var(n).ok(), &resolve)
-        .map_err(|name| Error::Message(format!("secret `{name}` is not set in the environment")))?;
+        .map_err(|name| Error::SecretNotSet { name })?;
     for (scope, owner, vars) in secrets {
         let folder = work.join(if scope == Scope::Host {
             "host_vars"
@@ -423,11 +430,9 @@ fn add_ssh_vars(
         .into(),
     );
     if let Some(key) = hosts::identity_file(identity, desired, script) {
-        let key = private_key(dir, &key).map_err(|e| {
-            Error::Message(format!(
-                "cannot make a private copy of the SSH key {}: {e}",
-                key.display()
-            ))
+        let key = private_key(dir, &key).map_err(|error| Error::PrivateKey {
+            path: key.clone(),
+            error,
         })?;
         let key = std::path::absolute(&key).unwrap_or(key);
         inv.all_vars.insert(
@@ -467,9 +472,12 @@ fn private_key(dir: &StateDir, key: &Path) -> std::io::Result<PathBuf> {
 /// `ict inventory --script` and by every `ict run`.
 fn inventory_script(config: &Config, script: &Path) -> Result<PathBuf, Error> {
     let dir = StateDir::for_script(script, &config.env)?;
-    std::fs::create_dir_all(dir.path()).map_err(|e| Error::Message(e.to_string()))?;
+    std::fs::create_dir_all(dir.path()).map_err(|error| Error::Write {
+        what: dir.path().display().to_string(),
+        error,
+    })?;
     let path = dir.path().join("inventory");
-    let exe = std::env::current_exe().map_err(|e| Error::Message(e.to_string()))?;
+    let exe = std::env::current_exe().map_err(Error::CurrentExe)?;
     let script_abs = std::path::absolute(script).unwrap_or_else(|_| script.to_owned());
     let text = format!(
         "#!/bin/sh\n# Ansible dynamic inventory for {} (env {}), written by ict.\nexec {} --env {} inventory {} \"$@\"\n",
@@ -479,13 +487,19 @@ fn inventory_script(config: &Config, script: &Path) -> Result<PathBuf, Error> {
         shell::quote(&config.env),
         shell::quote(&script_abs.display().to_string())
     );
-    atomic_write(&path, text.as_bytes(), 0o700)
-        .map_err(|e| Error::Message(format!("cannot write {}: {e}", path.display())))?;
+    atomic_write(&path, text.as_bytes(), 0o700).map_err(|error| Error::Write {
+        what: path.display().to_string(),
+        error,
+    })?;
     Ok(path)
 }
 
-pub(super) fn inventory(config: &Config, ui: &Ui, args: &InventoryArgs) -> Result<ExitCode, Error> {
-    let script = &args.file.file;
+pub(super) fn inventory(
+    config: &Config,
+    ui: &Ui,
+    args: &InventoryOptions,
+) -> Result<ExitCode, Error> {
+    let script = &args.file;
     let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     if args.script {
@@ -508,8 +522,9 @@ pub(super) fn inventory(config: &Config, ui: &Ui, args: &InventoryArgs) -> Resul
         let text = if args.list {
             format!("{}\n", inventory::list_json(&inv))
         } else if let Some(name) = &args.host {
-            let host = inv.host(name).ok_or_else(|| {
-                Error::Message(format!("no server named `{name}` in {}", script.display()))
+            let host = inv.host(name).ok_or_else(|| Error::NoServer {
+                name: name.clone(),
+                file: script.clone(),
             })?;
             format!(
                 "{}\n",
@@ -546,8 +561,8 @@ pub(super) fn save_pins_if_unlocked(
     }
 }
 
-pub(super) fn power(config: &Config, ui: &Ui, args: &PowerArgs) -> Result<ExitCode, Error> {
-    let script = &args.file.file;
+pub(super) fn power(config: &Config, ui: &Ui, args: &PowerOptions) -> Result<ExitCode, Error> {
+    let script = &args.file;
     let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     let selected: Vec<String> = pattern::select(&args.limit, &evaluated.desired)
@@ -555,11 +570,11 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerArgs) -> Result<ExitCo
         .map(str::to_owned)
         .collect();
     if selected.is_empty() {
-        return Err(Error::Message(format!(
-            "`--limit {}` matches no server in {}",
-            args.limit,
-            script.display()
-        )));
+        return Err(Error::LimitMatchesNothing {
+            limit: args.limit.clone(),
+            what: "server",
+            file: script.clone(),
+        });
     }
     let op = match args.action {
         PowerAction::Start => PowerOp::On,

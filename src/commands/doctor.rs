@@ -75,7 +75,7 @@ pub(super) fn doctor(ui: &Ui, json: bool) -> Result<ExitCode, Error> {
     let features = features();
     if json {
         ui.json(&serde_json::json!({ "features": features }))
-            .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+            .map_err(Error::Json)?;
     } else {
         ui.doctor(&features);
     }

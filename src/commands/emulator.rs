@@ -3,22 +3,24 @@
 //! `logs`, and the hidden `daemon` the other commands start.
 
 use std::io::{Read as _, Seek as _, SeekFrom};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
+use crate::config::EmulatorCommand;
 use crate::daemon::{self, Found, Project, Requested};
-use crate::emulator::{EmulatorArgs, EmulatorCommand, EmulatorCommandArgs, ProjectArgs};
+use crate::emulator::EmulatorConfig;
 use crate::exit::ExitCode;
 use crate::ui::{self, Ui};
 
 use super::Error;
 
 /// Runs `ict emulator …`.
-pub(super) fn emulator(ui: &Ui, args: &EmulatorCommandArgs) -> Result<ExitCode, Error> {
-    match &args.command {
-        None => serve(ui, &args.serve),
-        Some(EmulatorCommand::Serve(serve_args)) => serve(ui, serve_args),
-        Some(EmulatorCommand::Start(at)) => {
-            let project = project(at)?;
+pub(super) fn emulator(ui: &Ui, command: &EmulatorCommand) -> Result<ExitCode, Error> {
+    match command {
+        EmulatorCommand::Serve { listen, settings } => serve(ui, *listen, settings),
+        EmulatorCommand::Start { project: at } => {
+            let project = project(at.as_deref())?;
             let link = daemon::ensure(&project, &Requested::from_env()?)?;
             for note in &link.notes {
                 ui.note(&format!("note: {note}"));
@@ -31,29 +33,29 @@ pub(super) fn emulator(ui: &Ui, args: &EmulatorCommandArgs) -> Result<ExitCode, 
             ));
             Ok(ExitCode::Success)
         }
-        Some(EmulatorCommand::Status { project: at, json }) => {
-            let project = project(at)?;
+        EmulatorCommand::Status { project: at, json } => {
+            let project = project(at.as_deref())?;
             let found = daemon::status(&project)?;
             let log = project.log_file();
             if *json {
                 ui.json(&ui::emulator::status_json(project.dir(), &log, &found))
-                    .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+                    .map_err(Error::Json)?;
             } else {
                 ui.out(&ui::emulator::status_text(project.dir(), &log, &found));
             }
             Ok(ExitCode::Success)
         }
-        Some(EmulatorCommand::Stop(at)) => {
-            let project = project(at)?;
+        EmulatorCommand::Stop { project: at } => {
+            let project = project(at.as_deref())?;
             let stopped = daemon::stop(&project)?;
             ui.out(&ui::emulator::stopped_text(project.dir(), stopped.as_ref()));
             Ok(ExitCode::Success)
         }
-        Some(EmulatorCommand::Logs {
+        EmulatorCommand::Logs {
             project: at,
             follow,
-        }) => logs(ui, &project(at)?, *follow),
-        Some(EmulatorCommand::Daemon { dir, port }) => {
+        } => logs(ui, &project(at.as_deref())?, *follow),
+        EmulatorCommand::Daemon { dir, port } => {
             // The starter reads `ready URL`, `busy` or `error WHY` on standard output.
             match daemon::serve(dir, *port, |line| ui.out(line)) {
                 Ok(_) => Ok(ExitCode::Success),
@@ -71,8 +73,8 @@ pub(super) fn emulator(ui: &Ui, args: &EmulatorCommandArgs) -> Result<ExitCode, 
 }
 
 /// The standalone emulator, in the foreground until Ctrl-C or SIGTERM.
-fn serve(ui: &Ui, args: &EmulatorArgs) -> Result<ExitCode, Error> {
-    crate::emulator::run_until_signal(args.listen, args.to_config(), |addr| {
+fn serve(ui: &Ui, listen: SocketAddr, settings: &EmulatorConfig) -> Result<ExitCode, Error> {
+    crate::emulator::run_until_signal(listen, settings.clone(), |addr| {
         ui.note(&format!(
             "1cloud emulator listening on http://{addr} (Ctrl-C to stop)"
         ));
@@ -80,9 +82,8 @@ fn serve(ui: &Ui, args: &EmulatorArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::Success)
 }
 
-fn project(at: &ProjectArgs) -> Result<Project, Error> {
-    Project::find(at.path.as_deref())
-        .map_err(|e| Error::Message(format!("cannot find the project: {e}")))
+fn project(at: Option<&Path>) -> Result<Project, Error> {
+    Project::find(at).map_err(Error::Project)
 }
 
 /// Prints the log; with `follow`, keeps printing what is appended until interrupted.
@@ -100,7 +101,10 @@ fn logs(ui: &Ui, project: &Project, follow: bool) -> Result<ExitCode, Error> {
                 let mut text = String::new();
                 file.seek(SeekFrom::Start(printed))
                     .and_then(|_| file.read_to_string(&mut text))
-                    .map_err(|e| Error::Message(format!("cannot read {}: {e}", path.display())))?;
+                    .map_err(|error| Error::Read {
+                        path: path.clone(),
+                        error,
+                    })?;
                 printed += text.len() as u64;
                 ui.out(&text);
             }
@@ -113,12 +117,7 @@ fn logs(ui: &Ui, project: &Project, follow: bool) -> Result<ExitCode, Error> {
                 ));
                 return Ok(ExitCode::Success);
             }
-            Err(e) => {
-                return Err(Error::Message(format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                )))
-            }
+            Err(error) => return Err(Error::Read { path, error }),
         }
         if !follow {
             return Ok(ExitCode::Success);

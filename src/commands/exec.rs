@@ -7,14 +7,12 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::deploy::save_pins_if_unlocked;
 use super::doctor::Skipped;
 use super::hosts::{self, Host};
 use super::{evaluate, infra, Error};
-use crate::cli::ExecArgs;
-use crate::config::Config;
+use crate::config::{Config, ExecHosts, ExecOptions};
 use crate::connect;
 use crate::exit::ExitCode;
 use crate::model::pattern;
@@ -26,26 +24,26 @@ use crate::ui::{ExecStyle, Ui};
 /// The user for `--hosts` lines that name none.
 const DEFAULT_USER: &str = "root";
 
-pub(super) fn exec(config: &Config, ui: &Ui, args: &ExecArgs) -> Result<ExitCode, Error> {
-    match (&args.hosts, &args.file) {
-        (Some(list), _) => exec_listed(ui, args, list),
-        (None, Some(script)) => exec_declared(config, ui, args, script),
-        // clap requires one of them; say so anyway rather than panic.
-        (None, None) => Err(Error::Message(
-            "`ict exec` needs a script FILE or --hosts FILE".to_owned(),
-        )),
+pub(super) fn exec(config: &Config, ui: &Ui, args: &ExecOptions) -> Result<ExitCode, Error> {
+    match &args.hosts {
+        ExecHosts::Listed {
+            list,
+            known_hosts,
+            user,
+        } => exec_listed(ui, args, list, (known_hosts.as_deref(), user.as_deref())),
+        ExecHosts::Declared(script) => exec_declared(config, ui, args, script),
     }
 }
 
-fn fanout_options(args: &ExecArgs) -> FanoutOptions {
+fn fanout_options(args: &ExecOptions) -> FanoutOptions {
     FanoutOptions {
         parallelism: args.parallelism.max(1),
-        command_timeout: Duration::from_secs(args.timeout),
+        command_timeout: args.timeout,
         ..FanoutOptions::default()
     }
 }
 
-fn style(args: &ExecArgs) -> ExecStyle {
+fn style(args: &ExecOptions) -> ExecStyle {
     if args.json {
         ExecStyle::Json
     } else if args.group_output {
@@ -65,37 +63,41 @@ fn exit_code(failed: bool) -> ExitCode {
 
 /// `ict exec --hosts FILE`: no script, no provider, no state; host keys are checked against
 /// `--known-hosts` (default `~/.ssh/known_hosts`) and never learned.
-fn exec_listed(ui: &Ui, args: &ExecArgs, list: &Path) -> Result<ExitCode, Error> {
-    let user = args.user.as_deref().unwrap_or(DEFAULT_USER);
+fn exec_listed(
+    ui: &Ui,
+    args: &ExecOptions,
+    list: &Path,
+    (known_hosts, user): (Option<&Path>, Option<&str>),
+) -> Result<ExitCode, Error> {
+    let user = user.unwrap_or(DEFAULT_USER);
     let all = ssh::load_host_list(list, user)?;
     let names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
     let selected = pattern::select_names(&args.limit, &names);
     if selected.is_empty() {
-        return Err(Error::Message(format!(
-            "`--limit {}` matches no host in {}",
-            args.limit,
-            list.display()
-        )));
+        return Err(Error::LimitMatchesNothing {
+            limit: args.limit.clone(),
+            what: "host",
+            file: list.to_path_buf(),
+        });
     }
     let targets: Vec<ssh::Target> = all
         .iter()
         .filter(|t| selected.contains(&t.name.as_str()))
         .cloned()
         .collect();
-    let known_hosts = match &args.known_hosts {
-        Some(path) => path.clone(),
+    let known_hosts = match known_hosts {
+        Some(path) => path.to_path_buf(),
         None => std::env::var_os("HOME")
             .map(std::path::PathBuf::from)
             .unwrap_or_default()
             .join(".ssh/known_hosts"),
     };
-    let verifier: Arc<dyn HostKeyVerifier> =
-        Arc::new(KnownHosts::load(&known_hosts).map_err(|e| {
-            Error::Message(format!(
-                "cannot read the known_hosts file {}: {e}",
-                known_hosts.display()
-            ))
-        })?);
+    let verifier: Arc<dyn HostKeyVerifier> = Arc::new(KnownHosts::load(&known_hosts).map_err(
+        |error| Error::KnownHosts {
+            path: known_hosts.clone(),
+            error,
+        },
+    )?);
     let auth = hosts::auth_without_script(args.ssh.identity.as_deref())?;
     let command = args.command.join(" ");
     let options = fanout_options(args);
@@ -126,7 +128,7 @@ fn changed_keys(results: &[ssh::HostResult]) -> impl Iterator<Item = &str> {
 fn exec_declared(
     config: &Config,
     ui: &Ui,
-    args: &ExecArgs,
+    args: &ExecOptions,
     script: &Path,
 ) -> Result<ExitCode, Error> {
     let pending = connect::start(config.provider, script);
@@ -136,11 +138,11 @@ fn exec_declared(
         .map(str::to_owned)
         .collect();
     if selected.is_empty() {
-        return Err(Error::Message(format!(
-            "`--limit {}` matches no server in {}",
-            args.limit,
-            script.display()
-        )));
+        return Err(Error::LimitMatchesNothing {
+            limit: args.limit.clone(),
+            what: "server",
+            file: script.to_path_buf(),
+        });
     }
     let auth = hosts::auth(args.ssh.identity.as_deref(), &evaluated.desired, script)?;
     let command = args.command.join(" ");

@@ -171,9 +171,7 @@ fn auth_from(file: Option<PathBuf>) -> Result<Auth, Error> {
     if std::env::var_os("SSH_AUTH_SOCK").is_some() {
         return Ok(Auth::agent()?);
     }
-    Err(Error::Message(
-        "no SSH key to log in with: pass --identity FILE, set ICT_SSH_KEY, keep the private key next to the declared public_key_file, or start ssh-agent".into(),
-    ))
+    Err(Error::NoSshKey)
 }
 
 /// Host keys pinned in the state, keyed as `ssh` expects (`ip` for port 22).
@@ -218,7 +216,10 @@ pub(super) fn save_pins(store: &mut Store, pins: &PinnedKeys, fleet: &[Host]) ->
     }
     let path = known_hosts_file(store.dir());
     pins.write_known_hosts(&path)
-        .map_err(|e| Error::Message(format!("cannot write {}: {e}", path.display())))?;
+        .map_err(|error| Error::Write {
+            what: path.display().to_string(),
+            error,
+        })?;
     Ok(())
 }
 
@@ -233,8 +234,11 @@ pub(super) fn forget_host_key(
     script: &Path,
     name: &str,
 ) -> Result<ExitCode, Error> {
-    let address = Address::new("server", name)
-        .map_err(|e| Error::Message(format!("`{name}` is not a server name: {e}")))?;
+    let address = Address::new("server", name).map_err(|error| Error::NotAName {
+        name: name.to_owned(),
+        what: "server name",
+        error,
+    })?;
     let mut store = infra::open_store(config, ui, script, "state forget-host-key")?;
     let result = store.commit(|state| Ok(state.forget_host_key(&address)));
     let forgotten = match result {
@@ -253,9 +257,11 @@ pub(super) fn forget_host_key(
             } else {
                 format!("pinned: {}", pinned.join(", "))
             };
-            return Err(Error::Message(format!(
-                "no host key is pinned for server `{name}` in environment `{env}` ({known})"
-            )));
+            return Err(Error::NoPinnedKey {
+                name: name.to_owned(),
+                env,
+                pinned: known,
+            });
         }
         Err(e) => {
             let _ = store.close();
@@ -273,8 +279,10 @@ pub(super) fn forget_host_key(
         remove_known_hosts_key(&path, &forgotten)
     };
     store.close()?;
-    let removed =
-        rewritten.map_err(|e| Error::Message(format!("cannot rewrite {}: {e}", path.display())))?;
+    let removed = rewritten.map_err(|error| Error::Write {
+        what: path.display().to_string(),
+        error,
+    })?;
     let mut text = format!(
         "Forgot the host key of {name} ({}); the next connection pins the key it presents.\n",
         forgotten.fingerprint

@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use super::metrics::Look;
 use super::{evaluate, Error};
-use crate::cli::{ApplyCommandArgs, DestroyArgs, PlanArgs, ScopeArgs, SshArgs};
-use crate::config::Config;
+use crate::config::{ApplyOptions, Config, DestroyOptions, PlanOptions, Scope, SshOptions};
 use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
 use crate::model::{self, Desired};
@@ -23,16 +22,16 @@ use crate::ui::{self, Ui};
 /// Version tag of saved plans.
 const SAVED_PLAN_VERSION: u32 = 1;
 
-pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanArgs) -> Result<ExitCode, Error> {
-    let pending = connect::start(config.provider, &args.file.file);
-    let evaluated = evaluate(config, ui, &args.file.file)?;
+pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanOptions) -> Result<ExitCode, Error> {
+    let pending = connect::start(config.provider, &args.file);
+    let evaluated = evaluate(config, ui, &args.file)?;
     let runtime = runtime()?;
     runtime.block_on(async {
         let conn = pending.connect().await?;
         if !args.json {
             ui.out(&format!("{}\n\n", conn.banner));
         }
-        let dir = StateDir::for_script(&args.file.file, &config.env)?;
+        let dir = StateDir::for_script(&args.file, &config.env)?;
         let state = State::load(&dir)?;
         let result = make_plan(&conn, &evaluated, &evaluated.desired, &state, &args.scope).await;
         let (plan, observed) = match result {
@@ -49,16 +48,16 @@ pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanArgs) -> Result<ExitCode
             let look = Look {
                 conn: &conn,
                 ui,
-                script: &args.file.file,
+                script: &args.file,
                 desired: &evaluated.desired,
-                ssh: &SshArgs::default(),
+                ssh: &SshOptions::default(),
             };
             let usage = look.resize_usage(&plan, (&state, &observed)).await;
             ui.out(&ui::plan::text_with_usage(&plan, ui.color(), &usage));
         }
         conn.close().await;
         if let Some(out) = &args.out {
-            save_plan(out, &args.file.file, config, &args.scope, &plan)?;
+            save_plan(out, &args.file, config, &args.scope, &plan)?;
             ui.note(&format!(
                 "Saved the plan to {}. Apply it exactly with: ict apply {}",
                 out.display(),
@@ -76,9 +75,9 @@ pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanArgs) -> Result<ExitCode
 pub(super) fn apply(
     config: &Config,
     ui: &Ui,
-    command: &ApplyCommandArgs,
+    args: &ApplyOptions,
+    json: bool,
 ) -> Result<ExitCode, Error> {
-    let args = &command.apply;
     // A saved plan names the script, environment and variables it was made from.
     let (script, config_override, scope, saved) = match read_saved_plan(&args.file)? {
         Some(saved) => {
@@ -99,13 +98,7 @@ pub(super) fn apply(
     let config = Config {
         env,
         vars,
-        time_limit: config.time_limit,
-        color: config.color,
-        verbosity: config.verbosity,
-        provider: config.provider,
-        command: crate::cli::Command::Check(crate::cli::FileArgs {
-            file: script.clone(),
-        }),
+        ..config.clone()
     };
     let pending = connect::start(config.provider, &script);
     let evaluated = evaluate(&config, ui, &script)?;
@@ -114,11 +107,7 @@ pub(super) fn apply(
         ..reconcile::Options::default()
     };
     // A saved plan was reviewed when it was made (Terraform's convention): no second question.
-    let mode = Mode::new(
-        args.yes || saved.is_some(),
-        command.json,
-        "--yes or a saved plan",
-    )?;
+    let mode = Mode::new(args.yes || saved.is_some(), json, "--yes or a saved plan")?;
     run_apply(
         &config,
         ui,
@@ -133,26 +122,27 @@ pub(super) fn apply(
     )
 }
 
-pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyArgs) -> Result<ExitCode, Error> {
+pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyOptions) -> Result<ExitCode, Error> {
     let mode = Mode::new(args.yes, args.json, "--yes")?;
-    let pending = connect::start(config.provider, &args.file.file);
-    let evaluated = evaluate(config, ui, &args.file.file)?;
+    let pending = connect::start(config.provider, &args.file);
+    let evaluated = evaluate(config, ui, &args.file)?;
     let desired = &evaluated.desired;
     // `--target`: the targets and what depends on them; otherwise everything.
     let doomed = if args.target.is_empty() {
         None
     } else {
-        let state = State::load(&StateDir::for_script(&args.file.file, &config.env)?)?;
+        let state = State::load(&StateDir::for_script(&args.file, &config.env)?)?;
         let doomed = reconcile::doomed(&args.target, desired, &state).map_err(|unmatched| {
             let mut known: Vec<String> = desired.servers.keys().cloned().collect();
             known.extend(desired.networks.keys().cloned());
             known.extend(desired.ssh_keys.keys().cloned());
-            Error::Message(
-                model::unknown_name("--target", &unmatched, &known)
-                    .err()
-                    .unwrap_or_else(|| {
-                        format!("`--target {}` matches nothing", unmatched.join(", "))
-                    }),
+            model::unknown_name(&unmatched, &known).err().map_or_else(
+                || Error::NoMatch {
+                    flag: "--target",
+                    name: unmatched.join(", "),
+                    choices: None,
+                },
+                Error::no_match("--target"),
             )
         })?;
         Some(doomed)
@@ -178,10 +168,10 @@ pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyArgs) -> Result<Ex
     run_apply(
         config,
         ui,
-        (&args.file.file, pending),
+        (&args.file, pending),
         &evaluated,
         (&keep, doomed.as_ref()),
-        &ScopeArgs::default(),
+        &Scope::default(),
         None,
         mode,
         options,
@@ -221,7 +211,7 @@ fn run_apply(
     (script, pending): (&Path, connect::Pending),
     evaluated: &Evaluated,
     (desired, only): (&Desired, Option<&BTreeSet<Address>>),
-    scope: &ScopeArgs,
+    scope: &Scope,
     saved: Option<serde_json::Value>,
     mode: Mode,
     options: reconcile::Options,
@@ -270,7 +260,7 @@ pub(super) struct Converge<'a> {
     pub(super) desired: &'a Desired,
     /// A targeted destroy: only these addresses (and their deposed objects) are deleted.
     pub(super) only: Option<&'a BTreeSet<Address>>,
-    pub(super) scope: &'a ScopeArgs,
+    pub(super) scope: &'a Scope,
     pub(super) script: &'a Path,
     pub(super) saved: Option<serde_json::Value>,
     pub(super) mode: Mode,
@@ -292,11 +282,9 @@ pub(super) struct Mode {
 impl Mode {
     /// Refuses JSON output without `yes`: there is no question in that mode (`approval` says
     /// what gives it).
-    pub(super) fn new(yes: bool, json: bool, approval: &str) -> Result<Mode, Error> {
+    pub(super) fn new(yes: bool, json: bool, approval: &'static str) -> Result<Mode, Error> {
         if json && !yes {
-            return Err(Error::Message(format!(
-                "--json needs {approval}: JSON output asks no question"
-            )));
+            return Err(Error::JsonNeedsApproval { approval });
         }
         Ok(Mode {
             yes,
@@ -349,12 +337,7 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
     };
     if let Some(saved) = &job.saved {
         if serde_json::to_value(&plan).ok().as_ref() != Some(saved) {
-            return (
-                store,
-                Err(Error::Message(
-                    "the saved plan is stale: the script, the state or the cloud changed since it was made; run `ict plan --out` again".into(),
-                )),
-            );
+            return (store, Err(Error::StalePlan));
         }
     }
     let json = job.mode.json;
@@ -368,7 +351,7 @@ pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result
             ui,
             script: job.script,
             desired: &job.evaluated.desired,
-            ssh: &SshArgs::default(),
+            ssh: &SshOptions::default(),
         };
         let usage = look.resize_usage(&plan, (store.state(), &observed)).await;
         ui.out(&ui::plan::text_with_usage(&plan, ui.color(), &usage));
@@ -466,10 +449,10 @@ pub(super) async fn make_plan(
     evaluated: &Evaluated,
     desired: &Desired,
     state: &State,
-    scope: &ScopeArgs,
+    scope: &Scope,
 ) -> Result<(Plan, Observed), Error> {
     let servers: Vec<String> = evaluated.desired.servers.keys().cloned().collect();
-    model::unknown_name("--replace", &scope.replace, &servers).map_err(Error::Message)?;
+    model::unknown_name(&scope.replace, &servers).map_err(Error::no_match("--replace"))?;
     // Only what this plan needs is read: a kind the script does not use cannot fail it.
     let kinds = reconcile::kinds(desired, state);
     let placed = !desired.servers.is_empty() || !desired.networks.is_empty();
@@ -498,7 +481,7 @@ pub(super) async fn make_plan(
         replace: &scope.replace,
     };
     let plan = reconcile::plan(&input).map_err(|errors| {
-        Error::Script(Failure {
+        Error::from(Failure {
             sources: evaluated.sources.clone(),
             problems: errors.into_iter().map(Into::into).collect(),
         })
@@ -506,7 +489,7 @@ pub(super) async fn make_plan(
     // A target may also be something only the state still has (the plan deletes it).
     let mut known = evaluated.desired.addresses();
     known.extend(plan.steps.iter().map(|s| s.address.to_string()));
-    model::unknown_name("--target", &scope.target, &known).map_err(Error::Message)?;
+    model::unknown_name(&scope.target, &known).map_err(Error::no_match("--target"))?;
     Ok((target(plan, &scope.target), observed))
 }
 
@@ -578,9 +561,9 @@ fn protected_only(desired: &Desired) -> Desired {
 /// Asks for `yes` on a terminal; without one, refuses instead of hanging.
 fn confirm(ui: &Ui, env: &str, command: &str) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Message(format!(
-            "no terminal to confirm on; run `ict {command}` with --yes to {command} without asking"
-        )));
+        return Err(Error::NoTerminal {
+            command: command.to_owned(),
+        });
     }
     ui.prompt(&format!("Do you want to perform these actions in environment `{env}`? Only 'yes' will be accepted: "));
     let _ = std::io::stdout().flush();
@@ -588,11 +571,13 @@ fn confirm(ui: &Ui, env: &str, command: &str) -> Result<(), Error> {
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
-        .map_err(|e| Error::Message(format!("cannot read the answer: {e}")))?;
+        .map_err(Error::Answer)?;
     if answer.trim() == "yes" {
         Ok(())
     } else {
-        Err(Error::Message(format!("{command} cancelled")))
+        Err(Error::Cancelled {
+            command: command.to_owned(),
+        })
     }
 }
 
@@ -600,7 +585,7 @@ pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Message(format!("cannot start the async runtime: {e}")))
+        .map_err(Error::Runtime)
 }
 
 /// A plan saved with `--out`.
@@ -611,7 +596,7 @@ struct SavedPlan {
     env: String,
     vars: Vec<(String, String)>,
     #[serde(skip)]
-    scope: ScopeArgs,
+    scope: Scope,
     replace: Vec<String>,
     target: Vec<String>,
     plan: serde_json::Value,
@@ -621,7 +606,7 @@ fn save_plan(
     out: &Path,
     script: &Path,
     config: &Config,
-    scope: &ScopeArgs,
+    scope: &Scope,
     plan: &Plan,
 ) -> Result<(), Error> {
     let saved = SavedPlan {
@@ -636,11 +621,13 @@ fn save_plan(
         scope: scope.clone(),
         replace: scope.replace.clone(),
         target: scope.target.clone(),
-        plan: serde_json::to_value(plan).map_err(|e| Error::Message(e.to_string()))?,
+        plan: serde_json::to_value(plan).map_err(Error::Json)?,
     };
-    let text = serde_json::to_string_pretty(&saved).map_err(|e| Error::Message(e.to_string()))?;
-    crate::atomic::atomic_write(out, text.as_bytes(), 0o600)
-        .map_err(|e| Error::Message(format!("cannot write {}: {e}", out.display())))
+    let text = serde_json::to_string_pretty(&saved).map_err(Error::Json)?;
+    crate::atomic::atomic_write(out, text.as_bytes(), 0o600).map_err(|error| Error::Write {
+        what: out.display().to_string(),
+        error,
+    })
 }
 
 /// The saved plan in `file`, or `None` if `file` is a script.
@@ -651,16 +638,17 @@ fn read_saved_plan(file: &Path) -> Result<Option<SavedPlan>, Error> {
     if !text.trim_start().starts_with('{') || !text.contains("\"ict_plan\"") {
         return Ok(None);
     }
-    let mut saved: SavedPlan = serde_json::from_str(&text).map_err(|e| {
-        Error::Message(format!("{} is not a valid saved plan: {e}", file.display()))
-    })?;
+    let mut saved: SavedPlan =
+        serde_json::from_str(&text).map_err(|error| Error::BadSavedPlan {
+            path: file.to_path_buf(),
+            error,
+        })?;
     if saved.ict_plan != SAVED_PLAN_VERSION {
-        return Err(Error::Message(format!(
-            "{} was saved by another version of ict; run `ict plan --out` again",
-            file.display()
-        )));
+        return Err(Error::SavedPlanVersion {
+            path: file.to_path_buf(),
+        });
     }
-    saved.scope = ScopeArgs {
+    saved.scope = Scope {
         replace: saved.replace.clone(),
         target: saved.target.clone(),
     };

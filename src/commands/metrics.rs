@@ -17,8 +17,7 @@ use super::deploy::save_pins_if_unlocked;
 use super::doctor::Skipped;
 use super::hosts::{self, Host};
 use super::{evaluate, infra, Error};
-use crate::cli::{MetricsArgs, ScrapeArgs, SshArgs, TopArgs};
-use crate::config::Config;
+use crate::config::{Config, MetricsOptions, Scrape, SshOptions, TopOptions};
 use crate::connect::{self, Connection};
 use crate::emulator::{SshUnavailable, NODE_EXPORTER_PORT};
 use crate::exit::ExitCode;
@@ -33,9 +32,9 @@ use crate::ssh::{HostKeyVerifier, PinnedKeys};
 use crate::state::{State, StateDir, Store};
 use crate::ui::Ui;
 
-pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsArgs) -> Result<ExitCode, Error> {
-    let interval = seconds("--interval", args.interval, true)?;
-    let script = &args.file.file;
+pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsOptions) -> Result<ExitCode, Error> {
+    let interval = args.interval;
+    let script = &args.file;
     let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     let runtime = infra::runtime()?;
@@ -46,8 +45,7 @@ pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsArgs) -> Result<Ex
         let skipped = fleet.skipped.clone();
         fleet.close(conn, config, ui, script).await;
         if args.json {
-            ui.json(&rows)
-                .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+            ui.json(&rows).map_err(Error::Json)?;
         } else {
             ui.metrics_table(&rows);
         }
@@ -61,9 +59,9 @@ pub(super) fn metrics(config: &Config, ui: &Ui, args: &MetricsArgs) -> Result<Ex
     })
 }
 
-pub(super) fn top(config: &Config, ui: &Ui, args: &TopArgs) -> Result<ExitCode, Error> {
-    let interval = seconds("--interval", args.interval, false)?;
-    let script = &args.file.file;
+pub(super) fn top(config: &Config, ui: &Ui, args: &TopOptions) -> Result<ExitCode, Error> {
+    let interval = args.interval;
+    let script = &args.file;
     let pending = connect::start(config.provider, script);
     let evaluated = evaluate(config, ui, script)?;
     let runtime = infra::runtime()?;
@@ -96,7 +94,7 @@ pub(super) fn top(config: &Config, ui: &Ui, args: &TopArgs) -> Result<ExitCode, 
         scraping.abort();
         let _ = scraping.await;
         fleet.close(conn, config, ui, script).await;
-        shown.map_err(|e| Error::Message(format!("ict top: {e}")))?;
+        shown.map_err(Error::Top)?;
         Ok(ExitCode::Success)
     })
 }
@@ -111,7 +109,7 @@ pub(super) struct Look<'a> {
     pub ui: &'a Ui,
     pub script: &'a Path,
     pub desired: &'a Desired,
-    pub ssh: &'a SshArgs,
+    pub ssh: &'a SshOptions,
 }
 
 impl Look<'_> {
@@ -120,10 +118,10 @@ impl Look<'_> {
     async fn sample(
         &self,
         limit: String,
-        (interval, timeout): (Duration, f64),
+        (interval, timeout): (Duration, Duration),
         known: (&State, &Observed),
     ) -> Result<(Vec<HostFigures>, Fleet), Error> {
-        let args = ScrapeArgs {
+        let args = Scrape {
             limit,
             timeout,
             ssh: self.ssh.clone(),
@@ -146,8 +144,12 @@ impl Look<'_> {
         {
             Ok(observed) => {
                 let known = (store.state(), &observed);
-                self.sample("all".to_owned(), (Duration::from_secs(1), 5.0), known)
-                    .await
+                self.sample(
+                    "all".to_owned(),
+                    (Duration::from_secs(1), Duration::from_secs(5)),
+                    known,
+                )
+                .await
             }
             Err(e) => Err(e.into()),
         };
@@ -193,7 +195,11 @@ impl Look<'_> {
             return BTreeMap::new();
         }
         let Ok((rows, _)) = self
-            .sample(resized.join(","), (Duration::from_millis(500), 2.0), known)
+            .sample(
+                resized.join(","),
+                (Duration::from_millis(500), Duration::from_secs(2)),
+                known,
+            )
             .await
         else {
             return BTreeMap::new();
@@ -207,17 +213,6 @@ impl Look<'_> {
                 ))
             })
             .collect()
-    }
-}
-
-/// A positive (or, with `zero_ok`, non-negative) number of seconds from the command line.
-fn seconds(flag: &str, value: f64, zero_ok: bool) -> Result<Duration, Error> {
-    match Duration::try_from_secs_f64(value) {
-        Ok(d) if zero_ok || !d.is_zero() => Ok(d),
-        _ => Err(Error::Message(format!(
-            "`{flag} {value}` must be a number of seconds{}",
-            if zero_ok { " (0 or more)" } else { " above 0" }
-        ))),
     }
 }
 
@@ -243,7 +238,7 @@ impl Fleet {
         config: &Config,
         script: &Path,
         desired: &Desired,
-        args: &ScrapeArgs,
+        args: &Scrape,
     ) -> Result<(Connection, Fleet), Error> {
         let conn = pending.connect().await?;
         match Fleet::prepare(config, script, desired, args, &conn).await {
@@ -266,7 +261,7 @@ impl Fleet {
         config: &Config,
         script: &Path,
         desired: &Desired,
-        args: &ScrapeArgs,
+        args: &Scrape,
         conn: &Connection,
     ) -> Result<Fleet, Error> {
         let dir = StateDir::for_script(script, &config.env)?;
@@ -279,19 +274,19 @@ impl Fleet {
     fn new(
         script: &Path,
         desired: &Desired,
-        args: &ScrapeArgs,
+        args: &Scrape,
         conn: &Connection,
         (state, observed): (&State, &Observed),
     ) -> Result<Fleet, Error> {
         let selected = pattern::select(&args.limit, desired);
         if selected.is_empty() {
-            return Err(Error::Message(format!(
-                "`--limit {}` matches no server in {}",
-                args.limit,
-                script.display()
-            )));
+            return Err(Error::LimitMatchesNothing {
+                limit: args.limit.clone(),
+                what: "server",
+                file: script.to_path_buf(),
+            });
         }
-        let timeout = seconds("--timeout", args.timeout, false)?;
+        let timeout = args.timeout;
         let selected: Vec<String> = selected.into_iter().map(str::to_owned).collect();
         let hosts = hosts::fleet(desired, state, observed);
         let emulator = conn.is_emulator();
@@ -309,8 +304,7 @@ impl Fleet {
         };
         let pins = hosts::pins(state, &hosts);
         let verifier: Arc<dyn HostKeyVerifier> = pins.clone();
-        let scraper = Scraper::new(auth, verifier, ScrapeOptions { timeout })
-            .map_err(|e| Error::Message(e.to_string()))?;
+        let scraper = Scraper::new(auth, verifier, ScrapeOptions { timeout })?;
         Ok(Fleet {
             targets,
             scraper,

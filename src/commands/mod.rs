@@ -1,14 +1,13 @@
-//! Command execution: one function per subcommand, taking the validated [`Config`] and the
-//! [`Ui`], returning an exit code or a typed [`Error`]. May depend on every layer.
+//! Command execution: one function per subcommand, taking the validated [`Config`], the
+//! command's own options (from `config`, never clap's) and the [`Ui`], returning an exit code
+//! or a typed [`Error`]. May depend on every layer but `cli`.
 
-use std::fmt::Write as _;
 use std::path::Path;
-
-use clap::CommandFactory;
 
 mod deploy;
 pub(crate) mod doctor;
 mod emulator;
+mod error;
 mod exec;
 mod hosts;
 mod infra;
@@ -19,121 +18,32 @@ pub(crate) mod query;
 mod state;
 mod watch;
 
-use crate::cli::{Cli, CloudArgs, CloudCommand, Command, GraphFormat, LockCommand, StateCommand};
-use crate::config::Config;
+use crate::config::{
+    CloudListing, CloudOptions, Command, Config, GraphFormat, LockCommand, StateCommand,
+};
 use crate::exit::ExitCode;
 use crate::model::Graph;
 use crate::provider::onecloud::Client;
-use crate::provider::ProviderError;
 use crate::script::{self, Evaluated, Failure};
-use crate::state::{Lock, State, StateDir, StateError};
+
+use crate::state::{Lock, State, StateDir};
 use crate::ui::{self, table, Ui};
+pub use error::Error;
 
-/// Why a command failed. Each variant knows its exit code and how to render itself.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// A plain message with no source location.
-    #[error("{0}")]
-    Message(String),
-    /// The script has problems.
-    #[error("the script has problems")]
-    Script(Failure),
-
-    /// Reading, writing or locking the state failed.
-    #[error(transparent)]
-    State(#[from] StateError),
-
-    /// An SSH connection failed.
-    #[error(transparent)]
-    Ssh(#[from] crate::ssh::SshError),
-
-    /// A `--hosts` list cannot be used.
-    #[error(transparent)]
-    HostList(#[from] crate::ssh::HostListError),
-
-    /// Ansible could not be run.
-    #[error(transparent)]
-    Ansible(#[from] crate::ansible::AnsibleError),
-
-    /// The emulator could not start or stopped with an error.
-    #[error(transparent)]
-    Emulator(#[from] crate::emulator::EmulatorError),
-
-    /// The project's emulator daemon could not be started, reached or stopped.
-    #[error(transparent)]
-    Daemon(#[from] crate::daemon::DaemonError),
-
-    /// The cloud API (or the client's setup) failed.
-    #[error(transparent)]
-    Provider(#[from] ProviderError),
-
-    /// A pipeline could not run.
-    #[error(transparent)]
-    Pipeline(#[from] crate::pipeline::PipelineError),
-
-    /// `ict watch` could not keep its files.
-    #[error(transparent)]
-    Watch(#[from] crate::watch::WatchError),
-}
-
-impl From<crate::connect::ConnectError> for Error {
-    fn from(error: crate::connect::ConnectError) -> Error {
-        match error {
-            crate::connect::ConnectError::Provider(e) => Error::Provider(e),
-            crate::connect::ConnectError::Emulator(e) => Error::Daemon(e),
-        }
-    }
-}
-
-impl Error {
-    /// The exit code this error ends the process with.
-    pub fn exit_code(&self) -> ExitCode {
-        ExitCode::Error
-    }
-
-    /// Renders the error for people.
-    pub fn render(&self, ui: &Ui, out: &mut String) {
-        match self {
-            Error::Message(message) => {
-                let _ = writeln!(out, "error: {}", ui::escape_lines(message));
-            }
-            Error::Script(failure) => {
-                for problem in &failure.problems {
-                    ui::render_problem(problem, &failure.sources, ui.color(), out);
-                    out.push('\n');
-                }
-                let errors = failure.problems.iter().filter(|p| !p.is_warning()).count();
-                let file = failure.sources.name(crate::model::SourceId(0));
-                let noun = if errors == 1 { "problem" } else { "problems" };
-                let _ = writeln!(out, "error: {errors} {noun} in {file}");
-            }
-            Error::State(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::Provider(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::Emulator(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::Daemon(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::Ssh(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::HostList(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::Ansible(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::Watch(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-            Error::Pipeline(error) => crate::ui::render_diagnostic(error, ui.color(), out),
-        }
-    }
-}
-
-/// Runs the configured command.
-pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
-    match &config.command {
-        Command::Check(args) => {
+/// Runs `command`.
+pub fn execute(config: &Config, command: &Command, ui: &Ui) -> Result<ExitCode, Error> {
+    match command {
+        Command::Check { file } => {
             // Validating needs no secret values (CI has none); plan and apply do.
             let options = script::Options {
                 need_secrets: false,
                 ..config.script_options()
             };
-            let evaluated = evaluate_with(ui, &args.file, options)?;
+            let evaluated = evaluate_with(ui, file, options)?;
             let d = &evaluated.desired;
             ui.out(&format!(
                 "{}: ok (env {}): {}\n",
-                args.file.display(),
+                file.display(),
                 d.env,
                 summary(&[
                     (d.servers.len(), "server"),
@@ -149,9 +59,9 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
             Ok(ExitCode::Success)
         }
         Command::Graph { file, format } => {
-            let evaluated = evaluate(config, ui, &file.file)?;
+            let evaluated = evaluate(config, ui, file)?;
             let graph = Graph::build(&evaluated.desired).map_err(|e| {
-                Error::Script(Failure {
+                Error::from(Failure {
                     sources: evaluated.sources.clone(),
                     problems: vec![e.into()],
                 })
@@ -167,11 +77,11 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         Command::Repl { file } => Ok(crate::repl::run(config, ui, file.as_deref())),
         Command::Lock(command) => lock(config, ui, command),
         Command::State(StateCommand::List { file, json }) => {
-            let dir = StateDir::for_script(&file.file, &config.env)?;
+            let dir = StateDir::for_script(file, &config.env)?;
             let state = State::load(&dir)?;
             if *json {
                 ui.json(&crate::ui::state::owned(&state))
-                    .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+                    .map_err(Error::Json)?;
             } else {
                 let location = dir.state_file().display().to_string();
                 ui.out(&crate::ui::state::text(&state, &location));
@@ -179,17 +89,17 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
             Ok(ExitCode::Success)
         }
         Command::State(StateCommand::Forget { file, addresses }) => {
-            state::forget(config, ui, &file.file, addresses)
+            state::forget(config, ui, file, addresses)
         }
         Command::State(StateCommand::Mv { file, from, to }) => {
-            state::mv(config, ui, &file.file, (from, to))
+            state::mv(config, ui, file, (from, to))
         }
         Command::State(StateCommand::Import { file, name, id }) => {
-            state::import(config, ui, &file.file, (name, *id))
+            state::import(config, ui, file, (name, *id))
         }
         Command::Output(args) => output::output(config, ui, args),
         Command::State(StateCommand::ForgetHostKey { file, name }) => {
-            hosts::forget_host_key(config, ui, &file.file, name)
+            hosts::forget_host_key(config, ui, file, name)
         }
         Command::Cloud(args) => cloud(config, args, ui),
         Command::Emulator(args) => emulator::emulator(ui, args),
@@ -201,15 +111,13 @@ pub fn execute(config: &Config, ui: &Ui) -> Result<ExitCode, Error> {
         Command::Metrics(args) => metrics::metrics(config, ui, args),
         Command::Top(args) => metrics::top(config, ui, args),
         Command::Plan(args) => infra::plan(config, ui, args),
-        Command::Apply(args) => infra::apply(config, ui, args),
+        Command::Apply { apply, json } => infra::apply(config, ui, apply, *json),
         Command::Destroy(args) => infra::destroy(config, ui, args),
         Command::Watch(args) => watch::watch(config, ui, args),
         Command::Pipeline(command) => pipeline::command(config, ui, command),
         Command::Rollback(args) => pipeline::rollback(config, ui, args),
-        Command::Completions { shell } => {
-            let mut buffer = Vec::new();
-            clap_complete::generate(*shell, &mut Cli::command(), "ict", &mut buffer);
-            ui.out(&String::from_utf8_lossy(&buffer));
+        Command::Completions { script } => {
+            ui.out(script);
             Ok(ExitCode::Success)
         }
     }
@@ -221,7 +129,7 @@ fn evaluate(config: &Config, ui: &Ui, file: &Path) -> Result<Evaluated, Error> {
 }
 
 fn evaluate_with(ui: &Ui, file: &Path, options: script::Options) -> Result<Evaluated, Error> {
-    let evaluated = script::evaluate(file, options).map_err(Error::Script)?;
+    let evaluated = script::evaluate(file, options)?;
     for warning in &evaluated.warnings {
         let mut out = String::new();
         ui::render_problem(warning, &evaluated.sources, ui.color(), &mut out);
@@ -253,13 +161,13 @@ fn summary(counts: &[(usize, &str)]) -> String {
 /// `ict lock status|break FILE`.
 fn lock(config: &Config, ui: &Ui, command: &LockCommand) -> Result<ExitCode, Error> {
     match command {
-        LockCommand::Status(file) => {
-            let dir = StateDir::for_script(&file.file, &config.env)?;
+        LockCommand::Status { file } => {
+            let dir = StateDir::for_script(file, &config.env)?;
             ui.lock_status(&dir, &Lock::status(&dir)?);
         }
-        LockCommand::Break(args) => {
-            let dir = StateDir::for_script(&args.file.file, &config.env)?;
-            let broken = Lock::break_lock(&dir, args.force)?;
+        LockCommand::Break { file, force } => {
+            let dir = StateDir::for_script(file, &config.env)?;
+            let broken = Lock::break_lock(&dir, *force)?;
             ui.lock_broken(&dir, &broken);
         }
     }
@@ -269,9 +177,8 @@ fn lock(config: &Config, ui: &Ui, command: &LockCommand) -> Result<ExitCode, Err
 /// is built here, after argument parsing (there is no global runtime).
 /// Without a token this looks at the built-in emulator of the project given (a script or a
 /// folder) or found upward from the current directory.
-fn cloud(config: &Config, args: &CloudArgs, ui: &Ui) -> Result<ExitCode, Error> {
-    let project = crate::daemon::Project::find(args.project.as_deref())
-        .map_err(|e| Error::Message(format!("cannot find the project: {e}")))?;
+fn cloud(config: &Config, args: &CloudOptions, ui: &Ui) -> Result<ExitCode, Error> {
+    let project = crate::daemon::Project::find(args.project.as_deref()).map_err(Error::Project)?;
     let shown = shown_state_file(&project);
     let pending = crate::connect::start_project(config.provider, &project, shown);
     let runtime = infra::runtime()?;
@@ -296,9 +203,9 @@ fn shown_state_file(project: &crate::daemon::Project) -> std::path::PathBuf {
         .unwrap_or(file)
 }
 
-async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(), Error> {
+async fn cloud_listing(args: &CloudOptions, ui: &Ui, client: &Client) -> Result<(), Error> {
     match args.what {
-        CloudCommand::Servers => {
+        CloudListing::Servers => {
             let mut servers = client.servers().await?;
             servers.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
             if args.json {
@@ -306,7 +213,7 @@ async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(),
             }
             ui.table(&table::servers(&servers));
         }
-        CloudCommand::Images => {
+        CloudListing::Images => {
             let mut images = client.images().await?;
             images.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
             if args.json {
@@ -314,7 +221,7 @@ async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(),
             }
             ui.table(&table::images(&images));
         }
-        CloudCommand::Dcs => {
+        CloudListing::Dcs => {
             let mut dcs = client.dc_locations().await?;
             dcs.sort_by(|a, b| a.tech_title.cmp(&b.tech_title));
             if args.json {
@@ -322,7 +229,7 @@ async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(),
             }
             ui.table(&table::dcs(&dcs));
         }
-        CloudCommand::Networks => {
+        CloudListing::Networks => {
             let mut networks = client.networks().await?;
             networks.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
             if args.json {
@@ -330,7 +237,7 @@ async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(),
             }
             ui.table(&table::networks(&networks));
         }
-        CloudCommand::Keys => {
+        CloudListing::Keys => {
             let mut keys = client.ssh_keys().await?;
             keys.sort_by(|a, b| (&a.title, a.id).cmp(&(&b.title, b.id)));
             if args.json {
@@ -338,7 +245,7 @@ async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(),
             }
             ui.table(&table::ssh_keys(&keys));
         }
-        CloudCommand::Dns => {
+        CloudListing::Dns => {
             let mut domains = client.domains().await?;
             domains.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
             for domain in &mut domains {
@@ -351,7 +258,7 @@ async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(),
             }
             ui.table(&table::domains(&domains));
         }
-        CloudCommand::Balance => {
+        CloudListing::Balance => {
             let balance = client.balance().await?;
             if args.json {
                 return print_json(ui, &serde_json::json!({ "balance": balance }));
@@ -364,6 +271,5 @@ async fn cloud_listing(args: &CloudArgs, ui: &Ui, client: &Client) -> Result<(),
 
 /// Prints a listing as JSON for `--json`.
 fn print_json<T: serde::Serialize + ?Sized>(ui: &Ui, value: &T) -> Result<(), Error> {
-    ui.json(value)
-        .map_err(|error| Error::Message(format!("cannot write JSON: {error}")))
+    ui.json(value).map_err(Error::Json)
 }

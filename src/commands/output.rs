@@ -10,8 +10,7 @@ use serde_json::{Map, Value as Json};
 
 use super::hosts;
 use super::Error;
-use crate::cli::OutputArgs;
-use crate::config::Config;
+use crate::config::{Config, OutputOptions};
 use crate::connect::Connection;
 use crate::exit::ExitCode;
 use crate::inventory;
@@ -47,7 +46,7 @@ pub(super) async fn record(
     let mut shown = Vec::new();
     for (name, output) in &desired.outputs {
         let value = inventory::resolve_value(&output.value, &keep_secret, &resolve)
-            .map_err(|name| Error::Message(format!("secret `{name}` is not set")))?;
+            .map_err(|name| Error::SecretNotSet { name })?;
         let sensitive = output.sensitive();
         shown.push((name.clone(), display(&value, sensitive)));
         section.insert(
@@ -74,8 +73,8 @@ fn display(value: &Json, sensitive: bool) -> String {
 }
 
 /// `ict output`.
-pub(super) fn output(config: &Config, ui: &Ui, args: &OutputArgs) -> Result<ExitCode, Error> {
-    let script: &Path = &args.file.file;
+pub(super) fn output(config: &Config, ui: &Ui, args: &OutputOptions) -> Result<ExitCode, Error> {
+    let script: &Path = &args.file;
     let dir = StateDir::for_script(script, &config.env)?;
     let state = State::load(&dir)?;
     let recorded = state
@@ -89,16 +88,16 @@ pub(super) fn output(config: &Config, ui: &Ui, args: &OutputArgs) -> Result<Exit
             let hint = model::DidYouMean::new(name, names.iter().copied())
                 .listed("recorded")
                 .when_empty("recorded: none (run `ict apply` first)");
-            return Err(Error::Message(format!(
-                "no output `{name}` was recorded in environment `{}`; {hint}",
-                config.env,
-            )));
+            return Err(Error::NoOutput {
+                name: name.clone(),
+                env: config.env.clone(),
+                hint: hint.to_string(),
+            });
         };
         // Asked for by name: a secret is read from the environment now.
         let value = reveal(&entry["value"])?;
         if args.json {
-            ui.json(&value)
-                .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+            ui.json(&value).map_err(Error::Json)?;
         } else {
             ui.out(&format!("{}\n", display(&value, false)));
         }
@@ -126,8 +125,7 @@ pub(super) fn output(config: &Config, ui: &Ui, args: &OutputArgs) -> Result<Exit
                 )
             })
             .collect();
-        ui.json(&map)
-            .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+        ui.json(&map).map_err(Error::Json)?;
     } else if shown.is_empty() {
         ui.note(&format!(
             "no outputs recorded in environment `{}` (declare them with `output(...)` and run `ict apply`)",
@@ -149,11 +147,7 @@ fn reveal(value: &Json) -> Result<Json, Error> {
         Json::String(s) => {
             let template = model::Value::from_script_string(s);
             inventory::resolve_value(&template, &|n: &str| std::env::var(n).ok(), &|_| None)
-                .map_err(|name| {
-                    Error::Message(format!(
-                        "this output holds the secret `{name}`, which is not set in the environment"
-                    ))
-                })?
+                .map_err(|name| Error::OutputSecretNotSet { name })?
         }
         Json::Array(items) => Json::Array(items.iter().map(reveal).collect::<Result<_, _>>()?),
         Json::Object(map) => Json::Object(

@@ -16,8 +16,9 @@ use super::doctor::Skipped;
 use super::hosts::{self, Host as FleetHost};
 use super::infra;
 use super::{evaluate, Error};
-use crate::cli::{PipelineCommand, PipelineRunArgs, PipelineStatusArgs, RollbackArgs, SshArgs};
-use crate::config::Config;
+use crate::config::{
+    Config, PipelineCommand, PipelineRunOptions, PipelineStatusOptions, RollbackOptions, SshOptions,
+};
 use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
 use crate::model::{pattern, Desired, Pipeline, PipelineEnv};
@@ -56,15 +57,14 @@ pub(super) struct Deployer<'a> {
     pub(super) stage_timeout: Duration,
 }
 
-fn run_command(config: &Config, ui: &Ui, args: &PipelineRunArgs) -> Result<ExitCode, Error> {
-    let timeout = Duration::from_secs(args.stage_timeout.max(1));
-    let target = (args.file.file.as_path(), args.name.as_str());
+fn run_command(config: &Config, ui: &Ui, args: &PipelineRunOptions) -> Result<ExitCode, Error> {
+    let target = (args.file.as_path(), args.name.as_str());
     with_deployer(
         config,
         ui,
         target,
         &args.ssh,
-        timeout,
+        args.stage_timeout,
         async |deployer, pipeline, env| {
             let refs = git::ls_remote(&pipeline.repo, Duration::from_secs(60)).await?;
             let resolved = git::resolve(&refs, env, args.git_ref.as_deref())?;
@@ -73,9 +73,13 @@ fn run_command(config: &Config, ui: &Ui, args: &PipelineRunArgs) -> Result<ExitC
     )
 }
 
-pub(super) fn rollback(config: &Config, ui: &Ui, args: &RollbackArgs) -> Result<ExitCode, Error> {
+pub(super) fn rollback(
+    config: &Config,
+    ui: &Ui,
+    args: &RollbackOptions,
+) -> Result<ExitCode, Error> {
     let timeout = Duration::from_secs(600);
-    let target = (args.file.file.as_path(), args.name.as_str());
+    let target = (args.file.as_path(), args.name.as_str());
     with_deployer(
         config,
         ui,
@@ -94,7 +98,7 @@ fn with_deployer(
     config: &Config,
     ui: &Ui,
     (script, name): (&Path, &str),
-    ssh: &SshArgs,
+    ssh: &SshOptions,
     stage_timeout: Duration,
     work: impl AsyncFnOnce(&Deployer<'_>, &Pipeline, &PipelineEnv) -> Result<Record, Error>,
 ) -> Result<ExitCode, Error> {
@@ -127,8 +131,8 @@ fn with_deployer(
     })
 }
 
-fn status(config: &Config, ui: &Ui, args: &PipelineStatusArgs) -> Result<ExitCode, Error> {
-    let script = &args.file.file;
+fn status(config: &Config, ui: &Ui, args: &PipelineStatusOptions) -> Result<ExitCode, Error> {
+    let script = &args.file;
     let evaluated = evaluate(config, ui, script)?;
     let desired = &evaluated.desired;
     if let Some(name) = &args.name {
@@ -149,8 +153,7 @@ fn status(config: &Config, ui: &Ui, args: &PipelineStatusArgs) -> Result<ExitCod
                 (p.name.clone(), history)
             })
             .collect();
-        ui.json(&all)
-            .map_err(|e| Error::Message(format!("cannot write JSON: {e}")))?;
+        ui.json(&all).map_err(Error::Json)?;
         return Ok(ExitCode::Success);
     }
     if chosen.is_empty() {
@@ -183,23 +186,25 @@ fn find<'a>(
 ) -> Result<(&'a Pipeline, &'a PipelineEnv), Error> {
     let Some(pipeline) = desired.pipelines.get(name) else {
         let names: Vec<&str> = desired.pipelines.keys().map(String::as_str).collect();
-        return Err(Error::Message(if names.is_empty() {
-            format!("{} declares no pipelines", script.display())
+        return Err(if names.is_empty() {
+            Error::NoPipelines {
+                file: script.to_path_buf(),
+            }
         } else {
-            format!(
-                "no pipeline `{name}` in {}; declared: {}",
-                script.display(),
-                names.join(", ")
-            )
-        }));
+            Error::UnknownPipeline {
+                name: name.to_owned(),
+                file: script.to_path_buf(),
+                declared: names.join(", "),
+            }
+        });
     };
     let environment = pipeline.environments.get(&desired.env).ok_or_else(|| {
         let envs: Vec<&str> = pipeline.environments.keys().map(String::as_str).collect();
-        Error::Message(format!(
-            "pipeline `{name}` does not deploy to environment `{}`; choose one with --env: {}",
-            desired.env,
-            envs.join(", ")
-        ))
+        Error::PipelineEnvironment {
+            name: name.to_owned(),
+            env: desired.env.clone(),
+            environments: envs.join(", "),
+        }
     })?;
     Ok((pipeline, environment))
 }
@@ -324,10 +329,10 @@ impl Deployer<'_> {
         let mut secrets = Vec::new();
         for host in fleet.iter().filter(|h| selected.contains(&h.name.as_str())) {
             let (Some(target), Some(ip)) = (host.target(), host.ip.clone()) else {
-                return Err(Error::Message(format!(
-                    "server `{}` has no address yet; create it first with `ict run`",
-                    host.name
-                )));
+                return Err(Error::NoAddress {
+                    role: "server",
+                    name: host.name.clone(),
+                });
             };
             let mut vars = vec![
                 ("ICT_PIPELINE".to_owned(), pipeline.name.clone()),
@@ -339,10 +344,8 @@ impl Deployer<'_> {
                 ("ICT_COMMIT".to_owned(), resolved.commit.clone()),
             ];
             for (key, value) in &pipeline.env {
-                let json =
-                    crate::inventory::resolve_value(value, &secret, &resolve).map_err(|name| {
-                        Error::Message(format!("secret `{name}` is not set in the environment"))
-                    })?;
+                let json = crate::inventory::resolve_value(value, &secret, &resolve)
+                    .map_err(|name| Error::SecretNotSet { name })?;
                 let text = match json {
                     serde_json::Value::String(s) => s,
                     other => other.to_string(),
@@ -454,11 +457,7 @@ impl trigger::Runner for Deployer<'_> {
     async fn deploy(&self, pipeline: &Pipeline, resolved: &Resolved) -> Result<Outcome, String> {
         match Deployer::deploy(self, pipeline, resolved).await {
             Ok(record) => Ok(record.outcome),
-            Err(e) => {
-                let mut text = String::new();
-                e.render(self.ui, &mut text);
-                Err(text.trim().to_owned())
-            }
+            Err(e) => Err(self.ui.report_text(&e).trim().to_owned()),
         }
     }
 }
@@ -477,29 +476,28 @@ fn no_rollback_target(
         .take(keep)
         .map(|r| r.release.clone())
         .collect();
-    Error::Message(match (to, miss) {
+    match (to, miss) {
         (Some(id), NoTarget::Ambiguous(matches)) => {
             let matches: Vec<String> = matches
                 .iter()
                 .map(|r| format!("{} (commit {})", r.release, short_commit(&r.commit)))
                 .collect();
-            format!(
-                "`{id}` matches several kept releases of `{}`: {}; give more of the release id or commit",
-                pipeline.name,
-                matches.join(", ")
-            )
+            Error::AmbiguousRelease {
+                to: id.to_owned(),
+                pipeline: pipeline.name.clone(),
+                matches: matches.join(", "),
+            }
         }
-        (Some(id), NoTarget::NotFound) => format!(
-            "`{id}` is not a kept release (or its commit) of `{}`; kept: {}",
-            pipeline.name,
-            list(&kept)
-        ),
-        (None, _) => format!(
-            "`{}` has no kept release before the current one; kept: {}",
-            pipeline.name,
-            list(&kept)
-        ),
-    })
+        (Some(id), NoTarget::NotFound) => Error::UnknownRelease {
+            to: id.to_owned(),
+            pipeline: pipeline.name.clone(),
+            kept: list(&kept),
+        },
+        (None, _) => Error::NoEarlierRelease {
+            pipeline: pipeline.name.clone(),
+            kept: list(&kept),
+        },
+    }
 }
 
 /// Changes the pipeline's history in the state, durably.

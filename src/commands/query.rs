@@ -12,7 +12,6 @@ use std::time::Duration;
 use super::hosts::{self, Host};
 use super::infra::{make_plan, open_store};
 use super::{deploy, Error};
-use crate::cli::ScopeArgs;
 use crate::config::Config;
 use crate::connect::Connection;
 use crate::model::{pattern, Desired, Sources};
@@ -34,7 +33,14 @@ pub(crate) async fn plan(
     let dir = StateDir::for_script(script, &config.env)?;
     let state = State::load(&dir)?;
     let evaluated = evaluated(desired, sources);
-    let (plan, _) = make_plan(conn, &evaluated, desired, &state, &ScopeArgs::default()).await?;
+    let (plan, _) = make_plan(
+        conn,
+        &evaluated,
+        desired,
+        &state,
+        &crate::config::Scope::default(),
+    )
+    .await?;
     Ok(plan)
 }
 
@@ -55,7 +61,7 @@ pub(crate) async fn plan_locked(
         &evaluated,
         desired,
         store.state(),
-        &ScopeArgs::default(),
+        &crate::config::Scope::default(),
     )
     .await;
     match planned {
@@ -129,9 +135,9 @@ pub(crate) async fn exec(
         .map(str::to_owned)
         .collect();
     if selected.is_empty() {
-        return Err(Error::Message(format!(
-            "`{limit}` matches no declared server"
-        )));
+        return Err(Error::PatternMatchesNothing {
+            pattern: limit.to_owned(),
+        });
     }
     let auth = hosts::auth(None, desired, script)?;
     let dir = StateDir::for_script(script, &config.env)?;
@@ -172,28 +178,13 @@ pub(crate) async fn exec(
 /// A one-line description of `error` with its hint, for a REPL diagnostic.
 pub(crate) fn describe(error: &Error) -> String {
     use miette::Diagnostic as _;
-    let help = match error {
-        Error::State(e) => e.help().map(|h| h.to_string()),
-        Error::Provider(e) => e.help().map(|h| h.to_string()),
-        Error::Ssh(e) => e.help().map(|h| h.to_string()),
-        Error::HostList(e) => e.help().map(|h| h.to_string()),
-        Error::Emulator(e) => e.help().map(|h| h.to_string()),
-        Error::Daemon(e) => e.help().map(|h| h.to_string()),
-        Error::Ansible(e) => e.help().map(|h| h.to_string()),
-        Error::Watch(e) => e.help().map(|h| h.to_string()),
-        Error::Pipeline(e) => e.help().map(|h| h.to_string()),
-        Error::Message(_) => None,
-        Error::Script(failure) => {
-            let first = failure
-                .problems
-                .iter()
-                .find(|p| !p.is_warning())
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            return format!("what is declared has problems: {first} (`:check` shows them all)");
-        }
-    };
-    match help {
+    if let Error::Script(problems) = error {
+        return format!(
+            "what is declared has problems: {} (`:check` shows them all)",
+            problems.first_error()
+        );
+    }
+    match error.help() {
         Some(help) => format!("{error} (hint: {help})"),
         None => error.to_string(),
     }

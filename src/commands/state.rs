@@ -60,17 +60,19 @@ fn resolve_address(state: &crate::state::State, name: &str) -> Result<Address, E
             let hint = crate::model::DidYouMean::new(name, all.iter().map(String::as_str))
                 .listed("known")
                 .when_empty("known: nothing");
-            Err(Error::Message(format!(
-                "the state knows no `{name}`; {hint}"
-            )))
+            Err(Error::NotInState {
+                name: name.to_owned(),
+                hint: hint.to_string(),
+            })
         }
-        many => Err(Error::Message(format!(
-            "`{name}` is ambiguous: {}; give the full address",
-            many.iter()
+        many => Err(Error::AmbiguousName {
+            name: name.to_owned(),
+            matches: many
+                .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
-                .join(", ")
-        ))),
+                .join(", "),
+        }),
     }
 }
 
@@ -85,18 +87,15 @@ pub(super) fn mv(
     let result = resolve_address(store.state(), from).and_then(|from| {
         let to = match to.parse::<Address>() {
             Ok(address) if address.kind() == from.kind() => address,
-            Ok(address) => {
-                return Err(Error::Message(format!(
-                    "cannot move {from} to {address}: a move keeps the kind of object"
-                )))
-            }
-            Err(_) => Address::new(from.kind(), to)
-                .map_err(|e| Error::Message(format!("`{to}` is not a name: {e}")))?,
+            Ok(address) => return Err(Error::MoveChangesKind { from, to: address }),
+            Err(_) => Address::new(from.kind(), to).map_err(|error| Error::NotAName {
+                name: to.to_owned(),
+                what: "name",
+                error,
+            })?,
         };
         if store.state().resource(&to).is_some() {
-            return Err(Error::Message(format!(
-                "{to} is already owned; `ict state forget` it first if it is stale"
-            )));
+            return Err(Error::AlreadyOwned { address: to });
         }
         let id = store.state().resource(&from).map(|r| r.id);
         store.commit(|state| Ok(state.rename(&from, &to)))?;
@@ -133,16 +132,20 @@ pub(super) fn import(
             ];
             let found: Vec<&str> = kinds.iter().filter(|(_, y)| *y).map(|(k, _)| *k).collect();
             match found.as_slice() {
-                [kind] => Address::new(kind, name).map_err(|e| Error::Message(e.to_string()))?,
+                [kind] => Address::new(kind, name).map_err(|error| Error::NotAName {
+                    name: name.to_owned(),
+                    what: "name",
+                    error,
+                })?,
                 [] => {
-                    return Err(Error::Message(format!(
-                        "the script declares no server, network or SSH key named `{name}`"
-                    )))
+                    return Err(Error::NotDeclared {
+                        name: name.to_owned(),
+                    })
                 }
                 _ => {
-                    return Err(Error::Message(format!(
-                        "several kinds are named `{name}`; give the address (`server.{name}`)"
-                    )))
+                    return Err(Error::SeveralKinds {
+                        name: name.to_owned(),
+                    })
                 }
             }
         }
@@ -152,9 +155,9 @@ pub(super) fn import(
         "network" => Kinds::NETWORKS,
         "ssh_key" => Kinds::SSH_KEYS,
         other => {
-            return Err(Error::Message(format!(
-                "ict cannot import a {other}; servers, networks and SSH keys can be imported"
-            )))
+            return Err(Error::NotImportable {
+                kind: other.to_owned(),
+            })
         }
     };
     let runtime = infra::runtime()?;
@@ -182,10 +185,10 @@ pub(super) fn import(
             .map(|k| k.title.clone()),
     };
     let Some(cloud_name) = found else {
-        return Err(Error::Message(format!(
-            "there is no {} with ID {id} in the account (`ict cloud ...` lists them)",
-            address.kind()
-        )));
+        return Err(Error::NoSuchId {
+            kind: address.kind().to_owned(),
+            id,
+        });
     };
     let mut store = infra::open_store(config, ui, script, "state import")?;
     let taken = store
@@ -194,9 +197,7 @@ pub(super) fn import(
         .map(|(a, _)| a.clone())
         .or_else(|| store.state().resource(&address).map(|_| address.clone()));
     let result = match taken {
-        Some(owner) => Err(Error::Message(format!(
-            "{owner} is already owned by ict; `ict state forget` it first"
-        ))),
+        Some(owner) => Err(Error::AlreadyOwned { address: owner }),
         None => store
             .commit(|state| {
                 state.record_adopted(&address, id, serde_json::json!({ "adopted": true }));

@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use super::infra::{make_plan, runtime};
 use super::{evaluate, Error};
-use crate::cli::{ScopeArgs, WatchArgs};
-use crate::config::Config;
+use crate::config::{Config, Scope, WatchOptions};
 use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
 use crate::script::Evaluated;
@@ -22,18 +21,10 @@ use crate::watch::{Drift, Event, FileSource, Sample, Settings, Source, Watch};
 /// Environment variable naming a JSON file of figures to watch instead of scraping.
 const SOURCE_VAR: &str = "ICT_WATCH_SOURCE";
 
-pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCode, Error> {
-    let interval = Duration::try_from_secs_f64(args.interval)
-        .ok()
-        .filter(|d| *d >= Duration::from_millis(10))
-        .ok_or_else(|| {
-            Error::Message(format!(
-                "--interval must be a number of seconds of at least 0.01, not {}",
-                args.interval
-            ))
-        })?;
-    let evaluated = evaluate(config, ui, &args.file.file)?;
-    let dir = StateDir::for_script(&args.file.file, &config.env)?;
+pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<ExitCode, Error> {
+    let interval = args.interval;
+    let evaluated = evaluate(config, ui, &args.file)?;
+    let dir = StateDir::for_script(&args.file, &config.env)?;
     let file_source = std::env::var_os(SOURCE_VAR).map(|path| FileSource {
         path: PathBuf::from(path),
     });
@@ -49,7 +40,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCo
             Some(addr) => Some(
                 tokio::net::TcpListener::bind(addr)
                     .await
-                    .map_err(|e| Error::Message(format!("cannot listen on {addr}: {e}")))?,
+                    .map_err(|error| Error::Listen { addr, error })?,
             ),
             None => None,
         };
@@ -60,7 +51,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCo
             .any(|p| p.environments.contains_key(&config.env));
         let needs_cloud = args.drift_every > 0 || file_source.is_none() || pipelines;
         let conn = if needs_cloud {
-            let conn = connect::connect(config.provider, &args.file.file).await?;
+            let conn = connect::connect(config.provider, &args.file).await?;
             ui.note(&conn.banner);
             Some(conn)
         } else {
@@ -71,7 +62,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCo
             (None, Some(conn)) => {
                 let fleet = super::metrics::Fleet::prepare(
                     config,
-                    &args.file.file,
+                    &args.file,
                     &evaluated.desired,
                     &args.scrape,
                     conn,
@@ -82,7 +73,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCo
                     previous: tokio::sync::Mutex::new(Vec::new()),
                     lookup: Lookup {
                         config,
-                        script: &args.file.file,
+                        script: &args.file,
                         desired: &evaluated.desired,
                         conn,
                     },
@@ -127,7 +118,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCo
             let auth = match super::hosts::auth(
                 args.scrape.ssh.identity.as_deref(),
                 &evaluated.desired,
-                &args.file.file,
+                &args.file,
             ) {
                 Ok(auth) => auth,
                 Err(e) => {
@@ -138,7 +129,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCo
             let deployer = super::pipeline::Deployer {
                 config,
                 ui,
-                script: &args.file.file,
+                script: &args.file,
                 desired: &evaluated.desired,
                 conn,
                 auth,
@@ -172,7 +163,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchArgs) -> Result<ExitCo
         if let Either::Scrape(scrape) = &source {
             let fleet = scrape.fleet.lock().await;
             fleet.scraper.close().await;
-            fleet.save_pins(config, ui, &args.file.file);
+            fleet.save_pins(config, ui, &args.file);
         }
         if let Some(conn) = conn {
             conn.close().await;
@@ -216,7 +207,7 @@ impl Drift for PlanDrift<'_> {
             self.evaluated,
             &self.evaluated.desired,
             &state,
-            &ScopeArgs::default(),
+            &Scope::default(),
         )
         .await
         .map_err(|e| e.to_string())?;

@@ -16,12 +16,11 @@ use super::types::{Domain, Record};
 pub(crate) const DNS_QUIRK_ENV: &str = "ICT_EMULATOR_DNS_QUIRK";
 
 /// Which of the observed shapes the emulator's DNS answers take.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum DnsQuirk {
     /// No quirk: TXT `Text` quoted with a trailing space (`"\"value\" "`), as
     /// certbot-dns-onecloud relies on; record creation answers with the record.
     #[default]
-    #[value(name = "none")]
     Off,
     /// As go-acme/lego's fixtures show: TXT `Text` bare, and record creation answers with a
     /// list holding the record.
@@ -35,9 +34,12 @@ impl DnsQuirk {
         let Some(value) = value else {
             return Ok(DnsQuirk::Off);
         };
-        <DnsQuirk as clap::ValueEnum>::from_str(value, true).map_err(|_| {
-            format!("{DNS_QUIRK_ENV}={value} is not a DNS quirk (expected none or lego)")
-        })
+        [DnsQuirk::Off, DnsQuirk::Lego]
+            .into_iter()
+            .find(|quirk| quirk.name().eq_ignore_ascii_case(value))
+            .ok_or_else(|| {
+                format!("{DNS_QUIRK_ENV}={value} is not a DNS quirk (expected none or lego)")
+            })
     }
 
     /// Its `--dns-quirk` name (`none`, `lego`).

@@ -16,7 +16,6 @@
 //! logs with `tracing`.
 
 mod account;
-mod args;
 mod catalogue;
 mod clock;
 pub mod daemon;
@@ -36,6 +35,7 @@ mod reply;
 mod router;
 mod servers;
 mod sshd;
+mod standalone;
 mod tasks;
 mod types;
 mod world;
@@ -51,14 +51,15 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Mutex};
 use tokio::task::JoinHandle;
 
-pub(crate) use args::stop_signal;
-pub use args::{run_until_signal, EmulatorArgs, EmulatorCommand, EmulatorCommandArgs, ProjectArgs};
 pub use dns_shape::DnsQuirk;
+pub(crate) use dns_shape::DNS_QUIRK_ENV;
 pub use error::EmulatorError;
 pub use events::{ServerEvent, ServerHooks, ServerInfo};
 pub use faults::Fault;
 pub use node_exporter::NODE_EXPORTER_PORT;
 pub use sshd::{ssh_server_dir, sshd_program, SshUnavailable};
+pub use standalone::run_until_signal;
+pub(crate) use standalone::stop_signal;
 
 /// How the emulator behaves. `Default` is a fresh in-memory account with 2 s tasks.
 #[derive(Clone)]

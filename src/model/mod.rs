@@ -37,7 +37,7 @@ pub use playbook::Playbook;
 pub use server::{defaults, Adopt, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server};
 pub use span::{SourceFile, SourceId, Sources, Span};
 pub use ssh_key::SshKey;
-pub use suggest::{choices, suggest, unknown_name, DidYouMean};
+pub use suggest::{choices, suggest, unknown_name, DidYouMean, UnknownName};
 pub use validate::validate;
 pub use value::{secret_token, Part, Placeholder, Style, Value, KNOWN_AFTER_APPLY, SENSITIVE};
 

@@ -125,20 +125,28 @@ impl fmt::Display for DidYouMean<'_> {
     }
 }
 
-/// Checks names given on the command line with `flag` (`--target`) against `known`
-/// (addresses such as `server.web-1`, or plain names): each must be one of them, or the name in
-/// an address. The first that is not makes a message with a did-you-mean.
-pub fn unknown_name(flag: &str, given: &[String], known: &[String]) -> Result<(), String> {
+/// A name given on the command line that matches nothing, with a did-you-mean or the choices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownName {
+    pub name: String,
+    /// "did you mean `web-1`?", or the choices there are.
+    pub choices: String,
+}
+
+/// Checks names given on the command line (`--target`) against `known` (addresses such as
+/// `server.web-1`, or plain names): each must be one of them, or the name in an address. The
+/// first that is not is returned, with a did-you-mean.
+pub fn unknown_name(given: &[String], known: &[String]) -> Result<(), UnknownName> {
     let names = known
         .iter()
         .map(|k| k.split_once('.').map_or(k.as_str(), |(_, n)| n));
     let matches = |name: &String| known.contains(name) || names.clone().any(|n| n == name);
     match given.iter().find(|name| !matches(name)) {
         None => Ok(()),
-        Some(name) => Err(format!(
-            "`{flag} {name}` matches nothing; {}",
-            choices(name, known.iter().map(String::as_str).chain(names))
-        )),
+        Some(name) => Err(UnknownName {
+            name: name.clone(),
+            choices: choices(name, known.iter().map(String::as_str).chain(names)),
+        }),
     }
 }
 
@@ -188,25 +196,32 @@ mod tests {
     #[test]
     fn command_line_names_match_a_name_or_an_address() {
         let known = ["server.web-1".to_owned(), "network.lan".to_owned()];
-        let unknown = |n: &str| super::unknown_name("--target", &[n.to_owned()], &known).err();
+        let unknown = |n: &str| {
+            super::unknown_name(&[n.to_owned()], &known)
+                .err()
+                .map(|e| format!("{}: {}", e.name, e.choices))
+        };
         assert_eq!(unknown("web-1"), None);
         assert_eq!(unknown("network.lan"), None);
         assert_eq!(
             unknown("wbe-1").as_deref(),
-            Some("`--target wbe-1` matches nothing; did you mean `web-1`?")
+            Some("wbe-1: did you mean `web-1`?")
         );
         assert_eq!(
             unknown("netwrok.lan").as_deref(),
-            Some("`--target netwrok.lan` matches nothing; did you mean `network.lan`?")
+            Some("netwrok.lan: did you mean `network.lan`?")
         );
         assert_eq!(
             unknown("zzz").as_deref(),
-            Some("`--target zzz` matches nothing; choose from: lan, network.lan, server.web-1, web-1")
+            Some("zzz: choose from: lan, network.lan, server.web-1, web-1")
         );
         let servers = ["web-1".to_owned()];
         assert_eq!(
-            super::unknown_name("--replace", &["server.web-1".to_owned()], &servers),
-            Err("`--replace server.web-1` matches nothing; did you mean `web-1`?".to_owned())
+            super::unknown_name(&["server.web-1".to_owned()], &servers),
+            Err(super::UnknownName {
+                name: "server.web-1".to_owned(),
+                choices: "did you mean `web-1`?".to_owned()
+            })
         );
     }
 

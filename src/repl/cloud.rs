@@ -347,7 +347,7 @@ impl Cloud {
     pub(super) fn make_plan(&self, declared: &Declared) -> Result<crate::reconcile::Plan, String> {
         let desired = declared
             .check()
-            .map_err(|failure| commands::describe(&Error::Script(failure)))?;
+            .map_err(|failure| commands::describe(&Error::from(failure)))?;
         let sources = declared.sources();
         let config = self.config_copy();
         let script = self.script.clone();
@@ -390,10 +390,15 @@ impl Cloud {
             name: name.to_owned(),
             ip: ip.to_string(),
         };
+        let server = name.to_owned();
         let figures = self.wait(
             &format!("scraping {name}"),
             Some(QUERY_TIMEOUT),
-            async move { source(target).await.map_err(Error::Message) },
+            async move {
+                source(target)
+                    .await
+                    .map_err(|reason| Error::Unscraped { server, reason })
+            },
         )?;
         Ok(figures
             .into_iter()
@@ -403,17 +408,7 @@ impl Cloud {
 
     /// A copy of the configuration for queries (which own what they use).
     pub(super) fn config_copy(&self) -> Config {
-        Config {
-            env: self.config.env.clone(),
-            vars: self.config.vars.clone(),
-            time_limit: self.config.time_limit,
-            color: self.config.color,
-            verbosity: self.config.verbosity,
-            provider: self.config.provider,
-            command: crate::cli::Command::Check(crate::cli::FileArgs {
-                file: self.script.clone(),
-            }),
-        }
+        self.config.clone()
     }
 }
 

@@ -96,17 +96,7 @@ fn start_cloud(config: &Config, ui: &Ui, file: Option<&Path>) -> Option<Rc<Cloud
             return None;
         }
     };
-    let config = Config {
-        env: config.env.clone(),
-        vars: config.vars.clone(),
-        time_limit: config.time_limit,
-        color: config.color,
-        verbosity: config.verbosity,
-        provider: config.provider,
-        command: crate::cli::Command::Repl {
-            file: file.map(Path::to_path_buf),
-        },
-    };
+    let config = config.clone();
     let script = file.unwrap_or(Path::new(DEFAULT_SCRIPT));
     let spinner = std::io::stderr().is_terminal();
     let cloud = Cloud::new(live, config, ui.clone(), script, spinner);

@@ -8,6 +8,7 @@ pub(crate) mod api;
 mod engine;
 mod error;
 mod locate;
+mod problems;
 mod resolver;
 pub mod session;
 mod stdlib;
@@ -21,6 +22,7 @@ use indexmap::IndexMap;
 
 pub use engine::{MAX_CALL_LEVELS, MAX_OPERATIONS, TIME_LIMIT};
 pub use error::{Problem, ScriptError};
+pub use problems::{located, Problems};
 pub use session::Session;
 pub use stdlib::{playbook as stdlib_playbook, PLAYBOOK_PREFIX as STDLIB_PLAYBOOK_PREFIX};
 

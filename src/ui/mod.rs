@@ -1,6 +1,6 @@
 //! The only place that prints: diagnostics, tables, graphs, colour (`NO_COLOR`, `--no-color`)
-//! and the log subscriber. May depend on `model`, `script` and the command error types; nothing
-//! else in ict writes to stdout or stderr.
+//! and the log subscriber. May depend on `model`, `script` and the types it shows; errors it
+//! knows only as `miette::Diagnostic`. Nothing else in ict writes to stdout or stderr.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -21,12 +21,11 @@ pub mod top;
 
 use std::io::{self, Write};
 
-use crate::commands::Error;
 use crate::config::Config;
 use crate::state::{Broken, Liveness, LockStatus, StateDir};
 
 pub use apply::ApplyProgress;
-pub use diagnostic::{render_diagnostic, render_problem};
+pub use diagnostic::{render_diagnostic, render_problem, render_report};
 pub use escape::{escape, escape_lines};
 pub use exec::ExecStyle;
 pub use table::Table;
@@ -42,16 +41,9 @@ pub struct Ui {
 impl Ui {
     /// Output settings from the validated configuration.
     pub fn new(config: &Config) -> Ui {
-        let daemon = matches!(
-            &config.command,
-            crate::cli::Command::Emulator(crate::emulator::EmulatorCommandArgs {
-                command: Some(crate::emulator::EmulatorCommand::Daemon { .. }),
-                ..
-            })
-        );
         Ui {
             color: config.color && io::IsTerminal::is_terminal(&io::stderr()),
-            timestamps: daemon,
+            timestamps: config.log_times,
         }
     }
 
@@ -83,11 +75,16 @@ impl Ui {
         };
     }
 
-    /// Prints a command's error: every diagnostic it carries, then a one-line summary.
-    pub fn report(&self, error: &Error) {
+    /// Prints the error a command failed with (see [`render_report`]).
+    pub fn report(&self, error: &dyn miette::Diagnostic) {
+        eprint!("{}", self.report_text(error));
+    }
+
+    /// The error a command failed with, rendered as [`Ui::report`] prints it.
+    pub fn report_text(&self, error: &dyn miette::Diagnostic) -> String {
         let mut out = String::new();
-        error.render(self, &mut out);
-        eprint!("{out}");
+        render_report(error, self.color, &mut out);
+        out
     }
 
     /// Writes text to standard output. A closed pipe (`ict graph | head`) is not an error.

@@ -84,7 +84,8 @@ fn power_with_a_limit_that_matches_nothing_says_so_and_fails() {
     assert_eq!(out.stdout, "");
     assert_eq!(
         out.stderr,
-        "error: `--limit db-*` matches no server in infra.ict\n"
+        "ict::command::limit\n\n  × `--limit db-*` matches no server in infra.ict\n  help: a \
+         pattern is a name, a group, a glob or a combination: `web`, `web-*`, `web:!web-3`\n"
     );
 }
 

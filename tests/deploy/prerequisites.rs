@@ -189,12 +189,16 @@ async fn run_against_the_cloud_refuses_without_ansible_before_it_changes_anythin
         .expect("run ict");
     let out = crate::reconcile::outcome(output);
     assert_exit(&out, 1);
+    let error = out
+        .stderr
+        .find("ict::command::no_ansible")
+        .map(|at| &out.stderr[at..]);
     assert_eq!(
-        out.stderr.lines().last(),
+        error.map(crate::test::unwrapped).as_deref(),
         Some(
-            "error: the script declares 1 playbook but ansible-playbook is not on PATH; nothing \
-             was changed. Install it with `python3 -m pip install ansible-core`, or change only \
-             the cloud with `ict apply`"
+            "ict::command::no_ansible × the script declares 1 playbook but ansible-playbook is not \
+             on PATH; nothing was changed help: install it with `python3 -m pip install \
+             ansible-core`, or change only the cloud with `ict apply`"
         ),
         "{}",
         out.stderr

@@ -25,39 +25,34 @@ pub(super) fn prepare(
     };
     let selected = pattern::select(&db.host, desired);
     let [name] = selected.as_slice() else {
-        return Err(Error::Message(format!(
-            "the database host `{}` of pipeline `{}` must select one server, not {}",
-            db.host,
-            pipeline.name,
-            selected.len()
-        )));
+        return Err(Error::DatabaseHost {
+            host: db.host.clone(),
+            pipeline: pipeline.name.clone(),
+            count: selected.len(),
+        });
     };
     let server = fleet.iter().find(|h| h.name == *name);
     let (Some(target), Some(ip)) = (
         server.and_then(FleetHost::target),
         server.and_then(|h| h.ip.clone()),
     ) else {
-        return Err(Error::Message(format!(
-            "database server `{name}` has no address yet; create it first with `ict run`"
-        )));
+        return Err(Error::NoAddress {
+            role: "database server",
+            name: (*name).to_owned(),
+        });
     };
     let password = if let Some(value) = &db.password {
         let secret = |n: &str| std::env::var(n).ok();
-        let json = crate::inventory::resolve_value(value, &secret, &|_| None).map_err(|name| {
-            Error::Message(format!("secret `{name}` is not set in the environment"))
-        })?;
+        let json = crate::inventory::resolve_value(value, &secret, &|_| None)
+            .map_err(|name| Error::SecretNotSet { name })?;
         match json {
             serde_json::Value::String(s) => s,
             other => other.to_string(),
         }
     } else {
         let file = database::password_file(state_dir, &pipeline.name);
-        database::generated_password(&file).map_err(|e| {
-            Error::Message(format!(
-                "cannot keep the database password in {}: {e}",
-                file.display()
-            ))
-        })?
+        database::generated_password(&file)
+            .map_err(|error| Error::DatabasePassword { path: file, error })?
     };
     let url = database::url(db, &ip, &password);
     let clients: Vec<String> = hosts
