@@ -164,7 +164,14 @@ server("web-1", #{ cpu: 1, ram: 1024, disk: 20, ssh_keys: [k] });
             .spawn()
             .expect("ict exec");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while process_tree(pid).len() < 3 {
+        // The machine's own processes are there from the start: wait for the command itself.
+        let running_sleep = || {
+            process_tree(pid).iter().any(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|comm| comm.trim() == "sleep")
+            })
+        };
+        while !running_sleep() {
             assert!(Instant::now() < deadline, "no session below the daemon");
             std::thread::sleep(Duration::from_millis(20));
         }
