@@ -8,6 +8,7 @@
 //! [`config::Config`] and [`config::Command`], executes the command and turns the outcome into an exit code.
 
 pub mod ansible;
+pub mod app;
 pub mod atomic;
 pub mod cli;
 pub mod commands;

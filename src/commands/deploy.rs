@@ -6,20 +6,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::doctor::{self, Skipped};
-use super::hosts::{self, Host};
-use super::infra::{self, Converge};
-use super::{evaluate, metrics, Error};
+use super::infra::{Converge, Mode};
+use super::show_warnings;
+use super::{metrics, Error};
 use crate::ansible;
+use crate::app::doctor::{self, Skipped};
+use crate::app::hosts::{self, Host};
+use crate::app::{Project, Session};
 use crate::atomic::atomic_write;
 use crate::config::{
     Config, InventoryFormat, InventoryOptions, PowerAction, PowerOptions, RunOptions,
 };
-use crate::connect::{self, Connection};
+use crate::connect::Connection;
 use crate::exit::ExitCode;
 use crate::inventory::{self, Inventory, Scope};
 use crate::model::{pattern, Desired};
-use crate::provider::{PowerOp, Provider, ServerId};
+use crate::provider::{PowerOp, ServerId};
 use crate::reconcile;
 use crate::shell;
 use crate::ssh::{self, FanoutOptions, HostKeyVerifier};
@@ -33,14 +35,15 @@ const EMULATOR_SSH_WAIT: Duration = Duration::from_secs(5);
 
 pub(super) fn run(config: &Config, ui: &Ui, args: &RunOptions) -> Result<ExitCode, Error> {
     let script = &args.apply.file;
-    let pending = connect::start(config.provider, script);
-    let evaluated = evaluate(config, ui, script)?;
-    let runtime = infra::runtime()?;
+    let project = Project::new(config, script);
+    let pending = project.connect();
+    let evaluated = show_warnings(ui, project.evaluate()?);
+    let runtime = crate::app::runtime()?;
     runtime.block_on(async {
         let conn = pending.connect().await?;
         ui.out(&format!("{}\n\n", conn.banner));
         let opened = lacking(&conn, &evaluated.desired)
-            .and_then(|lacking| Ok((lacking, infra::open_store(config, ui, script, "run")?)));
+            .and_then(|lacking| Ok((lacking, super::locked(ui, &project, "run")?)));
         let (lacking, store) = match opened {
             Ok(opened) => opened,
             Err(e) => {
@@ -56,26 +59,28 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunOptions) -> Result<ExitCod
             ..reconcile::Options::default()
         };
         let job = Converge {
-            conn: &conn,
-            config,
+            session: Session {
+                project: &project,
+                conn: &conn,
+                evaluated: &evaluated,
+            },
             ui,
-            evaluated: &evaluated,
             desired: &evaluated.desired,
             only: None,
             scope: &args.apply.scope,
-            script,
             saved: None,
             // --check shows the plan and changes nothing in the cloud; the playbooks then run
             // in check mode on the servers that exist.
-            mode: infra::Mode {
+            mode: Mode {
                 yes: args.apply.yes,
                 json: false,
                 dry_run: args.check,
+                destroy: false,
+                run: true,
             },
             options,
-            command: "run",
         };
-        let (mut store, result) = infra::converge(&job, store).await;
+        let (mut store, result) = super::infra::converge(&job, store).await;
         let result = match result {
             Ok(ExitCode::Success) => {
                 // The servers exist: Ansible can use `.ict/<env>/inventory` from now on.
@@ -84,16 +89,7 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunOptions) -> Result<ExitCod
                         ui.note(&format!("warning: {e}"));
                     }
                 }
-                configure(
-                    &conn,
-                    ui,
-                    &evaluated.desired,
-                    &mut store,
-                    args,
-                    script,
-                    &lacking,
-                )
-                .await
+                configure(job.session, ui, &mut store, args, &lacking).await
             }
             other => other,
         };
@@ -102,10 +98,12 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunOptions) -> Result<ExitCod
                 if !args.no_metrics && !evaluated.desired.servers.is_empty() =>
             {
                 let look = metrics::Look {
-                    conn: &conn,
+                    session: Session {
+                        project: &project,
+                        conn: &conn,
+                        evaluated: &evaluated,
+                    },
                     ui,
-                    script,
-                    desired: &evaluated.desired,
                     ssh: &args.ssh,
                 };
                 look.show_all(&mut store).await;
@@ -157,17 +155,19 @@ fn lacking(conn: &Connection, desired: &Desired) -> Result<Vec<Skipped>, Error> 
 /// use `.ict/<env>/inventory` at once), for the servers that declare SSH keys; a server that
 /// cannot be reached then is a note, not a failure.
 async fn configure(
-    conn: &Connection,
+    session: Session<'_>,
     ui: &Ui,
-    desired: &Desired,
     store: &mut Store,
     args: &RunOptions,
-    script: &Path,
     lacking: &[Skipped],
 ) -> Result<ExitCode, Error> {
+    let (conn, desired, script) = (
+        session.conn,
+        &session.evaluated.desired,
+        session.project.script.as_path(),
+    );
     let playbooks = !desired.playbooks.is_empty();
-    let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await?;
-    let fleet = hosts::fleet(desired, store.state(), &observed);
+    let fleet = session.fleet(store.state()).await?;
     // The inventory lives in a private folder next to the state, removed afterwards (or, after
     // a crash, by the next command that takes the lock). It is rendered first, so that its
     // problems (a secret not set) show before any wait.
@@ -500,21 +500,25 @@ pub(super) fn inventory(
     args: &InventoryOptions,
 ) -> Result<ExitCode, Error> {
     let script = &args.file;
-    let pending = connect::start(config.provider, script);
-    let evaluated = evaluate(config, ui, script)?;
+    let (project, pending, evaluated) = super::open(config, ui, script)?;
     if args.script {
         let path = inventory_script(config, script)?;
         ui.out(&format!("{}\n", path.display()));
         return Ok(ExitCode::Success);
     }
-    let runtime = infra::runtime()?;
+    let runtime = crate::app::runtime()?;
     runtime.block_on(async {
         let conn = pending.connect().await?;
-        let dir = StateDir::for_script(script, &config.env)?;
+        let dir = project.state_dir()?;
         let state = State::load(&dir)?;
-        let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await;
+        let session = Session {
+            project: &project,
+            conn: &conn,
+            evaluated: &evaluated,
+        };
+        let fleet = session.fleet(&state).await;
         conn.close().await;
-        let fleet = hosts::fleet(&evaluated.desired, &state, &observed?);
+        let fleet = fleet?;
         let resolve = hosts::resolver(&fleet);
         let mut inv = Inventory::build(&evaluated.desired, &resolve);
         ui.inventory_warnings(&inv);
@@ -541,30 +545,9 @@ pub(super) fn inventory(
     })
 }
 
-/// Records newly pinned host keys unless another command holds the lock (then they will be
-/// pinned next time; nothing is lost but the record).
-pub(super) fn save_pins_if_unlocked(
-    config: &Config,
-    ui: &Ui,
-    script: &Path,
-    pins: &ssh::PinnedKeys,
-    fleet: &[Host],
-) {
-    match infra::open_store(config, ui, script, "exec") {
-        Ok(mut store) => {
-            if let Err(e) = hosts::save_pins(&mut store, pins, fleet) {
-                ui.note(&format!("warning: could not record host keys: {e}"));
-            }
-            let _ = store.close();
-        }
-        Err(_) => ui.note("note: the state is locked by another command; new host keys were not recorded this time"),
-    }
-}
-
 pub(super) fn power(config: &Config, ui: &Ui, args: &PowerOptions) -> Result<ExitCode, Error> {
     let script = &args.file;
-    let pending = connect::start(config.provider, script);
-    let evaluated = evaluate(config, ui, script)?;
+    let (project, pending, evaluated) = super::open(config, ui, script)?;
     let selected: Vec<String> = pattern::select(&args.limit, &evaluated.desired)
         .into_iter()
         .map(str::to_owned)
@@ -581,11 +564,11 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerOptions) -> Result<Exi
         PowerAction::Stop => PowerOp::Off,
         PowerAction::Reboot => PowerOp::Reboot,
     };
-    let runtime = infra::runtime()?;
+    let runtime = crate::app::runtime()?;
     runtime.block_on(async {
         let conn = pending.connect().await?;
         ui.out(&format!("{}\n", conn.banner));
-        let store = match infra::open_store(config, ui, script, "power") {
+        let store = match super::locked(ui, &project, "power") {
             Ok(s) => s,
             Err(e) => {
                 conn.close().await;
@@ -593,8 +576,12 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerOptions) -> Result<Exi
             }
         };
         let result = async {
-            let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await?;
-            let fleet = hosts::fleet(&evaluated.desired, store.state(), &observed);
+            let session = Session {
+                project: &project,
+                conn: &conn,
+                evaluated: &evaluated,
+            };
+            let fleet = session.fleet(store.state()).await?;
             let mut failed = false;
             let mut jobs = tokio::task::JoinSet::new();
             for host in fleet.iter().filter(|h| selected.contains(&h.name)) {

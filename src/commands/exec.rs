@@ -8,17 +8,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::deploy::save_pins_if_unlocked;
 use super::doctor::Skipped;
-use super::hosts::{self, Host};
-use super::{evaluate, infra, Error};
+use super::Error;
+use crate::app::hosts::{self, Host};
+use crate::app::Session;
 use crate::config::{Config, ExecHosts, ExecOptions};
-use crate::connect;
 use crate::exit::ExitCode;
 use crate::model::pattern;
-use crate::provider::Provider as _;
 use crate::ssh::{self, FanoutOptions, HostKeyVerifier, KnownHosts};
-use crate::state::{State, StateDir};
 use crate::ui::{ExecStyle, Ui};
 
 /// The user for `--hosts` lines that name none.
@@ -101,7 +98,7 @@ fn exec_listed(
     let auth = hosts::auth_without_script(args.ssh.identity.as_deref())?;
     let command = args.command.join(" ");
     let options = fanout_options(args);
-    let runtime = infra::runtime()?;
+    let runtime = crate::app::runtime()?;
     let results = runtime.block_on(ssh::exec_many(
         &targets, &auth, verifier, &command, &options,
     ));
@@ -131,8 +128,7 @@ fn exec_declared(
     args: &ExecOptions,
     script: &Path,
 ) -> Result<ExitCode, Error> {
-    let pending = connect::start(config.provider, script);
-    let evaluated = evaluate(config, ui, script)?;
+    let (project, pending, evaluated) = super::open(config, ui, script)?;
     let selected: Vec<String> = pattern::select(&args.limit, &evaluated.desired)
         .into_iter()
         .map(str::to_owned)
@@ -146,7 +142,7 @@ fn exec_declared(
     }
     let auth = hosts::auth(args.ssh.identity.as_deref(), &evaluated.desired, script)?;
     let command = args.command.join(" ");
-    let runtime = infra::runtime()?;
+    let runtime = crate::app::runtime()?;
     runtime.block_on(async {
         let conn = pending.connect().await?;
         if let Some(why) = conn.ssh_unavailable() {
@@ -161,10 +157,13 @@ fn exec_declared(
             ui.skipped(&[skipped], args.json);
             return Ok(ExitCode::Skipped);
         }
-        let dir = StateDir::for_script(script, &config.env)?;
-        let state = State::load(&dir)?;
-        let observed = conn.client.observe(crate::provider::Kinds::SERVERS).await;
-        let fleet = hosts::fleet(&evaluated.desired, &state, &observed?);
+        let session = Session {
+            project: &project,
+            conn: &conn,
+            evaluated: &evaluated,
+        };
+        let state = project.state()?;
+        let fleet = session.fleet(&state).await?;
         let chosen: Vec<&Host> = fleet
             .iter()
             .filter(|h| selected.contains(&h.name))
@@ -185,8 +184,8 @@ fn exec_declared(
         let options = fanout_options(args);
         let results = ssh::exec_many(&targets, &auth, verifier, &command, &options).await;
         conn.close().await;
-        if !pins.newly_pinned().is_empty() {
-            save_pins_if_unlocked(config, ui, script, &pins, &fleet);
+        for note in project.save_pins_if_unlocked(&pins, &fleet, "exec") {
+            ui.note(&note);
         }
         let failed = ui.exec_results(&results, &missing, style(args));
         for name in changed_keys(&results) {

@@ -5,30 +5,28 @@
 use std::path::Path;
 
 mod deploy;
-pub(crate) mod doctor;
 mod emulator;
-mod error;
 mod exec;
-mod hosts;
 mod infra;
 mod metrics;
 mod output;
 mod pipeline;
-pub(crate) mod query;
 mod state;
 mod watch;
 
 use crate::config::{
     CloudListing, CloudOptions, Command, Config, GraphFormat, LockCommand, StateCommand,
 };
+use crate::connect::Pending;
 use crate::exit::ExitCode;
 use crate::model::Graph;
 use crate::provider::onecloud::Client;
 use crate::script::{self, Evaluated, Failure};
 
-use crate::state::{Lock, State, StateDir};
+pub use crate::app::Error;
+use crate::app::{doctor, Locked, Project};
+use crate::state::{Lock, State, StateDir, Store};
 use crate::ui::{self, table, Ui};
-pub use error::Error;
 
 /// Runs `command`.
 pub fn execute(config: &Config, command: &Command, ui: &Ui) -> Result<ExitCode, Error> {
@@ -99,11 +97,21 @@ pub fn execute(config: &Config, command: &Command, ui: &Ui) -> Result<ExitCode, 
         }
         Command::Output(args) => output::output(config, ui, args),
         Command::State(StateCommand::ForgetHostKey { file, name }) => {
-            hosts::forget_host_key(config, ui, file, name)
+            state::forget_host_key(config, ui, file, name)
         }
         Command::Cloud(args) => cloud(config, args, ui),
         Command::Emulator(args) => emulator::emulator(ui, args),
-        Command::Doctor { json } => doctor::doctor(ui, *json),
+        Command::Doctor { json } => {
+            // Always exits 0: what is missing is in the report.
+            let features = doctor::features();
+            if *json {
+                ui.json(&serde_json::json!({ "features": features }))
+                    .map_err(Error::Json)?;
+            } else {
+                ui.doctor(&features);
+            }
+            Ok(ExitCode::Success)
+        }
         Command::Run(args) => deploy::run(config, ui, args),
         Command::Inventory(args) => deploy::inventory(config, ui, args),
         Command::Exec(args) => exec::exec(config, ui, args),
@@ -123,19 +131,41 @@ pub fn execute(config: &Config, command: &Command, ui: &Ui) -> Result<ExitCode, 
     }
 }
 
+/// Takes the environment's lock (see [`Project::lock`]), showing what taking it found.
+fn locked(ui: &Ui, project: &Project, command: &str) -> Result<Store, Error> {
+    let Locked { store, notes } = project.lock(command)?;
+    for note in notes {
+        ui.note(&note);
+    }
+    Ok(store)
+}
+
+/// Opens `script`'s project: starts reaching its provider (for the emulator, on another thread)
+/// while the script is evaluated and validated; warnings are printed, errors returned.
+fn open(config: &Config, ui: &Ui, script: &Path) -> Result<(Project, Pending, Evaluated), Error> {
+    let project = Project::new(config, script);
+    let pending = project.connect();
+    let evaluated = show_warnings(ui, project.evaluate()?);
+    Ok((project, pending, evaluated))
+}
+
 /// Evaluates and validates the script; warnings are printed, errors returned.
 fn evaluate(config: &Config, ui: &Ui, file: &Path) -> Result<Evaluated, Error> {
     evaluate_with(ui, file, config.script_options())
 }
 
 fn evaluate_with(ui: &Ui, file: &Path, options: script::Options) -> Result<Evaluated, Error> {
-    let evaluated = script::evaluate(file, options)?;
+    Ok(show_warnings(ui, script::evaluate(file, options)?))
+}
+
+/// Prints the script's warnings.
+fn show_warnings(ui: &Ui, evaluated: Evaluated) -> Evaluated {
     for warning in &evaluated.warnings {
         let mut out = String::new();
         ui::render_problem(warning, &evaluated.sources, ui.color(), &mut out);
         ui.note(&out);
     }
-    Ok(evaluated)
+    evaluated
 }
 
 /// "3 servers, 1 ssh key" (zero counts left out).
@@ -181,7 +211,7 @@ fn cloud(config: &Config, args: &CloudOptions, ui: &Ui) -> Result<ExitCode, Erro
     let project = crate::daemon::Project::find(args.project.as_deref()).map_err(Error::Project)?;
     let shown = shown_state_file(&project);
     let pending = crate::connect::start_project(config.provider, &project, shown);
-    let runtime = infra::runtime()?;
+    let runtime = crate::app::runtime()?;
     runtime.block_on(async {
         let conn = pending.connect().await?;
         ui.note(&conn.banner);

@@ -13,13 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::doctor::Skipped;
-use super::hosts::{self, Host as FleetHost};
-use super::infra;
 use super::{evaluate, Error};
+use crate::app::hosts::{self, Host as FleetHost};
+use crate::app::Session;
 use crate::config::{
     Config, PipelineCommand, PipelineRunOptions, PipelineStatusOptions, RollbackOptions, SshOptions,
 };
-use crate::connect::{self, Connection};
 use crate::exit::ExitCode;
 use crate::model::{pattern, Desired, Pipeline, PipelineEnv};
 use crate::pipeline::record::{
@@ -27,7 +26,6 @@ use crate::pipeline::record::{
 };
 use crate::pipeline::run::{self, Event, Host, Job, Report};
 use crate::pipeline::{git, notice, trigger, Resolved};
-use crate::provider::Provider as _;
 use crate::ssh::{Auth, PinnedKeys};
 use crate::state::{State, StateDir, Store, Timestamp};
 use crate::ui::{self, Ui};
@@ -48,11 +46,8 @@ pub(super) fn command(
 
 /// What a run needs besides the pipeline: who runs it, where, and how to log in.
 pub(super) struct Deployer<'a> {
-    pub(super) config: &'a Config,
+    pub(super) session: Session<'a>,
     pub(super) ui: &'a Ui,
-    pub(super) script: &'a Path,
-    pub(super) desired: &'a Desired,
-    pub(super) conn: &'a Connection,
     pub(super) auth: Auth,
     pub(super) stage_timeout: Duration,
 }
@@ -102,12 +97,11 @@ fn with_deployer(
     stage_timeout: Duration,
     work: impl AsyncFnOnce(&Deployer<'_>, &Pipeline, &PipelineEnv) -> Result<Record, Error>,
 ) -> Result<ExitCode, Error> {
-    let pending = connect::start(config.provider, script);
-    let evaluated = evaluate(config, ui, script)?;
+    let (project, pending, evaluated) = super::open(config, ui, script)?;
     let desired = &evaluated.desired;
     let (pipeline, environment) = find(desired, name, script)?;
     let auth = hosts::auth(ssh.identity.as_deref(), desired, script)?;
-    infra::runtime()?.block_on(async {
+    crate::app::runtime()?.block_on(async {
         let conn = pending.connect().await?;
         ui.note(&conn.banner);
         if let Some(why) = conn.ssh_unavailable() {
@@ -117,11 +111,12 @@ fn with_deployer(
             return Ok(ExitCode::Skipped);
         }
         let deployer = Deployer {
-            config,
+            session: Session {
+                project: &project,
+                conn: &conn,
+                evaluated: &evaluated,
+            },
             ui,
-            script,
-            desired,
-            conn: &conn,
             auth,
             stage_timeout,
         };
@@ -216,7 +211,7 @@ impl Deployer<'_> {
         pipeline: &Pipeline,
         resolved: &Resolved,
     ) -> Result<Record, Error> {
-        let mut store = infra::open_store(self.config, self.ui, self.script, "pipeline run")?;
+        let mut store = super::locked(self.ui, self.session.project, "pipeline run")?;
         let result = self.deploy_locked(&mut store, pipeline, resolved).await;
         let closed = store.close();
         let record = result?;
@@ -242,7 +237,7 @@ impl Deployer<'_> {
             .collect();
         self.ui.out(&ui::pipeline::header(
             &pipeline.name,
-            &self.desired.env,
+            &self.session.evaluated.desired.env,
             &resolved.name,
             &resolved.commit,
             &release,
@@ -266,7 +261,7 @@ impl Deployer<'_> {
         pipeline: &Pipeline,
         to: Option<&str>,
     ) -> Result<Record, Error> {
-        let mut store = infra::open_store(self.config, self.ui, self.script, "rollback")?;
+        let mut store = super::locked(self.ui, self.session.project, "rollback")?;
         let result = async {
             let history = History::load(store.state(), &pipeline.name);
             let keep = usize::try_from(pipeline.keep).unwrap_or(usize::MAX);
@@ -283,7 +278,7 @@ impl Deployer<'_> {
                 .await?;
             self.ui.out(&format!(
                 "Rolling {} ({}) back to release {}\n",
-                pipeline.name, self.desired.env, target.release
+                pipeline.name, self.session.evaluated.desired.env, target.release
             ));
             let report = run::rollback(&prepared.job, self.emitter()).await;
             self.finish(
@@ -311,18 +306,13 @@ impl Deployer<'_> {
         release: &str,
         resolved: &Resolved,
     ) -> Result<Prepared, Error> {
-        let env = &self.desired.env;
+        let env = &self.session.evaluated.desired.env;
         let hosts_pattern = pipeline
             .environments
             .get(env)
             .map_or("all", |e| e.hosts.as_str());
-        let observed = self
-            .conn
-            .client
-            .observe(crate::provider::Kinds::SERVERS)
-            .await?;
-        let fleet = hosts::fleet(self.desired, store.state(), &observed);
-        let selected = pattern::select(hosts_pattern, self.desired);
+        let fleet = self.session.fleet(store.state()).await?;
+        let selected = pattern::select(hosts_pattern, &self.session.evaluated.desired);
         let resolve = hosts::resolver(&fleet);
         let secret = |n: &str| std::env::var(n).ok();
         let mut hosts = Vec::new();
@@ -360,7 +350,7 @@ impl Deployer<'_> {
         drop(resolve);
         let database = db::prepare(
             pipeline,
-            self.desired,
+            &self.session.evaluated.desired,
             &fleet,
             store.dir().path(),
             &mut hosts,
@@ -419,7 +409,7 @@ impl Deployer<'_> {
             stages: report.stages,
         };
         update(store, &pipeline.name, |h| h.push(record.clone()))?;
-        let env = &self.desired.env;
+        let env = &self.session.evaluated.desired.env;
         self.ui
             .out(&ui::pipeline::summary(&pipeline.name, env, &record));
         let notice = notice::Notice::new(&pipeline.name, env, &record);
@@ -447,7 +437,9 @@ struct Prepared {
 
 impl trigger::Runner for Deployer<'_> {
     fn history(&self, pipeline: &str) -> History {
-        StateDir::for_script(self.script, &self.desired.env)
+        self.session
+            .project
+            .state_dir()
             .ok()
             .and_then(|dir| State::load(&dir).ok())
             .map(|state| History::load(&state, pipeline))

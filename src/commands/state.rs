@@ -1,11 +1,12 @@
 //! `ict state forget | mv | import`: change what ict owns without changing the cloud. Each
 //! takes the environment's lock and commits at once.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{evaluate, infra, Error};
+use super::{locked, Error};
+use crate::app::{hosts, Project};
 use crate::config::Config;
-use crate::connect;
 use crate::exit::ExitCode;
 use crate::provider::{Kinds, Provider as _};
 use crate::state::Address;
@@ -18,7 +19,11 @@ pub(super) fn forget(
     script: &Path,
     names: &[String],
 ) -> Result<ExitCode, Error> {
-    let mut store = infra::open_store(config, ui, script, "state forget")?;
+    let mut store = locked(
+        ui,
+        &crate::app::Project::new(config, script),
+        "state forget",
+    )?;
     let mut addresses = Vec::new();
     for name in names {
         match resolve_address(store.state(), name) {
@@ -83,7 +88,7 @@ pub(super) fn mv(
     script: &Path,
     (from, to): (&str, &str),
 ) -> Result<ExitCode, Error> {
-    let mut store = infra::open_store(config, ui, script, "state mv")?;
+    let mut store = locked(ui, &crate::app::Project::new(config, script), "state mv")?;
     let result = resolve_address(store.state(), from).and_then(|from| {
         let to = match to.parse::<Address>() {
             Ok(address) if address.kind() == from.kind() => address,
@@ -118,8 +123,7 @@ pub(super) fn import(
     script: &Path,
     (name, id): (&str, u64),
 ) -> Result<ExitCode, Error> {
-    let pending = connect::start(config.provider, script);
-    let evaluated = evaluate(config, ui, script)?;
+    let (project, pending, evaluated) = super::open(config, ui, script)?;
     let desired = &evaluated.desired;
     let address = if let Ok(address) = name.parse::<Address>() {
         address
@@ -160,7 +164,7 @@ pub(super) fn import(
             })
         }
     };
-    let runtime = infra::runtime()?;
+    let runtime = crate::app::runtime()?;
     let observed = runtime.block_on(async {
         let conn = pending.connect().await?;
         let observed = conn.client.observe(kinds).await;
@@ -190,7 +194,7 @@ pub(super) fn import(
             id,
         });
     };
-    let mut store = infra::open_store(config, ui, script, "state import")?;
+    let mut store = locked(ui, &project, "state import")?;
     let taken = store
         .state()
         .find_by_id(address.kind(), id)
@@ -212,5 +216,33 @@ pub(super) fn import(
         "Imported {} \"{cloud_name}\" (ID {id}) as {address}. Nothing changed in the cloud; `ict plan` shows what making it match the script would change.\n",
         address.kind()
     ));
+    Ok(ExitCode::Success)
+}
+
+/// `ict state forget-host-key FILE NAME`.
+pub(super) fn forget_host_key(
+    config: &Config,
+    ui: &Ui,
+    script: &Path,
+    name: &str,
+) -> Result<ExitCode, Error> {
+    let project = Project::new(config, script);
+    let store = locked(ui, &project, "state forget-host-key")?;
+    let forgotten = hosts::forget_host_key(store, name)?;
+    let mut text = format!(
+        "Forgot the host key of {name} ({}); the next connection pins the key it presents.\n",
+        forgotten.key.fingerprint
+    );
+    let path = forgotten.known_hosts.display();
+    if forgotten.removed {
+        let _ = writeln!(text, "Removed it from {path}.");
+    } else if forgotten.shared {
+        let _ = writeln!(
+            text,
+            "Another server is pinned with the same key: {path} is rewritten at the next `ict \
+             exec` or `ict run`."
+        );
+    }
+    ui.out(&text);
     Ok(ExitCode::Success)
 }

@@ -8,13 +8,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::infra::{make_plan, runtime};
-use super::{evaluate, Error};
-use crate::config::{Config, Scope, WatchOptions};
-use crate::connect::{self, Connection};
+use super::{show_warnings, Error};
+use crate::app::{Project, Session};
+use crate::config::{Config, WatchOptions};
 use crate::exit::ExitCode;
-use crate::script::Evaluated;
-use crate::state::{State, StateDir};
 use crate::ui::Ui;
 use crate::watch::{Drift, Event, FileSource, Sample, Settings, Source, Watch};
 
@@ -23,8 +20,9 @@ const SOURCE_VAR: &str = "ICT_WATCH_SOURCE";
 
 pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<ExitCode, Error> {
     let interval = args.interval;
-    let evaluated = evaluate(config, ui, &args.file)?;
-    let dir = StateDir::for_script(&args.file, &config.env)?;
+    let project = Project::new(config, &args.file);
+    let evaluated = show_warnings(ui, project.evaluate()?);
+    let dir = project.state_dir()?;
     let file_source = std::env::var_os(SOURCE_VAR).map(|path| FileSource {
         path: PathBuf::from(path),
     });
@@ -35,7 +33,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
         drift_every: args.drift_every,
         notify_timeout: Duration::from_secs(10),
     };
-    runtime()?.block_on(async {
+    crate::app::runtime()?.block_on(async {
         let listener = match args.listen {
             Some(addr) => Some(
                 tokio::net::TcpListener::bind(addr)
@@ -51,7 +49,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
             .any(|p| p.environments.contains_key(&config.env));
         let needs_cloud = args.drift_every > 0 || file_source.is_none() || pipelines;
         let conn = if needs_cloud {
-            let conn = connect::connect(config.provider, &args.file).await?;
+            let conn = project.connect().connect().await?;
             ui.note(&conn.banner);
             Some(conn)
         } else {
@@ -60,31 +58,26 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
         let source = match (file_source, &conn) {
             (Some(file), _) => Either::File(file),
             (None, Some(conn)) => {
-                let fleet = super::metrics::Fleet::prepare(
-                    config,
-                    &args.file,
-                    &evaluated.desired,
-                    &args.scrape,
+                let session = Session {
+                    project: &project,
                     conn,
-                )
-                .await?;
+                    evaluated: &evaluated,
+                };
+                let fleet = crate::app::scrape::Fleet::prepare(session, &args.scrape).await?;
                 Either::Scrape(Box::new(ScrapeSource {
                     fleet: tokio::sync::Mutex::new(fleet),
                     previous: tokio::sync::Mutex::new(Vec::new()),
-                    lookup: Lookup {
-                        config,
-                        script: &args.file,
-                        desired: &evaluated.desired,
-                        conn,
-                    },
+                    session,
                 }))
             }
             (None, None) => unreachable!("a connection is made when there is no file source"),
         };
         let drift = PlanDrift {
-            conn: conn.as_ref(),
-            evaluated: &evaluated,
-            dir: &dir,
+            session: conn.as_ref().map(|conn| Session {
+                project: &project,
+                conn,
+                evaluated: &evaluated,
+            }),
         };
         let watch = Watch {
             settings,
@@ -115,7 +108,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
             let (Some(conn), true) = (conn.as_ref(), pipelines) else {
                 return;
             };
-            let auth = match super::hosts::auth(
+            let auth = match crate::app::hosts::auth(
                 args.scrape.ssh.identity.as_deref(),
                 &evaluated.desired,
                 &args.file,
@@ -127,11 +120,12 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
                 }
             };
             let deployer = super::pipeline::Deployer {
-                config,
+                session: Session {
+                    project: &project,
+                    conn,
+                    evaluated: &evaluated,
+                },
                 ui,
-                script: &args.file,
-                desired: &evaluated.desired,
-                conn,
                 auth,
                 stage_timeout: Duration::from_secs(1800),
             };
@@ -163,7 +157,9 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
         if let Either::Scrape(scrape) = &source {
             let fleet = scrape.fleet.lock().await;
             fleet.scraper.close().await;
-            fleet.save_pins(config, ui, &args.file);
+            for note in fleet.save_pins(&project) {
+                ui.note(&note);
+            }
         }
         if let Some(conn) = conn {
             conn.close().await;
@@ -191,26 +187,16 @@ async fn shutdown_signal() {
 
 /// Drift = a non-empty plan, as `ict plan` would show it.
 struct PlanDrift<'a> {
-    conn: Option<&'a Connection>,
-    evaluated: &'a Evaluated,
-    dir: &'a StateDir,
+    /// `None` when watch reads its figures from a file and checks no drift.
+    session: Option<Session<'a>>,
 }
 
 impl Drift for PlanDrift<'_> {
     async fn check(&self) -> Result<Option<String>, String> {
-        let Some(conn) = self.conn else {
+        let Some(session) = &self.session else {
             return Ok(None);
         };
-        let state = State::load(self.dir).map_err(|e| e.to_string())?;
-        let (plan, _) = make_plan(
-            conn,
-            self.evaluated,
-            &self.evaluated.desired,
-            &state,
-            &Scope::default(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        let plan = session.plan_unlocked().await.map_err(|e| e.to_string())?;
         if plan.is_empty() {
             return Ok(None);
         }
@@ -272,30 +258,17 @@ impl Source for Either<'_> {
 /// that finds a server with nothing to scrape (powered off, not created yet) first looks the
 /// servers up again, so a server started after watch began is sampled from then on.
 struct ScrapeSource<'a> {
-    fleet: tokio::sync::Mutex<super::metrics::Fleet>,
+    fleet: tokio::sync::Mutex<crate::app::scrape::Fleet>,
     previous: tokio::sync::Mutex<Vec<crate::metrics::HostScrape>>,
-    lookup: Lookup<'a>,
-}
-
-/// What looking the servers up again needs.
-struct Lookup<'a> {
-    config: &'a Config,
-    script: &'a std::path::Path,
-    desired: &'a crate::model::Desired,
-    conn: &'a Connection,
+    /// For looking the servers up again.
+    session: Session<'a>,
 }
 
 impl ScrapeSource<'_> {
     async fn sample(&self) -> Vec<Sample> {
         let mut fleet = self.fleet.lock().await;
         if fleet.has_unavailable() {
-            let Lookup {
-                config,
-                script,
-                desired,
-                conn,
-            } = self.lookup;
-            if let Err(e) = fleet.look_again(config, script, desired, conn).await {
+            if let Err(e) = fleet.look_again(self.session).await {
                 // The servers keep the endpoints they had; the next round tries again.
                 tracing::warn!("cannot look the servers up again: {e}");
             }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::cloud::{Cloud, QUERY_TIMEOUT};
 use super::live::{query, TICK};
 use super::{Printer, Step};
-use crate::commands::query as commands;
+use crate::app;
 use crate::script::Session;
 use crate::ui;
 
@@ -59,21 +59,33 @@ fn apply(session: &Session, cloud: &Cloud, printer: &Printer<'_>, yes: bool) -> 
             return Err("nothing applied: what is declared has problems".into());
         }
     };
-    let sources = session.sources();
-    let (config, ui, script) = (
-        cloud.config_copy(),
-        cloud.ui().clone(),
-        cloud.script().to_path_buf(),
-    );
-    let (store, plan) = cloud.ask("planning", Some(QUERY_TIMEOUT * 2), move |c| async move {
-        commands::plan_locked(&c, &config, &ui, &script, &desired, &sources).await
-    })?;
+    let evaluated = Arc::new(super::cloud::evaluated(desired, session.sources()));
+    let project = cloud.project().clone();
+    let (locked, plan) = {
+        let (project, evaluated) = (project.clone(), evaluated.clone());
+        cloud.ask(
+            "planning",
+            Some(QUERY_TIMEOUT * 2),
+            move |conn| async move {
+                let session = app::Session {
+                    project: &project,
+                    conn: &conn,
+                    evaluated: &evaluated,
+                };
+                session.plan_locked("repl :apply").await
+            },
+        )?
+    };
+    for note in &locked.notes {
+        printer.ui.note(note);
+    }
+    let store = locked.store;
     printer.text(ui::plan::text(&plan, printer.ui.color()).trim_end());
     if plan.is_empty() {
         return store.close().map_err(|e| e.to_string());
     }
     if !yes {
-        if let Err(e) = confirm(printer, &cloud.config().env) {
+        if let Err(e) = confirm(printer, project.env()) {
             let _ = store.close();
             return Err(e);
         }
@@ -96,9 +108,31 @@ fn apply(session: &Session, cloud: &Cloud, printer: &Printer<'_>, yes: bool) -> 
                     ui.note("Interrupted: starting nothing new, letting changes in flight finish, then saving the state.");
                 })
             };
-            let result = commands::apply(&conn, &ui, store, &plan, stop).await;
+            let session = app::Session {
+                project: &project,
+                conn: &conn,
+                evaluated: &evaluated,
+            };
+            let progress = ui.apply_progress(plan.steps.len(), false);
+            let events = progress.clone();
+            let (store, applied) = session
+                .apply(
+                    store,
+                    &plan,
+                    crate::reconcile::Options::default(),
+                    stop,
+                    move |e| {
+                        events.event(&e);
+                    },
+                )
+                .await;
             watcher.abort();
-            result
+            progress.finish();
+            let closed = store.close();
+            let report = applied?;
+            ui.apply_recap(&plan, &report, "apply");
+            closed?;
+            Ok::<bool, app::Error>(report.complete())
         },
         None::<Duration>,
         None,
@@ -107,7 +141,7 @@ fn apply(session: &Session, cloud: &Cloud, printer: &Printer<'_>, yes: bool) -> 
     match applied {
         Ok(Ok(true)) => Ok(()),
         Ok(Ok(false)) => Err("some changes were not applied (see above)".into()),
-        Ok(Err(e)) => Err(commands::describe(&e)),
+        Ok(Err(e)) => Err(e.one_line()),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -3,15 +3,14 @@
 //! and `metrics(name)`, registered on the session's engine through
 //! [`Session::register_live`].
 //!
-//! [`Cloud`] holds what they share: the [`Live`] runtime, the provider connection (made on first
-//! use with [`connect::connect`] and kept for the session, so the in-process emulator lives as
-//! long as the REPL) and the Ctrl-C counter. Every call runs as a [`query`]: a spinner on a
+//! [`Cloud`] holds what they share: the project, the [`Live`] runtime, the provider connection
+//! (made on first use and kept for the session) and the Ctrl-C counter. Planning and `exec` go
+//! through the same [`app::Session`] as `ict plan` and `ict exec`. Every call runs as a [`query`]: a spinner on a
 //! terminal, a timeout, and Ctrl-C cancels it with an error while the session goes on.
-//! May depend on `connect`, `commands::query`, `provider`, `state`, `script` and `ui`.
+//! May depend on `app`, `connect`, `provider`, `state`, `script` and `ui`.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -21,14 +20,12 @@ use rhai::{Array, Dynamic, EvalAltResult, Map, NativeCallContext};
 
 use super::live::{query, Interrupts, Live};
 use super::values;
-use crate::commands::query as commands;
-use crate::commands::Error;
-use crate::config::Config;
-use crate::connect::{self, Connection};
+use crate::app::{self, Error, ExecJob, Project};
+use crate::connect::Connection;
 use crate::model::DidYouMean;
 use crate::script::session::Declared;
-use crate::script::Session;
-use crate::state::{State, StateDir};
+use crate::script::{Evaluated, Session};
+use crate::state::State;
 use crate::ui::Ui;
 
 /// Limit for one read of the cloud (and for connecting).
@@ -104,9 +101,8 @@ fn at<T>(ctx: &Ctx<'_>, declared: &Declared, call: impl FnOnce() -> Answer<T>) -
 /// The live side of a REPL session.
 pub struct Cloud {
     live: Live,
-    config: Config,
+    project: Project,
     ui: Ui,
-    script: PathBuf,
     connection: RefCell<Option<Arc<Connection>>>,
     /// Draw spinners (stderr is a terminal).
     spinner: bool,
@@ -116,14 +112,13 @@ pub struct Cloud {
 }
 
 impl Cloud {
-    /// A live context for the project of `script` (FILE, or `./infra.ict` without one).
-    pub fn new(live: Live, config: Config, ui: Ui, script: &Path, spinner: bool) -> Cloud {
+    /// A live context for `project` (FILE, or `./infra.ict` without one).
+    pub fn new(live: Live, project: Project, ui: Ui, spinner: bool) -> Cloud {
         let input_start = Cell::new(live.interrupts().count());
         Cloud {
             live,
-            config,
+            project,
             ui,
-            script: script.to_path_buf(),
             connection: RefCell::new(None),
             spinner,
             metrics: RefCell::new(None),
@@ -169,12 +164,8 @@ impl Cloud {
         &self.ui
     }
 
-    pub(super) fn config(&self) -> &Config {
-        &self.config
-    }
-
-    pub(super) fn script(&self) -> &Path {
-        &self.script
+    pub(super) fn project(&self) -> &Project {
+        &self.project
     }
 
     /// Closes the provider connection (stopping and saving the in-process emulator).
@@ -194,10 +185,9 @@ impl Cloud {
         if let Some(conn) = self.connection.borrow().as_ref() {
             return Ok(conn.clone());
         }
-        let choice = self.config.provider;
-        let script = self.script.clone();
+        let pending = self.project.connect();
         let conn = self.wait("connecting", Some(QUERY_TIMEOUT), async move {
-            connect::connect(choice, &script).await.map_err(Error::from)
+            pending.connect().await.map_err(Error::from)
         })?;
         self.ui.note(&conn.banner);
         let conn = Arc::new(conn);
@@ -228,7 +218,7 @@ impl Cloud {
         drop(spinner);
         match answer {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(commands::describe(&error)),
+            Ok(Err(error)) => Err(error.one_line()),
             Err(error) => Err(format!("{label}: {error}")),
         }
     }
@@ -250,9 +240,7 @@ impl Cloud {
 
     /// The environment's state (who owns what); empty before the first apply.
     fn state(&self) -> Result<State, String> {
-        StateDir::for_script(&self.script, &self.config.env)
-            .and_then(|dir| State::load(&dir))
-            .map_err(|e| commands::describe(&Error::from(e)))
+        self.project.state().map_err(|e| e.one_line())
     }
 
     fn servers(&self) -> Answer<Array> {
@@ -347,30 +335,46 @@ impl Cloud {
     pub(super) fn make_plan(&self, declared: &Declared) -> Result<crate::reconcile::Plan, String> {
         let desired = declared
             .check()
-            .map_err(|failure| commands::describe(&Error::from(failure)))?;
-        let sources = declared.sources();
-        let config = self.config_copy();
-        let script = self.script.clone();
-        self.ask("planning", Some(QUERY_TIMEOUT * 2), move |c| async move {
-            commands::plan(&c, &config, &script, &desired, &sources).await
-        })
+            .map_err(|failure| Error::from(failure).one_line())?;
+        let evaluated = evaluated(desired, declared.sources());
+        let project = self.project.clone();
+        self.ask(
+            "planning",
+            Some(QUERY_TIMEOUT * 2),
+            move |conn| async move {
+                let session = app::Session {
+                    project: &project,
+                    conn: &conn,
+                    evaluated: &evaluated,
+                };
+                session.plan_unlocked().await
+            },
+        )
     }
 
     fn exec(&self, declared: &Declared, limit: &str, command: &str) -> Answer<Map> {
-        let desired = declared.desired();
-        let config = self.config_copy();
-        let ui = self.ui.clone();
-        let script = self.script.clone();
-        let job = commands::ExecJob {
+        let evaluated = evaluated(declared.desired(), declared.sources());
+        let project = self.project.clone();
+        let job = ExecJob {
             limit: limit.to_owned(),
             command: command.to_owned(),
             timeout: EXEC_TIMEOUT,
         };
-        let outputs = self.ask(
+        let (outputs, notes) = self.ask(
             &format!("running `{command}` on {limit}"),
             Some(EXEC_TIMEOUT * 2),
-            move |c| async move { commands::exec(&c, &config, &ui, &script, &desired, &job).await },
+            move |conn| async move {
+                let session = app::Session {
+                    project: &project,
+                    conn: &conn,
+                    evaluated: &evaluated,
+                };
+                session.exec(&job).await
+            },
         )?;
+        for note in notes {
+            self.ui.note(&note);
+        }
         Ok(values::exec(&outputs))
     }
 
@@ -405,10 +409,17 @@ impl Cloud {
             .map(|(k, v)| (k.into(), Dynamic::from_float(v)))
             .collect())
     }
+}
 
-    /// A copy of the configuration for queries (which own what they use).
-    pub(super) fn config_copy(&self) -> Config {
-        self.config.clone()
+/// What is declared so far, as an evaluated script (its warnings were shown when declared).
+pub(super) fn evaluated(
+    desired: crate::model::Desired,
+    sources: crate::model::Sources,
+) -> Evaluated {
+    Evaluated {
+        desired,
+        sources,
+        warnings: Vec::new(),
     }
 }
 

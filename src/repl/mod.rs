@@ -96,10 +96,10 @@ fn start_cloud(config: &Config, ui: &Ui, file: Option<&Path>) -> Option<Rc<Cloud
             return None;
         }
     };
-    let config = config.clone();
     let script = file.unwrap_or(Path::new(DEFAULT_SCRIPT));
+    let project = crate::app::Project::new(config, script);
     let spinner = std::io::stderr().is_terminal();
-    let cloud = Cloud::new(live, config, ui.clone(), script, spinner);
+    let cloud = Cloud::new(live, project, ui.clone(), spinner);
     cloud.set_metrics(Arc::new(|target: cloud::MetricsTarget| {
         Box::pin(http_metrics(target))
     }));

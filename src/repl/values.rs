@@ -6,7 +6,7 @@
 
 use rhai::{Array, Dynamic, Map};
 
-use crate::commands::query::HostOutput;
+use crate::app::HostOutput;
 use crate::provider::{DcLocation, Image, ObservedNetwork, ObservedServer};
 use crate::reconcile::Plan;
 use crate::state::State;

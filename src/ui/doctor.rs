@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::commands::doctor::{Feature, Skipped};
+use crate::app::doctor::{Feature, Skipped};
 
 /// The command that installs everything ict and its tests need.
 const INSTALL_ALL: &str = "bash scripts/install.sh";
@@ -71,7 +71,7 @@ pub fn skipped(skipped: &[Skipped]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::doctor::Check;
+    use crate::app::doctor::Check;
 
     fn check(name: &'static str, ok: bool, detail: &str) -> Check {
         Check {

@@ -218,13 +218,13 @@ impl Ui {
     }
 
     /// Prints `ict doctor`'s report.
-    pub fn doctor(&self, features: &[crate::commands::doctor::Feature]) {
+    pub fn doctor(&self, features: &[crate::app::doctor::Feature]) {
         self.out(&doctor::report(features));
     }
 
     /// Prints what a command skipped for lack of a prerequisite, and how to install it: on
     /// standard output after the command's report, or on standard error when that is `json`.
-    pub fn skipped(&self, skipped: &[crate::commands::doctor::Skipped], json: bool) {
+    pub fn skipped(&self, skipped: &[crate::app::doctor::Skipped], json: bool) {
         let text = doctor::skipped(skipped);
         if json {
             eprint!("{text}");
@@ -234,7 +234,7 @@ impl Ui {
     }
 
     /// Announces, before anything changes, a step that will be skipped.
-    pub fn will_skip(&self, skipped: &crate::commands::doctor::Skipped) {
+    pub fn will_skip(&self, skipped: &crate::app::doctor::Skipped) {
         self.note(&format!(
             "note: {} will be skipped: {} (install: {})",
             skipped.step, skipped.reason, skipped.install

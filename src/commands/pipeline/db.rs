@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use super::super::hosts::Host as FleetHost;
 use super::Error;
+use crate::app::hosts::Host as FleetHost;
 use crate::model::{pattern, Desired, Pipeline};
 use crate::pipeline::database::{self, Setup};
 use crate::pipeline::{DbJob, Host};

@@ -1,4 +1,4 @@
-//! `ict doctor`: what this machine has and lacks for each feature, with the command that
+//! What this machine has and lacks for each feature, with the command that
 //! installs what is missing (`scripts/install.sh` installs it all). Also the two prerequisites
 //! other commands look for before they start — `ansible-playbook` on `PATH`, an sshd (in an
 //! isolated machine) behind the built-in emulator's servers — so that they skip what cannot
@@ -8,13 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Error;
 use crate::emulator::{self, SshUnavailable};
-use crate::exit::ExitCode;
-use crate::ui::Ui;
 
 /// How to install `ansible-playbook`.
-pub(super) const INSTALL_ANSIBLE: &str = "python3 -m pip install ansible-core";
+pub const INSTALL_ANSIBLE: &str = "python3 -m pip install ansible-core";
 
 /// One feature and what it needs.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -52,7 +49,7 @@ pub struct Skipped {
 
 impl Skipped {
     /// `step` skipped because the emulator's servers have no SSH.
-    pub(super) fn no_ssh(step: String, why: &SshUnavailable) -> Skipped {
+    pub fn no_ssh(step: String, why: &SshUnavailable) -> Skipped {
         Skipped {
             step,
             reason: format!("the emulator's servers have no SSH: {}", why.reason),
@@ -61,7 +58,7 @@ impl Skipped {
     }
 
     /// `step` skipped because `ansible-playbook` is not on `PATH`.
-    pub(super) fn no_ansible(step: String) -> Skipped {
+    pub fn no_ansible(step: String) -> Skipped {
         Skipped {
             step,
             reason: "ansible-playbook is not on PATH".to_owned(),
@@ -70,20 +67,8 @@ impl Skipped {
     }
 }
 
-/// `ict doctor [--json]`: always exits 0; what is missing is in the report.
-pub(super) fn doctor(ui: &Ui, json: bool) -> Result<ExitCode, Error> {
-    let features = features();
-    if json {
-        ui.json(&serde_json::json!({ "features": features }))
-            .map_err(Error::Json)?;
-    } else {
-        ui.doctor(&features);
-    }
-    Ok(ExitCode::Success)
-}
-
 /// The `ansible-playbook` ict would run: the first on `PATH`.
-pub(super) fn ansible_playbook() -> Option<PathBuf> {
+pub fn ansible_playbook() -> Option<PathBuf> {
     on_path("ansible-playbook")
 }
 
@@ -101,7 +86,7 @@ fn on_path(name: &str) -> Option<PathBuf> {
 }
 
 /// Every feature, in the order `ict doctor` shows them.
-fn features() -> Vec<Feature> {
+pub fn features() -> Vec<Feature> {
     let contract = contract_venv();
     vec![
         feature(

@@ -1,40 +1,36 @@
-//! What the deploy-side commands share: the fleet of declared servers with the addresses the
+//! The fleet and its keys: the fleet of declared servers with the addresses the
 //! cloud gave them, the SSH identity to log in with, and host keys pinned in the state and in a
 //! `known_hosts` file ict maintains for Ansible (DESIGN decision 7).
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{infra, Error};
-use crate::config::Config;
-use crate::exit::ExitCode;
+use super::Error;
 use crate::model::{Desired, Placeholder};
 use crate::provider::Observed;
 use crate::ssh::{self, Auth, KnownHosts, PinnedKeys, PublicKey, Target};
 use crate::state::{Address, HostKey, State, StateDir, Store};
-use crate::ui::Ui;
 
 /// One declared server and where to reach it.
 #[derive(Debug, Clone)]
-pub(super) struct Host {
-    pub(super) name: String,
-    pub(super) address: Address,
-    pub(super) id: Option<u64>,
+pub struct Host {
+    pub name: String,
+    pub address: Address,
+    pub id: Option<u64>,
     /// Public IP, once the server exists.
-    pub(super) ip: Option<String>,
+    pub ip: Option<String>,
     /// Private IPs by network name.
-    pub(super) private_ips: Vec<(String, String)>,
-    pub(super) user: String,
-    pub(super) power_on: bool,
+    pub private_ips: Vec<(String, String)>,
+    pub user: String,
+    pub power_on: bool,
     /// ict owns it, but the cloud no longer shows it.
-    pub(super) deleted: bool,
+    pub deleted: bool,
 }
 
 impl Host {
     /// Why the server cannot be reached at all, if it cannot: not created yet, or deleted
     /// outside ict.
-    pub(super) fn absence(&self) -> Option<&'static str> {
+    pub fn absence(&self) -> Option<&'static str> {
         if self.id.is_some() {
             None
         } else if self.deleted {
@@ -44,7 +40,7 @@ impl Host {
         }
     }
 
-    pub(super) fn target(&self) -> Option<Target> {
+    pub fn target(&self) -> Option<Target> {
         self.ip
             .as_ref()
             .map(|ip| Target::new(self.name.clone(), ip.clone(), 22, self.user.clone()))
@@ -52,7 +48,7 @@ impl Host {
 }
 
 /// The declared servers, in declaration order, with what the cloud reports about them.
-pub(super) fn fleet(desired: &Desired, state: &State, observed: &Observed) -> Vec<Host> {
+pub fn fleet(desired: &Desired, state: &State, observed: &Observed) -> Vec<Host> {
     let by_id: std::collections::HashMap<u64, &crate::provider::ObservedServer> =
         observed.servers.iter().map(|s| (s.id.0, s)).collect();
     desired
@@ -90,7 +86,7 @@ pub(super) fn fleet(desired: &Desired, state: &State, observed: &Observed) -> Ve
 }
 
 /// Resolves placeholders (`server.web-1.ip`, `server.db-1.private_ip`, `server.x.id`) from the fleet.
-pub(super) fn resolver(fleet: &[Host]) -> impl Fn(&Placeholder) -> Option<String> + '_ {
+pub fn resolver(fleet: &[Host]) -> impl Fn(&Placeholder) -> Option<String> + '_ {
     move |p: &Placeholder| {
         let host = fleet
             .iter()
@@ -107,11 +103,7 @@ pub(super) fn resolver(fleet: &[Host]) -> impl Fn(&Placeholder) -> Option<String
 /// The private key file to log in with: `--identity`, else `ICT_SSH_KEY`, else the private half
 /// of a declared `public_key_file` (`keys/deploy.pub` → `keys/deploy`), else `~/.ssh/id_ed25519`,
 /// `id_ecdsa` or `id_rsa` — unless an ssh agent is running, which is used before the home keys.
-pub(super) fn identity_file(
-    identity: Option<&Path>,
-    desired: &Desired,
-    script: &Path,
-) -> Option<PathBuf> {
+pub fn identity_file(identity: Option<&Path>, desired: &Desired, script: &Path) -> Option<PathBuf> {
     explicit_identity(identity)
         .or_else(|| declared_identity(desired, script))
         .or_else(home_identity)
@@ -150,17 +142,13 @@ fn home_identity() -> Option<PathBuf> {
 }
 
 /// How to authenticate: the identity file above, or the ssh agent.
-pub(super) fn auth(
-    identity: Option<&Path>,
-    desired: &Desired,
-    script: &Path,
-) -> Result<Auth, Error> {
+pub fn auth(identity: Option<&Path>, desired: &Desired, script: &Path) -> Result<Auth, Error> {
     auth_from(identity_file(identity, desired, script))
 }
 
 /// How to authenticate when no script is involved (`ict exec --hosts`): `--identity`, else
 /// `ICT_SSH_KEY`, else the ssh agent, else the home keys.
-pub(super) fn auth_without_script(identity: Option<&Path>) -> Result<Auth, Error> {
+pub fn auth_without_script(identity: Option<&Path>) -> Result<Auth, Error> {
     auth_from(explicit_identity(identity).or_else(home_identity))
 }
 
@@ -175,7 +163,7 @@ fn auth_from(file: Option<PathBuf>) -> Result<Auth, Error> {
 }
 
 /// Host keys pinned in the state, keyed as `ssh` expects (`ip` for port 22).
-pub(super) fn pins(state: &State, fleet: &[Host]) -> Arc<PinnedKeys> {
+pub fn pins(state: &State, fleet: &[Host]) -> Arc<PinnedKeys> {
     let pins = fleet.iter().filter_map(|h| {
         let key = state.host_key(&h.address)?;
         let public = PublicKey::from_openssh(&format!("{} {}", key.algorithm, key.key)).ok()?;
@@ -185,12 +173,12 @@ pub(super) fn pins(state: &State, fleet: &[Host]) -> Arc<PinnedKeys> {
 }
 
 /// The `known_hosts` file ict maintains for Ansible's OpenSSH: `.ict/<env>/known_hosts`.
-pub(super) fn known_hosts_file(dir: &StateDir) -> PathBuf {
+pub fn known_hosts_file(dir: &StateDir) -> PathBuf {
     dir.path().join("known_hosts")
 }
 
 /// Saves keys pinned on first contact into the state and rewrites the `known_hosts` file.
-pub(super) fn save_pins(store: &mut Store, pins: &PinnedKeys, fleet: &[Host]) -> Result<(), Error> {
+pub fn save_pins(store: &mut Store, pins: &PinnedKeys, fleet: &[Host]) -> Result<(), Error> {
     let new = pins.newly_pinned();
     if !new.is_empty() {
         store.commit(|state| {
@@ -223,23 +211,29 @@ pub(super) fn save_pins(store: &mut Store, pins: &PinnedKeys, fleet: &[Host]) ->
     Ok(())
 }
 
-/// `ict state forget-host-key FILE NAME`: drops server `name`'s pinned key from the state
-/// (under the state lock) and then its lines from the `known_hosts` file (each write atomic;
-/// a crash in between leaves a line that the next pin rewrites anyway). Lines are found by
-/// the forgotten key; when another server is pinned with the same key (a cloned image), they
-/// stay until the next `ict exec` or `ict run` rewrites the file from the state.
-pub(super) fn forget_host_key(
-    config: &Config,
-    ui: &Ui,
-    script: &Path,
-    name: &str,
-) -> Result<ExitCode, Error> {
+/// A pinned host key forgotten by [`forget_host_key`].
+pub struct Forgotten {
+    pub key: HostKey,
+    /// ict's `known_hosts` file.
+    pub known_hosts: PathBuf,
+    /// Whether its lines were removed from that file now.
+    pub removed: bool,
+    /// Whether another server is pinned with the same key (its lines stay until the file is
+    /// next rewritten from the state).
+    pub shared: bool,
+}
+
+/// `ict state forget-host-key`: drops server `name`'s pinned key from the state (under the
+/// state lock) and then its lines from the `known_hosts` file (each write atomic; a crash in
+/// between leaves a line that the next pin rewrites anyway). Lines are found by the forgotten
+/// key; when another server is pinned with the same key (a cloned image), they stay until the
+/// next `ict exec` or `ict run` rewrites the file from the state.
+pub fn forget_host_key(mut store: Store, name: &str) -> Result<Forgotten, Error> {
     let address = Address::new("server", name).map_err(|error| Error::NotAName {
         name: name.to_owned(),
         what: "server name",
         error,
     })?;
-    let mut store = infra::open_store(config, ui, script, "state forget-host-key")?;
     let result = store.commit(|state| Ok(state.forget_host_key(&address)));
     let forgotten = match result {
         Ok(Some(key)) => key,
@@ -283,22 +277,12 @@ pub(super) fn forget_host_key(
         what: path.display().to_string(),
         error,
     })?;
-    let mut text = format!(
-        "Forgot the host key of {name} ({}); the next connection pins the key it presents.\n",
-        forgotten.fingerprint
-    );
-    if removed {
-        let _ = writeln!(text, "Removed it from {}.", path.display());
-    } else if shared {
-        let _ = writeln!(
-            text,
-            "Another server is pinned with the same key: {} is rewritten at the next `ict exec` \
-             or `ict run`.",
-            path.display()
-        );
-    }
-    ui.out(&text);
-    Ok(ExitCode::Success)
+    Ok(Forgotten {
+        key: forgotten,
+        known_hosts: path,
+        removed,
+        shared,
+    })
 }
 
 /// Rewrites ict's `known_hosts` without the entries of `key`; false when it had none.

@@ -445,7 +445,22 @@ impl From<Failure> for Error {
 
 impl Error {
     /// `--target` or `--replace` (`flag`) naming nothing: for `map_err`.
-    pub(super) fn no_match(flag: &'static str) -> impl FnOnce(crate::model::UnknownName) -> Error {
+    /// A one-line description with its hint, for a REPL diagnostic.
+    pub fn one_line(&self) -> String {
+        use miette::Diagnostic as _;
+        if let Error::Script(problems) = self {
+            return format!(
+                "what is declared has problems: {} (`:check` shows them all)",
+                problems.first_error()
+            );
+        }
+        match self.help() {
+            Some(help) => format!("{self} (hint: {help})"),
+            None => self.to_string(),
+        }
+    }
+
+    pub fn no_match(flag: &'static str) -> impl FnOnce(crate::model::UnknownName) -> Error {
         move |unknown| Error::NoMatch {
             flag,
             name: unknown.name,
