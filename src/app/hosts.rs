@@ -9,6 +9,7 @@ use super::Error;
 use crate::model::{Desired, Placeholder};
 use crate::provider::Observed;
 use crate::ssh::{self, Auth, KnownHosts, PinnedKeys, PublicKey, Target};
+use crate::state::Kind;
 use crate::state::{Address, HostKey, State, StateDir, Store};
 
 /// One declared server and where to reach it.
@@ -55,7 +56,7 @@ pub fn fleet(desired: &Desired, state: &State, observed: &Observed) -> Vec<Host>
         .servers
         .values()
         .map(|server| {
-            let address = Address::new("server", &server.name)
+            let address = Address::new(Kind::Server, &server.name)
                 .unwrap_or_else(|_| unreachable!("server names are valid addresses"));
             let id = state.resource(&address).map(|r| r.id);
             let found = id.and_then(|id| by_id.get(&id).copied());
@@ -64,7 +65,7 @@ pub fn fleet(desired: &Desired, state: &State, observed: &Observed) -> Vec<Host>
                     s.private_links()
                         .filter_map(|l| {
                             let net = state
-                                .find_by_id("network", l.network_id.0)
+                                .find_by_id(Kind::Network, l.network_id.0)
                                 .map(|(a, _)| a.name().to_owned())?;
                             Some((net, l.ip.clone()?))
                         })
@@ -229,7 +230,7 @@ pub struct Forgotten {
 /// key; when another server is pinned with the same key (a cloned image), they stay until the
 /// next `ict exec` or `ict run` rewrites the file from the state.
 pub fn forget_host_key(mut store: Store, name: &str) -> Result<Forgotten, Error> {
-    let address = Address::new("server", name).map_err(|error| Error::NotAName {
+    let address = Address::new(Kind::Server, name).map_err(|error| Error::NotAName {
         name: name.to_owned(),
         what: "server name",
         error,
@@ -241,7 +242,7 @@ pub fn forget_host_key(mut store: Store, name: &str) -> Result<Forgotten, Error>
             let pinned: Vec<String> = store
                 .state()
                 .host_keys()
-                .filter(|(a, _)| a.kind() == "server")
+                .filter(|(a, _)| a.kind() == Kind::Server)
                 .map(|(a, _)| a.name().to_owned())
                 .collect();
             let env = store.dir().env().to_owned();

@@ -10,6 +10,7 @@ use crate::config::Scope;
 use crate::model::Desired;
 use crate::reconcile::{self, Plan};
 use crate::state::Address;
+use crate::state::Kind;
 
 /// Version tag of saved plans.
 const SAVED_PLAN_VERSION: u32 = 1;
@@ -82,25 +83,27 @@ pub fn protected_only(desired: &Desired) -> Desired {
 /// The script without the `doomed` resources, except protected servers (which stay, with what
 /// they use).
 pub fn without(desired: &Desired, doomed: &BTreeSet<Address>) -> Desired {
-    let gone = |kind: &str, name: &str| doomed.iter().any(|a| a.kind() == kind && a.name() == name);
+    let gone = |kind: Kind, name: &str| doomed.iter().any(|a| a.kind() == kind && a.name() == name);
     let mut keep = desired.clone();
     keep.servers
-        .retain(|name, server| server.protect || !gone("server", name));
-    let used: BTreeSet<(&'static str, String)> = keep
+        .retain(|name, server| server.protect || !gone(Kind::Server, name));
+    let used: BTreeSet<(Kind, String)> = keep
         .servers
         .values()
         .flat_map(|s| {
             s.ssh_keys
                 .iter()
-                .map(|k| ("ssh_key", k.name.clone()))
-                .chain(s.networks.iter().map(|n| ("network", n.name.clone())))
+                .map(|k| (Kind::SshKey, k.name.clone()))
+                .chain(s.networks.iter().map(|n| (Kind::Network, n.name.clone())))
         })
         .collect();
-    keep.ssh_keys
-        .retain(|name, _| used.contains(&("ssh_key", name.clone())) || !gone("ssh_key", name));
-    keep.networks
-        .retain(|name, _| used.contains(&("network", name.clone())) || !gone("network", name));
-    keep.dns_records.retain(|r| !gone("dns_record", &r.id));
+    keep.ssh_keys.retain(|name, _| {
+        used.contains(&(Kind::SshKey, name.clone())) || !gone(Kind::SshKey, name)
+    });
+    keep.networks.retain(|name, _| {
+        used.contains(&(Kind::Network, name.clone())) || !gone(Kind::Network, name)
+    });
+    keep.dns_records.retain(|r| !gone(Kind::DnsRecord, &r.id));
     keep
 }
 

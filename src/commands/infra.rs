@@ -15,6 +15,7 @@ use crate::exit::ExitCode;
 use crate::model::{self, Desired};
 use crate::reconcile::{self, Report};
 use crate::script::Evaluated;
+use crate::state::Kind;
 use crate::state::{Address, Store};
 use crate::ui::{self, Ui};
 
@@ -154,9 +155,10 @@ pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyOptions) -> Result
         Some(doomed) => without(desired, doomed),
     };
     for (name, server) in &keep.servers {
-        let targeted = doomed
-            .as_ref()
-            .is_none_or(|d| d.iter().any(|a| a.kind() == "server" && a.name() == name));
+        let targeted = doomed.as_ref().is_none_or(|d| {
+            d.iter()
+                .any(|a| a.kind() == Kind::Server && a.name() == name)
+        });
         if server.protect && targeted {
             ui.note(&format!(
                 "server.{name} is protected (protect: true) and will be kept"

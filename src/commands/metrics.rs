@@ -17,6 +17,7 @@ use crate::provider::Observed;
 use crate::provider::Provider as _;
 use crate::reconcile::{Action, Plan};
 use crate::script::Evaluated;
+use crate::state::Kind;
 use crate::state::{State, Store};
 use crate::ui::Ui;
 
@@ -166,7 +167,7 @@ impl Look<'_> {
         let resized: Vec<&str> = plan
             .steps
             .iter()
-            .filter(|s| s.action == Action::Update && s.address.kind() == "server")
+            .filter(|s| s.action == Action::Update && s.address.kind() == Kind::Server)
             .filter(|s| {
                 s.changes
                     .iter()

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::exit::ExitCode;
 use crate::provider::{Kinds, Provider as _};
 use crate::state::Address;
+use crate::state::Kind;
 use crate::ui::Ui;
 
 /// `ict state forget`: stops managing objects without touching the cloud.
@@ -130,13 +131,13 @@ pub(super) fn import(
     } else {
         {
             let kinds = [
-                ("server", desired.servers.contains_key(name)),
-                ("network", desired.networks.contains_key(name)),
-                ("ssh_key", desired.ssh_keys.contains_key(name)),
+                (Kind::Server, desired.servers.contains_key(name)),
+                (Kind::Network, desired.networks.contains_key(name)),
+                (Kind::SshKey, desired.ssh_keys.contains_key(name)),
             ];
-            let found: Vec<&str> = kinds.iter().filter(|(_, y)| *y).map(|(k, _)| *k).collect();
+            let found: Vec<Kind> = kinds.iter().filter(|(_, y)| *y).map(|(k, _)| *k).collect();
             match found.as_slice() {
-                [kind] => Address::new(kind, name).map_err(|error| Error::NotAName {
+                [kind] => Address::new(*kind, name).map_err(|error| Error::NotAName {
                     name: name.to_owned(),
                     what: "name",
                     error,
@@ -155,12 +156,12 @@ pub(super) fn import(
         }
     };
     let kinds = match address.kind() {
-        "server" => Kinds::SERVERS,
-        "network" => Kinds::NETWORKS,
-        "ssh_key" => Kinds::SSH_KEYS,
+        Kind::Server => Kinds::SERVERS,
+        Kind::Network => Kinds::NETWORKS,
+        Kind::SshKey => Kinds::SSH_KEYS,
         other => {
             return Err(Error::NotImportable {
-                kind: other.to_owned(),
+                kind: other.to_string(),
             })
         }
     };
@@ -172,12 +173,12 @@ pub(super) fn import(
         Ok::<_, Error>(observed?)
     })?;
     let found = match address.kind() {
-        "server" => observed
+        Kind::Server => observed
             .servers
             .iter()
             .find(|s| s.id.0 == id)
             .map(|s| s.name.clone()),
-        "network" => observed
+        Kind::Network => observed
             .networks
             .iter()
             .find(|n| n.id.0 == id)
@@ -190,7 +191,7 @@ pub(super) fn import(
     };
     let Some(cloud_name) = found else {
         return Err(Error::NoSuchId {
-            kind: address.kind().to_owned(),
+            kind: address.kind().to_string(),
             id,
         });
     };

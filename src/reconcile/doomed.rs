@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::model::{pattern, Desired, Value};
+use crate::state::Kind;
 use crate::state::{Address, State};
 
 /// The addresses `targets` (names, addresses, or host patterns like `-l`) select with their
@@ -30,30 +31,31 @@ pub fn doomed(
     loop {
         let before = doomed.len();
         for server in desired.servers.values() {
-            let address = address("server", &server.name);
+            let address = address(Kind::Server, &server.name);
             let uses = server
                 .ssh_keys
                 .iter()
-                .map(|k| address_of("ssh_key", &k.name))
+                .map(|k| address_of(Kind::SshKey, &k.name))
                 .chain(
                     server
                         .networks
                         .iter()
-                        .map(|n| address_of("network", &n.name)),
+                        .map(|n| address_of(Kind::Network, &n.name)),
                 )
                 .chain(
                     server
                         .depends_on
                         .iter()
-                        .map(|d| address_of("server", &d.name)),
+                        .map(|d| address_of(Kind::Server, &d.name)),
                 );
             if uses.into_iter().flatten().any(|a| doomed.contains(&a)) {
                 doomed.insert(address);
             }
         }
         for record in &desired.dns_records {
-            if server_refs(&record.value).any(|name| doomed.contains(&address("server", name))) {
-                doomed.insert(address("dns_record", &record.id));
+            if server_refs(&record.value).any(|name| doomed.contains(&address(Kind::Server, name)))
+            {
+                doomed.insert(address(Kind::DnsRecord, &record.id));
             }
         }
         if doomed.len() == before {
@@ -81,20 +83,20 @@ fn select(target: &str, desired: &Desired, state: &State) -> BTreeSet<Address> {
     found.extend(
         pattern::select(target, desired)
             .into_iter()
-            .map(|name| address("server", name)),
+            .map(|name| address(Kind::Server, name)),
     );
     found
 }
 
 /// Every declared cloud resource's address.
 fn declared(desired: &Desired) -> impl Iterator<Item = Address> + '_ {
-    let servers = desired.servers.keys().map(|n| address("server", n));
-    let keys = desired.ssh_keys.keys().map(|n| address("ssh_key", n));
-    let nets = desired.networks.keys().map(|n| address("network", n));
+    let servers = desired.servers.keys().map(|n| address(Kind::Server, n));
+    let keys = desired.ssh_keys.keys().map(|n| address(Kind::SshKey, n));
+    let nets = desired.networks.keys().map(|n| address(Kind::Network, n));
     let records = desired
         .dns_records
         .iter()
-        .map(|r| address("dns_record", &r.id));
+        .map(|r| address(Kind::DnsRecord, &r.id));
     servers.chain(keys).chain(nets).chain(records)
 }
 
@@ -107,10 +109,10 @@ fn server_refs(value: &Value) -> impl Iterator<Item = &str> {
         .map(|p| p.name.as_str())
 }
 
-fn address(kind: &str, name: &str) -> Address {
+fn address(kind: Kind, name: &str) -> Address {
     Address::new(kind, name).unwrap_or_else(|_| unreachable!("declared names are valid"))
 }
 
-fn address_of(kind: &str, name: &str) -> Option<Address> {
+fn address_of(kind: Kind, name: &str) -> Option<Address> {
     Address::new(kind, name).ok()
 }

@@ -181,8 +181,8 @@ pub struct Step {
 /// An object in the account that ict does not own: shown, never touched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unmanaged {
-    /// `server`, `network`, `ssh_key` or `dns_record`.
-    pub kind: &'static str,
+    /// A server, network, SSH key or DNS record.
+    pub kind: crate::state::Kind,
     pub id: u64,
     pub name: String,
 }

@@ -9,7 +9,7 @@ use rhai::{Array, Dynamic, Map};
 use crate::app::HostOutput;
 use crate::provider::{DcLocation, Image, ObservedNetwork, ObservedServer};
 use crate::reconcile::Plan;
-use crate::state::State;
+use crate::state::{Kind, State};
 
 /// An optional text: the text, or `()`.
 fn text(value: Option<&str>) -> Dynamic {
@@ -48,7 +48,7 @@ pub(super) fn server(server: &ObservedServer, state: &State) -> Map {
         ("image", str(&server.image)),
         (
             "managed",
-            Dynamic::from_bool(state.find_by_id("server", server.id.0).is_some()),
+            Dynamic::from_bool(state.find_by_id(Kind::Server, server.id.0).is_some()),
         ),
     ])
 }
@@ -202,7 +202,7 @@ mod tests {
     #[test]
     fn servers_are_plain_maps_and_know_whether_ict_owns_them() {
         let mut state = State::new("dev");
-        let address = Address::new("server", "web-1").expect("address");
+        let address = Address::new(Kind::Server, "web-1").expect("address");
         state.record_created(&address, 7, serde_json::Value::Null);
         let owned = server(&observed(7, "web-1", true, Some("10.0.0.7")), &state);
         let other = server(&observed(8, "legacy", false, None), &state);

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::address::Address;
+use super::address::{Address, Kind};
 use super::error::StateError;
 use super::host_key::{HostKey, HostKeyCheck};
 use super::journal::{Journal, JournalEntry, JournalOp, Outcome, Seq};
@@ -23,7 +23,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceRecord {
-    pub kind: String,
+    pub kind: Kind,
     pub name: String,
     /// The cloud's ID of the object.
     pub id: u64,
@@ -128,14 +128,14 @@ impl State {
     }
 
     /// The owned resource with this cloud ID, if any.
-    pub fn find_by_id(&self, kind: &str, id: u64) -> Option<(&Address, &ResourceRecord)> {
+    pub fn find_by_id(&self, kind: Kind, id: u64) -> Option<(&Address, &ResourceRecord)> {
         self.resources
             .iter()
             .find(|(address, record)| address.kind() == kind && record.id == id)
     }
 
     /// Whether ict owns the object `id` of `kind`: bound to an address or deposed.
-    pub fn owns(&self, kind: &str, id: u64) -> bool {
+    pub fn owns(&self, kind: Kind, id: u64) -> bool {
         self.find_by_id(kind, id).is_some()
             || self
                 .deposed
@@ -171,7 +171,7 @@ impl State {
             self.change(Change::RemoveHostKey(address.clone()));
         }
         let record = ResourceRecord {
-            kind: address.kind().to_owned(),
+            kind: address.kind(),
             name: address.name().to_owned(),
             id,
             adopted,
@@ -276,7 +276,7 @@ impl State {
             self.change(Change::PutDeposed(to.clone(), *id));
         }
         let record = ResourceRecord {
-            kind: to.kind().to_owned(),
+            kind: to.kind(),
             name: to.name().to_owned(),
             ..record
         };
@@ -480,9 +480,10 @@ impl State {
 mod tests {
     use super::*;
     use crate::state::Action;
+    use crate::state::Kind;
 
     fn address(name: &str) -> Address {
-        Address::new("server", name).expect("valid")
+        Address::new(Kind::Server, name).expect("valid")
     }
 
     #[test]
@@ -494,12 +495,15 @@ mod tests {
         state.finish(seq, &Outcome::Done { id: 17 }).expect("open");
         let record = state.resource(&web).expect("recorded");
         assert_eq!(
-            (record.kind.as_str(), record.name.as_str(), record.id),
-            ("server", "web", 17)
+            (record.kind, record.name.as_str(), record.id),
+            (Kind::Server, "web", 17)
         );
         assert!(!record.adopted);
-        assert_eq!(state.find_by_id("server", 17).map(|(a, _)| a), Some(&web));
-        assert!(state.find_by_id("network", 17).is_none());
+        assert_eq!(
+            state.find_by_id(Kind::Server, 17).map(|(a, _)| a),
+            Some(&web)
+        );
+        assert!(state.find_by_id(Kind::Network, 17).is_none());
 
         let failed = state.begin(JournalOp::new(web.clone(), Action::Delete).on_id(17));
         state
@@ -567,7 +571,7 @@ mod tests {
     #[test]
     fn a_forgotten_host_key_is_pinned_afresh() {
         let mut state = State::new("dev");
-        let web = Address::new("server", "web-1").expect("address");
+        let web = Address::new(Kind::Server, "web-1").expect("address");
         let one = HostKey::new("ssh-ed25519", "AAAA1", "SHA256:one");
         state.check_host_key(&web, one.clone());
         assert_eq!(state.host_keys().count(), 1);

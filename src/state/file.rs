@@ -207,6 +207,7 @@ pub(crate) fn remove_stale_temp_files(dir: &StateDir) -> Result<usize, StateErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::Kind;
     use crate::state::{Action, Address, HostKey, JournalOp};
 
     fn dir_in(root: &tempfile::TempDir) -> StateDir {
@@ -215,10 +216,10 @@ mod tests {
 
     fn sample(env: &str) -> State {
         let mut state = State::new(env);
-        let web = Address::new("server", "web-1").expect("valid");
+        let web = Address::new(Kind::Server, "web-1").expect("valid");
         state.record_created(&web, 101, serde_json::json!({"cpu": 2, "ram": 2048}));
         state.record_adopted(
-            &Address::new("network", "lan").expect("valid"),
+            &Address::new(Kind::Network, "lan").expect("valid"),
             7,
             serde_json::Value::Null,
         );
@@ -257,11 +258,11 @@ mod tests {
         let mut b = State::new("dev");
         let names = ["c", "a", "b"];
         for (index, name) in names.iter().enumerate() {
-            let address = Address::new("server", name).expect("valid");
+            let address = Address::new(Kind::Server, name).expect("valid");
             a.record_created(&address, index as u64, serde_json::Value::Null);
         }
         for (index, name) in names.iter().enumerate().rev() {
-            let address = Address::new("server", name).expect("valid");
+            let address = Address::new(Kind::Server, name).expect("valid");
             b.record_created(&address, index as u64, serde_json::Value::Null);
         }
         // Creation times may differ by a second between the two loops; compare the order.

@@ -197,9 +197,10 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::Kind;
 
     fn op(name: &str, action: Action) -> JournalOp {
-        JournalOp::new(Address::new("server", name).expect("valid"), action)
+        JournalOp::new(Address::new(Kind::Server, name).expect("valid"), action)
     }
 
     fn begin(journal: &mut Journal, op: JournalOp) -> Seq {

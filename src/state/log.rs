@@ -120,12 +120,13 @@ pub(crate) fn replay(path: &Path, state: &mut State) -> Result<usize, StateError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::Kind;
     use crate::state::{Action, JournalOp, Lock, Outcome, StateDir, Store};
 
     fn setup() -> (tempfile::TempDir, StateDir, Address) {
         let root = tempfile::tempdir().expect("tempdir");
         let dir = StateDir::for_script(&root.path().join("infra.ict"), "dev").expect("valid");
-        (root, dir, Address::new("server", "web").expect("valid"))
+        (root, dir, Address::new(Kind::Server, "web").expect("valid"))
     }
 
     fn open(dir: &StateDir) -> Store {

@@ -28,7 +28,7 @@ pub mod scratch;
 mod store;
 mod timestamp;
 
-pub use address::{Address, AddressError};
+pub use address::{Address, AddressError, Kind};
 pub use dir::{StateDir, STATE_FOLDER};
 pub use document::{Abandoned, ResourceRecord, State, SCHEMA_VERSION};
 pub use error::{CorruptState, StateError};

@@ -133,6 +133,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::Kind;
     use crate::state::{Action, Address};
 
     fn open(dir: &StateDir) -> Store {
@@ -144,8 +145,8 @@ mod tests {
     fn journal_entries_survive_a_crash_and_finishing_them_is_saved() {
         let root = tempfile::tempdir().expect("tempdir");
         let dir = StateDir::for_script(&root.path().join("infra.ict"), "dev").expect("valid");
-        let web = Address::new("server", "web").expect("valid");
-        let db = Address::new("server", "db").expect("valid");
+        let web = Address::new(Kind::Server, "web").expect("valid");
+        let db = Address::new(Kind::Server, "db").expect("valid");
 
         let mut store = open(&dir);
         let done = store
@@ -209,7 +210,7 @@ mod bench {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::state::{Action, Address, HostKey};
+    use crate::state::{Action, Address, HostKey, Kind};
 
     #[test]
     #[ignore = "a measurement, not a check; run explicitly"]
@@ -224,7 +225,8 @@ mod bench {
         store
             .commit(|state| {
                 for index in 0..10_000_u64 {
-                    let address = Address::new("server", &format!("web-{index:05}")).expect("ok");
+                    let address =
+                        Address::new(Kind::Server, &format!("web-{index:05}")).expect("ok");
                     state.record_created(
                         &address,
                         1_000_000 + index,
@@ -249,7 +251,7 @@ mod bench {
         let rounds = 50_u32;
         let mut total = Duration::ZERO;
         let mut worst = Duration::ZERO;
-        let address = Address::new("server", "web-00000").expect("ok");
+        let address = Address::new(Kind::Server, "web-00000").expect("ok");
         for _ in 0..rounds {
             let start = Instant::now();
             let seq = store

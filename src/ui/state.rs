@@ -120,22 +120,23 @@ fn attributes(value: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::Kind;
     use crate::state::{Action, Address, JournalOp};
 
     #[test]
     fn lists_created_and_adopted_resources_and_unfinished_work() {
         let mut state = State::new("dev");
         assert!(text(&state, ".ict/dev").contains("owns nothing in environment `dev`"));
-        let web = Address::new("server", "web-1").expect("address");
+        let web = Address::new(Kind::Server, "web-1").expect("address");
         state.record_created(
             &web,
             17,
             serde_json::json!({"ip": "127.0.0.9", "user": "root"}),
         );
-        let db = Address::new("server", "db-1").expect("address");
+        let db = Address::new(Kind::Server, "db-1").expect("address");
         state.record_adopted(&db, 4, serde_json::Value::Null);
         state.begin(JournalOp::new(
-            Address::new("server", "web-2").expect("address"),
+            Address::new(Kind::Server, "web-2").expect("address"),
             Action::Create,
         ));
         let out = text(&state, ".ict/dev");

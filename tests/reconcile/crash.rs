@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use ict::state::{Action, JournalOp, Lock, State, StateDir, Store};
+use ict::state::{Action, JournalOp, Kind, Lock, State, StateDir, Store};
 
 use super::{expect, fleet, unique_names, Cloud, Running};
 
@@ -107,7 +107,7 @@ async fn killing_apply_at_any_point_then_rerunning_gives_exactly_the_declared_se
     );
     for server in &servers {
         let name = server["Name"].as_str().expect("name");
-        let address = ict::state::Address::new("server", name).expect("address");
+        let address = ict::state::Address::new(Kind::Server, name).expect("address");
         assert_eq!(
             state.resource(&address).map(|r| r.id),
             server["ID"].as_u64(),
@@ -126,7 +126,7 @@ async fn a_stale_journal_entry_never_claims_a_server_made_later() {
     {
         let lock = Lock::acquire(&state_dir, "test").expect("lock").lock;
         let mut store = Store::open(lock).expect("store");
-        let address = ict::state::Address::new("server", "ghost").expect("address");
+        let address = ict::state::Address::new(Kind::Server, "ghost").expect("address");
         store
             .begin(JournalOp::new(address, Action::Create))
             .expect("begin");
@@ -202,7 +202,7 @@ async fn ctrl_c_lets_changes_in_flight_finish_saves_the_state_and_releases_the_l
         state.journal().unfinished()
     );
     for name in &made {
-        let address = ict::state::Address::new("server", name).expect("address");
+        let address = ict::state::Address::new(Kind::Server, name).expect("address");
         assert!(state.resource(&address).is_some(), "{name} is owned");
     }
     let status = cloud.ict(dir.path(), &["lock", "status", "infra.ict"]);

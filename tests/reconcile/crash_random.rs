@@ -20,7 +20,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use ict::state::{State, StateDir};
+use ict::state::{Kind, State, StateDir};
 
 use super::{expect, Cloud, Running};
 
@@ -250,7 +250,7 @@ async fn one_seed(seed: u64) -> usize {
         let mine: BTreeSet<u64> = state
             .resources()
             .iter()
-            .filter(|(a, _)| a.kind() == *kind)
+            .filter(|(a, _)| a.kind().as_str() == *kind)
             .map(|(_, r)| r.id)
             .collect();
         for id in objects.keys() {
@@ -271,7 +271,7 @@ async fn one_seed(seed: u64) -> usize {
     let records = state
         .resources()
         .keys()
-        .filter(|a| a.kind() == "dns_record")
+        .filter(|a| a.kind() == Kind::DnsRecord)
         .count();
     assert_eq!(records, 2, "seed {seed}");
     open

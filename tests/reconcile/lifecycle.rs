@@ -27,6 +27,7 @@ fn owned(dir: &tempfile::TempDir) -> State {
 }
 
 fn id_of(state: &State, kind: &str, name: &str) -> Option<u64> {
+    let kind: ict::state::Kind = kind.parse().unwrap();
     state
         .resource(&ict::state::Address::new(kind, name).unwrap())
         .map(|r| r.id)

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use ict::state::{State, StateDir};
+use ict::state::{Kind, State, StateDir};
 
 use super::{expect, Cloud, Running};
 
@@ -114,7 +114,7 @@ async fn a_crash_during_a_create_never_takes_over_a_panel_made_server_of_that_na
         .await;
     assert_eq!(after, before, "the panel's server is untouched");
     let owned = state(dir.path());
-    let address = ict::state::Address::new("server", "legacy-db").unwrap();
+    let address = ict::state::Address::new(Kind::Server, "legacy-db").unwrap();
     let mine = owned
         .resource(&address)
         .expect("ict owns its own legacy-db")
@@ -138,7 +138,7 @@ async fn an_ambiguous_recovery_is_refused_naming_the_candidates_and_state_forget
         let state_dir = StateDir::at(dir.path().join(".ict/dev"), "dev").unwrap();
         let lock = ict::state::Lock::acquire(&state_dir, "test").unwrap().lock;
         let mut store = ict::state::Store::open(lock).unwrap();
-        let address = ict::state::Address::new("server", "web").unwrap();
+        let address = ict::state::Address::new(Kind::Server, "web").unwrap();
         let op = ict::state::JournalOp::new(address, ict::state::Action::Create)
             .with("name", "web")
             .with_existing([]);
@@ -352,7 +352,7 @@ async fn a_failed_replacement_create_keeps_the_old_server() {
     let now = cloud.server("web").await;
     assert_eq!(now["ID"], old["ID"], "the old server is still there");
     let owned = state(dir.path());
-    let address = ict::state::Address::new("server", "web").unwrap();
+    let address = ict::state::Address::new(Kind::Server, "web").unwrap();
     assert_eq!(owned.resource(&address).map(|r| r.id), old["ID"].as_u64());
     // Once creates work again, the replacement completes: one server, the new one.
     cloud.restart_with(&["--task-delay", "20"]);

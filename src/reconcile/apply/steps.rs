@@ -12,6 +12,7 @@ use crate::state::{Action as JournalAction, Address, JournalOp};
 
 use super::super::step::{NewServer, RecordValue, Step, Work};
 use super::{Shared, StepError};
+use crate::state::Kind;
 
 pub(super) async fn run_step<P: Provider>(
     shared: &Shared<P>,
@@ -159,10 +160,10 @@ pub(super) async fn run_step<P: Provider>(
                 let op = JournalOp::new(object.clone(), JournalAction::Delete).on_id(id);
                 let call = async {
                     match (object.kind(), domain) {
-                        ("server", _) => shared.provider.delete_server(ServerId(id)).await,
-                        ("network", _) => shared.provider.delete_network(NetworkId(id)).await,
-                        ("ssh_key", _) => shared.provider.delete_ssh_key(SshKeyId(id)).await,
-                        ("dns_record", Some(d)) => {
+                        (Kind::Server, _) => shared.provider.delete_server(ServerId(id)).await,
+                        (Kind::Network, _) => shared.provider.delete_network(NetworkId(id)).await,
+                        (Kind::SshKey, _) => shared.provider.delete_ssh_key(SshKeyId(id)).await,
+                        (Kind::DnsRecord, Some(d)) => {
                             shared
                                 .provider
                                 .delete_record(*d, crate::provider::RecordId(id))
@@ -315,9 +316,9 @@ async fn retire<P: Provider>(
     let op = JournalOp::new(address.clone(), JournalAction::Delete).on_id(id);
     let call = async {
         match address.kind() {
-            "server" => shared.provider.delete_server(ServerId(id)).await,
-            "ssh_key" => shared.provider.delete_ssh_key(SshKeyId(id)).await,
-            "network" => shared.provider.delete_network(NetworkId(id)).await,
+            Kind::Server => shared.provider.delete_server(ServerId(id)).await,
+            Kind::SshKey => shared.provider.delete_ssh_key(SshKeyId(id)).await,
+            Kind::Network => shared.provider.delete_network(NetworkId(id)).await,
             _ => Ok(()),
         }
     };

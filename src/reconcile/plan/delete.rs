@@ -11,6 +11,7 @@ use crate::state::Address;
 
 use super::super::step::{Action, Step, Work};
 use super::{addr, Ctx};
+use crate::state::Kind;
 
 pub(super) fn plan(ctx: &mut Ctx<'_>) {
     let desired = ctx.input.desired;
@@ -19,10 +20,10 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
     let mut deletions: Vec<(Address, Vec<u64>, Option<&'static str>)> = Vec::new();
     for (address, id) in &ctx.owned {
         let declared = match address.kind() {
-            "server" => desired.servers.contains_key(address.name()),
-            "ssh_key" => desired.ssh_keys.contains_key(address.name()),
-            "network" => desired.networks.contains_key(address.name()),
-            "dns_record" => declared_records.contains(address.name()),
+            Kind::Server => desired.servers.contains_key(address.name()),
+            Kind::SshKey => desired.ssh_keys.contains_key(address.name()),
+            Kind::Network => desired.networks.contains_key(address.name()),
+            Kind::DnsRecord => declared_records.contains(address.name()),
             // Zones are kept: deleting a zone would delete records ict does not own.
             _ => true,
         };
@@ -35,14 +36,14 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
         deletions.push((address.clone(), ids, Some("left by a replacement")));
     }
     // Servers first, then what servers use.
-    deletions.sort_by_key(|(address, _, _)| address.kind() != "server");
+    deletions.sort_by_key(|(address, _, _)| address.kind() != Kind::Server);
     for (object, ids, deposed) in deletions {
         let mut step = delete(ctx, &object, &ids, deposed);
-        if matches!(object.kind(), "network" | "ssh_key") {
+        if matches!(object.kind(), Kind::Network | Kind::SshKey) {
             step.after = ctx
                 .steps
                 .iter()
-                .filter(|s| s.address.kind() == "server" || is_deposed_server(&s.address))
+                .filter(|s| s.address.kind() == Kind::Server || is_deposed_server(&s.address))
                 .map(|s| s.address.clone())
                 .collect();
         }
@@ -65,7 +66,7 @@ fn delete(ctx: &Ctx<'_>, object: &Address, ids: &[u64], deposed: Option<&str>) -
         }
     }
     let address = match deposed {
-        Some(_) => addr("deposed", &object.to_string()),
+        Some(_) => addr(Kind::Deposed, &object.to_string()),
         None => object.clone(),
     };
     let list = |ids: &[u64]| {
@@ -107,13 +108,13 @@ enum Found {
     Gone,
 }
 
-fn find(ctx: &Ctx<'_>, kind: &str, id: u64) -> Found {
+fn find(ctx: &Ctx<'_>, kind: Kind, id: u64) -> Found {
     let observed = ctx.input.observed;
     let exists = match kind {
-        "server" => observed.servers.iter().any(|s| s.id.0 == id),
-        "network" => observed.networks.iter().any(|n| n.id.0 == id),
-        "ssh_key" => observed.ssh_keys.iter().any(|k| k.id.0 == id),
-        "dns_record" => {
+        Kind::Server => observed.servers.iter().any(|s| s.id.0 == id),
+        Kind::Network => observed.networks.iter().any(|n| n.id.0 == id),
+        Kind::SshKey => observed.ssh_keys.iter().any(|k| k.id.0 == id),
+        Kind::DnsRecord => {
             return observed
                 .domains
                 .iter()
@@ -131,5 +132,5 @@ fn find(ctx: &Ctx<'_>, kind: &str, id: u64) -> Found {
 }
 
 fn is_deposed_server(address: &Address) -> bool {
-    address.kind() == "deposed" && address.name().starts_with("server.")
+    address.kind() == Kind::Deposed && address.name().starts_with("server.")
 }

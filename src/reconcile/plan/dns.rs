@@ -10,6 +10,7 @@ use crate::provider::{DomainId, ObservedRecord};
 
 use super::super::step::{Action, RecordKindName, RecordValue, Ref, Step, Work};
 use super::{addr, change, Ctx};
+use crate::state::Kind;
 
 pub(super) fn plan(ctx: &mut Ctx<'_>) {
     let desired = ctx.input.desired;
@@ -17,7 +18,7 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
     for record in &desired.dns_records {
         let zone = record.zone.trim_end_matches('.');
         let domain = ctx.input.observed.domain(zone);
-        let zone_address = addr("dns_zone", zone);
+        let zone_address = addr(Kind::DnsZone, zone);
         let domain_ref: Ref<DomainId> = if let Some(d) = domain {
             Ref::Id(d.id)
         } else {
@@ -40,7 +41,7 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
             after.push(a.clone());
         }
         // An owned record that matches is left alone; one that differs is replaced.
-        let address = addr("dns_record", &record.id);
+        let address = addr(Kind::DnsRecord, &record.id);
         let owned = ctx.owned(&address);
         let observed = domain.and_then(|d| {
             d.records
@@ -102,7 +103,7 @@ fn value(ctx: &Ctx<'_>, record: &DnsRecord) -> (RecordValue, String, Vec<crate::
     if let Value::Template(parts) = &record.value {
         if let [model::Part::Ref(p)] = parts.as_slice() {
             if p.kind == "server" && p.attr == "ip" {
-                let server = addr("server", &p.name);
+                let server = addr(Kind::Server, &p.name);
                 let known = ctx.owned(&server).and_then(|id| {
                     ctx.input
                         .observed

@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{Desired, ModelError};
 use crate::provider::{DcLocation, Image, Kinds, NetworkId, Observed, SshKeyId};
-use crate::state::{Address, State};
+use crate::state::{Address, Kind, State};
 
 use super::step::{Change, Moved, Plan, Ref, Settle, Step, Unmanaged};
 
@@ -63,11 +63,11 @@ pub fn kinds(desired: &Desired, state: &State) -> Kinds {
         .chain(state.journal().unfinished().iter().map(|e| &e.op.address));
     for address in owned {
         match address.kind() {
-            "server" => kinds.servers = true,
-            "network" => kinds.networks = true,
-            "ssh_key" => kinds.ssh_keys = true,
-            "dns_record" | "dns_zone" => kinds.dns = true,
-            _ => {}
+            Kind::Server => kinds.servers = true,
+            Kind::Network => kinds.networks = true,
+            Kind::SshKey => kinds.ssh_keys = true,
+            Kind::DnsRecord | Kind::DnsZone => kinds.dns = true,
+            Kind::Deposed => {}
         }
     }
     kinds
@@ -121,7 +121,7 @@ struct Ctx<'a> {
 }
 
 /// The address of resource `name` of `kind` (a fixed identifier).
-fn addr(kind: &str, name: &str) -> Address {
+fn addr(kind: Kind, name: &str) -> Address {
     // Names are validated by the script layer and never empty; a kind is a fixed identifier.
     Address::new(kind, name)
         .unwrap_or_else(|_| Address::new(kind, "_").expect("a fixed kind is a valid address"))
@@ -155,7 +155,7 @@ impl<'a> Ctx<'a> {
 
     /// Whether the object `id` of `kind` is ict's: in the state (bound or deposed), or
     /// recovered or adopted by this plan.
-    fn is_owned(&self, kind: &str, id: u64) -> bool {
+    fn is_owned(&self, kind: Kind, id: u64) -> bool {
         self.input.state.owns(kind, id)
             || self
                 .owned
@@ -170,7 +170,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The address that owns the object `id` of `kind` in this plan, if any.
-    fn owner(&self, kind: &str, id: u64) -> Option<&Address> {
+    fn owner(&self, kind: Kind, id: u64) -> Option<&Address> {
         self.owned
             .iter()
             .find(|(address, owned)| address.kind() == kind && **owned == id)
@@ -183,11 +183,11 @@ impl<'a> Ctx<'a> {
     }
 
     fn ssh_key_ref(&self, name: &str) -> Ref<SshKeyId> {
-        self.reference(&addr("ssh_key", name))
+        self.reference(&addr(Kind::SshKey, name))
     }
 
     fn network_ref(&self, name: &str) -> Ref<NetworkId> {
-        self.reference(&addr("network", name))
+        self.reference(&addr(Kind::Network, name))
     }
 
     /// A known ID, or "the object this plan's step for `address` makes".
@@ -203,7 +203,7 @@ impl<'a> Ctx<'a> {
     fn unmanaged(&self) -> Vec<Unmanaged> {
         let observed = self.input.observed;
         let mut list: Vec<Unmanaged> = Vec::new();
-        let mut add = |kind: &'static str, id: u64, name: &str| {
+        let mut add = |kind: Kind, id: u64, name: &str| {
             if !self.is_owned(kind, id) {
                 list.push(Unmanaged {
                     kind,
@@ -213,13 +213,13 @@ impl<'a> Ctx<'a> {
             }
         };
         for s in &observed.servers {
-            add("server", s.id.0, &s.name);
+            add(Kind::Server, s.id.0, &s.name);
         }
         for n in &observed.networks {
-            add("network", n.id.0, &n.name);
+            add(Kind::Network, n.id.0, &n.name);
         }
         for k in &observed.ssh_keys {
-            add("ssh_key", k.id.0, &k.title);
+            add(Kind::SshKey, k.id.0, &k.title);
         }
         // Records only in the zones the script writes to; a zone's own NS and SOA are the
         // DNS host's, not anybody's to manage.
@@ -239,7 +239,7 @@ impl<'a> Ctx<'a> {
                     continue;
                 }
                 add(
-                    "dns_record",
+                    Kind::DnsRecord,
                     r.id.0,
                     &format!("{} {} {}", r.name, r.kind, r.value),
                 );

@@ -6,6 +6,7 @@ use crate::model::Move;
 
 use super::super::step::Moved;
 use super::{addr, Ctx};
+use crate::state::Kind;
 
 pub(super) fn plan(ctx: &mut Ctx<'_>) {
     let desired = ctx.input.desired;
@@ -41,26 +42,26 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
 }
 
 /// The move's kind: given by the script, or the kind of the declaration named `to`.
-fn kind_of(ctx: &Ctx<'_>, m: &Move) -> Option<&'static str> {
+fn kind_of(ctx: &Ctx<'_>, m: &Move) -> Option<Kind> {
     let desired = ctx.input.desired;
     let declared = [
-        ("server", desired.servers.contains_key(&m.to)),
-        ("network", desired.networks.contains_key(&m.to)),
-        ("ssh_key", desired.ssh_keys.contains_key(&m.to)),
+        (Kind::Server, desired.servers.contains_key(&m.to)),
+        (Kind::Network, desired.networks.contains_key(&m.to)),
+        (Kind::SshKey, desired.ssh_keys.contains_key(&m.to)),
         (
-            "dns_record",
+            Kind::DnsRecord,
             desired.dns_records.iter().any(|r| r.id == m.to),
         ),
     ];
     if let Some(kind) = &m.kind {
         return declared
             .iter()
-            .find(|(k, yes)| k == kind && *yes)
+            .find(|(k, yes)| k.as_str() == kind && *yes)
             .map(|(k, _)| *k);
     }
     let mut found = declared.iter().filter(|(_, yes)| *yes);
     match (found.next(), found.next()) {
-        (Some((k, _)), None) => Some(k),
+        (Some((k, _)), None) => Some(*k),
         _ => None,
     }
 }

@@ -3,13 +3,14 @@
 
 use super::super::step::{Action, Step, Work};
 use super::{addr, change, Ctx};
+use crate::state::Kind;
 
 pub(super) fn plan(ctx: &mut Ctx<'_>) {
     for net in ctx.input.desired.networks.values() {
         if !ctx.network_placement(net) {
             continue;
         }
-        let address = addr("network", &net.name);
+        let address = addr(Kind::Network, &net.name);
         let owned = ctx.owned(&address);
         let existing =
             owned.and_then(|id| ctx.input.observed.networks.iter().find(|n| n.id.0 == id));

@@ -11,6 +11,7 @@ use crate::state::{Action, Address, JournalEntry};
 
 use super::super::step::Settle;
 use super::Ctx;
+use crate::state::Kind;
 
 /// Decides every unfinished journal entry (recorded in `ctx.settle`).
 pub(super) fn journal(ctx: &mut Ctx<'_>) {
@@ -96,15 +97,15 @@ fn deleted(ctx: &Ctx<'_>, entry: &JournalEntry) -> Option<u64> {
     let id = entry.op.id?;
     let observed = ctx.input.observed;
     let exists = match entry.op.address.kind() {
-        "server" => observed.servers.iter().any(|s| s.id.0 == id),
-        "network" => observed.networks.iter().any(|n| n.id.0 == id),
-        "ssh_key" => observed.ssh_keys.iter().any(|k| k.id.0 == id),
-        "dns_record" => observed
+        Kind::Server => observed.servers.iter().any(|s| s.id.0 == id),
+        Kind::Network => observed.networks.iter().any(|n| n.id.0 == id),
+        Kind::SshKey => observed.ssh_keys.iter().any(|k| k.id.0 == id),
+        Kind::DnsRecord => observed
             .domains
             .iter()
             .any(|d| d.records.iter().any(|r| r.id.0 == id)),
-        "dns_zone" => observed.domains.iter().any(|d| d.id.0 == id),
-        _ => true,
+        Kind::DnsZone => observed.domains.iter().any(|d| d.id.0 == id),
+        Kind::Deposed => true,
     };
     (!exists).then_some(id)
 }
@@ -117,7 +118,7 @@ fn same_kind_and_name(ctx: &Ctx<'_>, entry: &JournalEntry) -> Vec<Candidate> {
     let request = &entry.op.request;
     let name = request.get("name").map_or(address.name(), String::as_str);
     match address.kind() {
-        "server" => observed
+        Kind::Server => observed
             .servers
             .iter()
             .filter(|s| s.name == name)
@@ -134,7 +135,7 @@ fn same_kind_and_name(ctx: &Ctx<'_>, entry: &JournalEntry) -> Vec<Candidate> {
                 ),
             })
             .collect(),
-        "network" => observed
+        Kind::Network => observed
             .networks
             .iter()
             .filter(|n| n.name == name)
@@ -147,7 +148,7 @@ fn same_kind_and_name(ctx: &Ctx<'_>, entry: &JournalEntry) -> Vec<Candidate> {
                 ),
             })
             .collect(),
-        "ssh_key" => observed
+        Kind::SshKey => observed
             .ssh_keys
             .iter()
             .filter(|k| k.title == name)
@@ -156,7 +157,7 @@ fn same_kind_and_name(ctx: &Ctx<'_>, entry: &JournalEntry) -> Vec<Candidate> {
                 description: format!("SSH key \"{}\"", k.title),
             })
             .collect(),
-        "dns_zone" => observed
+        Kind::DnsZone => observed
             .domains
             .iter()
             .filter(|d| same_host(&d.name, name))
@@ -165,7 +166,7 @@ fn same_kind_and_name(ctx: &Ctx<'_>, entry: &JournalEntry) -> Vec<Candidate> {
                 description: format!("domain {}", d.name),
             })
             .collect(),
-        "dns_record" => {
+        Kind::DnsRecord => {
             let (Some(zone), Some(kind), Some(host), Some(value)) = (
                 request.get("zone"),
                 request.get("type"),
@@ -190,7 +191,7 @@ fn same_kind_and_name(ctx: &Ctx<'_>, entry: &JournalEntry) -> Vec<Candidate> {
                 })
                 .collect()
         }
-        _ => Vec::new(),
+        Kind::Deposed => Vec::new(),
     }
 }
 
@@ -199,20 +200,20 @@ fn declared_at(ctx: &Ctx<'_>, address: &Address) -> Span {
     let desired = ctx.input.desired;
     let name = address.name();
     match address.kind() {
-        "server" => desired.servers.get(name).map(|s| s.span),
-        "network" => desired.networks.get(name).map(|n| n.span),
-        "ssh_key" => desired.ssh_keys.get(name).map(|k| k.span),
-        "dns_record" => desired
+        Kind::Server => desired.servers.get(name).map(|s| s.span),
+        Kind::Network => desired.networks.get(name).map(|n| n.span),
+        Kind::SshKey => desired.ssh_keys.get(name).map(|k| k.span),
+        Kind::DnsRecord => desired
             .dns_records
             .iter()
             .find(|r| r.id == name)
             .map(|r| r.span),
-        "dns_zone" => desired
+        Kind::DnsZone => desired
             .dns_records
             .iter()
             .find(|r| same_host(&r.zone, name))
             .map(|r| r.span),
-        _ => None,
+        Kind::Deposed => None,
     }
     .unwrap_or_default()
 }

@@ -9,6 +9,7 @@ use crate::state::Address;
 
 use super::super::step::{Action, Change, NewServer, Ref, Step, Work};
 use super::{addr, change, Ctx};
+use crate::state::Kind;
 
 pub(super) fn plan(ctx: &mut Ctx<'_>) {
     let desired = ctx.input.desired;
@@ -18,7 +19,7 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
         let (Some(image), true) = (image, placed) else {
             continue;
         };
-        let address = addr("server", &server.name);
+        let address = addr(Kind::Server, &server.name);
         let Ok(existing) = existing(ctx, server, &address) else {
             continue;
         };
@@ -61,11 +62,11 @@ fn existing<'a>(
                 });
                 return Err(());
             };
-            if ctx.is_owned("server", id) {
+            if ctx.is_owned(Kind::Server, id) {
                 let owner = ctx
                     .input
                     .state
-                    .find_by_id("server", id)
+                    .find_by_id(Kind::Server, id)
                     .map_or_else(|| "another declaration".to_owned(), |(a, _)| a.to_string());
                 ctx.errors.push(ModelError::InvalidValue {
                     field: "adopt".into(),
@@ -85,7 +86,7 @@ fn existing<'a>(
     }
     let found: Vec<&ObservedServer> = servers
         .iter()
-        .filter(|s| s.name == server.name && !ctx.is_owned("server", s.id.0))
+        .filter(|s| s.name == server.name && !ctx.is_owned(Kind::Server, s.id.0))
         .collect();
     match found.as_slice() {
         [] => Ok(None),
@@ -130,14 +131,19 @@ fn dependencies(ctx: &Ctx<'_>, server: &Server) -> Vec<Address> {
     for a in server
         .ssh_keys
         .iter()
-        .map(|k| addr("ssh_key", &k.name))
-        .chain(server.networks.iter().map(|n| addr("network", &n.name)))
+        .map(|k| addr(Kind::SshKey, &k.name))
+        .chain(server.networks.iter().map(|n| addr(Kind::Network, &n.name)))
     {
         if ctx.pending.contains(&a) {
             after.push(a);
         }
     }
-    after.extend(server.depends_on.iter().map(|d| addr("server", &d.name)));
+    after.extend(
+        server
+            .depends_on
+            .iter()
+            .map(|d| addr(Kind::Server, &d.name)),
+    );
     after
 }
 
@@ -458,11 +464,11 @@ fn networks(
     let declared: BTreeSet<u64> = server
         .networks
         .iter()
-        .filter_map(|n| ctx.owned(&addr("network", &n.name)))
+        .filter_map(|n| ctx.owned(&addr(Kind::Network, &n.name)))
         .collect();
     let mut detach = Vec::new();
     for id in linked.difference(&declared) {
-        if let Some(a) = ctx.owner("network", *id) {
+        if let Some(a) = ctx.owner(Kind::Network, *id) {
             changes.push(change(
                 "networks",
                 Some(a.name().to_owned()),

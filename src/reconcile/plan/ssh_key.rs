@@ -3,10 +3,11 @@
 
 use super::super::step::{Action, Step, Work};
 use super::{addr, change, Ctx};
+use crate::state::Kind;
 
 pub(super) fn plan(ctx: &mut Ctx<'_>) {
     for key in ctx.input.desired.ssh_keys.values() {
-        let address = addr("ssh_key", &key.name);
+        let address = addr(Kind::SshKey, &key.name);
         let owned = ctx.owned(&address);
         let existing =
             owned.and_then(|id| ctx.input.observed.ssh_keys.iter().find(|k| k.id.0 == id));

@@ -12,6 +12,7 @@ use crate::state::{Action as JournalAction, Address, JournalOp, State};
 
 use super::super::step::{Action, Plan, Work};
 use super::{kinds, plan, Input};
+use crate::state::Kind;
 
 const KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops";
@@ -153,22 +154,22 @@ fn link(network: u64) -> ServerLink {
     }
 }
 
-fn address(kind: &str, name: &str) -> Address {
+fn address(kind: Kind, name: &str) -> Address {
     Address::new(kind, name).expect("valid address")
 }
 
 /// A state owning `owned` (kind, name, id).
-fn state(owned: &[(&str, &str, u64)]) -> State {
+fn state(owned: &[(Kind, &str, u64)]) -> State {
     let mut state = State::new("dev");
     for (kind, name, id) in owned {
-        state.record_created(&address(kind, name), *id, serde_json::Value::Null);
+        state.record_created(&address(*kind, name), *id, serde_json::Value::Null);
     }
     state
 }
 
 /// A state whose journal holds an unfinished create of `kind.name`, begun when the objects
 /// `existing` (IDs) of that name were there (`None`: an entry of an older ict).
-fn crashed_create(mut state: State, kind: &str, name: &str, existing: Option<&[u64]>) -> State {
+fn crashed_create(mut state: State, kind: Kind, name: &str, existing: Option<&[u64]>) -> State {
     let mut op = JournalOp::new(address(kind, name), JournalAction::Create).with("name", name);
     if let Some(ids) = existing {
         op = op.with_existing(ids.iter().copied());
@@ -298,7 +299,7 @@ fn a_new_server_is_created_with_its_attributes() {
 fn a_server_that_matches_plans_nothing() {
     let plan = Case::new(r#"server("web-1", #{});"#)
         .servers(vec![server(7, "web-1")])
-        .state(state(&[("server", "web-1", 7)]))
+        .state(state(&[(Kind::Server, "web-1", 7)]))
         .plan();
     assert!(plan.is_empty(), "{plan:#?}");
 }
@@ -317,7 +318,7 @@ fn each_size_field_changed_by_hand_is_an_update() {
         edit(&mut observed);
         let plan = Case::new(r#"server("web-1", #{});"#)
             .servers(vec![observed])
-            .state(state(&[("server", "web-1", 7)]))
+            .state(state(&[(Kind::Server, "web-1", 7)]))
             .plan();
         assert_eq!(steps(&plan), pairs(&[("~", "server.web-1")]), "{attr}");
         let changed: Vec<&str> = plan.steps[0]
@@ -335,7 +336,7 @@ fn a_disk_larger_than_declared_cannot_shrink() {
     observed.disk += 10;
     let errors = Case::new(r#"server("web-1", #{});"#)
         .servers(vec![observed])
-        .state(state(&[("server", "web-1", 7)]))
+        .state(state(&[(Kind::Server, "web-1", 7)]))
         .errors();
     assert!(errors[0].contains("cannot shrink"), "{errors:?}");
 }
@@ -343,7 +344,7 @@ fn a_disk_larger_than_declared_cannot_shrink() {
 #[test]
 fn a_server_deleted_outside_ict_is_created_again() {
     let plan = Case::new(r#"server("web-1", #{});"#)
-        .state(state(&[("server", "web-1", 7)]))
+        .state(state(&[(Kind::Server, "web-1", 7)]))
         .plan();
     assert_eq!(steps(&plan), pairs(&[("+", "server.web-1")]));
     assert_eq!(plan.steps[0].reason.as_deref(), Some("deleted outside ict"));
@@ -355,7 +356,7 @@ fn a_replacement_creates_the_new_server_before_deleting_the_old() {
     old.image = "Debian11x64".into();
     let plan = Case::new(r#"server("web-1", #{});"#)
         .servers(vec![old])
-        .state(state(&[("server", "web-1", 7)]))
+        .state(state(&[(Kind::Server, "web-1", 7)]))
         .plan();
     assert_eq!(steps(&plan), pairs(&[("-/+", "server.web-1")]));
     let Work::Server {
@@ -376,12 +377,12 @@ fn a_replacement_creates_the_new_server_before_deleting_the_old() {
 fn replace_forces_a_new_server_but_not_a_protected_one() {
     let case = Case::new(r#"server("web-1", #{});"#)
         .servers(vec![server(7, "web-1")])
-        .state(state(&[("server", "web-1", 7)]))
+        .state(state(&[(Kind::Server, "web-1", 7)]))
         .replace("web-1");
     assert_eq!(steps(&case.plan()), pairs(&[("-/+", "server.web-1")]));
     let errors = Case::new(r#"server("web-1", #{ protect: true });"#)
         .servers(vec![server(7, "web-1")])
-        .state(state(&[("server", "web-1", 7)]))
+        .state(state(&[(Kind::Server, "web-1", 7)]))
         .replace("web-1")
         .errors();
     assert!(errors[0].contains("protected"), "{errors:?}");
@@ -448,7 +449,7 @@ fn a_crash_never_makes_ict_take_a_server_that_existed_before_its_create() {
         .servers(vec![server(5, "legacy-db")])
         .state(crashed_create(
             State::new("dev"),
-            "server",
+            Kind::Server,
             "legacy-db",
             Some(&[5]),
         ))
@@ -465,7 +466,7 @@ fn a_crash_after_the_create_reached_the_api_adopts_only_the_new_server() {
         .servers(vec![server(5, "legacy-db"), server(8, "legacy-db")])
         .state(crashed_create(
             State::new("dev"),
-            "server",
+            Kind::Server,
             "legacy-db",
             Some(&[5]),
         ))
@@ -489,7 +490,7 @@ fn a_crash_recovery_with_two_candidates_is_refused_naming_them() {
         ])
         .state(crashed_create(
             State::new("dev"),
-            "server",
+            Kind::Server,
             "legacy-db",
             Some(&[5]),
         ))
@@ -501,7 +502,12 @@ fn a_crash_recovery_with_two_candidates_is_refused_naming_them() {
 fn an_old_journal_entry_without_the_existing_list_never_guesses() {
     let errors = Case::new(r#"server("web-1", #{});"#)
         .servers(vec![server(5, "web-1")])
-        .state(crashed_create(State::new("dev"), "server", "web-1", None))
+        .state(crashed_create(
+            State::new("dev"),
+            Kind::Server,
+            "web-1",
+            None,
+        ))
         .errors();
     assert!(errors[0].contains("older ict"), "{errors:?}");
 }
@@ -510,8 +516,8 @@ fn an_old_journal_entry_without_the_existing_list_never_guesses() {
 fn interrupted_key_and_network_creates_are_recovered_like_servers() {
     let script = format!(r#"ssh_key("deploy", #{{ public_key: "{KEY}" }}); network("backend");"#);
     let crashed = crashed_create(
-        crashed_create(State::new("dev"), "ssh_key", "deploy", Some(&[1])),
-        "network",
+        crashed_create(State::new("dev"), Kind::SshKey, "deploy", Some(&[1])),
+        Kind::Network,
         "backend",
         Some(&[2]),
     );
@@ -534,7 +540,7 @@ fn a_server_still_being_created_is_waited_for_without_a_power_or_size_diff() {
     new.ip = None;
     let plan = Case::new(r#"server("web-1", #{});"#)
         .servers(vec![new])
-        .state(state(&[("server", "web-1", 7)]))
+        .state(state(&[(Kind::Server, "web-1", 7)]))
         .plan();
     assert_eq!(steps(&plan), pairs(&[("~", "server.web-1")]));
     let changed: Vec<&str> = plan.steps[0]
@@ -557,7 +563,10 @@ fn a_server_still_being_created_is_waited_for_without_a_power_or_size_diff() {
 #[test]
 fn objects_already_gone_are_forgotten_and_the_plan_says_so() {
     let plan = Case::new("")
-        .state(state(&[("server", "web-1", 7), ("network", "backend", 3)]))
+        .state(state(&[
+            (Kind::Server, "web-1", 7),
+            (Kind::Network, "backend", 3),
+        ]))
         .plan();
     assert_eq!(
         steps(&plan),
@@ -594,9 +603,9 @@ fn networks_and_keys_are_deleted_after_the_servers_that_use_them() {
         .networks(vec![network(3, "backend")])
         .keys(vec![key(4, "deploy")])
         .state(state(&[
-            ("network", "backend", 3),
-            ("server", "web-1", 7),
-            ("ssh_key", "deploy", 4),
+            (Kind::Network, "backend", 3),
+            (Kind::Server, "web-1", 7),
+            (Kind::SshKey, "deploy", 4),
         ]))
         .plan();
     assert_eq!(
@@ -608,14 +617,19 @@ fn networks_and_keys_are_deleted_after_the_servers_that_use_them() {
         ])
     );
     for step in &plan.steps[1..] {
-        assert_eq!(step.after, [address("server", "web-1")], "{}", step.address);
+        assert_eq!(
+            step.after,
+            [address(Kind::Server, "web-1")],
+            "{}",
+            step.address
+        );
     }
 }
 
 #[test]
 fn a_deposed_server_left_by_an_interrupted_replacement_is_deleted() {
-    let mut st = state(&[("server", "web-1", 7)]);
-    let op = JournalOp::new(address("server", "web-1"), JournalAction::Create)
+    let mut st = state(&[(Kind::Server, "web-1", 7)]);
+    let op = JournalOp::new(address(Kind::Server, "web-1"), JournalAction::Create)
         .with_existing([7])
         .replacing(Some(7));
     let seq = st.begin(op);
@@ -632,8 +646,8 @@ fn a_deposed_server_left_by_an_interrupted_replacement_is_deleted() {
 
 #[test]
 fn an_interrupted_delete_of_an_object_now_gone_is_settled_as_done() {
-    let mut st = state(&[("server", "web-1", 7)]);
-    st.begin(JournalOp::new(address("server", "web-1"), JournalAction::Delete).on_id(7));
+    let mut st = state(&[(Kind::Server, "web-1", 7)]);
+    st.begin(JournalOp::new(address(Kind::Server, "web-1"), JournalAction::Delete).on_id(7));
     let plan = Case::new("").state(st).plan();
     assert_eq!(plan.settle[0].recovered, Some(7));
 }
@@ -682,7 +696,7 @@ fn a_public_data_centre_title_suggests_its_technical_name() {
 fn only_the_kinds_a_script_uses_or_the_state_owns_are_read() {
     let only_servers = kinds(&desired(r#"server("a", #{});"#), &State::new("dev"));
     assert_eq!(only_servers, crate::provider::Kinds::SERVERS);
-    let owned_dns = kinds(&desired(""), &state(&[("dns_record", "x", 1)]));
+    let owned_dns = kinds(&desired(""), &state(&[(Kind::DnsRecord, "x", 1)]));
     assert!(owned_dns.dns && owned_dns.servers && !owned_dns.networks);
 }
 
@@ -704,7 +718,10 @@ fn a_new_key_and_network_come_before_the_server_that_uses_them() {
     );
     assert_eq!(
         plan.steps[2].after,
-        [address("ssh_key", "deploy"), address("network", "backend")]
+        [
+            address(Kind::SshKey, "deploy"),
+            address(Kind::Network, "backend")
+        ]
     );
 }
 
@@ -715,7 +732,7 @@ fn a_changed_public_key_replaces_the_key() {
     old.public_key = "ssh-ed25519 AAAAother old".into();
     let plan = Case::new(&script)
         .keys(vec![old])
-        .state(state(&[("ssh_key", "deploy", 4)]))
+        .state(state(&[(Kind::SshKey, "deploy", 4)]))
         .plan();
     assert_eq!(steps(&plan), pairs(&[("-/+", "ssh_key.deploy")]));
     assert_eq!(plan.steps[0].action, Action::Replace);
@@ -725,7 +742,7 @@ fn a_changed_public_key_replaces_the_key() {
 fn moved_keeps_the_server_under_its_new_name() {
     let plan = Case::new(r#"let s = server("shop-web-1", #{}); moved("web-1", s);"#)
         .servers(vec![server(7, "web-1")])
-        .state(state(&[("server", "web-1", 7)]))
+        .state(state(&[(Kind::Server, "web-1", 7)]))
         .plan();
     assert!(
         plan.steps.is_empty(),
@@ -750,7 +767,7 @@ fn moved_keeps_the_server_under_its_new_name() {
 fn moved_renames_a_network_in_the_cloud_too() {
     let plan = Case::new(r#"let n = network("be"); moved("backend", n);"#)
         .networks(vec![network(3, "backend")])
-        .state(state(&[("network", "backend", 3)]))
+        .state(state(&[(Kind::Network, "backend", 3)]))
         .plan();
     assert_eq!(steps(&plan), pairs(&[("~", "network.be")]));
     assert!(matches!(&plan.steps[0].work, Work::RenameNetwork { name, .. } if name == "be"));
@@ -760,7 +777,7 @@ fn moved_renames_a_network_in_the_cloud_too() {
 fn a_move_already_done_or_from_nothing_changes_nothing() {
     let done = Case::new(r#"let s = server("new", #{}); moved("old", s);"#)
         .servers(vec![server(7, "old")])
-        .state(state(&[("server", "new", 7)]))
+        .state(state(&[(Kind::Server, "new", 7)]))
         .plan();
     assert!(done.is_empty(), "{done:#?}");
     assert!(done.warnings.is_empty());
@@ -796,7 +813,7 @@ fn adopt_by_an_unknown_or_owned_id_is_refused() {
     assert_eq!(errors, ["no server with ID 4 in the account"]);
     let errors = Case::new(r#"server("web", #{}); server("db", #{ adopt: 5 });"#)
         .servers(vec![server(5, "web")])
-        .state(state(&[("server", "web", 5)]))
+        .state(state(&[(Kind::Server, "web", 5)]))
         .errors();
     assert_eq!(
         errors,
@@ -814,7 +831,10 @@ fn a_server_still_being_created_gets_its_networks_and_power_once_active() {
     )
     .servers(vec![new])
     .networks(vec![network(3, "backend")])
-    .state(state(&[("server", "web-1", 7), ("network", "backend", 3)]))
+    .state(state(&[
+        (Kind::Server, "web-1", 7),
+        (Kind::Network, "backend", 3),
+    ]))
     .plan();
     let changed: Vec<String> = plan.steps[0]
         .changes
@@ -841,12 +861,12 @@ fn a_dns_record_in_a_missing_zone_creates_the_zone_first() {
             ("+", "dns_record.www.example.org/A")
         ])
     );
-    assert_eq!(plan.steps[1].after, [address("dns_zone", "example.org")]);
+    assert_eq!(plan.steps[1].after, [address(Kind::DnsZone, "example.org")]);
 }
 
 #[test]
 fn an_owned_dns_record_that_matches_plans_nothing_and_one_changed_is_replaced() {
-    let owned = state(&[("dns_record", "www.example.org/A", 21)]);
+    let owned = state(&[(Kind::DnsRecord, "www.example.org/A", 21)]);
     let same = Case::new(WWW)
         .domains(vec![zone(
             20,
@@ -881,7 +901,7 @@ fn a_record_with_a_servers_ip_waits_for_that_server() {
         steps(&plan),
         pairs(&[("+", "server.web"), ("+", "dns_record.www.example.org/A")])
     );
-    assert_eq!(plan.steps[1].after, [address("server", "web")]);
+    assert_eq!(plan.steps[1].after, [address(Kind::Server, "web")]);
     assert!(matches!(
         &plan.steps[1].work,
         Work::CreateRecord {
@@ -914,7 +934,7 @@ fn an_owned_record_no_longer_declared_is_deleted_in_its_zone() {
             "example.org",
             &[(21, "A", "www", "203.0.113.7")],
         )])
-        .state(state(&[("dns_record", "www.example.org/A", 21)]))
+        .state(state(&[(Kind::DnsRecord, "www.example.org/A", 21)]))
         .plan();
     assert_eq!(
         steps(&plan),
@@ -933,7 +953,10 @@ fn a_network_no_longer_declared_for_a_server_is_detached_only_if_ict_owns_it() {
     let plan = Case::new(r#"network("backend"); server("web", #{});"#)
         .servers(vec![web])
         .networks(vec![network(3, "backend"), network(4, "panel-net")])
-        .state(state(&[("server", "web", 7), ("network", "backend", 3)]))
+        .state(state(&[
+            (Kind::Server, "web", 7),
+            (Kind::Network, "backend", 3),
+        ]))
         .plan();
     assert_eq!(steps(&plan), pairs(&[("~", "server.web")]));
     assert!(matches!(
@@ -963,14 +986,14 @@ fn depends_on_orders_servers() {
         steps(&plan),
         pairs(&[("+", "server.db"), ("+", "server.app")])
     );
-    assert_eq!(plan.steps[1].after, [address("server", "db")]);
+    assert_eq!(plan.steps[1].after, [address(Kind::Server, "db")]);
 }
 
 #[test]
 fn a_pool_change_is_an_update_in_place() {
     let plan = Case::new(r#"server("web", #{ high_performance: true });"#)
         .servers(vec![server(7, "web")])
-        .state(state(&[("server", "web", 7)]))
+        .state(state(&[(Kind::Server, "web", 7)]))
         .plan();
     assert_eq!(steps(&plan), pairs(&[("~", "server.web")]));
     assert_eq!(plan.steps[0].changes[0].attr, "high_performance");
@@ -982,7 +1005,7 @@ fn a_protected_server_whose_image_changed_is_an_error_at_its_image() {
     old.image = "Debian11x64".into();
     let errors = Case::new(r#"server("web", #{ protect: true });"#)
         .servers(vec![old])
-        .state(state(&[("server", "web", 7)]))
+        .state(state(&[(Kind::Server, "web", 7)]))
         .errors();
     assert_eq!(
         errors,
@@ -994,7 +1017,7 @@ fn a_protected_server_whose_image_changed_is_an_error_at_its_image() {
 fn an_ssh_key_deleted_outside_ict_is_uploaded_again() {
     let script = format!(r#"ssh_key("deploy", #{{ public_key: "{KEY}" }});"#);
     let plan = Case::new(&script)
-        .state(state(&[("ssh_key", "deploy", 4)]))
+        .state(state(&[(Kind::SshKey, "deploy", 4)]))
         .plan();
     assert_eq!(steps(&plan), pairs(&[("+", "ssh_key.deploy")]));
     assert_eq!(plan.steps[0].reason.as_deref(), Some("deleted outside ict"));
@@ -1002,9 +1025,9 @@ fn an_ssh_key_deleted_outside_ict_is_uploaded_again() {
 
 #[test]
 fn an_interrupted_delete_of_an_object_still_there_is_superseded_and_planned_again() {
-    let mut st = state(&[("server", "old", 7)]);
-    st.begin(JournalOp::new(address("server", "old"), JournalAction::Delete).on_id(7));
-    st.begin(JournalOp::new(address("server", "old"), JournalAction::Power).on_id(7));
+    let mut st = state(&[(Kind::Server, "old", 7)]);
+    st.begin(JournalOp::new(address(Kind::Server, "old"), JournalAction::Delete).on_id(7));
+    st.begin(JournalOp::new(address(Kind::Server, "old"), JournalAction::Power).on_id(7));
     let plan = Case::new("")
         .servers(vec![server(7, "old")])
         .state(st)
