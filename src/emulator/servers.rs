@@ -313,39 +313,35 @@ fn check_backup(input: &Input) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
-    use std::time::Instant;
 
     use serde_json::{json, Value};
 
     use super::*;
 
     #[test]
-    fn ten_thousand_servers_activate_and_list_in_one_pass() {
+    fn thousands_of_servers_activate_and_list_in_one_pass() {
+        // Enough to cross many /24 blocks of addresses; the 10,000-server figures are
+        // scripts/bench-reconcile.sh's.
+        const N: usize = 3_000;
         let mut world = World::default();
         let input = Input::from_json(json!({
             "Name": "n", "CPU": 1, "RAM": 512, "HDD": 10, "ImageID": 3492
         }))
         .expect("object");
         let when = When { now: 0, due: 5 };
-        for _ in 0..10_000 {
+        for _ in 0..N {
             create(&mut world, &input, when).expect("created");
         }
         assert!(!world.advance(4), "nothing is due before its time");
         assert!(world.advance(5));
-        let started = Instant::now();
         let Ok(Reply::Json(bytes)) = list(&world) else {
             panic!("list failed")
         };
-        let elapsed = started.elapsed();
-        eprintln!(
-            "listing 10,000 servers: {} bytes in {elapsed:?}",
-            bytes.len()
-        );
         let servers: Vec<Value> = serde_json::from_slice(&bytes).expect("JSON array");
-        assert_eq!(servers.len(), 10_000);
+        assert_eq!(servers.len(), N);
         assert!(servers.iter().all(|s| s["State"] == "Active"));
         let ips: HashSet<&str> = servers.iter().filter_map(|s| s["IP"].as_str()).collect();
-        assert_eq!(ips.len(), 10_000, "every IP is unique");
-        assert_eq!(world.events.len(), 10_000, "one Active event per server");
+        assert_eq!(ips.len(), N, "every IP is unique");
+        assert_eq!(world.events.len(), N, "one Active event per server");
     }
 }

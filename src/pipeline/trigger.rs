@@ -225,7 +225,12 @@ mod tests {
             pipeline("app", #{{ repo: "file://{}", poll: "1s", environments: #{{ dev: #{{ refs: ["main", "dev"] }} }} }});"#,
             bare.display()
         );
-        let desired = crate::script::evaluate_text(&script).expect("valid");
+        let mut desired = crate::script::evaluate_text(&script).expect("valid");
+        // Polls every 100 ms instead of the 1 s a script may ask for at least: the test
+        // waits a few polls, not seconds.
+        for pipeline in desired.pipelines.values_mut() {
+            pipeline.poll = Duration::from_millis(100);
+        }
         let fake = Fake {
             history: RefCell::default(),
             locked: RefCell::new(1),
@@ -233,10 +238,10 @@ mod tests {
         };
         let mut events = Vec::new();
         let push_second = async {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
+            tokio::time::sleep(Duration::from_millis(400)).await;
             git(&work, &["commit", "-q", "--allow-empty", "-m", "two"]);
             git(&work, &["push", "-q", "origin", "HEAD:main"]);
-            tokio::time::sleep(Duration::from_millis(2500)).await;
+            tokio::time::sleep(Duration::from_millis(600)).await;
         };
         watch(&desired, &fake, push_second, |e| events.push(e)).await;
         let second = git(&work, &["rev-parse", "HEAD"]);
