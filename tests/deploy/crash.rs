@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rustix::process::{kill_process, Pid, Signal};
 
 use super::secrets::files_containing;
-use super::{output_dir, project, serial, testable};
+use super::{output_dir, project, testable};
 use crate::test::Test;
 
 const PLAYBOOK: &str = r#"
@@ -90,7 +90,6 @@ fn a_killed_run_stops_ansible_playbook_and_the_next_command_removes_its_secrets(
     if !testable() {
         return;
     }
-    let _serial = serial();
     let out_dir = output_dir();
     let secret = format!("crash-s3cret-{}", std::process::id());
     let script = format!(

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{exec_lines, ict_code, ips, project, serial, testable};
+use super::{exec_lines, ict_code, ips, project, testable};
 
 /// `web-1`..`web-12` (only the first 6 in group `web`) and `db-1`..`db-8`.
 const SCRIPT: &str = r#"
@@ -54,7 +54,6 @@ fn exec_on_twenty_servers_returns_every_output_and_exit_code() {
     if !testable() {
         return;
     }
-    let _serial = serial();
     let test = project(SCRIPT, &[]);
     let dir = test.path();
     ict_code(dir, true, &["apply", "infra.ict", "--yes"], 0);

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{exec_lines, exec_on, ict_code, ips, project, serial, server_dir, testable};
+use super::{exec_lines, exec_on, ict_code, ips, project, server_dir, testable};
 
 const SCRIPT: &str = r#"
 let k = ssh_key("deploy", #{ public_key_file: "keys/deploy.pub" });
@@ -40,7 +40,6 @@ fn a_forgotten_key_is_pinned_afresh_and_unknown_names_are_refused() {
     if !testable() {
         return;
     }
-    let _serial = serial();
     let test = project(SCRIPT, &[]);
     let dir = test.path();
     ict_code(dir, true, &["apply", "infra.ict", "--yes"], 0);

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{cloud_ict, emulator_with_ssh, exec_lines, project, serial, server_dir, testable};
+use super::{cloud_ict, emulator_with_ssh, exec_lines, project, server_dir, testable};
 
 const SCRIPT: &str = r#"
 let k = ssh_key("deploy", #{ public_key_file: "keys/deploy.pub" });
@@ -47,7 +47,6 @@ fn a_changed_host_key_is_refused_by_exec_and_by_ansible() {
     if !testable() {
         return;
     }
-    let _serial = serial();
     let test = project(SCRIPT, &[("ping.yml", PING)]);
     let dir = test.path();
     // One emulator for the whole test: the servers answer Ansible between ict commands.

@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::Command;
 
-use super::{cloud_ict, emulator_with_ssh, ict_code, ips, project, serial, testable};
+use super::{cloud_ict, emulator_with_ssh, ict_code, ips, project, testable};
 
 const SCRIPT: &str = r#"
 let web = group("web", #{ vars: #{ http_port: 8080 } });
@@ -94,7 +94,6 @@ fn ansible_pings_every_server_from_the_inventory_ict_run_wrote() {
     if !testable() {
         return;
     }
-    let _serial = serial();
     let test = project(
         r#"let k = ssh_key("deploy", #{ public_key_file: "keys/deploy.pub" });
 for i in 1..=2 { server(`web-${i}`, #{ cpu: 1, ram: 1024, disk: 20, ssh_keys: [k] }); }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{exec_lines, ict_code, project, serial, testable};
+use super::{exec_lines, ict_code, project, testable};
 use crate::emulator::machine::assert_no_user;
 
 const PLAYBOOK: &str = r##"
@@ -56,7 +56,6 @@ fn a_playbook_writes_each_server_and_never_this_computer() {
     if !testable() {
         return;
     }
-    let _serial = serial();
     for path in WRITTEN {
         assert!(
             !Path::new(path).exists(),

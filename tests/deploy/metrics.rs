@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{ict_code, project, serial, testable};
+use super::{ict_code, project, testable};
 use crate::reconcile::Running;
 
 const EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
@@ -21,7 +21,6 @@ fn metrics_are_scraped_through_an_ssh_tunnel_to_a_real_node_exporter() {
         std::path::Path::new(EXPORTER).is_file(),
         "{EXPORTER} is missing (apt-get install prometheus-node-exporter)"
     );
-    let _serial = serial();
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")

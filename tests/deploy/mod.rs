@@ -1,8 +1,8 @@
 //! Issue 5's acceptance: `ict run`, `ict inventory`, `ict exec` and `ict power` against the
 //! built-in emulator with SSH backing (a real sshd per server on its loopback IP) and real
-//! ansible-core. Each test works in its own temporary folder; the tests that start sshds run
-//! one at a time (`serial`), because emulators of parallel tests could give servers the same
-//! IPs. Needs root, openssh-server and ansible-playbook: skipped with a message otherwise,
+//! ansible-core. Each test works in its own temporary folder, and its emulator's servers on a
+//! loopback block of their own (hashed from the folder, like the built-in emulator's), so the
+//! tests that start sshds run in parallel like the others. Needs root, openssh-server and ansible-playbook: skipped with a message otherwise,
 //! except under `CI=true`, where they must run.
 
 mod crash;
@@ -21,18 +21,9 @@ mod stdlib;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::reconcile::{outcome, TOKEN};
 use crate::test::{root, Outcome, Test};
-
-/// Held by every test that starts sshds.
-static LOCK: Mutex<()> = Mutex::new(());
-
-/// Runs the SSH tests one at a time (a failed test poisons nothing for the others).
-pub fn serial() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// Whether this machine can run these tests; panics under `CI=true` if not.
 #[allow(

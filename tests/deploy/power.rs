@@ -1,7 +1,7 @@
 //! `ict power stop` on a server declared "on": a note that the next apply starts it again, a
 //! plan that says so, and an apply that does it.
 
-use super::{exec_lines, ict_code, project, serial, testable};
+use super::{exec_lines, ict_code, project, testable};
 
 const SCRIPT: &str = r#"
 let k = ssh_key("deploy", #{ public_key_file: "keys/deploy.pub" });
@@ -14,7 +14,6 @@ fn stopping_a_server_declared_on_is_undone_by_the_next_apply() {
     if !testable() {
         return;
     }
-    let _serial = serial();
     let test = project(SCRIPT, &[]);
     let dir = test.path();
     ict_code(dir, true, &["apply", "infra.ict", "--yes"], 0);

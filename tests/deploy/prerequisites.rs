@@ -3,7 +3,7 @@
 //! what it skipped and how to install it (exit 4); `exec`, `metrics` over SSH and pipelines do
 //! the same; against the real cloud, `run` refuses before it changes anything. sshd is hidden
 //! with `ICT_SSHD` pointing nowhere, Ansible with a `PATH` that has no `ansible-playbook`.
-//! Nothing here starts an sshd, so these tests need neither root nor `serial()`.
+//! Nothing here starts an sshd, so these tests need no root.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -135,7 +135,6 @@ fn run_without_ansible_pins_host_keys_and_skips_only_the_playbooks() {
     if !super::testable() {
         return;
     }
-    let _serial = super::serial();
     let bare = Bare::new();
     let dir = crate::test::TempProject::new();
     super::run::copy_tree(&root().join("examples"), dir.path());

@@ -2,7 +2,7 @@
 //! own machine, none on this computer), and a second run that changes nothing, in the cloud or
 //! on the hosts.
 
-use super::{exec_on, ict_code, output_dir, project, serial, testable};
+use super::{exec_on, ict_code, output_dir, project, testable};
 
 const PLAYBOOK: &str = r#"
 - name: Write a file per host
@@ -34,7 +34,6 @@ fn run_creates_servers_configures_every_host_and_a_second_run_changes_nothing() 
     if !testable() {
         return;
     }
-    let _serial = serial();
     let out_dir = output_dir();
     let out = out_dir.path().display().to_string();
     let word = format!("w{}", std::process::id());
@@ -109,7 +108,6 @@ fn the_readme_quickstart_runs_and_a_second_run_changes_nothing() {
     if !testable() {
         return;
     }
-    let _serial = serial();
     let dir = crate::test::TempProject::new();
     copy_tree(&crate::test::root().join("examples"), dir.path());
     let written: Vec<String> = (1..=3)
@@ -147,7 +145,6 @@ fn the_readme_tour_runs_command_by_command() {
     if !testable() {
         return;
     }
-    let _serial = serial();
     let readme = std::fs::read_to_string(crate::test::root().join("README.md")).expect("README");
     let (_, tour) = readme
         .split_once("```sh\nict check examples/quickstart.ict")

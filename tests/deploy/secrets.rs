@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::test::Test;
 
-use super::{exec_lines, output_dir, project, serial, testable};
+use super::{exec_lines, output_dir, project, testable};
 
 const PLAYBOOK: &str = r#"
 - name: Write the secrets
@@ -45,7 +45,6 @@ fn secrets_reach_the_playbook_but_no_inventory_output_or_state() {
     if !testable() {
         return;
     }
-    let _serial = serial();
     let out_dir = output_dir();
     let secret = format!("s3cr3t-{}-{}", std::process::id(), rand_suffix());
     let script = format!(

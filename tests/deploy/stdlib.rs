@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use super::{ict_code, project, serial, testable};
+use super::{ict_code, project, testable};
 use crate::test::Test;
 
 const SCRIPT: &str = r#"
@@ -67,7 +67,6 @@ fn node_exporter_and_base_run_in_check_mode_on_emulated_servers() {
     if !testable() {
         return;
     }
-    let _serial = serial();
     let test = project(SCRIPT, &[]);
     // `run --check` changes nothing in the cloud: the server is made by `apply` first.
     ict_code(test.path(), true, &["apply", "infra.ict", "--yes"], 0);

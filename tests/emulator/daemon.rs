@@ -136,7 +136,6 @@ fn cloud_servers_from_a_sub_folder_shows_the_projects_servers() {
 #[test]
 fn emulator_stop_leaves_no_process_it_started() {
     let ssh = crate::deploy::testable();
-    let _serial = ssh.then(crate::deploy::serial);
     let test = crate::deploy::project(
         r#"
 let k = ssh_key("deploy", #{ public_key_file: "keys/deploy.pub" });

@@ -262,7 +262,6 @@ pub(super) fn ssh_test(body: impl std::future::Future<Output = ()>) {
     if !ssh_testable() {
         return;
     }
-    let _serial = crate::deploy::serial();
     tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(body);
@@ -368,7 +367,6 @@ fn a_dropped_emulator_leaves_no_sshd_behind() {
     if !ssh_testable() {
         return;
     }
-    let _serial = crate::deploy::serial();
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("emulator.json");
     let folder = dir.path().to_string_lossy().into_owned();

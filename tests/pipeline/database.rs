@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::{Install, Repo};
-use crate::deploy::{cloud_ict, emulator_with_ssh, machine_root, project, serial, testable};
+use crate::deploy::{cloud_ict, emulator_with_ssh, machine_root, project, testable};
 
 const VERSION: &str = "15";
 const DB: &str = "ict_test_visits";
@@ -85,7 +85,6 @@ fn the_database_is_set_up_migrated_and_kept_across_runs() {
     if !testable() || !postgres_installed() {
         return;
     }
-    let _serial = serial();
     let sources = tempfile::tempdir().expect("tmp");
     let repo = Repo::new(sources.path());
     let install = Install::new("ictvisits");

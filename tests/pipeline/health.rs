@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::{http_get, wait_for_app, Install, Repo};
-use crate::deploy::{cloud_ict, emulator_with_ssh, project, serial, testable};
+use crate::deploy::{cloud_ict, emulator_with_ssh, project, testable};
 
 fn script(repo: &Repo, install: &Install, notice_file: &Path) -> String {
     format!(
@@ -36,7 +36,6 @@ fn an_app_that_never_answers_is_rolled_back_automatically() {
     if !testable() {
         return;
     }
-    let _serial = serial();
     let sources = tempfile::tempdir().expect("tmp");
     let repo = Repo::new(sources.path());
     let install = Install::new("ictpipehealth");

@@ -5,7 +5,7 @@
 //! users, files, apps and databases a pipeline makes live on the servers, so nothing is left
 //! on this computer; the tests read the servers' files through their machines. Tests that
 //! check the app between commands keep one emulator up for the whole test. Same requirements
-//! and serialisation as `tests/deploy`.
+//! as `tests/deploy`.
 
 mod database;
 mod health;

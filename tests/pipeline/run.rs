@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::{http_get, wait_for_app, Hook, Install, Repo};
-use crate::deploy::{emulator_with_ssh, project, serial, testable, SshEmulator};
+use crate::deploy::{emulator_with_ssh, project, testable, SshEmulator};
 use crate::reconcile::outcome;
 
 const TOKEN: &str = "s3cr3t-token-value";
@@ -110,7 +110,6 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
     if !testable() {
         return;
     }
-    let _serial = serial();
     let sources = tempfile::tempdir().expect("tmp");
     let repo = Repo::new(sources.path());
     let install = Install::new("ictpipe");
@@ -266,7 +265,6 @@ fn a_pipeline_deploys_to_two_hosts_each_its_own_machine() {
     if !testable() {
         return;
     }
-    let _serial = serial();
     let sources = tempfile::tempdir().expect("tmp");
     let repo = Repo::new(sources.path());
     let install = Install::new("ictpipetwo");

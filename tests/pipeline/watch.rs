@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{wait_for_app, Install, Repo};
-use crate::deploy::{ict, ips, project, serial, testable};
+use crate::deploy::{ict, ips, project, testable};
 use crate::test::{root, Test};
 
 /// Environment that points the example at the test's repository and folder.
@@ -48,7 +48,6 @@ fn watch_deploys_a_pushed_commit_exactly_once() {
     if !testable() {
         return;
     }
-    let _serial = serial();
     let sources = tempfile::tempdir().expect("tmp");
     let repo = Repo::new(sources.path());
     let install = Install::new("ictwatch");
