@@ -2,28 +2,16 @@
 //! directories prepared with the library.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use ict::state::{Lock, LockHolder, StateDir};
 
-use crate::test::unwrapped;
+use crate::test::{unwrapped, Outcome, Test};
 
-fn ict(script: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ict"))
-        .args(args)
-        .arg(script)
-        .env("NO_COLOR", "1")
-        .env_remove("ONECLOUD_TOKEN")
-        .output()
-        .expect("ict runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+/// `ict ARGS SCRIPT`.
+fn ict(script: &Path, args: &[&str]) -> Outcome {
+    let script = script.display().to_string();
+    Test::new().args(args).args(&[&script]).run()
 }
 
 #[test]
@@ -31,8 +19,8 @@ fn status_of_a_fresh_project_is_unlocked() {
     let root = tempfile::tempdir().expect("tempdir");
     let script = root.path().join("infra.ict");
     let output = ict(&script, &["lock", "status"]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(stdout(&output), "unlocked\n");
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    assert_eq!(output.stdout, "unlocked\n");
 }
 
 #[test]
@@ -44,8 +32,8 @@ fn lock_break_refuses_while_the_holder_is_alive_and_force_removes_it() {
     let holder = acquired.lock.holder().clone();
 
     let output = ict(&script, &["lock", "status", "--env", "prod"]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let text = stdout(&output);
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    let text = output.stdout;
     let expected_first_line = format!(
         "locked by {}@{} (pid {}, `ict apply infra.ict`, since {})",
         holder.user,
@@ -66,13 +54,13 @@ fn lock_break_refuses_while_the_holder_is_alive_and_force_removes_it() {
 
     // Another environment's lock is separate.
     let other = ict(&script, &["lock", "status", "--env", "dev"]);
-    assert_eq!(stdout(&other), "unlocked\n");
+    assert_eq!(other.stdout, "unlocked\n");
 
     // The holder (this test) is running: breaking needs `--force`.
     let refused = ict(&script, &["lock", "break", "--env", "prod"]);
-    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
-    assert_eq!(stdout(&refused), "");
-    let text = unwrapped(&stderr(&refused));
+    assert_eq!(refused.status, 1, "{}", refused.stdout);
+    assert_eq!(refused.stdout, "");
+    let text = unwrapped(&refused.stderr);
     assert!(
         text.contains(&format!(
             "the state of environment `prod` is locked by {holder}, still running"
@@ -89,18 +77,18 @@ fn lock_break_refuses_while_the_holder_is_alive_and_force_removes_it() {
     assert!(dir.lock_file().exists());
 
     let output = ict(&script, &["lock", "break", "--env", "prod", "--force"]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(output.status, 0, "{}", output.stderr);
     assert_eq!(
-        stdout(&output),
+        output.stdout,
         format!("broke the lock of environment `prod` held by {holder}\n")
     );
     assert!(!dir.lock_file().exists());
     assert_eq!(
-        stdout(&ict(&script, &["lock", "status", "--env", "prod"])),
+        ict(&script, &["lock", "status", "--env", "prod"]).stdout,
         "unlocked\n"
     );
     assert_eq!(
-        stdout(&ict(&script, &["lock", "break", "--env", "prod"])),
+        ict(&script, &["lock", "break", "--env", "prod"]).stdout,
         "environment `prod` was not locked\n"
     );
     // Releasing a lock someone broke is harmless.
@@ -124,7 +112,7 @@ fn status_says_when_the_holder_is_gone() {
     )
     .expect("lock written");
 
-    let text = stdout(&ict(&script, &["lock", "status"]));
+    let text = ict(&script, &["lock", "status"]).stdout;
     assert!(text.contains(&format!("pid {}", holder.pid)), "{text}");
     assert!(text.contains("no longer running"), "{text}");
 
@@ -140,12 +128,12 @@ fn an_invalid_environment_name_is_a_diagnostic() {
     let root = tempfile::tempdir().expect("tempdir");
     let script = root.path().join("infra.ict");
     let output = ict(&script, &["lock", "status", "--env", "../etc"]);
-    assert_eq!(output.status.code(), Some(1));
-    let text = stderr(&output);
-    assert!(text.contains("ict::state::env_name"), "{text}");
-    assert!(
-        text.contains("`../etc` is not a valid environment name"),
-        "{text}"
+    assert_eq!(output.status, 1);
+    assert_eq!(output.stdout, "");
+    assert_eq!(
+        output.stderr,
+        "ict::state::env_name\n\n  × `../etc` is not a valid environment name\n  help: use letters, \
+         digits, `-`, `_` and `.` (not only dots), at most 64 characters\n"
     );
     assert!(!root.path().join(".ict").exists());
 }
