@@ -231,6 +231,11 @@ pub enum Error {
     )]
     NoTerminal { command: String },
 
+    /// The REPL's `:apply` with no terminal to ask on.
+    #[error("no terminal to confirm on; use `:apply --yes` to apply without asking")]
+    #[diagnostic(code(ict::command::no_terminal))]
+    NoTerminalInRepl,
+
     /// The answer to the question could not be read.
     #[error("cannot read the answer: {0}")]
     #[diagnostic(code(ict::command::answer))]
@@ -505,6 +510,7 @@ impl Error {
             | Error::NoPinnedKey { .. }
             | Error::JsonNeedsApproval { .. }
             | Error::NoTerminal { .. }
+            | Error::NoTerminalInRepl
             | Error::Answer(_)
             | Error::Cancelled { .. }
             | Error::StalePlan

@@ -7,6 +7,7 @@
 //! May depend on every layer below (`script`, `model`, `provider`, `connect`, `state`,
 //! `reconcile`, `ssh`, `emulator` for its checks); never on `commands`, `repl` or `ui`.
 
+mod converge;
 pub mod doctor;
 mod error;
 pub mod hosts;
@@ -16,6 +17,7 @@ mod project;
 pub mod scrape;
 mod session;
 
+pub use converge::{Converge, Mode, Talk};
 pub use error::Error;
 pub use plan::{only_deletions, protected_only, without, SavedPlan};
 pub use project::{runtime, Locked, Project};

@@ -107,26 +107,6 @@ impl Session<'_> {
         Ok(plan)
     }
 
-    /// Takes the environment's lock for `command`, then plans the whole script against the
-    /// locked state: what [`Session::apply`] will do. On error the lock is released.
-    pub async fn plan_locked(&self, command: &str) -> Result<(Locked, Plan), Error> {
-        let locked = self.project.lock(command)?;
-        let planned = self
-            .plan(
-                &self.evaluated.desired,
-                locked.store.state(),
-                &Scope::default(),
-            )
-            .await;
-        match planned {
-            Ok((plan, _)) => Ok((locked, plan)),
-            Err(e) => {
-                locked.store.close()?;
-                Err(e)
-            }
-        }
-    }
-
     /// Closes what an interrupted run left in the journal, then applies `plan` with `store`,
     /// reporting each event to `on_event`. Setting `stop` starts nothing new. Always gives
     /// the store back.

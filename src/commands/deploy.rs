@@ -6,13 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::infra::{Converge, Mode};
 use super::show_warnings;
 use super::{metrics, Error};
 use crate::ansible;
 use crate::app::doctor::{self, Skipped};
 use crate::app::hosts::{self, Host};
-use crate::app::{Project, Session};
+use crate::app::{Converge, Mode, Project, Session};
 use crate::atomic::atomic_write;
 use crate::config::{
     Config, InventoryFormat, InventoryOptions, PowerAction, PowerOptions, RunOptions,
@@ -58,13 +57,12 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunOptions) -> Result<ExitCod
             parallelism: args.apply.parallelism,
             ..reconcile::Options::default()
         };
+        let session = Session {
+            project: &project,
+            conn: &conn,
+            evaluated: &evaluated,
+        };
         let job = Converge {
-            session: Session {
-                project: &project,
-                conn: &conn,
-                evaluated: &evaluated,
-            },
-            ui,
             desired: &evaluated.desired,
             only: None,
             scope: &args.apply.scope,
@@ -73,14 +71,13 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunOptions) -> Result<ExitCod
             // in check mode on the servers that exist.
             mode: Mode {
                 yes: args.apply.yes,
-                json: false,
                 dry_run: args.check,
-                destroy: false,
                 run: true,
+                ..Mode::default()
             },
             options,
         };
-        let (mut store, result) = super::infra::converge(&job, store).await;
+        let (mut store, result) = super::infra::converge(session, ui, false, &job, store).await;
         let result = match result {
             Ok(ExitCode::Success) => {
                 // The servers exist: Ansible can use `.ict/<env>/inventory` from now on.
@@ -89,7 +86,7 @@ pub(super) fn run(config: &Config, ui: &Ui, args: &RunOptions) -> Result<ExitCod
                         ui.note(&format!("warning: {e}"));
                     }
                 }
-                configure(job.session, ui, &mut store, args, &lacking).await
+                configure(session, ui, &mut store, args, &lacking).await
             }
             other => other,
         };

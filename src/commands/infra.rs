@@ -1,22 +1,25 @@
 //! `ict plan`, `ict apply` and `ict destroy`: evaluate the script, then (in a tokio runtime built
 //! only now) connect to the provider, read the cloud and the state, plan, confirm and apply.
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::metrics::Look;
 use super::{locked, show_warnings, Error};
-use crate::app::{self, only_deletions, protected_only, without, Project, SavedPlan, Session};
+use crate::app::{
+    self, protected_only, without, Converge, Mode, Project, SavedPlan, Session, Talk,
+};
 use crate::config::{ApplyOptions, Config, DestroyOptions, PlanOptions, Scope, SshOptions};
 use crate::connect;
 use crate::exit::ExitCode;
-use crate::model::{self, Desired};
-use crate::reconcile::{self, Report};
+use crate::model;
+use crate::provider::Observed;
+use crate::reconcile::{self, Event, Plan, Report};
 use crate::script::Evaluated;
-use crate::state::Kind;
-use crate::state::{Address, Store};
+use crate::state::{Kind, State, Store};
+use crate::ui::apply::ApplyProgress;
 use crate::ui::{self, Ui};
 
 pub(super) fn plan(config: &Config, ui: &Ui, args: &PlanOptions) -> Result<ExitCode, Error> {
@@ -108,24 +111,23 @@ pub(super) fn apply(
         ..reconcile::Options::default()
     };
     // A saved plan was reviewed when it was made (Terraform's convention): no second question.
-    let mode = Mode::new(args.yes || saved.is_some(), json, "--yes or a saved plan")?;
-    run_apply(
-        ui,
-        (&project, pending),
-        &evaluated,
-        (&evaluated.desired, None),
-        &scope,
+    let yes = approved(args.yes || saved.is_some(), json, "--yes or a saved plan")?;
+    let job = Converge {
+        desired: &evaluated.desired,
+        only: None,
+        scope: &scope,
         saved,
-        mode,
+        mode: Mode {
+            yes,
+            ..Mode::default()
+        },
         options,
-    )
+    };
+    run_apply(ui, (&project, pending), &evaluated, &job, json)
 }
 
 pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyOptions) -> Result<ExitCode, Error> {
-    let mode = Mode {
-        destroy: true,
-        ..Mode::new(args.yes, args.json, "--yes")?
-    };
+    let yes = approved(args.yes, args.json, "--yes")?;
     let project = Project::new(config, &args.file);
     let pending = project.connect();
     let evaluated = show_warnings(ui, project.evaluate()?);
@@ -169,54 +171,45 @@ pub(super) fn destroy(config: &Config, ui: &Ui, args: &DestroyOptions) -> Result
         parallelism: args.parallelism,
         ..reconcile::Options::default()
     };
-    run_apply(
-        ui,
-        (&project, pending),
-        &evaluated,
-        (&keep, doomed.as_ref()),
-        &Scope::default(),
-        None,
-        mode,
+    let job = Converge {
+        desired: &keep,
+        only: doomed.as_ref(),
+        scope: &Scope::default(),
+        saved: None,
+        mode: Mode {
+            yes,
+            destroy: true,
+            ..Mode::default()
+        },
         options,
-    )
+    };
+    run_apply(ui, (&project, pending), &evaluated, &job, args.json)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Connects, takes the lock and converges; `json`: JSON lines on standard output.
 fn run_apply(
     ui: &Ui,
     (project, pending): (&Project, connect::Pending),
     evaluated: &Evaluated,
-    (desired, only): (&Desired, Option<&BTreeSet<Address>>),
-    scope: &Scope,
-    saved: Option<serde_json::Value>,
-    mode: Mode,
-    options: reconcile::Options,
+    job: &Converge<'_>,
+    json: bool,
 ) -> Result<ExitCode, Error> {
     let runtime = app::runtime()?;
     runtime.block_on(async {
         let conn = pending.connect().await?;
-        if mode.json {
+        if json {
             ui.note(&conn.banner);
         } else {
             ui.out(&format!("{}\n\n", conn.banner));
         }
         let result = async {
-            let store = locked(ui, project, mode.command())?;
-            let job = Converge {
-                session: Session {
-                    project,
-                    conn: &conn,
-                    evaluated,
-                },
-                ui,
-                desired,
-                only,
-                scope,
-                saved,
-                mode,
-                options,
+            let store = locked(ui, project, job.mode.command())?;
+            let session = Session {
+                project,
+                conn: &conn,
+                evaluated,
             };
-            let (store, result) = converge(&job, store).await;
+            let (store, result) = converge(session, ui, json, job, store).await;
             store.close()?;
             result
         }
@@ -226,178 +219,115 @@ fn run_apply(
     })
 }
 
-/// Everything `apply` needs besides the store.
-pub(super) struct Converge<'a> {
-    pub(super) session: Session<'a>,
-    pub(super) ui: &'a Ui,
-    /// What to converge to: the script, or what `destroy` keeps of it.
-    pub(super) desired: &'a Desired,
-    /// A targeted destroy: only these addresses (and their deposed objects) are deleted.
-    pub(super) only: Option<&'a BTreeSet<Address>>,
-    pub(super) scope: &'a Scope,
-    pub(super) saved: Option<serde_json::Value>,
-    pub(super) mode: Mode,
-    pub(super) options: reconcile::Options,
-}
-
-/// How an apply talks to its user.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Mode {
-    /// Apply without asking.
-    pub(super) yes: bool,
-    /// JSON lines on standard output instead of text (see `ui::apply::json_*`).
-    pub(super) json: bool,
-    /// Show the plan and change nothing (`ict run --check`).
-    pub(super) dry_run: bool,
-    /// Delete only (`ict destroy`): nothing is created or changed, no outputs are recorded.
-    pub(super) destroy: bool,
-    /// Part of `ict run` (which goes on to SSH and playbooks).
-    pub(super) run: bool,
-}
-
-impl Mode {
-    /// Refuses JSON output without `yes`: there is no question in that mode (`approval` says
-    /// what gives it).
-    pub(super) fn new(yes: bool, json: bool, approval: &'static str) -> Result<Mode, Error> {
-        if json && !yes {
-            return Err(Error::JsonNeedsApproval { approval });
-        }
-        Ok(Mode {
-            yes,
-            json,
-            dry_run: false,
-            destroy: false,
-            run: false,
-        })
+/// Refuses JSON output without approval given up front: there is no question in that mode
+/// (`approval` says what gives it).
+fn approved(yes: bool, json: bool, approval: &'static str) -> Result<bool, Error> {
+    if json && !yes {
+        return Err(Error::JsonNeedsApproval { approval });
     }
-
-    /// The command, as the lock, the question and the recap name it.
-    pub(super) fn command(self) -> &'static str {
-        if self.destroy {
-            "destroy"
-        } else if self.run {
-            "run"
-        } else {
-            "apply"
-        }
-    }
+    Ok(yes)
 }
 
-/// Plans, shows the plan, confirms and applies. Always gives the store back.
-pub(super) async fn converge(job: &Converge<'_>, store: Store) -> (Store, Result<ExitCode, Error>) {
-    let ui = job.ui;
-    let (plan, observed) = match job
-        .session
-        .plan(job.desired, store.state(), job.scope)
-        .await
-    {
-        // Destroy only deletes: a protected server that is missing is not created, and one
-        // changed by hand is left as it is.
-        Ok((plan, observed)) if job.mode.destroy => (only_deletions(plan, job.only), observed),
-        Ok(planned) => planned,
-        Err(e) => return (store, Err(e)),
+/// [`Session::converge`] on this terminal (bars or plain lines, and the question) or as JSON
+/// lines. Always gives the store back.
+pub(super) async fn converge(
+    session: Session<'_>,
+    ui: &Ui,
+    json: bool,
+    job: &Converge<'_>,
+    store: Store,
+) -> (Store, Result<ExitCode, Error>) {
+    let talk = Terminal {
+        session,
+        ui,
+        json,
+        mode: job.mode,
+        applying: RefCell::new(None),
     };
-    if let Some(saved) = &job.saved {
-        if serde_json::to_value(&plan).ok().as_ref() != Some(saved) {
-            return (store, Err(Error::StalePlan));
+    session.converge(job, store, &talk).await
+}
+
+/// How `apply`, `destroy` and `run` talk to their user.
+struct Terminal<'a> {
+    session: Session<'a>,
+    ui: &'a Ui,
+    json: bool,
+    mode: Mode,
+    /// While applying: the progress display and the Ctrl-C watcher.
+    applying: RefCell<Option<(ApplyProgress, tokio::task::JoinHandle<()>)>>,
+}
+
+impl Talk for Terminal<'_> {
+    async fn plan(&self, plan: &Plan, known: (&State, &Observed)) {
+        let ui = self.ui;
+        if self.json {
+            ui.out(&ui::apply::json_plan(plan));
+            return;
         }
-    }
-    let json = job.mode.json;
-    let mut store = store;
-    if json {
-        ui.out(&ui::apply::json_plan(&plan));
-    } else {
         // Next to each resize: what the server uses now.
         let look = Look {
-            session: job.session,
+            session: self.session,
             ui,
             ssh: &SshOptions::default(),
         };
-        let usage = look.resize_usage(&plan, (store.state(), &observed)).await;
-        ui.out(&ui::plan::text_with_usage(&plan, ui.color(), &usage));
+        let usage = look.resize_usage(plan, known).await;
+        ui.out(&ui::plan::text_with_usage(plan, ui.color(), &usage));
     }
-    if job.mode.dry_run {
-        if !plan.is_empty() {
-            ui.note("--check: nothing was changed in the cloud.");
-        }
-        return (store, Ok(ExitCode::Success));
-    }
-    if plan.is_empty() {
-        // Nothing to change in the cloud; close what an interrupted run left in the journal.
-        let settled = reconcile::settle(&plan, &mut store).map_err(Error::from);
-        if settled.is_ok() && !job.mode.destroy {
-            show_outputs(job, &mut store).await;
-        }
-        if json && settled.is_ok() {
-            ui.out(&ui::apply::json_outcome(
-                &plan,
-                &Report::default(),
-                ExitCode::Success,
-            ));
-        }
-        return (store, settled.map(|()| ExitCode::Success));
-    }
-    if !job.mode.yes {
-        if let Err(e) = confirm(ui, job.session.project.env(), job.mode.command()) {
-            return (store, Err(e));
-        }
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let stop = stop.clone();
-        let ui = ui.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, Ordering::SeqCst);
-                ui.note("Interrupted: starting nothing new, letting changes in flight finish, then saving the state. (Ctrl-C again to stop at once.)");
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(130);
-                }
-            }
-        })
-    };
-    let progress = ui.apply_progress(plan.steps.len(), json);
-    let events = progress.clone();
-    let (mut store, applied) = job
-        .session
-        .apply(store, &plan, job.options.clone(), stop.clone(), move |e| {
-            events.event(&e);
-        })
-        .await;
-    watcher.abort();
-    progress.finish();
-    let report = match applied {
-        Ok(report) => report,
-        Err(e) => return (store, Err(e)),
-    };
-    let code = if stop.load(Ordering::SeqCst) {
-        ExitCode::Interrupted
-    } else if report.complete() {
-        ExitCode::Success
-    } else {
-        ExitCode::PartialFailure
-    };
-    if json {
-        ui.out(&ui::apply::json_outcome(&plan, &report, code));
-    } else {
-        ui.apply_recap(&plan, &report, job.mode.command());
-    }
-    if report.complete() && !job.mode.destroy {
-        show_outputs(job, &mut store).await;
-    }
-    (store, Ok(code))
-}
 
-/// Records the script's outputs after a complete apply and prints them (a failure to compute
-/// them is a warning: the apply itself succeeded).
-async fn show_outputs(job: &Converge<'_>, store: &mut Store) {
-    let session = &job.session;
-    match app::outputs::record(*session, store).await {
-        Ok(shown) if !job.mode.json => job.ui.outputs(&shown),
-        Ok(_) => {}
-        Err(e) => job
-            .ui
-            .note(&format!("warning: the outputs could not be recorded: {e}")),
+    fn checked(&self, plan: &Plan) {
+        if !plan.is_empty() {
+            self.ui.note("--check: nothing was changed in the cloud.");
+        }
+    }
+
+    fn confirm(&self) -> Result<(), Error> {
+        confirm(self.ui, self.session.project.env(), self.mode.command())
+    }
+
+    fn applying(
+        &self,
+        plan: &Plan,
+        stop: &Arc<AtomicBool>,
+    ) -> impl Fn(Event) + Send + Sync + 'static {
+        let watcher = {
+            let stop = stop.clone();
+            let ui = self.ui.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    stop.store(true, Ordering::SeqCst);
+                    ui.note("Interrupted: starting nothing new, letting changes in flight finish, then saving the state. (Ctrl-C again to stop at once.)");
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(130);
+                    }
+                }
+            })
+        };
+        let progress = self.ui.apply_progress(plan.steps.len(), self.json);
+        let events = progress.clone();
+        *self.applying.borrow_mut() = Some((progress, watcher));
+        move |e| events.event(&e)
+    }
+
+    fn applied(&self, plan: &Plan, report: &Report, code: ExitCode) {
+        if let Some((progress, watcher)) = self.applying.borrow_mut().take() {
+            watcher.abort();
+            progress.finish();
+        }
+        if self.json {
+            self.ui.out(&ui::apply::json_outcome(plan, report, code));
+        } else if !plan.is_empty() {
+            self.ui.apply_recap(plan, report, self.mode.command());
+        }
+    }
+
+    fn outputs(&self, recorded: Result<Vec<(String, String)>, Error>) {
+        match recorded {
+            Ok(shown) if !self.json => self.ui.outputs(&shown),
+            Ok(_) => {}
+            Err(e) => self
+                .ui
+                .note(&format!("warning: the outputs could not be recorded: {e}")),
+        }
     }
 }
 
