@@ -446,35 +446,4 @@ mod tests {
             );
         }
     }
-
-    /// Item 2 of issue 17: raw arguments stop at `config`. Any other file that names clap or
-    /// `crate::cli` lets clap types travel into the commands again.
-    #[test]
-    fn only_cli_and_config_name_clap() {
-        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let allowed = [src.join("cli.rs"), src.join("config/mod.rs")];
-        let mut pending = vec![src.clone()];
-        let mut offenders = Vec::new();
-        while let Some(dir) = pending.pop() {
-            for entry in std::fs::read_dir(&dir).expect("src is readable") {
-                let path = entry.expect("src is readable").path();
-                if path.is_dir() {
-                    pending.push(path);
-                } else if path.extension().is_some_and(|e| e == "rs") && !allowed.contains(&path) {
-                    let text = std::fs::read_to_string(&path).expect("source is UTF-8");
-                    let named = ["clap::", "clap_complete", "use clap", "crate::cli", "cli::"]
-                        .iter()
-                        .any(|word| text.contains(word));
-                    if named {
-                        offenders.push(path.display().to_string());
-                    }
-                }
-            }
-        }
-        assert_eq!(
-            offenders,
-            Vec::<String>::new(),
-            "clap outside cli.rs/config"
-        );
-    }
 }
