@@ -21,7 +21,7 @@ pub use converge::{Converge, Mode, Talk};
 pub use error::Error;
 pub use plan::{only_deletions, protected_only, without, SavedPlan};
 pub use project::{runtime, Locked, Project};
-pub use session::{ExecJob, HostOutput, Session};
+pub use session::{ExecJob, HostOutput, Ran, Session};
 
 #[cfg(test)]
 mod tests {

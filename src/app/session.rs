@@ -5,18 +5,17 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::hosts::{self, Host};
 use super::plan::target;
 use super::{Error, Locked, Project};
 use crate::config::Scope;
 use crate::connect::Connection;
-use crate::model::{self, pattern, Desired};
+use crate::model::{self, Desired};
 use crate::provider::{DcLocation, Image, Kinds, Observed, Provider as _};
 use crate::reconcile::{self, Event, Plan, Report};
 use crate::script::{Evaluated, Failure};
-use crate::ssh::{self, ExecResult, FanoutOptions, HostKeyVerifier, PinnedKeys};
+use crate::ssh::{self, Auth, ExecResult, FanoutOptions, HostKeyVerifier, HostResult, PinnedKeys};
 use crate::state::{State, Store};
 
 /// A project, connected and evaluated.
@@ -35,14 +34,52 @@ pub struct HostOutput {
     pub outcome: Result<ExecResult, String>,
 }
 
-/// What to run where, for [`Session::exec`].
-#[derive(Debug, Clone)]
+/// A command to run on some declared servers, for [`Session::exec`].
+#[derive(Clone)]
 pub struct ExecJob {
-    /// Servers, as `ict exec --limit` takes them (`web`, `web-1`, `all:!db`).
-    pub limit: String,
+    /// The servers, by name (what `--limit` selected).
+    pub servers: Vec<String>,
     pub command: String,
-    /// Limit for the command on each server.
-    pub timeout: Duration,
+    /// How to log in ([`hosts::auth`]).
+    pub auth: Auth,
+    pub options: FanoutOptions,
+}
+
+/// What [`Session::exec`] did.
+#[derive(Debug)]
+pub struct Ran {
+    /// One per server that has an address, in declaration order.
+    pub results: Vec<HostResult>,
+    /// The servers that could not be tried, and why (not created, deleted outside ict).
+    pub missing: Vec<(String, &'static str)>,
+    /// What recording new host keys found worth saying.
+    pub notes: Vec<String>,
+}
+
+impl Ran {
+    /// Every server's answer, tried or not, in declaration order.
+    pub fn outputs(self, servers: &[String]) -> Vec<HostOutput> {
+        let mut results = self.results;
+        servers
+            .iter()
+            .map(|name| {
+                let found = results.iter().position(|r| r.target.name == *name);
+                let outcome = match found.map(|i| results.remove(i)) {
+                    Some(result) => result.outcome.map_err(|e| e.to_string()),
+                    None => Err(self
+                        .missing
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map_or("has no public IP yet", |(_, why)| why)
+                        .to_owned()),
+                };
+                HostOutput {
+                    name: name.clone(),
+                    outcome,
+                }
+            })
+            .collect()
+    }
 }
 
 impl Session<'_> {
@@ -139,52 +176,34 @@ impl Session<'_> {
         Ok(hosts::fleet(&self.evaluated.desired, state, &observed))
     }
 
-    /// Runs the job's command over SSH on the declared servers matching its limit (as `ict
-    /// exec`), checking and pinning host keys. Servers come back in declaration order, with the
-    /// notes of recording new keys.
-    pub async fn exec(&self, job: &ExecJob) -> Result<(Vec<HostOutput>, Vec<String>), Error> {
-        let desired = &self.evaluated.desired;
-        let (limit, command) = (job.limit.as_str(), job.command.as_str());
-        let selected: Vec<String> = pattern::select(limit, desired)
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        if selected.is_empty() {
-            return Err(Error::PatternMatchesNothing {
-                pattern: limit.to_owned(),
-            });
-        }
-        let auth = hosts::auth(None, desired, &self.project.script)?;
+    /// Runs the job's command over SSH on its servers (as `ict exec`), checking host keys
+    /// and pinning them on first contact (recorded unless another command holds the lock).
+    pub async fn exec(&self, job: &ExecJob) -> Result<Ran, Error> {
         let state = self.project.state()?;
         let fleet = self.fleet(&state).await?;
         let chosen: Vec<&Host> = fleet
             .iter()
-            .filter(|h| selected.contains(&h.name))
+            .filter(|h| job.servers.contains(&h.name))
             .collect();
         let targets: Vec<ssh::Target> = chosen.iter().filter_map(|h| h.target()).collect();
-        let pins = hosts::pins(&state, &fleet);
-        let verifier: Arc<dyn HostKeyVerifier> = pins.clone();
-        let options = FanoutOptions {
-            command_timeout: job.timeout,
-            ..FanoutOptions::default()
-        };
-        let mut results = ssh::exec_many(&targets, &auth, verifier, command, &options).await;
-        let notes = self.project.save_pins_if_unlocked(&pins, &fleet, "exec");
-        let outputs = chosen
+        let missing = chosen
             .iter()
-            .map(|host| {
-                let found = results.iter().position(|r| r.target.name == host.name);
-                let outcome = match found.map(|i| results.remove(i)) {
-                    Some(result) => result.outcome.map_err(|e| e.to_string()),
-                    None => Err("not created yet (no IP address)".to_owned()),
-                };
-                HostOutput {
-                    name: host.name.clone(),
-                    outcome,
-                }
+            .filter(|h| h.ip.is_none())
+            .map(|h| {
+                let why = h.absence().unwrap_or("has no public IP yet");
+                (h.name.clone(), why)
             })
             .collect();
-        Ok((outputs, notes))
+        let pins = hosts::pins(&state, &fleet);
+        let verifier: Arc<dyn HostKeyVerifier> = pins.clone();
+        let results =
+            ssh::exec_many(&targets, &job.auth, verifier, &job.command, &job.options).await;
+        let notes = self.project.save_pins_if_unlocked(&pins, &fleet, "exec");
+        Ok(Ran {
+            results,
+            missing,
+            notes,
+        })
     }
 }
 

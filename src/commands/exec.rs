@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use super::doctor::Skipped;
 use super::Error;
-use crate::app::hosts::{self, Host};
-use crate::app::Session;
+use crate::app::hosts;
+use crate::app::{ExecJob, Ran, Session};
 use crate::config::{Config, ExecHosts, ExecOptions};
 use crate::exit::ExitCode;
 use crate::model::pattern;
@@ -162,31 +162,24 @@ fn exec_declared(
             conn: &conn,
             evaluated: &evaluated,
         };
-        let state = project.state()?;
-        let fleet = session.fleet(&state).await?;
-        let chosen: Vec<&Host> = fleet
-            .iter()
-            .filter(|h| selected.contains(&h.name))
-            .collect();
-        let targets: Vec<ssh::Target> = chosen.iter().filter_map(|h| h.target()).collect();
-        let missing: Vec<(&str, &str)> = chosen
-            .iter()
-            .filter(|h| h.ip.is_none())
-            .map(|h| {
-                (
-                    h.name.as_str(),
-                    h.absence().unwrap_or("has no public IP yet"),
-                )
-            })
-            .collect();
-        let pins = hosts::pins(&state, &fleet);
-        let verifier: Arc<dyn HostKeyVerifier> = pins.clone();
-        let options = fanout_options(args);
-        let results = ssh::exec_many(&targets, &auth, verifier, &command, &options).await;
+        let job = ExecJob {
+            servers: selected,
+            command: command.clone(),
+            auth,
+            options: fanout_options(args),
+        };
+        let ran = session.exec(&job).await;
         conn.close().await;
-        for note in project.save_pins_if_unlocked(&pins, &fleet, "exec") {
-            ui.note(&note);
+        let Ran {
+            results,
+            missing,
+            notes,
+        } = ran?;
+        for note in &notes {
+            ui.note(note);
         }
+        let missing: Vec<(&str, &str)> =
+            missing.iter().map(|(n, why)| (n.as_str(), *why)).collect();
         let failed = ui.exec_results(&results, &missing, style(args));
         for name in changed_keys(&results) {
             ui.note(&format!(

@@ -22,9 +22,10 @@ use super::live::{query, Interrupts, Live};
 use super::values;
 use crate::app::{self, Error, ExecJob, Project};
 use crate::connect::Connection;
-use crate::model::DidYouMean;
+use crate::model::{pattern, DidYouMean};
 use crate::script::session::Declared;
 use crate::script::{Evaluated, Session};
+use crate::ssh::FanoutOptions;
 use crate::state::State;
 use crate::ui::Ui;
 
@@ -354,27 +355,47 @@ impl Cloud {
 
     fn exec(&self, declared: &Declared, limit: &str, command: &str) -> Answer<Map> {
         let evaluated = evaluated(declared.desired(), declared.sources());
-        let project = self.project.clone();
-        let job = ExecJob {
-            limit: limit.to_owned(),
-            command: command.to_owned(),
-            timeout: EXEC_TIMEOUT,
-        };
-        let (outputs, notes) = self.ask(
-            &format!("running `{command}` on {limit}"),
-            Some(EXEC_TIMEOUT * 2),
-            move |conn| async move {
-                let session = app::Session {
-                    project: &project,
-                    conn: &conn,
-                    evaluated: &evaluated,
-                };
-                session.exec(&job).await
-            },
-        )?;
-        for note in notes {
-            self.ui.note(&note);
+        let servers: Vec<String> = pattern::select(limit, &evaluated.desired)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if servers.is_empty() {
+            let error = Error::PatternMatchesNothing {
+                pattern: limit.to_owned(),
+            };
+            return Err(error.one_line().into());
         }
+        let project = self.project.clone();
+        let auth = app::hosts::auth(None, &evaluated.desired, &project.script)
+            .map_err(|e| e.one_line())?;
+        let job = ExecJob {
+            servers,
+            command: command.to_owned(),
+            auth,
+            options: FanoutOptions {
+                command_timeout: EXEC_TIMEOUT,
+                ..FanoutOptions::default()
+            },
+        };
+        let ran = {
+            let job = job.clone();
+            self.ask(
+                &format!("running `{command}` on {limit}"),
+                Some(EXEC_TIMEOUT * 2),
+                move |conn| async move {
+                    let session = app::Session {
+                        project: &project,
+                        conn: &conn,
+                        evaluated: &evaluated,
+                    };
+                    session.exec(&job).await
+                },
+            )?
+        };
+        for note in &ran.notes {
+            self.ui.note(note);
+        }
+        let outputs = ran.outputs(&job.servers);
         Ok(values::exec(&outputs))
     }
 
