@@ -12,12 +12,15 @@ mod error;
 pub mod hosts;
 pub mod outputs;
 mod plan;
+mod power;
 mod project;
+pub mod schedule;
 pub mod scrape;
 mod session;
 
 pub use error::Error;
 pub use plan::{only_deletions, protected_only, without, SavedPlan};
+pub use power::Powered;
 pub use project::{runtime, Locked, Project};
 pub use session::{ExecJob, HostOutput, Session};
 

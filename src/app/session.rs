@@ -15,6 +15,7 @@ use crate::connect::Connection;
 use crate::model::{self, pattern, Desired};
 use crate::provider::{DcLocation, Image, Kinds, Observed, Provider as _};
 use crate::reconcile::{self, Event, Plan, Report};
+use crate::schedule;
 use crate::script::{Evaluated, Failure};
 use crate::ssh::{self, ExecResult, FanoutOptions, HostKeyVerifier, PinnedKeys};
 use crate::state::{State, Store};
@@ -48,7 +49,8 @@ pub struct ExecJob {
 impl Session<'_> {
     /// Observes the cloud and plans `desired` (the script's, or a part of it) against `state`;
     /// plan problems become script diagnostics. Also gives back the observation, for what the
-    /// caller shows next to the plan.
+    /// caller shows next to the plan. A server's power is what its schedules say now, when they
+    /// say otherwise than the script (a note in the plan says so).
     pub async fn plan(
         &self,
         desired: &Desired,
@@ -56,6 +58,8 @@ impl Session<'_> {
         scope: &Scope,
     ) -> Result<(Plan, Observed), Error> {
         let (conn, evaluated) = (self.conn, self.evaluated);
+        let (desired, by_schedule) = schedule::declared_power(desired, self.project.now());
+        let desired = &desired;
         let servers: Vec<String> = evaluated.desired.servers.keys().cloned().collect();
         model::unknown_name(&scope.replace, &servers).map_err(Error::no_match("--replace"))?;
         // Only what this plan needs is read: a kind the script does not use cannot fail it.
@@ -85,12 +89,16 @@ impl Session<'_> {
             state,
             replace: &scope.replace,
         };
-        let plan = reconcile::plan(&input).map_err(|errors| {
+        let mut plan = reconcile::plan(&input).map_err(|errors| {
             Error::from(Failure {
                 sources: evaluated.sources.clone(),
                 problems: errors.into_iter().map(Into::into).collect(),
             })
         })?;
+        plan.notes = by_schedule
+            .iter()
+            .map(|by| format!("server.{}: {by}", by.server))
+            .collect();
         // A target may also be something only the state still has (the plan deletes it).
         let mut known = evaluated.desired.addresses();
         known.extend(plan.steps.iter().map(|s| s.address.to_string()));

@@ -152,11 +152,7 @@ fn when(f: &mut Fields<'_>) -> Option<When> {
                 f.invalid(
                     "cron",
                     message,
-                    Some(
-                        "five fields: minute hour day-of-month month day-of-week, \
-                         e.g. \"0 20 * * 1-5\" (20:00 Monday to Friday)"
-                            .into(),
-                    ),
+                    Some("minute hour day month weekday, e.g. \"0 20 * * 1-5\"".into()),
                 );
                 None
             }
