@@ -120,6 +120,10 @@ pub struct Schedule {
     pub fields: FieldSpans,
 }
 
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's `serialize_with` passes a reference"
+)]
 fn serialize_tz<S: serde::Serializer>(tz: &chrono_tz::Tz, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(tz.name())
 }
