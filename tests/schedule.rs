@@ -261,3 +261,119 @@ fn schedule_run_says_which_schedules_exist_and_what_is_not_available() {
          available: the provider cannot make images yet\n"
     );
 }
+
+/// `SCRIPT` and a schedule due at 17:00:10 UTC every day (a cron with seconds).
+const WATCHED: &str = r#"
+schedule("tick", #{ cron: "10 0 17 * * *", action: "power_on", servers: "db-1" });
+"#;
+
+/// `ict watch` in `dir` from time `now` (no scraping, no drift checks).
+fn watch(dir: &Path, now: &str) -> crate::watch::cli::Running {
+    std::fs::write(dir.join("figures.json"), "{}").expect("write figures");
+    let test = Test::new()
+        .current_dir(dir)
+        .env("ICT_NOW", now)
+        .env("ICT_WATCH_SOURCE", "figures.json")
+        .args(&[
+            "watch",
+            "infra.ict",
+            "--interval",
+            "0.2",
+            "--drift-every",
+            "0",
+        ]);
+    let mut command = test.command();
+    command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    crate::watch::cli::Running(command.spawn().expect("start ict watch"))
+}
+
+/// Stops a watch with SIGTERM and waits for it; the lines it wrote after `seen`.
+fn stop(
+    mut running: crate::watch::cli::Running,
+    lines: &std::sync::mpsc::Receiver<String>,
+) -> Vec<String> {
+    let pid = running.0.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = running.0.wait().expect("wait for ict watch");
+    assert!(exit.success(), "{exit:?}");
+    lines.iter().collect()
+}
+
+#[test]
+fn watch_runs_a_due_schedule_once_across_a_restart_reports_a_missed_one_and_waits_for_the_lock() {
+    use crate::watch::cli::{stderr_lines, wait_for};
+    let test = Test::new().write("infra.ict", &format!("{SCRIPT}{WATCHED}"));
+    let dir = test.path();
+    at(dir, TUESDAY_MORNING, &["apply", "infra.ict", "--yes"], 0);
+
+    // Two seconds before the night stop.
+    let mut first = watch(dir, "2026-12-07T16:59:58Z");
+    let (lines, _reader) = stderr_lines(&mut first.0);
+    let mut seen = Vec::new();
+    wait_for(
+        &lines,
+        &mut seen,
+        "schedule night-stop: ok (due 2026-12-07 17:00 UTC)",
+    );
+    seen.extend(stop(first, &lines));
+
+    // Restarted just after it: the night stop is not run again; the 17:00:10 tick is.
+    let mut second = watch(dir, "2026-12-07T17:00:05Z");
+    let (lines, _reader) = stderr_lines(&mut second.0);
+    let mut seen = Vec::new();
+    wait_for(
+        &lines,
+        &mut seen,
+        "schedule tick: ok (due 2026-12-07 17:00 UTC)",
+    );
+    seen.extend(stop(second, &lines));
+    assert!(
+        !seen.iter().any(|l| l.contains("night-stop")),
+        "{}",
+        seen.join("\n")
+    );
+
+    // Down for a day: Tuesday's stop was missed and is reported, not run.
+    let mut third = watch(dir, "2026-12-08T17:00:30Z");
+    let (lines, _reader) = stderr_lines(&mut third.0);
+    let mut seen = Vec::new();
+    wait_for(
+        &lines,
+        &mut seen,
+        "schedule night-stop: missed the run due 2026-12-08 17:00 UTC while watch was not running",
+    );
+    seen.extend(stop(third, &lines));
+    let list = at(
+        dir,
+        TUESDAY_MORNING,
+        &["schedule", "list", "infra.ict", "--json"],
+        0,
+    );
+    let json: serde_json::Value = serde_json::from_str(&list.stdout).expect("JSON");
+    assert_eq!(json["schedules"][0]["last_run"]["outcome"], "missed");
+
+    // Wednesday's stop, while another command holds the lock: the run waits for it.
+    let state = ict::state::StateDir::for_script(&dir.join("infra.ict"), "dev").expect("env");
+    let held = ict::state::Lock::acquire(&state, "ict apply infra.ict").expect("free");
+    let mut fourth = watch(dir, "2026-12-09T16:59:59Z");
+    let (lines, _reader) = stderr_lines(&mut fourth.0);
+    let mut seen = Vec::new();
+    wait_for(
+        &lines,
+        &mut seen,
+        "schedule night-stop: waiting for the lock held by",
+    );
+    held.lock.release().expect("release");
+    wait_for(
+        &lines,
+        &mut seen,
+        "schedule night-stop: ok (due 2026-12-09 17:00 UTC)",
+    );
+    stop(fourth, &lines);
+}

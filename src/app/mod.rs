@@ -15,6 +15,7 @@ mod plan;
 mod power;
 mod project;
 pub mod schedule;
+pub mod scheduler;
 pub mod scrape;
 mod session;
 

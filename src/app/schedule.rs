@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{Error, ExecJob, HostOutput, Powered, Project, Session};
+use super::{Error, ExecJob, HostOutput, Locked, Powered, Project, Session};
 use crate::config::Scope;
 use crate::model::schedule::Action;
 use crate::model::{pattern, suggest, Schedule};
@@ -111,9 +111,19 @@ impl Session<'_> {
         schedule: &Schedule,
         due: DateTime<Utc>,
     ) -> Result<Run, Error> {
-        let command = format!("schedule run {}", schedule.name);
-        let started = self.project.now();
-        let mut locked = self.project.lock(&command)?;
+        let locked = self.project.lock(&lock_command(schedule))?;
+        self.run_locked(schedule, due, self.project.now(), locked)
+            .await
+    }
+
+    /// [`Session::run_schedule`] with the lock taken.
+    pub(super) async fn run_locked(
+        &self,
+        schedule: &Schedule,
+        due: DateTime<Utc>,
+        started: DateTime<Utc>,
+        mut locked: Locked,
+    ) -> Result<Run, Error> {
         let (store, ran) = self.act(schedule, locked.store).await;
         locked.store = store;
         let (outcome, message) = match &ran {
@@ -127,13 +137,7 @@ impl Session<'_> {
             outcome,
             message,
         };
-        let saved = locked.store.commit(|state| {
-            Runs::record(state, &schedule.name, record.clone());
-            Ok(())
-        });
-        let closed = locked.store.close();
-        saved?;
-        closed?;
+        record_in(locked, &schedule.name, record.clone())?;
         Ok(Run { record, ran })
     }
 
@@ -201,4 +205,21 @@ impl Session<'_> {
         let (store, report) = self.apply(store, &plan, options, stop, |_| {}).await;
         (store, report.map(Ran::Apply))
     }
+}
+
+/// The holder name of the lock a run of `schedule` takes.
+pub(super) fn lock_command(schedule: &Schedule) -> String {
+    format!("schedule run {}", schedule.name)
+}
+
+/// Records `record` as the last run of `name` in the locked state, and releases the lock.
+pub(super) fn record_in(mut locked: Locked, name: &str, record: LastRun) -> Result<(), Error> {
+    let saved = locked.store.commit(|state| {
+        Runs::record(state, name, record);
+        Ok(())
+    });
+    let closed = locked.store.close();
+    saved?;
+    closed?;
+    Ok(())
 }

@@ -8,7 +8,7 @@
 pub mod power;
 pub mod runs;
 
-use chrono::{DateTime, TimeZone as _, Utc};
+use chrono::{DateTime, SubsecRound as _, TimeZone as _, Utc};
 
 use crate::model::schedule::When;
 use crate::model::Schedule;
@@ -33,6 +33,8 @@ pub fn next_times(schedule: &Schedule, after: DateTime<Utc>, n: usize) -> Vec<Da
 /// The first time the schedule is due strictly after `after` (`None` for a cron expression
 /// that never matches again, such as 30 February).
 pub fn next_after(schedule: &Schedule, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    // Due times are whole seconds, so that the same time computed twice is equal.
+    let after = after.trunc_subsecs(0);
     match &schedule.when {
         When::Cron { cron, .. } => cron
             .find_next_occurrence(&after.with_timezone(&schedule.tz), false)
@@ -48,6 +50,7 @@ pub fn next_after(schedule: &Schedule, after: DateTime<Utc>) -> Option<DateTime<
 
 /// The last time the schedule was due at or before `at`.
 pub fn last_at_or_before(schedule: &Schedule, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let at = at.trunc_subsecs(0);
     match &schedule.when {
         When::Cron { cron, .. } => cron
             .find_previous_occurrence(&at.with_timezone(&schedule.tz), true)

@@ -241,3 +241,20 @@ fn a_server_stopped_by_its_schedule_is_declared_off_until_the_morning() {
     // Tuesday 09:00: the morning schedule said on, as declared: nothing changes.
     assert!(power_notes("2026-12-08T06:00:00Z").is_empty());
 }
+
+#[test]
+fn due_times_are_whole_seconds_whatever_the_fraction_of_now() {
+    let s = schedule(r#"cron: "0 20 * * 1-5", tz: "Europe/Moscow""#);
+    let a = last_at_or_before(&s, t("2026-12-07T17:00:05.123Z"));
+    let b = last_at_or_before(&s, t("2026-12-07T17:00:05.987Z"));
+    assert_eq!(a, Some(t("2026-12-07T17:00:00Z")));
+    assert_eq!(a, b);
+    assert_eq!(
+        next_after(&s, t("2026-12-07T16:59:59.5Z")),
+        Some(t("2026-12-07T17:00:00Z"))
+    );
+    // Recorded for the run at 17:00, it is not due again a moment later.
+    let last = Some(t("2026-12-07T17:00:00Z"));
+    let (since, now) = (t("2026-12-07T17:00:05.1Z"), t("2026-12-07T17:00:05.3Z"));
+    assert_eq!(due(&s, last, since, now), Due::No);
+}

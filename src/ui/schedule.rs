@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::escape;
 use crate::app::schedule::{Listed, Ran, Run};
+use crate::app::scheduler::Event;
 use crate::app::Powered;
 use crate::model::schedule::{Action, When};
 use crate::model::Schedule;
@@ -190,4 +191,32 @@ pub fn run(schedule: &Schedule, run: &Run) -> String {
         last_line(Some(&run.record), false)
     );
     out
+}
+
+/// One line per scheduler event, for `ict watch`'s output.
+pub fn event(event: &Event<'_>) -> String {
+    match event {
+        Event::Waiting { schedule, holder } => format!(
+            "schedule {}: waiting for the lock held by {holder}",
+            schedule.name
+        ),
+        Event::Ran { schedule, run } => format!(
+            "schedule {}: {}",
+            schedule.name,
+            last_line(Some(&run.record), true)
+        ),
+        Event::Missed { schedule, due } => format!(
+            "schedule {}: missed the run due {} while watch was not running (`catch_up: true` \
+             runs it once on start)",
+            schedule.name,
+            utc(*due)
+        ),
+        Event::Failed { schedule, error } => {
+            format!(
+                "schedule {}: FAILED: {}",
+                schedule.name,
+                escape(&error.to_string())
+            )
+        }
+    }
 }

@@ -1,0 +1,162 @@
+//! `ict watch`'s schedules: at every tick the schedules due since the last tick run, one after
+//! the other, under the environment's lock (waiting while another command holds it); a run
+//! missed while watch was down runs once with `catch_up: true`, or is recorded as missed. The
+//! last run of each schedule is in the state, so a restart neither repeats nor skips one.
+//!
+//! Time comes from a [`Clock`]: tokio's clock offset from a start time, so tests pause tokio's
+//! time or start it at a chosen instant (`--now`) instead of waiting for a cron time.
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::schedule::{lock_command, record_in, Run};
+use super::{Error, Locked, Session};
+use crate::model::Schedule;
+use crate::schedule::{due, Due, LastRun, Outcome, Runs};
+use crate::state::StateError;
+
+/// How long to wait before asking again for a lock another command holds.
+const LOCK_RETRY: Duration = Duration::from_secs(2);
+
+/// Wall-clock time that advances with tokio's clock from a chosen start.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    start: DateTime<Utc>,
+    at: tokio::time::Instant,
+}
+
+impl Clock {
+    /// A clock that reads `start` now.
+    pub fn starting_at(start: DateTime<Utc>) -> Clock {
+        Clock {
+            start,
+            at: tokio::time::Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        let elapsed = chrono::TimeDelta::from_std(self.at.elapsed()).unwrap_or_default();
+        self.start + elapsed
+    }
+}
+
+/// What the scheduler reports.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A run is waiting for the lock another command holds.
+    Waiting {
+        schedule: &'a Schedule,
+        holder: String,
+    },
+    /// A run finished (its outcome is in it).
+    Ran { schedule: &'a Schedule, run: Run },
+    /// A time passed while watch was down, not caught up.
+    Missed {
+        schedule: &'a Schedule,
+        due: DateTime<Utc>,
+    },
+    /// A run could not be started or recorded.
+    Failed {
+        schedule: &'a Schedule,
+        error: Error,
+    },
+}
+
+impl<'s> Session<'s> {
+    /// Runs the script's schedules as they fall due, every `tick`, until `stop` completes.
+    pub async fn keep_schedules(
+        &self,
+        clock: Clock,
+        tick: Duration,
+        stop: impl Future<Output = ()>,
+        on_event: impl Fn(Event<'s>),
+    ) {
+        let schedules = &self.evaluated.desired.schedules;
+        if schedules.is_empty() {
+            return;
+        }
+        tokio::pin!(stop);
+        let mut since = clock.now();
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = &mut stop => return,
+                _ = interval.tick() => {}
+            }
+            let now = clock.now();
+            let runs = self.project.state().map(|state| Runs::read(&state));
+            for schedule in schedules.values() {
+                let last = match &runs {
+                    Ok(runs) => runs.get(&schedule.name).map(|r| r.due),
+                    // Without the state nothing is known to have run: wait for it.
+                    Err(_) => continue,
+                };
+                let due = due(schedule, last, since, now);
+                if due == Due::No {
+                    continue;
+                }
+                let locked = tokio::select! {
+                    () = &mut stop => return,
+                    locked = self.lock_waiting(schedule, &on_event) => locked,
+                };
+                let locked = match locked {
+                    Ok(locked) => locked,
+                    Err(error) => {
+                        on_event(Event::Failed { schedule, error });
+                        continue;
+                    }
+                };
+                let event = match due {
+                    Due::Now(at) => match self.run_locked(schedule, at, now, locked).await {
+                        Ok(run) => Event::Ran { schedule, run },
+                        Err(error) => Event::Failed { schedule, error },
+                    },
+                    Due::Missed(at) => {
+                        let record = LastRun {
+                            due: at,
+                            started: now,
+                            outcome: Outcome::Missed,
+                            message: "watch was not running".into(),
+                        };
+                        match record_in(locked, &schedule.name, record) {
+                            Ok(()) => Event::Missed { schedule, due: at },
+                            Err(error) => Event::Failed { schedule, error },
+                        }
+                    }
+                    Due::No => continue,
+                };
+                on_event(event);
+            }
+            if runs.is_ok() {
+                since = now;
+            }
+        }
+    }
+
+    /// Takes the lock for a run of `schedule`, waiting while another command holds it.
+    async fn lock_waiting(
+        &self,
+        schedule: &'s Schedule,
+        on_event: &impl Fn(Event<'s>),
+    ) -> Result<Locked, Error> {
+        let mut told = false;
+        loop {
+            match self.project.lock(&lock_command(schedule)) {
+                Err(Error::State(StateError::Locked { holder, .. })) => {
+                    if !told {
+                        on_event(Event::Waiting {
+                            schedule,
+                            holder: holder.to_string(),
+                        });
+                        told = true;
+                    }
+                    tokio::time::sleep(LOCK_RETRY).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
