@@ -109,6 +109,20 @@ impl<'s> Session<'s> {
                         continue;
                     }
                 };
+                // Another watch may have run it while this one waited for the lock.
+                let (Due::Now(at) | Due::Missed(at)) = due else {
+                    continue;
+                };
+                let runs = Runs::read(locked.store.state());
+                if runs.get(&schedule.name).is_some_and(|r| r.due >= at) {
+                    if let Err(error) = locked.store.close() {
+                        on_event(Event::Failed {
+                            schedule,
+                            error: error.into(),
+                        });
+                    }
+                    continue;
+                }
                 let event = match due {
                     Due::Now(at) => match self.run_locked(schedule, at, now, locked).await {
                         Ok(run) => Event::Ran { schedule, run },
