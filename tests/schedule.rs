@@ -377,3 +377,33 @@ fn watch_runs_a_due_schedule_once_across_a_restart_reports_a_missed_one_and_wait
     );
     stop(fourth, &lines);
 }
+
+#[test]
+fn watch_notifies_the_schedules_targets_of_a_failed_run() {
+    use crate::watch::cli::{stderr_lines, wait_for};
+    let script = r#"
+server("db-1", #{ cpu: 1, ram: 1024, disk: 20 });
+schedule("db-image", #{ cron: "30 3 * * *", action: "image", servers: "db-1",
+    notify: command("echo \"$ICT_SCHEDULE $ICT_SCHEDULE_OUTCOME\" > notified.txt") });
+"#;
+    let test = Test::new().write("infra.ict", script);
+    let dir = test.path();
+    let mut running = watch(dir, "2026-12-07T03:29:59Z");
+    let (lines, _reader) = stderr_lines(&mut running.0);
+    let mut seen = Vec::new();
+    wait_for(
+        &lines,
+        &mut seen,
+        "schedule db-image: FAILED (due 2026-12-07 03:30 UTC)",
+    );
+    wait_for(
+        &lines,
+        &mut seen,
+        "schedule db-image: notified command `echo",
+    );
+    stop(running, &lines);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notified.txt")).expect("notified"),
+        "db-image failed\n"
+    );
+}

@@ -13,9 +13,12 @@ use chrono::{DateTime, Utc};
 
 use super::schedule::{lock_command, record_in, Run};
 use super::{Error, Locked, Session};
-use crate::model::Schedule;
-use crate::schedule::{due, Due, LastRun, Outcome, Runs};
+use crate::model::{Notify, Schedule};
+use crate::schedule::{due, Due, LastRun, Notice, Outcome, Runs};
 use crate::state::StateError;
+
+/// How long one notification may take.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long to wait before asking again for a lock another command holds.
 const LOCK_RETRY: Duration = Duration::from_secs(2);
@@ -56,6 +59,12 @@ pub enum Event<'a> {
     Missed {
         schedule: &'a Schedule,
         due: DateTime<Utc>,
+    },
+    /// A failed or missed run was sent to a `notify` target (`Err`: it could not be).
+    Notified {
+        schedule: &'a Schedule,
+        target: String,
+        result: Result<(), crate::watch::NotifyError>,
     },
     /// A run could not be started or recorded.
     Failed {
@@ -123,6 +132,7 @@ impl<'s> Session<'s> {
                     }
                     continue;
                 }
+                let mut missed = None;
                 let event = match due {
                     Due::Now(at) => match self.run_locked(schedule, at, now, locked).await {
                         Ok(run) => Event::Ran { schedule, run },
@@ -135,18 +145,57 @@ impl<'s> Session<'s> {
                             outcome: Outcome::Missed,
                             message: "watch was not running".into(),
                         };
-                        match record_in(locked, &schedule.name, record) {
-                            Ok(()) => Event::Missed { schedule, due: at },
+                        match record_in(locked, &schedule.name, record.clone()) {
+                            Ok(()) => {
+                                missed = Some(record);
+                                Event::Missed { schedule, due: at }
+                            }
                             Err(error) => Event::Failed { schedule, error },
                         }
                     }
                     Due::No => continue,
                 };
+                let record = match &event {
+                    Event::Ran { run, .. } if run.record.outcome == Outcome::Failed => {
+                        Some(run.record.clone())
+                    }
+                    _ => missed,
+                };
                 on_event(event);
+                if let Some(record) = record {
+                    self.notify(schedule, record, &on_event).await;
+                }
             }
             if runs.is_ok() {
                 since = now;
             }
+        }
+    }
+
+    /// Sends a failed or missed run to the schedule's `notify` targets.
+    async fn notify(&self, schedule: &'s Schedule, run: LastRun, on_event: &impl Fn(Event<'s>)) {
+        if schedule.notify.is_empty() {
+            return;
+        }
+        let notice = Notice {
+            kind: "schedule",
+            schedule: schedule.name.clone(),
+            env: self.project.env().to_owned(),
+            action: schedule.action.as_str(),
+            run,
+        };
+        let client = crate::http::client();
+        for target in &schedule.notify {
+            let result = crate::watch::send(&client, target, &notice, NOTIFY_TIMEOUT).await;
+            let target = match target {
+                Notify::Webhook { url } => format!("webhook {url}"),
+                Notify::Command { command } => format!("command `{command}`"),
+            };
+            on_event(Event::Notified {
+                schedule,
+                target,
+                result,
+            });
         }
     }
 

@@ -2,7 +2,7 @@
 //! a time zone, on the servers a pattern selects.
 //!
 //! Declared with `schedule(name, #{ cron | every, tz, action, servers, keep, pipeline, command,
-//! catch_up })`; its times are computed by `crate::schedule` and it is run by `ict schedule run`
+//! catch_up, notify })`; its times are computed by `crate::schedule` and it is run by `ict schedule run`
 //! and `ict watch`. The cron expression and the zone are parsed when declared (croner,
 //! chrono-tz), so a bad one is reported by `ict check`. Pure: no I/O.
 
@@ -114,6 +114,9 @@ pub struct Schedule {
     pub servers: Option<String>,
     /// Whether a run missed while watch was down is run once when it starts.
     pub catch_up: bool,
+    /// Where a failed or missed run is reported.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<super::Notify>,
     #[serde(skip)]
     pub span: Span,
     #[serde(skip)]

@@ -3,7 +3,8 @@
 //! Pure: the time is always an argument (`now`), so the tests set it and never wait. A cron
 //! expression is read in its schedule's zone (croner over chrono-tz: a time that a DST change
 //! skips runs at the first minute after the gap, a time it repeats runs once); `every` is at the
-//! multiples of its period since 1970-01-01 00:00 UTC. Depends on `model` only.
+//! multiples of its period since 1970-01-01 00:00 UTC. Depends on `model`, `state` (the last
+//! runs) and `watch` (the notification message).
 
 pub mod power;
 pub mod runs;
@@ -14,7 +15,7 @@ use crate::model::schedule::When;
 use crate::model::Schedule;
 
 pub use power::{declared_power, PowerBySchedule};
-pub use runs::{due, Due, LastRun, Outcome, Runs};
+pub use runs::{due, Due, LastRun, Notice, Outcome, Runs};
 
 /// The first `n` times the schedule is due strictly after `after`.
 pub fn next_times(schedule: &Schedule, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {

@@ -96,3 +96,34 @@ pub fn due(
         Some(_) => Due::Missed(at),
     }
 }
+
+/// What a failed or missed run sends to the schedule's `notify` targets: the JSON a webhook
+/// receives and a command reads on stdin, and its `ICT_SCHEDULE_*` variables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    /// Always `schedule`, so one receiver can tell schedules from alerts and pipelines.
+    pub kind: &'static str,
+    pub schedule: String,
+    pub env: String,
+    pub action: &'static str,
+    #[serde(flatten)]
+    pub run: LastRun,
+}
+
+impl crate::watch::Message for Notice {
+    fn env(&self) -> Vec<(&'static str, String)> {
+        let outcome = match self.run.outcome {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::Missed => "missed",
+        };
+        vec![
+            ("ICT_SCHEDULE", self.schedule.clone()),
+            ("ICT_SCHEDULE_ENV", self.env.clone()),
+            ("ICT_SCHEDULE_ACTION", self.action.to_owned()),
+            ("ICT_SCHEDULE_OUTCOME", outcome.to_owned()),
+            ("ICT_SCHEDULE_DUE", self.run.due.to_rfc3339()),
+            ("ICT_SCHEDULE_MESSAGE", self.run.message.clone()),
+        ]
+    }
+}

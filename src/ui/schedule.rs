@@ -211,6 +211,20 @@ pub fn event(event: &Event<'_>) -> String {
             schedule.name,
             utc(*due)
         ),
+        Event::Notified {
+            schedule,
+            target,
+            result: Ok(()),
+        } => format!("schedule {}: notified {target}", schedule.name),
+        Event::Notified {
+            schedule,
+            target,
+            result: Err(e),
+        } => format!(
+            "schedule {}: could not notify {target}: {}",
+            schedule.name,
+            escape(&e.to_string())
+        ),
         Event::Failed { schedule, error } => {
             format!(
                 "schedule {}: FAILED: {}",

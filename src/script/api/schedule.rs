@@ -1,4 +1,5 @@
-//! `schedule(name, #{ cron | every, tz, action, servers, keep, pipeline, command, catch_up })`:
+//! `schedule(name, #{ cron | every, tz, action, servers, keep, pipeline, command, catch_up,
+//! notify })`:
 //! declares an action that `ict watch` runs at set times (and `ict schedule run` runs now).
 //!
 //! The cron expression and the time zone are parsed here, so a typo is reported at the value
@@ -19,7 +20,7 @@ use crate::model::schedule::{parse_cron, parse_tz, Action, When};
 use crate::model::{ModelError, Schedule};
 
 const FIELDS: &[&str] = &[
-    "cron", "every", "tz", "action", "servers", "keep", "pipeline", "command", "catch_up",
+    "cron", "every", "tz", "action", "servers", "keep", "pipeline", "command", "catch_up", "notify",
 ];
 
 /// What `schedule(...)` returns.
@@ -85,6 +86,10 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, name: &str, options: Map) 
     let action = action(&mut f);
     let servers = f.string("servers");
     let catch_up = f.bool("catch_up", false);
+    let notify = match f.raw("notify") {
+        Some(v) => super::alert::notify_from(&mut f, "notify", v),
+        None => Vec::new(),
+    };
     if let Some(action) = &action {
         if action.on_servers() && servers.is_none() {
             f.invalid(
@@ -122,6 +127,7 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, name: &str, options: Map) 
             action,
             servers,
             catch_up,
+            notify,
             span: site.call,
             fields,
         };
