@@ -62,6 +62,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, env = "ICT_PROVIDER")]
     pub provider: Option<ProviderChoice>,
 
+    /// The time ict takes as now (RFC 3339, e.g. `2026-12-07T18:00:00Z`): which schedules are
+    /// in force and when they are next due. For tests and for trying a schedule out.
+    #[arg(long, global = true, hide = true, env = "ICT_NOW", value_name = "TIME")]
+    pub now: Option<String>,
+
     /// Say more: -v for details, -vv for debugging.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -152,6 +157,10 @@ pub enum Command {
 
     /// Switch a pipeline back to a kept release, atomically, and restart its service.
     Rollback(RollbackArgs),
+
+    /// Schedules declared with `schedule(...)`: their next times and last runs, or run one now.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
 
     /// The built-in 1cloud API emulator (the default provider without `ONECLOUD_TOKEN`): manage
     /// the project's emulator (`start`, `status`, `stop`, `logs`), or run a standalone one in
@@ -401,6 +410,38 @@ pub struct PipelineStatusArgs {
     /// Print the recorded history as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `ict schedule ...`.
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Each schedule with its next five times (in its time zone and UTC) and its last run.
+    List(ScheduleListArgs),
+    /// Run one schedule now, as `ict watch` would, under the environment's lock. Exit 3 when it
+    /// failed on some servers.
+    Run(ScheduleRunArgs),
+}
+
+/// `ict schedule list`.
+#[derive(Debug, Args)]
+pub struct ScheduleListArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Print the schedules as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ict schedule run`.
+#[derive(Debug, Args)]
+pub struct ScheduleRunArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// The schedule's name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
 }
 
 /// `ict rollback`.

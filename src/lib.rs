@@ -25,6 +25,7 @@ pub mod pipeline;
 pub mod provider;
 pub mod reconcile;
 pub mod repl;
+pub mod schedule;
 pub mod script;
 pub mod shell;
 pub mod ssh;

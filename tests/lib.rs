@@ -20,6 +20,7 @@ mod provider;
 mod readme;
 mod reconcile;
 mod repl;
+mod schedule;
 mod ssh;
 mod state;
 mod watch;

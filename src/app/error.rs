@@ -121,6 +121,24 @@ pub enum Error {
         declared: String,
     },
 
+    /// `ict schedule run` names a schedule the script does not declare.
+    #[error("no schedule `{name}` in {}", file.display())]
+    #[diagnostic(code(ict::command::no_schedule), help("{hint}"))]
+    UnknownSchedule {
+        name: String,
+        file: PathBuf,
+        hint: String,
+    },
+
+    /// A schedule whose action this version of ict or this provider cannot do yet.
+    #[error("schedule `{name}`: action `{action}` is not available: {why}")]
+    #[diagnostic(code(ict::command::schedule_action))]
+    ScheduleUnavailable {
+        name: String,
+        action: &'static str,
+        why: &'static str,
+    },
+
     /// The pipeline has no entry for the selected environment.
     #[error("pipeline `{name}` does not deploy to environment `{env}`")]
     #[diagnostic(
@@ -496,6 +514,8 @@ impl Error {
             | Error::NoServer { .. }
             | Error::NoPipelines { .. }
             | Error::UnknownPipeline { .. }
+            | Error::UnknownSchedule { .. }
+            | Error::ScheduleUnavailable { .. }
             | Error::PipelineEnvironment { .. }
             | Error::NoOutput { .. }
             | Error::NotInState { .. }

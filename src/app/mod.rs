@@ -13,15 +13,19 @@ mod error;
 pub mod hosts;
 pub mod outputs;
 mod plan;
+mod power;
 mod project;
+pub mod schedule;
+pub mod scheduler;
 pub mod scrape;
 mod session;
 
 pub use converge::{Converge, Mode, Talk};
 pub use error::Error;
 pub use plan::{only_deletions, protected_only, without, SavedPlan};
+pub use power::Powered;
 pub use project::{runtime, Locked, Project};
-pub use session::{ExecJob, HostOutput, Ran, Session};
+pub use session::{ExecJob, Executed, HostOutput, Session};
 
 #[cfg(test)]
 mod tests {

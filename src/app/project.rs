@@ -18,6 +18,8 @@ pub struct Project {
     pub provider: Option<ProviderChoice>,
     /// How the script is evaluated: the environment (`--env`), variables, limits.
     pub options: script::Options,
+    /// The time to take as now (`--now`), if not the clock's.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The environment's lock, taken, with its state open; and what taking it found worth saying
@@ -34,7 +36,13 @@ impl Project {
             script: script.to_path_buf(),
             provider: config.provider,
             options: config.script_options(),
+            now: config.now,
         }
+    }
+
+    /// Now: the clock's time, or `--now`'s (which schedules are in force, which are due).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.now.unwrap_or_else(chrono::Utc::now)
     }
 
     /// The environment (`--env`).

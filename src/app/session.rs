@@ -14,6 +14,7 @@ use crate::connect::Connection;
 use crate::model::{self, Desired};
 use crate::provider::{DcLocation, Image, Kinds, Observed, Provider as _};
 use crate::reconcile::{self, Event, Plan, Report};
+use crate::schedule;
 use crate::script::{Evaluated, Failure};
 use crate::ssh::{self, Auth, ExecResult, FanoutOptions, HostKeyVerifier, HostResult, PinnedKeys};
 use crate::state::{State, Store};
@@ -47,7 +48,7 @@ pub struct ExecJob {
 
 /// What [`Session::exec`] did.
 #[derive(Debug)]
-pub struct Ran {
+pub struct Executed {
     /// One per server that has an address, in declaration order.
     pub results: Vec<HostResult>,
     /// The servers that could not be tried, and why (not created, deleted outside ict).
@@ -56,7 +57,7 @@ pub struct Ran {
     pub notes: Vec<String>,
 }
 
-impl Ran {
+impl Executed {
     /// Every server's answer, tried or not, in declaration order.
     pub fn outputs(self, servers: &[String]) -> Vec<HostOutput> {
         let mut results = self.results;
@@ -85,7 +86,8 @@ impl Ran {
 impl Session<'_> {
     /// Observes the cloud and plans `desired` (the script's, or a part of it) against `state`;
     /// plan problems become script diagnostics. Also gives back the observation, for what the
-    /// caller shows next to the plan.
+    /// caller shows next to the plan. A server's power is what its schedules say now, when they
+    /// say otherwise than the script (a note in the plan says so).
     pub async fn plan(
         &self,
         desired: &Desired,
@@ -93,6 +95,8 @@ impl Session<'_> {
         scope: &Scope,
     ) -> Result<(Plan, Observed), Error> {
         let (conn, evaluated) = (self.conn, self.evaluated);
+        let (desired, by_schedule) = schedule::declared_power(desired, self.project.now());
+        let desired = &desired;
         let servers: Vec<String> = evaluated.desired.servers.keys().cloned().collect();
         model::unknown_name(&scope.replace, &servers).map_err(Error::no_match("--replace"))?;
         // Only what this plan needs is read: a kind the script does not use cannot fail it.
@@ -122,12 +126,16 @@ impl Session<'_> {
             state,
             replace: &scope.replace,
         };
-        let plan = reconcile::plan(&input).map_err(|errors| {
+        let mut plan = reconcile::plan(&input).map_err(|errors| {
             Error::from(Failure {
                 sources: evaluated.sources.clone(),
                 problems: errors.into_iter().map(Into::into).collect(),
             })
         })?;
+        plan.notes = by_schedule
+            .iter()
+            .map(|by| format!("server.{}: {by}", by.server))
+            .collect();
         // A target may also be something only the state still has (the plan deletes it).
         let mut known = evaluated.desired.addresses();
         known.extend(plan.steps.iter().map(|s| s.address.to_string()));
@@ -178,7 +186,7 @@ impl Session<'_> {
 
     /// Runs the job's command over SSH on its servers (as `ict exec`), checking host keys
     /// and pinning them on first contact (recorded unless another command holds the lock).
-    pub async fn exec(&self, job: &ExecJob) -> Result<Ran, Error> {
+    pub async fn exec(&self, job: &ExecJob) -> Result<Executed, Error> {
         let state = self.project.state()?;
         let fleet = self.fleet(&state).await?;
         let chosen: Vec<&Host> = fleet
@@ -199,7 +207,7 @@ impl Session<'_> {
         let results =
             ssh::exec_many(&targets, &job.auth, verifier, &job.command, &job.options).await;
         let notes = self.project.save_pins_if_unlocked(&pins, &fleet, "exec");
-        Ok(Ran {
+        Ok(Executed {
             results,
             missing,
             notes,

@@ -11,7 +11,7 @@ use super::{metrics, Error};
 use crate::ansible;
 use crate::app::doctor::{self, Skipped};
 use crate::app::hosts::{self, Host};
-use crate::app::{Converge, Mode, Project, Session};
+use crate::app::{Converge, Mode, Powered, Project, Session};
 use crate::atomic::atomic_write;
 use crate::config::{
     Config, InventoryFormat, InventoryOptions, PowerAction, PowerOptions, RunOptions,
@@ -20,12 +20,12 @@ use crate::connect::Connection;
 use crate::exit::ExitCode;
 use crate::inventory::{self, Inventory, Scope};
 use crate::model::{pattern, Desired};
-use crate::provider::{PowerOp, ServerId};
+use crate::provider::PowerOp;
 use crate::reconcile;
 use crate::shell;
 use crate::ssh::{self, FanoutOptions, HostKeyVerifier};
 use crate::state::{State, StateDir, Store};
-use crate::ui::Ui;
+use crate::ui::{self, Ui};
 
 /// How long to wait for a new server's sshd.
 const SSH_WAIT: Duration = Duration::from_secs(180);
@@ -578,65 +578,18 @@ pub(super) fn power(config: &Config, ui: &Ui, args: &PowerOptions) -> Result<Exi
                 conn: &conn,
                 evaluated: &evaluated,
             };
-            let fleet = session.fleet(store.state()).await?;
-            let mut failed = false;
-            let mut jobs = tokio::task::JoinSet::new();
-            for host in fleet.iter().filter(|h| selected.contains(&h.name)) {
-                let Some(id) = host.id else {
-                    let why = host.absence().unwrap_or("not created yet");
-                    ui.out(&format!("{}: {why}\n", host.name));
-                    continue;
-                };
-                let already = match op {
-                    PowerOp::On if host.power_on => Some("on"),
-                    PowerOp::Off if !host.power_on => Some("off"),
-                    _ => None,
-                };
-                if let Some(power) = already {
-                    ui.out(&format!("{}: already {power}; nothing sent\n", host.name));
-                    continue;
-                }
-                if op == PowerOp::Off
+            let powered = session.power(store.state(), &selected, op).await?;
+            // A server stopped by hand that the script declares on.
+            let undone = |name: &str| {
+                op == PowerOp::Off
                     && evaluated
                         .desired
                         .servers
-                        .get(&host.name)
+                        .get(name)
                         .is_some_and(|s| s.power == crate::model::Power::On)
-                {
-                    ui.out(&format!(
-                        "{}: note: declared power \"on\"; the next apply will start it again\n",
-                        host.name
-                    ));
-                }
-                let client = conn.client.clone();
-                let name = host.name.clone();
-                jobs.spawn(async move {
-                    let id = ServerId(id);
-                    let result = async {
-                        let action = client.power(id, op).await?;
-                        client
-                            .wait_action(
-                                id,
-                                action.id,
-                                tokio::time::Instant::now() + Duration::from_secs(600),
-                            )
-                            .await
-                    }
-                    .await;
-                    (name, result)
-                });
-            }
-            while let Some(joined) = jobs.join_next().await {
-                let Ok((name, result)) = joined else { continue };
-                match result {
-                    Ok(_) => ui.out(&format!("{name}: {}\n", op.api_name())),
-                    Err(e) => {
-                        failed = true;
-                        let e = crate::ui::escape(&e.to_string()).into_owned();
-                        ui.out(&format!("{name}: FAILED: {e}\n"));
-                    }
-                }
-            }
+            };
+            ui.out(&ui::schedule::powered(&powered, op, undone));
+            let failed = powered.iter().any(|(_, p)| matches!(p, Powered::Failed(_)));
             Ok::<_, Error>(if failed {
                 ExitCode::PartialFailure
             } else {

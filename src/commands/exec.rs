@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::doctor::Skipped;
 use super::Error;
 use crate::app::hosts;
-use crate::app::{ExecJob, Ran, Session};
+use crate::app::{ExecJob, Executed, Session};
 use crate::config::{Config, ExecHosts, ExecOptions};
 use crate::exit::ExitCode;
 use crate::model::pattern;
@@ -170,7 +170,7 @@ fn exec_declared(
         };
         let ran = session.exec(&job).await;
         conn.close().await;
-        let Ran {
+        let Executed {
             results,
             missing,
             notes,

@@ -11,6 +11,7 @@ mod infra;
 mod metrics;
 mod output;
 mod pipeline;
+mod schedule;
 mod state;
 mod watch;
 
@@ -124,6 +125,7 @@ pub fn execute(config: &Config, command: &Command, ui: &Ui) -> Result<ExitCode, 
         Command::Watch(args) => watch::watch(config, ui, args),
         Command::Pipeline(command) => pipeline::command(config, ui, command),
         Command::Rollback(args) => pipeline::rollback(config, ui, args),
+        Command::Schedule(command) => schedule::command(config, ui, command),
         Command::Completions { script } => {
             ui.out(script);
             Ok(ExitCode::Success)

@@ -1,6 +1,7 @@
 //! `ict watch FILE`: evaluate the script, then run the watch loop ([`crate::watch`]) until
 //! SIGTERM or Ctrl-C: sampling, alerts, notifications, drift checks (the plan of `ict plan`,
-//! every `--drift-every` rounds), `/metrics` on `--listen` and `targets.json`.
+//! every `--drift-every` rounds), `/metrics` on `--listen` and `targets.json`; the script's
+//! schedules as they fall due (`app::scheduler`).
 //!
 //! Figures come from the `node_exporter` scraper; `ICT_WATCH_SOURCE=FILE` reads them from a
 //! JSON file instead (see `watch::FileSource`), for trying rules and for tests.
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{show_warnings, Error};
+use crate::app::scheduler::Clock;
 use crate::app::{Project, Session};
 use crate::config::{Config, WatchOptions};
 use crate::exit::ExitCode;
@@ -47,7 +49,8 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
             .pipelines
             .values()
             .any(|p| p.environments.contains_key(&config.env));
-        let needs_cloud = args.drift_every > 0 || file_source.is_none() || pipelines;
+        let schedules = !evaluated.desired.schedules.is_empty();
+        let needs_cloud = args.drift_every > 0 || file_source.is_none() || pipelines || schedules;
         let conn = if needs_cloud {
             let conn = project.connect().connect().await?;
             ui.note(&conn.banner);
@@ -139,7 +142,24 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
             )
             .await;
         };
-        let (result, (), ()) = tokio::join!(
+        let scheduling = async {
+            let Some(conn) = conn.as_ref() else {
+                return;
+            };
+            let session = Session {
+                project: &project,
+                conn,
+                evaluated: &evaluated,
+            };
+            let clock = Clock::starting_at(project.now());
+            let stop = until_stopped(stopped.clone());
+            session
+                .keep_schedules(clock, interval, stop, |event| {
+                    ui.note(&crate::ui::schedule::event(&event));
+                })
+                .await;
+        };
+        let (result, (), (), ()) = tokio::join!(
             async {
                 let result = sampling.await;
                 // The loop may also end on an error: stop the trigger too.
@@ -147,6 +167,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
                 result
             },
             triggering,
+            scheduling,
             async {
                 tokio::select! {
                     () = signal => {}

@@ -51,6 +51,8 @@ pub enum Command {
     Pipeline(PipelineCommand),
     /// `ict rollback`.
     Rollback(RollbackOptions),
+    /// `ict schedule list|run`.
+    Schedule(ScheduleCommand),
     /// `ict emulator …`.
     Emulator(EmulatorCommand),
     /// `ict doctor`.
@@ -340,6 +342,13 @@ pub struct PipelineStatusOptions {
     /// Only this pipeline, with every remembered run.
     pub name: Option<String>,
     pub json: bool,
+}
+
+/// `ict schedule …`.
+#[derive(Debug)]
+pub enum ScheduleCommand {
+    List { file: PathBuf, json: bool },
+    Run { file: PathBuf, name: String },
 }
 
 /// `ict rollback`.

@@ -21,8 +21,8 @@ pub use command::{
     ApplyOptions, CloudListing, CloudOptions, Command, DestroyOptions, EmulatorCommand, ExecHosts,
     ExecOptions, GraphFormat, InventoryFormat, InventoryOptions, LockCommand, MetricsOptions,
     OutputOptions, PipelineCommand, PipelineRunOptions, PipelineStatusOptions, PlanOptions,
-    PowerAction, PowerOptions, RollbackOptions, RunOptions, Scope, Scrape, SshOptions,
-    StateCommand, TopOptions, WatchOptions,
+    PowerAction, PowerOptions, RollbackOptions, RunOptions, ScheduleCommand, Scope, Scrape,
+    SshOptions, StateCommand, TopOptions, WatchOptions,
 };
 
 /// Everything a command needs to know about how it was invoked, besides the command itself.
@@ -42,6 +42,8 @@ pub struct Config {
     pub verbosity: u8,
     /// `--provider`, if given.
     pub provider: Option<ProviderChoice>,
+    /// `--now` (`ICT_NOW`): the time to take as now, if not the clock's.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Config {
@@ -91,6 +93,14 @@ impl Config {
                 ..
             })
         );
+        let now = match &cli.global.now {
+            Some(text) => Some(text.parse().map_err(|_| {
+                invalid(format!(
+                    "`--now {text}` must be an RFC 3339 time, e.g. 2026-12-07T18:00:00Z"
+                ))
+            })?),
+            None => None,
+        };
         let command = command(cli.command).map_err(invalid)?;
         let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let config = Config {
@@ -104,6 +114,7 @@ impl Config {
                 cli::ProviderChoice::Emulator => ProviderChoice::Emulator,
                 cli::ProviderChoice::OneCloud => ProviderChoice::OneCloud,
             }),
+            now,
         };
         Ok((config, command))
     }
@@ -230,6 +241,16 @@ fn command(raw: cli::Command) -> Result<Command, String> {
                 json: args.json,
             }))
         }
+        Raw::Schedule(cli::ScheduleCommand::List(args)) => {
+            Command::Schedule(ScheduleCommand::List {
+                file: args.file.file,
+                json: args.json,
+            })
+        }
+        Raw::Schedule(cli::ScheduleCommand::Run(args)) => Command::Schedule(ScheduleCommand::Run {
+            file: args.file.file,
+            name: args.name,
+        }),
         Raw::Rollback(args) => Command::Rollback(RollbackOptions {
             file: args.file.file,
             name: args.name,

@@ -18,6 +18,7 @@ mod network;
 pub mod pattern;
 pub mod pipeline;
 mod playbook;
+pub mod schedule;
 mod server;
 mod span;
 mod ssh_key;
@@ -34,6 +35,7 @@ pub use moved::{Move, Output};
 pub use network::Network;
 pub use pipeline::{Pipeline, PipelineEnv, Preset, Sandbox, Stage};
 pub use playbook::Playbook;
+pub use schedule::Schedule;
 pub use server::{defaults, Adopt, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server};
 pub use span::{SourceFile, SourceId, Sources, Span};
 pub use ssh_key::SshKey;
@@ -99,6 +101,8 @@ pub struct Desired {
     pub alerts: IndexMap<String, Alert>,
     /// Deploy pipelines (names are unique).
     pub pipelines: IndexMap<String, Pipeline>,
+    /// Schedules `ict watch` keeps (names are unique).
+    pub schedules: IndexMap<String, Schedule>,
     /// Resources renamed in the script whose cloud objects are kept (`moved(from, to)`).
     pub moves: Vec<Move>,
     /// Values printed after apply and by `ict output` (names are unique).
@@ -221,6 +225,17 @@ impl Desired {
             pipeline,
             "pipeline",
             |p| p.span,
+        )
+    }
+
+    /// Adds a schedule (names are unique).
+    pub fn add_schedule(&mut self, schedule: Schedule) -> Result<(), ModelError> {
+        insert_unique(
+            &mut self.schedules,
+            schedule.name.clone(),
+            schedule,
+            "schedule",
+            |s| s.span,
         )
     }
 

@@ -61,6 +61,7 @@ pub fn validate(desired: &Desired) -> Vec<ModelError> {
     }
     errors.extend(super::alert::validate(desired));
     errors.extend(super::pipeline::validate(desired));
+    errors.extend(super::schedule::validate(desired));
     errors.extend(moves(desired));
     if let Err(cycle) = graph::Graph::check_cycles(desired) {
         errors.push(cycle);

@@ -204,6 +204,10 @@ pub struct Plan {
     /// Things to say that do not stop the plan (a `moved` whose source is not in the state).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Why something differs from the script and is not a change, one line each
+    /// (`server.dev-1: power off by schedule night-stop until 08:00`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// An object that keeps its identity under a new address.

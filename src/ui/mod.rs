@@ -14,6 +14,7 @@ pub mod graph;
 pub mod metrics;
 pub mod pipeline;
 pub mod plan;
+pub mod schedule;
 mod spinner;
 pub mod state;
 pub mod table;

@@ -106,6 +106,12 @@ pub fn text_with_usage(plan: &Plan, color: bool, usage: &BTreeMap<String, String
             )
         );
     }
+    if !plan.notes.is_empty() {
+        out.push('\n');
+    }
+    for note in &plan.notes {
+        let _ = writeln!(out, "{}", paint(CYAN, &format!("# {}", escape(note))));
+    }
     for warning in &plan.warnings {
         let _ = writeln!(out, "\n{} {warning}", paint(YELLOW, "warning:"));
     }
@@ -139,5 +145,6 @@ pub fn json_value(plan: &Plan) -> serde_json::Value {
         "unmanaged": plan.unmanaged,
         "moves": plan.moves,
         "warnings": plan.warnings,
+        "notes": plan.notes,
     })
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::test::{ict, Test};
 
 /// The child, killed and reaped if the test ends early.
-struct Running(Child);
+pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -20,7 +20,7 @@ impl Drop for Running {
 }
 
 /// The lines `child` writes to its piped standard error, read on a thread as they come.
-fn stderr_lines(child: &mut Child) -> (mpsc::Receiver<String>, std::thread::JoinHandle<()>) {
+pub fn stderr_lines(child: &mut Child) -> (mpsc::Receiver<String>, std::thread::JoinHandle<()>) {
     let stderr = child.stderr.take().expect("piped stderr");
     let (tx, lines) = mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -33,7 +33,7 @@ fn stderr_lines(child: &mut Child) -> (mpsc::Receiver<String>, std::thread::Join
     (lines, reader)
 }
 
-fn wait_for(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, what: &str) -> String {
+pub fn wait_for(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, what: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         match lines.recv_timeout(left) {

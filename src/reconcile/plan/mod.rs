@@ -97,6 +97,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, Vec<ModelError>> {
         settle: ctx.settle,
         moves: ctx.moves,
         warnings: ctx.warnings,
+        notes: Vec::new(),
     })
 }
 

@@ -21,6 +21,7 @@ mod network;
 mod pipeline;
 mod playbook;
 mod reference;
+mod schedule;
 mod server;
 mod ssh_key;
 mod value;
@@ -210,6 +211,7 @@ pub(crate) fn register(engine: &mut Engine, builder: &Shared) {
     dns::register(engine, builder);
     alert::register(engine, builder);
     pipeline::register(engine, builder);
+    schedule::register(engine, builder);
     env::register(engine, builder);
     moved::register(engine, builder);
 }

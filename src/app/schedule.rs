@@ -1,0 +1,239 @@
+//! Schedules for the front ends: each with its next times and last run (`ict schedule list`),
+//! and running one now under the environment's lock, its run recorded in the state
+//! (`ict schedule run`, and `ict watch` when one is due).
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{hosts, Error, ExecJob, HostOutput, Locked, Powered, Project, Session};
+use crate::config::Scope;
+use crate::model::schedule::Action;
+use crate::model::{pattern, suggest, Schedule};
+use crate::provider::PowerOp;
+use crate::reconcile::{self, Report};
+use crate::schedule::{next_times, LastRun, Outcome, Runs};
+use crate::script::Evaluated;
+use crate::ssh::FanoutOptions;
+
+/// How many next times `ict schedule list` shows.
+pub const NEXT: usize = 5;
+
+/// How long a schedule's `command` may run on one server.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// One schedule as `ict schedule list` shows it.
+#[derive(Debug)]
+pub struct Listed<'a> {
+    pub schedule: &'a Schedule,
+    pub next: Vec<DateTime<Utc>>,
+    pub last: Option<LastRun>,
+}
+
+/// The script's schedules with their next times after `project.now()` and their last runs.
+pub fn list<'a>(project: &Project, evaluated: &'a Evaluated) -> Result<Vec<Listed<'a>>, Error> {
+    let runs = Runs::read(&project.state()?);
+    let now = project.now();
+    Ok(evaluated
+        .desired
+        .schedules
+        .values()
+        .map(|schedule| Listed {
+            schedule,
+            next: next_times(schedule, now, NEXT),
+            last: runs.get(&schedule.name).cloned(),
+        })
+        .collect())
+}
+
+/// The schedule `name`, or an error listing the declared ones.
+pub fn find<'a>(
+    project: &Project,
+    evaluated: &'a Evaluated,
+    name: &str,
+) -> Result<&'a Schedule, Error> {
+    let schedules = &evaluated.desired.schedules;
+    schedules.get(name).ok_or_else(|| {
+        let names = schedules.keys().map(String::as_str);
+        let hint = match suggest(name, names) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None if schedules.is_empty() => "the script declares no schedules".to_owned(),
+            None => format!(
+                "declared: {}",
+                schedules.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        };
+        Error::UnknownSchedule {
+            name: name.to_owned(),
+            file: project.script.clone(),
+            hint,
+        }
+    })
+}
+
+/// What one run did.
+#[derive(Debug)]
+pub enum Ran {
+    Power(Vec<(String, Powered)>),
+    Command(Vec<HostOutput>),
+    Apply(Report),
+}
+
+impl Ran {
+    /// Whether something failed.
+    pub fn failed(&self) -> bool {
+        match self {
+            Ran::Power(powered) => powered.iter().any(|(_, p)| matches!(p, Powered::Failed(_))),
+            Ran::Command(outputs) => outputs.iter().any(|o| {
+                o.outcome
+                    .as_ref()
+                    .map_or(true, |r| r.exit_status != Some(0))
+            }),
+            Ran::Apply(report) => !report.complete(),
+        }
+    }
+}
+
+/// A run, as recorded: when, and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub record: LastRun,
+    pub ran: Result<Ran, Error>,
+}
+
+impl Session<'_> {
+    /// Runs `schedule` now, for its time `due`, under the environment's lock, and records the
+    /// run in the state. A failure of the action is in the run; an error taking the lock or
+    /// writing the state is the error.
+    pub async fn run_schedule(
+        &self,
+        schedule: &Schedule,
+        due: DateTime<Utc>,
+    ) -> Result<Run, Error> {
+        let locked = self.project.lock(&lock_command(schedule))?;
+        self.run_locked(schedule, due, self.project.now(), locked)
+            .await
+    }
+
+    /// [`Session::run_schedule`] with the lock taken.
+    pub(super) async fn run_locked(
+        &self,
+        schedule: &Schedule,
+        due: DateTime<Utc>,
+        started: DateTime<Utc>,
+        mut locked: Locked,
+    ) -> Result<Run, Error> {
+        let (store, ran) = self.act(schedule, locked.store).await;
+        locked.store = store;
+        let (outcome, message) = match &ran {
+            Ok(ran) if ran.failed() => (Outcome::Failed, "failed on some servers".to_owned()),
+            Ok(_) => (Outcome::Ok, String::new()),
+            Err(e) => (Outcome::Failed, e.to_string()),
+        };
+        let record = LastRun {
+            due,
+            started,
+            outcome,
+            message,
+        };
+        record_in(locked, &schedule.name, record.clone())?;
+        Ok(Run { record, ran })
+    }
+
+    /// Does what `schedule` says, with the locked `store`; gives the store back.
+    async fn act(
+        &self,
+        schedule: &Schedule,
+        store: crate::state::Store,
+    ) -> (crate::state::Store, Result<Ran, Error>) {
+        let unavailable = |why| Error::ScheduleUnavailable {
+            name: schedule.name.clone(),
+            action: schedule.action.as_str(),
+            why,
+        };
+        let servers = schedule.servers.as_deref().unwrap_or("all");
+        let op = match &schedule.action {
+            Action::PowerOff => PowerOp::Off,
+            Action::PowerOn => PowerOp::On,
+            Action::Reboot => PowerOp::Reboot,
+            Action::Command { command } => {
+                let selected: Vec<String> = pattern::select(servers, &self.evaluated.desired)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+                let desired = &self.evaluated.desired;
+                let auth = match hosts::auth(None, desired, &self.project.script) {
+                    Ok(auth) => auth,
+                    Err(e) => return (store, Err(e)),
+                };
+                let job = ExecJob {
+                    servers: selected,
+                    command: command.clone(),
+                    auth,
+                    options: FanoutOptions {
+                        command_timeout: COMMAND_TIMEOUT,
+                        ..FanoutOptions::default()
+                    },
+                };
+                let ran = self
+                    .exec(&job)
+                    .await
+                    .map(|executed| Ran::Command(executed.outputs(&job.servers)));
+                return (store, ran);
+            }
+            Action::Apply => return self.apply_now(store).await,
+            Action::Image { .. } => {
+                let why = "the provider cannot make images yet";
+                return (store, Err(unavailable(why)));
+            }
+            Action::Pipeline { .. } => {
+                let why = "run it with `ict pipeline run`; schedules do not start pipelines yet";
+                return (store, Err(unavailable(why)));
+            }
+        };
+        let selected: Vec<String> = pattern::select(servers, &self.evaluated.desired)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let ran = self
+            .power(store.state(), &selected, op)
+            .await
+            .map(Ran::Power);
+        (store, ran)
+    }
+
+    /// `ict apply --yes` with the locked `store`.
+    async fn apply_now(
+        &self,
+        store: crate::state::Store,
+    ) -> (crate::state::Store, Result<Ran, Error>) {
+        let desired = &self.evaluated.desired;
+        let plan = match self.plan(desired, store.state(), &Scope::default()).await {
+            Ok((plan, _)) => plan,
+            Err(e) => return (store, Err(e)),
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let options = reconcile::Options::default();
+        let (store, report) = self.apply(store, &plan, options, stop, |_| {}).await;
+        (store, report.map(Ran::Apply))
+    }
+}
+
+/// The holder name of the lock a run of `schedule` takes.
+pub(super) fn lock_command(schedule: &Schedule) -> String {
+    format!("schedule run {}", schedule.name)
+}
+
+/// Records `record` as the last run of `name` in the locked state, and releases the lock.
+pub(super) fn record_in(mut locked: Locked, name: &str, record: LastRun) -> Result<(), Error> {
+    let saved = locked.store.commit(|state| {
+        Runs::record(state, name, record);
+        Ok(())
+    });
+    let closed = locked.store.close();
+    saved?;
+    closed?;
+    Ok(())
+}
