@@ -178,6 +178,7 @@ pub async fn run(
 fn write_files(spec: &Run, work_dir: &Path) -> Result<Vec<PathBuf>, AnsibleError> {
     let write = |name: String, value: serde_json::Value| {
         let file = work_dir.join(name);
+        let file = std::path::absolute(&file).unwrap_or(file);
         crate::atomic::atomic_write(&file, value.to_string().as_bytes(), 0o600)
             .map_err(AnsibleError::VarsFile)?;
         Ok::<_, AnsibleError>(file)
