@@ -12,6 +12,11 @@
 #   stock-3  the same with the three playbooks (one ansible-playbook)
 #   tuned-1  Ansible tuned by hand as in ../shared/bench/README.md: forks N, pipelining, fixed
 #            interpreter_python, gathering explicit
+#   mitogen-1  tuned-1 with Mitogen's strategy (`mitogen_linear`); needs MITOGEN
+#
+# MITOGEN=DIR: a folder from which Python imports `ansible_mitogen` (e.g. an unpacked
+# `pip download mitogen` wheel); it goes on PYTHONPATH, so ict finds it and uses its strategy
+# too (the ict lines then say "(mitogen)").
 #
 #   scripts/bench-ansible.sh                                   # debug build, N=20,50
 #   PROFILE=release RUNS=3 STOCK_RUNS=1 scripts/bench-ansible.sh
@@ -29,7 +34,9 @@ PROFILE=${PROFILE:-debug}
 SIZES=${SIZES:-20,50}
 RUNS=${RUNS:-3}
 STOCK_RUNS=${STOCK_RUNS:-1}
-CASES=${CASES:-ict-1 ict-3 stock-1 stock-3 tuned-1}
+MITOGEN=${MITOGEN:-}
+CASES=${CASES:-ict-1 ict-3 stock-1 stock-3 tuned-1${MITOGEN:+ mitogen-1}}
+if [[ -n $MITOGEN ]]; then export PYTHONPATH=$MITOGEN${PYTHONPATH:+:$PYTHONPATH}; fi
 if [[ $PROFILE == release ]]; then cargo build --release --bin ict; else cargo build --bin ict; fi
 ICT=${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE/ict
 [[ -x $ICT ]] || { echo "bench-ansible: $ICT not found" >&2; exit 1; }
@@ -107,6 +114,10 @@ gathering = explicit
 [ssh_connection]
 pipelining = True
 CFG
+  if [[ -n $MITOGEN ]]; then
+    sed 's|^\[defaults\]$|[defaults]\nstrategy = mitogen_linear\nstrategy_plugins = '"$MITOGEN"'/ansible_mitogen/plugins/strategy|' \
+      "$dir/tuned.cfg" >"$dir/mitogen.cfg"
+  fi
 }
 
 # Stock Ansible keeps its SSH masters (ControlPersist 60 s) in ~/.ansible/cp: a HOME of its own
@@ -125,24 +136,26 @@ close_masters() {
 # before each run, untimed.
 measure() {
   local dir=$1 label=$2 cmd=$3 runs=$4 log=$WORK/$2.log
-  local walls=() cpus=()
+  local walls=() cpus=() used=""
   for i in $(seq 1 "$runs"); do
     close_masters
-    local t
-    t=$( { cd "$dir" && /usr/bin/time -f '%e %U %S' bash -c "$cmd" >"$log" 2>&1; } 2>&1 | tail -1) ||
+    local t wall user sys
+    (cd "$dir" && /usr/bin/time -o "$WORK/time" -f '%e %U %S' bash -c "$cmd" >"$log" 2>&1) ||
       { tail -30 "$log"; echo "bench-ansible: $label FAILED" >&2; exit 1; }
+    t=$(tail -1 "$WORK/time")
     if grep -q 'changed=[1-9]\|failed=[1-9]\|unreachable=[1-9]' "$log"; then
       grep 'changed=[1-9]\|failed=[1-9]\|unreachable=[1-9]' "$log" | head -3
       echo "bench-ansible: $label changed or failed something" >&2
       exit 1
     fi
     read -r wall user sys <<<"$t"
+    if grep -q 'mitogen' "$log" || grep -q 'third party strategy plugins' "$log"; then used=" (mitogen)"; fi
     walls+=("$wall")
     cpus+=("$(echo "$user + $sys" | bc)")
   done
   printf '%s\n' "${walls[@]}" | paste - <(printf '%s\n' "${cpus[@]}") |
-    awk -v l="$label" '{s+=$1; c+=$2; if (NR==1||$1<mn) mn=$1; if ($1>mx) mx=$1}
-      END {printf "  %-10s wall mean %6.2f s (min %6.2f, max %6.2f; %d runs), CPU %6.2f s\n", l, s/NR, mn, mx, NR, c/NR}'
+    awk -v l="$label$used" '{s+=$1; c+=$2; if (NR==1||$1<mn) mn=$1; if ($1>mx) mx=$1}
+      END {printf "  %-20s wall mean %6.2f s (min %6.2f, max %6.2f; %d runs), CPU %6.2f s\n", l, s/NR, mn, mx, NR, c/NR}'
 }
 
 run_case() {
@@ -154,11 +167,12 @@ run_case() {
     stock-1) measure "$dir" "stock-1-$n" "$stock ../playbooks/a.yml" "$STOCK_RUNS" ;;
     stock-3) measure "$dir" "stock-3-$n" "$stock ../playbooks/a.yml ../playbooks/b.yml ../playbooks/c.yml" "$STOCK_RUNS" ;;
     tuned-1) measure "$dir" "tuned-1-$n" "ANSIBLE_CONFIG=$dir/tuned.cfg $stock ../playbooks/a.yml" "$STOCK_RUNS" ;;
+    mitogen-1) measure "$dir" "mitogen-1-$n" "ANSIBLE_CONFIG=$dir/mitogen.cfg $stock ../playbooks/a.yml" "$STOCK_RUNS" ;;
     *) echo "bench-ansible: no case $case" >&2; exit 1 ;;
   esac
 }
 
-echo "== ict $("$ICT" --version | cut -d' ' -f2) ($PROFILE build), $(ansible-playbook --version | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== ict $("$ICT" --version | cut -d' ' -f2) ($PROFILE build), $(ansible-playbook --version 2>/dev/null | sed -n 1p), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for n in ${SIZES//,/ }; do
   dir=$WORK/n$n
   setup "$dir" "$n"

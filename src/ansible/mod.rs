@@ -10,6 +10,7 @@
 
 mod control;
 mod facts;
+pub mod mitogen;
 mod recap;
 pub mod settings;
 

@@ -25,6 +25,8 @@ pub struct Settings {
     pub fact_cache: PathBuf,
     /// Ansible's local temporary folder (inside the run's private folder).
     pub local_temp: PathBuf,
+    /// Mitogen's strategy plugins, when Ansible can use them (see `mitogen`).
+    pub mitogen: Option<PathBuf>,
 }
 
 /// One Ansible setting ict chooses: where a user sets it (any of `ini` as `section.key`, any of
@@ -106,8 +108,24 @@ impl Settings {
                 value: "False".into(),
             },
         ];
+        // One Python per host for the whole run, when Mitogen is there.
+        let mitogen = self.mitogen.iter().flat_map(|plugins| {
+            [
+                Choice {
+                    ini: &["defaults.strategy", "defaults.strategy_plugins"],
+                    env: &["ANSIBLE_STRATEGY", "ANSIBLE_STRATEGY_PLUGINS"],
+                    value: "mitogen_linear".into(),
+                },
+                Choice {
+                    ini: &["defaults.strategy", "defaults.strategy_plugins"],
+                    env: &["ANSIBLE_STRATEGY_PLUGINS", "ANSIBLE_STRATEGY"],
+                    value: plugins.display().to_string(),
+                },
+            ]
+        });
         choices
             .into_iter()
+            .chain(mitogen)
             .filter(|c| !c.ini.iter().any(|k| user.ini.contains(*k)))
             .filter(|c| !c.env.iter().any(|v| user.env.contains(*v)))
             .map(|c| (c.env[0].to_owned(), c.value))
@@ -126,6 +144,11 @@ pub struct UserConfig {
 }
 
 impl UserConfig {
+    /// Whether the user chose Ansible's strategy (then ict does not look for Mitogen).
+    pub fn sets_strategy(&self) -> bool {
+        self.ini.contains("defaults.strategy") || self.env.contains("ANSIBLE_STRATEGY")
+    }
+
     /// The configuration Ansible started in `cwd` with this environment would read.
     pub fn find(cwd: &Path, vars: impl IntoIterator<Item = (String, String)>) -> Self {
         let vars: Vec<(String, String)> = vars.into_iter().collect();
@@ -209,6 +232,7 @@ mod tests {
             control_dir: PathBuf::from("/tmp/cp"),
             fact_cache: PathBuf::from("/p/.ict/dev/facts"),
             local_temp: PathBuf::from("/p/.ict/dev/ansible-x/tmp"),
+            mitogen: None,
         }
     }
 
@@ -292,6 +316,27 @@ pipelining: False
             value(&env, "ANSIBLE_CACHE_PLUGIN"),
             None,
             "the cache goes as a pair"
+        );
+    }
+
+    #[test]
+    fn mitogen_s_strategy_is_used_when_it_is_there_and_the_user_chose_none() {
+        let with = Settings {
+            mitogen: Some(PathBuf::from("/m/ansible_mitogen/plugins/strategy")),
+            ..settings()
+        };
+        let env = with.env(&UserConfig::default());
+        assert_eq!(value(&env, "ANSIBLE_STRATEGY"), Some("mitogen_linear"));
+        assert_eq!(
+            value(&env, "ANSIBLE_STRATEGY_PLUGINS"),
+            Some("/m/ansible_mitogen/plugins/strategy")
+        );
+        let env = with.env(&user("[defaults]\nstrategy = free\n", &[]));
+        assert_eq!(value(&env, "ANSIBLE_STRATEGY"), None);
+        assert_eq!(value(&env, "ANSIBLE_STRATEGY_PLUGINS"), None);
+        assert_eq!(
+            value(&settings().env(&UserConfig::default()), "ANSIBLE_STRATEGY"),
+            None
         );
     }
 

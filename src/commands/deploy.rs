@@ -301,12 +301,18 @@ async fn configure(
     if let Err(error) = facts.forget_other_machines(&keys) {
         ui.note(&format!("warning: Ansible's fact cache: {error}"));
     }
+    let mitogen = if user.sets_strategy() {
+        None
+    } else {
+        ansible::mitogen::strategy_plugins().await
+    };
     let settings = |hosts| {
         ansible::settings::Settings {
             hosts,
             control_dir: control.path().to_owned(),
             fact_cache: facts.ansible_dir(),
             local_temp: work.path().join("tmp"),
+            mitogen: mitogen.clone(),
         }
         .env(&user)
     };
