@@ -20,7 +20,7 @@
 #
 #   scripts/bench-ansible.sh                                   # debug build, N=20,50
 #   PROFILE=release RUNS=3 STOCK_RUNS=1 scripts/bench-ansible.sh
-#   CASES="ict-1 ict-3" SIZES=50 scripts/bench-ansible.sh
+#   CASES="ict-1 ict-3" SIZES=50 ICT_BIN=target/release/ict scripts/bench-ansible.sh
 #
 # Needs root, openssh-server, ansible-playbook and what `ict doctor` lists under
 # emulator-isolation. Works in a temporary folder (removed on exit, after its emulators are
@@ -37,8 +37,11 @@ STOCK_RUNS=${STOCK_RUNS:-1}
 MITOGEN=${MITOGEN:-}
 CASES=${CASES:-ict-1 ict-3 stock-1 stock-3 tuned-1${MITOGEN:+ mitogen-1}}
 if [[ -n $MITOGEN ]]; then export PYTHONPATH=$MITOGEN${PYTHONPATH:+:$PYTHONPATH}; fi
-if [[ $PROFILE == release ]]; then cargo build --release --bin ict; else cargo build --bin ict; fi
-ICT=${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE/ict
+# ICT_BIN=path: that ict binary, as it is (no build).
+if [[ -n ${ICT_BIN:-} ]]; then ICT=$ICT_BIN
+elif [[ $PROFILE == release ]]; then cargo build --release --bin ict; ICT=${CARGO_TARGET_DIR:-$ROOT/target}/release/ict
+else cargo build --bin ict; ICT=${CARGO_TARGET_DIR:-$ROOT/target}/debug/ict
+fi
 [[ -x $ICT ]] || { echo "bench-ansible: $ICT not found" >&2; exit 1; }
 command -v ansible-playbook >/dev/null || { echo "bench-ansible: ansible-playbook not found" >&2; exit 1; }
 

@@ -43,6 +43,9 @@ pub struct ExecJob {
     pub command: String,
     /// Limit for the command on each server.
     pub timeout: Duration,
+    /// Sessions to reuse and leave open (a front end that runs commands again and again: the
+    /// REPL); `None`: a connection per server, closed after the command.
+    pub connections: Option<ssh::Pool>,
 }
 
 impl Session<'_> {
@@ -186,6 +189,7 @@ impl Session<'_> {
         let verifier: Arc<dyn HostKeyVerifier> = pins.clone();
         let options = FanoutOptions {
             command_timeout: job.timeout,
+            pool: job.connections.clone(),
             ..FanoutOptions::default()
         };
         let mut results = ssh::exec_many(&targets, &auth, verifier, command, &options).await;

@@ -280,7 +280,26 @@ async fn configure(
             missing.join(", ")
         ));
     }
-    let control = ControlDir::new(work.path()).map_err(|error| Error::Write {
+    run_playbooks(
+        ui,
+        (desired, &fleet, &missing),
+        (store.state(), &dir),
+        (work.path(), &inventory_file),
+        args,
+    )
+    .await
+}
+
+/// Runs the playbooks (see [`ansible_runs`]) with the settings ict chooses, each run's output
+/// and recaps shown as they come; stops after a run in which a host failed.
+async fn run_playbooks(
+    ui: &Ui,
+    (desired, fleet, missing): (&Desired, &[Host], &[&str]),
+    (state, dir): (&State, &StateDir),
+    (work, inventory_file): (&Path, &Path),
+    args: &RunOptions,
+) -> Result<ExitCode, Error> {
+    let control = ControlDir::new(work).map_err(|error| Error::Write {
         what: "the SSH control folder".to_owned(),
         error,
     })?;
@@ -294,7 +313,7 @@ async fn configure(
     let keys = fleet
         .iter()
         .filter_map(|h| {
-            let key = store.state().host_key(&h.address)?;
+            let key = state.host_key(&h.address)?;
             Some((h.name.clone(), key.fingerprint.clone()))
         })
         .collect();
@@ -311,16 +330,16 @@ async fn configure(
             hosts,
             control_dir: control.path().to_owned(),
             fact_cache: facts.ansible_dir(),
-            local_temp: work.path().join("tmp"),
+            local_temp: work.join("tmp"),
             mitogen: mitogen.clone(),
         }
         .env(&user)
     };
     let runs = ansible_runs(
         desired,
-        &fleet,
-        &missing,
-        (work.path(), &inventory_file),
+        fleet,
+        missing,
+        (work, inventory_file),
         args,
         settings,
     )?;
@@ -334,7 +353,7 @@ async fn configure(
             .collect();
         let s = if on.len() == 1 { "" } else { "s" };
         ui.out(&format!("\nPlaybook{s} {}\n", on.join(", ")));
-        let outcome = ansible::run(&run, work.path(), |line| ui.out(&format!("{line}\n"))).await;
+        let outcome = ansible::run(&run, work, |line| ui.out(&format!("{line}\n"))).await;
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(e) => {
