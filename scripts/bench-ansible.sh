@@ -164,18 +164,19 @@ measure() {
 run_case() {
   local dir=$1 n=$2 case=$3
   local stock="cd stock && HOME=$STOCK_HOME ansible-playbook -i ../.ict/dev/inventory"
+  local tuned="cd stock && HOME=$STOCK_HOME ANSIBLE_CONFIG=$dir/tuned.cfg ansible-playbook -i ../.ict/dev/inventory"
   case $case in
     ict-1) script "$dir" "$n" a; measure "$dir" "ict-1-$n" "$ICT run infra.ict --yes --no-metrics" "$RUNS" ;;
     ict-3) script "$dir" "$n" a b c; measure "$dir" "ict-3-$n" "$ICT run infra.ict --yes --no-metrics" "$RUNS" ;;
     stock-1) measure "$dir" "stock-1-$n" "$stock ../playbooks/a.yml" "$STOCK_RUNS" ;;
     stock-3) measure "$dir" "stock-3-$n" "$stock ../playbooks/a.yml ../playbooks/b.yml ../playbooks/c.yml" "$STOCK_RUNS" ;;
-    tuned-1) measure "$dir" "tuned-1-$n" "ANSIBLE_CONFIG=$dir/tuned.cfg $stock ../playbooks/a.yml" "$STOCK_RUNS" ;;
-    mitogen-1) measure "$dir" "mitogen-1-$n" "ANSIBLE_CONFIG=$dir/mitogen.cfg $stock ../playbooks/a.yml" "$STOCK_RUNS" ;;
+    tuned-1) measure "$dir" "tuned-1-$n" "$tuned ../playbooks/a.yml" "$STOCK_RUNS" ;;
+    mitogen-1) measure "$dir" "mitogen-1-$n" "${tuned/tuned.cfg/mitogen.cfg} ../playbooks/a.yml" "$STOCK_RUNS" ;;
     *) echo "bench-ansible: no case $case" >&2; exit 1 ;;
   esac
 }
 
-echo "== ict $("$ICT" --version | cut -d' ' -f2) ($PROFILE build), $(ansible-playbook --version 2>/dev/null | sed -n 1p), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== ict $("$ICT" --version | cut -d' ' -f2) ($ICT), $(ansible-playbook --version 2>/dev/null | sed -n 1p), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for n in ${SIZES//,/ }; do
   dir=$WORK/n$n
   setup "$dir" "$n"
