@@ -144,6 +144,7 @@ fn main() -> Result<(), String> {
                 parallelism: n,
                 connect: connect_options(mode)?,
                 command_timeout: Duration::from_secs(30),
+                pool: None,
             };
             // One untimed warm-up run (page cache, sshd's first fork), as hyperfine would.
             let warmup =

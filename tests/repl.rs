@@ -549,3 +549,49 @@ fn exec_runs_over_ssh_on_the_emulated_servers() {
         out.stderr
     );
 }
+
+/// Issue 23: `exec` in a session keeps each server's SSH session open, so running a command
+/// again costs no handshake: each server's sshd logs one login for three `exec`s.
+#[test]
+#[allow(clippy::print_stderr)] // a skipped test says why
+fn exec_again_in_a_session_reuses_its_ssh_connections() {
+    if !crate::deploy::testable() {
+        eprintln!("skipping exec_again_in_a_session_reuses_its_ssh_connections");
+        return;
+    }
+    let test = crate::deploy::project(
+        "let k = ssh_key(\"deploy\", #{ public_key_file: \"keys/deploy.pub\" });\n\
+         for i in 1..=3 { server(`web-${i}`, #{ cpu: 1, ram: 1024, disk: 10, ssh_keys: [k] }); }\n",
+        &[],
+    );
+    let dir = test.path();
+    let ssh = [("ICT_EMULATOR_SSH", "1"), ("SSH_AUTH_SOCK", "")];
+    let out = repl_with(dir, &["infra.ict"], ":apply --yes\n", &ssh);
+    assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
+    let names = ["web-1", "web-2", "web-3"];
+    let logins = || -> Vec<usize> {
+        names
+            .iter()
+            .map(|name| {
+                let log = crate::deploy::server_dir(dir, name).join("sshd.log");
+                std::fs::read_to_string(log)
+                    .unwrap_or_default()
+                    .matches("Accepted publickey")
+                    .count()
+            })
+            .collect()
+    };
+    let before = logins();
+    let out = repl_with(
+        dir,
+        &["infra.ict"],
+        "exec(\"all\", \"true\").len()\nexec(\"all\", \"true\").len()\n\
+         exec(\"web-*\", \"echo again\")[\"web-2\"].stdout\n",
+        &ssh,
+    );
+    assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, "3\n3\n\"again\\n\"\n", "{}", out.stderr);
+    let after = logins();
+    let made: Vec<usize> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    assert_eq!(made, [1, 1, 1], "logins per server for three execs");
+}

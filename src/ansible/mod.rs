@@ -1,12 +1,18 @@
-//! Running `ansible-playbook` for the declared playbooks: one process per playbook, in
-//! declaration order, with the script's hosts pattern as `--limit`, its vars through a 0600
-//! extra-vars file (never on the command line), forks = parallelism, and the output streamed
-//! line by line to the caller. ansible-playbook dies with ict, even with a `kill -9` of ict (see
+//! Running `ansible-playbook` for the declared playbooks: all of them in one process when they
+//! can share it ([`Run::imported`]: a file of ict's imports each playbook with its vars, and with
+//! its hosts as a condition when they are fewer than the run's), else one playbook as it is, with
+//! its vars in a 0600 extra-vars file (never on the command line). The hosts go as `--limit`;
+//! Ansible's other settings are ict's choices where the user's own leave them open
+//! ([`settings`]); the output is streamed line by line to the caller, and each playbook's recap
+//! is read from the run's. ansible-playbook dies with ict, even with a `kill -9` of ict (see
 //! [`die_with_ict`]); the folder of a run that died is removed by the next command that takes
-//! the state lock (`state::scratch`). May depend on `inventory` (the inventory folder it runs
-//! against).
+//! the state lock (`state::scratch`). May depend on `atomic`.
 
+mod control;
+mod facts;
+pub mod mitogen;
 mod recap;
+pub mod settings;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +21,9 @@ use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-pub use recap::{parse as parse_recap, HostRecap};
+pub use control::ControlDir;
+pub use facts::FactCache;
+pub use recap::HostRecap;
 
 /// Why a playbook could not be run.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -34,63 +42,71 @@ pub enum AnsibleError {
     VarsFile(std::io::Error),
 }
 
+/// A playbook in a [`Run`].
+#[derive(Debug, Clone)]
+pub struct Playbook {
+    pub name: String,
+    pub file: PathBuf,
+    /// Its variables: play variables of its plays when [`Run::imported`], else extra variables
+    /// (a 0600 JSON file passed as `-e @file`).
+    pub vars: serde_json::Map<String, serde_json::Value>,
+    /// The hosts it runs on, when they are fewer than the run's (only when [`Run::imported`]).
+    pub only: Option<Vec<String>>,
+}
+
 /// One `ansible-playbook` invocation.
 #[derive(Debug, Clone)]
 pub struct Run {
-    pub playbook: PathBuf,
+    /// In declaration order.
+    pub playbooks: Vec<Playbook>,
+    /// Whether each playbook is imported by a file of ict's (any number of them in one run),
+    /// or the run is one playbook run as it is.
+    pub imported: bool,
     /// The inventory file (its folder may hold 0600 `host_vars/` and `group_vars/`).
     pub inventory: PathBuf,
     /// Host pattern for `--limit`.
     pub limit: String,
-    /// Extra variables (written to a 0600 JSON file passed as `-e @file`).
-    pub extra_vars: serde_json::Map<String, serde_json::Value>,
     pub tags: Vec<String>,
-    pub forks: usize,
     pub check: bool,
     pub diff: bool,
-    /// Environment for the process (e.g. ``ANSIBLE_SSH_ARGS`` pointing at ict's `known_hosts`).
+    /// Environment for the process (ict's [`settings`]).
     pub env: Vec<(String, String)>,
 }
 
-/// What a playbook run did.
+/// What a run did.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub exit_code: Option<i32>,
-    pub hosts: BTreeMap<String, HostRecap>,
+    /// Each playbook that ran, in order, with what it did on each host.
+    pub recaps: Vec<(String, BTreeMap<String, HostRecap>)>,
 }
 
 impl Outcome {
     /// Whether every host succeeded.
     pub fn success(&self) -> bool {
-        self.exit_code == Some(0) && !self.hosts.values().any(HostRecap::is_failure)
+        self.exit_code == Some(0)
+            && !self
+                .recaps
+                .iter()
+                .flat_map(|(_, hosts)| hosts.values())
+                .any(HostRecap::is_failure)
     }
 }
 
-/// Runs one playbook, calling `on_line` for each line it prints (stdout and stderr).
+/// Runs `spec`, calling `on_line` for each line it prints (stdout and stderr). Its files (the
+/// importing playbooks, the extra variables) go into the private folder `work_dir`, removed
+/// with it.
 pub async fn run(
     spec: &Run,
     work_dir: &Path,
     mut on_line: impl FnMut(&str),
 ) -> Result<Outcome, AnsibleError> {
-    let vars_file = work_dir.join(format!("vars-{}.json", std::process::id()));
-    crate::atomic::atomic_write(
-        &vars_file,
-        serde_json::Value::Object(spec.extra_vars.clone())
-            .to_string()
-            .as_bytes(),
-        0o600,
-    )
-    .map_err(AnsibleError::VarsFile)?;
     let mut command = Command::new("ansible-playbook");
     command
         .arg("-i")
         .arg(&spec.inventory)
         .arg("--limit")
-        .arg(&spec.limit)
-        .arg("--forks")
-        .arg(spec.forks.max(1).to_string())
-        .arg("-e")
-        .arg(format!("@{}", vars_file.display()));
+        .arg(&spec.limit);
     if !spec.tags.is_empty() {
         command.arg("--tags").arg(spec.tags.join(","));
     }
@@ -100,10 +116,12 @@ pub async fn run(
     if spec.diff {
         command.arg("--diff");
     }
-    command.arg(&spec.playbook);
+    let files = write_files(spec, work_dir)?;
+    command.args(&files);
     command.envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     command
         .env("ANSIBLE_FORCE_COLOR", "0")
+        .env("ANSIBLE_NOCOLOR", "1")
         .env("PYTHONUNBUFFERED", "1");
     command
         .stdout(Stdio::piped())
@@ -137,11 +155,73 @@ pub async fn run(
         }
     }
     let status = child.wait().await.map_err(AnsibleError::Spawn)?;
-    let _ = std::fs::remove_file(&vars_file);
+    let recaps = recap::per_playbook(&recap::blocks(&output));
     Ok(Outcome {
         exit_code: status.code(),
-        hosts: parse_recap(&output),
+        recaps: spec
+            .playbooks
+            .iter()
+            .zip(recaps)
+            .map(|(playbook, mut hosts)| {
+                if let Some(only) = &playbook.only {
+                    hosts.retain(|host, _| only.contains(host));
+                }
+                (playbook.name.clone(), hosts)
+            })
+            .collect(),
     })
+}
+
+/// The playbook files to name on the command line, and the `-e @file` arguments before them:
+/// a 0600 file of ict's per playbook importing it (with its vars, and its hosts as a condition
+/// on each of its tasks), or, for a playbook run as it is, the playbook and its extra-vars file.
+/// Ansible prints a recap after each file, each counting from the start of the run.
+fn write_files(spec: &Run, work_dir: &Path) -> Result<Vec<PathBuf>, AnsibleError> {
+    let write = |name: String, value: serde_json::Value| {
+        let file = work_dir.join(name);
+        let file = std::path::absolute(&file).unwrap_or(file);
+        crate::atomic::atomic_write(&file, value.to_string().as_bytes(), 0o600)
+            .map_err(AnsibleError::VarsFile)?;
+        Ok::<_, AnsibleError>(file)
+    };
+    if !spec.imported {
+        let mut args = Vec::new();
+        for playbook in &spec.playbooks {
+            let vars = write(
+                format!("vars-{}.json", playbook.name),
+                serde_json::Value::Object(playbook.vars.clone()),
+            )?;
+            args.push(PathBuf::from("-e"));
+            args.push(PathBuf::from(format!("@{}", vars.display())));
+        }
+        args.extend(spec.playbooks.iter().map(|p| p.file.clone()));
+        return Ok(args);
+    }
+    spec.playbooks
+        .iter()
+        .map(|playbook| {
+            let mut import = serde_json::Map::new();
+            import.insert(
+                "import_playbook".into(),
+                playbook.file.display().to_string().into(),
+            );
+            if !playbook.vars.is_empty() {
+                import.insert("vars".into(), playbook.vars.clone().into());
+            }
+            if let Some(only) = &playbook.only {
+                let hosts = serde_json::Value::from(only.clone());
+                import.insert(
+                    "when".into(),
+                    format!("inventory_hostname in {hosts}").into(),
+                );
+            }
+            // JSON is YAML: Ansible reads it as a playbook of one entry.
+            write(
+                format!("import-{}.yml", playbook.name),
+                serde_json::Value::Array(vec![import.into()]),
+            )
+        })
+        .collect()
 }
 
 /// Makes the process `command` starts stop when ict does, however ict ends: it gets its own

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::show_warnings;
 use super::{metrics, Error};
 use crate::ansible;
+use crate::ansible::ControlDir;
 use crate::app::doctor::{self, Skipped};
 use crate::app::hosts::{self, Host};
 use crate::app::{Converge, Mode, Powered, Project, Session};
@@ -264,8 +265,6 @@ async fn configure(
     let Some(inventory_file) = inventory_file else {
         return Ok(ExitCode::Success);
     };
-    let resolve = hosts::resolver(&fleet);
-    let env = ansible_env(&dir, work.path());
     // A dry run (--check) created nothing: the playbooks run on the servers that exist.
     let missing: Vec<&str> = fleet
         .iter()
@@ -277,54 +276,193 @@ async fn configure(
             "--check: the playbooks skip {} (not created yet)",
             missing.join(", ")
         ));
-        if missing.len() == fleet.len() {
-            return Ok(ExitCode::Success);
-        }
     }
-    let mut failed = false;
-    for playbook in &desired.playbooks {
-        ui.out(&format!(
-            "\nPlaybook {} on `{}`\n",
-            playbook.path, playbook.hosts
-        ));
-        let mut extra = serde_json::Map::new();
-        for (k, v) in &playbook.vars {
-            extra.insert(
-                k.clone(),
-                inventory::resolve_value(v, &|n: &str| std::env::var(n).ok(), &resolve)
-                    .map_err(|name| Error::SecretNotSet { name })?,
-            );
+    run_playbooks(
+        ui,
+        (desired, &fleet, &missing),
+        (store.state(), &dir),
+        (work.path(), &inventory_file),
+        args,
+    )
+    .await
+}
+
+/// Runs the playbooks (see [`ansible_runs`]) with the settings ict chooses, each run's output
+/// and recaps shown as they come; stops after a run in which a host failed.
+async fn run_playbooks(
+    ui: &Ui,
+    (desired, fleet, missing): (&Desired, &[Host], &[&str]),
+    (state, dir): (&State, &StateDir),
+    (work, inventory_file): (&Path, &Path),
+    args: &RunOptions,
+) -> Result<ExitCode, Error> {
+    let control = ControlDir::new(work).map_err(|error| Error::Write {
+        what: "the SSH control folder".to_owned(),
+        error,
+    })?;
+    let user = ansible::settings::UserConfig::find(
+        &std::env::current_dir().unwrap_or_default(),
+        std::env::vars(),
+    );
+    let facts = ansible::FactCache::new(
+        std::path::absolute(dir.path().join("facts")).unwrap_or_else(|_| dir.path().join("facts")),
+    );
+    let keys = fleet
+        .iter()
+        .filter_map(|h| {
+            let key = state.host_key(&h.address)?;
+            Some((h.name.clone(), key.fingerprint.clone()))
+        })
+        .collect();
+    if let Err(error) = facts.forget_other_machines(&keys) {
+        ui.note(&format!("warning: Ansible's fact cache: {error}"));
+    }
+    let mitogen = if user.sets_strategy() {
+        None
+    } else {
+        ansible::mitogen::strategy_plugins().await
+    };
+    let settings = |hosts| {
+        ansible::settings::Settings {
+            hosts,
+            control_dir: control.path().to_owned(),
+            fact_cache: facts.ansible_dir(),
+            local_temp: work.join("tmp"),
+            mitogen: mitogen.clone(),
         }
-        let spec = ansible::Run {
-            playbook: playbook_file(work.path(), playbook)?,
-            inventory: inventory_file.clone(),
-            limit: if args.check {
-                std::iter::once(playbook.hosts.clone())
-                    .chain(missing.iter().map(|m| format!("!{m}")))
-                    .collect::<Vec<_>>()
-                    .join(":")
-            } else {
-                playbook.hosts.clone()
-            },
-            extra_vars: extra,
-            tags: playbook.tags.clone(),
-            forks: args.apply.parallelism,
-            check: args.check,
-            diff: args.diff,
-            env: env.clone(),
+        .env(&user)
+    };
+    let runs = ansible_runs(
+        desired,
+        fleet,
+        missing,
+        (work, inventory_file),
+        args,
+        settings,
+    )?;
+    let mut failed = false;
+    for run in runs {
+        let names: Vec<&str> = run.playbooks.iter().map(|p| p.name.as_str()).collect();
+        let on: Vec<String> = names
+            .iter()
+            .filter_map(|name| desired.playbooks.iter().find(|p| p.name == *name))
+            .map(|p| format!("{} on `{}`", p.name, p.hosts))
+            .collect();
+        let s = if on.len() == 1 { "" } else { "s" };
+        ui.out(&format!("\nPlaybook{s} {}\n", on.join(", ")));
+        let outcome = ansible::run(&run, work, |line| ui.out(&format!("{line}\n"))).await;
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                control.close().await;
+                return Err(e.into());
+            }
         };
-        let outcome = ansible::run(&spec, work.path(), |line| ui.out(&format!("{line}\n"))).await?;
-        ui.playbook_recap(&playbook.name, &outcome);
+        ui.playbook_recaps(&names, &outcome);
         failed |= !outcome.success();
         if failed {
             break;
         }
     }
+    control.close().await;
     Ok(if failed {
         ExitCode::PartialFailure
     } else {
         ExitCode::Success
     })
+}
+
+/// The `ansible-playbook` runs for the declared playbooks, in declaration order: one for each
+/// stretch of playbooks with the same tags (usually all of them), each playbook imported with
+/// its own vars and hosts; one of its own for each `separate` playbook. A playbook on no host
+/// (with `--check`, before the servers exist) is left out. `settings` gives the environment of
+/// a run on so many hosts.
+fn ansible_runs(
+    desired: &Desired,
+    fleet: &[Host],
+    missing: &[&str],
+    (work, inventory): (&Path, &Path),
+    args: &RunOptions,
+    settings: impl Fn(usize) -> Vec<(String, String)>,
+) -> Result<Vec<ansible::Run>, Error> {
+    let resolve = hosts::resolver(fleet);
+    // Each run with the hosts it reaches.
+    let mut runs: Vec<(ansible::Run, Vec<&str>)> = Vec::new();
+    for declared in &desired.playbooks {
+        let mut vars = serde_json::Map::new();
+        for (k, v) in &declared.vars {
+            vars.insert(
+                k.clone(),
+                inventory::resolve_value(v, &|n: &str| std::env::var(n).ok(), &resolve)
+                    .map_err(|name| Error::SecretNotSet { name })?,
+            );
+        }
+        let selected: Vec<&str> = pattern::select(&declared.hosts, desired)
+            .into_iter()
+            .filter(|h| !missing.contains(h))
+            .collect();
+        if selected.is_empty() {
+            continue;
+        }
+        let playbook = ansible::Playbook {
+            name: declared.name.clone(),
+            file: playbook_file(work, declared)?,
+            vars,
+            only: Some(selected.iter().map(|h| (*h).to_owned()).collect()),
+        };
+        match runs.last_mut() {
+            Some((run, hosts))
+                if run.imported && !declared.separate && run.tags == declared.tags =>
+            {
+                hosts.extend(selected);
+                run.playbooks.push(playbook);
+            }
+            _ => runs.push((
+                ansible::Run {
+                    playbooks: vec![playbook],
+                    imported: !declared.separate,
+                    inventory: inventory.to_owned(),
+                    // A separate playbook's own pattern, as Ansible reads it.
+                    limit: std::iter::once(declared.hosts.clone())
+                        .chain(missing.iter().map(|m| format!("!{m}")))
+                        .collect::<Vec<_>>()
+                        .join(":"),
+                    tags: declared.tags.clone(),
+                    check: args.check,
+                    diff: args.diff,
+                    env: Vec::new(),
+                },
+                selected,
+            )),
+        }
+    }
+    Ok(runs
+        .into_iter()
+        .map(|(mut run, hosts)| {
+            let hosts: Vec<&str> = desired
+                .servers
+                .keys()
+                .map(String::as_str)
+                .filter(|name| hosts.contains(name))
+                .collect();
+            if run.imported {
+                run.limit = hosts.join(",");
+            }
+            // A playbook on every host of its run needs no condition.
+            for playbook in &mut run.playbooks {
+                if !run.imported
+                    || playbook
+                        .only
+                        .as_ref()
+                        .is_some_and(|o| o.len() == hosts.len())
+                {
+                    playbook.only = None;
+                }
+            }
+            run.env = settings(hosts.len());
+            run
+        })
+        .collect())
 }
 
 /// The file Ansible runs for `playbook`: the script's own file, or a playbook shipped inside ict
@@ -344,28 +482,6 @@ fn playbook_file(work: &Path, playbook: &crate::model::Playbook) -> Result<PathB
     let file = folder.join(format!("{}.yml", playbook.name));
     atomic_write(&file, text.as_bytes(), 0o600).map_err(io)?;
     Ok(file)
-}
-
-/// Environment for ansible-playbook: host keys checked against ict's `known_hosts`, multiplexed
-/// connections, temp files inside the work folder.
-fn ansible_env(dir: &StateDir, work: &Path) -> Vec<(String, String)> {
-    let known_hosts = hosts::known_hosts_file(dir);
-    let known_hosts = std::path::absolute(&known_hosts).unwrap_or(known_hosts);
-    vec![
-        ("ANSIBLE_HOST_KEY_CHECKING".into(), "True".into()),
-        (
-            "ANSIBLE_SSH_ARGS".into(),
-            format!(
-                "-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes -o ControlMaster=auto -o ControlPersist=60s -o PasswordAuthentication=no",
-                known_hosts.display()
-            ),
-        ),
-        ("ANSIBLE_CONTROL_PATH_DIR".into(), work.join("cp").display().to_string()),
-        ("ANSIBLE_LOCAL_TEMP".into(), work.join("tmp").display().to_string()),
-        ("ANSIBLE_PYTHON_INTERPRETER".into(), "auto_silent".into()),
-        ("ANSIBLE_RETRY_FILES_ENABLED".into(), "False".into()),
-        ("ANSIBLE_NOCOLOR".into(), "1".into()),
-    ]
 }
 
 /// Writes `hosts.yml` and 0600 `host_vars/`, `group_vars/` files holding secret variables;

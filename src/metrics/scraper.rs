@@ -4,7 +4,8 @@
 //! cannot be scraped is a [`HostScrape`] carrying the error, never a failed call.
 //!
 //! A [`Scraper`] keeps SSH sessions and HTTP connections open between rounds, so `ict top` and
-//! `ict watch` pay the handshake once. [`figures_between`] turns two rounds into per-server
+//! `ict watch` pay the handshake once (an `ssh::Pool`: a session unused for [`SESSION_IDLE`]
+//! is closed). [`figures_between`] turns two rounds into per-server
 //! [`HostFigures`]; [`Scraper::sample`] does both rounds an interval apart.
 //!
 //! Depends on `metrics::{parse, node}`, `ssh` (sessions, tunnels, host-key verification) and
@@ -15,10 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::sync::Mutex;
 
 use super::node::{self, NodeFigures};
-use crate::ssh::{Auth, ConnectOptions, HostKeyVerifier, Session, Target};
+use crate::ssh::{Auth, ConnectOptions, HostKeyVerifier, Pool, Session, Target};
 
 /// How to reach one server's exporter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +145,9 @@ impl Default for ScrapeOptions {
     }
 }
 
+/// How long a server's SSH session stays open unused between rounds.
+pub const SESSION_IDLE: Duration = Duration::from_secs(600);
+
 /// Scrapes servers; cheap to clone (clones share sessions and connections).
 #[derive(Clone)]
 pub struct Scraper {
@@ -157,8 +160,8 @@ struct Inner {
     auth: Result<Auth, String>,
     verifier: Arc<dyn HostKeyVerifier>,
     options: ScrapeOptions,
-    /// Open SSH sessions by `user@known_hosts_name`.
-    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// Open SSH sessions.
+    sessions: Pool,
 }
 
 impl std::fmt::Debug for Scraper {
@@ -194,7 +197,7 @@ impl Scraper {
                 auth,
                 verifier,
                 options,
-                sessions: Mutex::new(HashMap::new()),
+                sessions: Pool::new(SESSION_IDLE),
             }),
         })
     }
@@ -245,19 +248,7 @@ impl Scraper {
 
     /// Closes the SSH sessions.
     pub async fn close(&self) {
-        let sessions: Vec<Arc<Session>> = self
-            .inner
-            .sessions
-            .lock()
-            .await
-            .drain()
-            .map(|(_, s)| s)
-            .collect();
-        for session in sessions {
-            if let Ok(session) = Arc::try_unwrap(session) {
-                session.close().await;
-            }
-        }
+        self.inner.sessions.close().await;
     }
 
     /// Scrapes one target within the timeout.
@@ -270,7 +261,7 @@ impl Scraper {
             result
         } else {
             if let Endpoint::Ssh { target, .. } = &target.endpoint {
-                self.forget(target).await;
+                self.forget(target);
             }
             Err(ScrapeError::Timeout { after: timeout })
         };
@@ -318,7 +309,7 @@ impl Scraper {
                         status: response.status,
                     }),
                     Err(error) => {
-                        self.forget(target).await;
+                        self.forget(target);
                         Err(ScrapeError::Fetch {
                             what,
                             reason: error.to_string(),
@@ -331,40 +322,23 @@ impl Scraper {
 
     /// An open session to `target`, reused or new.
     async fn session(&self, target: &Target) -> Result<Arc<Session>, ScrapeError> {
-        let key = session_key(target);
-        if let Some(session) = self.inner.sessions.lock().await.get(&key) {
-            return Ok(Arc::clone(session));
-        }
         let auth = self
             .inner
             .auth
             .as_ref()
             .map_err(|e| ScrapeError::Ssh(e.clone()))?;
         let options = ConnectOptions::with_timeout(self.inner.options.timeout);
-        let session = Session::connect_with(target, auth, self.inner.verifier.as_ref(), &options)
-            .await
-            .map_err(|e| ScrapeError::Ssh(e.to_string()))?;
-        let session = Arc::new(session);
         self.inner
             .sessions
-            .lock()
+            .session(target, auth, self.inner.verifier.as_ref(), &options)
             .await
-            .insert(key, Arc::clone(&session));
-        Ok(session)
+            .map_err(|e| ScrapeError::Ssh(e.to_string()))
     }
 
     /// Drops a session that failed, so the next round logs in again.
-    async fn forget(&self, target: &Target) {
-        self.inner
-            .sessions
-            .lock()
-            .await
-            .remove(&session_key(target));
+    fn forget(&self, target: &Target) {
+        self.inner.sessions.forget(target);
     }
-}
-
-fn session_key(target: &Target) -> String {
-    format!("{}@{}", target.user, target.known_hosts_name())
 }
 
 /// A reqwest error with its causes ("error sending request: ... Connection refused").

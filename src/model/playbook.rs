@@ -4,7 +4,7 @@ use indexmap::IndexMap;
 
 use super::{FieldSpans, Span, Value};
 
-/// `playbook(path, #{ hosts, vars, tags })`.
+/// `playbook(path, #{ hosts, vars, tags, separate })`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Playbook {
     /// A short name: the file stem, unique among playbooks.
@@ -18,6 +18,9 @@ pub struct Playbook {
     pub hosts: String,
     pub vars: IndexMap<String, Value>,
     pub tags: Vec<String>,
+    /// Run in an `ansible-playbook` of its own (its vars as extra vars, its hosts as `--limit`)
+    /// rather than in the one all the others share.
+    pub separate: bool,
     #[serde(skip)]
     pub span: Span,
     #[serde(skip)]

@@ -4,7 +4,8 @@
 //! [`Session::register_live`].
 //!
 //! [`Cloud`] holds what they share: the project, the [`Live`] runtime, the provider connection
-//! (made on first use and kept for the session) and the Ctrl-C counter. Planning and `exec` go
+//! (made on first use and kept for the session), `exec`'s SSH sessions (kept open, see
+//! `ssh::Pool`) and the Ctrl-C counter. Planning and `exec` go
 //! through the same [`app::Session`] as `ict plan` and `ict exec`. Every call runs as a [`query`]: a spinner on a
 //! terminal, a timeout, and Ctrl-C cancels it with an error while the session goes on.
 //! May depend on `app`, `connect`, `provider`, `state`, `script` and `ui`.
@@ -33,6 +34,8 @@ use crate::ui::Ui;
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Limit for `exec`'s command on each server.
 pub const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `exec` keeps a server's SSH session open for the next `exec`.
+pub const EXEC_IDLE: Duration = Duration::from_secs(120);
 
 /// The live functions, with a line of help each (for `:help` and completion).
 pub const LIVE_FUNCTIONS: &[(&str, &str)] = &[
@@ -108,6 +111,8 @@ pub struct Cloud {
     /// Draw spinners (stderr is a terminal).
     spinner: bool,
     metrics: RefCell<Option<MetricsSource>>,
+    /// `exec`'s SSH sessions, kept open for the next `exec` on the same servers.
+    connections: crate::ssh::Pool,
     /// The Ctrl-C count when the current input started.
     input_start: Cell<u64>,
 }
@@ -123,6 +128,7 @@ impl Cloud {
             connection: RefCell::new(None),
             spinner,
             metrics: RefCell::new(None),
+            connections: crate::ssh::Pool::new(EXEC_IDLE),
             input_start,
         }
     }
@@ -374,6 +380,8 @@ impl Cloud {
             auth,
             options: FanoutOptions {
                 command_timeout: EXEC_TIMEOUT,
+                // Sessions stay open for the next `exec` (closed after an idle time).
+                pool: Some(self.connections.clone()),
                 ..FanoutOptions::default()
             },
         };

@@ -3,7 +3,8 @@
 //! Every host is independent: its own task, connection, timeouts and result. A host that is
 //! down, slow, refuses our key or fails its command never stops or delays the others beyond
 //! the semaphore. Results stream out as hosts finish (`exec_stream`, for progress displays) or
-//! come back in input order (`exec_many`). Depends on `ssh::{auth, error, host_keys, session,
+//! come back in input order (`exec_many`). With a [`Pool`], each host's session is the pool's
+//! (kept open for the next command). Depends on `ssh::{auth, error, host_keys, pool, session,
 //! target}`.
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use tokio::sync::{mpsc, Semaphore};
 use super::auth::Auth;
 use super::error::SshError;
 use super::host_keys::HostKeyVerifier;
+use super::pool::Pool;
 use super::session::{ConnectOptions, ExecResult, Session};
 use super::target::Target;
 
@@ -26,6 +28,8 @@ pub struct FanoutOptions {
     pub connect: ConnectOptions,
     /// Limit for the command itself, per host.
     pub command_timeout: Duration,
+    /// Sessions to reuse (and to leave open) instead of one connection per host and command.
+    pub pool: Option<Pool>,
 }
 
 impl Default for FanoutOptions {
@@ -34,6 +38,7 @@ impl Default for FanoutOptions {
             parallelism: 50,
             connect: ConnectOptions::default(),
             command_timeout: Duration::from_secs(60),
+            pool: None,
         }
     }
 }
@@ -140,8 +145,19 @@ async fn run_one(target: &Target, shared: &Shared) -> Result<ExecResult, SshErro
         command,
         options,
     } = shared;
-    let session = Session::connect_with(target, auth, verifier.as_ref(), &options.connect).await?;
+    let Some(pool) = &options.pool else {
+        let session =
+            Session::connect_with(target, auth, verifier.as_ref(), &options.connect).await?;
+        let result = session.exec(command, options.command_timeout).await;
+        session.close().await;
+        return result;
+    };
+    let session = pool
+        .session(target, auth, verifier.as_ref(), &options.connect)
+        .await?;
     let result = session.exec(command, options.command_timeout).await;
-    session.close().await;
+    if result.is_err() {
+        pool.forget(target);
+    }
     result
 }

@@ -1,5 +1,5 @@
 //! SSH to the servers ict manages: sessions on russh with checked host keys, command
-//! fan-out, direct-tcpip tunnels, waiting for a booting server's sshd, and host lists for
+//! fan-out (over a pool of open sessions where a front end keeps one), direct-tcpip tunnels, waiting for a booting server's sshd, and host lists for
 //! hosts no script declares.
 //!
 //! Host keys are always verified (DESIGN decision 7) by a [`HostKeyVerifier`]: [`PinnedKeys`]
@@ -16,6 +16,7 @@ mod handler;
 mod host_keys;
 mod host_list;
 mod known_hosts;
+mod pool;
 mod session;
 mod socket;
 mod target;
@@ -28,6 +29,7 @@ pub use fanout::{exec_many, exec_stream, FanoutOptions, HostResult};
 pub use host_keys::{fingerprint, HostKeyVerifier, PinnedKeys, Verdict};
 pub use host_list::{load as load_host_list, parse as parse_host_list, HostListError};
 pub use known_hosts::{render as render_known_hosts, KnownHosts};
+pub use pool::Pool;
 pub use russh::keys::PublicKey;
 pub use session::{ConnectOptions, ExecResult, Session, Stream};
 pub use target::{known_hosts_name, Target};

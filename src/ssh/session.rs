@@ -242,10 +242,21 @@ impl Session {
 
     /// Says goodbye to the server (best effort) and drops the connection.
     pub async fn close(self) {
+        self.disconnect().await;
+    }
+
+    /// Says goodbye to the server (best effort), for a session shared by its users (see
+    /// `pool`): the connection ends.
+    pub async fn disconnect(&self) {
         let _ = self
             .handle
             .disconnect(Disconnect::ByApplication, "", "en")
             .await;
+    }
+
+    /// Whether the connection has ended (the server closed it, or it failed).
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
     }
 
     fn channel_error(&self, what: &str, error: &russh::Error) -> SshError {

@@ -1,9 +1,10 @@
 //! Output of `ict exec` (per-host prefixed lines or grouped blocks, then a recap of exit codes;
 //! or one JSON array) and of playbook runs (the per-host PLAY RECAP summary).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::ansible::Outcome;
+use crate::ansible::HostRecap;
 use crate::ssh::HostResult;
 
 /// How `ict exec` shows what each host printed.
@@ -120,21 +121,24 @@ fn json(results: &[HostResult], missing: &[(&str, &str)]) -> String {
 }
 
 /// Per-host summary of one playbook.
-pub(super) fn playbook_recap(name: &str, outcome: &Outcome) -> String {
+pub(super) fn playbook_recap(
+    name: &str,
+    hosts: &BTreeMap<String, HostRecap>,
+    exit_code: Option<i32>,
+) -> String {
     let mut out = format!("\nRecap of playbook {name}:\n");
-    let width = outcome.hosts.keys().map(String::len).max().unwrap_or(0);
-    for (host, r) in &outcome.hosts {
+    let width = hosts.keys().map(String::len).max().unwrap_or(0);
+    for (host, r) in hosts {
         let _ = writeln!(
             out,
             "  {host:<width$}  ok={} changed={} unreachable={} failed={} skipped={}",
             r.ok, r.changed, r.unreachable, r.failed, r.skipped
         );
     }
-    if outcome.hosts.is_empty() {
+    if hosts.is_empty() {
         let _ = writeln!(
             out,
-            "  (no hosts ran; ansible-playbook exited with {:?})",
-            outcome.exit_code
+            "  (no hosts ran; ansible-playbook exited with {exit_code:?})"
         );
     }
     out

@@ -243,8 +243,24 @@ impl Ui {
     }
 
     /// Prints the per-host recap of a playbook run.
-    pub fn playbook_recap(&self, name: &str, outcome: &crate::ansible::Outcome) {
-        self.out(&exec::playbook_recap(name, outcome));
+    /// What each playbook of `outcome` did on each host (`names`: the playbooks of the run).
+    /// When Ansible failed with no host failing, the first playbook it did not finish is named
+    /// too, with no hosts and the exit code.
+    pub fn playbook_recaps(&self, names: &[&str], outcome: &crate::ansible::Outcome) {
+        for (name, hosts) in &outcome.recaps {
+            self.out(&exec::playbook_recap(name, hosts, outcome.exit_code));
+        }
+        let host_failed = outcome
+            .recaps
+            .iter()
+            .flat_map(|(_, hosts)| hosts.values())
+            .any(crate::ansible::HostRecap::is_failure);
+        if outcome.exit_code != Some(0) && !host_failed {
+            if let Some(name) = names.get(outcome.recaps.len()) {
+                let none = std::collections::BTreeMap::new();
+                self.out(&exec::playbook_recap(name, &none, outcome.exit_code));
+            }
+        }
     }
 }
 

@@ -109,7 +109,8 @@ playbook("playbooks/wait.yml", #{{ hosts: "all", vars: #{{ out_dir: "{}" }} }});
             .env("ICT_TEST_SECRET", &secret)
             .args(args)
     };
-    let playbook = dir.join("playbooks/wait.yml").display().to_string();
+    // ansible-playbook's command line names the files of the run's private folder.
+    let playbook = dir.join(".ict/dev/ansible-").display().to_string();
     let mut command = ict(&["run", "infra.ict", "--yes"]).command();
     command.stdout(Stdio::null()).stderr(Stdio::null());
     let mut started = Started {

@@ -13,6 +13,7 @@ mod host_key;
 mod inventory;
 mod isolation;
 mod metrics;
+mod playbooks;
 mod power;
 mod prerequisites;
 mod run;

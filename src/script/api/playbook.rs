@@ -1,5 +1,6 @@
-//! `playbook(path, #{ hosts, vars, tags })`: declares an Ansible playbook. Playbooks run in
-//! declaration order after the servers exist; `hosts` is an Ansible host pattern.
+//! `playbook(path, #{ hosts, vars, tags, separate })`: declares an Ansible playbook. Playbooks
+//! run in declaration order after the servers exist, in one `ansible-playbook` unless `separate`;
+//! `hosts` is an Ansible host pattern.
 //!
 //! A path under `ict/playbooks/` names a playbook shipped inside ict (see `script::stdlib`).
 //!
@@ -22,7 +23,7 @@ use super::{function, Shared};
 use crate::model::{ModelError, Playbook};
 use crate::script::stdlib;
 
-const FIELDS: &[&str] = &["hosts", "vars", "tags", "name"];
+const FIELDS: &[&str] = &["hosts", "vars", "tags", "name", "separate"];
 
 const DOC: &str = "Declares an Ansible playbook (a path relative to the script, or \
 `ict/playbooks/...` for one shipped with ict), run by `ict run` in declaration order on the \
@@ -61,6 +62,7 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, path: &str, options: Map) 
     let hosts = f.string("hosts").unwrap_or_else(|| "all".to_owned());
     let vars = f.vars("vars");
     let tags = f.strings("tags");
+    let separate = f.bool("separate", false);
     let stem = Path::new(path)
         .file_stem()
         .map_or_else(|| path.to_owned(), |s| s.to_string_lossy().into_owned());
@@ -103,6 +105,7 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, path: &str, options: Map) 
         hosts,
         vars,
         tags,
+        separate,
         span: site.call,
         fields,
     };
@@ -145,6 +148,7 @@ mod tests {
             hosts: hosts.to_owned(),
             vars: indexmap::IndexMap::new(),
             tags: Vec::new(),
+            separate: false,
             span: crate::model::Span::default(),
             fields: crate::model::FieldSpans::new(),
         }

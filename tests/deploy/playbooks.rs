@@ -1,0 +1,197 @@
+//! Issue 23: `ict run` runs all its playbooks in one `ansible-playbook` (unless one is
+//! `separate`), each still with its own hosts, vars and recap; Ansible's settings are ict's
+//! where the user's own `ansible.cfg` leaves them open.
+
+use std::path::Path;
+
+use super::{project, testable};
+use crate::test::{Outcome, Test};
+
+/// Writes a file per host (changed on the first run only).
+const WRITE: &str = r#"
+- name: Write
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Write the file
+      ansible.builtin.copy:
+        dest: "/tmp/ict-playbooks-{{ word }}-{{ inventory_hostname }}"
+        content: "{{ word }}\n"
+        mode: "0644"
+"#;
+
+/// Changes nothing.
+const LOOK: &str = r#"
+- name: Look
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Look around
+      ansible.builtin.command: "true"
+      changed_when: false
+"#;
+
+fn script(separate: bool) -> String {
+    format!(
+        r#"let k = ssh_key("deploy", #{{ public_key_file: "keys/deploy.pub" }});
+let web = group("web");
+for i in 1..=2 {{
+    server(`web-${{i}}`, #{{ cpu: 1, ram: 1024, disk: 20, groups: [web], ssh_keys: [k] }});
+}}
+server("db-1", #{{ cpu: 1, ram: 1024, disk: 20, groups: [group("db")], ssh_keys: [k] }});
+playbook("playbooks/write.yml", #{{ hosts: "web", vars: #{{ word: "web" }} }});
+playbook("playbooks/look.yml", #{{ hosts: "all" }});
+playbook("playbooks/write.yml", #{{ hosts: "db", vars: #{{ word: "db" }}, separate: {separate} }});
+"#
+    )
+}
+
+/// A project whose `ansible-playbook` (first on `PATH`) logs each time it starts to
+/// `ansible-runs.log`, then runs the real one.
+fn counted(script: &str, files: &[(&str, &str)]) -> Test {
+    let test = project(script, files);
+    let real = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join("ansible-playbook"))
+        .find(|p| p.is_file())
+        .expect("ansible-playbook on PATH");
+    let log = test.path().join("ansible-runs.log");
+    let shim = format!(
+        "#!/bin/sh\necho started >> '{}'\nexec '{}' \"$@\"\n",
+        log.display(),
+        real.display()
+    );
+    let test = test.write("bin/ansible-playbook", &shim);
+    let bin = test.path().join("bin/ansible-playbook");
+    std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    test
+}
+
+/// `ict run infra.ict --yes` in `dir` with the counting `ansible-playbook` first on `PATH`;
+/// asserts it succeeds and returns how many `ansible-playbook` processes it started.
+fn run(dir: &Path) -> (Outcome, usize) {
+    let log = dir.join("ansible-runs.log");
+    let _ = std::fs::remove_file(&log);
+    let path = format!(
+        "{}:{}",
+        dir.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Test::new()
+        .current_dir(dir)
+        .env("ICT_EMULATOR_SSH", "1")
+        .env("PATH", &path)
+        .args(&["run", "infra.ict", "--yes", "--no-metrics"])
+        .run();
+    assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
+    let started = std::fs::read_to_string(&log).unwrap_or_default();
+    (out, started.lines().count())
+}
+
+/// ict's recaps: each `Recap of playbook` line with the host lines under it.
+fn recaps(stdout: &str) -> String {
+    let mut recaps = String::new();
+    let mut inside = false;
+    for line in stdout.lines() {
+        inside = line.starts_with("Recap of playbook") || (inside && line.starts_with("  "));
+        if inside {
+            recaps.push_str(line);
+            recaps.push('\n');
+        }
+    }
+    recaps
+}
+
+#[test]
+fn playbooks_run_in_one_ansible_playbook_and_each_keeps_its_own_recap() {
+    if !testable() {
+        return;
+    }
+    let test = counted(
+        &script(false),
+        &[("playbooks/write.yml", WRITE), ("playbooks/look.yml", LOOK)],
+    );
+    let (first, started) = run(test.path());
+    assert_eq!(started, 1, "one ansible-playbook for three playbooks");
+    assert!(
+        first
+            .stdout
+            .contains("\nPlaybooks write on `web`, look on `all`, write-db on `db`\n"),
+        "{}",
+        first.stdout
+    );
+    assert_eq!(
+        recaps(&first.stdout),
+        "\
+Recap of playbook write:
+  web-1  ok=1 changed=1 unreachable=0 failed=0 skipped=0
+  web-2  ok=1 changed=1 unreachable=0 failed=0 skipped=0
+Recap of playbook look:
+  db-1   ok=1 changed=0 unreachable=0 failed=0 skipped=0
+  web-1  ok=1 changed=0 unreachable=0 failed=0 skipped=0
+  web-2  ok=1 changed=0 unreachable=0 failed=0 skipped=0
+Recap of playbook write-db:
+  db-1  ok=1 changed=1 unreachable=0 failed=0 skipped=0
+"
+    );
+
+    // The last one on its own: two ansible-playbook processes, the same recaps (nothing to do).
+    std::fs::write(test.path().join("infra.ict"), script(true)).expect("write");
+    let (second, started) = run(test.path());
+    assert_eq!(started, 2, "{}", second.stdout);
+    assert!(
+        second
+            .stdout
+            .contains("\nPlaybooks write on `web`, look on `all`\n")
+            && second.stdout.contains("\nPlaybook write-db on `db`\n"),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(
+        recaps(&second.stdout),
+        recaps(&first.stdout).replace("changed=1", "changed=0")
+    );
+}
+
+/// Reports two settings as the playbook sees them: one the user's `ansible.cfg` sets, one it
+/// leaves to ict.
+const SETTINGS: &str = r#"
+- name: Settings
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Show
+      ansible.builtin.debug:
+        msg: "gathering={{ lookup('ansible.builtin.config', 'DEFAULT_GATHERING') }} pipelining={{ lookup('ansible.builtin.config', 'pipelining', plugin_type='connection', plugin_name='ssh') }}"
+"#;
+
+#[test]
+fn a_setting_in_the_users_ansible_cfg_wins_over_icts() {
+    if !testable() {
+        return;
+    }
+    let script = r#"let k = ssh_key("deploy", #{ public_key_file: "keys/deploy.pub" });
+server("web-1", #{ cpu: 1, ram: 1024, disk: 20, ssh_keys: [k] });
+playbook("playbooks/settings.yml");
+"#;
+    let test = counted(script, &[("playbooks/settings.yml", SETTINGS)]);
+    let (out, _) = run(test.path());
+    assert!(
+        out.stdout
+            .contains("\"msg\": \"gathering=smart pipelining=True\""),
+        "ict's settings:\n{}",
+        out.stdout
+    );
+    std::fs::write(
+        test.path().join("ansible.cfg"),
+        "[defaults]\ngathering = explicit\n",
+    )
+    .expect("write");
+    let (out, _) = run(test.path());
+    assert!(
+        out.stdout
+            .contains("\"msg\": \"gathering=explicit pipelining=True\""),
+        "the user's gathering, ict's pipelining:\n{}",
+        out.stdout
+    );
+}
