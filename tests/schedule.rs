@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::support::child::{Lines, Running};
 use crate::test::{Outcome, Test};
 
 const SCRIPT: &str = r#"
@@ -268,7 +269,7 @@ schedule("tick", #{ cron: "10 0 17 * * *", action: "power_on", servers: "db-1" }
 "#;
 
 /// `ict watch` in `dir` from time `now` (no scraping, no drift checks).
-fn watch(dir: &Path, now: &str) -> crate::watch::cli::Running {
+fn watch(dir: &Path, now: &str) -> (Running, Lines) {
     std::fs::write(dir.join("figures.json"), "{}").expect("write figures");
     let test = Test::new()
         .current_dir(dir)
@@ -282,18 +283,11 @@ fn watch(dir: &Path, now: &str) -> crate::watch::cli::Running {
             "--drift-every",
             "0",
         ]);
-    let mut command = test.command();
-    command
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    crate::watch::cli::Running(command.spawn().expect("start ict watch"))
+    crate::support::child::spawn(test.command())
 }
 
-/// Stops a watch with SIGTERM and waits for it; the lines it wrote after `seen`.
-fn stop(
-    mut running: crate::watch::cli::Running,
-    lines: &std::sync::mpsc::Receiver<String>,
-) -> Vec<String> {
+/// Stops a watch with SIGTERM and waits for it; every line it wrote.
+fn stop(mut running: Running, mut lines: Lines) -> Vec<String> {
     let pid = running.0.id().to_string();
     let status = std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -302,37 +296,25 @@ fn stop(
     assert!(status.success());
     let exit = running.0.wait().expect("wait for ict watch");
     assert!(exit.success(), "{exit:?}");
-    lines.iter().collect()
+    lines.until_closed();
+    lines.seen
 }
 
 #[test]
 fn watch_runs_a_due_schedule_once_across_a_restart_reports_a_missed_one_and_waits_for_the_lock() {
-    use crate::watch::cli::{stderr_lines, wait_for};
     let test = Test::new().write("infra.ict", &format!("{SCRIPT}{WATCHED}"));
     let dir = test.path();
     at(dir, TUESDAY_MORNING, &["apply", "infra.ict", "--yes"], 0);
 
     // Two seconds before the night stop.
-    let mut first = watch(dir, "2026-12-07T16:59:58Z");
-    let (lines, _reader) = stderr_lines(&mut first.0);
-    let mut seen = Vec::new();
-    wait_for(
-        &lines,
-        &mut seen,
-        "schedule night-stop: ok (due 2026-12-07 17:00 UTC)",
-    );
-    seen.extend(stop(first, &lines));
+    let (first, mut lines) = watch(dir, "2026-12-07T16:59:58Z");
+    lines.wait_for("schedule night-stop: ok (due 2026-12-07 17:00 UTC)");
+    stop(first, lines);
 
     // Restarted just after it: the night stop is not run again; the 17:00:10 tick is.
-    let mut second = watch(dir, "2026-12-07T17:00:05Z");
-    let (lines, _reader) = stderr_lines(&mut second.0);
-    let mut seen = Vec::new();
-    wait_for(
-        &lines,
-        &mut seen,
-        "schedule tick: ok (due 2026-12-07 17:00 UTC)",
-    );
-    seen.extend(stop(second, &lines));
+    let (second, mut lines) = watch(dir, "2026-12-07T17:00:05Z");
+    lines.wait_for("schedule tick: ok (due 2026-12-07 17:00 UTC)");
+    let seen = stop(second, lines);
     assert!(
         !seen.iter().any(|l| l.contains("night-stop")),
         "{}",
@@ -340,15 +322,11 @@ fn watch_runs_a_due_schedule_once_across_a_restart_reports_a_missed_one_and_wait
     );
 
     // Down for a day: Tuesday's stop was missed and is reported, not run.
-    let mut third = watch(dir, "2026-12-08T17:00:30Z");
-    let (lines, _reader) = stderr_lines(&mut third.0);
-    let mut seen = Vec::new();
-    wait_for(
-        &lines,
-        &mut seen,
+    let (third, mut lines) = watch(dir, "2026-12-08T17:00:30Z");
+    lines.wait_for(
         "schedule night-stop: missed the run due 2026-12-08 17:00 UTC while watch was not running",
     );
-    seen.extend(stop(third, &lines));
+    stop(third, lines);
     let list = at(
         dir,
         TUESDAY_MORNING,
@@ -361,26 +339,15 @@ fn watch_runs_a_due_schedule_once_across_a_restart_reports_a_missed_one_and_wait
     // Wednesday's stop, while another command holds the lock: the run waits for it.
     let state = ict::state::StateDir::for_script(&dir.join("infra.ict"), "dev").expect("env");
     let held = ict::state::Lock::acquire(&state, "ict apply infra.ict").expect("free");
-    let mut fourth = watch(dir, "2026-12-09T16:59:59Z");
-    let (lines, _reader) = stderr_lines(&mut fourth.0);
-    let mut seen = Vec::new();
-    wait_for(
-        &lines,
-        &mut seen,
-        "schedule night-stop: waiting for the lock held by",
-    );
+    let (fourth, mut lines) = watch(dir, "2026-12-09T16:59:59Z");
+    lines.wait_for("schedule night-stop: waiting for the lock held by");
     held.lock.release().expect("release");
-    wait_for(
-        &lines,
-        &mut seen,
-        "schedule night-stop: ok (due 2026-12-09 17:00 UTC)",
-    );
-    stop(fourth, &lines);
+    lines.wait_for("schedule night-stop: ok (due 2026-12-09 17:00 UTC)");
+    stop(fourth, lines);
 }
 
 #[test]
 fn watch_notifies_the_schedules_targets_of_a_failed_run() {
-    use crate::watch::cli::{stderr_lines, wait_for};
     let script = r#"
 server("db-1", #{ cpu: 1, ram: 1024, disk: 20 });
 schedule("db-image", #{ cron: "30 3 * * *", action: "image", servers: "db-1",
@@ -388,20 +355,10 @@ schedule("db-image", #{ cron: "30 3 * * *", action: "image", servers: "db-1",
 "#;
     let test = Test::new().write("infra.ict", script);
     let dir = test.path();
-    let mut running = watch(dir, "2026-12-07T03:29:59Z");
-    let (lines, _reader) = stderr_lines(&mut running.0);
-    let mut seen = Vec::new();
-    wait_for(
-        &lines,
-        &mut seen,
-        "schedule db-image: FAILED (due 2026-12-07 03:30 UTC)",
-    );
-    wait_for(
-        &lines,
-        &mut seen,
-        "schedule db-image: notified command `echo",
-    );
-    stop(running, &lines);
+    let (running, mut lines) = watch(dir, "2026-12-07T03:29:59Z");
+    lines.wait_for("schedule db-image: FAILED (due 2026-12-07 03:30 UTC)");
+    lines.wait_for("schedule db-image: notified command `echo");
+    stop(running, lines);
     assert_eq!(
         std::fs::read_to_string(dir.join("notified.txt")).expect("notified"),
         "db-image failed\n"

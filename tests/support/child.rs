@@ -77,6 +77,18 @@ impl Lines {
             .to_owned()
     }
 
+    /// Takes in every line until the child closes its standard error (it has ended), waiting
+    /// at most 60 s.
+    pub fn until_closed(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.receiver.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => return,
+            }
+        }
+    }
+
     /// Takes in the lines that arrived so far.
     pub fn drain(&mut self) {
         self.seen.extend(self.receiver.try_iter());

@@ -1,7 +1,7 @@
 //! `ict watch` as the real binary: figures from `ICT_WATCH_SOURCE`, `/metrics` on an
 //! ephemeral port, drift against the emulator, and a clean stop on SIGTERM.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::test::{ict, Test};
 
 /// The child, killed and reaped if the test ends early.
-pub struct Running(pub Child);
+struct Running(Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -20,7 +20,7 @@ impl Drop for Running {
 }
 
 /// The lines `child` writes to its piped standard error, read on a thread as they come.
-pub fn stderr_lines(child: &mut Child) -> (mpsc::Receiver<String>, std::thread::JoinHandle<()>) {
+fn stderr_lines(child: &mut Child) -> (mpsc::Receiver<String>, std::thread::JoinHandle<()>) {
     let stderr = child.stderr.take().expect("piped stderr");
     let (tx, lines) = mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -33,7 +33,7 @@ pub fn stderr_lines(child: &mut Child) -> (mpsc::Receiver<String>, std::thread::
     (lines, reader)
 }
 
-pub fn wait_for(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, what: &str) -> String {
+fn wait_for(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, what: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         match lines.recv_timeout(left) {
@@ -49,18 +49,9 @@ pub fn wait_for(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, what: &s
     panic!("no line with {what:?} in:\n{}", seen.join("\n"));
 }
 
-/// The body of `GET /metrics` (HTTP/1.0, so the server closes the connection).
+/// The body of `GET /metrics`.
 fn metrics(addr: &str) -> String {
-    let mut stream = TcpStream::connect(addr).expect("connect to /metrics");
-    stream
-        .write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .expect("request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default()
+    crate::support::child::http_get(addr, "/metrics")
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! by a local server, history and alert states across a restart, `/metrics`, `targets.json`),
 //! and the real binary stopped with SIGTERM.
 
-pub mod cli;
+mod cli;
 
 use std::cell::RefCell;
 use std::path::Path;
