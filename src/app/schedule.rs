@@ -204,7 +204,7 @@ impl Session<'_> {
         (store, ran)
     }
 
-    /// `ict apply --yes` with the locked `store`.
+    /// `ict apply --yes` with the locked `store`, without its question or progress.
     async fn apply_now(
         &self,
         store: crate::state::Store,
@@ -216,7 +216,14 @@ impl Session<'_> {
         };
         let stop = Arc::new(AtomicBool::new(false));
         let options = reconcile::Options::default();
-        let (store, report) = self.apply(store, &plan, options, stop, |_| {}).await;
+        let (mut store, report) = self.apply(store, &plan, options, stop, |_| {}).await;
+        // As `ict apply --yes`: a complete apply records the script's outputs (a failure to
+        // is logged; the apply itself succeeded).
+        if report.as_ref().is_ok_and(Report::complete) {
+            if let Err(e) = super::outputs::record(*self, &mut store).await {
+                tracing::warn!("the outputs could not be recorded: {e}");
+            }
+        }
         (store, report.map(Ran::Apply))
     }
 }
