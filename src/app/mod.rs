@@ -8,6 +8,7 @@
 //! `reconcile`, `ssh`, `emulator` for its checks); never on `commands`, `repl` or `ui`.
 
 mod converge;
+pub mod deploy;
 pub mod doctor;
 mod error;
 pub mod hosts;

@@ -8,15 +8,20 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::deploy::{self, Deployer};
 use super::{hosts, Error, ExecJob, HostOutput, Locked, Powered, Project, Session};
 use crate::config::Scope;
 use crate::model::schedule::Action;
 use crate::model::{pattern, suggest, Schedule};
+use crate::pipeline::record::{Outcome as PipelineOutcome, Record};
 use crate::provider::PowerOp;
 use crate::reconcile::{self, Report};
 use crate::schedule::{next_times, LastRun, Outcome, Runs};
 use crate::script::Evaluated;
 use crate::ssh::FanoutOptions;
+
+/// How long one stage of a scheduled pipeline run may take on a host (as in `ict watch`).
+const PIPELINE_STAGE_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// How many next times `ict schedule list` shows.
 pub const NEXT: usize = 5;
@@ -79,6 +84,11 @@ pub enum Ran {
     Power(Vec<(String, Powered)>),
     Command(Vec<HostOutput>),
     Apply(Report),
+    Pipeline {
+        pipeline: String,
+        env: String,
+        record: Box<Record>,
+    },
 }
 
 impl Ran {
@@ -92,6 +102,7 @@ impl Ran {
                     .map_or(true, |r| r.exit_status != Some(0))
             }),
             Ran::Apply(report) => !report.complete(),
+            Ran::Pipeline { record, .. } => record.outcome == PipelineOutcome::Failed,
         }
     }
 }
@@ -188,10 +199,7 @@ impl Session<'_> {
                 let why = "the provider cannot make images yet";
                 return (store, Err(unavailable(why)));
             }
-            Action::Pipeline { .. } => {
-                let why = "run it with `ict pipeline run`; schedules do not start pipelines yet";
-                return (store, Err(unavailable(why)));
-            }
+            Action::Pipeline { pipeline } => return self.deploy_now(pipeline, store).await,
         };
         let selected: Vec<String> = pattern::select(servers, &self.evaluated.desired)
             .into_iter()
@@ -201,6 +209,38 @@ impl Session<'_> {
             .power(store.state(), &selected, op)
             .await
             .map(Ran::Power);
+        (store, ran)
+    }
+
+    /// `ict pipeline run FILE NAME` with the locked `store`, its progress kept in the run's
+    /// record only.
+    async fn deploy_now(
+        &self,
+        name: &str,
+        mut store: crate::state::Store,
+    ) -> (crate::state::Store, Result<Ran, Error>) {
+        let desired = &self.evaluated.desired;
+        let script = &self.project.script;
+        let found = deploy::find(desired, name, script)
+            .and_then(|found| Ok((found, hosts::auth(None, desired, script)?)));
+        let ((pipeline, environment), auth) = match found {
+            Ok(found) => found,
+            Err(e) => return (store, Err(e)),
+        };
+        let deployer = Deployer {
+            session: *self,
+            auth,
+            stage_timeout: PIPELINE_STAGE_TIMEOUT,
+            show: Arc::new(deploy::Quiet),
+        };
+        let record = deployer
+            .deploy_newest(&mut store, pipeline, environment)
+            .await;
+        let ran = record.map(|record| Ran::Pipeline {
+            pipeline: name.to_owned(),
+            env: desired.env.clone(),
+            record: Box::new(record),
+        });
         (store, ran)
     }
 

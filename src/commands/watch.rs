@@ -122,19 +122,22 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
                     return;
                 }
             };
-            let deployer = super::pipeline::Deployer {
-                session: Session {
-                    project: &project,
-                    conn,
-                    evaluated: &evaluated,
+            let runner = super::pipeline::Runner {
+                deployer: crate::app::deploy::Deployer {
+                    session: Session {
+                        project: &project,
+                        conn,
+                        evaluated: &evaluated,
+                    },
+                    auth,
+                    stage_timeout: Duration::from_secs(1800),
+                    show: std::sync::Arc::new(super::pipeline::Terminal(ui.clone())),
                 },
                 ui,
-                auth,
-                stage_timeout: Duration::from_secs(1800),
             };
             crate::pipeline::trigger::watch(
                 &evaluated.desired,
-                &deployer,
+                &runner,
                 until_stopped(stopped.clone()),
                 |event| {
                     ui.note(&crate::ui::pipeline::trigger(&event));

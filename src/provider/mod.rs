@@ -47,6 +47,19 @@ pub trait Provider: Send + Sync {
     /// The image catalogue (public images and the account's own templates).
     fn images(&self) -> impl Future<Output = Result<Vec<Image>, ProviderError>> + Send;
 
+    /// Makes a template named `name` of server `server` (it then shows in [`Provider::images`]
+    /// and servers can be created from it). Never makes it twice: `before` holds the IDs of
+    /// the images of that name that existed before.
+    fn create_image(
+        &self,
+        server: ServerId,
+        name: &str,
+        before: &[u64],
+    ) -> impl Future<Output = Result<Image, ProviderError>> + Send;
+
+    /// Deletes one of the account's own templates.
+    fn delete_image(&self, id: ImageId) -> impl Future<Output = Result<(), ProviderError>> + Send;
+
     /// The data centres servers and networks can be placed in.
     fn dc_locations(&self) -> impl Future<Output = Result<Vec<DcLocation>, ProviderError>> + Send;
 

@@ -182,6 +182,11 @@ pub fn run(schedule: &Schedule, run: &Run) -> String {
                 let _ = writeln!(out, "{address}: FAILED: {}", escape(e));
             }
         }
+        Ok(Ran::Pipeline {
+            pipeline,
+            env,
+            record,
+        }) => out.push_str(&super::pipeline::summary(pipeline, env, record)),
         Err(_) => {}
     }
     let _ = writeln!(

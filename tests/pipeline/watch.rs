@@ -1,5 +1,6 @@
 //! `ict watch` on `examples/pipeline.ict`: a commit pushed to the watched branch while watch
-//! runs is deployed exactly once; SIGTERM stops watch cleanly.
+//! runs is deployed exactly once; SIGTERM stops watch cleanly. A schedule's `pipeline` action
+//! deploys the branch's newest commit as `ict pipeline run` would (issue 21).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -52,7 +53,9 @@ fn watch_deploys_a_pushed_commit_exactly_once() {
     let repo = Repo::new(sources.path());
     let install = Install::new("ictwatch");
     let example = std::fs::read_to_string(root().join("examples/pipeline.ict")).expect("example");
-    let test = project(&example, &[]);
+    // Tuesdays at 10:00 in Vladivostok: never due while this test's watch runs.
+    let release = r#"schedule("release", #{ cron: "0 10 * * 2", tz: "Asia/Vladivostok", action: "pipeline", pipeline: "hello" });"#;
+    let test = project(&format!("{example}\n{release}\n"), &[]);
     let dir = test.path();
     let env = env(&repo, &install);
     let applied = ict_with(dir, &env, &["apply", "infra.ict", "--yes"]);
@@ -150,5 +153,19 @@ fn watch_deploys_a_pushed_commit_exactly_once() {
         "{text}"
     );
     assert_eq!(deploys_of(dir, &env, &commit), 1, "{text}");
+
+    let scheduled = ict_with(dir, &env, &["schedule", "run", "infra.ict", "release"]);
+    assert_eq!(
+        scheduled.status, 0,
+        "{}{}",
+        scheduled.stdout, scheduled.stderr
+    );
+    let last = scheduled.stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("schedule release: ok"),
+        "{}",
+        scheduled.stdout
+    );
+    assert_eq!(deploys_of(dir, &env, &commit), 2, "{}", scheduled.stdout);
     drop(ict(dir, false, &["lock", "status", "infra.ict"]));
 }

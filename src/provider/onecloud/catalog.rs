@@ -3,14 +3,41 @@
 use serde_json::Value;
 
 use super::wire::{WireDc, WireImage};
-use super::{lenient, Client};
-use crate::provider::{DcLocation, Image, ProviderError};
+use super::{lenient, requests, Client};
+use crate::provider::{DcLocation, Image, ImageId, ProviderError, ServerId};
 
 impl Client {
     /// `GET /image`.
     pub async fn images(&self) -> Result<Vec<Image>, ProviderError> {
         let images: Vec<WireImage> = self.get("/image").await?;
         Ok(images.into_iter().map(Image::from).collect())
+    }
+
+    /// `POST /image`: a template named `name` of server `server`. If the answer is lost, an
+    /// image of that name that appeared (one not in `before`, the IDs of the images of that
+    /// name that existed before) is adopted instead of making a second.
+    pub async fn create_image(
+        &self,
+        server: ServerId,
+        name: &str,
+        before: &[u64],
+    ) -> Result<Image, ProviderError> {
+        let body = requests::create_image(server, name);
+        let image: WireImage = self
+            .post_checked("/image", &body, move || async move {
+                let now: Vec<WireImage> = self.get("/image").await?;
+                Ok(now
+                    .into_iter()
+                    .filter(|i| i.named(name) && !before.contains(&i.id()))
+                    .max_by_key(WireImage::id))
+            })
+            .await?;
+        Ok(image.into())
+    }
+
+    /// `DELETE /image/{id}`: one of the account's own templates.
+    pub async fn delete_image(&self, id: ImageId) -> Result<(), ProviderError> {
+        self.delete(&format!("/image/{id}")).await
     }
 
     /// `GET /dcLocation`.

@@ -49,6 +49,19 @@ impl Provider for Client {
         Client::images(self).await
     }
 
+    async fn create_image(
+        &self,
+        server: ServerId,
+        name: &str,
+        before: &[u64],
+    ) -> Result<Image, ProviderError> {
+        Client::create_image(self, server, name, before).await
+    }
+
+    async fn delete_image(&self, id: ImageId) -> Result<(), ProviderError> {
+        Client::delete_image(self, id).await
+    }
+
     async fn dc_locations(&self) -> Result<Vec<DcLocation>, ProviderError> {
         Client::dc_locations(self).await
     }

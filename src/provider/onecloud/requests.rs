@@ -5,8 +5,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::provider::{
-    DomainId, NetworkId, NetworkSpec, PowerOp, RecordKind, RecordSpec, ServerSize, ServerSpec,
-    SshKeySpec,
+    DomainId, NetworkId, NetworkSpec, PowerOp, RecordKind, RecordSpec, ServerId, ServerSize,
+    ServerSpec, SshKeySpec,
 };
 
 /// `POST /server`.
@@ -72,6 +72,12 @@ pub(super) fn create_ssh_key(spec: &SshKeySpec) -> Value {
 }
 
 /// `POST /dns`: older clients send `Name`, a 2026 one `DomainName` and `Migrate`.
+/// `POST /image`: a template of a server. `Name` is what the panel shows, `TechName` what a
+/// server's `Image` and the catalogue's `Name` show; ict gives both the same value.
+pub(super) fn create_image(server: ServerId, name: &str) -> Value {
+    json!({ "Name": name, "TechName": name, "ServerID": server.0 })
+}
+
 pub(super) fn create_domain(name: &str) -> Value {
     json!({ "Name": name, "DomainName": name, "Migrate": false })
 }

@@ -249,6 +249,17 @@ pub(super) struct WireImage {
     dc_location: Option<String>,
 }
 
+impl WireImage {
+    pub(super) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Whether the image's technical or display name is `name`.
+    pub(super) fn named(&self, name: &str) -> bool {
+        self.name == name || self.display_name == name
+    }
+}
+
 /// A data centre (docs/1cloud-api.md §3.5).
 #[derive(Debug, Clone, Deserialize)]
 pub(super) struct WireDc {

@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use super::Error;
 use crate::app::hosts::Host as FleetHost;
+use crate::app::Error;
 use crate::model::{pattern, Desired, Pipeline};
 use crate::pipeline::database::{self, Setup};
 use crate::pipeline::{DbJob, Host};
