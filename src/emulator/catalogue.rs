@@ -123,13 +123,6 @@ pub(crate) struct Image {
     pub(crate) operating_system_type: &'static str,
 }
 
-impl Image {
-    /// Whether the Windows minimums apply.
-    pub(crate) fn is_windows(&self) -> bool {
-        self.family == "Windows"
-    }
-}
-
 const fn image(
     id: u64,
     display_name: &'static str,

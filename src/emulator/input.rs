@@ -17,9 +17,23 @@ pub(crate) struct Input {
     fields: HashMap<String, Value>,
 }
 
+/// Whether a body that is not JSON reads as `key=value` pairs joined by `&`.
+fn looks_like_form(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    !text.starts_with(['{', '[', '"'])
+        && text.split('&').all(|pair| {
+            pair.split_once('=')
+                .is_some_and(|(key, _)| !key.is_empty() && !key.contains([' ', '{', '"']))
+        })
+}
+
 impl Input {
     /// Parses a body. An empty body is an empty object. Form bodies are recognised by their
-    /// content type; everything else is read as JSON.
+    /// content type, or by their shape (`key=value&...`, not JSON) whatever the content type
+    /// says: the published Python client (`onecloud`) sends form bodies labelled
+    /// `application/json` and was published as working (docs/1cloud-api.md §1). Everything
+    /// else is read as JSON.
     pub(crate) fn parse(body: &[u8], content_type: Option<&str>) -> Result<Input, ApiError> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Input::default());
@@ -32,10 +46,13 @@ impl Input {
         if is_form {
             return Ok(Input::from_form(&String::from_utf8_lossy(body)));
         }
-        let value: Value = serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_request(format!("The request body is not valid JSON: {e}"))
-        })?;
-        Input::from_json(value)
+        match serde_json::from_slice(body) {
+            Ok(value) => Input::from_json(value),
+            Err(_) if looks_like_form(body) => Ok(Input::from_form(&String::from_utf8_lossy(body))),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "The request body is not valid JSON: {e}"
+            ))),
+        }
     }
 
     /// Wraps a JSON object.
@@ -368,5 +385,21 @@ mod tests {
         assert_eq!(form.u32("cpu").expect("ok"), Some(2));
         assert_eq!(form.id_list("sshkeys").expect("ok"), [1, 2]);
         assert_eq!(form.string("x").expect("ok").as_deref(), Some("%zz"));
+    }
+
+    /// The `onecloud` Python client labels its form bodies `application/json`.
+    #[test]
+    fn a_form_body_labelled_json_is_read_as_a_form() {
+        let form =
+            Input::parse(b"Name=Nightly+web&ServerID=7", Some("application/json")).expect("form");
+        assert_eq!(
+            form.string("name").expect("ok").as_deref(),
+            Some("Nightly web")
+        );
+        assert_eq!(form.u64("serverid").expect("ok"), Some(7));
+        for not_json in [&b"Name"[..], b"{Name=x}", b"a b=c", b"=x"] {
+            let error = Input::parse(not_json, Some("application/json")).expect_err("not JSON");
+            assert_eq!(error.status, 400, "{}", String::from_utf8_lossy(not_json));
+        }
     }
 }

@@ -25,6 +25,7 @@ mod error;
 mod events;
 mod faults;
 mod http;
+mod images;
 mod input;
 pub mod machine;
 mod networks;

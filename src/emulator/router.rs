@@ -7,7 +7,7 @@ use super::dns_shape::DnsQuirk;
 use super::input::Input;
 use super::reply::{ApiError, ApiResult, Reply};
 use super::world::{When, World};
-use super::{account, catalogue, dns, networks, servers};
+use super::{account, catalogue, dns, images, networks, servers};
 
 /// The HTTP methods the API uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +64,9 @@ pub(crate) fn route(
         (Post, ["server", s, "action"]) => servers::start(world, id(s)?, &body()?, when),
         (Get, ["server", s, "action", a]) => servers::action(world, id(s)?, id(a)?),
         (Post, ["server", s, "rebuild"]) => servers::rebuild(world, id(s)?, &body()?, when),
-        (Get, ["image"]) => Reply::json(catalogue::IMAGES),
+        (Get, ["image"]) => images::list(world),
+        (Post, ["image"]) => images::create(world, &body()?),
+        (Delete, ["image", i]) => images::delete(world, id(i)?),
         (Get, ["dclocation"]) => Reply::json(catalogue::DCS),
         (Get, ["network"]) => networks::list(world),
         (Post, ["network"]) => networks::create(world, &body()?, when),

@@ -8,6 +8,7 @@ use crate::model::limits;
 use super::catalogue::{self, Dc};
 use super::clock;
 use super::events::ServerEvent;
+use super::images;
 use super::input::Input;
 use super::reply::{ApiError, ApiResult, Reply};
 use super::tasks::{ServerChange, Work};
@@ -28,7 +29,7 @@ pub(crate) fn create(world: &mut World, input: &Input, when: When) -> ApiResult 
     let ram = input.required_u32("RAM")?;
     let hdd = input.required_u32("HDD")?;
     let image_id = input.required_u64("ImageID")?;
-    let image = catalogue::find_image(image_id).ok_or_else(|| {
+    let image = images::find(world, image_id).ok_or_else(|| {
         ApiError::bad_request(format!(
             "Image {image_id} not found; GET /image lists the images."
         ))
@@ -43,6 +44,7 @@ pub(crate) fn create(world: &mut World, input: &Input, when: When) -> ApiResult 
         .ok_or_else(|| ApiError::internal("The default data centre is missing."))?;
     check_pool(dc, high)?;
     check_size(cpu, ram, hdd, image.is_windows())?;
+    check_template_disk(&image, hdd)?;
     check_backup(input)?;
     let ssh_keys = input.id_list("SshKeys")?;
     if let Some(missing) = ssh_keys.iter().find(|id| !world.ssh_keys.contains_key(id)) {
@@ -63,13 +65,13 @@ pub(crate) fn create(world: &mut World, input: &Input, when: When) -> ApiResult 
         ip: String::new(),
         admin_user_name: None,
         admin_password: None,
-        image: image.name.to_owned(),
+        image: image.name.clone(),
         is_high_performance: high,
         hdd_type,
         primary_network_ip: String::new(),
         linked_networks: Vec::new(),
         dc_location: dc.tech_title.to_owned(),
-        image_family: image.family.to_owned(),
+        image_family: image.family.clone(),
         linked_ssh_keys: Vec::new(),
         date_create: clock::server_date(when.now),
     };
@@ -218,9 +220,10 @@ pub(crate) fn start(world: &mut World, id: u64, input: &Input, when: When) -> Ap
 pub(crate) fn rebuild(world: &mut World, id: u64, input: &Input, when: When) -> ApiResult {
     let server = ready(world, id)?;
     let image_id = input.required_u64("ImageId")?;
-    let image = catalogue::find_image(image_id)
+    let image = images::find(world, image_id)
         .ok_or_else(|| ApiError::bad_request(format!("Image {image_id} not found.")))?;
     check_size(server.cpu, server.ram, server.hdd, image.is_windows())?;
+    check_template_disk(&image, server.hdd)?;
     let work = Work::Server {
         server_id: id,
         change: ServerChange::Rebuild { image_id },
@@ -235,6 +238,17 @@ pub(crate) fn rebuild(world: &mut World, id: u64, input: &Input, when: When) -> 
         world.events.push(ServerEvent::Power { id, ip, on: false });
     }
     reply
+}
+
+/// A server made from a template needs at least the template's disk.
+fn check_template_disk(image: &images::Found, hdd: u32) -> Result<(), ApiError> {
+    if image.template && hdd < image.hdd {
+        return Err(ApiError::bad_request(format!(
+            "HDD must be at least {} GB for image {}, got {hdd} GB.",
+            image.hdd, image.name
+        )));
+    }
+    Ok(())
 }
 
 /// The server, if it exists, is Active and has no task running.

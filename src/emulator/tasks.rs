@@ -6,8 +6,8 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::catalogue;
 use super::events::ServerEvent;
+use super::images;
 use super::types::{state, LinkedNetwork, LinkedServer};
 use super::world::World;
 
@@ -112,11 +112,11 @@ fn apply_server(world: &mut World, server_id: u64, change: ServerChange) {
         ServerChange::Create { ssh_keys } => activate(world, server_id, Some(&ssh_keys)),
         ServerChange::Rebuild { image_id } => {
             if let (Some(image), Some(server)) = (
-                catalogue::find_image(image_id),
+                images::find(world, image_id),
                 world.servers.get_mut(&server_id),
             ) {
-                image.name.clone_into(&mut server.image);
-                image.family.clone_into(&mut server.image_family);
+                server.image = image.name;
+                server.image_family = image.family;
             }
             activate(world, server_id, None);
         }

@@ -13,7 +13,7 @@ use super::clock;
 use super::events::{ServerEvent, ServerInfo};
 use super::reply::ApiError;
 use super::tasks::{Task, Work};
-use super::types::{state, Action, Domain, Network, Server, SshKey};
+use super::types::{state, Action, Domain, Network, Server, SshKey, Template};
 
 /// The first address of the public IP pool; server `n` gets this plus `n`.
 const IP_POOL_START: Ipv4Addr = Ipv4Addr::new(127, 1, 0, 10);
@@ -48,6 +48,9 @@ pub(crate) struct World {
     pub(crate) networks: BTreeMap<u64, Network>,
     pub(crate) ssh_keys: BTreeMap<u64, SshKey>,
     pub(crate) domains: BTreeMap<u64, Domain>,
+    /// The account's own images (templates), by ID.
+    #[serde(default)]
+    pub(crate) images: BTreeMap<u64, Template>,
     /// Work that finishes at a due time, in no particular order.
     pub(crate) tasks: Vec<Task>,
     /// Events not yet handed to the hooks.
@@ -67,6 +70,7 @@ impl Default for World {
             networks: BTreeMap::new(),
             ssh_keys: BTreeMap::new(),
             domains: BTreeMap::new(),
+            images: BTreeMap::new(),
             tasks: Vec::new(),
             events: Vec::new(),
         }

@@ -1,5 +1,6 @@
 """Drives the `onecloud` package's OneCloudApi against an emulator: balance, images, DC
-locations, the server list, one server, then deletes that server and checks it is gone.
+locations, the server list, one server; makes a template of that server, creates a second
+server from it and deletes the template; then deletes the first server and checks it is gone.
 
 Usage: python drive_onecloud.py BASE_URL TOKEN EXPECT_JSON
 EXPECT_JSON: {"server": {field: value, ...} as created, "image": image ID, "dc": DC TechTitle}
@@ -46,6 +47,20 @@ def same_fields(call, got, expected):
             fail(call, "field {}: expected {!r}, got {!r}".format(field, value, got[field]))
 
 
+def delete(call, send):
+    """The real API answers DELETE with an empty 200 (docs/1cloud-api.md §2.6); this client
+    always json.loads the body, so it raises on exactly that. Anything else is a failure."""
+    try:
+        deleted = send()
+        if isinstance(deleted, dict) and "ERROR_CODE" in deleted:
+            fail(call, "the client got an error: {}".format(deleted))
+        return "JSON: {!r}".format(deleted)
+    except json.JSONDecodeError as error:
+        if error.doc != "":
+            fail(call, "the answer is neither JSON nor empty: {!r}".format(error.doc))
+        return "empty body"
+
+
 def main():
     base, token, expect = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     api.URL = base
@@ -62,17 +77,19 @@ def main():
     one = answer("get_server_by_id", client.get_server_by_id(server["ID"]), dict)
     same_fields("get_server_by_id", one, server)
 
-    # The real API answers DELETE with an empty 200 (docs/1cloud-api.md §2.6); this client always
-    # json.loads the body, so it raises on exactly that. Anything else is a failure.
-    try:
-        deleted = client.delete_server(server["ID"])
-        delete_answer = "JSON: {!r}".format(deleted)
-        if isinstance(deleted, dict) and "ERROR_CODE" in deleted:
-            fail("delete_server", "the client got an error: {}".format(deleted))
-    except json.JSONDecodeError as error:
-        if error.doc != "":
-            fail("delete_server", "the answer is neither JSON nor empty: {!r}".format(error.doc))
-        delete_answer = "empty body"
+    template = answer("create_image", client.create_image("Nightly web", "nightly-web", server["ID"]), dict)
+    same_fields("create_image", template, {"Name": "nightly-web", "DisplayName": "Nightly web"})
+    listed = answer("get_images_list", client.get_images_list(), list)
+    same_fields("get_images_list", find("get_images_list", listed, "ID", template["ID"]), template)
+    copy = answer("create_server", client.create_server(
+        "web-2", server["CPU"], server["RAM"], server["HDD"], template["ID"], server["DCLocation"], "SSD"), dict)
+    same_fields("create_server from the template", copy, {"Name": "web-2", "Image": "nightly-web"})
+    delete_image_answer = delete("delete_image", lambda: client.delete_image(template["ID"]))
+    left = answer("get_images_list", client.get_images_list(), list)
+    if any(isinstance(i, dict) and i.get("ID") == template["ID"] for i in left):
+        fail("get_images_list after delete_image", "template {} is still listed".format(template["ID"]))
+
+    delete_answer = delete("delete_server", lambda: client.delete_server(server["ID"]))
 
     gone = client.get_server_by_id(server["ID"])
     if not (isinstance(gone, dict) and gone.get("ERROR_CODE") == 404):
@@ -87,6 +104,7 @@ def main():
         "dcs": len(dcs),
         "servers": len(servers),
         "delete_answer": delete_answer,
+        "template": {"image": template["Name"], "server": copy["ID"], "deleted": delete_image_answer},
     }))
 
 

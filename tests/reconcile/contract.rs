@@ -324,3 +324,54 @@ async fn dns_domains_and_records_in(dns_quirk: DnsQuirk) {
     assert_eq!(client.stats().retries, 0);
     handle.shutdown().await.expect("stops");
 }
+
+/// Issue 20 item 6: a template of a server (`POST /image`) shows in the catalogue, a server
+/// is created from it (and shows its name as `Image`), a smaller disk than the source's is
+/// refused, and it is deleted (`DELETE /image/{id}`); public images cannot be.
+#[tokio::test]
+async fn templates_are_made_used_and_deleted() {
+    let (_handle, client) = emulator().await;
+    let mut source = spec("db-1");
+    source.size.disk = 20;
+    let created = client.create_server(&source, &[]).await.expect("create");
+    client
+        .wait_server_active(created.id, soon())
+        .await
+        .expect("active");
+
+    let template = client
+        .create_image(created.id, "db-1-nightly", &[])
+        .await
+        .expect("template");
+    assert_eq!(
+        (template.name.as_str(), template.display_name.as_str()),
+        ("db-1-nightly", "db-1-nightly")
+    );
+    assert_eq!(template.min_disk, Some(20));
+    let images = client.images().await.expect("images");
+    assert!(images.iter().any(|i| i.id == template.id), "{images:?}");
+
+    let mut copy = spec("db-2");
+    copy.image = template.id;
+    let too_small = client.create_server(&copy, &[]).await;
+    let error = too_small.expect_err("10 GB < the template's 20 GB");
+    assert!(error.to_string().contains("at least 20 GB"), "{error}");
+    copy.size.disk = 20;
+    let made = client
+        .create_server(&copy, &[])
+        .await
+        .expect("from template");
+    let made = client
+        .wait_server_active(made.id, soon())
+        .await
+        .expect("active");
+    assert_eq!(made.image, "db-1-nightly");
+
+    client.delete_image(template.id).await.expect("delete");
+    let images = client.images().await.expect("images");
+    assert!(images.iter().all(|i| i.id != template.id), "{images:?}");
+    let public = images.iter().find(|i| i.id.0 == 3492).expect("image 3492");
+    let refused = client.delete_image(public.id).await;
+    assert!(refused.is_err(), "a public image was deleted");
+    assert_eq!(client.servers().await.expect("list").len(), 2);
+}
