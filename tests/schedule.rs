@@ -187,6 +187,7 @@ db-image  cron \"30 3 * * *\" UTC  image on db-1, keep 7
                 { "local": "2026-12-14T20:00:00+03:00", "utc": "2026-12-14T17:00:00Z" },
             ],
             "last_run": null,
+            "runs": [],
         })
     );
     assert_eq!(json["schedules"][2]["keep"], 7);
@@ -232,11 +233,10 @@ error: 2 problems in infra.ict
 }
 
 #[test]
-fn schedule_run_says_which_schedules_exist_and_what_is_not_available() {
+fn schedule_run_says_which_schedules_exist() {
     let test = Test::new().write("infra.ict", SCRIPT);
-    let dir = test.path();
     let unknown = at(
-        dir,
+        test.path(),
         MONDAY_NIGHT,
         &["schedule", "run", "infra.ict", "night-stp"],
         1,
@@ -246,20 +246,53 @@ fn schedule_run_says_which_schedules_exist_and_what_is_not_available() {
         "ict::command::no_schedule\n\n  × no schedule `night-stp` in infra.ict\n  help: did you \
          mean `night-stop`?\n"
     );
-    let image = at(
-        dir,
-        MONDAY_NIGHT,
-        &["schedule", "run", "infra.ict", "db-image"],
-        1,
+}
+
+/// The names of the account's own templates (`ict cloud images --json`, public ones left out).
+fn templates(dir: &Path) -> Vec<String> {
+    let out = at(dir, MONDAY_NIGHT, &["cloud", "images", "--json"], 0);
+    let images: serde_json::Value = serde_json::from_str(&out.stdout).expect("images JSON");
+    images
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .filter(|name| name.starts_with("db-1-"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// An `image` schedule makes a template of each server it names, and deletes its own
+/// templates (recorded by ID) beyond the newest `keep`.
+#[test]
+fn schedule_run_db_image_makes_templates_and_keeps_the_newest() {
+    let script = SCRIPT.replace("keep: 7", "keep: 2");
+    let test = Test::new().write("infra.ict", &script);
+    let dir = test.path();
+    at(dir, MONDAY_NIGHT, &["apply", "infra.ict", "--yes"], 0);
+    let run = |now: &str| {
+        let out = at(dir, now, &["schedule", "run", "infra.ict", "db-image"], 0);
+        body(&out).join("\n")
+    };
+    assert_eq!(
+        run("2026-12-07T03:30:00Z"),
+        "db-1: image db-1-db-image-20261207-0330 made\n\
+         schedule db-image: ok (due 2026-12-07 03:30 UTC)"
     );
     assert_eq!(
-        body(&image),
-        ["schedule db-image: FAILED (due 2026-12-07 18:00 UTC)"]
+        run("2026-12-08T03:30:00Z"),
+        "db-1: image db-1-db-image-20261208-0330 made\n\
+         schedule db-image: ok (due 2026-12-08 03:30 UTC)"
     );
     assert_eq!(
-        image.stderr,
-        "ict::command::schedule_action\n\n  × schedule `db-image`: action `image` is not \
-         available: the provider cannot make images yet\n"
+        run("2026-12-09T03:30:00Z"),
+        "db-1: image db-1-db-image-20261209-0330 made\n\
+         db-1: image db-1-db-image-20261207-0330 deleted (beyond keep)\n\
+         schedule db-image: ok (due 2026-12-09 03:30 UTC)"
+    );
+    assert_eq!(
+        templates(dir),
+        ["db-1-db-image-20261208-0330", "db-1-db-image-20261209-0330"]
     );
 }
 
@@ -346,6 +379,7 @@ fn watch_runs_a_due_schedule_once_across_a_restart_reports_a_missed_one_and_wait
     stop(fourth, lines);
 }
 
+/// An `image` run fails (and notifies) when a server it names does not exist yet.
 #[test]
 fn watch_notifies_the_schedules_targets_of_a_failed_run() {
     let script = r#"

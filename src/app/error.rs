@@ -130,15 +130,6 @@ pub enum Error {
         hint: String,
     },
 
-    /// A schedule whose action this version of ict or this provider cannot do yet.
-    #[error("schedule `{name}`: action `{action}` is not available: {why}")]
-    #[diagnostic(code(ict::command::schedule_action))]
-    ScheduleUnavailable {
-        name: String,
-        action: &'static str,
-        why: &'static str,
-    },
-
     /// The pipeline has no entry for the selected environment.
     #[error("pipeline `{name}` does not deploy to environment `{env}`")]
     #[diagnostic(
@@ -515,7 +506,6 @@ impl Error {
             | Error::NoPipelines { .. }
             | Error::UnknownPipeline { .. }
             | Error::UnknownSchedule { .. }
-            | Error::ScheduleUnavailable { .. }
             | Error::PipelineEnvironment { .. }
             | Error::NoOutput { .. }
             | Error::NotInState { .. }

@@ -20,6 +20,7 @@ pub mod schedule;
 pub mod scheduler;
 pub mod scrape;
 mod session;
+mod snapshot;
 
 pub use converge::{Converge, Mode, Talk};
 pub use error::Error;
@@ -27,6 +28,7 @@ pub use plan::{only_deletions, protected_only, without, SavedPlan};
 pub use power::Powered;
 pub use project::{runtime, Locked, Project};
 pub use session::{ExecJob, Executed, HostOutput, Session};
+pub use snapshot::Imaged;
 
 #[cfg(test)]
 mod tests {

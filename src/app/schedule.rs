@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::deploy::{self, Deployer};
-use super::{hosts, Error, ExecJob, HostOutput, Locked, Powered, Project, Session};
+use super::{hosts, Error, ExecJob, HostOutput, Imaged, Locked, Powered, Project, Session};
 use crate::config::Scope;
 use crate::model::schedule::Action;
 use crate::model::{pattern, suggest, Schedule};
@@ -35,11 +35,14 @@ pub struct Listed<'a> {
     pub schedule: &'a Schedule,
     pub next: Vec<DateTime<Utc>>,
     pub last: Option<LastRun>,
+    /// The newest runs, newest first (the last run is the first).
+    pub history: Vec<LastRun>,
 }
 
 /// The script's schedules with their next times after `project.now()` and their last runs.
 pub fn list<'a>(project: &Project, evaluated: &'a Evaluated) -> Result<Vec<Listed<'a>>, Error> {
-    let runs = Runs::read(&project.state()?);
+    let state = project.state()?;
+    let runs = Runs::read(&state);
     let now = project.now();
     Ok(evaluated
         .desired
@@ -49,6 +52,7 @@ pub fn list<'a>(project: &Project, evaluated: &'a Evaluated) -> Result<Vec<Liste
             schedule,
             next: next_times(schedule, now, NEXT),
             last: runs.get(&schedule.name).cloned(),
+            history: Runs::history(&state, &schedule.name),
         })
         .collect())
 }
@@ -84,6 +88,7 @@ pub enum Ran {
     Power(Vec<(String, Powered)>),
     Command(Vec<HostOutput>),
     Apply(Report),
+    Image(Vec<(String, Imaged)>),
     Pipeline {
         pipeline: String,
         env: String,
@@ -102,6 +107,7 @@ impl Ran {
                     .map_or(true, |r| r.exit_status != Some(0))
             }),
             Ran::Apply(report) => !report.complete(),
+            Ran::Image(imaged) => imaged.iter().any(|(_, i)| i.failed()),
             Ran::Pipeline { record, .. } => record.outcome == PipelineOutcome::Failed,
         }
     }
@@ -136,7 +142,7 @@ impl Session<'_> {
         started: DateTime<Utc>,
         mut locked: Locked,
     ) -> Result<Run, Error> {
-        let (store, ran) = self.act(schedule, locked.store).await;
+        let (store, ran) = self.act(schedule, due, locked.store).await;
         locked.store = store;
         let (outcome, message) = match &ran {
             Ok(ran) if ran.failed() => (Outcome::Failed, "failed on some servers".to_owned()),
@@ -157,13 +163,9 @@ impl Session<'_> {
     async fn act(
         &self,
         schedule: &Schedule,
-        store: crate::state::Store,
+        due: DateTime<Utc>,
+        mut store: crate::state::Store,
     ) -> (crate::state::Store, Result<Ran, Error>) {
-        let unavailable = |why| Error::ScheduleUnavailable {
-            name: schedule.name.clone(),
-            action: schedule.action.as_str(),
-            why,
-        };
         let servers = schedule.servers.as_deref().unwrap_or("all");
         let op = match &schedule.action {
             Action::PowerOff => PowerOp::Off,
@@ -195,9 +197,16 @@ impl Session<'_> {
                 return (store, ran);
             }
             Action::Apply => return self.apply_now(store).await,
-            Action::Image { .. } => {
-                let why = "the provider cannot make images yet";
-                return (store, Err(unavailable(why)));
+            Action::Image { keep } => {
+                let selected: Vec<String> = pattern::select(servers, &self.evaluated.desired)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+                let ran = self
+                    .take_images(&mut store, schedule, &selected, *keep, due)
+                    .await
+                    .map(Ran::Image);
+                return (store, ran);
             }
             Action::Pipeline { pipeline } => return self.deploy_now(pipeline, store).await,
         };

@@ -6,6 +6,7 @@
 //! multiples of its period since 1970-01-01 00:00 UTC. Depends on `model`, `state` (the last
 //! runs) and `watch` (the notification message).
 
+pub mod images;
 pub mod power;
 pub mod runs;
 

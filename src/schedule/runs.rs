@@ -39,6 +39,10 @@ pub struct LastRun {
 pub struct Runs(pub BTreeMap<String, LastRun>);
 
 const KEY: &str = "schedules";
+/// Where the newest runs of each schedule are kept, newest first.
+const HISTORY_KEY: &str = "schedule_history";
+/// How many runs of each schedule the history keeps.
+pub const HISTORY: usize = 20;
 
 impl Runs {
     /// The runs recorded in `state` (none when the section is missing or unreadable).
@@ -49,16 +53,33 @@ impl Runs {
             .unwrap_or_default()
     }
 
-    /// Records `run` as the last of `name` in `state`.
+    /// Records `run` as the last of `name` in `state`, and at the head of its history.
     pub fn record(state: &mut State, name: &str, run: LastRun) {
+        let mut history = all_history(state);
+        let runs_of = history.entry(name.to_owned()).or_default();
+        runs_of.insert(0, run.clone());
+        runs_of.truncate(HISTORY);
+        state.set_extra(HISTORY_KEY, serde_json::to_value(&history).ok());
         let mut runs = Runs::read(state);
         runs.0.insert(name.to_owned(), run);
         state.set_extra(KEY, serde_json::to_value(&runs).ok());
     }
 
+    /// The newest runs of `name` (at most [`HISTORY`]), newest first.
+    pub fn history(state: &State, name: &str) -> Vec<LastRun> {
+        all_history(state).remove(name).unwrap_or_default()
+    }
+
     pub fn get(&self, name: &str) -> Option<&LastRun> {
         self.0.get(name)
     }
+}
+
+fn all_history(state: &State) -> BTreeMap<String, Vec<LastRun>> {
+    state
+        .extra(HISTORY_KEY)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
 }
 
 /// Whether a schedule is due at `now`.

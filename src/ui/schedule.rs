@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::escape;
 use crate::app::schedule::{Listed, Ran, Run};
 use crate::app::scheduler::Event;
-use crate::app::Powered;
+use crate::app::{Imaged, Powered};
 use crate::model::schedule::{Action, When};
 use crate::model::Schedule;
 use crate::provider::PowerOp;
@@ -133,6 +133,10 @@ pub fn list_json(listed: &[Listed<'_>]) -> serde_json::Value {
                     "last_run".into(),
                     serde_json::to_value(&l.last).unwrap_or_default(),
                 );
+                map.insert(
+                    "runs".into(),
+                    serde_json::to_value(&l.history).unwrap_or_default(),
+                );
             }
             item
         })
@@ -180,6 +184,18 @@ pub fn run(schedule: &Schedule, run: &Run) -> String {
             );
             for (address, e) in &r.failed {
                 let _ = writeln!(out, "{address}: FAILED: {}", escape(e));
+            }
+        }
+        Ok(Ran::Image(imaged)) => {
+            for (name, i) in imaged {
+                let _ = match i {
+                    Imaged::Made(image) => writeln!(out, "{name}: image {image} made"),
+                    Imaged::Deleted(image) => {
+                        writeln!(out, "{name}: image {image} deleted (beyond keep)")
+                    }
+                    Imaged::Absent(why) => writeln!(out, "{name}: {why}"),
+                    Imaged::Failed(e) => writeln!(out, "{name}: FAILED: {}", escape(e)),
+                };
             }
         }
         Ok(Ran::Pipeline {
