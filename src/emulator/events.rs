@@ -23,6 +23,9 @@ pub struct ServerInfo {
     pub disk_gb: u32,
     /// When the server was created, Unix seconds (0 when unknown).
     pub created: u64,
+    /// The account's template a new (or rebuilt) server's disk starts from; `None` for a
+    /// public image (a fresh disk).
+    pub template: Option<u64>,
 }
 
 impl fmt::Debug for ServerInfo {
@@ -38,6 +41,7 @@ impl fmt::Debug for ServerInfo {
             .field("ram_mb", &self.ram_mb)
             .field("disk_gb", &self.disk_gb)
             .field("created", &self.created)
+            .field("template", &self.template)
             .finish()
     }
 }
@@ -56,6 +60,10 @@ pub enum ServerEvent {
     Resized { server: ServerInfo },
     /// The server was deleted; its IP is never handed out again.
     Deleted { id: u64, ip: Option<Ipv4Addr> },
+    /// A template `image` was made of server `id`: its disk is copied as it is now.
+    Imaged { id: u64, image: u64 },
+    /// Template `image` was deleted.
+    ImageDeleted { image: u64 },
 }
 
 /// Receives [`ServerEvent`]s. Called outside the emulator's lock, from the request or tick

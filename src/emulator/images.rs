@@ -4,6 +4,7 @@
 //! `world`, `input`, `catalogue`, `types`.
 
 use super::catalogue;
+use super::events::ServerEvent;
 use super::input::Input;
 use super::reply::{ApiError, ApiResult, Reply};
 use super::types::{state, Template};
@@ -90,6 +91,10 @@ pub(crate) fn create(world: &mut World, input: &Input) -> ApiResult {
     let template = Template { id, ..template };
     let reply = Reply::json(&template);
     world.images.insert(id, template);
+    world.events.push(ServerEvent::Imaged {
+        id: server_id,
+        image: id,
+    });
     reply
 }
 
@@ -103,6 +108,7 @@ pub(crate) fn delete(world: &mut World, id: u64) -> ApiResult {
     if world.images.remove(&id).is_none() {
         return Err(ApiError::not_found(format!("Image {id} not found.")));
     }
+    world.events.push(ServerEvent::ImageDeleted { image: id });
     Ok(Reply::Empty)
 }
 

@@ -53,6 +53,11 @@ const POLL: Duration = Duration::from_millis(5);
 /// The file in a server's folder that holds its running machine's init PID.
 pub const PID_FILE: &str = "machine.pid";
 
+/// The disk of the account's template `image` in `templates`.
+pub(super) fn template_disk(templates: &Path, image: u64) -> PathBuf {
+    templates.join(format!("{image}.img"))
+}
+
 /// Why a server's machine cannot run. Logged as a warning; the emulator carries on.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub(super) enum MachineError {
@@ -79,6 +84,8 @@ pub(super) enum MachineError {
 pub(super) struct Machine {
     dir: PathBuf,
     host_key: PathBuf,
+    /// Where the account's template disks are (`<image ID>.img`).
+    templates: PathBuf,
     tools: Tools,
     inner: tokio::sync::Mutex<Inner>,
 }
@@ -101,10 +108,16 @@ struct Running {
 impl Machine {
     /// The machine of the server whose folder is `dir`, with the host key pair at `host_key`
     /// (installed on its disk when the disk is made).
-    pub(super) fn new(dir: PathBuf, host_key: PathBuf, tools: Tools) -> Machine {
+    pub(super) fn new(
+        dir: PathBuf,
+        host_key: PathBuf,
+        templates: PathBuf,
+        tools: Tools,
+    ) -> Machine {
         Machine {
             dir,
             host_key,
+            templates,
             tools,
             inner: tokio::sync::Mutex::new(Inner::default()),
         }
@@ -134,6 +147,17 @@ impl Machine {
         if inner.info.is_some() {
             inner.info = Some(info);
         }
+    }
+
+    /// Copies the server's disk as it is now to template `image`'s (nothing when the machine
+    /// never booted: a template of an untouched server is a fresh disk too).
+    pub(super) async fn copy_disk(&self, image: u64) -> Result<(), MachineError> {
+        let _inner = self.inner.lock().await;
+        disk::copy_disk(
+            &disk::image(&self.dir),
+            &template_disk(&self.templates, image),
+        )
+        .await
     }
 
     /// Powers off: stops every process of the machine and waits until they are gone.
@@ -182,7 +206,8 @@ impl Machine {
         };
         let pid_file = self.dir.join(PID_FILE);
         stop_leftover(&pid_file, &self.dir).await;
-        disk::ensure(&self.dir, info, &self.host_key).await?;
+        let template = info.template.map(|id| template_disk(&self.templates, id));
+        disk::ensure(&self.dir, info, &self.host_key, template.as_deref()).await?;
         for mount_point in ["disk", "root"] {
             let path = self.dir.join(mount_point);
             std::fs::create_dir_all(&path)

@@ -126,6 +126,7 @@ impl NodeExporters {
             ServerEvent::Deleted { id, .. } => {
                 servers.remove(id);
             }
+            ServerEvent::Imaged { .. } | ServerEvent::ImageDeleted { .. } => {}
         }
     }
 

@@ -79,7 +79,7 @@ pub(crate) fn create(world: &mut World, input: &Input, when: When) -> ApiResult 
     world.servers.insert(id, server);
     let work = Work::Server {
         server_id: id,
-        change: ServerChange::Create { ssh_keys },
+        change: ServerChange::Create { ssh_keys, image_id },
     };
     world.start_action(id, "Create", work, when);
     reply

@@ -160,9 +160,14 @@ struct Actor {
 }
 
 enum Command {
-    Start { server: ServerInfo, restored: bool },
+    Start {
+        server: ServerInfo,
+        restored: bool,
+    },
     Power(bool),
     Resize(ServerInfo),
+    /// Copy the disk to this template's.
+    Image(u64),
     Delete,
     Barrier(oneshot::Sender<()>),
     Stop,
@@ -252,6 +257,11 @@ impl Live {
         })
     }
 
+    /// Where the account's template disks are: next to the servers' folders.
+    fn templates(&self) -> PathBuf {
+        self.root.with_file_name("images")
+    }
+
     fn on_event(&self, event: &ServerEvent) {
         let mut actors = self
             .actors
@@ -263,8 +273,12 @@ impl Live {
                     let files = Files {
                         dir: self.root.join(server.id.to_string()),
                     };
-                    let machine =
-                        Machine::new(files.dir.clone(), files.host_key(), self.tools.clone());
+                    let machine = Machine::new(
+                        files.dir.clone(),
+                        files.host_key(),
+                        self.templates(),
+                        self.tools.clone(),
+                    );
                     let (queue, commands) = mpsc::unbounded_channel();
                     let task = self.runtime.spawn(run(
                         Server {
@@ -294,6 +308,19 @@ impl Live {
             ServerEvent::Deleted { id, .. } => {
                 if let Some(actor) = actors.get(id) {
                     let _ = actor.queue.send(Command::Delete);
+                }
+            }
+            ServerEvent::Imaged { id, image } => {
+                if let Some(actor) = actors.get(id) {
+                    let _ = actor.queue.send(Command::Image(*image));
+                }
+            }
+            ServerEvent::ImageDeleted { image } => {
+                let disk = machine::template_disk(&self.templates(), *image);
+                if let Err(e) = std::fs::remove_file(&disk) {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        tracing::warn!(disk = %disk.display(), "cannot remove a deleted template's disk: {e}");
+                    }
                 }
             }
         }
@@ -369,6 +396,11 @@ async fn run(server: Server, mut commands: mpsc::UnboundedReceiver<Command>) {
             Command::Resize(new) => {
                 server.machine.resize(new.clone()).await;
                 info = Some(new);
+            }
+            Command::Image(image) => {
+                if let Err(e) = server.machine.copy_disk(image).await {
+                    tracing::warn!(image, "the template's disk is not copied: {e}");
+                }
             }
             Command::Delete => {
                 stop(&mut listening, &server.machine).await;

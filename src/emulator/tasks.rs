@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::events::ServerEvent;
+use super::events::{ServerEvent, ServerInfo};
 use super::images;
 use super::types::{state, LinkedNetwork, LinkedServer};
 use super::world::World;
@@ -47,6 +47,9 @@ pub(crate) enum Work {
 pub(crate) enum ServerChange {
     Create {
         ssh_keys: Vec<u64>,
+        /// The image it is made from (0 in state files written before it was kept).
+        #[serde(default)]
+        image_id: u64,
     },
     Resize {
         cpu: u32,
@@ -109,8 +112,12 @@ fn apply_server(world: &mut World, server_id: u64, change: ServerChange) {
         return;
     }
     match change {
-        ServerChange::Create { ssh_keys } => activate(world, server_id, Some(&ssh_keys)),
+        ServerChange::Create { ssh_keys, image_id } => {
+            let template = template(world, image_id);
+            activate(world, server_id, Some(&ssh_keys), template);
+        }
         ServerChange::Rebuild { image_id } => {
+            let template = template(world, image_id);
             if let (Some(image), Some(server)) = (
                 images::find(world, image_id),
                 world.servers.get_mut(&server_id),
@@ -118,7 +125,7 @@ fn apply_server(world: &mut World, server_id: u64, change: ServerChange) {
                 server.image = image.name;
                 server.image_family = image.family;
             }
-            activate(world, server_id, None);
+            activate(world, server_id, None, template);
         }
         ServerChange::Resize {
             cpu,
@@ -167,7 +174,14 @@ fn apply_server(world: &mut World, server_id: u64, change: ServerChange) {
 
 /// Create or rebuild finished: the server is Active and powered on, with fresh credentials.
 /// A server that has no public IP yet gets the next one from the pool.
-fn activate(world: &mut World, server_id: u64, ssh_keys: Option<&[u64]>) {
+/// `image_id`, if it is one of the account's templates.
+fn template(world: &World, image_id: u64) -> Option<u64> {
+    world.images.contains_key(&image_id).then_some(image_id)
+}
+
+/// The server becomes Active: a public IP (once), its keys (at create), a fresh admin
+/// password; its disk starts from `template` when it was made from one.
+fn activate(world: &mut World, server_id: u64, ssh_keys: Option<&[u64]>, template: Option<u64>) {
     let needs_ip = world
         .servers
         .get(&server_id)
@@ -215,7 +229,7 @@ fn activate(world: &mut World, server_id: u64, ssh_keys: Option<&[u64]>) {
     server.admin_password = Some(World::new_password());
     server.host_name = Some(format!("vm{server_id}"));
     let info = world.servers.get(&server_id).and_then(World::server_info);
-    if let Some(server) = info {
+    if let Some(server) = info.map(|info| ServerInfo { template, ..info }) {
         world.events.push(ServerEvent::Active {
             server,
             restored: false,

@@ -209,6 +209,7 @@ impl World {
             ram_mb: server.ram,
             disk_gb: server.hdd,
             created: super::clock::parse_server_date(&server.date_create).map_or(0, |ms| ms / 1000),
+            template: None,
         })
     }
 

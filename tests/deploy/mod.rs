@@ -19,6 +19,7 @@ mod prerequisites;
 mod run;
 mod secrets;
 mod stdlib;
+mod template;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -26,6 +26,7 @@ pub(super) const BOOT: &str = r#"set -eu
 exec 9<disk.img
 flock -n 9 || { echo "disk.img is in use by another machine (is another emulator serving this server?)" >&2; exit 1; }
 mount -o loop,noatime,noinit_itable,discard disk.img disk
+if [ -d seed.d/upper ]; then cp -a seed.d/upper/. disk/upper/ && rm -rf seed.d; fi
 mount -t overlay overlay -o lowerdir=/,upperdir=disk/upper,workdir=disk/work root
 mount -t proc -o nosuid,nodev,noexec proc root/proc
 mount -t sysfs -o ro,nosuid,nodev,noexec sysfs root/sys

@@ -23,15 +23,32 @@ pub(super) fn image(dir: &Path) -> PathBuf {
 
 const GIB: u64 = 1024 * 1024 * 1024;
 
+/// The folder of first files a disk copied from a template still has to take: the boot copies
+/// its `upper/` over the disk's and removes it.
+pub(super) const SEED: &str = "seed.d";
+
 /// Makes the disk of a new (or rebuilt) server unless it has one; `host_key` is the pair
-/// (`<path>` and `<path>.pub`) to install as `/etc/ssh/ssh_host_ed25519_key`.
+/// (`<path>` and `<path>.pub`) to install as `/etc/ssh/ssh_host_ed25519_key`. A server made
+/// from one of the account's templates starts from a copy of the template's disk (`template`,
+/// when it exists), its own first files laid over it at the first boot (see [`SEED`]).
 pub(super) async fn ensure(
     dir: &Path,
     info: &ServerInfo,
     host_key: &Path,
+    template: Option<&Path>,
 ) -> Result<(), MachineError> {
     let image = image(dir);
     if image.exists() {
+        return grow(&image, info.disk_gb).await;
+    }
+    if let Some(template) = template.filter(|t| t.exists()) {
+        let seed_dir = dir.join(SEED);
+        let _ = std::fs::remove_dir_all(&seed_dir);
+        seed(&seed_dir, info, host_key).map_err(|e| MachineError::Disk {
+            path: image.clone(),
+            reason: format!("cannot prepare its first files: {e}"),
+        })?;
+        copy_disk(template, &image).await?;
         return grow(&image, info.disk_gb).await;
     }
     let staging = dir.join("disk.new.d");
@@ -54,6 +71,44 @@ pub(super) async fn ensure(
         let _ = std::fs::remove_file(&partial);
     }
     result
+}
+
+/// Copies the disk `from` (when there is one) to `to`, sparse, through a temporary file: a
+/// template of a server, or a server's first disk from a template. The filesystems are synced
+/// first, so a copy of a running machine's disk is what a crash at that moment would leave
+/// (its journal is replayed when the copy is mounted).
+pub(super) async fn copy_disk(from: &Path, to: &Path) -> Result<(), MachineError> {
+    if !from.exists() {
+        return Ok(());
+    }
+    let failed = |reason: String| MachineError::Disk {
+        path: to.to_owned(),
+        reason,
+    };
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| failed(e.to_string()))?;
+    }
+    rustix::fs::sync();
+    let partial = to.with_extension("img.new");
+    let output = tokio::process::Command::new("cp")
+        .arg("--sparse=always")
+        .arg(from)
+        .arg(&partial)
+        .env_clear()
+        .env("PATH", needs::SYSTEM_PATH)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| failed(format!("cannot run cp: {e}")))?;
+    if !output.status.success() {
+        let _ = std::fs::remove_file(&partial);
+        return Err(failed(format!(
+            "cp failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    std::fs::rename(&partial, to).map_err(|e| failed(e.to_string()))
 }
 
 /// A sparse file of `disk_gb` GiB (at least 1) with an ext4 filesystem holding `staging`'s tree.

@@ -372,6 +372,7 @@ mod tests {
             ram_mb,
             disk_gb,
             created: 0,
+            template: None,
         }
     }
 

@@ -164,6 +164,7 @@ mod tests {
             ram_mb: 1024,
             disk_gb: 20,
             created: 0,
+            template: None,
         }
     }
 
