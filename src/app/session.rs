@@ -102,11 +102,12 @@ impl Session<'_> {
         // Only what this plan needs is read: a kind the script does not use cannot fail it.
         let kinds = reconcile::kinds(desired, state);
         let placed = !desired.servers.is_empty() || !desired.networks.is_empty();
+        let catalogue = reconcile::needs_catalogue(desired, state);
         let images = async {
-            if desired.servers.is_empty() {
-                Ok(Vec::new())
-            } else {
+            if catalogue {
                 conn.client.images().await
+            } else {
+                Ok(Vec::new())
             }
         };
         let dcs = async {

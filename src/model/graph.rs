@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::{pattern, Desired, ModelError, Span, Value};
+use super::{pattern, Desired, ImageRef, ModelError, Span, Value};
 
 /// Why one node points at another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -19,6 +19,8 @@ pub enum EdgeKind {
     Network,
     /// An explicit `depends_on`.
     DependsOn,
+    /// An image is made of a server; a server is created from an image.
+    Image,
     /// A DNS record's value comes from the target (e.g. a server's IP).
     Value,
     /// A playbook runs on the target server.
@@ -91,6 +93,22 @@ impl Graph {
             for v in server.vars.values() {
                 for p in v.placeholders() {
                     edges.push(edge(&id, p.node_id(), EdgeKind::Reference));
+                }
+            }
+        }
+        for image in desired.images.values() {
+            let id = add(&mut nodes, "image", &image.name, image);
+            edges.push(edge(
+                &id,
+                format!("server.{}", image.from.name),
+                EdgeKind::Image,
+            ));
+        }
+        for server in desired.servers.values() {
+            if let ImageRef::Name(name) = &server.image {
+                if desired.images.contains_key(name) {
+                    let id = format!("server.{}", server.name);
+                    edges.push(edge(&id, format!("image.{name}"), EdgeKind::Image));
                 }
             }
         }

@@ -12,6 +12,7 @@ mod dns;
 mod error;
 mod graph;
 mod group;
+mod image;
 pub mod limits;
 mod moved;
 mod network;
@@ -31,6 +32,7 @@ pub use dns::{DnsRecord, RecordType};
 pub use error::ModelError;
 pub use graph::{Edge, EdgeKind, Graph, Node};
 pub use group::Group;
+pub use image::Image;
 pub use moved::{Move, Output};
 pub use network::Network;
 pub use pipeline::{Pipeline, PipelineEnv, Preset, Sandbox, Stage};
@@ -93,6 +95,8 @@ pub struct Desired {
     pub environments: Option<Environments>,
     pub servers: IndexMap<String, Server>,
     pub ssh_keys: IndexMap<String, SshKey>,
+    /// Images made from the script's servers (names are unique).
+    pub images: IndexMap<String, Image>,
     pub networks: IndexMap<String, Network>,
     pub groups: IndexMap<String, Group>,
     pub playbooks: Vec<Playbook>,
@@ -148,6 +152,13 @@ impl Desired {
     pub fn add_ssh_key(&mut self, key: SshKey) -> Result<(), ModelError> {
         insert_unique(&mut self.ssh_keys, key.name.clone(), key, "ssh key", |k| {
             k.span
+        })
+    }
+
+    /// Adds an image (names are unique).
+    pub fn add_image(&mut self, image: Image) -> Result<(), ModelError> {
+        insert_unique(&mut self.images, image.name.clone(), image, "image", |i| {
+            i.span
         })
     }
 
@@ -240,16 +251,22 @@ impl Desired {
     }
 
     /// The addresses (`kind.name`) of the declared cloud resources, as plans name them: servers,
-    /// SSH keys, networks and DNS records.
+    /// SSH keys, networks, images and DNS records.
     pub fn addresses(&self) -> Vec<String> {
         let servers = self.servers.keys().map(|n| format!("server.{n}"));
         let keys = self.ssh_keys.keys().map(|n| format!("ssh_key.{n}"));
         let networks = self.networks.keys().map(|n| format!("network.{n}"));
+        let images = self.images.keys().map(|n| format!("image.{n}"));
         let records = self
             .dns_records
             .iter()
             .map(|r| format!("dns_record.{}", r.id));
-        servers.chain(keys).chain(networks).chain(records).collect()
+        servers
+            .chain(keys)
+            .chain(networks)
+            .chain(images)
+            .chain(records)
+            .collect()
     }
 
     /// Number of declared resources of every kind.
@@ -257,6 +274,7 @@ impl Desired {
         self.servers.len()
             + self.ssh_keys.len()
             + self.networks.len()
+            + self.images.len()
             + self.playbooks.len()
             + self.dns_records.len()
     }

@@ -13,6 +13,14 @@ pub fn validate(desired: &Desired) -> Vec<ModelError> {
     let group_names: Vec<&str> = desired.groups.keys().map(String::as_str).collect();
     let server_names: Vec<&str> = desired.servers.keys().map(String::as_str).collect();
 
+    for image in desired.images.values() {
+        check_refs(
+            std::slice::from_ref(&image.from),
+            "server",
+            &server_names,
+            &mut errors,
+        );
+    }
     for server in desired.servers.values() {
         check_refs(&server.ssh_keys, "ssh key", &key_names, &mut errors);
         check_refs(&server.networks, "network", &network_names, &mut errors);

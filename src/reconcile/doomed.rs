@@ -93,11 +93,12 @@ fn declared(desired: &Desired) -> impl Iterator<Item = Address> + '_ {
     let servers = desired.servers.keys().map(|n| address(Kind::Server, n));
     let keys = desired.ssh_keys.keys().map(|n| address(Kind::SshKey, n));
     let nets = desired.networks.keys().map(|n| address(Kind::Network, n));
+    let images = desired.images.keys().map(|n| address(Kind::Image, n));
     let records = desired
         .dns_records
         .iter()
         .map(|r| address(Kind::DnsRecord, &r.id));
-    servers.chain(keys).chain(nets).chain(records)
+    servers.chain(keys).chain(nets).chain(images).chain(records)
 }
 
 /// The servers whose IP a value uses.

@@ -9,7 +9,7 @@ mod step;
 
 pub use apply::{apply, settle, Event, Options, Report};
 pub use doomed::doomed;
-pub use plan::{kinds, plan, Input};
+pub use plan::{kinds, needs_catalogue, plan, Input};
 pub use step::{
     Action, Change, Moved, NewServer, Plan, RecordValue, Ref, Settle, Step, Summary, Unmanaged,
     Work,

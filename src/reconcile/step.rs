@@ -62,7 +62,8 @@ pub enum Ref<T> {
 pub struct NewServer {
     pub name: String,
     pub size: ServerSize,
-    pub image: ImageId,
+    /// A catalogue image, or a declared image made earlier in this apply.
+    pub image: Ref<ImageId>,
     pub image_name: String,
     pub dc: String,
     pub backup_days: Option<u32>,
@@ -100,6 +101,11 @@ pub enum Work {
         title: String,
         public_key: String,
         replaces: Option<SshKeyId>,
+    },
+    /// Make a template of a server (`image(name, #{ from })`).
+    CreateImage {
+        name: String,
+        server: Ref<ServerId>,
     },
     CreateNetwork {
         name: String,

@@ -15,6 +15,7 @@ pub enum Kind {
     Deposed,
     DnsRecord,
     DnsZone,
+    Image,
     Network,
     Server,
     SshKey,
@@ -22,10 +23,11 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in order.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Deposed,
         Kind::DnsRecord,
         Kind::DnsZone,
+        Kind::Image,
         Kind::Network,
         Kind::Server,
         Kind::SshKey,
@@ -37,6 +39,7 @@ impl Kind {
             Kind::Deposed => "deposed",
             Kind::DnsRecord => "dns_record",
             Kind::DnsZone => "dns_zone",
+            Kind::Image => "image",
             Kind::Network => "network",
             Kind::Server => "server",
             Kind::SshKey => "ssh_key",

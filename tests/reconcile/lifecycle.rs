@@ -306,3 +306,36 @@ dns_record(#{ zone: "example.org", name: "www", type: "A", value: web.ip });
         out.stderr
     );
 }
+
+/// Issue 20 item 6: `image(name, #{ from })` makes a template of a server once it exists, a
+/// server is created from it in the same apply, the next plan has nothing to do, and the
+/// template is deleted when no longer declared (and by `destroy`).
+#[tokio::test]
+async fn a_declared_image_is_made_used_and_deleted() {
+    let script = "let db = server(\"db-1\", #{});\nlet golden = image(\"db-golden\", #{ from: db });\nserver(\"db-2\", #{ image: golden });\n";
+    let dir = project(&[("infra.ict", script)]);
+    let cloud = Cloud::start(&dir.path().join("cloud.json"), &["--task-delay", "20"]);
+    expect(&cloud.ict(dir.path(), &["apply", "infra.ict", "--yes"]), 0);
+    let template = id_of(&owned(&dir), "image", "db-golden").expect("the image is owned");
+    let copy = cloud.server("db-2").await;
+    assert_eq!(copy["Image"], "db-golden");
+    let plan = cloud.ict(dir.path(), &["plan", "infra.ict", "--detailed-exitcode"]);
+    expect(&plan, 0);
+
+    rewrite(
+        &dir,
+        "server(\"db-1\", #{});\nserver(\"db-2\", #{ image: \"db-golden\" });\n",
+    );
+    let out = cloud.ict(dir.path(), &["apply", "infra.ict", "--yes"]);
+    expect(&out, 0);
+    assert!(out.stdout.contains("- image.db-golden\n"), "{}", out.stdout);
+    let images = cloud.ok(Method::GET, "/image", None).await;
+    let ids: Vec<&Value> = images
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["ID"])
+        .collect();
+    assert!(!ids.contains(&&Value::from(template)), "{images}");
+    assert_eq!(id_of(&owned(&dir), "image", "db-golden"), None);
+}

@@ -5,7 +5,7 @@
 //! this create made. A replacement creates the new object before it deletes the old one.
 
 use crate::provider::{
-    Action, Kinds, NetworkId, NetworkSpec, Observed, ObservedServer, PowerOp, Provider,
+    Action, ImageId, Kinds, NetworkId, NetworkSpec, Observed, ObservedServer, PowerOp, Provider,
     ProviderError, RecordSpec, ServerId, ServerSpec, SshKeyId, SshKeySpec,
 };
 use crate::state::{Action as JournalAction, Address, JournalOp};
@@ -47,6 +47,29 @@ pub(super) async fn run_step<P: Provider>(
                 retire(shared, address, old.0).await?;
             }
             Ok(format!("id {}", key.id))
+        }
+        Work::CreateImage { name, server } => {
+            let server = shared.resolve::<ServerId>(server)?;
+            let before: Vec<u64> = shared
+                .provider
+                .images()
+                .await?
+                .into_iter()
+                .filter(|i| i.name == *name)
+                .map(|i| i.id.0)
+                .collect();
+            let op = JournalOp::new(address.clone(), JournalAction::Create)
+                .with("name", name)
+                .with_existing(before.iter().copied());
+            let image = shared
+                .journaled(
+                    op,
+                    shared.provider.create_image(server, name, &before),
+                    |i| i.id.0,
+                )
+                .await?;
+            shared.set_id(address, image.id.0);
+            Ok(format!("id {}", image.id))
         }
         Work::CreateNetwork { name, dc, dhcp } => {
             let spec = NetworkSpec {
@@ -163,6 +186,7 @@ pub(super) async fn run_step<P: Provider>(
                         (Kind::Server, _) => shared.provider.delete_server(ServerId(id)).await,
                         (Kind::Network, _) => shared.provider.delete_network(NetworkId(id)).await,
                         (Kind::SshKey, _) => shared.provider.delete_ssh_key(SshKeyId(id)).await,
+                        (Kind::Image, _) => shared.provider.delete_image(ImageId(id)).await,
                         (Kind::DnsRecord, Some(d)) => {
                             shared
                                 .provider
@@ -411,7 +435,7 @@ async fn create_server<P: Provider>(
     let spec = ServerSpec {
         name: new.name.clone(),
         size: new.size.clone(),
-        image: new.image,
+        image: shared.resolve::<ImageId>(&new.image)?,
         dc: Some(new.dc.clone()),
         backup_days: new.backup_days,
         ssh_keys,

@@ -9,8 +9,12 @@ use crate::provider::{DcLocation, Image};
 use super::Ctx;
 
 impl<'a> Ctx<'a> {
-    /// The image a server asks for, or an error at its `image` field.
-    pub(super) fn image(&mut self, server: &Server) -> Option<&'a Image> {
+    /// The image a server asks for (one the script declares, or one of the catalogue), or an
+    /// error at its `image` field.
+    pub(super) fn image(&mut self, server: &Server) -> Option<Image> {
+        if let Some((image, _)) = self.server_image(server) {
+            return Some(image);
+        }
         let images = self.input.images;
         let found = match &server.image {
             ImageRef::Id(id) => images.iter().find(|i| u64::from(*id) == i.id.0),
@@ -28,7 +32,7 @@ impl<'a> Ctx<'a> {
                 at: server.fields.get("image").copied().unwrap_or(server.span),
             });
         }
-        found
+        found.cloned()
     }
 
     /// Whether a server's data centre exists and offers the pool it asks for (base or high

@@ -23,6 +23,7 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
             Kind::Server => desired.servers.contains_key(address.name()),
             Kind::SshKey => desired.ssh_keys.contains_key(address.name()),
             Kind::Network => desired.networks.contains_key(address.name()),
+            Kind::Image => desired.images.contains_key(address.name()),
             Kind::DnsRecord => declared_records.contains(address.name()),
             // Zones are kept: deleting a zone would delete records ict does not own.
             _ => true,
@@ -114,6 +115,7 @@ fn find(ctx: &Ctx<'_>, kind: Kind, id: u64) -> Found {
         Kind::Server => observed.servers.iter().any(|s| s.id.0 == id),
         Kind::Network => observed.networks.iter().any(|n| n.id.0 == id),
         Kind::SshKey => observed.ssh_keys.iter().any(|k| k.id.0 == id),
+        Kind::Image => ctx.input.images.iter().any(|i| i.id.0 == id),
         Kind::DnsRecord => {
             return observed
                 .domains

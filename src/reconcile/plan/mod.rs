@@ -18,6 +18,7 @@
 mod catalogue;
 mod delete;
 mod dns;
+mod image;
 mod moves;
 mod network;
 mod recover;
@@ -67,10 +68,26 @@ pub fn kinds(desired: &Desired, state: &State) -> Kinds {
             Kind::Network => kinds.networks = true,
             Kind::SshKey => kinds.ssh_keys = true,
             Kind::DnsRecord | Kind::DnsZone => kinds.dns = true,
-            Kind::Deposed => {}
+            // Images are read from the catalogue, which a plan reads when it needs it
+            // (see [`needs_catalogue`]).
+            Kind::Image | Kind::Deposed => {}
         }
     }
     kinds
+}
+
+/// Whether a plan of `desired` against `state` needs the image catalogue: to check the images
+/// of servers, and to see the images the script declares or the state owns (the catalogue
+/// lists the account's own templates too).
+pub fn needs_catalogue(desired: &Desired, state: &State) -> bool {
+    !desired.servers.is_empty()
+        || !desired.images.is_empty()
+        || state
+            .resources()
+            .keys()
+            .chain(state.deposed().keys())
+            .chain(state.journal().unfinished().iter().map(|e| &e.op.address))
+            .any(|a| a.kind() == Kind::Image || a.name().starts_with("image."))
 }
 
 /// Computes the plan, or every problem that stops one from being made (unknown image or data
@@ -84,6 +101,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, Vec<ModelError>> {
     ssh_key::plan(&mut ctx);
     network::plan(&mut ctx);
     server::plan(&mut ctx);
+    image::plan(&mut ctx);
     dns::plan(&mut ctx);
     delete::plan(&mut ctx);
     if !ctx.errors.is_empty() {

@@ -105,6 +105,7 @@ fn deleted(ctx: &Ctx<'_>, entry: &JournalEntry) -> Option<u64> {
             .iter()
             .any(|d| d.records.iter().any(|r| r.id.0 == id)),
         Kind::DnsZone => observed.domains.iter().any(|d| d.id.0 == id),
+        Kind::Image => ctx.input.images.iter().any(|i| i.id.0 == id),
         Kind::Deposed => true,
     };
     (!exists).then_some(id)
@@ -157,6 +158,16 @@ fn same_kind_and_name(ctx: &Ctx<'_>, entry: &JournalEntry) -> Vec<Candidate> {
                 description: format!("SSH key \"{}\"", k.title),
             })
             .collect(),
+        Kind::Image => ctx
+            .input
+            .images
+            .iter()
+            .filter(|i| i.name == name)
+            .map(|i| Candidate {
+                id: i.id.0,
+                description: format!("image \"{}\"", i.name),
+            })
+            .collect(),
         Kind::DnsZone => observed
             .domains
             .iter()
@@ -203,6 +214,7 @@ fn declared_at(ctx: &Ctx<'_>, address: &Address) -> Span {
         Kind::Server => desired.servers.get(name).map(|s| s.span),
         Kind::Network => desired.networks.get(name).map(|n| n.span),
         Kind::SshKey => desired.ssh_keys.get(name).map(|k| k.span),
+        Kind::Image => desired.images.get(name).map(|i| i.span),
         Kind::DnsRecord => desired
             .dns_records
             .iter()

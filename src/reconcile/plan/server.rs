@@ -24,11 +24,13 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
             continue;
         };
         let step = match existing {
-            None => create(ctx, server, image, address),
-            Some((current, adopt)) => match converge(ctx, server, image, current, adopt, address) {
-                Some(step) => step,
-                None => continue,
-            },
+            None => create(ctx, server, &image, address),
+            Some((current, adopt)) => {
+                match converge(ctx, server, &image, current, adopt, address) {
+                    Some(step) => step,
+                    None => continue,
+                }
+            }
         };
         ctx.push(step);
     }
@@ -138,6 +140,9 @@ fn dependencies(ctx: &Ctx<'_>, server: &Server) -> Vec<Address> {
             after.push(a);
         }
     }
+    if let Some((_, Ref::Address(image))) = ctx.server_image(server) {
+        after.push(image);
+    }
     after.extend(
         server
             .depends_on
@@ -161,7 +166,9 @@ fn new_server(ctx: &Ctx<'_>, server: &Server, image: &Image) -> NewServer {
     NewServer {
         name: server.name.clone(),
         size: size(server),
-        image: image.id,
+        image: ctx
+            .server_image(server)
+            .map_or(Ref::Id(image.id), |(_, image)| image),
         image_name: image.name.clone(),
         dc: server.dc.clone(),
         backup_days: server.backup,

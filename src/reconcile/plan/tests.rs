@@ -183,6 +183,8 @@ struct Case {
     observed: Observed,
     state: State,
     replace: Vec<String>,
+    /// The account's own templates, listed in the catalogue after the public images.
+    templates: Vec<Image>,
 }
 
 impl Case {
@@ -192,7 +194,13 @@ impl Case {
             observed: Observed::default(),
             state: State::new("dev"),
             replace: vec![],
+            templates: vec![],
         }
+    }
+
+    fn templates(mut self, templates: Vec<Image>) -> Case {
+        self.templates = templates;
+        self
     }
 
     fn servers(mut self, servers: Vec<ObservedServer>) -> Case {
@@ -226,7 +234,8 @@ impl Case {
     }
 
     fn run(&self) -> Result<Plan, Vec<crate::model::ModelError>> {
-        let (images, dcs) = (images(), dcs());
+        let images: Vec<Image> = images().into_iter().chain(self.templates.clone()).collect();
+        let dcs = dcs();
         plan(&Input {
             desired: &self.desired,
             observed: &self.observed,
@@ -1035,4 +1044,116 @@ fn an_interrupted_delete_of_an_object_still_there_is_superseded_and_planned_agai
     let settled: Vec<Option<u64>> = plan.settle.iter().map(|s| s.recovered).collect();
     assert_eq!(settled, [None, None]);
     assert_eq!(steps(&plan), pairs(&[("-", "server.old")]));
+}
+
+const GOLDEN: &str = r#"
+let db = server("db-1", #{});
+let golden = image("db-golden", #{ from: db });
+server("db-2", #{ image: golden });
+"#;
+
+#[test]
+fn an_image_is_made_after_its_server_and_before_the_servers_made_from_it() {
+    let plan = Case::new(GOLDEN).plan();
+    assert_eq!(
+        steps(&plan),
+        pairs(&[
+            ("+", "server.db-1"),
+            ("+", "server.db-2"),
+            ("+", "image.db-golden")
+        ])
+    );
+    let after = |i: usize| -> Vec<String> {
+        plan.steps[i]
+            .after
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    assert_eq!(after(1), ["image.db-golden"]);
+    assert_eq!(after(2), ["server.db-1"]);
+    let Work::Server {
+        create: Some(new), ..
+    } = &plan.steps[1].work
+    else {
+        panic!("{:#?}", plan.steps[1]);
+    };
+    assert_eq!(new.image_name, "db-golden");
+    assert_eq!(
+        new.image,
+        super::super::step::Ref::Address(address(Kind::Image, "db-golden"))
+    );
+}
+
+#[test]
+fn an_owned_image_that_exists_plans_nothing_and_one_deleted_outside_ict_is_made_again() {
+    let owned = state(&[
+        (Kind::Server, "db-1", 7),
+        (Kind::Server, "db-2", 8),
+        (Kind::Image, "db-golden", 60),
+    ]);
+    let mut copy = server(8, "db-2");
+    copy.image = "db-golden".into();
+    let case = Case::new(GOLDEN)
+        .servers(vec![server(7, "db-1"), copy])
+        .state(owned);
+    let plan = case.templates(vec![image(60, "db-golden")]).plan();
+    assert!(plan.is_empty(), "{plan:#?}");
+
+    let mut copy = server(8, "db-2");
+    copy.image = "db-golden".into();
+    let plan = Case::new(GOLDEN)
+        .servers(vec![server(7, "db-1"), copy])
+        .state(state(&[
+            (Kind::Server, "db-1", 7),
+            (Kind::Server, "db-2", 8),
+            (Kind::Image, "db-golden", 60),
+        ]))
+        // A template of that name that ict did not make is not its image.
+        .templates(vec![image(61, "db-golden")])
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("+", "image.db-golden")]));
+    assert_eq!(plan.steps[0].reason.as_deref(), Some("deleted outside ict"));
+}
+
+#[test]
+fn an_image_no_longer_declared_is_deleted_and_one_already_gone_is_forgotten() {
+    let owned = || state(&[(Kind::Server, "db-1", 7), (Kind::Image, "db-golden", 60)]);
+    let script = r#"server("db-1", #{});"#;
+    let plan = Case::new(script)
+        .servers(vec![server(7, "db-1")])
+        .state(owned())
+        .templates(vec![image(60, "db-golden")])
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("-", "image.db-golden")]));
+    let Work::Delete { ids, gone, .. } = &plan.steps[0].work else {
+        panic!("{:#?}", plan.steps[0]);
+    };
+    assert_eq!((ids.as_slice(), gone.as_slice()), (&[60][..], &[][..]));
+
+    let plan = Case::new(script)
+        .servers(vec![server(7, "db-1")])
+        .state(owned())
+        .plan();
+    let Work::Delete { ids, gone, .. } = &plan.steps[0].work else {
+        panic!("{:#?}", plan.steps[0]);
+    };
+    assert_eq!((ids.as_slice(), gone.as_slice()), (&[][..], &[60][..]));
+}
+
+#[test]
+fn a_crash_while_making_an_image_adopts_only_the_new_template() {
+    let owned = state(&[(Kind::Server, "db-1", 7), (Kind::Server, "db-2", 8)]);
+    let mut copy = server(8, "db-2");
+    copy.image = "db-golden".into();
+    let plan = Case::new(GOLDEN)
+        .servers(vec![server(7, "db-1"), copy])
+        .state(crashed_create(owned, Kind::Image, "db-golden", Some(&[50])))
+        .templates(vec![image(50, "db-golden"), image(60, "db-golden")])
+        .plan();
+    assert_eq!(plan.settle[0].recovered, Some(60));
+    assert!(
+        plan.steps.iter().all(|s| s.address.kind() != Kind::Image),
+        "{plan:#?}"
+    );
 }

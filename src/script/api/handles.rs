@@ -49,6 +49,7 @@ impl Handle for ServerHandle {
 }
 
 handle!(SshKeyHandle, "SshKey", "ssh_key");
+handle!(ImageHandle, "Image", "image");
 handle!(NetworkHandle, "Network", "network");
 handle!(GroupHandle, "Group", "group");
 handle!(PlaybookHandle, "Playbook", "playbook");
@@ -84,6 +85,7 @@ pub(crate) fn register(engine: &mut Engine) {
         .register_get("image", |s: &mut ServerHandle| s.image.clone())
         .register_get("dc", |s: &mut ServerHandle| s.dc.clone());
     register_common::<SshKeyHandle>(engine, "SshKey");
+    register_common::<ImageHandle>(engine, "Image");
     register_common::<NetworkHandle>(engine, "Network");
     register_common::<GroupHandle>(engine, "Group");
     register_common::<PlaybookHandle>(engine, "Playbook");
@@ -100,6 +102,7 @@ pub(crate) fn name_of<H: Handle>(value: &Dynamic) -> Option<String> {
 pub(crate) fn any_handle(value: &Dynamic) -> Option<Value> {
     name_of::<ServerHandle>(value)
         .or_else(|| name_of::<SshKeyHandle>(value))
+        .or_else(|| name_of::<ImageHandle>(value))
         .or_else(|| name_of::<NetworkHandle>(value))
         .or_else(|| name_of::<GroupHandle>(value))
         .or_else(|| name_of::<PlaybookHandle>(value))

@@ -16,6 +16,7 @@ mod env;
 mod fields;
 mod group;
 mod handles;
+mod image;
 mod moved;
 mod network;
 mod pipeline;
@@ -205,6 +206,7 @@ pub(crate) fn register(engine: &mut Engine, builder: &Shared) {
     handles::register(engine);
     server::register(engine, builder);
     ssh_key::register(engine, builder);
+    image::register(engine, builder);
     network::register(engine, builder);
     group::register(engine, builder);
     playbook::register(engine, builder);

@@ -8,7 +8,7 @@
 use rhai::{Engine, EvalAltResult, Map, NativeCallContext};
 
 use super::fields::Fields;
-use super::handles::{GroupHandle, NetworkHandle, ServerHandle, SshKeyHandle};
+use super::handles::{self, GroupHandle, ImageHandle, NetworkHandle, ServerHandle, SshKeyHandle};
 use super::{function, Shared};
 use crate::model::{
     defaults, limits, Adopt, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server,
@@ -77,12 +77,14 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, name: &str, options: Map) 
         None => ImageRef::Name(defaults::IMAGE.to_owned()),
         Some(v) if v.is_string() => ImageRef::Name(v.to_string()),
         Some(v) => {
-            if let Some(id) = v.as_int().ok().and_then(|i| u32::try_from(i).ok()) {
+            if let Some(name) = handles::name_of::<ImageHandle>(&v) {
+                ImageRef::Name(name)
+            } else if let Some(id) = v.as_int().ok().and_then(|i| u32::try_from(i).ok()) {
                 ImageRef::Id(id)
             } else {
                 f.wrong_type(
                     "image",
-                    "an image name (\"Ubuntu20.04x64\") or catalogue ID",
+                    "an image (a name like \"Ubuntu20.04x64\", a catalogue ID or an `image(...)`)",
                     &v,
                 );
                 ImageRef::Name(defaults::IMAGE.to_owned())
