@@ -3,7 +3,9 @@
 //! (DC `ID`, `Country`, `City` and the secondary flags) are filled with plausible values. Pure
 //! data; depends on serde.
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 /// A data centre (`GET /dcLocation`).
 #[derive(Debug, Serialize)]
@@ -99,29 +101,37 @@ pub(crate) fn find_dc(tech_title: &str) -> Option<&'static Dc> {
         .find(|dc| dc.tech_title.eq_ignore_ascii_case(tech_title))
 }
 
-/// A public image (`GET /image`).
-#[derive(Debug, Serialize)]
+/// An image of `GET /image`: a public one (static, below) or one of the account's own
+/// templates (`POST /image`, kept in the world), with the same fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct Image {
     #[serde(rename = "ID")]
     pub(crate) id: u64,
-    pub(crate) display_name: &'static str,
-    pub(crate) name: &'static str,
+    pub(crate) display_name: Text,
+    /// The technical name, what a server made from it shows as `Image`.
+    pub(crate) name: Text,
     #[serde(rename = "DCLocation")]
-    pub(crate) dc_location: &'static str,
+    pub(crate) dc_location: Text,
+    /// The smallest disk in GB (a template's: its server's disk).
     pub(crate) hdd: u32,
-    pub(crate) family: &'static str,
+    pub(crate) family: Text,
     #[serde(rename = "IsAvailableISP")]
     pub(crate) is_available_isp: bool,
     #[serde(rename = "IsISPLiteEnabled")]
     pub(crate) is_isp_lite_enabled: bool,
     #[serde(rename = "IsISPBusinessEnabled")]
     pub(crate) is_isp_business_enabled: bool,
+    /// `"GoldServer"` for public images, `"Template"` for the account's own (the real value
+    /// is unknown).
     #[serde(rename = "Type")]
-    pub(crate) kind: &'static str,
-    pub(crate) linked_ssh_keys: [u64; 0],
-    pub(crate) operating_system_type: &'static str,
+    pub(crate) kind: Text,
+    pub(crate) linked_ssh_keys: Cow<'static, [u64]>,
+    pub(crate) operating_system_type: Text,
 }
+
+/// Text of a static catalogue entry or of a stored template.
+pub(crate) type Text = Cow<'static, str>;
 
 const fn image(
     id: u64,
@@ -133,17 +143,17 @@ const fn image(
     let windows = matches!(family.as_bytes(), b"Windows");
     Image {
         id,
-        display_name,
-        name,
-        dc_location: "",
+        display_name: Cow::Borrowed(display_name),
+        name: Cow::Borrowed(name),
+        dc_location: Cow::Borrowed(""),
         hdd: if windows { 40 } else { 10 },
-        family,
+        family: Cow::Borrowed(family),
         is_available_isp: false,
         is_isp_lite_enabled: false,
         is_isp_business_enabled: false,
-        kind: "GoldServer",
-        linked_ssh_keys: [],
-        operating_system_type: os,
+        kind: Cow::Borrowed("GoldServer"),
+        linked_ssh_keys: Cow::Borrowed(&[]),
+        operating_system_type: Cow::Borrowed(os),
     }
 }
 

@@ -3,11 +3,11 @@
 //! created or rebuilt from either kind; [`find`] is the one lookup for both. Depends on
 //! `world`, `input`, `catalogue`, `types`.
 
-use super::catalogue;
+use super::catalogue::{self, Image, Text};
 use super::events::ServerEvent;
 use super::input::Input;
 use super::reply::{ApiError, ApiResult, Reply};
-use super::types::{state, Template};
+use super::types::state;
 use super::world::World;
 
 /// What a server made from an image takes from it.
@@ -29,28 +29,24 @@ impl Found {
 
 /// The public image or own template `id`.
 pub(crate) fn find(world: &World, id: u64) -> Option<Found> {
-    if let Some(image) = catalogue::find_image(id) {
-        return Some(Found {
-            name: image.name.to_owned(),
-            family: image.family.to_owned(),
-            hdd: image.hdd,
-            template: false,
-        });
-    }
-    world.images.get(&id).map(|t| Found {
-        name: t.name.clone(),
-        family: t.family.clone(),
-        hdd: t.hdd,
-        template: true,
+    let (image, template) = match catalogue::find_image(id) {
+        Some(public) => (public, false),
+        None => (world.images.get(&id)?, true),
+    };
+    Some(Found {
+        name: image.name.to_string(),
+        family: image.family.to_string(),
+        hdd: image.hdd,
+        template,
     })
 }
 
 /// `GET /image`: the public images, then the account's templates.
 pub(crate) fn list(world: &World) -> ApiResult {
-    let public = catalogue::IMAGES.iter().map(serde_json::to_value);
-    let own = world.images.values().map(serde_json::to_value);
-    let all: Result<Vec<_>, _> = public.chain(own).collect();
-    let all = all.map_err(|e| ApiError::internal(format!("could not list the images: {e}")))?;
+    let all: Vec<&Image> = catalogue::IMAGES
+        .iter()
+        .chain(world.images.values())
+        .collect();
     Reply::json(&all)
 }
 
@@ -73,22 +69,22 @@ pub(crate) fn create(world: &mut World, input: &Input) -> ApiResult {
         )));
     }
     let os = find_by_name(world, &server.image).unwrap_or_default();
-    let template = Template {
+    let template = Image {
         id: 0,
-        display_name,
-        name,
-        dc_location: server.dc_location.clone(),
+        display_name: display_name.into(),
+        name: name.into(),
+        dc_location: server.dc_location.clone().into(),
         hdd: server.hdd,
-        family: server.image_family.clone(),
+        family: server.image_family.clone().into(),
         is_available_isp: false,
         is_isp_lite_enabled: false,
         is_isp_business_enabled: false,
-        kind: "Template".to_owned(),
-        linked_ssh_keys: Vec::new(),
+        kind: "Template".into(),
+        linked_ssh_keys: Vec::new().into(),
         operating_system_type: os,
     };
     let id = world.new_id();
-    let template = Template { id, ..template };
+    let template = Image { id, ..template };
     let reply = Reply::json(&template);
     world.images.insert(id, template);
     world.events.push(ServerEvent::Imaged {
@@ -112,17 +108,11 @@ pub(crate) fn delete(world: &mut World, id: u64) -> ApiResult {
     Ok(Reply::Empty)
 }
 
-/// The operating system of the public image whose technical name is `name`.
-fn find_by_name(world: &World, name: &str) -> Option<String> {
+/// The operating system of the image whose technical name is `name`.
+fn find_by_name(world: &World, name: &str) -> Option<Text> {
     catalogue::IMAGES
         .iter()
+        .chain(world.images.values())
         .find(|i| i.name == name)
-        .map(|i| i.operating_system_type.to_owned())
-        .or_else(|| {
-            world
-                .images
-                .values()
-                .find(|t| t.name == name)
-                .map(|t| t.operating_system_type.clone())
-        })
+        .map(|i| i.operating_system_type.clone())
 }

@@ -195,31 +195,3 @@ pub(crate) mod state {
     pub(crate) const IN_PROGRESS: &str = "InProgress";
     pub(crate) const COMPLETED: &str = "Completed";
 }
-
-/// One of the account's own images: a template made from a server (`POST /image`). Shown by
-/// `GET /image` after the public images, with the same fields (docs/1cloud-api.md §3.6).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct Template {
-    #[serde(rename = "ID")]
-    pub(crate) id: u64,
-    pub(crate) display_name: String,
-    /// The technical name, what a server made from it shows as `Image`.
-    pub(crate) name: String,
-    #[serde(rename = "DCLocation")]
-    pub(crate) dc_location: String,
-    /// The source server's disk in GB: the smallest disk a server made from it may have.
-    pub(crate) hdd: u32,
-    pub(crate) family: String,
-    #[serde(rename = "IsAvailableISP")]
-    pub(crate) is_available_isp: bool,
-    #[serde(rename = "IsISPLiteEnabled")]
-    pub(crate) is_isp_lite_enabled: bool,
-    #[serde(rename = "IsISPBusinessEnabled")]
-    pub(crate) is_isp_business_enabled: bool,
-    /// `"Template"`, where public images say `"GoldServer"` (the real value is unknown).
-    #[serde(rename = "Type")]
-    pub(crate) kind: String,
-    pub(crate) linked_ssh_keys: Vec<u64>,
-    pub(crate) operating_system_type: String,
-}

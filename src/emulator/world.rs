@@ -9,11 +9,12 @@ use std::net::Ipv4Addr;
 use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 
+use super::catalogue::Image;
 use super::clock;
 use super::events::{ServerEvent, ServerInfo};
 use super::reply::ApiError;
 use super::tasks::{Task, Work};
-use super::types::{state, Action, Domain, Network, Server, SshKey, Template};
+use super::types::{state, Action, Domain, Network, Server, SshKey};
 
 /// The first address of the public IP pool; server `n` gets this plus `n`.
 const IP_POOL_START: Ipv4Addr = Ipv4Addr::new(127, 1, 0, 10);
@@ -50,7 +51,7 @@ pub(crate) struct World {
     pub(crate) domains: BTreeMap<u64, Domain>,
     /// The account's own images (templates), by ID.
     #[serde(default)]
-    pub(crate) images: BTreeMap<u64, Template>,
+    pub(crate) images: BTreeMap<u64, Image>,
     /// Work that finishes at a due time, in no particular order.
     pub(crate) tasks: Vec<Task>,
     /// Events not yet handed to the hooks.

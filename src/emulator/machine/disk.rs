@@ -90,23 +90,10 @@ pub(super) async fn copy_disk(from: &Path, to: &Path) -> Result<(), MachineError
     }
     rustix::fs::sync();
     let partial = to.with_extension("img.new");
-    let output = tokio::process::Command::new("cp")
-        .arg("--sparse=always")
-        .arg(from)
-        .arg(&partial)
-        .env_clear()
-        .env("PATH", needs::SYSTEM_PATH)
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| failed(format!("cannot run cp: {e}")))?;
-    if !output.status.success() {
+    let from = from.to_string_lossy();
+    if let Err(e) = run(&partial, "cp", &["--sparse=always", &from], 0).await {
         let _ = std::fs::remove_file(&partial);
-        return Err(failed(format!(
-            "cp failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
+        return Err(e);
     }
     std::fs::rename(&partial, to).map_err(|e| failed(e.to_string()))
 }
@@ -151,8 +138,8 @@ async fn grow(image: &Path, disk_gb: u32) -> Result<(), MachineError> {
     run(image, "resize2fs", &[], 0).await
 }
 
-/// Runs the e2fsprogs program `name` with `args`, then `file`; an exit code above `worst`
-/// is a failure.
+/// Runs the system program `name` (e2fsprogs, `cp`) with `args`, then `file`; an exit code
+/// above `worst` is a failure.
 async fn run(file: &Path, name: &str, args: &[&str], worst: i32) -> Result<(), MachineError> {
     let failed = |reason: String| MachineError::Disk {
         path: file.to_owned(),
