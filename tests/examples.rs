@@ -127,3 +127,51 @@ fn modules_are_imported_twice_with_different_parameters() {
         out.stdout
     );
 }
+
+/// `examples/schedules.ict`: its plan makes the golden image between db-1 and the replica, and
+/// its schedules are listed with their next times.
+#[test]
+fn the_schedules_example_plans_its_image_and_lists_its_schedules() {
+    let test = Test::new().write(
+        "infra.ict",
+        &std::fs::read_to_string(root().join("examples/schedules.ict")).expect("example"),
+    );
+    let plan = Test::new()
+        .current_dir(test.path())
+        .args(&["plan", "infra.ict"])
+        .success();
+    let steps: Vec<&str> = plan
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("    + "))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "    + server.dev-1",
+            "    + server.dev-2",
+            "    + server.db-1",
+            "    + server.db-replica",
+            "    + image.db-golden",
+        ]
+    );
+    let list = Test::new()
+        .current_dir(test.path())
+        .env("ICT_NOW", "2026-12-07T18:00:00Z")
+        .args(&["schedule", "list", "infra.ict"])
+        .success();
+    let heads: Vec<&str> = list
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.is_empty())
+        .collect();
+    assert_eq!(
+        heads,
+        [
+            "night-stop  cron \"0 20 * * 1-5\" Europe/Moscow  power_off on dev",
+            "morning  cron \"0 8 * * 1-5\" Europe/Moscow  power_on on dev",
+            "db-nightly  cron \"30 3 * * *\" Europe/Moscow  image on db-1, keep 7",
+            "reconcile  every 1h  apply",
+        ]
+    );
+}
