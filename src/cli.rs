@@ -700,9 +700,21 @@ pub struct WatchArgs {
     #[arg(long, default_value_t = 15.0, value_name = "S")]
     pub interval: f64,
 
-    /// Serve Prometheus metrics (ict's figures per server, alert states) at http://ADDR/metrics.
-    #[arg(long, value_name = "ADDR")]
+    /// Serve the dashboard at http://ADDR/ (its JSON API under /api/) and Prometheus metrics
+    /// (ict's figures per server, alert states) at http://ADDR/metrics. `--listen` alone:
+    /// 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9464")]
     pub listen: Option<std::net::SocketAddr>,
+
+    /// The token the dashboard's actions (power) need; without it, a new one each start,
+    /// printed once. Prefer the environment variable: others can read a command line.
+    #[arg(
+        long,
+        value_name = "T",
+        env = "ICT_WATCH_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
 
     /// Samples kept per server in .ict/<env>/watch/history (survives restarts).
     #[arg(long, default_value_t = 1000, value_name = "N")]

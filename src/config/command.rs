@@ -306,8 +306,10 @@ pub struct WatchOptions {
     pub file: PathBuf,
     /// Between two sampling rounds (at least 10 ms).
     pub interval: Duration,
-    /// Where to serve Prometheus `/metrics`.
+    /// Where to serve the dashboard and Prometheus `/metrics`.
     pub listen: Option<SocketAddr>,
+    /// The dashboard actions' token, if given (`--token`, `ICT_WATCH_TOKEN`).
+    pub token: Option<String>,
     /// Samples kept per server.
     pub history: usize,
     /// Check for drift every N rounds; 0: never.

@@ -364,6 +364,7 @@ fn watch(raw: cli::WatchArgs) -> Result<WatchOptions, String> {
         file: raw.file.file,
         interval,
         listen: raw.listen,
+        token: raw.token,
         history: raw.history,
         drift_every: raw.drift_every,
         scrape: scrape(raw.scrape)?,

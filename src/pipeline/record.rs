@@ -81,7 +81,11 @@ impl Record {
         let mut out = String::new();
         for s in &self.stages {
             let result = if s.ok { "ok" } else { "failed" };
-            let _ = writeln!(out, "== {} {} ({result}, {:.1}s)", s.host, s.stage, s.seconds);
+            let _ = writeln!(
+                out,
+                "== {} {} ({result}, {:.1}s)",
+                s.host, s.stage, s.seconds
+            );
             if !s.tail.is_empty() {
                 out.push_str(&s.tail);
                 out.push('\n');
@@ -173,8 +177,9 @@ impl History {
         match id {
             None => newest_first.next(),
             Some(id) if id.is_empty() => None,
-            Some(id) => newest_first
-                .find(|r| r.release.starts_with(id) || r.commit.starts_with(id)),
+            Some(id) => {
+                newest_first.find(|r| r.release.starts_with(id) || r.commit.starts_with(id))
+            }
         }
     }
 
@@ -290,8 +295,15 @@ mod tests {
         let release = |id: Option<&str>| h.run(id).map(|r| r.release.as_str());
         assert_eq!(release(None), Some("20250302T120000Z-bbb"));
         assert_eq!(release(Some("20250301")), Some("20250301T120000Z-aaa"));
-        assert_eq!(release(Some("20250301T120000Z-aaa-commit")), Some("20250301T120000Z-aaa"));
-        assert_eq!(release(Some("2025")), Some("20250302T120000Z-bbb"), "the newest match");
+        assert_eq!(
+            release(Some("20250301T120000Z-aaa-commit")),
+            Some("20250301T120000Z-aaa")
+        );
+        assert_eq!(
+            release(Some("2025")),
+            Some("20250302T120000Z-bbb"),
+            "the newest match"
+        );
         assert_eq!(release(Some("zzz")), None);
         assert_eq!(release(Some("")), None);
         assert_eq!(
@@ -299,7 +311,10 @@ mod tests {
             "== web-1 test (failed, 1.5s)\nboom\n(exit status 1)\n\
              == 20250302T120000Z-bbb failed: web-1 test\nboom\n(exit status 1)\n"
         );
-        assert_eq!(h.run(Some("20250301")).map(Record::log), Some(String::new()));
+        assert_eq!(
+            h.run(Some("20250301")).map(Record::log),
+            Some(String::new())
+        );
     }
 
     #[test]

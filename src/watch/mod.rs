@@ -26,9 +26,9 @@ use std::future::Future;
 pub use exposition::{render, Snapshot};
 pub use file_source::FileSource;
 pub use history::{Entry, History};
+pub use live::{AlertNow, Change, HostNow, Live, Now};
 pub use notify::{send, Message, NotifyError, Payload};
 pub use run::{Event, Settings, Watch, WatchError};
-pub use live::{AlertNow, Change, HostNow, Live, Now};
 pub use server::{router, Listen, Routes};
 pub use targets::{file_sd, write as write_targets, NODE_EXPORTER_PORT};
 

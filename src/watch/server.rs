@@ -26,7 +26,9 @@ impl Listen {
     pub fn metrics(listener: tokio::net::TcpListener) -> Listen {
         Listen {
             listener,
-            routes: Box::new(|_| Router::new().route("/", get(|| async { "ict watch: see /metrics\n" }))),
+            routes: Box::new(|_| {
+                Router::new().route("/", get(|| async { "ict watch: see /metrics\n" }))
+            }),
         }
     }
 
