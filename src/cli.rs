@@ -373,6 +373,25 @@ pub enum PipelineCommand {
     Run(PipelineRunArgs),
     /// The releases of each pipeline in this environment: which is current, what failed.
     Status(PipelineStatusArgs),
+    /// A run's log as recorded: what each stage printed on each host (its last lines, secrets
+    /// removed) and why the run failed. The dashboard of `ict watch` shows the same.
+    Logs(PipelineLogsArgs),
+}
+
+/// `ict pipeline logs`.
+#[derive(Debug, Args)]
+pub struct PipelineLogsArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// The pipeline's name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The run: its release id (or the start of one) or commit, as `ict pipeline status`
+    /// shows them (default: the newest run).
+    #[arg(value_name = "RUN")]
+    pub run: Option<String>,
 }
 
 /// `ict pipeline run`.

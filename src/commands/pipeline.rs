@@ -174,7 +174,7 @@ fn exit_code(record: &Record) -> ExitCode {
 }
 
 /// The pipeline `name` and its entry for the selected environment.
-fn find<'a>(
+pub(super) fn find<'a>(
     desired: &'a Desired,
     name: &str,
     script: &Path,

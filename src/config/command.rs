@@ -49,6 +49,8 @@ pub enum Command {
     Watch(WatchOptions),
     /// `ict pipeline run|status`.
     Pipeline(PipelineCommand),
+    /// `ict pipeline logs`.
+    PipelineLogs(PipelineLogsOptions),
     /// `ict rollback`.
     Rollback(RollbackOptions),
     /// `ict schedule list|run`.
@@ -315,6 +317,15 @@ pub struct WatchOptions {
     /// Check for drift every N rounds; 0: never.
     pub drift_every: u64,
     pub scrape: Scrape,
+}
+
+/// `ict pipeline logs`.
+#[derive(Debug)]
+pub struct PipelineLogsOptions {
+    pub file: PathBuf,
+    pub name: String,
+    /// A release id, its start, or a commit; the newest run without it.
+    pub run: Option<String>,
 }
 
 /// `ict pipeline …`.

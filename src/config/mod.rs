@@ -20,9 +20,9 @@ use crate::emulator::{DnsQuirk, EmulatorConfig};
 pub use command::{
     ApplyOptions, CloudListing, CloudOptions, Command, DestroyOptions, EmulatorCommand, ExecHosts,
     ExecOptions, GraphFormat, InventoryFormat, InventoryOptions, LockCommand, MetricsOptions,
-    OutputOptions, PipelineCommand, PipelineRunOptions, PipelineStatusOptions, PlanOptions,
-    PowerAction, PowerOptions, RollbackOptions, RunOptions, ScheduleCommand, Scope, Scrape,
-    SshOptions, StateCommand, TopOptions, WatchOptions,
+    OutputOptions, PipelineCommand, PipelineLogsOptions, PipelineRunOptions, PipelineStatusOptions,
+    PlanOptions, PowerAction, PowerOptions, RollbackOptions, RunOptions, ScheduleCommand, Scope,
+    Scrape, SshOptions, StateCommand, TopOptions, WatchOptions,
 };
 
 /// Everything a command needs to know about how it was invoked, besides the command itself.
@@ -240,6 +240,13 @@ fn command(raw: cli::Command) -> Result<Command, String> {
                 name: args.name,
                 json: args.json,
             }))
+        }
+        Raw::Pipeline(cli::PipelineCommand::Logs(args)) => {
+            Command::PipelineLogs(PipelineLogsOptions {
+                file: args.file.file,
+                name: args.name,
+                run: args.run,
+            })
         }
         Raw::Schedule(cli::ScheduleCommand::List(args)) => {
             Command::Schedule(ScheduleCommand::List {
