@@ -51,6 +51,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
                     board: board.clone(),
                     token: token.clone(),
                     actions,
+                    declared: evaluated.desired.servers.keys().cloned().collect(),
                 }),
             }),
             None => None,

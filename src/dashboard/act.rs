@@ -19,7 +19,8 @@ pub struct Request {
     pub reply: oneshot::Sender<Result<Value, String>>,
 }
 
-/// Carries out each request until `stop` completes; refreshes the board after each.
+/// Carries out each request until `stop` completes; refreshes the board after each, before
+/// answering.
 pub async fn act(
     session: Session<'_>,
     board: &Board,
@@ -36,8 +37,8 @@ pub async fn act(
             },
         };
         let answer = power(session, &request.server, request.op).await;
+        super::keep::refresh(session, board).await;
         let _ = request.reply.send(answer);
-        board.refresh_soon();
     }
 }
 

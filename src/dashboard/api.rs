@@ -251,14 +251,7 @@ async fn power(
             )
         }
     };
-    let declared = shared
-        .dashboard
-        .board
-        .facts()
-        .servers
-        .iter()
-        .any(|s| s.managed && s.name == name);
-    if !declared {
+    if !shared.dashboard.declared.contains(&name) {
         return error(
             StatusCode::NOT_FOUND,
             format!("the script declares no server {name:?}"),

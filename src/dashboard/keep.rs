@@ -1,5 +1,5 @@
-//! Keeps the dashboard's [`Board`] current: every round (at most once a second), or at once
-//! when an action asks, it reads the state and looks at the cloud through the `app` layer:
+//! Keeps the dashboard's [`Board`] current: every round (at most once a second), and after each
+//! action, it reads the state and looks at the cloud through the `app` layer:
 //! the servers (declared or not, power, IP), each pipeline's runs and releases in this
 //! environment, and the schedules with their next times.
 
@@ -22,20 +22,24 @@ pub async fn keep(
     let every = interval.max(Duration::from_secs(1));
     tokio::pin!(stop);
     loop {
-        let result = facts(session).await;
-        board.update(|facts| match result {
-            Ok(fresh) => {
-                let drift = facts.drift.take();
-                *facts = Facts { drift, ..fresh };
-            }
-            Err(e) => facts.error = Some(e.to_string()),
-        });
+        refresh(session, board).await;
         tokio::select! {
             () = &mut stop => return,
             () = tokio::time::sleep(every) => {}
-            () = board.wanted.notified() => {}
         }
     }
+}
+
+/// Refreshes `board` now (keeping the last drift check's result).
+pub(super) async fn refresh(session: Session<'_>, board: &Board) {
+    let result = facts(session).await;
+    board.update(|facts| match result {
+        Ok(fresh) => {
+            let drift = facts.drift.take();
+            *facts = Facts { drift, ..fresh };
+        }
+        Err(e) => facts.error = Some(e.to_string()),
+    });
 }
 
 /// What the state and the cloud say now.

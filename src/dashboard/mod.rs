@@ -24,7 +24,7 @@ mod keep;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use serde::Serialize;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
 pub use act::{act, Request};
 pub use keep::keep;
@@ -76,11 +76,10 @@ pub struct PipelineFacts {
     pub history: History,
 }
 
-/// The shared [`Facts`], and a way to ask for a refresh before the next round.
+/// The shared [`Facts`].
 #[derive(Debug, Default)]
 pub struct Board {
     facts: RwLock<Facts>,
-    wanted: Notify,
 }
 
 impl Board {
@@ -99,11 +98,6 @@ impl Board {
     pub fn set_drift(&self, addresses: Vec<String>) {
         self.update(|facts| facts.drift = Some(addresses));
     }
-
-    /// Asks [`keep`] to refresh now.
-    pub fn refresh_soon(&self) {
-        self.wanted.notify_one();
-    }
 }
 
 /// Everything the routes need besides the watch loop's view.
@@ -112,6 +106,8 @@ pub struct Dashboard {
     /// Actions need it: `Authorization: Bearer <token>`.
     pub token: String,
     pub actions: mpsc::Sender<Request>,
+    /// The servers the script declares (the only ones actions touch).
+    pub declared: Vec<String>,
 }
 
 /// The token from `--token`/[`TOKEN_VAR`], or a fresh random one.
