@@ -85,9 +85,10 @@ async fn servers(State(shared): Req) -> Json<Value> {
         })
         .collect();
     for host in now.hosts {
-        let i = match rows.iter().position(|r| r.managed && r.name == host.host) {
-            Some(i) => i,
-            None => {
+        let i = rows
+            .iter()
+            .position(|r| r.managed && r.name == host.host)
+            .unwrap_or_else(|| {
                 rows.push(Row {
                     name: host.host.clone(),
                     managed: true,
@@ -99,8 +100,7 @@ async fn servers(State(shared): Req) -> Json<Value> {
                     error: None,
                 });
                 rows.len() - 1
-            }
-        };
+            });
         let row = &mut rows[i];
         row.up = Some(host.up);
         row.figures = host.figures;

@@ -176,7 +176,7 @@ impl History {
         let mut newest_first = self.records.iter().rev();
         match id {
             None => newest_first.next(),
-            Some(id) if id.is_empty() => None,
+            Some("") => None,
             Some(id) => {
                 newest_first.find(|r| r.release.starts_with(id) || r.commit.starts_with(id))
             }

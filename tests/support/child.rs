@@ -2,6 +2,7 @@
 //! dropped, its standard error read line by line as it comes, with a bounded wait for a line;
 //! and a plain HTTP GET for what such a process serves.
 
+use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -115,7 +116,7 @@ pub fn http(
         body.len()
     );
     for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
+        let _ = write!(request, "{name}: {value}\r\n");
     }
     request.push_str("\r\n");
     request.push_str(body);
