@@ -123,7 +123,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
         };
         let dashboard_line = |addr: std::net::SocketAddr| match &args.token {
             Some(_) => format!(
-                "dashboard on http://{addr}/ (its actions need the token in {})",
+                "dashboard on http://{addr}/ (its actions need the token of --token or {})",
                 dashboard::TOKEN_VAR
             ),
             None => {

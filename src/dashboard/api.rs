@@ -287,3 +287,27 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_exact_bearer_token_is_authorized() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::AUTHORIZATION,
+                value.parse().expect("a header value"),
+            );
+            authorized(&headers, "s3cret")
+        };
+        assert!(with("Bearer s3cret"));
+        assert!(!with("Bearer s3cre"));
+        assert!(!with("Bearer s3cret2"));
+        assert!(!with("Bearer S3cret"));
+        assert!(!with("s3cret"));
+        assert!(!with("Basic s3cret"));
+        assert!(!authorized(&HeaderMap::new(), "s3cret"));
+    }
+}

@@ -1,5 +1,6 @@
-//! Keeps the dashboard's [`Board`] current: every round (at most once a second), and after each
-//! action, it reads the state and looks at the cloud through the `app` layer:
+//! Keeps the dashboard's [`Board`] current: at start, every round (at most every
+//! [`AT_MOST_EVERY`], to spare the cloud's API) and after each action, it reads the state and
+//! looks at the cloud through the `app` layer:
 //! the servers (declared or not, power, IP), each pipeline's runs and releases in this
 //! environment, and the schedules with their next times.
 
@@ -12,14 +13,17 @@ use crate::pipeline::record::History;
 use crate::provider::{Kinds, Provider as _};
 use crate::state::{Kind, Timestamp};
 
-/// Refreshes `board` every `interval` (at least a second) until `stop` completes.
+/// The shortest time between two looks at the cloud.
+pub(super) const AT_MOST_EVERY: Duration = Duration::from_secs(10);
+
+/// Refreshes `board` every `interval` (at least [`AT_MOST_EVERY`]) until `stop` completes.
 pub async fn keep(
     session: Session<'_>,
     board: &Board,
     interval: Duration,
     stop: impl Future<Output = ()>,
 ) {
-    let every = interval.max(Duration::from_secs(1));
+    let every = interval.max(AT_MOST_EVERY);
     tokio::pin!(stop);
     loop {
         refresh(session, board).await;

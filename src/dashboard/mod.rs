@@ -6,8 +6,7 @@
 //!
 //! Two sources feed it. The watch loop's [`Live`] view (figures, history, alerts), shared with
 //! the server. And a [`Board`] of what the cloud and the state say (power, IP, managed or not,
-//! drift, pipeline runs, schedules), which [`keep`] refreshes every round through the `app`
-//! layer. An action (power) is a [`Request`] the page posts with the token `ict watch` printed;
+//! drift, pipeline runs, schedules), which [`keep`] refreshes through the `app` layer. An action (power) is a [`Request`] the page posts with the token `ict watch` printed;
 //! [`act`] carries it out through `app` like `ict power`, under the environment's lock.
 //!
 //! A front end like `commands`: may depend on `app`, `watch`, `pipeline::record`, `ui` (for the

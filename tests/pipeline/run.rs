@@ -221,7 +221,12 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
     );
     assert!(log.contains("\n== web-1 test (failed, "), "{log}");
     assert!(log.contains("AssertionError"), "{log}");
-    let log = run(cloud, dir, &["pipeline", "logs", "infra.ict", "hello", &first], 0);
+    let log = run(
+        cloud,
+        dir,
+        &["pipeline", "logs", "infra.ict", "hello", &first],
+        0,
+    );
     assert!(log.contains("token is (sensitive)"), "{log}");
 
     // 3. Fixed: a second release goes live; rollback returns to the first, atomically.
