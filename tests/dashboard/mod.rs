@@ -107,15 +107,15 @@ fn record_failed_run(script: &Path) {
     store.close().expect("unlock");
 }
 
-/// `ict watch --listen 127.0.0.1:0` in the project: the process, its lines, its address and
-/// the token it printed.
-fn watch(test: &Test) -> (Running, Lines, String, String) {
+/// `ict watch --listen 127.0.0.1:0` in the project, checking drift every `drift_every` rounds:
+/// the process, its lines, its address and the token it printed.
+fn watch(test: &Test, drift_every: &str) -> (Running, Lines, String, String) {
     let watch = Test::new()
         .current_dir(test.path())
         .env("ICT_WATCH_SOURCE", "figures.json")
         .env("ICT_TEST_SECRET", SECRET)
         .args(&["watch", "infra.ict", "--interval", "0.2"])
-        .args(&["--drift-every", "0", "--listen", "127.0.0.1:0"]);
+        .args(&["--drift-every", drift_every, "--listen", "127.0.0.1:0"]);
     let (running, mut lines) = child::spawn(watch.command());
     let addr = lines.metrics_address();
     let line = lines.wait_for("dashboard on http://");
@@ -144,7 +144,7 @@ fn the_dashboard_in_a_browser_lists_servers_charts_history_shows_a_firing_alert_
         return;
     };
     let test = project();
-    let (_watch, _lines, addr, _token) = watch(&test);
+    let (_watch, _lines, addr, _token) = watch(&test, "0");
     browser.goto(&format!("http://{addr}/"));
 
     let servers = browser.wait_for(
@@ -216,7 +216,7 @@ fn the_dashboard_in_a_browser_lists_servers_charts_history_shows_a_firing_alert_
 #[test]
 fn a_dashboard_action_is_refused_without_the_token_and_powers_a_server_with_it() {
     let test = project();
-    let (_watch, _lines, addr, token) = watch(&test);
+    let (_watch, mut lines, addr, token) = watch(&test, "1");
     let path = "/api/servers/db-1/power";
     let json = [("Content-Type", "application/json")];
     let off = r#"{"action": "off"}"#;
@@ -244,6 +244,25 @@ fn a_dashboard_action_is_refused_without_the_token_and_powers_a_server_with_it()
             .map(|s| s["power"].clone())
     };
     assert_eq!(power("db-1"), Some("off".into()));
+    // The script wants db-1 on: the next drift check marks it.
+    lines.wait_for("drift: the cloud differs from the script");
+    let drift = |servers: &Value| {
+        servers["servers"].as_array().map(|all| {
+            all.iter()
+                .map(|s| (s["name"].clone(), s["drift"].clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    let servers = api(&addr, "/api/servers");
+    assert_eq!(servers["drift"], serde_json::json!(["server.db-1"]));
+    assert_eq!(
+        drift(&servers),
+        Some(vec![
+            ("web-1".into(), false.into()),
+            ("web-2".into(), false.into()),
+            ("db-1".into(), true.into()),
+        ])
+    );
     let (status, body) = child::http(&addr, "POST", path, &authorized, off);
     assert_eq!(
         (status, body.as_str()),
@@ -259,7 +278,7 @@ fn a_dashboard_action_is_refused_without_the_token_and_powers_a_server_with_it()
 #[test]
 fn no_dashboard_answer_carries_a_secret_value() {
     let test = project();
-    let (_watch, mut lines, addr, _token) = watch(&test);
+    let (_watch, mut lines, addr, _token) = watch(&test, "0");
     lines.wait_for("alert hot is firing on web-1");
     let paths = [
         "/",
