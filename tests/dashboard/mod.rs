@@ -55,11 +55,35 @@ FAILED test_app.py::test_hello - token (sensitive)
 (exit status 1)
 ";
 
-/// A project with the servers applied and a failed run of `app` in its state.
+/// How many samples of web-1 an earlier `ict watch` kept.
+const KEPT: u64 = 90;
+
+/// A project with the servers applied, a failed run of `app` in its state, and the last
+/// [`KEPT`] samples of web-1 in the history an earlier watch left (one every 20 s, CPU and
+/// network in waves).
 fn project() -> Test {
+    let now = Timestamp::now().unix();
+    let history: String = (0..KEPT)
+        .map(|i| {
+            // From `low` up to `high` and back down, every `period` samples.
+            let wave = |period: u64, low: u64, high: u64| {
+                let k = i % period;
+                low + (high - low) * 2 * k.min(period - k) / period
+            };
+            let figures = serde_json::json!({
+                "cpu_busy_percent": wave(30, 10, 80),
+                "memory_used_percent": 35 + i / 10,
+                "network_rx_bytes_per_second": wave(18, 200, 4000),
+                "network_tx_bytes_per_second": wave(24, 100, 1500),
+            });
+            let at = now - (KEPT - i) * 20;
+            format!("{{\"at\":{at},\"up\":true,\"figures\":{figures}}}\n")
+        })
+        .collect();
     let test = Test::new()
         .write("infra.ict", SCRIPT)
         .write("figures.json", FIGURES)
+        .write(".ict/dev/watch/history/web-1.jsonl", &history)
         .env("ICT_TEST_SECRET", SECRET)
         .args(&["apply", "infra.ict", "--yes"]);
     test.success();
@@ -164,7 +188,8 @@ fn the_dashboard_in_a_browser_lists_servers_charts_history_shows_a_firing_alert_
     assert_eq!(servers[0][4], "managed");
     assert_eq!(servers[2][6], "down", "db-1 does not answer: {servers}");
 
-    // web-1 is selected; its CPU chart grows with the rounds (live, without a reload).
+    // web-1 is selected; its CPU chart shows the kept history and grows with the rounds
+    // (live, without a reload).
     let points = |at_least: u64| {
         browser.wait_for(
             &format!("a CPU chart of {at_least} points"),
@@ -175,7 +200,7 @@ fn the_dashboard_in_a_browser_lists_servers_charts_history_shows_a_firing_alert_
             ),
         )
     };
-    let first = points(3).as_u64().expect("a count");
+    let first = points(KEPT + 1).as_u64().expect("a count");
     points(first + 3);
     assert_eq!(
         browser.eval("return document.getElementById('chart-server').textContent"),
