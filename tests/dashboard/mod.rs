@@ -5,6 +5,7 @@
 //! servers are the emulator's; the failed run is recorded in the state as `ict pipeline run`
 //! records one.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use ict::pipeline::record::{Action, History, Outcome, Record, StageLog};
@@ -63,23 +64,22 @@ const KEPT: u64 = 90;
 /// network in waves).
 fn project() -> Test {
     let now = Timestamp::now().unix();
-    let history: String = (0..KEPT)
-        .map(|i| {
-            // From `low` up to `high` and back down, every `period` samples.
-            let wave = |period: u64, low: u64, high: u64| {
-                let k = i % period;
-                low + (high - low) * 2 * k.min(period - k) / period
-            };
-            let figures = serde_json::json!({
-                "cpu_busy_percent": wave(30, 10, 80),
-                "memory_used_percent": 35 + i / 10,
-                "network_rx_bytes_per_second": wave(18, 200, 4000),
-                "network_tx_bytes_per_second": wave(24, 100, 1500),
-            });
-            let at = now - (KEPT - i) * 20;
-            format!("{{\"at\":{at},\"up\":true,\"figures\":{figures}}}\n")
-        })
-        .collect();
+    let mut history = String::new();
+    for i in 0..KEPT {
+        // From `low` up to `high` and back down, every `period` samples.
+        let wave = |period: u64, low: u64, high: u64| {
+            let k = i % period;
+            low + (high - low) * 2 * k.min(period - k) / period
+        };
+        let figures = serde_json::json!({
+            "cpu_busy_percent": wave(30, 10, 80),
+            "memory_used_percent": 35 + i / 10,
+            "network_rx_bytes_per_second": wave(18, 200, 4000),
+            "network_tx_bytes_per_second": wave(24, 100, 1500),
+        });
+        let at = now - (KEPT - i) * 20;
+        let _ = writeln!(history, "{{\"at\":{at},\"up\":true,\"figures\":{figures}}}");
+    }
     let test = Test::new()
         .write("infra.ict", SCRIPT)
         .write("figures.json", FIGURES)
