@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ict and its tests need on a Debian or Ubuntu machine that has only the
 # Rust toolchain: OpenSSH (the emulator backs its servers with a real sshd), ansible-core (the
-# playbooks), node_exporter, tmux, bubblewrap and PostgreSQL (the metrics, terminal and pipeline
-# tests), rustfmt and clippy, and — when scripts/install-contract-clients.sh is there — the
+# playbooks), node_exporter, tmux, bubblewrap, PostgreSQL and Chromium with its chromedriver (the
+# metrics, terminal, pipeline and dashboard tests), rustfmt and clippy, and — when scripts/install-contract-clients.sh is there — the
 # published 1cloud clients the contract tests drive. Idempotent: what is already installed is
 # left alone, so a second run installs nothing and needs no network.
 #
@@ -27,6 +27,9 @@ command -v unshare >/dev/null || need_apt+=(util-linux)
 command -v tmux >/dev/null || need_apt+=(tmux)
 # bubblewrap: the container pipeline stages run in (tests/pipeline).
 command -v bwrap >/dev/null || need_apt+=(bubblewrap)
+# Chromium and its WebDriver for the dashboard tests (tests/dashboard).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 # PostgreSQL for the pipeline database test: installed, never started here.
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_apt+=(postgresql)
 # Python for ansible-core; its venv module where pip may not install system-wide (PEP 668).

@@ -373,6 +373,25 @@ pub enum PipelineCommand {
     Run(PipelineRunArgs),
     /// The releases of each pipeline in this environment: which is current, what failed.
     Status(PipelineStatusArgs),
+    /// A run's log as recorded: what each stage printed on each host (its last lines, secrets
+    /// removed) and why the run failed. The dashboard of `ict watch` shows the same.
+    Logs(PipelineLogsArgs),
+}
+
+/// `ict pipeline logs`.
+#[derive(Debug, Args)]
+pub struct PipelineLogsArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// The pipeline's name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The run: its release id (or the start of one) or commit, as `ict pipeline status`
+    /// shows them (default: the newest run).
+    #[arg(value_name = "RUN")]
+    pub run: Option<String>,
 }
 
 /// `ict pipeline run`.
@@ -700,9 +719,21 @@ pub struct WatchArgs {
     #[arg(long, default_value_t = 15.0, value_name = "S")]
     pub interval: f64,
 
-    /// Serve Prometheus metrics (ict's figures per server, alert states) at http://ADDR/metrics.
-    #[arg(long, value_name = "ADDR")]
+    /// Serve the dashboard at http://ADDR/ (its JSON API under /api/) and Prometheus metrics
+    /// (ict's figures per server, alert states) at http://ADDR/metrics. `--listen` alone:
+    /// 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9464")]
     pub listen: Option<std::net::SocketAddr>,
+
+    /// The token the dashboard's actions (power) need; without it, a new one each start,
+    /// printed once. Prefer the environment variable: others can read a command line.
+    #[arg(
+        long,
+        value_name = "T",
+        env = "ICT_WATCH_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
 
     /// Samples kept per server in .ict/<env>/watch/history (survives restarts).
     #[arg(long, default_value_t = 1000, value_name = "N")]

@@ -15,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod connect;
 pub mod daemon;
+pub mod dashboard;
 pub mod emulator;
 pub mod exit;
 pub mod http;

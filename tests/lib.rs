@@ -8,6 +8,7 @@
 mod check;
 mod citations;
 mod contract;
+mod dashboard;
 mod deploy;
 mod emulator;
 mod errors;
@@ -25,6 +26,7 @@ mod ssh;
 mod state;
 mod watch;
 mod support {
+    pub(crate) mod browser;
     pub(crate) mod child;
     pub(crate) mod daemon;
     pub(crate) mod sshd;

@@ -121,6 +121,17 @@ pub enum Error {
         declared: String,
     },
 
+    /// `ict pipeline logs` names a run the state does not remember.
+    #[error("pipeline `{name}` has {what} in environment `{env}`")]
+    #[diagnostic(code(ict::command::no_pipeline_run), help("{hint}"))]
+    NoPipelineRun {
+        name: String,
+        /// `no runs yet` or `no run "abc"`.
+        what: String,
+        env: String,
+        hint: String,
+    },
+
     /// `ict schedule run` names a schedule the script does not declare.
     #[error("no schedule `{name}` in {}", file.display())]
     #[diagnostic(code(ict::command::no_schedule), help("{hint}"))]
@@ -505,6 +516,7 @@ impl Error {
             | Error::NoServer { .. }
             | Error::NoPipelines { .. }
             | Error::UnknownPipeline { .. }
+            | Error::NoPipelineRun { .. }
             | Error::UnknownSchedule { .. }
             | Error::PipelineEnvironment { .. }
             | Error::NoOutput { .. }

@@ -11,6 +11,7 @@ mod infra;
 mod metrics;
 mod output;
 mod pipeline;
+mod pipeline_logs;
 mod schedule;
 mod state;
 mod watch;
@@ -124,6 +125,7 @@ pub fn execute(config: &Config, command: &Command, ui: &Ui) -> Result<ExitCode, 
         Command::Destroy(args) => infra::destroy(config, ui, args),
         Command::Watch(args) => watch::watch(config, ui, args),
         Command::Pipeline(command) => pipeline::command(config, ui, command),
+        Command::PipelineLogs(args) => pipeline_logs::logs(config, ui, args),
         Command::Rollback(args) => pipeline::rollback(config, ui, args),
         Command::Schedule(command) => schedule::command(config, ui, command),
         Command::Completions { script } => {

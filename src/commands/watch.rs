@@ -1,21 +1,24 @@
 //! `ict watch FILE`: evaluate the script, then run the watch loop ([`crate::watch`]) until
 //! SIGTERM or Ctrl-C: sampling, alerts, notifications, drift checks (the plan of `ict plan`,
-//! every `--drift-every` rounds), `/metrics` on `--listen` and `targets.json`; the script's
-//! schedules as they fall due (`app::scheduler`).
+//! every `--drift-every` rounds), the dashboard and `/metrics` on `--listen` (with the
+//! dashboard's board kept current and its actions carried out, [`crate::dashboard`]) and
+//! `targets.json`; the script's schedules as they fall due (`app::scheduler`).
 //!
 //! Figures come from the `node_exporter` scraper; `ICT_WATCH_SOURCE=FILE` reads them from a
 //! JSON file instead (see `watch::FileSource`), for trying rules and for tests.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{show_warnings, Error};
 use crate::app::scheduler::Clock;
 use crate::app::{Project, Session};
 use crate::config::{Config, WatchOptions};
+use crate::dashboard::{self, Board, Dashboard};
 use crate::exit::ExitCode;
 use crate::ui::Ui;
-use crate::watch::{Drift, Event, FileSource, Sample, Settings, Source, Watch};
+use crate::watch::{Drift, Event, FileSource, Listen, Sample, Settings, Source, Watch};
 
 /// Environment variable naming a JSON file of figures to watch instead of scraping.
 const SOURCE_VAR: &str = "ICT_WATCH_SOURCE";
@@ -35,13 +38,22 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
         drift_every: args.drift_every,
         notify_timeout: Duration::from_secs(10),
     };
+    let board = Arc::new(Board::default());
+    let (actions, requests) = tokio::sync::mpsc::channel(8);
+    let token = dashboard::token(args.token.clone());
     crate::app::runtime()?.block_on(async {
-        let listener = match args.listen {
-            Some(addr) => Some(
-                tokio::net::TcpListener::bind(addr)
+        let listen = match args.listen {
+            Some(addr) => Some(Listen {
+                listener: tokio::net::TcpListener::bind(addr)
                     .await
                     .map_err(|error| Error::Listen { addr, error })?,
-            ),
+                routes: dashboard::routes(Dashboard {
+                    board: board.clone(),
+                    token: token.clone(),
+                    actions,
+                    declared: evaluated.desired.servers.keys().cloned().collect(),
+                }),
+            }),
             None => None,
         };
         let pipelines = evaluated
@@ -50,7 +62,11 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
             .values()
             .any(|p| p.environments.contains_key(&config.env));
         let schedules = !evaluated.desired.schedules.is_empty();
-        let needs_cloud = args.drift_every > 0 || file_source.is_none() || pipelines || schedules;
+        let needs_cloud = args.drift_every > 0
+            || file_source.is_none()
+            || pipelines
+            || schedules
+            || listen.is_some();
         let conn = if needs_cloud {
             let conn = project.connect().connect().await?;
             ui.note(&conn.banner);
@@ -81,6 +97,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
                 conn,
                 evaluated: &evaluated,
             }),
+            board: &board,
         };
         let watch = Watch {
             settings,
@@ -104,9 +121,36 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
         let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let sampling = watch.run(listener, until_stopped(stopped.clone()), |event| {
+        let dashboard_line = |addr: std::net::SocketAddr| match &args.token {
+            Some(_) => format!(
+                "dashboard on http://{addr}/ (its actions need the token of --token or {})",
+                dashboard::TOKEN_VAR
+            ),
+            None => {
+                format!("dashboard on http://{addr}/#token={token} (its actions need this token)")
+            }
+        };
+        let sampling = watch.run(listen, until_stopped(stopped.clone()), |event| {
             ui.note(&describe(&event));
+            if let Event::Listening(addr) = event {
+                ui.note(&dashboard_line(addr));
+            }
         });
+        // The dashboard's board and actions, while there is a dashboard.
+        let dashboard = async {
+            let (Some(conn), Some(_)) = (conn.as_ref(), args.listen) else {
+                return;
+            };
+            let session = Session {
+                project: &project,
+                conn,
+                evaluated: &evaluated,
+            };
+            tokio::join!(
+                dashboard::keep(session, &board, interval, until_stopped(stopped.clone())),
+                dashboard::act(session, &board, requests, until_stopped(stopped.clone())),
+            );
+        };
         let triggering = async {
             let (Some(conn), true) = (conn.as_ref(), pipelines) else {
                 return;
@@ -162,7 +206,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
                 })
                 .await;
         };
-        let (result, (), (), ()) = tokio::join!(
+        let (result, (), (), (), ()) = tokio::join!(
             async {
                 let result = sampling.await;
                 // The loop may also end on an error: stop the trigger too.
@@ -171,6 +215,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
             },
             triggering,
             scheduling,
+            dashboard,
             async {
                 tokio::select! {
                     () = signal => {}
@@ -213,6 +258,8 @@ async fn shutdown_signal() {
 struct PlanDrift<'a> {
     /// `None` when watch reads its figures from a file and checks no drift.
     session: Option<Session<'a>>,
+    /// The dashboard's board, told which addresses drifted.
+    board: &'a Board,
 }
 
 impl Drift for PlanDrift<'_> {
@@ -221,6 +268,8 @@ impl Drift for PlanDrift<'_> {
             return Ok(None);
         };
         let plan = session.plan_unlocked().await.map_err(|e| e.to_string())?;
+        self.board
+            .set_drift(plan.steps.iter().map(|s| s.address.to_string()).collect());
         if plan.is_empty() {
             return Ok(None);
         }

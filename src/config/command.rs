@@ -49,6 +49,8 @@ pub enum Command {
     Watch(WatchOptions),
     /// `ict pipeline run|status`.
     Pipeline(PipelineCommand),
+    /// `ict pipeline logs`.
+    PipelineLogs(PipelineLogsOptions),
     /// `ict rollback`.
     Rollback(RollbackOptions),
     /// `ict schedule list|run`.
@@ -306,13 +308,24 @@ pub struct WatchOptions {
     pub file: PathBuf,
     /// Between two sampling rounds (at least 10 ms).
     pub interval: Duration,
-    /// Where to serve Prometheus `/metrics`.
+    /// Where to serve the dashboard and Prometheus `/metrics`.
     pub listen: Option<SocketAddr>,
+    /// The dashboard actions' token, if given (`--token`, `ICT_WATCH_TOKEN`).
+    pub token: Option<String>,
     /// Samples kept per server.
     pub history: usize,
     /// Check for drift every N rounds; 0: never.
     pub drift_every: u64,
     pub scrape: Scrape,
+}
+
+/// `ict pipeline logs`.
+#[derive(Debug)]
+pub struct PipelineLogsOptions {
+    pub file: PathBuf,
+    pub name: String,
+    /// A release id, its start, or a commit; the newest run without it.
+    pub run: Option<String>,
 }
 
 /// `ict pipeline …`.

@@ -20,9 +20,9 @@ use crate::emulator::{DnsQuirk, EmulatorConfig};
 pub use command::{
     ApplyOptions, CloudListing, CloudOptions, Command, DestroyOptions, EmulatorCommand, ExecHosts,
     ExecOptions, GraphFormat, InventoryFormat, InventoryOptions, LockCommand, MetricsOptions,
-    OutputOptions, PipelineCommand, PipelineRunOptions, PipelineStatusOptions, PlanOptions,
-    PowerAction, PowerOptions, RollbackOptions, RunOptions, ScheduleCommand, Scope, Scrape,
-    SshOptions, StateCommand, TopOptions, WatchOptions,
+    OutputOptions, PipelineCommand, PipelineLogsOptions, PipelineRunOptions, PipelineStatusOptions,
+    PlanOptions, PowerAction, PowerOptions, RollbackOptions, RunOptions, ScheduleCommand, Scope,
+    Scrape, SshOptions, StateCommand, TopOptions, WatchOptions,
 };
 
 /// Everything a command needs to know about how it was invoked, besides the command itself.
@@ -241,6 +241,13 @@ fn command(raw: cli::Command) -> Result<Command, String> {
                 json: args.json,
             }))
         }
+        Raw::Pipeline(cli::PipelineCommand::Logs(args)) => {
+            Command::PipelineLogs(PipelineLogsOptions {
+                file: args.file.file,
+                name: args.name,
+                run: args.run,
+            })
+        }
         Raw::Schedule(cli::ScheduleCommand::List(args)) => {
             Command::Schedule(ScheduleCommand::List {
                 file: args.file.file,
@@ -364,6 +371,7 @@ fn watch(raw: cli::WatchArgs) -> Result<WatchOptions, String> {
         file: raw.file.file,
         interval,
         listen: raw.listen,
+        token: raw.token,
         history: raw.history,
         drift_every: raw.drift_every,
         scrape: scrape(raw.scrape)?,

@@ -165,7 +165,7 @@ pub(super) fn ensure_token(project: &Project) -> Result<String, DaemonError> {
 }
 
 /// A fresh 64-hex-digit token (the real API's format).
-fn random_token() -> String {
+pub fn random_token() -> String {
     use rand::RngExt as _;
     let mut rng = rand::rng();
     (0..64)

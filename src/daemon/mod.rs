@@ -23,6 +23,7 @@ mod stop;
 
 pub use client::{Found, Link};
 pub use error::DaemonError;
+pub use files::random_token;
 pub use project::Project;
 pub use serve::serve;
 pub use settings::{Requested, DEFAULT_IDLE};

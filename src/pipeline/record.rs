@@ -3,6 +3,8 @@
 //! were already tried (so `ict watch` never runs one twice). Kept in the state's `extra`
 //! section under `pipeline/<name>`; bounded to the last [`MAX_RECORDS`] runs. Pure data.
 
+use std::fmt::Write as _;
+
 use serde::{Deserialize, Serialize};
 
 use crate::state::{State, Timestamp};
@@ -72,6 +74,36 @@ pub struct Record {
     pub stages: Vec<StageLog>,
 }
 
+impl Record {
+    /// The run's log as recorded: what each stage printed on each host (its last lines,
+    /// secrets removed), then why the run failed, if it did.
+    pub fn log(&self) -> String {
+        let mut out = String::new();
+        for s in &self.stages {
+            let result = if s.ok { "ok" } else { "failed" };
+            let _ = writeln!(
+                out,
+                "== {} {} ({result}, {:.1}s)",
+                s.host, s.stage, s.seconds
+            );
+            if !s.tail.is_empty() {
+                out.push_str(&s.tail);
+                out.push('\n');
+            }
+        }
+        if let Some(error) = &self.error {
+            let place: Vec<&str> = [self.failed_host.as_deref(), self.failed_stage.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            let _ = writeln!(out, "== {} failed: {}", self.release, place.join(" "));
+            out.push_str(error);
+            out.push('\n');
+        }
+        out
+    }
+}
+
 /// A pipeline's history in one environment.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
@@ -136,6 +168,19 @@ impl History {
             .iter()
             .rev()
             .find(|r| r.release == release && r.action == Action::Deploy)
+    }
+
+    /// The run `id` names (a release id or a prefix of one, or a commit, full or short; the
+    /// newest match), or the newest run without `id`.
+    pub fn run(&self, id: Option<&str>) -> Option<&Record> {
+        let mut newest_first = self.records.iter().rev();
+        match id {
+            None => newest_first.next(),
+            Some("") => None,
+            Some(id) => {
+                newest_first.find(|r| r.release.starts_with(id) || r.commit.starts_with(id))
+            }
+        }
     }
 
     /// Successful deploys, newest first, each release once: what may still be on the hosts.
@@ -228,6 +273,48 @@ mod tests {
             error: None,
             stages: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_run_is_found_by_release_or_commit_and_its_log_lists_every_stage() {
+        let mut h = History::default();
+        h.push(record("20250301T120000Z-aaa", Outcome::Success));
+        h.push(Record {
+            failed_host: Some("web-1".into()),
+            failed_stage: Some("test".into()),
+            error: Some("boom\n(exit status 1)".into()),
+            stages: vec![StageLog {
+                host: "web-1".into(),
+                stage: "test".into(),
+                ok: false,
+                seconds: 1.5,
+                tail: "boom\n(exit status 1)".into(),
+            }],
+            ..record("20250302T120000Z-bbb", Outcome::Failed)
+        });
+        let release = |id: Option<&str>| h.run(id).map(|r| r.release.as_str());
+        assert_eq!(release(None), Some("20250302T120000Z-bbb"));
+        assert_eq!(release(Some("20250301")), Some("20250301T120000Z-aaa"));
+        assert_eq!(
+            release(Some("20250301T120000Z-aaa-commit")),
+            Some("20250301T120000Z-aaa")
+        );
+        assert_eq!(
+            release(Some("2025")),
+            Some("20250302T120000Z-bbb"),
+            "the newest match"
+        );
+        assert_eq!(release(Some("zzz")), None);
+        assert_eq!(release(Some("")), None);
+        assert_eq!(
+            h.run(None).map(Record::log).unwrap_or_default(),
+            "== web-1 test (failed, 1.5s)\nboom\n(exit status 1)\n\
+             == 20250302T120000Z-bbb failed: web-1 test\nboom\n(exit status 1)\n"
+        );
+        assert_eq!(
+            h.run(Some("20250301")).map(Record::log),
+            Some(String::new())
+        );
     }
 
     #[test]

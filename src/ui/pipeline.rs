@@ -148,6 +148,24 @@ pub fn status(pipeline: &str, env: &str, history: &History, all: bool) -> String
     out
 }
 
+/// `ict pipeline logs`: a line saying which run, then its log.
+pub fn run_log(pipeline: &str, r: &Record) -> String {
+    let action = match r.action {
+        Action::Deploy => "deploy",
+        Action::Rollback => "rollback",
+    };
+    let seconds = r.finished_at.unix().saturating_sub(r.started_at.unix());
+    format!(
+        "{pipeline} {}: {action} of {} at {}, started {}, took {seconds}s, {}\n{}",
+        r.release,
+        r.ref_name,
+        short_commit(&r.commit),
+        r.started_at,
+        r.outcome.as_str(),
+        r.log()
+    )
+}
+
 /// One line per trigger event of `ict watch`.
 pub fn trigger(event: &TriggerEvent) -> String {
     match event {

@@ -1,7 +1,7 @@
 //! `ict watch`: a long-running loop that samples every server each interval, keeps a bounded
 //! history on disk, evaluates the script's alert rules and sends their notifications, checks
-//! for infrastructure drift every few intervals, serves `/metrics` and writes a Prometheus
-//! `file_sd` targets file.
+//! for infrastructure drift every few intervals, serves `/metrics` (and the dashboard's routes,
+//! from the shared [`Live`] view) and writes a Prometheus `file_sd` targets file.
 //!
 //! Effects sit behind two small traits so the loop is tested without a network: [`Source`]
 //! (where figures come from: the `node_exporter` scraper in production, a fake in tests, a
@@ -15,6 +15,7 @@
 mod exposition;
 mod file_source;
 mod history;
+mod live;
 mod notify;
 mod run;
 mod server;
@@ -25,9 +26,10 @@ use std::future::Future;
 pub use exposition::{render, Snapshot};
 pub use file_source::FileSource;
 pub use history::{Entry, History};
+pub use live::{AlertNow, Change, HostNow, Live, Now};
 pub use notify::{send, Message, NotifyError, Payload};
 pub use run::{Event, Settings, Watch, WatchError};
-pub use server::{router, serve, Shared};
+pub use server::{router, Listen, Routes};
 pub use targets::{file_sd, write as write_targets, NODE_EXPORTER_PORT};
 
 use crate::metrics::NodeFigures;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -14,9 +14,11 @@ use tokio::task::JoinSet;
 
 use super::exposition::{render, Snapshot};
 use super::history::{Entry, History};
+use super::live::{AlertNow, HostNow, Live};
 use super::notify::{send, NotifyError, Payload};
+use super::server::Listen;
 use super::{targets, Drift, Sample, Source};
-use crate::metrics::alert::{Reading, Rules, Track};
+use crate::metrics::alert::{Phase, Reading, Rules, Track};
 use crate::model::Desired;
 
 /// How the loop runs.
@@ -36,7 +38,7 @@ pub struct Settings {
 /// Something the loop reports; the caller decides how to show it.
 #[derive(Debug)]
 pub enum Event {
-    /// `/metrics` is served at this address.
+    /// `/metrics` (and whatever else the [`Listen`] routes) is served at this address.
     Listening(SocketAddr),
     /// A host stopped or started answering.
     HostDown {
@@ -108,9 +110,8 @@ struct SavedTrack {
 struct Loop<'a> {
     settings: &'a Settings,
     desired: &'a Desired,
-    history: History,
+    live: Arc<Live>,
     rules: Rules,
-    exposition: Arc<RwLock<String>>,
     client: reqwest::Client,
     down: BTreeMap<String, bool>,
     addresses: BTreeMap<String, String>,
@@ -119,10 +120,10 @@ struct Loop<'a> {
 }
 
 impl<S: Source, D: Drift> Watch<'_, S, D> {
-    /// Runs until `shutdown` completes. `listener`, when given, serves `/metrics`.
+    /// Runs until `shutdown` completes. `listen`, when given, serves `/metrics` and its routes.
     pub async fn run(
         self,
-        listener: Option<tokio::net::TcpListener>,
+        listen: Option<Listen>,
         shutdown: impl Future<Output = ()>,
         mut on_event: impl FnMut(Event),
     ) -> Result<(), WatchError> {
@@ -135,9 +136,8 @@ impl<S: Source, D: Drift> Watch<'_, S, D> {
         let mut state = Loop {
             settings,
             desired: self.desired,
-            history,
+            live: Arc::new(Live::new(history, settings.interval.as_secs_f64())),
             rules,
-            exposition: Arc::default(),
             client: crate::http::client(),
             down: BTreeMap::new(),
             addresses: BTreeMap::new(),
@@ -145,13 +145,13 @@ impl<S: Source, D: Drift> Watch<'_, S, D> {
             ticks: 0,
         };
         let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = match listener {
-            Some(listener) => {
-                if let Ok(addr) = listener.local_addr() {
+        let server = match listen {
+            Some(listen) => {
+                if let Ok(addr) = listen.listener.local_addr() {
                     on_event(Event::Listening(addr));
                 }
-                let shared = state.exposition.clone();
-                Some(tokio::spawn(super::serve(listener, shared, async {
+                let live = state.live.clone();
+                Some(tokio::spawn(listen.serve(live, async {
                     let _ = stopped.await;
                 })))
             }
@@ -173,7 +173,10 @@ impl<S: Source, D: Drift> Watch<'_, S, D> {
         if let Some(server) = server {
             let _ = server.await;
         }
-        let flushed = state.history.flush().map_err(io(&history_dir));
+        let flushed = state
+            .live
+            .with_history(History::flush)
+            .map_err(io(&history_dir));
         state.save_tracks()?;
         result.and(flushed)?;
         on_event(Event::Stopped { ticks: state.ticks });
@@ -204,6 +207,7 @@ impl Loop<'_> {
         let mut sends = JoinSet::new();
         for notice in &notices {
             let payload = Payload::new(notice);
+            self.live.alert(&payload);
             on_event(Event::Alert(payload.clone()));
             for target in notice.rule.notify.clone() {
                 let (client, payload) = (self.client.clone(), payload.clone());
@@ -239,7 +243,7 @@ impl Loop<'_> {
                 self.drift = Some(result);
             }
         }
-        self.publish(&samples);
+        self.publish(&samples, now);
         self.save_tracks()?;
         self.ticks += 1;
         Ok(())
@@ -264,7 +268,9 @@ impl Loop<'_> {
                 error: s.figures.as_ref().err().cloned(),
             };
             let dir = self.settings.dir.join("history");
-            self.history.push(&s.host, entry).map_err(io(&dir))?;
+            self.live
+                .with_history(|h| h.push(&s.host, entry))
+                .map_err(io(&dir))?;
             let was_down = self.down.insert(s.host.clone(), s.figures.is_err());
             match (&s.figures, was_down) {
                 (Err(error), Some(false) | None) => on_event(Event::HostDown {
@@ -285,7 +291,7 @@ impl Loop<'_> {
         targets::write(&path, &doc).map_err(io(&path))
     }
 
-    fn publish(&self, samples: &[Sample]) {
+    fn publish(&self, samples: &[Sample], now: u64) {
         let severity = |rule: &str| {
             self.desired
                 .alerts
@@ -310,9 +316,27 @@ impl Loop<'_> {
             ticks: self.ticks + 1,
         };
         let text = render(&snapshot);
-        if let Ok(mut shared) = self.exposition.write() {
-            *shared = text;
-        }
+        let hosts = samples
+            .iter()
+            .map(|s| HostNow {
+                host: s.host.clone(),
+                up: s.figures.is_ok(),
+                figures: s.figures.as_ref().ok().cloned(),
+                error: s.figures.as_ref().err().cloned(),
+            })
+            .collect();
+        let alerts = snapshot
+            .alerts
+            .iter()
+            .filter(|(.., track)| track.phase != Phase::Inactive)
+            .map(|(rule, host, severity, track)| AlertNow {
+                rule: (*rule).to_owned(),
+                host: (*host).to_owned(),
+                severity: (*severity).to_owned(),
+                track: *track,
+            })
+            .collect();
+        self.live.publish(text, now, hosts, alerts);
     }
 
     fn save_tracks(&self) -> Result<(), WatchError> {

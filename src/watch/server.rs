@@ -1,46 +1,66 @@
-//! The `/metrics` endpoint of `ict watch` (axum), on an injected listener with an injected
-//! shutdown, so tests bind `127.0.0.1:0`.
+//! The HTTP server of `ict watch --listen`: `/metrics` and whatever routes the caller adds
+//! (the dashboard), on an injected listener with an injected shutdown, so tests bind
+//! `127.0.0.1:0`.
 
 use std::future::Future;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
-/// The exposition of the last tick, shared between the loop and the server.
-pub type Shared = Arc<RwLock<String>>;
+use super::live::Live;
 
-/// `GET /metrics`: the last exposition; `GET /`: a pointer to it.
-pub fn router(exposition: Shared) -> Router {
-    Router::new()
-        .route(
-            "/metrics",
-            get(move || {
-                let text = exposition.read().map(|t| t.clone()).unwrap_or_default();
-                async move {
-                    (
-                        [(
-                            header::CONTENT_TYPE,
-                            "text/plain; version=0.0.4; charset=utf-8",
-                        )],
-                        text,
-                    )
-                        .into_response()
-                }
-            }),
-        )
-        .route("/", get(|| async { "ict watch: see /metrics\n" }))
+/// Makes the routes served next to `/metrics`, from the loop's [`Live`] view.
+pub type Routes = Box<dyn FnOnce(Arc<Live>) -> Router + Send>;
+
+/// Where and what `ict watch` serves.
+pub struct Listen {
+    pub listener: tokio::net::TcpListener,
+    pub routes: Routes,
 }
 
-/// Serves [`router`] on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    exposition: Shared,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(exposition))
-        .with_graceful_shutdown(shutdown)
-        .await
+impl Listen {
+    /// `/metrics`, and at `/` a pointer to it.
+    pub fn metrics(listener: tokio::net::TcpListener) -> Listen {
+        Listen {
+            listener,
+            routes: Box::new(|_| {
+                Router::new().route("/", get(|| async { "ict watch: see /metrics\n" }))
+            }),
+        }
+    }
+
+    /// Serves `/metrics` and the routes until `shutdown` completes.
+    pub async fn serve(
+        self,
+        live: Arc<Live>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = router(live.clone()).merge((self.routes)(live));
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// `GET /metrics`: the exposition of the last round.
+pub fn router(live: Arc<Live>) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let text = live.exposition();
+            async move {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    text,
+                )
+                    .into_response()
+            }
+        }),
+    )
 }

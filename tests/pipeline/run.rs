@@ -211,6 +211,23 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
     assert!(from_command["log_tail"]
         .as_str()
         .is_some_and(|t| t.contains("AssertionError")));
+    // Issue 22: `ict pipeline logs` prints the recorded log of the failed run (the newest), and
+    // of the first one, whose `smoke` stage printed the secret, redacted.
+    let log = run(cloud, dir, &["pipeline", "logs", "infra.ict", "hello"], 0);
+    let header = log.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with("hello ") && header.ends_with(", failed"),
+        "{log}"
+    );
+    assert!(log.contains("\n== web-1 test (failed, "), "{log}");
+    assert!(log.contains("AssertionError"), "{log}");
+    let log = run(
+        cloud,
+        dir,
+        &["pipeline", "logs", "infra.ict", "hello", &first],
+        0,
+    );
+    assert!(log.contains("token is (sensitive)"), "{log}");
 
     // 3. Fixed: a second release goes live; rollback returns to the first, atomically.
     repo.edit(

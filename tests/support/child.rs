@@ -2,6 +2,7 @@
 //! dropped, its standard error read line by line as it comes, with a bounded wait for a line;
 //! and a plain HTTP GET for what such a process serves.
 
+use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -97,12 +98,39 @@ impl Lines {
 
 /// The body of `GET path` from `addr` (HTTP/1.0, so the server closes the connection).
 pub fn http_get(addr: &str, path: &str) -> String {
+    http(addr, "GET", path, &[], "").1
+}
+
+/// The status and body of a `method` request for `path` to `addr`, with `headers` and a
+/// `body` (HTTP/1.0, so the server closes the connection).
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("request");
+    let mut request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        let _ = write!(request, "{name}: {value}\r\n");
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).expect("request");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("response");
-    response
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
         .split_once("\r\n\r\n")
         .map(|(_, body)| body.to_owned())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (status, body)
 }

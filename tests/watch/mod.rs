@@ -13,7 +13,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use ict::metrics::NodeFigures;
 use ict::model::Desired;
-use ict::watch::{History, NoDrift, Sample, Settings, Source, Watch};
+use ict::watch::{History, Listen, NoDrift, Sample, Settings, Source, Watch};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -128,7 +128,7 @@ async fn a_webhook_on_firing_and_on_resolved_only() {
         drift: &NoDrift,
     };
     let run = watch.run(
-        Some(metrics),
+        Some(Listen::metrics(metrics)),
         async {
             let _ = stopped.await;
         },
