@@ -10,15 +10,17 @@
 mod db;
 
 use std::fmt::Display;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::hosts::{self, Host as FleetHost};
 use super::{Error, Session};
 use crate::model::{pattern, Desired, Pipeline, PipelineEnv};
 use crate::pipeline::record::{
-    release_id, short_commit, Action, History, NoTarget, Outcome, Record,
+    log_file, logs_dir, release_id, short_commit, Action, History, NoTarget, Outcome, Record,
 };
 use crate::pipeline::run::{self, Event, Host, Job, Report};
 use crate::pipeline::{git, notice, Resolved};
@@ -174,16 +176,10 @@ impl Deployer<'_> {
             release: &release,
             hosts: &names,
         });
-        let report = run::deploy(&prepared.job, self.emitter()).await;
-        self.finish(
-            store,
-            &prepared,
-            pipeline,
-            Action::Deploy,
-            started_at,
-            report,
-        )
-        .await
+        let log = Transcript::open(store, pipeline, &release, Action::Deploy, started_at);
+        let report = run::deploy(&prepared.job, self.emitter(&log)).await;
+        let run = (Action::Deploy, started_at, report);
+        self.finish(store, &prepared, pipeline, run, &log).await
     }
 
     /// Switches `pipeline` back to release `to` (or the one before the current).
@@ -205,16 +201,18 @@ impl Deployer<'_> {
                 .await?;
             let env = &self.session.evaluated.desired.env;
             self.show.rolling_back(&pipeline.name, env, &target.release);
-            let report = run::rollback(&prepared.job, self.emitter()).await;
-            self.finish(
-                &mut store,
-                &prepared,
+            let started_at = Timestamp::now();
+            let log = Transcript::open(
+                &store,
                 pipeline,
+                &target.release,
                 Action::Rollback,
-                Timestamp::now(),
-                report,
-            )
-            .await
+                started_at,
+            );
+            let report = run::rollback(&prepared.job, self.emitter(&log)).await;
+            let run = (Action::Rollback, started_at, report);
+            self.finish(&mut store, &prepared, pipeline, run, &log)
+                .await
         }
         .await;
         let closed = store.close();
@@ -297,9 +295,14 @@ impl Deployer<'_> {
         Ok(Prepared { fleet, pins, job })
     }
 
-    fn emitter(&self) -> Arc<dyn Fn(Event) + Send + Sync> {
+    /// Where a run's events go: the [`Show`], and the run's kept log.
+    fn emitter(&self, log: &Arc<Transcript>) -> Arc<dyn Fn(Event) + Send + Sync> {
         let show = self.show.clone();
-        Arc::new(move |event: Event| show.event(&event))
+        let log = log.clone();
+        Arc::new(move |event: Event| {
+            log.write(&event);
+            show.event(&event);
+        })
     }
 
     /// Pins new host keys, records the run, prints the summary and notifies.
@@ -308,9 +311,8 @@ impl Deployer<'_> {
         store: &mut Store,
         prepared: &Prepared,
         pipeline: &Pipeline,
-        action: Action,
-        started_at: Timestamp,
-        report: Report,
+        (action, started_at, report): (Action, Timestamp, Report),
+        log: &Transcript,
     ) -> Result<Record, Error> {
         hosts::save_pins(store, &prepared.pins, &prepared.fleet)?;
         let job = &prepared.job;
@@ -332,8 +334,10 @@ impl Deployer<'_> {
             failed_stage: failure.as_ref().map(|f| f.stage.clone()),
             error: failure.map(|f| f.tail),
             stages: report.stages,
+            log_file: log.kept(),
         };
         update(store, &pipeline.name, |h| h.push(record.clone()))?;
+        Transcript::prune(store, &pipeline.name);
         let env = &self.session.evaluated.desired.env;
         self.show.finished(&pipeline.name, env, &record);
         let notice = notice::Notice::new(&pipeline.name, env, &record);
@@ -344,6 +348,85 @@ impl Deployer<'_> {
                 .notified(&target, error.as_ref().map(|e| e as &dyn Display));
         }
         Ok(record)
+    }
+}
+
+/// A run's whole log, kept in the state folder while the run is remembered: every event as
+/// the terminal shows it (the lines are redacted before they are emitted). A log that cannot
+/// be written is not kept; the run goes on (its record keeps each stage's last lines).
+struct Transcript {
+    /// Relative to the state folder.
+    file: String,
+    out: Mutex<Option<std::fs::File>>,
+}
+
+impl Transcript {
+    fn open(
+        store: &Store,
+        pipeline: &Pipeline,
+        release: &str,
+        action: Action,
+        started: Timestamp,
+    ) -> Arc<Transcript> {
+        let file = log_file(&pipeline.name, release, action, started);
+        let path = store.dir().path().join(&file);
+        let opened = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .mode(0o600)
+                    .open(&path)
+            });
+        let out = opened
+            .map_err(|e| tracing::warn!(log = %path.display(), "the run's log is not kept: {e}"))
+            .ok();
+        Arc::new(Transcript {
+            file,
+            out: Mutex::new(out),
+        })
+    }
+
+    fn write(&self, event: &Event) {
+        let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(file) = out.as_mut() {
+            if writeln!(file, "{event}").is_err() {
+                *out = None;
+            }
+        }
+    }
+
+    /// The log's file, if it was written.
+    fn kept(&self) -> Option<String> {
+        let out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+        out.is_some().then(|| self.file.clone())
+    }
+
+    /// Removes the logs of `pipeline`'s runs the state no longer remembers.
+    fn prune(store: &Store, pipeline: &str) {
+        let history = History::load(store.state(), pipeline);
+        let kept: Vec<&str> = history
+            .records
+            .iter()
+            .filter_map(|r| r.log_file.as_deref())
+            .collect();
+        let dir = store.dir().path().join(logs_dir(pipeline));
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = format!(
+                "{}/{}",
+                logs_dir(pipeline),
+                entry.file_name().to_string_lossy()
+            );
+            let is_log = entry.path().extension().is_some_and(|e| e == "log");
+            if is_log && !kept.contains(&name.as_str()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 }
 

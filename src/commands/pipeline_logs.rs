@@ -15,7 +15,8 @@ pub(super) fn logs(
 ) -> Result<ExitCode, Error> {
     let evaluated = evaluate(config, ui, &args.file)?;
     crate::app::deploy::find(&evaluated.desired, &args.name, &args.file)?;
-    let state = State::load(&StateDir::for_script(&args.file, &config.env)?)?;
+    let dir = StateDir::for_script(&args.file, &config.env)?;
+    let state = State::load(&dir)?;
     let history = History::load(&state, &args.name);
     let Some(record) = history.run(args.run.as_deref()) else {
         let (what, hint) = match &args.run {
@@ -43,6 +44,7 @@ pub(super) fn logs(
             hint,
         });
     };
-    ui.out(&ui::pipeline::run_log(&args.name, record));
+    let log = record.full_log(dir.path());
+    ui.out(&ui::pipeline::run_log(&args.name, record, &log));
     Ok(ExitCode::Success)
 }

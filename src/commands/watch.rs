@@ -52,6 +52,7 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
                     token: token.clone(),
                     actions,
                     declared: evaluated.desired.servers.keys().cloned().collect(),
+                    state_dir: project.state_dir().ok().map(|dir| dir.path().to_owned()),
                 }),
             }),
             None => None,

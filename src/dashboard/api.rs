@@ -201,7 +201,11 @@ async fn log(State(shared): Req, Path((name, run)): Path<(String, String)>) -> R
     match pipeline.history.run(id) {
         Some(record) => (
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            record.log(),
+            shared
+                .dashboard
+                .state_dir
+                .as_ref()
+                .map_or_else(|| record.log(), |dir| record.full_log(dir)),
         )
             .into_response(),
         None => error(

@@ -107,6 +107,8 @@ pub struct Dashboard {
     pub actions: mpsc::Sender<Request>,
     /// The servers the script declares (the only ones actions touch).
     pub declared: Vec<String>,
+    /// The environment's state folder, where pipeline runs keep their whole logs.
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 /// The token from `--token`/[`TOKEN_VAR`], or a fresh random one.

@@ -72,9 +72,61 @@ pub struct Record {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageLog>,
+    /// The file holding everything the run printed (secrets removed), relative to the
+    /// environment's state folder ([`log_file`]); kept while the run is remembered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<String>,
+}
+
+/// The folder, in the environment's state folder, of `pipeline`'s run logs.
+pub fn logs_dir(pipeline: &str) -> String {
+    format!("pipelines/{pipeline}")
+}
+
+/// Where the full log of `pipeline`'s run of `release` (`action`, started at `started`) is
+/// kept, relative to the environment's state folder.
+pub fn log_file(pipeline: &str, release: &str, action: Action, started: Timestamp) -> String {
+    let action = match action {
+        Action::Deploy => "deploy",
+        Action::Rollback => "rollback",
+    };
+    format!(
+        "{}/{}-{release}-{action}.log",
+        logs_dir(pipeline),
+        started.unix()
+    )
 }
 
 impl Record {
+    /// The run's whole log when its file is kept in `state_dir` (every line each stage
+    /// printed on each host, secrets removed, then why it failed), else [`Record::log`].
+    pub fn full_log(&self, state_dir: &std::path::Path) -> String {
+        let kept = self
+            .log_file
+            .as_ref()
+            .and_then(|file| std::fs::read_to_string(state_dir.join(file)).ok());
+        let Some(mut out) = kept else {
+            return self.log();
+        };
+        out.push_str(&self.failure());
+        out
+    }
+
+    /// Why the run failed, in lines (empty when it did not).
+    fn failure(&self) -> String {
+        let mut out = String::new();
+        if let Some(error) = &self.error {
+            let place: Vec<&str> = [self.failed_host.as_deref(), self.failed_stage.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            let _ = writeln!(out, "== {} failed: {}", self.release, place.join(" "));
+            out.push_str(error);
+            out.push('\n');
+        }
+        out
+    }
+
     /// The run's log as recorded: what each stage printed on each host (its last lines,
     /// secrets removed), then why the run failed, if it did.
     pub fn log(&self) -> String {
@@ -91,15 +143,7 @@ impl Record {
                 out.push('\n');
             }
         }
-        if let Some(error) = &self.error {
-            let place: Vec<&str> = [self.failed_host.as_deref(), self.failed_stage.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect();
-            let _ = writeln!(out, "== {} failed: {}", self.release, place.join(" "));
-            out.push_str(error);
-            out.push('\n');
-        }
+        out.push_str(&self.failure());
         out
     }
 }
@@ -272,6 +316,7 @@ mod tests {
             failed_stage: None,
             error: None,
             stages: Vec::new(),
+            log_file: None,
         }
     }
 

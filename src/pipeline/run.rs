@@ -91,6 +91,39 @@ pub enum Event {
     },
 }
 
+/// One line of progress, as the terminal shows it and the run's log keeps it: `host | stage |
+/// output line`, or a stage starting or ending.
+impl std::fmt::Display for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Event::StageStarted { host, stage } => write!(f, "{host} | {stage} | ▶ started"),
+            Event::Line { host, stage, line } => write!(f, "{host} | {stage} | {line}"),
+            Event::StageDone {
+                host,
+                stage,
+                ok,
+                seconds,
+            } => {
+                let mark = if *ok { "✓ passed" } else { "✗ FAILED" };
+                write!(f, "{host} | {stage} | {mark} ({seconds:.1}s)")
+            }
+            Event::Switched { host, release } => write!(f, "{host} | current → {release}"),
+            Event::Restarted { host } => write!(f, "{host} | service restarted"),
+            Event::Reverted {
+                host,
+                release: Some(release),
+            } => write!(f, "{host} | current → {release} again (automatic rollback)"),
+            Event::Reverted {
+                host,
+                release: None,
+            } => write!(
+                f,
+                "{host} | service stopped: no earlier release to go back to"
+            ),
+        }
+    }
+}
+
 /// Where and why a run failed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {

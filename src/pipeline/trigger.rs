@@ -190,6 +190,7 @@ mod tests {
                 failed_stage: None,
                 error: None,
                 stages: Vec::new(),
+                log_file: None,
             });
             Ok(Outcome::Failed)
         }

@@ -25,31 +25,10 @@ pub fn header(
     )
 }
 
-/// One line of progress: `host | stage | output line`, or a stage starting or ending.
+/// One line of progress: `host | stage | output line`, or a stage starting or ending (the
+/// same line the run's kept log has).
 pub fn event(event: &Event) -> String {
-    match event {
-        Event::StageStarted { host, stage } => format!("{host} | {stage} | ▶ started\n"),
-        Event::Line { host, stage, line } => format!("{host} | {stage} | {line}\n"),
-        Event::StageDone {
-            host,
-            stage,
-            ok,
-            seconds,
-        } => {
-            let mark = if *ok { "✓ passed" } else { "✗ FAILED" };
-            format!("{host} | {stage} | {mark} ({seconds:.1}s)\n")
-        }
-        Event::Switched { host, release } => format!("{host} | current → {release}\n"),
-        Event::Restarted { host } => format!("{host} | service restarted\n"),
-        Event::Reverted {
-            host,
-            release: Some(release),
-        } => format!("{host} | current → {release} again (automatic rollback)\n"),
-        Event::Reverted {
-            host,
-            release: None,
-        } => format!("{host} | service stopped: no earlier release to go back to\n"),
-    }
+    format!("{event}\n")
 }
 
 /// The closing lines of a run or rollback.
@@ -148,8 +127,8 @@ pub fn status(pipeline: &str, env: &str, history: &History, all: bool) -> String
     out
 }
 
-/// `ict pipeline logs`: a line saying which run, then its log.
-pub fn run_log(pipeline: &str, r: &Record) -> String {
+/// `ict pipeline logs`: a line saying which run, then its `log`.
+pub fn run_log(pipeline: &str, r: &Record, log: &str) -> String {
     let action = match r.action {
         Action::Deploy => "deploy",
         Action::Rollback => "rollback",
@@ -162,7 +141,7 @@ pub fn run_log(pipeline: &str, r: &Record) -> String {
         short_commit(&r.commit),
         r.started_at,
         r.outcome.as_str(),
-        r.log()
+        log
     )
 }
 

@@ -116,6 +116,7 @@ fn record_failed_run(script: &Path) {
             stage("web-1", false, 2.5, &format!("collected 1 item\n{failure}")),
             stage("web-2", true, 2.0, "1 passed"),
         ],
+        log_file: None,
     };
     let dir = StateDir::for_script(script, "dev").expect("state dir");
     let lock = Lock::acquire(&dir, "test").expect("lock").lock;

@@ -219,15 +219,24 @@ fn deploy_fail_and_roll_back_on_a_loopback_host() {
         header.starts_with("hello ") && header.ends_with(", failed"),
         "{log}"
     );
-    assert!(log.contains("\n== web-1 test (failed, "), "{log}");
+    // The whole log, as the run printed it, then why it failed.
+    assert!(log.contains("\nweb-1 | test | ✗ FAILED ("), "{log}");
     assert!(log.contains("AssertionError"), "{log}");
+    assert!(log.contains("\n== "), "{log}");
     let log = run(
         cloud,
         dir,
         &["pipeline", "logs", "infra.ict", "hello", &first],
         0,
     );
-    assert!(log.contains("token is (sensitive)"), "{log}");
+    assert!(
+        log.contains("web-1 | smoke | token is (sensitive)\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("web-1 | slow | early\nweb-1 | slow | late\n"),
+        "{log}"
+    );
 
     // 3. Fixed: a second release goes live; rollback returns to the first, atomically.
     repo.edit(
