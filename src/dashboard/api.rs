@@ -39,6 +39,49 @@ pub(super) fn router() -> Router<Arc<Shared>> {
         .route("/api/schedules", get(schedules))
 }
 
+/// Refuses a request whose `Host` is a DNS name other than `localhost`: a web page elsewhere
+/// cannot then read the dashboard through a name it points at 127.0.0.1 (DNS rebinding).
+/// Browsers on this computer use `127.0.0.1:PORT` or `localhost:PORT`; a proxy in front sends
+/// the address it forwards to unless told otherwise.
+pub(super) async fn addressed_by_ip(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if allowed_host(host) {
+        next.run(request).await
+    } else {
+        error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the dashboard answers requests addressed to an IP address or localhost, not {host:?}"
+            ),
+        )
+    }
+}
+
+/// Whether `host` (a `Host` header: a name or address, maybe with a port) is an IP address or
+/// `localhost`.
+fn allowed_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        // `[::1]:9464`
+        return rest
+            .split(']')
+            .next()
+            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok());
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name.parse::<std::net::Ipv4Addr>().is_ok()
+        || name == "localhost"
+        || name.ends_with(".localhost")
+}
+
 /// `{"error": message}` with `status`.
 pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
@@ -294,6 +337,31 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_requests_addressed_to_an_ip_or_localhost_are_answered() {
+        for host in [
+            "127.0.0.1:9464",
+            "127.0.0.1",
+            "localhost:9464",
+            "LOCALHOST",
+            "[::1]:9464",
+            "10.0.0.5:80",
+            "app.localhost:1",
+        ] {
+            assert!(super::allowed_host(host), "{host}");
+        }
+        for host in [
+            "",
+            "evil.example:9464",
+            "evil.example",
+            "127.0.0.1.nip.io:9464",
+            "[evil]:1",
+            "localhost.evil.example",
+        ] {
+            assert!(!super::allowed_host(host), "{host}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -125,6 +125,7 @@ pub fn routes(dashboard: Dashboard) -> Routes {
         assets::router()
             .merge(api::router())
             .merge(events::router())
+            .layer(axum::middleware::from_fn(api::addressed_by_ip))
             .with_state(shared)
     })
 }
