@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::doctor::Skipped;
-use super::{evaluate, Error};
+use super::Error;
 use crate::app::hosts::{self, Host as FleetHost};
-use crate::app::Session;
+use crate::app::{Project, Session};
 use crate::config::{
     Config, PipelineCommand, PipelineRunOptions, PipelineStatusOptions, RollbackOptions, SshOptions,
 };
@@ -27,7 +27,7 @@ use crate::pipeline::record::{
 use crate::pipeline::run::{self, Event, Host, Job, Report};
 use crate::pipeline::{git, notice, trigger, Resolved};
 use crate::ssh::{Auth, PinnedKeys};
-use crate::state::{State, StateDir, Store, Timestamp};
+use crate::state::{Store, Timestamp};
 use crate::ui::{self, Ui};
 
 /// Time limit of each notification.
@@ -128,12 +128,13 @@ fn with_deployer(
 
 fn status(config: &Config, ui: &Ui, args: &PipelineStatusOptions) -> Result<ExitCode, Error> {
     let script = &args.file;
-    let evaluated = evaluate(config, ui, script)?;
+    let project = Project::new(config, script);
+    let evaluated = super::show_warnings(ui, project.evaluate()?);
     let desired = &evaluated.desired;
     if let Some(name) = &args.name {
         find(desired, name, script)?;
     }
-    let state = State::load(&StateDir::for_script(script, &config.env)?)?;
+    let state = project.state()?;
     let chosen: Vec<&Pipeline> = desired
         .pipelines
         .values()
@@ -439,9 +440,8 @@ impl trigger::Runner for Deployer<'_> {
     fn history(&self, pipeline: &str) -> History {
         self.session
             .project
-            .state_dir()
+            .state()
             .ok()
-            .and_then(|dir| State::load(&dir).ok())
             .map(|state| History::load(&state, pipeline))
             .unwrap_or_default()
     }

@@ -14,6 +14,7 @@
 //! nothing secret is ever stored. Depends on nothing else in ict.
 
 mod address;
+mod backend;
 mod dir;
 mod document;
 mod error;
@@ -23,18 +24,24 @@ mod host_key;
 mod journal;
 mod lock;
 mod log;
+mod migrate;
+mod postgres;
 mod process;
 pub mod scratch;
 mod store;
 mod timestamp;
 
 pub use address::{Address, AddressError, Kind};
+pub(crate) use backend::{backend, Backend};
+pub use backend::{Local, Opened};
 pub use dir::{StateDir, STATE_FOLDER};
 pub use document::{Abandoned, ResourceRecord, State, SCHEMA_VERSION};
 pub use error::{CorruptState, StateError};
 pub use holder::{Liveness, LockHolder};
 pub use host_key::{HostKey, HostKeyCheck};
 pub use journal::{Action, Journal, JournalEntry, JournalOp, Outcome, Seq};
+pub(crate) use migrate::migrate;
+pub use migrate::Migrated;
 pub use lock::{Acquired, Broken, Lock, LockStatus, TakenOver};
 pub use store::{Store, COMPACT_AFTER};
 pub use timestamp::Timestamp;
