@@ -77,9 +77,7 @@ pub fn execute(config: &Config, command: &Command, ui: &Ui) -> Result<ExitCode, 
         Command::Lock(command) => lock(config, ui, command),
         Command::State(StateCommand::List { file, json }) => {
             let backend = Project::new(config, file).backend()?;
-            let state = backend
-                .load()?
-                .unwrap_or_else(|| State::new(&config.env));
+            let state = backend.load()?.unwrap_or_else(|| State::new(&config.env));
             if *json {
                 ui.json(&crate::ui::state::owned(&state))
                     .map_err(Error::Json)?;

@@ -1,5 +1,5 @@
 //! `backend(kind, #{...})`: where the script's state is kept when a team shares it — a
-//! PostgreSQL database or an S3 bucket — instead of `.ict/<env>/` next to the script.
+//! `PostgreSQL` database or an S3 bucket — instead of `.ict/<env>/` next to the script.
 //!
 //! Settings stay [`Value`]s so that credentials given with `secret(...)` remain references to
 //! the process environment, resolved only when the backend is opened and never stored.

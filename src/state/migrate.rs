@@ -24,19 +24,19 @@ pub(crate) fn migrate(
     command: &str,
 ) -> Result<Migrated, StateError> {
     let env = from.dir().env().to_owned();
-    let source = from.open(command)?.store;
-    if !source.found() {
-        return Err(StateError::NothingToMigrate {
-            env,
-            location: from.location(),
-        });
-    }
     let (held, _) = to.hold(command)?;
     let mut target = Store::with(to.dir().clone(), held, true)?;
     if target.found() {
         return Err(StateError::TargetHoldsState {
             env,
             location: to.location(),
+        });
+    }
+    let source = from.open(command)?.store;
+    if !source.found() {
+        return Err(StateError::NothingToMigrate {
+            env,
+            location: from.location(),
         });
     }
     target.replace(source.state().clone())?;

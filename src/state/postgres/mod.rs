@@ -1,4 +1,4 @@
-//! The PostgreSQL backend: the state of every environment of a project in three tables
+//! The `PostgreSQL` backend: the state of every environment of a project in three tables
 //! (see `sql.rs`), so that everyone who runs the script — people and CI jobs, on any machine —
 //! works on one state under one lock.
 //!
@@ -29,7 +29,7 @@ use super::holder::{Liveness, LockHolder};
 use super::lock::{Broken, LockStatus, TakenOver};
 use super::log::{self, Change};
 
-/// The state of one environment of one project in a PostgreSQL database.
+/// The state of one environment of one project in a `PostgreSQL` database.
 #[derive(Debug)]
 pub(crate) struct Postgres {
     dir: StateDir,
@@ -61,7 +61,8 @@ impl Postgres {
         if let Some(worker) = worker.as_ref() {
             return Ok(worker.clone());
         }
-        let connected = Arc::new(Worker::connect(&self.url).map_err(|reason| self.fail(action, reason))?);
+        let connected =
+            Arc::new(Worker::connect(&self.url).map_err(|reason| self.fail(action, reason))?);
         *worker = Some(connected.clone());
         Ok(connected)
     }
@@ -109,7 +110,11 @@ impl Postgres {
             log::apply_line(line, &mut state).map_err(|error| {
                 self.fail(
                     "read",
-                    format!("commit {} of {} is damaged: {error}", index + 1, commits.len()),
+                    format!(
+                        "commit {} of {} is damaged: {error}",
+                        index + 1,
+                        commits.len()
+                    ),
                 )
             })?;
         }
@@ -225,7 +230,12 @@ impl Backend for Postgres {
             lost.clone(),
         ));
         let held = PostgresHeld {
-            backend: Postgres::new(self.dir.clone(), self.url.clone(), self.project.clone(), self.lease),
+            backend: Postgres::new(
+                self.dir.clone(),
+                self.url.clone(),
+                self.project.clone(),
+                self.lease,
+            ),
             worker,
             token,
             version: 0,
@@ -241,7 +251,11 @@ impl Backend for Postgres {
             None => LockStatus::Unlocked,
             Some((json, _, expired)) => LockStatus::Held {
                 holder: self.holder(&json)?,
-                liveness: if expired { Liveness::Expired } else { Liveness::Unknown },
+                liveness: if expired {
+                    Liveness::Expired
+                } else {
+                    Liveness::Unknown
+                },
             },
         })
     }
@@ -259,9 +273,12 @@ impl Backend for Postgres {
         }
         let worker = self.worker("break the lock of")?;
         let (project, env) = self.key();
-        let removed = worker
-            .run(|client| async move { client.execute(sql::UNLOCK, &[&project, &env, &token]).await })
-            .map_err(|reason| self.fail("break the lock of", reason))?;
+        let removed =
+            worker
+                .run(|client| async move {
+                    client.execute(sql::UNLOCK, &[&project, &env, &token]).await
+                })
+                .map_err(|reason| self.fail("break the lock of", reason))?;
         Ok(match holder {
             _ if removed == 0 => Broken::NotLocked,
             Ok(holder) => Broken::Held(holder),
@@ -282,18 +299,18 @@ async fn renew(
     let secs = lease.as_secs_f64();
     loop {
         tokio::time::sleep(lease / 3).await;
-        match client.execute(sql::RENEW, &[&project, &env, &token, &secs]).await {
-            Ok(0) => {
-                lost.store(true, Ordering::SeqCst);
-                return;
-            }
-            // A failed renewal is retried; the lease covers two more tries.
-            Ok(_) | Err(_) => {}
+        // A failed renewal is retried; the lease covers two more tries.
+        let renewed = client
+            .execute(sql::RENEW, &[&project, &env, &token, &secs])
+            .await;
+        if matches!(renewed, Ok(0)) {
+            lost.store(true, Ordering::SeqCst);
+            return;
         }
     }
 }
 
-/// The lock of a PostgreSQL backend, held.
+/// The lock of a `PostgreSQL` backend, held.
 #[derive(Debug)]
 struct PostgresHeld {
     backend: Postgres,
@@ -350,7 +367,10 @@ impl Held for PostgresHeld {
             .worker
             .run(|client| async move {
                 client
-                    .query_one("SELECT version FROM ict_state WHERE project = $1 AND env = $2", &[&project, &env])
+                    .query_one(
+                        "SELECT version FROM ict_state WHERE project = $1 AND env = $2",
+                        &[&project, &env],
+                    )
                     .await
             })
             .map_err(|reason| self.backend.fail("read", reason))?
@@ -370,14 +390,18 @@ impl Held for PostgresHeld {
         if self.lost.load(Ordering::SeqCst) {
             return Err(self.lost());
         }
-        let line = log::line(changes).map_err(|error| self.backend.fail("save", error.to_string()))?;
+        let line =
+            log::line(changes).map_err(|error| self.backend.fail("save", error.to_string()))?;
         let (project, env) = self.backend.key();
         let (token, lease, version) = (self.token.clone(), self.backend.lease_secs(), self.version);
         let row = self
             .worker
             .run(move |client| async move {
                 client
-                    .query_opt(sql::COMMIT, &[&project, &env, &token, &lease, &version, &line])
+                    .query_opt(
+                        sql::COMMIT,
+                        &[&project, &env, &token, &lease, &version, &line],
+                    )
                     .await
             })
             .map_err(|reason| self.backend.fail("save", reason))?;

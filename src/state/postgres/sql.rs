@@ -1,4 +1,4 @@
-//! The tables of the PostgreSQL backend and every statement ict sends, in one place.
+//! The tables of the `PostgreSQL` backend and every statement ict sends, in one place.
 //!
 //! One row of `ict_state` per project and environment holds the snapshot (the same JSON as
 //! `state.json`) and a `version` bumped by every commit; `ict_state_log` holds the commits made

@@ -1,4 +1,4 @@
-//! A connection to PostgreSQL that synchronous code can use from anywhere — also from a
+//! A connection to `PostgreSQL` that synchronous code can use from anywhere — also from a
 //! thread of another tokio runtime, where `block_on` is forbidden: the connection lives on a
 //! small runtime of its own, and a call waits for its answer on a channel.
 

@@ -1,0 +1,152 @@
+//! `ict state migrate`: local state into the `PostgreSQL` backend and back, with nothing lost,
+//! a read-only copy left behind each time, and no secret in the database.
+
+use std::path::Path;
+
+use ict::state::{State, StateDir};
+
+use super::{checkout, script, URL_VAR};
+use crate::reconcile::{base_command, expect, outcome};
+use crate::support::postgres::Postgres;
+use crate::test::{unwrapped, Outcome};
+
+/// `ict ARGS` in `dir` on its built-in emulator, with the database's URL.
+fn ict(pg: &Postgres, dir: &Path, args: &[&str]) -> Outcome {
+    outcome(
+        base_command(dir, args)
+            .env(URL_VAR, pg.url())
+            .output()
+            .unwrap(),
+    )
+}
+
+/// The script without its `backend(...)` line.
+fn without_backend(script: &str) -> String {
+    script
+        .lines()
+        .filter(|line| !line.starts_with("backend("))
+        .flat_map(|line| [line, "\n"])
+        .collect()
+}
+
+fn local_state(dir: &Path) -> State {
+    State::load(&StateDir::for_script(&dir.join("infra.ict"), "dev").unwrap()).unwrap()
+}
+
+#[test]
+fn state_migrate_round_trips_local_to_postgres_to_local() {
+    let Some(pg) = Postgres::start() else { return };
+    let team = script(2, 30);
+    let dir = checkout(&without_backend(&team));
+    expect(&ict(&pg, dir.path(), &["apply", "infra.ict", "--yes"]), 0);
+    let before = local_state(dir.path());
+    assert_eq!(before.resources().len(), 2);
+    let state_dir = dir.path().join(".ict/dev");
+
+    // Without backend(...) there is nowhere to migrate to.
+    let refused = ict(&pg, dir.path(), &["state", "migrate", "infra.ict"]);
+    expect(&refused, 1);
+    assert!(
+        unwrapped(&refused.stderr).contains("the script declares no backend(...)"),
+        "{}",
+        refused.stderr
+    );
+
+    std::fs::write(dir.path().join("infra.ict"), &team).unwrap();
+    let moved = ict(&pg, dir.path(), &["state", "migrate", "infra.ict"]);
+    expect(&moved, 0);
+    assert!(
+        moved
+            .stdout
+            .starts_with("moved the state of environment `dev` (2 resources) from "),
+        "{}",
+        moved.stdout
+    );
+    assert!(!state_dir.join("state.json").exists());
+    let copy = state_dir.join("state.json.migrated");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&copy).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o400, "the copy left behind is read-only");
+    let plan = ict(
+        &pg,
+        dir.path(),
+        &["plan", "infra.ict", "--detailed-exitcode"],
+    );
+    expect(&plan, 0);
+    let listed = ict(&pg, dir.path(), &["state", "list", "infra.ict", "--json"]);
+    expect(&listed, 0);
+
+    // Migrating again finds the state already there.
+    let again = ict(&pg, dir.path(), &["state", "migrate", "infra.ict"]);
+    expect(&again, 1);
+    assert!(
+        unwrapped(&again.stderr).contains("already holds a state of environment `dev`"),
+        "{}",
+        again.stderr
+    );
+
+    let back = ict(
+        &pg,
+        dir.path(),
+        &["state", "migrate", "infra.ict", "--to-local"],
+    );
+    expect(&back, 0);
+    let after = local_state(dir.path());
+    assert_eq!(after, before, "nothing lost on the round trip");
+
+    // The database keeps a read-only copy: with backend(...) still declared, ict refuses it.
+    let stale = ict(&pg, dir.path(), &["plan", "infra.ict"]);
+    expect(&stale, 1);
+    assert!(
+        unwrapped(&stale.stderr).contains("was moved to another backend"),
+        "{}",
+        stale.stderr
+    );
+    std::fs::write(dir.path().join("infra.ict"), without_backend(&team)).unwrap();
+    let listed_back = ict(&pg, dir.path(), &["state", "list", "infra.ict", "--json"]);
+    assert_eq!(listed_back.stdout, listed.stdout, "the same state, listed");
+    expect(
+        &ict(
+            &pg,
+            dir.path(),
+            &["plan", "infra.ict", "--detailed-exitcode"],
+        ),
+        0,
+    );
+}
+
+#[test]
+fn no_secret_reaches_the_database() {
+    const PASSWORD: &str = "pg-Pa55word-7d1e";
+    const TOKEN: &str = "app-token-5f0c9b";
+    let Some(pg) = Postgres::start() else { return };
+    let text = format!(
+        "{}output(\"token\", secret(\"APP_TOKEN\"));\n",
+        script(1, 30)
+    );
+    let dir = checkout(&text);
+    let run = |args: &[&str]| {
+        outcome(
+            base_command(dir.path(), args)
+                .env(URL_VAR, pg.url_with_password(PASSWORD))
+                .env("APP_TOKEN", TOKEN)
+                .output()
+                .unwrap(),
+        )
+    };
+    let applied = run(&["apply", "infra.ict", "--yes"]);
+    expect(&applied, 0);
+    let status = run(&["lock", "status", "infra.ict"]);
+    expect(&status, 0);
+    let dump = pg.dump();
+    assert!(
+        dump.contains("app-1"),
+        "the state is in the database:\n{dump}"
+    );
+    for secret in [PASSWORD, TOKEN] {
+        assert!(!dump.contains(secret), "{secret} is in the database");
+        for out in [&applied, &status] {
+            assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret));
+        }
+    }
+}
