@@ -11,6 +11,7 @@ use rhai::{Engine, EvalAltResult, Map, NativeCallContext};
 use super::fields::Fields;
 use super::{function, Shared};
 use crate::model::{Backend, BackendKind, ModelError, Value};
+use crate::script::error::HostError;
 
 const DOC: &str = "Keeps the state of every environment in a shared backend instead of \
 `.ict/<env>/`: `\"postgres\"` (`url`, `project`, `lease`) or `\"s3\"` (`bucket`, `prefix`, \
@@ -21,16 +22,31 @@ pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     let b = builder.clone();
     function("backend", &["kind: string", "settings: map"], "", DOC).register_into_engine(
         engine,
-        move |ctx: NativeCallContext, kind: &str, settings: Map| {
-            declare(&b, &ctx, kind, settings);
-            Ok::<_, Box<EvalAltResult>>(())
-        },
+        move |ctx: NativeCallContext, kind: &str, settings: Map| declare(&b, &ctx, kind, settings),
     );
 }
 
-fn declare(builder: &Shared, ctx: &NativeCallContext, kind: &str, settings: Map) {
+fn declare(
+    builder: &Shared,
+    ctx: &NativeCallContext,
+    kind: &str,
+    settings: Map,
+) -> Result<(), Box<EvalAltResult>> {
     let mut b = builder.borrow_mut();
     let site = b.site(ctx);
+    if let Some(first) = &b.desired.backend {
+        let first = b.sources.location(first.span);
+        return Err(HostError {
+            code: "ict::script::backend_twice",
+            message: "backend(...) is declared twice".into(),
+            help: Some(format!(
+                "first declared at {first}; the state of a script is kept in one place (choose \
+                 it per environment with ordinary script logic)"
+            )),
+            span: Some(site.call),
+        }
+        .into_rhai(ctx.call_position()));
+    }
     let Some(parsed) = BackendKind::parse(kind) else {
         let at = site.string(kind, site.call);
         b.error(ModelError::InvalidValue {
@@ -42,19 +58,8 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, kind: &str, settings: Map)
             )),
             at,
         });
-        return;
+        return Ok(());
     };
-    if let Some(first) = &b.desired.backend {
-        let first = first.span;
-        b.error(ModelError::Duplicate {
-            kind: "backend",
-            name: kind.to_owned(),
-            at: site.call,
-            first,
-            first_kind: "backend",
-        });
-        return;
-    }
     let (allowed, required) = parsed.fields();
     let mut f = Fields::new("backend", allowed, settings, &site, &mut b);
     let lease_secs = f.uint("lease", Backend::DEFAULT_LEASE_SECS);
@@ -84,4 +89,5 @@ fn declare(builder: &Shared, ctx: &NativeCallContext, kind: &str, settings: Map)
         lease_secs,
         span: site.call,
     });
+    Ok(())
 }
