@@ -92,19 +92,26 @@ async fn an_apply_while_another_holds_the_lock_is_refused_and_a_killed_holder_is
     // Slow tasks: the first apply is still creating when it is killed.
     let cloud = Cloud::start(
         &first.path().join("cloud.json"),
-        &["--task-delay", "1500", "--latency", "20"],
+        &["--task-delay", "3000", "--latency", "20"],
     );
+    let log = first.path().join("apply.log");
     let mut apply = Running(
         cloud
             .command(first.path(), &["apply", "infra.ict", "--yes"])
             .env(URL_VAR, pg.url())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap(),
     );
     // Killed once a create is journaled and not finished.
-    poll(Duration::from_secs(20), "a create in flight", || {
+    poll(Duration::from_secs(30), "a create in flight", || {
+        if apply.0.try_wait().unwrap().is_some() {
+            panic!(
+                "the apply ended early:\n{}",
+                std::fs::read_to_string(&log).unwrap()
+            );
+        }
         let open: i64 = pg
             .psql(
                 "SELECT count(*) FILTER (WHERE changes LIKE '[{\"begin\"%') - \

@@ -10,6 +10,11 @@
 //! (compare-and-swap): a holder whose lock was taken over, or that raced with a writer it did
 //! not know about, changes nothing.
 
+/// Whether the tables exist (so that a role without `CREATE` can use them).
+pub(super) const SCHEMA_READY: &str = "
+SELECT to_regclass('ict_state') IS NOT NULL AND to_regclass('ict_state_log') IS NOT NULL
+   AND to_regclass('ict_lock') IS NOT NULL";
+
 /// Creates the tables on first use; an advisory lock keeps two first users from racing.
 pub(super) const SCHEMA: &str = "
 BEGIN;

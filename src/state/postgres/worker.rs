@@ -43,7 +43,16 @@ impl Worker {
             runtime: Some(runtime),
             client: Arc::new(client),
         };
-        worker.run(|client| async move { client.batch_execute(super::sql::SCHEMA).await })?;
+        worker.run(|client| async move {
+            let ready: bool = client
+                .query_one(super::sql::SCHEMA_READY, &[])
+                .await?
+                .get(0);
+            if !ready {
+                client.batch_execute(super::sql::SCHEMA).await?;
+            }
+            Ok(())
+        })?;
         Ok(worker)
     }
 
