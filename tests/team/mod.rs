@@ -106,12 +106,11 @@ async fn an_apply_while_another_holds_the_lock_is_refused_and_a_killed_holder_is
     );
     // Killed once a create is journaled and not finished.
     poll(Duration::from_secs(30), "a create in flight", || {
-        if apply.0.try_wait().unwrap().is_some() {
-            panic!(
-                "the apply ended early:\n{}",
-                std::fs::read_to_string(&log).unwrap()
-            );
-        }
+        assert!(
+            apply.0.try_wait().unwrap().is_none(),
+            "the apply ended early:\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
         let open: i64 = pg
             .psql(
                 "SELECT count(*) FILTER (WHERE changes LIKE '[{\"begin\"%') - \
