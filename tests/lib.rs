@@ -29,6 +29,7 @@ mod support {
     pub(crate) mod child;
     pub(crate) mod daemon;
     pub(crate) mod postgres;
+    pub(crate) mod s3;
     pub(crate) mod sshd;
     pub(crate) mod tmux;
 }

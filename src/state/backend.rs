@@ -179,7 +179,6 @@ pub(crate) fn backend(
     let Some(declared) = declared else {
         return Ok(std::sync::Arc::new(Local::new(dir)));
     };
-    let kind = declared.kind.name();
     let setting = |name: &str| setting(declared, name);
     let lease = std::time::Duration::from_secs(u64::from(declared.lease_secs));
     match declared.kind {
@@ -190,11 +189,19 @@ pub(crate) fn backend(
                 dir, url, project, lease,
             )))
         }
-        BackendKind::S3 => Err(StateError::Config {
-            kind: kind.to_owned(),
-            message: "the S3 backend is not available in this build".to_owned(),
-            help: Some("use backend(\"postgres\", ...) or the local state".to_owned()),
-        }),
+        BackendKind::S3 => {
+            let settings = super::s3::Settings {
+                bucket: setting("bucket")?.unwrap_or_default(),
+                prefix: setting("prefix")?.unwrap_or_default(),
+                endpoint: setting("endpoint")?,
+                region: setting("region")?,
+                access_key: setting("access_key")?,
+                secret_key: setting("secret_key")?,
+            };
+            Ok(std::sync::Arc::new(super::s3::S3::new(
+                dir, settings, lease,
+            )))
+        }
     }
 }
 

@@ -30,6 +30,8 @@ mod log;
 mod migrate;
 mod postgres;
 mod process;
+mod remote;
+mod s3;
 pub mod scratch;
 mod store;
 mod timestamp;

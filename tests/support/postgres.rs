@@ -69,14 +69,6 @@ impl Postgres {
         Some(server)
     }
 
-    /// The connection URL ict is given (libpq's key-value form; no password needed).
-    pub fn url(&self) -> String {
-        format!(
-            "host={} port=5432 user=ict dbname=postgres",
-            self.socket_dir().display()
-        )
-    }
-
     /// The same server as a URL with a password in it (trust authentication ignores it), to
     /// prove credentials never reach what ict stores or prints.
     pub fn url_with_password(&self, password: &str) -> String {

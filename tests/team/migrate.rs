@@ -1,20 +1,19 @@
-//! `ict state migrate`: local state into the `PostgreSQL` backend and back, with nothing lost,
-//! a read-only copy left behind each time, and no secret in the database.
+//! `ict state migrate`: local state into a shared backend and back, with nothing lost, a
+//! read-only copy left behind each time; and no secret in what the backend stores.
 
 use std::path::Path;
 
 use ict::state::{State, StateDir};
 
-use super::{checkout, script, URL_VAR};
+use super::{checkout, script, Shared};
 use crate::reconcile::{base_command, expect, outcome};
-use crate::support::postgres::Postgres;
 use crate::test::{unwrapped, Outcome};
 
-/// `ict ARGS` in `dir` on its built-in emulator, with the database's URL.
-fn ict(pg: &Postgres, dir: &Path, args: &[&str]) -> Outcome {
+/// `ict ARGS` in `dir` on its built-in emulator, with the backend's secrets.
+fn ict(shared: &dyn Shared, dir: &Path, args: &[&str]) -> Outcome {
     outcome(
         base_command(dir, args)
-            .env(URL_VAR, pg.url())
+            .envs(shared.secrets())
             .output()
             .unwrap(),
     )
@@ -33,18 +32,19 @@ fn local_state(dir: &Path) -> State {
     State::load(&StateDir::for_script(&dir.join("infra.ict"), "dev").unwrap()).unwrap()
 }
 
-#[test]
-fn state_migrate_round_trips_local_to_postgres_to_local() {
-    let Some(pg) = Postgres::start() else { return };
-    let team = script(2, 30);
+pub async fn state_migrate_round_trips_local_to_the_backend_and_back(shared: &dyn Shared) {
+    let team = script(shared, 2, 30);
     let dir = checkout(&without_backend(&team));
-    expect(&ict(&pg, dir.path(), &["apply", "infra.ict", "--yes"]), 0);
+    expect(
+        &ict(shared, dir.path(), &["apply", "infra.ict", "--yes"]),
+        0,
+    );
     let before = local_state(dir.path());
     assert_eq!(before.resources().len(), 2);
     let state_dir = dir.path().join(".ict/dev");
 
     // Without backend(...) there is nowhere to migrate to.
-    let refused = ict(&pg, dir.path(), &["state", "migrate", "infra.ict"]);
+    let refused = ict(shared, dir.path(), &["state", "migrate", "infra.ict"]);
     expect(&refused, 1);
     assert!(
         unwrapped(&refused.stderr).contains("the script declares no backend(...)"),
@@ -53,7 +53,7 @@ fn state_migrate_round_trips_local_to_postgres_to_local() {
     );
 
     std::fs::write(dir.path().join("infra.ict"), &team).unwrap();
-    let moved = ict(&pg, dir.path(), &["state", "migrate", "infra.ict"]);
+    let moved = ict(shared, dir.path(), &["state", "migrate", "infra.ict"]);
     expect(&moved, 0);
     assert!(
         moved
@@ -67,17 +67,23 @@ fn state_migrate_round_trips_local_to_postgres_to_local() {
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&copy).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o400, "the copy left behind is read-only");
-    let plan = ict(
-        &pg,
-        dir.path(),
-        &["plan", "infra.ict", "--detailed-exitcode"],
+    expect(
+        &ict(
+            shared,
+            dir.path(),
+            &["plan", "infra.ict", "--detailed-exitcode"],
+        ),
+        0,
     );
-    expect(&plan, 0);
-    let listed = ict(&pg, dir.path(), &["state", "list", "infra.ict", "--json"]);
+    let listed = ict(
+        shared,
+        dir.path(),
+        &["state", "list", "infra.ict", "--json"],
+    );
     expect(&listed, 0);
 
     // Migrating again finds the state already there.
-    let again = ict(&pg, dir.path(), &["state", "migrate", "infra.ict"]);
+    let again = ict(shared, dir.path(), &["state", "migrate", "infra.ict"]);
     expect(&again, 1);
     assert!(
         unwrapped(&again.stderr).contains("already holds a state of environment `dev`"),
@@ -86,16 +92,19 @@ fn state_migrate_round_trips_local_to_postgres_to_local() {
     );
 
     let back = ict(
-        &pg,
+        shared,
         dir.path(),
         &["state", "migrate", "infra.ict", "--to-local"],
     );
     expect(&back, 0);
-    let after = local_state(dir.path());
-    assert_eq!(after, before, "nothing lost on the round trip");
+    assert_eq!(
+        local_state(dir.path()),
+        before,
+        "nothing lost on the round trip"
+    );
 
-    // The database keeps a read-only copy: with backend(...) still declared, ict refuses it.
-    let stale = ict(&pg, dir.path(), &["plan", "infra.ict"]);
+    // The backend keeps a read-only copy: with backend(...) still declared, ict refuses it.
+    let stale = ict(shared, dir.path(), &["plan", "infra.ict"]);
     expect(&stale, 1);
     assert!(
         unwrapped(&stale.stderr).contains("was moved to another backend"),
@@ -103,11 +112,15 @@ fn state_migrate_round_trips_local_to_postgres_to_local() {
         stale.stderr
     );
     std::fs::write(dir.path().join("infra.ict"), without_backend(&team)).unwrap();
-    let listed_back = ict(&pg, dir.path(), &["state", "list", "infra.ict", "--json"]);
+    let listed_back = ict(
+        shared,
+        dir.path(),
+        &["state", "list", "infra.ict", "--json"],
+    );
     assert_eq!(listed_back.stdout, listed.stdout, "the same state, listed");
     expect(
         &ict(
-            &pg,
+            shared,
             dir.path(),
             &["plan", "infra.ict", "--detailed-exitcode"],
         ),
@@ -115,20 +128,17 @@ fn state_migrate_round_trips_local_to_postgres_to_local() {
     );
 }
 
-#[test]
-fn no_secret_reaches_the_database() {
-    const PASSWORD: &str = "pg-Pa55word-7d1e";
+pub async fn no_secret_reaches_the_backend(shared: &dyn Shared) {
     const TOKEN: &str = "app-token-5f0c9b";
-    let Some(pg) = Postgres::start() else { return };
     let text = format!(
         "{}output(\"token\", secret(\"APP_TOKEN\"));\n",
-        script(1, 30)
+        script(shared, 1, 30)
     );
     let dir = checkout(&text);
     let run = |args: &[&str]| {
         outcome(
             base_command(dir.path(), args)
-                .env(URL_VAR, pg.url_with_password(PASSWORD))
+                .envs(shared.secrets())
                 .env("APP_TOKEN", TOKEN)
                 .output()
                 .unwrap(),
@@ -138,15 +148,24 @@ fn no_secret_reaches_the_database() {
     expect(&applied, 0);
     let status = run(&["lock", "status", "infra.ict"]);
     expect(&status, 0);
-    let dump = pg.dump();
+    let dump = shared.dump();
     assert!(
         dump.contains("app-1"),
-        "the state is in the database:\n{dump}"
+        "the state is in the backend:\n{dump}"
     );
-    for secret in [PASSWORD, TOKEN] {
-        assert!(!dump.contains(secret), "{secret} is in the database");
+    let secrets: Vec<String> = shared
+        .secrets()
+        .into_iter()
+        .map(|(_, value)| value)
+        .chain([TOKEN.to_owned(), super::PASSWORD.to_owned()])
+        .collect();
+    for secret in &secrets {
+        assert!(
+            !dump.contains(secret.as_str()),
+            "{secret} is in the backend"
+        );
         for out in [&applied, &status] {
-            assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret));
+            assert!(!out.stdout.contains(secret.as_str()) && !out.stderr.contains(secret.as_str()));
         }
     }
 }

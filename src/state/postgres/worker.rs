@@ -1,21 +1,17 @@
-//! A connection to `PostgreSQL` that synchronous code can use from anywhere — also from a
-//! thread of another tokio runtime, where `block_on` is forbidden: the connection lives on a
-//! small runtime of its own, and a call waits for its answer on a channel.
+//! A connection to `PostgreSQL` on a runtime of its own (see `remote.rs`), with the tables
+//! created on first use.
 
 use std::future::Future;
-use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_postgres::{Client, NoTls};
 
-/// How long a connection or a statement may take before ict gives up.
-const TIMEOUT: Duration = Duration::from_secs(30);
+use super::super::remote::Remote;
 
 /// The connection and the runtime that drives it.
 #[derive(Debug)]
 pub(super) struct Worker {
-    runtime: Option<tokio::runtime::Runtime>,
+    remote: Remote,
     client: Arc<Client>,
 }
 
@@ -23,25 +19,16 @@ impl Worker {
     /// Connects to `url` (without TLS: use a loopback or otherwise trusted network, or a
     /// tunnel). The error is a message fit for users: it never repeats the URL.
     pub(super) fn connect(url: &str) -> Result<Worker, String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("ict-postgres")
-            .enable_all()
-            .build()
-            .map_err(|error| error.to_string())?;
+        let remote = Remote::new("ict-postgres")?;
         let config: tokio_postgres::Config = url.parse().map_err(|error| reason(&error))?;
-        let (tx, rx) = mpsc::sync_channel(1);
-        runtime.spawn(async move {
-            let connected = config.connect(NoTls).await.map(|(client, connection)| {
-                tokio::spawn(connection);
-                client
-            });
-            let _ = tx.send(connected);
-        });
-        let client = wait(&rx)?.map_err(|error| reason(&error))?;
+        let client = remote.run(async move {
+            let (client, connection) = config.connect(NoTls).await?;
+            tokio::spawn(connection);
+            Ok::<_, tokio_postgres::Error>(client)
+        })?;
         let worker = Worker {
-            runtime: Some(runtime),
-            client: Arc::new(client),
+            remote,
+            client: Arc::new(client.map_err(|error| reason(&error))?),
         };
         worker.run(|client| async move {
             let ready: bool = client
@@ -62,12 +49,9 @@ impl Worker {
         T: Send + 'static,
         F: Future<Output = Result<T, tokio_postgres::Error>> + Send + 'static,
     {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let future = call(self.client.clone());
-        self.spawn(async move {
-            let _ = tx.send(future.await);
-        });
-        wait(&rx)?.map_err(|error| reason(&error))
+        self.remote
+            .run(call(self.client.clone()))?
+            .map_err(|error| reason(&error))
     }
 
     /// Starts `task` on the worker's runtime (the lease renewal).
@@ -75,31 +59,13 @@ impl Worker {
         &self,
         task: impl Future<Output = ()> + Send + 'static,
     ) -> Option<tokio::task::AbortHandle> {
-        self.runtime
-            .as_ref()
-            .map(|runtime| runtime.spawn(task).abort_handle())
+        self.remote.spawn(task)
     }
 
     /// The client, for tasks started with [`Worker::spawn`].
     pub(super) fn client(&self) -> Arc<Client> {
         self.client.clone()
     }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        // Dropping a runtime blocks, which is forbidden inside another runtime.
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
-fn wait<T>(rx: &mpsc::Receiver<T>) -> Result<T, String> {
-    rx.recv_timeout(TIMEOUT).map_err(|error| match error {
-        mpsc::RecvTimeoutError::Timeout => format!("no answer within {} s", TIMEOUT.as_secs()),
-        mpsc::RecvTimeoutError::Disconnected => "the connection closed".to_owned(),
-    })
 }
 
 /// What went wrong, in the server's words when it said something.
