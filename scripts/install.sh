@@ -73,6 +73,12 @@ fi
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 
+# An S3-protocol server for the team-state tests (tests/team): s3s-fs from crates.io, pinned
+# to a version that builds with the toolchain of rust-toolchain/Cargo.toml's rust-version.
+if ! command -v s3s-fs >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ]; then
+  cargo install --locked s3s-fs --version 0.14.1 --features binary
+fi
+
 # The published 1cloud clients of the contract tests, in their own venv.
 if [ -f scripts/install-contract-clients.sh ]; then
   bash scripts/install-contract-clients.sh

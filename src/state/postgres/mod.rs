@@ -79,9 +79,9 @@ impl Postgres {
         (self.project.clone(), self.dir.env().to_owned())
     }
 
-    /// The snapshot with the commits after it replayed, and the version it is at; `None`
-    /// when nothing was ever saved.
-    fn read(&self, worker: &Worker) -> Result<Option<(State, i64)>, StateError> {
+    /// The snapshot with the commits after it replayed, the version it is at and whether
+    /// there were commits to replay; `None` when nothing was ever saved.
+    fn read(&self, worker: &Worker) -> Result<Option<(State, i64, bool)>, StateError> {
         let (project, env) = self.key();
         let row = worker
             .run(|client| async move { client.query_opt(sql::LOAD, &[&project, &env]).await })
@@ -119,7 +119,7 @@ impl Postgres {
             })?;
         }
         state.take_changes();
-        Ok(Some((state, version)))
+        Ok(Some((state, version, !commits.is_empty())))
     }
 
     fn lease_secs(&self) -> f64 {
@@ -205,7 +205,7 @@ impl Backend for Postgres {
 
     fn load(&self) -> Result<Option<State>, StateError> {
         let worker = self.worker("read")?;
-        Ok(self.read(&worker)?.map(|(state, _)| state))
+        Ok(self.read(&worker)?.map(|(state, ..)| state))
     }
 
     fn hold(&self, command: &str) -> Result<(Box<dyn Held>, Option<TakenOver>), StateError> {
@@ -367,10 +367,7 @@ impl Held for PostgresHeld {
             .worker
             .run(|client| async move {
                 client
-                    .query_one(
-                        "SELECT version FROM ict_state WHERE project = $1 AND env = $2",
-                        &[&project, &env],
-                    )
+                    .query_one(sql::VERSION, &[&project, &env])
                     .await
             })
             .map_err(|reason| self.backend.fail("read", reason))?
@@ -378,9 +375,9 @@ impl Held for PostgresHeld {
         self.version = version;
         let loaded = self.backend.read(&self.worker)?;
         Ok(match loaded {
-            Some((state, version)) => {
+            Some((state, version, pending)) => {
                 self.version = version;
-                (Some(state), false)
+                (Some(state), pending)
             }
             None => (None, false),
         })

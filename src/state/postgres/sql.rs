@@ -56,6 +56,9 @@ SELECT s.document, s.migrated_at IS NOT NULL,
        s.version
 FROM ict_state s WHERE s.project = $1 AND s.env = $2";
 
+/// The state's version, even when it was migrated away (the row exists once locked).
+pub(super) const VERSION: &str = "SELECT version FROM ict_state WHERE project = $1 AND env = $2";
+
 /// Takes the lock for holder $3 with token $4 and lease $5 (seconds) if it is free or its
 /// lease ran out, making sure the state row exists. Returns whether it was taken, and the
 /// holder before and whether that one's lease had run out.

@@ -76,6 +76,8 @@ struct Shared {
 /// What a read found: the state, the version it is at and the snapshot's `ETag`.
 struct Read {
     state: Option<State>,
+    /// Whether commits were replayed over the snapshot.
+    pending: bool,
     migrated: bool,
     version: u64,
     snapshot_tag: Option<String>,
@@ -167,6 +169,7 @@ impl Shared {
             }
             return Ok(Read {
                 state,
+                pending: !after.is_empty(),
                 migrated,
                 version: after.last().copied().unwrap_or(base),
                 snapshot_tag: tag,
@@ -468,7 +471,7 @@ impl Held for S3Held {
                 backup: self.shared.location(),
             });
         }
-        Ok((read.state, false))
+        Ok((read.state, read.pending))
     }
 
     fn append(&mut self, changes: &[Change]) -> Result<(), StateError> {
