@@ -12,6 +12,7 @@ use super::dir::StateDir;
 use super::document::State;
 use super::error::StateError;
 use super::file;
+use super::holder::LockHolder;
 use super::lock::{Broken, Lock, LockStatus, TakenOver};
 use super::log::{self, Change};
 use super::scratch;
@@ -75,14 +76,46 @@ pub(crate) trait Held: Send + fmt::Debug {
     /// Makes one commit's changes durable, in order after the earlier ones.
     fn append(&mut self, changes: &[Change]) -> Result<(), StateError>;
 
-    /// Replaces the snapshot with `state` and drops the commits it includes.
-    fn save(&mut self, state: &State) -> Result<(), StateError>;
-
-    /// Turns the state into a read-only backup (it was migrated elsewhere).
-    fn retire(&mut self, state: &State) -> Result<(), StateError>;
+    /// Replaces the snapshot with `state` and drops the commits it includes; `retired`: as
+    /// a read-only copy (the state was migrated elsewhere).
+    fn save(&mut self, state: &State, retired: bool) -> Result<(), StateError>;
 
     /// Releases the lock, if it is still this process's.
     fn release(self: Box<Self>) -> Result<(), StateError>;
+}
+
+/// A holder of a shared backend's lock (this process, running `command`), and the random token
+/// that tells its writes from any other holder's.
+pub(super) fn new_holder(command: &str) -> (LockHolder, String) {
+    let holder = LockHolder::current(command);
+    let token = format!("{:016x}{:08x}", rand::random::<u64>(), holder.pid);
+    (holder, token)
+}
+
+/// The error naming `holder` of the lock of the shared backend at `location`: its liveness
+/// cannot be checked from here, only its lease.
+pub(super) fn held_by(
+    dir: &StateDir,
+    location: &str,
+    holder: LockHolder,
+    break_hint: String,
+) -> StateError {
+    StateError::Locked {
+        env: dir.env().to_owned(),
+        lock: format!("the lock of {location}"),
+        holder: Box::new(holder),
+        liveness: super::holder::Liveness::Unknown,
+        break_hint,
+    }
+}
+
+/// The warning about `previous`, whose lease on the lock of `location` ran out.
+pub(super) fn expired(previous: LockHolder, location: &str) -> TakenOver {
+    TakenOver {
+        previous,
+        lock: format!("of {location}"),
+        why: super::holder::Liveness::Expired,
+    }
 }
 
 /// The state in `.ict/<env>/` next to the script.
@@ -154,14 +187,13 @@ impl Held for LocalHeld {
         appended
     }
 
-    fn save(&mut self, state: &State) -> Result<(), StateError> {
+    fn save(&mut self, state: &State, retired: bool) -> Result<(), StateError> {
         self.log = None;
-        file::save(self.lock.dir(), state)
-    }
-
-    fn retire(&mut self, state: &State) -> Result<(), StateError> {
-        self.log = None;
-        file::retire(self.lock.dir(), state)
+        if retired {
+            file::retire(self.lock.dir(), state)
+        } else {
+            file::save(self.lock.dir(), state)
+        }
     }
 
     fn release(self: Box<Self>) -> Result<(), StateError> {

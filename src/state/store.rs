@@ -51,7 +51,7 @@ impl Store {
         let mut state = loaded.unwrap_or_else(|| State::new(dir.env()));
         state.take_changes();
         if pending {
-            held.save(&state)?;
+            held.save(&state, false)?;
         }
         Ok(Store {
             state,
@@ -128,7 +128,7 @@ impl Store {
 
     /// Writes the whole state atomically and empties the log.
     pub fn save(&mut self) -> Result<(), StateError> {
-        self.held.save(&self.state)?;
+        self.held.save(&self.state, false)?;
         self.state.take_changes();
         self.logged_commits = 0;
         self.log_damaged = false;
@@ -144,7 +144,7 @@ impl Store {
     /// Keeps the state only as a read-only copy and releases the lock: it was migrated to
     /// another backend, and nobody may go on from this copy by mistake.
     pub fn retire(mut self) -> Result<(), StateError> {
-        self.held.retire(&self.state)?;
+        self.held.save(&self.state, true)?;
         self.held.release()
     }
 

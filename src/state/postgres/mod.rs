@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use self::worker::Worker;
-use super::backend::{Backend, Held};
+use super::backend::{expired, held_by, new_holder, Backend, Held};
 use super::dir::StateDir;
 use super::document::State;
 use super::error::StateError;
@@ -177,16 +177,6 @@ impl Postgres {
             .map_err(|reason| self.fail("read the lock of", reason))?;
         Ok(row.map(|row| (row.get(0), row.get(1), row.get(2))))
     }
-
-    fn locked(&self, holder: LockHolder, liveness: Liveness, break_hint: String) -> StateError {
-        StateError::Locked {
-            env: self.dir.env().to_owned(),
-            lock: format!("the lock of {}", self.location()),
-            holder: Box::new(holder),
-            liveness,
-            break_hint,
-        }
-    }
 }
 
 impl Backend for Postgres {
@@ -210,17 +200,19 @@ impl Backend for Postgres {
 
     fn hold(&self, command: &str) -> Result<(Box<dyn Held>, Option<TakenOver>), StateError> {
         let worker = self.worker("take the lock of")?;
-        let holder = LockHolder::current(command);
-        let token = format!("{:016x}{:08x}", rand::random::<u64>(), holder.pid);
+        let (holder, token) = new_holder(command);
         let previous = match self.take(&worker, &holder, &token)? {
             Ok(previous) => previous,
-            Err(other) => return Err(self.locked(other, Liveness::Unknown, self.break_hint())),
+            Err(other) => {
+                return Err(held_by(
+                    &self.dir,
+                    &self.location(),
+                    other,
+                    self.break_hint(),
+                ))
+            }
         };
-        let taken_over = previous.map(|previous| TakenOver {
-            previous,
-            lock: format!("of {}", self.location()),
-            why: Liveness::Expired,
-        });
+        let taken_over = previous.map(|previous| expired(previous, &self.location()));
         let lost = Arc::new(AtomicBool::new(false));
         let renewal = worker.spawn(renew(
             worker.client(),
@@ -268,7 +260,7 @@ impl Backend for Postgres {
         if let Ok(holder) = &holder {
             if !expired && !force {
                 let hint = format!("{} --force", self.break_hint());
-                return Err(self.locked(holder.clone(), Liveness::Unknown, hint));
+                return Err(held_by(&self.dir, &self.location(), holder.clone(), hint));
             }
         }
         let worker = self.worker("break the lock of")?;
@@ -332,30 +324,32 @@ impl PostgresHeld {
         }
     }
 
-    /// Writes the snapshot `state` (retired if `retire`) at the current version.
-    fn write(&mut self, state: &State, retire: bool) -> Result<(), StateError> {
+    /// Runs `statement` ([`sql::COMMIT`] with a commit, [`sql::SAVE`] with a snapshot and
+    /// whether it is `retired`), guarded by this holder's token and version: the version it
+    /// returns, or [`StateError::LockLost`] when the lock or the version is not ours any more.
+    fn guarded(
+        &self,
+        statement: &'static str,
+        payload: String,
+        retired: Option<bool>,
+    ) -> Result<i64, StateError> {
         if self.lost.load(Ordering::SeqCst) {
             return Err(self.lost());
         }
-        let document = serde_json::to_string_pretty(state)
-            .map_err(|error| self.backend.fail("save", error.to_string()))?;
         let (project, env) = self.backend.key();
         let (token, lease, version) = (self.token.clone(), self.backend.lease_secs(), self.version);
         let row = self
             .worker
             .run(move |client| async move {
-                client
-                    .query_opt(
-                        sql::SAVE,
-                        &[&project, &env, &token, &lease, &version, &document, &retire],
-                    )
-                    .await
+                let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    vec![&project, &env, &token, &lease, &version, &payload];
+                if let Some(retired) = &retired {
+                    params.push(retired);
+                }
+                client.query_opt(statement, &params).await
             })
             .map_err(|reason| self.backend.fail("save", reason))?;
-        if row.is_none() {
-            return Err(self.lost());
-        }
-        Ok(())
+        row.map(|row| row.get(0)).ok_or_else(|| self.lost())
     }
 }
 
@@ -365,11 +359,7 @@ impl Held for PostgresHeld {
         // The version is read even when the state was migrated away (to replace it).
         let version: i64 = self
             .worker
-            .run(|client| async move {
-                client
-                    .query_one(sql::VERSION, &[&project, &env])
-                    .await
-            })
+            .run(|client| async move { client.query_one(sql::VERSION, &[&project, &env]).await })
             .map_err(|reason| self.backend.fail("read", reason))?
             .get(0);
         self.version = version;
@@ -384,39 +374,16 @@ impl Held for PostgresHeld {
     }
 
     fn append(&mut self, changes: &[Change]) -> Result<(), StateError> {
-        if self.lost.load(Ordering::SeqCst) {
-            return Err(self.lost());
-        }
         let line =
             log::line(changes).map_err(|error| self.backend.fail("save", error.to_string()))?;
-        let (project, env) = self.backend.key();
-        let (token, lease, version) = (self.token.clone(), self.backend.lease_secs(), self.version);
-        let row = self
-            .worker
-            .run(move |client| async move {
-                client
-                    .query_opt(
-                        sql::COMMIT,
-                        &[&project, &env, &token, &lease, &version, &line],
-                    )
-                    .await
-            })
-            .map_err(|reason| self.backend.fail("save", reason))?;
-        match row {
-            Some(row) => {
-                self.version = row.get(0);
-                Ok(())
-            }
-            None => Err(self.lost()),
-        }
+        self.version = self.guarded(sql::COMMIT, line, None)?;
+        Ok(())
     }
 
-    fn save(&mut self, state: &State) -> Result<(), StateError> {
-        self.write(state, false)
-    }
-
-    fn retire(&mut self, state: &State) -> Result<(), StateError> {
-        self.write(state, true)
+    fn save(&mut self, state: &State, retired: bool) -> Result<(), StateError> {
+        let document = serde_json::to_string_pretty(state)
+            .map_err(|error| self.backend.fail("save", error.to_string()))?;
+        self.guarded(sql::SAVE, document, Some(retired)).map(drop)
     }
 
     fn release(mut self: Box<Self>) -> Result<(), StateError> {

@@ -23,7 +23,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use self::objects::{Bucket, Written};
-use super::backend::{Backend, Held};
+use super::backend::{expired, held_by, new_holder, Backend, Held};
 use super::dir::StateDir;
 use super::document::State;
 use super::error::StateError;
@@ -194,16 +194,6 @@ impl Shared {
         })?;
         Ok(Some((doc, tag.unwrap_or_default())))
     }
-
-    fn locked(&self, holder: LockHolder, break_hint: String) -> StateError {
-        StateError::Locked {
-            env: self.dir.env().to_owned(),
-            lock: format!("the lock of {}", self.location()),
-            holder: Box::new(holder),
-            liveness: Liveness::Unknown,
-            break_hint,
-        }
-    }
 }
 
 impl Backend for S3 {
@@ -232,14 +222,18 @@ impl Backend for S3 {
         let shared = &self.shared;
         let bucket = shared.bucket("take the lock of")?;
         let fail = |reason| shared.fail("take the lock of", reason);
-        let holder = LockHolder::current(command);
-        let token = format!("{:016x}{:08x}", rand::random::<u64>(), holder.pid);
+        let (holder, token) = new_holder(command);
         for _ in 0..ATTEMPTS {
             let current = shared.lock_doc(&bucket)?;
             let (previous, tag) = match current {
                 Some((doc, tag)) => match doc.holder {
                     Some(other) if !doc.expired() => {
-                        return Err(shared.locked(other, shared.dir.break_hint()));
+                        return Err(held_by(
+                            &shared.dir,
+                            &shared.location(),
+                            other,
+                            shared.dir.break_hint(),
+                        ));
                     }
                     other => (other, Some(tag)),
                 },
@@ -256,11 +250,7 @@ impl Backend for S3 {
             let Written::Done(tag) = written else {
                 continue; // Someone else wrote the lock meanwhile: look again.
             };
-            let taken_over = previous.map(|previous| TakenOver {
-                previous,
-                lock: format!("of {}", shared.location()),
-                why: Liveness::Expired,
-            });
+            let taken_over = previous.map(|previous| expired(previous, &shared.location()));
             let lock_tag = Arc::new(Mutex::new(tag));
             let lost = Arc::new(AtomicBool::new(false));
             let renewal = bucket.spawn(renew(
@@ -324,7 +314,8 @@ impl Backend for S3 {
             return Ok(Broken::NotLocked);
         };
         if !doc.expired() && !force {
-            return Err(shared.locked(holder, format!("{} --force", shared.dir.break_hint())));
+            let hint = format!("{} --force", shared.dir.break_hint());
+            return Err(held_by(&shared.dir, &shared.location(), holder, hint));
         }
         let free = LockDoc {
             holder: None,
@@ -492,12 +483,8 @@ impl Held for S3Held {
         }
     }
 
-    fn save(&mut self, state: &State) -> Result<(), StateError> {
-        self.write(state, false)
-    }
-
-    fn retire(&mut self, state: &State) -> Result<(), StateError> {
-        self.write(state, true)
+    fn save(&mut self, state: &State, retired: bool) -> Result<(), StateError> {
+        self.write(state, retired)
     }
 
     fn release(mut self: Box<Self>) -> Result<(), StateError> {

@@ -199,25 +199,19 @@ impl Bucket {
         value: &T,
         expected: Option<&str>,
     ) -> Result<Written, String> {
-        let bytes = serde_json::to_vec_pretty(value).map_err(|error| error.to_string())?;
-        self.put(path, bytes, expected)
+        self.put(path, json(value)?, expected)
     }
 
-    /// [`Bucket::put_json`] from a task on the bucket's runtime.
+    /// [`Bucket::put_json`] from a task on the bucket's runtime (which must not wait for
+    /// itself).
     pub(super) async fn put_json_async<T: serde::Serialize>(
         &self,
         path: &Path,
         value: &T,
         expected: Option<&str>,
     ) -> Result<Written, String> {
-        let bytes = serde_json::to_vec_pretty(value).map_err(|error| error.to_string())?;
-        put(
-            self.store.clone(),
-            path.clone(),
-            bytes,
-            expected.map(str::to_owned),
-        )
-        .await
+        let (store, path) = (self.store.clone(), path.clone());
+        put(store, path, json(value)?, expected.map(str::to_owned)).await
     }
 
     pub(super) fn delete(&self, path: &Path) -> Result<(), String> {
@@ -239,6 +233,10 @@ impl Bucket {
     ) -> Option<tokio::task::AbortHandle> {
         self.remote.spawn(task)
     }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    serde_json::to_vec_pretty(value).map_err(|error| error.to_string())
 }
 
 async fn put(
@@ -277,4 +275,26 @@ fn reason(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_never_show_the_keys() {
+        let settings = Settings {
+            bucket: "ict-state".into(),
+            prefix: "shop".into(),
+            endpoint: Some("http://127.0.0.1:9000/".into()),
+            region: None,
+            access_key: Some("AKIAEXAMPLE".into()),
+            secret_key: Some("s3cr3t-example".into()),
+        };
+        assert_eq!(
+            settings.describe(),
+            "s3 http://127.0.0.1:9000/ict-state/shop"
+        );
+        assert_eq!(format!("{settings:?}"), settings.describe());
+    }
 }
