@@ -164,6 +164,7 @@ on_each_backend!(
     a_second_checkout_sees_the_first_ones_apply,
     an_apply_while_another_holds_the_lock_is_refused_and_a_killed_holder_is_taken_over_after_its_lease,
     lock_status_and_break_work_on_a_shared_backend,
+    a_holder_whose_lease_ran_out_writes_nothing_after_a_takeover,
     state_migrate_round_trips_local_to_the_backend_and_back,
     no_secret_reaches_the_backend,
 );

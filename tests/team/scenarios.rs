@@ -222,3 +222,74 @@ pub async fn lock_status_and_break_work_on_a_shared_backend(shared: &dyn Shared)
     let status = ict(&cloud, shared, dir.path(), &["lock", "status", "infra.ict"]);
     assert_eq!(status.stdout, "unlocked\n");
 }
+
+pub async fn a_holder_whose_lease_ran_out_writes_nothing_after_a_takeover(shared: &dyn Shared) {
+    const COUNT: usize = 2;
+    let first = checkout(&script(shared, COUNT, 2));
+    let second = checkout(&script(shared, COUNT, 2));
+    let cloud = Cloud::start(
+        &first.path().join("cloud.json"),
+        &["--task-delay", "3000", "--latency", "200"],
+    );
+    let log = first.path().join("apply.log");
+    let mut stalled = Running(
+        command(
+            &cloud,
+            shared,
+            first.path(),
+            &["apply", "infra.ict", "--yes"],
+        )
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap(),
+    );
+    poll(Duration::from_secs(30), "a create in flight", || {
+        in_flight(shared)
+    });
+    // Stalled (as by a long pause or a cut network): its lease runs out, nobody renews it.
+    signal(stalled.0.id(), "STOP");
+    let mut finished = None;
+    poll(Duration::from_secs(30), "the lease to run out", || {
+        let out = ict(
+            &cloud,
+            shared,
+            second.path(),
+            &["apply", "infra.ict", "--yes"],
+        );
+        let done = out.status != 1 || !out.stderr.contains("is locked by");
+        if done {
+            finished = Some(out);
+        }
+        done
+    });
+    expect(&finished.unwrap(), 0);
+
+    // Woken up, the first apply finds its lock gone at its next write and stops there.
+    signal(stalled.0.id(), "CONT");
+    let status = stalled.0.wait().unwrap();
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(1), "{said}");
+    assert!(
+        crate::test::unwrapped(&said).contains("lost the lock of environment `dev`"),
+        "{said}"
+    );
+    let names = unique_names(&cloud.servers().await);
+    assert_eq!(names, ["app-1", "app-2"]);
+    let plan = ict(
+        &cloud,
+        shared,
+        second.path(),
+        &["plan", "infra.ict", "--detailed-exitcode"],
+    );
+    expect(&plan, 0);
+}
+
+/// Sends `SIGNAL` (`STOP`, `CONT`) to `pid`.
+fn signal(pid: u32, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{name} {pid}");
+}
