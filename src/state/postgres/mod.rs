@@ -30,7 +30,6 @@ use super::lock::{Broken, LockStatus, TakenOver};
 use super::log::{self, Change};
 
 /// The state of one environment of one project in a `PostgreSQL` database.
-#[derive(Debug)]
 pub(crate) struct Postgres {
     dir: StateDir,
     project: String,
@@ -40,6 +39,13 @@ pub(crate) struct Postgres {
     /// `postgres host:port/db` without credentials, for messages.
     server: String,
     worker: Mutex<Option<Arc<Worker>>>,
+}
+
+/// Never shows the URL (it may hold a password).
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.location())
+    }
 }
 
 impl Postgres {
@@ -429,4 +435,22 @@ fn describe(url: &str) -> String {
     let port = config.get_ports().first().copied().unwrap_or(5432);
     let db = config.get_dbname().unwrap_or("postgres");
     format!("postgres {host}:{port}/{db}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_is_never_shown() {
+        let dir = StateDir::at("/tmp/ict-unused", "prod").expect("valid");
+        let url = "postgresql://ict:pa55word@db.internal:6543/infra".to_owned();
+        let backend = Postgres::new(dir, url, "shop".into(), Duration::from_secs(30));
+        let shown = format!("{backend:?} {}", backend.location());
+        assert_eq!(
+            backend.location(),
+            "postgres db.internal:6543/infra (project `shop`, environment `prod`)"
+        );
+        assert!(!shown.contains("pa55word"), "{shown}");
+    }
 }

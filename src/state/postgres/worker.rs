@@ -9,10 +9,16 @@ use tokio_postgres::{Client, NoTls};
 use super::super::remote::Remote;
 
 /// The connection and the runtime that drives it.
-#[derive(Debug)]
 pub(super) struct Worker {
     remote: Remote,
     client: Arc<Client>,
+}
+
+/// Shows nothing of the connection's settings.
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Worker")
+    }
 }
 
 impl Worker {

@@ -67,12 +67,18 @@ pub(super) enum Written {
 }
 
 /// One environment's folder in the bucket.
-#[derive(Debug)]
 pub(super) struct Bucket {
     remote: Remote,
     store: Arc<AmazonS3>,
     /// `<prefix>/<env>`
     root: Path,
+}
+
+/// Shows where, never the client (whose configuration holds the keys).
+impl std::fmt::Debug for Bucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bucket({})", self.root)
+    }
 }
 
 impl Bucket {
