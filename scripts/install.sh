@@ -2,8 +2,9 @@
 # Installs everything ict and its tests need on a Debian or Ubuntu machine that has only the
 # Rust toolchain: OpenSSH (the emulator backs its servers with a real sshd), ansible-core (the
 # playbooks), node_exporter, tmux, bubblewrap and PostgreSQL (the metrics, terminal and pipeline
-# tests), rustfmt and clippy, and — when scripts/install-contract-clients.sh is there — the
-# published 1cloud clients the contract tests drive. Idempotent: what is already installed is
+# tests), s3s-fs (the S3 server of the team-state tests, from crates.io), rustfmt and clippy,
+# and — when scripts/install-contract-clients.sh is there — the published 1cloud clients the
+# contract tests drive. Idempotent: what is already installed is
 # left alone, so a second run installs nothing and needs no network.
 #
 # The README's first command (`bash scripts/install.sh && cargo test`) and .ci/run use it; `ict
