@@ -78,7 +78,8 @@ impl Project {
     }
 
     /// Where the environment's state is kept: the declared `backend(...)` (the script is
-    /// evaluated to find it, unless it was already), or `.ict/<env>/`.
+    /// evaluated to find it, unless it was already), or `.ict/<env>/`. Only the backend's own
+    /// secrets are needed (`ict output` in a shell without the script's other secrets).
     pub(crate) fn backend(&self) -> Result<Arc<dyn Backend>, Error> {
         if let Some(backend) = self.backend.get() {
             return Ok(backend.clone());
@@ -87,7 +88,14 @@ impl Project {
             Some(declared) => declared.clone(),
             // A script that is not there yet has no backend; its (empty) state is local.
             None if !self.script.exists() => None,
-            None => self.evaluate()?.desired.backend,
+            None => {
+                let options = script::Options {
+                    need_secrets: false,
+                    ..self.options.clone()
+                };
+                let declared = script::evaluate(&self.script, options)?.desired.backend;
+                self.declared.get_or_init(|| declared).clone()
+            }
         };
         let opened = state::backend(declared.as_ref(), self.state_dir()?)?;
         Ok(self.backend.get_or_init(|| opened).clone())

@@ -148,6 +148,23 @@ pub async fn no_secret_reaches_the_backend(shared: &dyn Shared) {
     expect(&applied, 0);
     let status = run(&["lock", "status", "infra.ict"]);
     expect(&status, 0);
+
+    // Reading the state needs the backend's secrets only, and says which one is missing.
+    let output = ict(shared, dir.path(), &["output", "infra.ict"]);
+    expect(&output, 0);
+    assert_eq!(output.stdout, "\nOutputs:\n\n  token = (sensitive)\n");
+    let bare = outcome(
+        base_command(dir.path(), &["output", "infra.ict"])
+            .output()
+            .unwrap(),
+    );
+    expect(&bare, 1);
+    let (variable, _) = &shared.secrets()[0];
+    assert!(
+        unwrapped(&bare.stderr).contains(&format!("secret `{variable}` for `")),
+        "{}",
+        bare.stderr
+    );
     let dump = shared.dump();
     assert!(
         dump.contains("app-1"),
