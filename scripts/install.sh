@@ -2,8 +2,9 @@
 # Installs everything ict and its tests need on a Debian or Ubuntu machine that has only the
 # Rust toolchain: OpenSSH (the emulator backs its servers with a real sshd), ansible-core (the
 # playbooks), node_exporter, tmux, bubblewrap, PostgreSQL and Chromium with its chromedriver (the
-# metrics, terminal, pipeline and dashboard tests), rustfmt and clippy, and — when scripts/install-contract-clients.sh is there — the
-# published 1cloud clients the contract tests drive. Idempotent: what is already installed is
+# metrics, terminal, pipeline and dashboard tests), s3s-fs (the S3 server of the team-state
+# tests, from crates.io), rustfmt and clippy, and — when scripts/install-contract-clients.sh is
+# there — the published 1cloud clients the contract tests drive. Idempotent: what is already installed is
 # left alone, so a second run installs nothing and needs no network.
 #
 # The README's first command (`bash scripts/install.sh && cargo test`) and .ci/run use it; `ict
@@ -75,6 +76,12 @@ fi
 
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+
+# An S3-protocol server for the team-state tests (tests/team): s3s-fs from crates.io, pinned
+# to a version that builds with the toolchain of rust-toolchain/Cargo.toml's rust-version.
+if ! command -v s3s-fs >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ]; then
+  cargo install --locked s3s-fs --version 0.14.1 --features binary
+fi
 
 # The published 1cloud clients of the contract tests, in their own venv.
 if [ -f scripts/install-contract-clients.sh ]; then

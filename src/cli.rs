@@ -539,6 +539,19 @@ pub enum StateCommand {
         id: u64,
     },
 
+    /// Move the state from `.ict/<env>/` into the backend the script declares with
+    /// `backend(...)` (or back with `--to-local`), under both locks. Refused when the target
+    /// already holds a state of the environment; the source is kept as a read-only copy.
+    Migrate {
+        #[command(flatten)]
+        file: FileArgs,
+
+        /// Move the declared backend's state back into `.ict/<env>/` (then remove
+        /// `backend(...)` from the script).
+        #[arg(long)]
+        to_local: bool,
+    },
+
     /// Forget the host key pinned for a server (after rebuilding it on purpose): it is removed
     /// from the state and from the known_hosts file ict keeps for Ansible, and the next
     /// connection pins the key the server presents then.

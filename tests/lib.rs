@@ -24,11 +24,14 @@ mod repl;
 mod schedule;
 mod ssh;
 mod state;
+mod team;
 mod watch;
 mod support {
     pub(crate) mod browser;
     pub(crate) mod child;
     pub(crate) mod daemon;
+    pub(crate) mod postgres;
+    pub(crate) mod s3;
     pub(crate) mod sshd;
     pub(crate) mod tmux;
 }

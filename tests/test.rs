@@ -152,6 +152,20 @@ impl Test {
 
 /// A rendered diagnostic's words joined by single spaces (miette wraps long lines at 100
 /// columns and draws `│` in the margin), to compare whole sentences.
+/// Says why a test is skipped — `what` is not installed, `install` installs it — or, under
+/// `CI=true` (where scripts/install.sh installed everything), fails it.
+#[allow(
+    clippy::print_stderr,
+    reason = "a skipped test says why in the test output"
+)]
+pub fn skipped_without(what: &str, install: &str) {
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true, but {what} is not installed (scripts/install.sh installs it)"
+    );
+    eprintln!("skipped: {what} is not installed ({install})");
+}
+
 pub fn unwrapped(diagnostic: &str) -> String {
     diagnostic
         .split_whitespace()

@@ -2,12 +2,14 @@
 //! it is opened — evaluated, connected to its provider, its state read or locked.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use super::Error;
 use crate::config::Config;
 use crate::connect::{self, Pending, ProviderChoice};
+use crate::model;
 use crate::script::{self, Evaluated};
-use crate::state::{Lock, State, StateDir, Store};
+use crate::state::{self, Backend, Opened, State, StateDir, Store};
 
 /// One script in one environment.
 #[derive(Debug, Clone)]
@@ -20,6 +22,10 @@ pub struct Project {
     pub options: script::Options,
     /// The time to take as now (`--now`), if not the clock's.
     pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// The `backend(...)` the script declares, once known (evaluating tells).
+    declared: Arc<OnceLock<Option<model::Backend>>>,
+    /// Where the state is kept, once opened.
+    backend: Arc<OnceLock<Arc<dyn Backend>>>,
 }
 
 /// The environment's lock, taken, with its state open; and what taking it found worth saying
@@ -37,6 +43,8 @@ impl Project {
             provider: config.provider,
             options: config.script_options(),
             now: config.now,
+            declared: Arc::default(),
+            backend: Arc::default(),
         }
     }
 
@@ -58,37 +66,94 @@ impl Project {
 
     /// Evaluates and validates the script; warnings come back in [`Evaluated::warnings`].
     pub fn evaluate(&self) -> Result<Evaluated, Error> {
-        Ok(script::evaluate(&self.script, self.options.clone())?)
+        let evaluated = script::evaluate(&self.script, self.options.clone())?;
+        let _ = self.declared.set(evaluated.desired.backend.clone());
+        Ok(evaluated)
     }
 
-    /// Where the environment's state lives.
+    /// The environment's local folder: its state unless the script declares a `backend(...)`,
+    /// and always its work folders and `known_hosts`.
     pub fn state_dir(&self) -> Result<StateDir, Error> {
         Ok(StateDir::for_script(&self.script, self.env())?)
     }
 
+    /// Where the environment's state is kept: the declared `backend(...)` (the script is
+    /// evaluated to find it, unless it was already), or `.ict/<env>/`. Only the backend's own
+    /// secrets are needed (`ict output` in a shell without the script's other secrets).
+    pub(crate) fn backend(&self) -> Result<Arc<dyn Backend>, Error> {
+        if let Some(backend) = self.backend.get() {
+            return Ok(backend.clone());
+        }
+        let declared = match self.declared.get() {
+            Some(declared) => declared.clone(),
+            // A script that is not there yet has no backend; its (empty) state is local.
+            None if !self.script.exists() => None,
+            None => {
+                let options = script::Options {
+                    need_secrets: false,
+                    ..self.options.clone()
+                };
+                let declared = script::evaluate(&self.script, options)?.desired.backend;
+                self.declared.get_or_init(|| declared).clone()
+            }
+        };
+        let opened = state::backend(declared.as_ref(), self.state_dir()?)?;
+        Ok(self.backend.get_or_init(|| opened).clone())
+    }
+
+    /// `ict state migrate`: moves the state from `.ict/<env>/` into the declared backend, or
+    /// back into `.ict/<env>/` when `to_local`.
+    pub fn migrate(&self, to_local: bool) -> Result<state::Migrated, Error> {
+        let declared = self.backend()?;
+        if self.declared.get().is_none_or(Option::is_none) {
+            return Err(state::StateError::NoBackend {
+                env: self.env().to_owned(),
+            }
+            .into());
+        }
+        let local = state::Local::new(self.state_dir()?);
+        let command = format!("ict state migrate {}", self.script.display());
+        let (from, to): (&dyn Backend, &dyn Backend) = if to_local {
+            (declared.as_ref(), &local)
+        } else {
+            (&local, declared.as_ref())
+        };
+        Ok(state::migrate(from, to, &command)?)
+    }
+
     /// The state as it is now, without taking the lock.
     pub fn state(&self) -> Result<State, Error> {
-        Ok(State::load(&self.state_dir()?)?)
+        let backend = self.backend()?;
+        Ok(backend
+            .load()?
+            .unwrap_or_else(|| State::new(backend.dir().env())))
     }
 
     /// Takes the environment's lock for `command` (e.g. `"apply"`) and opens its state.
     pub fn lock(&self, command: &str) -> Result<Locked, Error> {
-        let dir = self.state_dir()?;
-        let acquired = Lock::acquire(&dir, &format!("ict {command} {}", self.script.display()))?;
+        let opened = self
+            .backend()?
+            .open(&format!("ict {command} {}", self.script.display()))?;
+        Ok(Locked::from(opened))
+    }
+}
+
+impl From<Opened> for Locked {
+    fn from(opened: Opened) -> Locked {
         let mut notes = Vec::new();
-        if let Some(taken) = &acquired.taken_over {
+        if let Some(taken) = &opened.taken_over {
             notes.push(format!("warning: {taken}"));
         }
-        for folder in &acquired.swept {
+        for folder in &opened.swept {
             notes.push(format!(
                 "removed {}: the work folder of an ict that is no longer running",
                 folder.display()
             ));
         }
-        Ok(Locked {
-            store: Store::open(acquired.lock)?,
+        Locked {
+            store: opened.store,
             notes,
-        })
+        }
     }
 }
 

@@ -623,7 +623,7 @@ pub(super) fn inventory(
     runtime.block_on(async {
         let conn = pending.connect().await?;
         let dir = project.state_dir()?;
-        let state = State::load(&dir)?;
+        let state = project.state()?;
         let session = Session {
             project: &project,
             conn: &conn,

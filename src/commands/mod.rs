@@ -27,7 +27,7 @@ use crate::script::{self, Evaluated, Failure};
 
 pub use crate::app::Error;
 use crate::app::{doctor, Locked, Project};
-use crate::state::{Lock, State, StateDir, Store};
+use crate::state::{State, Store};
 use crate::ui::{self, table, Ui};
 
 /// Runs `command`.
@@ -77,14 +77,13 @@ pub fn execute(config: &Config, command: &Command, ui: &Ui) -> Result<ExitCode, 
         Command::Repl { file } => Ok(crate::repl::run(config, ui, file.as_deref())),
         Command::Lock(command) => lock(config, ui, command),
         Command::State(StateCommand::List { file, json }) => {
-            let dir = StateDir::for_script(file, &config.env)?;
-            let state = State::load(&dir)?;
+            let backend = Project::new(config, file).backend()?;
+            let state = backend.load()?.unwrap_or_else(|| State::new(&config.env));
             if *json {
                 ui.json(&crate::ui::state::owned(&state))
                     .map_err(Error::Json)?;
             } else {
-                let location = dir.state_file().display().to_string();
-                ui.out(&crate::ui::state::text(&state, &location));
+                ui.out(&crate::ui::state::text(&state, &backend.location()));
             }
             Ok(ExitCode::Success)
         }
@@ -96,6 +95,9 @@ pub fn execute(config: &Config, command: &Command, ui: &Ui) -> Result<ExitCode, 
         }
         Command::State(StateCommand::Import { file, name, id }) => {
             state::import(config, ui, file, (name, *id))
+        }
+        Command::State(StateCommand::Migrate { file, to_local }) => {
+            state::migrate(config, ui, file, *to_local)
         }
         Command::Output(args) => output::output(config, ui, args),
         Command::State(StateCommand::ForgetHostKey { file, name }) => {
@@ -196,13 +198,13 @@ fn summary(counts: &[(usize, &str)]) -> String {
 fn lock(config: &Config, ui: &Ui, command: &LockCommand) -> Result<ExitCode, Error> {
     match command {
         LockCommand::Status { file } => {
-            let dir = StateDir::for_script(file, &config.env)?;
-            ui.lock_status(&dir, &Lock::status(&dir)?);
+            let backend = Project::new(config, file).backend()?;
+            ui.lock_status(&backend.break_hint(), &backend.status()?);
         }
         LockCommand::Break { file, force } => {
-            let dir = StateDir::for_script(file, &config.env)?;
-            let broken = Lock::break_lock(&dir, *force)?;
-            ui.lock_broken(&dir, &broken);
+            let backend = Project::new(config, file).backend()?;
+            let broken = backend.break_lock(*force)?;
+            ui.lock_broken(backend.dir().env(), &backend.location(), &broken);
         }
     }
     Ok(ExitCode::Success)

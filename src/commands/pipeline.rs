@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::doctor::Skipped;
-use super::{evaluate, Error};
+use super::Error;
 use crate::app::deploy::{self, find, Deployer, Show, Started};
 use crate::app::hosts;
-use crate::app::Session;
+use crate::app::{Project, Session};
 use crate::config::{
     Config, PipelineCommand, PipelineRunOptions, PipelineStatusOptions, RollbackOptions, SshOptions,
 };
@@ -20,7 +20,6 @@ use crate::model::{Pipeline, PipelineEnv};
 use crate::pipeline::record::{History, Outcome, Record};
 use crate::pipeline::run::Event;
 use crate::pipeline::{trigger, Resolved};
-use crate::state::{State, StateDir};
 use crate::ui::{self, Ui};
 
 pub(super) fn command(
@@ -154,12 +153,13 @@ fn with_deployer(
 
 fn status(config: &Config, ui: &Ui, args: &PipelineStatusOptions) -> Result<ExitCode, Error> {
     let script = &args.file;
-    let evaluated = evaluate(config, ui, script)?;
+    let project = Project::new(config, script);
+    let evaluated = super::show_warnings(ui, project.evaluate()?);
     let desired = &evaluated.desired;
     if let Some(name) = &args.name {
         find(desired, name, script)?;
     }
-    let state = State::load(&StateDir::for_script(script, &config.env)?)?;
+    let state = project.state()?;
     let chosen: Vec<&Pipeline> = desired
         .pipelines
         .values()
@@ -204,9 +204,8 @@ impl trigger::Runner for Runner<'_> {
         self.deployer
             .session
             .project
-            .state_dir()
+            .state()
             .ok()
-            .and_then(|dir| State::load(&dir).ok())
             .map(|state| History::load(&state, pipeline))
             .unwrap_or_default()
     }

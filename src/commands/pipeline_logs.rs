@@ -1,11 +1,11 @@
 //! `ict pipeline logs FILE NAME [RUN]`: a run's log from the state's pipeline records (the
 //! same records, and the same `Record::log`, as the dashboard's log view).
 
-use super::{evaluate, Error};
+use super::Error;
+use crate::app::Project;
 use crate::config::{Config, PipelineLogsOptions};
 use crate::exit::ExitCode;
 use crate::pipeline::record::History;
-use crate::state::{State, StateDir};
 use crate::ui::{self, Ui};
 
 pub(super) fn logs(
@@ -13,10 +13,13 @@ pub(super) fn logs(
     ui: &Ui,
     args: &PipelineLogsOptions,
 ) -> Result<ExitCode, Error> {
-    let evaluated = evaluate(config, ui, &args.file)?;
+    let project = Project::new(config, &args.file);
+    let evaluated = super::show_warnings(ui, project.evaluate()?);
     crate::app::deploy::find(&evaluated.desired, &args.name, &args.file)?;
-    let dir = StateDir::for_script(&args.file, &config.env)?;
-    let state = State::load(&dir)?;
+    // The records are the environment's state (a team backend's too); the whole logs are kept
+    // next to the local state, by whoever ran the pipeline.
+    let state = project.state()?;
+    let dir = project.state_dir()?;
     let history = History::load(&state, &args.name);
     let Some(record) = history.run(args.run.as_deref()) else {
         let (what, hint) = match &args.run {

@@ -247,3 +247,17 @@ pub(super) fn forget_host_key(
     ui.out(&text);
     Ok(ExitCode::Success)
 }
+
+/// `ict state migrate`: moves the state from `.ict/<env>/` into the declared backend, or back
+/// with `to_local`.
+pub(super) fn migrate(
+    config: &Config,
+    ui: &Ui,
+    script: &Path,
+    to_local: bool,
+) -> Result<ExitCode, Error> {
+    let project = Project::new(config, script);
+    let moved = project.migrate(to_local)?;
+    ui.out(&crate::ui::state::migrated(&moved));
+    Ok(ExitCode::Success)
+}

@@ -103,6 +103,8 @@ pub enum StateCommand {
         name: String,
         id: u64,
     },
+    /// Move the state between `.ict/<env>/` and the declared backend.
+    Migrate { file: PathBuf, to_local: bool },
     /// Forget the host key pinned for a server.
     ForgetHostKey { file: PathBuf, name: String },
 }

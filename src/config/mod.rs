@@ -297,6 +297,10 @@ fn state_command(raw: cli::StateCommand) -> StateCommand {
             name,
             id,
         },
+        Raw::Migrate { file, to_local } => StateCommand::Migrate {
+            file: file.file,
+            to_local,
+        },
         Raw::ForgetHostKey { file, name } => StateCommand::ForgetHostKey {
             file: file.file,
             name,

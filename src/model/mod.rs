@@ -8,6 +8,7 @@
 //! Pure: depends on no other ict module and performs no I/O.
 
 pub mod alert;
+mod backend;
 mod dns;
 mod error;
 mod graph;
@@ -28,6 +29,7 @@ mod validate;
 mod value;
 
 pub use alert::{Alert, Notify, Severity};
+pub use backend::{Backend, BackendKind};
 pub use dns::{DnsRecord, RecordType};
 pub use error::ModelError;
 pub use graph::{Edge, EdgeKind, Graph, Node};
@@ -93,6 +95,8 @@ pub struct Desired {
     pub env: String,
     /// The declared environments, if the script declares any.
     pub environments: Option<Environments>,
+    /// Where the state is kept, if not in `.ict/<env>/` (`backend(...)`).
+    pub backend: Option<Backend>,
     pub servers: IndexMap<String, Server>,
     pub ssh_keys: IndexMap<String, SshKey>,
     /// Images made from the script's servers (names are unique).

@@ -62,6 +62,11 @@ impl StateDir {
         self.path.join("state.json.backup")
     }
 
+    /// `state.json.migrated`: the read-only copy `ict state migrate` leaves behind.
+    pub fn migrated_file(&self) -> PathBuf {
+        self.path.join("state.json.migrated")
+    }
+
     /// `state.log`: commits appended since `state.json` was last written in full.
     pub fn log_file(&self) -> PathBuf {
         self.path.join("state.log")

@@ -18,13 +18,13 @@ pub enum StateError {
         code(ict::state::locked),
         help(
             "wait for that command to finish; if it is no longer running, break the lock with \
-             `{break_hint}` (lock file: {})",
-            path.display()
+             `{break_hint}` (lock: {lock})"
         )
     )]
     Locked {
         env: String,
-        path: PathBuf,
+        /// Where the lock is: the lock file, or the backend's lock.
+        lock: String,
         holder: Box<LockHolder>,
         liveness: Liveness,
         break_hint: String,
@@ -106,6 +106,81 @@ pub enum StateError {
         help("this is a bug in ict: every entry is finished exactly once")
     )]
     UnknownSeq { seq: Seq },
+
+    /// A state that `ict state migrate` moved to another backend: what is left is a read-only
+    /// copy, and starting from nothing here would create every resource a second time.
+    #[error("the state of environment `{env}` was moved to another backend; {backup} is a read-only copy")]
+    #[diagnostic(
+        code(ict::state::migrated),
+        help(
+            "declare that backend(...) in the script again, or bring the state back with \
+             `ict state migrate FILE --to-local` while it is declared; delete the copy to start \
+             from an empty state"
+        )
+    )]
+    Migrated { env: String, backup: String },
+
+    /// `ict state migrate` into a backend that already holds a state of the environment.
+    #[error("{location} already holds a state of environment `{env}`; nothing was migrated")]
+    #[diagnostic(
+        code(ict::state::migrate),
+        help("compare the two states; remove the one you do not want, then migrate again")
+    )]
+    TargetHoldsState { env: String, location: String },
+
+    /// `ict state migrate` in a script that declares no `backend(...)`.
+    #[error("the script declares no backend(...): the state of environment `{env}` is already in .ict/{env}/")]
+    #[diagnostic(
+        code(ict::state::migrate),
+        help(
+            "declare where the state should go, e.g. \
+             backend(\"postgres\", #{{ url: secret(\"ICT_STATE_URL\") }}), then migrate again"
+        )
+    )]
+    NoBackend { env: String },
+
+    /// `ict state migrate` from a backend that holds no state of the environment.
+    #[error("{location} holds no state of environment `{env}`; nothing was migrated")]
+    #[diagnostic(code(ict::state::migrate))]
+    NothingToMigrate { env: String, location: String },
+
+    /// This process held the lock of a shared backend, but its lease ran out and another ict
+    /// took it over (or someone broke it): writing now could lose that one's updates.
+    #[error("lost the lock of environment `{env}` in {location}: {why}")]
+    #[diagnostic(
+        code(ict::state::lock_lost),
+        help(
+            "nothing more was written; run the command again: operations in flight are checked \
+             against the cloud"
+        )
+    )]
+    LockLost {
+        env: String,
+        location: String,
+        why: String,
+    },
+
+    /// A shared backend could not be reached or refused a request.
+    #[error("cannot {action} the state in {location}: {reason}")]
+    #[diagnostic(
+        code(ict::state::backend),
+        help("check that the server is reachable and the credentials given to backend(...) are valid")
+    )]
+    Backend {
+        action: &'static str,
+        location: String,
+        reason: String,
+    },
+
+    /// A `backend(...)` declaration ict cannot use.
+    #[error("backend(\"{kind}\"): {message}")]
+    #[diagnostic(code(ict::state::backend_config))]
+    Config {
+        kind: String,
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
 
     /// A file-system operation failed.
     #[error("cannot {action} {}", path.display())]

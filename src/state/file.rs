@@ -59,6 +59,13 @@ fn load_once(dir: &StateDir) -> Result<Option<State>, StateError> {
     let snapshot = match fs::read_to_string(&path) {
         Ok(text) => Some(parse(dir, &text)?),
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            let migrated = dir.migrated_file();
+            if migrated.exists() {
+                return Err(StateError::Migrated {
+                    env: dir.env().to_owned(),
+                    backup: migrated.display().to_string(),
+                });
+            }
             let backup = dir.backup_file();
             if backup.exists() {
                 return Err(StateError::Missing { path, backup });
@@ -157,6 +164,30 @@ pub(crate) fn save(dir: &StateDir, state: &State) -> Result<(), StateError> {
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(error) => Err(StateError::io("remove the replayed", log, error)),
     }
+}
+
+/// Keeps `state` only as the read-only `state.json.migrated` (mode 0400) and removes
+/// `state.json`, its backup and the log: the state now lives in another backend, and a later
+/// run must not start from this copy (see [`StateError::Migrated`]).
+pub(crate) fn retire(dir: &StateDir, state: &State) -> Result<(), StateError> {
+    let bytes = serde_json::to_vec_pretty(state).map_err(|error| {
+        StateError::io("serialize the state for", dir.migrated_file(), error.into())
+    })?;
+    dir.ensure()?;
+    let temp = atomic::stage(dir.path(), TEMP_PREFIX, TEMP_SUFFIX, &bytes, 0o400)
+        .map_err(|error| StateError::io("write a temporary file in", dir.path(), error))?;
+    let migrated = dir.migrated_file();
+    temp.rename_to(&migrated)
+        .map_err(|error| StateError::io("replace", &migrated, error))?;
+    sync_dir(dir.path())?;
+    for path in [dir.state_file(), dir.backup_file(), dir.log_file()] {
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(StateError::io("remove the migrated", path, error)),
+        }
+    }
+    sync_dir(dir.path())
 }
 
 /// Makes the current `state.json` (if any) the backup, without copying and without a moment

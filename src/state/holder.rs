@@ -71,6 +71,9 @@ pub enum Liveness {
     Dead,
     /// Another host, or `/proc` cannot be read: treated as alive.
     Unknown,
+    /// A holder of a shared backend's lock that stopped renewing its lease in time: taken over
+    /// like a dead one.
+    Expired,
 }
 
 impl fmt::Display for Liveness {
@@ -79,6 +82,7 @@ impl fmt::Display for Liveness {
             Liveness::Alive => "still running",
             Liveness::Dead => "no longer running",
             Liveness::Unknown => "cannot check whether it is running from this host",
+            Liveness::Expired => "its lease ran out",
         })
     }
 }

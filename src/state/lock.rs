@@ -44,17 +44,25 @@ pub enum Broken {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TakenOver {
     pub previous: LockHolder,
-    pub path: PathBuf,
+    /// Where the lock is: the lock file, or the backend's lock.
+    pub lock: String,
+    /// Why it could be taken: its process is gone ([`Liveness::Dead`]) or its lease ran out
+    /// ([`Liveness::Expired`]).
+    pub why: Liveness,
 }
 
 impl fmt::Display for TakenOver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "took over the lock {} left by {}, which is no longer running; \
+            "took over the lock {} left by {}, {}; \
              its unfinished operations will be checked against the cloud",
-            self.path.display(),
-            self.previous
+            self.lock,
+            self.previous,
+            match self.why {
+                Liveness::Expired => "whose lease ran out",
+                _ => "which is no longer running",
+            }
         )
     }
 }
@@ -86,21 +94,32 @@ impl Lock {
     /// directory if needed, then removes the work folders crashed commands left
     /// ([`scratch::sweep`]). Fails fast if a live process holds it.
     pub fn acquire(dir: &StateDir, command: &str) -> Result<Acquired, StateError> {
+        let (lock, taken_over) = Lock::take(dir, command)?;
+        Ok(Acquired {
+            lock,
+            taken_over,
+            swept: scratch::sweep(dir),
+        })
+    }
+
+    /// Takes the lock of `dir` for `command`, creating the state directory if needed; says
+    /// which stale lock it took over, if any.
+    pub(crate) fn take(
+        dir: &StateDir,
+        command: &str,
+    ) -> Result<(Lock, Option<TakenOver>), StateError> {
         dir.ensure()?;
         let path = dir.lock_file();
         let holder = LockHolder::current(command);
         let mut taken_over = None;
         for _ in 0..ATTEMPTS {
             if create_exclusive(dir, &holder)? {
-                return Ok(Acquired {
-                    lock: Lock {
-                        dir: dir.clone(),
-                        holder,
-                        released: false,
-                    },
-                    taken_over,
-                    swept: scratch::sweep(dir),
-                });
+                let lock = Lock {
+                    dir: dir.clone(),
+                    holder,
+                    released: false,
+                };
+                return Ok((lock, taken_over));
             }
             let Some(other) = read_holder(dir)? else {
                 continue; // Released in the meantime.
@@ -110,7 +129,8 @@ impl Lock {
                     if take_away(&path, &other)? {
                         taken_over = Some(TakenOver {
                             previous: other,
-                            path: path.clone(),
+                            lock: path.display().to_string(),
+                            why: Liveness::Dead,
                         });
                     }
                 }
@@ -217,7 +237,7 @@ fn locked(
 ) -> StateError {
     StateError::Locked {
         env: dir.env().to_owned(),
-        path: dir.lock_file(),
+        lock: dir.lock_file().display().to_string(),
         holder: Box::new(holder),
         liveness,
         break_hint,

@@ -52,6 +52,23 @@ pub(crate) fn append(
     let mut line = serde_json::to_vec(changes)
         .map_err(|error| StateError::io("serialize changes for", path, error.into()))?;
     line.push(b'\n');
+    append_line(handle, path, &line)
+}
+
+/// One commit as a log line (without the newline), as a shared backend stores it.
+pub(crate) fn line(changes: &[Change]) -> Result<String, serde_json::Error> {
+    serde_json::to_string(changes)
+}
+
+/// Applies one commit's line to `state`.
+pub(crate) fn apply_line(line: &str, state: &mut State) -> Result<(), serde_json::Error> {
+    for change in serde_json::from_str::<Vec<Change>>(line)? {
+        state.apply(change);
+    }
+    Ok(())
+}
+
+fn append_line(handle: &mut Option<File>, path: &Path, line: &[u8]) -> Result<(), StateError> {
     if handle.is_none() {
         let mut options = OpenOptions::new();
         options.create(true).append(true);
@@ -69,7 +86,7 @@ pub(crate) fn append(
     let Some(file) = handle.as_mut() else {
         unreachable!("opened above");
     };
-    file.write_all(&line)
+    file.write_all(line)
         .and_then(|()| file.sync_data())
         .map_err(|error| StateError::io("append to the state log", path, error))
 }
@@ -90,13 +107,8 @@ pub(crate) fn replay(path: &Path, state: &mut State) -> Result<usize, StateError
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut replayed = 0;
     for (index, line) in lines.iter().enumerate() {
-        match serde_json::from_str::<Vec<Change>>(line) {
-            Ok(changes) => {
-                for change in changes {
-                    state.apply(change);
-                }
-                replayed += 1;
-            }
+        match apply_line(line, state) {
+            Ok(()) => replayed += 1,
             // A torn final line: that commit never completed.
             Err(_) if index + 1 == lines.len() => break,
             Err(error) => {

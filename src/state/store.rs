@@ -4,14 +4,11 @@
 //! resources as for ten thousand; the full `state.json` is rewritten when the store opens,
 //! closes, and every [`COMPACT_AFTER`] commits.
 
-use std::fs::File;
-
+use super::backend::{Held, LocalHeld};
 use super::document::State;
 use super::error::StateError;
-use super::file;
 use super::journal::{JournalEntry, JournalOp, Outcome, Seq};
 use super::lock::Lock;
-use super::log;
 use super::StateDir;
 
 /// How many commits the log may hold before the full state is rewritten.
@@ -22,42 +19,63 @@ pub const COMPACT_AFTER: usize = 1_000;
 #[derive(Debug)]
 pub struct Store {
     state: State,
-    lock: Lock,
-    log: Option<File>,
+    dir: StateDir,
+    held: Box<dyn Held>,
+    /// Whether the backend held a state when the store opened.
+    found: bool,
     logged_commits: usize,
     /// An append failed (and may have left a partial line): the next commit saves in full.
     log_damaged: bool,
 }
 
 impl Store {
-    /// Loads the state protected by `lock` (an empty one if none was saved yet), folds a log
-    /// left by an earlier run into `state.json`, and removes temporary files a crashed save
+    /// Loads the local state protected by `lock` (an empty one if none was saved yet), folds a
+    /// log left by an earlier run into `state.json`, and removes temporary files a crashed save
     /// left behind. Unfinished journal entries are kept: see [`super::Journal::unfinished`].
     pub fn open(lock: Lock) -> Result<Store, StateError> {
-        let dir = lock.dir();
-        file::remove_stale_temp_files(dir)?;
-        let mut state = file::load(dir)?.unwrap_or_else(|| State::new(dir.env()));
+        Store::with(lock.dir().clone(), Box::new(LocalHeld::new(lock)), false)
+    }
+
+    /// Opens the state a backend's lock guards; `dir` is the environment's local folder. A
+    /// state migrated elsewhere is refused, unless `replacing` it (as empty).
+    pub(crate) fn with(
+        dir: StateDir,
+        mut held: Box<dyn Held>,
+        replacing: bool,
+    ) -> Result<Store, StateError> {
+        let (loaded, pending) = match held.load() {
+            Err(StateError::Migrated { .. }) if replacing => (None, false),
+            loaded => loaded?,
+        };
+        let found = loaded.is_some();
+        let mut state = loaded.unwrap_or_else(|| State::new(dir.env()));
         state.take_changes();
-        if dir.log_file().exists() {
-            file::save(dir, &state)?;
+        if pending {
+            held.save(&state, false)?;
         }
         Ok(Store {
             state,
-            lock,
-            log: None,
+            dir,
+            held,
+            found,
             logged_commits: 0,
             log_damaged: false,
         })
     }
 
-    /// The current state (everything in it is on disk, unless a commit just failed).
+    /// The current state (everything in it is stored, unless a commit just failed).
     pub fn state(&self) -> &State {
         &self.state
     }
 
-    /// The state directory.
+    /// The environment's local folder (work folders, `known_hosts`).
     pub fn dir(&self) -> &StateDir {
-        self.lock.dir()
+        &self.dir
+    }
+
+    /// Whether the backend held a saved state when the store opened.
+    pub fn found(&self) -> bool {
+        self.found
     }
 
     /// Records an operation's intent and makes it durable, before the API call is made.
@@ -99,9 +117,7 @@ impl Store {
             self.save()?;
             return result;
         }
-        let path = self.dir().log_file();
-        if let Err(error) = log::append(&mut self.log, &path, &changes) {
-            self.log = None;
+        if let Err(error) = self.held.append(&changes) {
             self.log_damaged = true;
             self.state.restore_changes(changes);
             return Err(error);
@@ -110,23 +126,34 @@ impl Store {
         result
     }
 
-    /// Writes the whole state to `state.json` atomically and empties the log.
+    /// Writes the whole state atomically and empties the log.
     pub fn save(&mut self) -> Result<(), StateError> {
-        self.log = None;
-        file::save(self.lock.dir(), &self.state)?;
+        self.held.save(&self.state, false)?;
         self.state.take_changes();
         self.logged_commits = 0;
         self.log_damaged = false;
         Ok(())
     }
 
-    /// Compacts the log into `state.json` and releases the lock.
+    /// Replaces the whole state with `state` (`ict state migrate` into this backend).
+    pub fn replace(&mut self, state: State) -> Result<(), StateError> {
+        self.state = state;
+        self.save()
+    }
+
+    /// Keeps the state only as a read-only copy and releases the lock: it was migrated to
+    /// another backend, and nobody may go on from this copy by mistake.
+    pub fn retire(mut self) -> Result<(), StateError> {
+        self.held.save(&self.state, true)?;
+        self.held.release()
+    }
+
+    /// Compacts the log into the snapshot and releases the lock.
     pub fn close(mut self) -> Result<(), StateError> {
-        if self.logged_commits > 0 || self.log_damaged || self.dir().log_file().exists() {
+        if self.logged_commits > 0 || self.log_damaged {
             self.save()?;
         }
-        let Store { lock, .. } = self;
-        lock.release()
+        self.held.release()
     }
 }
 

@@ -23,7 +23,7 @@ pub mod top;
 use std::io::{self, Write};
 
 use crate::config::Config;
-use crate::state::{Broken, Liveness, LockStatus, StateDir};
+use crate::state::{Broken, Liveness, LockStatus};
 
 pub use apply::ApplyProgress;
 pub use diagnostic::{render_diagnostic, render_problem, render_report};
@@ -115,7 +115,7 @@ impl Ui {
     }
 
     /// Prints `ict lock status`: "unlocked", or who holds the lock and what to do about it.
-    pub fn lock_status(&self, dir: &StateDir, status: &LockStatus) {
+    pub fn lock_status(&self, break_hint: &str, status: &LockStatus) {
         let text = match status {
             LockStatus::Unlocked => "unlocked\n".to_owned(),
             LockStatus::Held { holder, liveness } => {
@@ -125,27 +125,25 @@ impl Ui {
                         "it is no longer running; the next ict command takes the lock over"
                     }
                     Liveness::Unknown => "ict cannot check from here whether it is still running",
+                    Liveness::Expired => {
+                        "it stopped renewing its lease; the next ict command takes the lock over"
+                    }
                 };
-                format!(
-                    "locked by {holder}\n{advice}; to break the lock: {}\n",
-                    dir.break_hint()
-                )
+                format!("locked by {holder}\n{advice}; to break the lock: {break_hint}\n")
             }
         };
         self.out(&text);
     }
 
     /// Prints the outcome of `ict lock break`.
-    pub fn lock_broken(&self, dir: &StateDir, broken: &Broken) {
-        let env = dir.env();
+    pub fn lock_broken(&self, env: &str, location: &str, broken: &Broken) {
         let text = match broken {
             Broken::Held(holder) => {
                 format!("broke the lock of environment `{env}` held by {holder}\n")
             }
-            Broken::Unreadable => format!(
-                "broke the unreadable lock {} of environment `{env}`\n",
-                dir.lock_file().display()
-            ),
+            Broken::Unreadable => {
+                format!("broke the unreadable lock of environment `{env}` in {location}\n")
+            }
             Broken::NotLocked => format!("environment `{env}` was not locked\n"),
         };
         self.out(&text);

@@ -48,6 +48,15 @@ pub fn owned(state: &State) -> Vec<Owned<'_>> {
     bound.chain(deposed).collect()
 }
 
+/// What `ict state migrate` did.
+pub fn migrated(moved: &crate::state::Migrated) -> String {
+    format!(
+        "moved the state of environment `{}` ({} resources) from {} to {}; the source keeps \
+         a read-only copy until you delete it\n",
+        moved.env, moved.resources, moved.from, moved.to
+    )
+}
+
 /// What `ict state forget` dropped for `address`.
 pub fn forgotten(address: &Address, dropped: &Abandoned) -> String {
     if dropped.is_empty() {

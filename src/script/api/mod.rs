@@ -11,6 +11,7 @@
 //! for error hints, the REPL and docs/language.md.
 
 mod alert;
+mod backend;
 mod dns;
 mod env;
 mod fields;
@@ -215,6 +216,7 @@ pub(crate) fn register(engine: &mut Engine, builder: &Shared) {
     pipeline::register(engine, builder);
     schedule::register(engine, builder);
     env::register(engine, builder);
+    backend::register(engine, builder);
     moved::register(engine, builder);
 }
 
