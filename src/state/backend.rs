@@ -82,6 +82,56 @@ pub(crate) trait Held: Send + fmt::Debug {
 
     /// Releases the lock, if it is still this process's.
     fn release(self: Box<Self>) -> Result<(), StateError>;
+
+    /// Before a cloud call: fails when the lock may not be this process's any more — lost, or
+    /// its lease not renewed for two thirds of its length (the process was paused, or cut
+    /// off), so that another holder may have taken over. A local lock cannot be taken over.
+    fn check_lease(&self) -> Result<(), StateError> {
+        Ok(())
+    }
+}
+
+/// When a shared backend's lease was last renewed, on this computer's monotonic clock (the
+/// time the renewal was sent: the lease runs from no earlier than that). A holder whose
+/// process was paused past two thirds of its lease stops before its next cloud call, since the
+/// lock may have been taken over meanwhile and that holder may have settled the call's journal
+/// entry as never sent.
+#[derive(Debug, Clone)]
+pub(super) struct Lease {
+    length: std::time::Duration,
+    renewed: std::sync::Arc<std::sync::Mutex<std::time::Instant>>,
+}
+
+impl Lease {
+    /// A lease of `length`, taken by a request sent at `sent`.
+    pub(super) fn new(length: std::time::Duration, sent: std::time::Instant) -> Lease {
+        Lease {
+            length,
+            renewed: std::sync::Arc::new(std::sync::Mutex::new(sent)),
+        }
+    }
+
+    /// A renewal sent at `sent` succeeded.
+    pub(super) fn renewed(&self, sent: std::time::Instant) {
+        let mut renewed = self
+            .renewed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *renewed = (*renewed).max(sent);
+    }
+
+    pub(super) fn length(&self) -> std::time::Duration {
+        self.length
+    }
+
+    /// Whether the last renewal is recent enough to act on.
+    pub(super) fn fresh(&self) -> bool {
+        let renewed = *self
+            .renewed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        renewed.elapsed() < self.length * 2 / 3
+    }
 }
 
 /// A holder of a shared backend's lock (this process, running `command`), and the random token
@@ -276,4 +326,30 @@ fn setting(declared: &crate::model::Backend, name: &str) -> Result<Option<String
         }
     }
     Ok(Some(text))
+}
+
+#[cfg(test)]
+mod lease_tests {
+    use std::time::{Duration, Instant};
+
+    use super::Lease;
+
+    #[test]
+    fn a_lease_not_renewed_for_two_thirds_of_its_length_is_not_acted_on() {
+        let length = Duration::from_secs(30);
+        let now = Instant::now();
+        let ago = |secs| {
+            now.checked_sub(Duration::from_secs(secs))
+                .expect("a past instant")
+        };
+        assert!(Lease::new(length, now).fresh());
+        assert!(Lease::new(length, ago(19)).fresh());
+        let paused = Lease::new(length, ago(21));
+        assert!(!paused.fresh());
+        // A renewal sent later makes it fresh again; an older one changes nothing.
+        paused.renewed(ago(25));
+        assert!(!paused.fresh());
+        paused.renewed(ago(1));
+        assert!(paused.fresh());
+    }
 }

@@ -126,6 +126,12 @@ impl Store {
         result
     }
 
+    /// Whether this process may still act as the lock's holder (see [`Held::check_lease`]):
+    /// checked right before each journaled cloud call.
+    pub fn check_lease(&self) -> Result<(), StateError> {
+        self.held.check_lease()
+    }
+
     /// Writes the whole state atomically and empties the log.
     pub fn save(&mut self) -> Result<(), StateError> {
         self.held.save(&self.state, false)?;

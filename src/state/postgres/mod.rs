@@ -17,10 +17,10 @@ mod worker;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use self::worker::Worker;
-use super::backend::{expired, held_by, new_holder, Backend, Held};
+use super::backend::{expired, held_by, new_holder, Backend, Held, Lease};
 use super::dir::StateDir;
 use super::document::State;
 use super::error::StateError;
@@ -207,6 +207,7 @@ impl Backend for Postgres {
     fn hold(&self, command: &str) -> Result<(Box<dyn Held>, Option<TakenOver>), StateError> {
         let worker = self.worker("take the lock of")?;
         let (holder, token) = new_holder(command);
+        let sent = Instant::now();
         let previous = match self.take(&worker, &holder, &token)? {
             Ok(previous) => previous,
             Err(other) => {
@@ -220,11 +221,12 @@ impl Backend for Postgres {
         };
         let taken_over = previous.map(|previous| expired(previous, &self.location()));
         let lost = Arc::new(AtomicBool::new(false));
+        let lease = Lease::new(self.lease, sent);
         let renewal = worker.spawn(renew(
             worker.client(),
             self.key(),
             token.clone(),
-            self.lease,
+            lease.clone(),
             lost.clone(),
         ));
         let held = PostgresHeld {
@@ -238,6 +240,7 @@ impl Backend for Postgres {
             token,
             version: 0,
             lost,
+            lease,
             renewal,
             released: false,
         };
@@ -291,19 +294,24 @@ async fn renew(
     client: Arc<tokio_postgres::Client>,
     (project, env): (String, String),
     token: String,
-    lease: Duration,
+    lease: Lease,
     lost: Arc<AtomicBool>,
 ) {
-    let secs = lease.as_secs_f64();
+    let secs = lease.length().as_secs_f64();
     loop {
-        tokio::time::sleep(lease / 3).await;
+        tokio::time::sleep(lease.length() / 3).await;
         // A failed renewal is retried; the lease covers two more tries.
+        let sent = Instant::now();
         let renewed = client
             .execute(sql::RENEW, &[&project, &env, &token, &secs])
             .await;
-        if matches!(renewed, Ok(0)) {
-            lost.store(true, Ordering::SeqCst);
-            return;
+        match renewed {
+            Ok(0) => {
+                lost.store(true, Ordering::SeqCst);
+                return;
+            }
+            Ok(_) => lease.renewed(sent),
+            Err(_) => {}
         }
     }
 }
@@ -317,6 +325,7 @@ struct PostgresHeld {
     /// The version the state is at, as this holder last wrote or read it.
     version: i64,
     lost: Arc<AtomicBool>,
+    lease: Lease,
     renewal: Option<tokio::task::AbortHandle>,
     released: bool,
 }
@@ -344,6 +353,7 @@ impl PostgresHeld {
         }
         let (project, env) = self.backend.key();
         let (token, lease, version) = (self.token.clone(), self.backend.lease_secs(), self.version);
+        let sent = Instant::now();
         let row = self
             .worker
             .run(move |client| async move {
@@ -355,7 +365,10 @@ impl PostgresHeld {
                 client.query_opt(statement, &params).await
             })
             .map_err(|reason| self.backend.fail("save", reason))?;
-        row.map(|row| row.get(0)).ok_or_else(|| self.lost())
+        let version = row.map(|row| row.get(0)).ok_or_else(|| self.lost())?;
+        // Every guarded write renews the lease too.
+        self.lease.renewed(sent);
+        Ok(version)
     }
 }
 
@@ -390,6 +403,13 @@ impl Held for PostgresHeld {
         let document = serde_json::to_string_pretty(state)
             .map_err(|error| self.backend.fail("save", error.to_string()))?;
         self.guarded(sql::SAVE, document, Some(retired)).map(drop)
+    }
+
+    fn check_lease(&self) -> Result<(), StateError> {
+        if self.lost.load(Ordering::SeqCst) || !self.lease.fresh() {
+            return Err(self.lost());
+        }
+        Ok(())
     }
 
     fn release(mut self: Box<Self>) -> Result<(), StateError> {

@@ -18,12 +18,12 @@ mod objects;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use self::objects::{Bucket, Written};
-use super::backend::{expired, held_by, new_holder, Backend, Held};
+use super::backend::{expired, held_by, new_holder, Backend, Held, Lease};
 use super::dir::StateDir;
 use super::document::State;
 use super::error::StateError;
@@ -244,12 +244,14 @@ impl Backend for S3 {
                 token: token.clone(),
                 expires_ms: now_ms() + millis(shared.lease),
             };
+            let sent = Instant::now();
             let written = bucket
                 .put_json(&bucket.lock(), &ours, tag.as_deref())
                 .map_err(fail)?;
             let Written::Done(tag) = written else {
                 continue; // Someone else wrote the lock meanwhile: look again.
             };
+            let lease = Lease::new(shared.lease, sent);
             let taken_over = previous.map(|previous| expired(previous, &shared.location()));
             let lock_tag = Arc::new(Mutex::new(tag));
             let lost = Arc::new(AtomicBool::new(false));
@@ -257,7 +259,7 @@ impl Backend for S3 {
                 bucket.clone(),
                 ours,
                 lock_tag.clone(),
-                shared.lease,
+                lease.clone(),
                 lost.clone(),
             ));
             let held = S3Held {
@@ -265,6 +267,7 @@ impl Backend for S3 {
                 bucket,
                 lock_tag,
                 lost,
+                lease,
                 renewal,
                 version: 0,
                 snapshot_tag: None,
@@ -337,18 +340,22 @@ async fn renew(
     bucket: Arc<Bucket>,
     mut doc: LockDoc,
     tag: Arc<Mutex<String>>,
-    lease: Duration,
+    lease: Lease,
     lost: Arc<AtomicBool>,
 ) {
     loop {
-        tokio::time::sleep(lease / 3).await;
-        doc.expires_ms = now_ms() + millis(lease);
+        tokio::time::sleep(lease.length() / 3).await;
+        let sent = Instant::now();
+        doc.expires_ms = now_ms() + millis(lease.length());
         let current = tag.lock().unwrap_or_else(PoisonError::into_inner).clone();
         match bucket
             .put_json_async(&bucket.lock(), &doc, Some(&current))
             .await
         {
-            Ok(Written::Done(new)) => *tag.lock().unwrap_or_else(PoisonError::into_inner) = new,
+            Ok(Written::Done(new)) => {
+                *tag.lock().unwrap_or_else(PoisonError::into_inner) = new;
+                lease.renewed(sent);
+            }
             Ok(Written::Conflict) => {
                 lost.store(true, Ordering::SeqCst);
                 return;
@@ -366,6 +373,7 @@ struct S3Held {
     bucket: Arc<Bucket>,
     lock_tag: Arc<Mutex<String>>,
     lost: Arc<AtomicBool>,
+    lease: Lease,
     renewal: Option<tokio::task::AbortHandle>,
     /// The version the state is at, as this holder last wrote or read it.
     version: u64,
@@ -485,6 +493,14 @@ impl Held for S3Held {
 
     fn save(&mut self, state: &State, retired: bool) -> Result<(), StateError> {
         self.write(state, retired)
+    }
+
+    fn check_lease(&self) -> Result<(), StateError> {
+        self.check()?;
+        if !self.lease.fresh() {
+            return Err(self.lost());
+        }
+        Ok(())
     }
 
     fn release(mut self: Box<Self>) -> Result<(), StateError> {
