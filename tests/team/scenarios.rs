@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{checkout, command, ict, in_flight, poll, script, whoami, Shared};
 use crate::reconcile::{expect, unique_names, Cloud, Running};
+use crate::test::TempProject;
 
 pub use super::migrate::{
     no_secret_reaches_the_backend, state_migrate_round_trips_local_to_the_backend_and_back,
@@ -54,35 +55,14 @@ pub async fn an_apply_while_another_holds_the_lock_is_refused_and_a_killed_holde
     shared: &dyn Shared,
 ) {
     const COUNT: usize = 6;
-    let first = checkout(&script(shared, COUNT, 2));
-    let second = checkout(&script(shared, COUNT, 2));
-    // Slow tasks: the first apply is still creating when it is killed.
-    let cloud = Cloud::start(
-        &first.path().join("cloud.json"),
-        &["--task-delay", "3000", "--latency", "200"],
-    );
-    let log = first.path().join("apply.log");
-    let mut apply = Running(
-        command(
-            &cloud,
-            shared,
-            first.path(),
-            &["apply", "infra.ict", "--yes"],
-        )
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap(),
-    );
     // Killed once a create is journaled and not finished.
-    poll(Duration::from_secs(30), "a create in flight", || {
-        assert!(
-            apply.0.try_wait().unwrap().is_none(),
-            "the apply ended early:\n{}",
-            std::fs::read_to_string(&log).unwrap()
-        );
-        in_flight(shared)
-    });
+    let Slow {
+        first,
+        second,
+        cloud,
+        log: _,
+        mut apply,
+    } = apply_in_flight(shared, COUNT);
 
     let refused = ict(
         &cloud,
@@ -225,28 +205,13 @@ pub async fn lock_status_and_break_work_on_a_shared_backend(shared: &dyn Shared)
 
 pub async fn a_holder_whose_lease_ran_out_writes_nothing_after_a_takeover(shared: &dyn Shared) {
     const COUNT: usize = 2;
-    let first = checkout(&script(shared, COUNT, 2));
-    let second = checkout(&script(shared, COUNT, 2));
-    let cloud = Cloud::start(
-        &first.path().join("cloud.json"),
-        &["--task-delay", "3000", "--latency", "200"],
-    );
-    let log = first.path().join("apply.log");
-    let mut stalled = Running(
-        command(
-            &cloud,
-            shared,
-            first.path(),
-            &["apply", "infra.ict", "--yes"],
-        )
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap(),
-    );
-    poll(Duration::from_secs(30), "a create in flight", || {
-        in_flight(shared)
-    });
+    let Slow {
+        first: _first,
+        second,
+        cloud,
+        log,
+        apply: mut stalled,
+    } = apply_in_flight(shared, COUNT);
     // Stalled (as by a long pause or a cut network): its lease runs out, nobody renews it.
     signal(stalled.0.id(), "STOP");
     let mut finished = None;
@@ -283,6 +248,54 @@ pub async fn a_holder_whose_lease_ran_out_writes_nothing_after_a_takeover(shared
         &["plan", "infra.ict", "--detailed-exitcode"],
     );
     expect(&plan, 0);
+}
+
+/// Two checkouts of `count` servers on one slow emulator (tasks take 3 s, answers 200 ms),
+/// with the first's apply running until a create is journaled and not finished.
+struct Slow {
+    first: TempProject,
+    second: TempProject,
+    cloud: Cloud,
+    /// The first apply's standard error.
+    log: std::path::PathBuf,
+    apply: Running,
+}
+
+fn apply_in_flight(shared: &dyn Shared, count: usize) -> Slow {
+    let first = checkout(&script(shared, count, 2));
+    let second = checkout(&script(shared, count, 2));
+    let cloud = Cloud::start(
+        &first.path().join("cloud.json"),
+        &["--task-delay", "3000", "--latency", "200"],
+    );
+    let log = first.path().join("apply.log");
+    let mut apply = Running(
+        command(
+            &cloud,
+            shared,
+            first.path(),
+            &["apply", "infra.ict", "--yes"],
+        )
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap(),
+    );
+    poll(Duration::from_secs(30), "a create in flight", || {
+        assert!(
+            apply.0.try_wait().unwrap().is_none(),
+            "the apply ended early:\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        in_flight(shared)
+    });
+    Slow {
+        first,
+        second,
+        cloud,
+        log,
+        apply,
+    }
 }
 
 /// Sends `SIGNAL` (`STOP`, `CONT`) to `pid`.

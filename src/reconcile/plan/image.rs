@@ -3,13 +3,11 @@
 //! its server changes; deleting it when it is no longer declared is `delete.rs`'s. Servers
 //! created from a declared image wait for it (`server.rs`).
 
-use super::super::step::{Action, Step, Work};
+use super::super::step::{Action, Ref, Step, Work};
 use super::{addr, change, Ctx};
 use crate::model::{ImageRef, Server};
 use crate::provider::{Image, ImageId};
 use crate::state::Kind;
-
-use super::super::step::Ref;
 
 pub(super) fn plan(ctx: &mut Ctx<'_>) {
     for image in ctx.input.desired.images.values() {

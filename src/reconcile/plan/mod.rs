@@ -57,12 +57,7 @@ pub fn kinds(desired: &Desired, state: &State) -> Kinds {
         ssh_keys: !desired.ssh_keys.is_empty(),
         dns: !desired.dns_records.is_empty(),
     };
-    let owned = state
-        .resources()
-        .keys()
-        .chain(state.deposed().keys())
-        .chain(state.journal().unfinished().iter().map(|e| &e.op.address));
-    for address in owned {
+    for address in owned_or_pending(state) {
         match address.kind() {
             Kind::Server => kinds.servers = true,
             Kind::Network => kinds.networks = true,
@@ -82,12 +77,17 @@ pub fn kinds(desired: &Desired, state: &State) -> Kinds {
 pub fn needs_catalogue(desired: &Desired, state: &State) -> bool {
     !desired.servers.is_empty()
         || !desired.images.is_empty()
-        || state
-            .resources()
-            .keys()
-            .chain(state.deposed().keys())
-            .chain(state.journal().unfinished().iter().map(|e| &e.op.address))
+        || owned_or_pending(state)
             .any(|a| a.kind() == Kind::Image || a.name().starts_with("image."))
+}
+
+/// The addresses the state owns, has deposed, or has an unfinished operation about.
+fn owned_or_pending(state: &State) -> impl Iterator<Item = &Address> {
+    state
+        .resources()
+        .keys()
+        .chain(state.deposed().keys())
+        .chain(state.journal().unfinished().iter().map(|e| &e.op.address))
 }
 
 /// Computes the plan, or every problem that stops one from being made (unknown image or data
