@@ -167,15 +167,10 @@ impl Session<'_> {
         if let Err(e) = reconcile::settle(plan, &mut store) {
             return (store, Err(e.into()));
         }
-        let (store, report) = reconcile::apply(
-            plan,
-            self.conn.client.clone(),
-            store,
-            options,
-            stop,
-            on_event,
-        )
-        .await;
+        // Under a shared backend's lease, a holder paused past it sends nothing more: another
+        // may have taken over and settled its unfinished creates as never sent.
+        let client = self.conn.client.with_send_guard(store.send_guard());
+        let (store, report) = reconcile::apply(plan, client, store, options, stop, on_event).await;
         (store, Ok(report))
     }
 

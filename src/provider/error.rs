@@ -160,6 +160,18 @@ pub enum ProviderError {
         source: Box<ProviderError>,
     },
 
+    /// A change was not sent: the command's hold on the state's lock may have lapsed (its
+    /// lease was not renewed in time, e.g. the process was paused), and another command may
+    /// have taken over.
+    #[error(
+        "{method} {path} was not sent: this command's lock on the state may have been taken over"
+    )]
+    #[diagnostic(
+        code(ict::provider::not_sent),
+        help("its lease was not renewed in time (was the process paused?); run the command again")
+    )]
+    NotSent { method: String, path: String },
+
     /// The client could not be configured (bad URL, TLS backend failure).
     #[error("cannot set up the 1cloud client: {reason}")]
     #[diagnostic(code(ict::provider::config), help("{}", TOKEN_HELP))]

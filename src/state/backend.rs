@@ -83,13 +83,18 @@ pub(crate) trait Held: Send + fmt::Debug {
     /// Releases the lock, if it is still this process's.
     fn release(self: Box<Self>) -> Result<(), StateError>;
 
-    /// Before a cloud call: fails when the lock may not be this process's any more — lost, or
-    /// its lease not renewed for two thirds of its length (the process was paused, or cut
-    /// off), so that another holder may have taken over. A local lock cannot be taken over.
-    fn check_lease(&self) -> Result<(), StateError> {
-        Ok(())
+    /// What the cloud client asks before it sends each change: whether the lock is still
+    /// surely this process's — not lost, and its lease renewed within two thirds of its length
+    /// (a process paused or cut off longer may have been taken over). `None` for a local lock,
+    /// which cannot be taken over.
+    fn send_guard(&self) -> Option<LeaseGuard> {
+        None
     }
 }
+
+/// Whether this process still surely holds a lock (see [`Held::send_guard`]); the cloud client
+/// asks it before each change it sends.
+pub type LeaseGuard = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// When a shared backend's lease was last renewed, on this computer's monotonic clock (the
 /// time the renewal was sent: the lease runs from no earlier than that). A holder whose
@@ -122,6 +127,14 @@ impl Lease {
 
     pub(super) fn length(&self) -> std::time::Duration {
         self.length
+    }
+
+    /// The send guard of a holder with this lease and `lost` flag (see [`Held::send_guard`]).
+    pub(super) fn guard(&self, lost: &std::sync::Arc<std::sync::atomic::AtomicBool>) -> LeaseGuard {
+        let (lease, lost) = (self.clone(), lost.clone());
+        std::sync::Arc::new(move || {
+            !lost.load(std::sync::atomic::Ordering::SeqCst) && lease.fresh()
+        })
     }
 
     /// Whether the last renewal is recent enough to act on.

@@ -40,7 +40,7 @@ mod timestamp;
 
 pub use address::{Address, AddressError, Kind};
 pub(crate) use backend::{backend, Backend};
-pub use backend::{Local, Opened};
+pub use backend::{LeaseGuard, Local, Opened};
 pub use dir::{StateDir, STATE_FOLDER};
 pub use document::{Abandoned, ResourceRecord, State, SCHEMA_VERSION};
 pub use error::{CorruptState, StateError};

@@ -4,7 +4,7 @@
 //! resources as for ten thousand; the full `state.json` is rewritten when the store opens,
 //! closes, and every [`COMPACT_AFTER`] commits.
 
-use super::backend::{Held, LocalHeld};
+use super::backend::{Held, LeaseGuard, LocalHeld};
 use super::document::State;
 use super::error::StateError;
 use super::journal::{JournalEntry, JournalOp, Outcome, Seq};
@@ -126,10 +126,10 @@ impl Store {
         result
     }
 
-    /// Whether this process may still act as the lock's holder (see [`Held::check_lease`]):
-    /// checked right before each journaled cloud call.
-    pub fn check_lease(&self) -> Result<(), StateError> {
-        self.held.check_lease()
+    /// What the cloud client asks before it sends each change under this lock (see
+    /// [`Held::send_guard`]); `None` for local state.
+    pub fn send_guard(&self) -> Option<LeaseGuard> {
+        self.held.send_guard()
     }
 
     /// Writes the whole state atomically and empties the log.

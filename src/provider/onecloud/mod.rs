@@ -113,7 +113,13 @@ struct Counters {
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Asked before every change (POST, PUT, DELETE) is sent: whether the sender still holds
+    /// the state's lock (see [`Client::with_send_guard`]).
+    guard: Option<SendGuard>,
 }
+
+/// Whether a change may be sent now.
+pub type SendGuard = Arc<dyn Fn() -> bool + Send + Sync>;
 
 struct Inner {
     http: reqwest::Client,
@@ -127,6 +133,16 @@ struct Inner {
 }
 
 impl Client {
+    /// This client, asking `guard` before it sends each change (and each retry of one): an
+    /// apply under a shared backend's lease sends nothing once the lease may have lapsed.
+    #[must_use]
+    pub fn with_send_guard(&self, guard: Option<SendGuard>) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            guard,
+        }
+    }
+
     /// A client for `base_url` (e.g. [`DEFAULT_API_URL`] or an emulator's address) with the
     /// default timeouts and retries.
     pub fn new(base_url: &str, token: Token) -> Result<Client, ProviderError> {
@@ -163,6 +179,7 @@ impl Client {
                 config,
                 counters: Counters::default(),
             }),
+            guard: None,
         })
     }
 

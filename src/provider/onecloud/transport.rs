@@ -30,6 +30,8 @@ pub(super) enum Failure {
         message: String,
         retry_after: Option<Duration>,
     },
+    /// A change not sent: the send guard said no (see [`Client::with_send_guard`]).
+    Withheld,
 }
 
 impl Failure {
@@ -40,6 +42,7 @@ impl Failure {
             Failure::Status { status, .. } => {
                 status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
             }
+            Failure::Withheld => false,
         }
     }
 
@@ -64,6 +67,10 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Vec<u8>, Failure> {
+        let change = *method != Method::GET;
+        if change && self.guard.as_ref().is_some_and(|may_send| !may_send()) {
+            return Err(Failure::Withheld);
+        }
         self.count_request();
         let url = format!("{}{path}", self.inner.request_url);
         let mut request = self
@@ -167,6 +174,7 @@ impl Client {
                 attempts,
                 source: source.without_url(),
             },
+            Failure::Withheld => ProviderError::NotSent { method, path },
             Failure::Status {
                 status, message, ..
             } => match status {

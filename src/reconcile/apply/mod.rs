@@ -323,9 +323,6 @@ impl<P: Provider> Shared<P> {
         id_of: impl Fn(&T) -> u64,
     ) -> Result<T, StepError> {
         let seq = self.begin(op)?;
-        // A holder paused past its lease stops here: another may have taken over and settled
-        // this entry as never sent; sending it now could make the object twice.
-        self.with_store(|store| store.check_lease())?;
         match call.await {
             Ok(value) => {
                 self.finish(seq, &Outcome::Done { id: id_of(&value) })?;

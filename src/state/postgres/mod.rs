@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use self::worker::Worker;
-use super::backend::{expired, held_by, new_holder, Backend, Held, Lease};
+use super::backend::{expired, held_by, new_holder, Backend, Held, Lease, LeaseGuard};
 use super::dir::StateDir;
 use super::document::State;
 use super::error::StateError;
@@ -405,11 +405,8 @@ impl Held for PostgresHeld {
         self.guarded(sql::SAVE, document, Some(retired)).map(drop)
     }
 
-    fn check_lease(&self) -> Result<(), StateError> {
-        if self.lost.load(Ordering::SeqCst) || !self.lease.fresh() {
-            return Err(self.lost());
-        }
-        Ok(())
+    fn send_guard(&self) -> Option<LeaseGuard> {
+        Some(self.lease.guard(&self.lost))
     }
 
     fn release(mut self: Box<Self>) -> Result<(), StateError> {

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use self::objects::{Bucket, Written};
-use super::backend::{expired, held_by, new_holder, Backend, Held, Lease};
+use super::backend::{expired, held_by, new_holder, Backend, Held, Lease, LeaseGuard};
 use super::dir::StateDir;
 use super::document::State;
 use super::error::StateError;
@@ -495,12 +495,8 @@ impl Held for S3Held {
         self.write(state, retired)
     }
 
-    fn check_lease(&self) -> Result<(), StateError> {
-        self.check()?;
-        if !self.lease.fresh() {
-            return Err(self.lost());
-        }
-        Ok(())
+    fn send_guard(&self) -> Option<LeaseGuard> {
+        Some(self.lease.guard(&self.lost))
     }
 
     fn release(mut self: Box<Self>) -> Result<(), StateError> {
