@@ -57,8 +57,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_color: bool,
 
-    /// Which cloud to use: the real 1cloud API (default when ONECLOUD_TOKEN is set) or the
-    /// built-in emulator (default otherwise).
+    /// Which cloud to use: the real 1cloud API (default when ONECLOUD_TOKEN is set), the
+    /// built-in emulator (default otherwise), or a libvirt daemon (ICT_LIBVIRT_URI, default
+    /// qemu:///system). Overrides the script's provider(...).
     #[arg(long, global = true, value_enum, env = "ICT_PROVIDER")]
     pub provider: Option<ProviderChoice>,
 
@@ -192,6 +193,8 @@ pub enum ProviderChoice {
     /// The real 1cloud API (needs `ONECLOUD_TOKEN`).
     #[value(name = "1cloud")]
     OneCloud,
+    /// A libvirt daemon (`ICT_LIBVIRT_URI`, or the script's `uri`).
+    Libvirt,
 }
 
 /// `ict emulator`: a subcommand, or the standalone server's options (the same as `serve`).

@@ -1,18 +1,23 @@
-//! Choosing and reaching the provider: the real 1cloud API when `ONECLOUD_TOKEN` is set (or
-//! `--provider 1cloud`), otherwise the project's built-in 1cloud emulator — a background daemon
-//! shared by every command and shell (`crate::daemon`), started by the first command that
-//! needs it, with its account in `.ict/emulator.json` next to the script — driven through the
-//! same HTTP client (DESIGN decision 9). May depend on `daemon`, `emulator` and `provider`.
+//! Choosing and reaching the provider: a libvirt daemon when the script declares
+//! `provider("libvirt", ...)` (or `--provider libvirt`), the real 1cloud API when
+//! `ONECLOUD_TOKEN` is set (or `--provider 1cloud`), otherwise the project's built-in 1cloud
+//! emulator — a background daemon shared by every command and shell (`crate::daemon`), started
+//! by the first command that needs it, with its account in `.ict/emulator.json` next to the
+//! script — driven through the same HTTP client (DESIGN decision 9). May depend on `daemon`,
+//! `emulator`, `model` (the declaration) and `provider`.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
 use crate::daemon::{self, DaemonError, Link, Project, Requested};
 use crate::emulator;
+use crate::model;
+use crate::provider::libvirt::{self, Libvirt};
 use crate::provider::onecloud::{Client, ClientConfig, PollPolicy, Token};
-use crate::provider::ProviderError;
+use crate::provider::{Cloud, ProviderError};
 
 /// Why no provider could be reached.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -34,11 +39,16 @@ pub enum ProviderChoice {
     Emulator,
     /// The real 1cloud API (needs `ONECLOUD_TOKEN`).
     OneCloud,
+    /// A libvirt daemon.
+    Libvirt,
 }
+
+/// The script's `provider(...)`, once it is evaluated.
+pub type Declared = Arc<OnceLock<Option<model::Provider>>>;
 
 /// A connected provider.
 pub struct Connection {
-    pub client: Client,
+    pub client: Cloud,
     /// First line of output: which provider this is (and, for the emulator, anything that
     /// happened to the project's daemon on the way, on further lines).
     pub banner: String,
@@ -93,6 +103,33 @@ pub enum Pending {
         shown: PathBuf,
         link: oneshot::Receiver<Result<Link, DaemonError>>,
     },
+    /// Chosen once the script is evaluated, because it may declare its provider (or libvirt
+    /// was asked for, whose settings the script may give).
+    Later {
+        choice: Option<ProviderChoice>,
+        project: Project,
+        shown: PathBuf,
+        declared: Declared,
+    },
+}
+
+/// [`start`] for a script that may declare its provider: when its text calls `provider(` (or
+/// libvirt is asked for), nothing is started until it is evaluated and `declared` is set.
+pub fn start_declared(
+    choice: Option<ProviderChoice>,
+    script: &Path,
+    declared: Declared,
+) -> Pending {
+    let declares = std::fs::read_to_string(script).is_ok_and(|text| text.contains("provider("));
+    if declares || choice == Some(ProviderChoice::Libvirt) {
+        return Pending::Later {
+            choice,
+            project: Project::of_script(script),
+            shown: emulator_state_file(script),
+            declared,
+        };
+    }
+    start(choice, script)
 }
 
 /// Starts preparing the chosen provider for `script`; call before evaluating the script, then
@@ -107,6 +144,14 @@ pub fn start(choice: Option<ProviderChoice>, script: &Path) -> Pending {
 
 /// [`start`] for a project folder; `shown` is its account file as the banner names it.
 pub fn start_project(choice: Option<ProviderChoice>, project: &Project, shown: PathBuf) -> Pending {
+    if choice == Some(ProviderChoice::Libvirt) {
+        return Pending::Later {
+            choice,
+            project: project.clone(),
+            shown,
+            declared: Declared::default(),
+        };
+    }
     let has_token = std::env::var_os("ONECLOUD_TOKEN").is_some_and(|t| !t.is_empty());
     let choice = choice.unwrap_or(if has_token {
         ProviderChoice::OneCloud
@@ -137,12 +182,34 @@ impl Pending {
     /// Connects: builds the 1cloud client, for the emulator once its daemon answered. Must
     /// run inside a tokio runtime.
     pub async fn connect(self) -> Result<Connection, ConnectError> {
-        match self {
+        let pending = match self {
+            Pending::Later {
+                choice,
+                project,
+                shown,
+                declared,
+            } => {
+                let declared = declared.get().cloned().flatten();
+                let libvirt = match choice {
+                    Some(choice) => choice == ProviderChoice::Libvirt,
+                    None => declared
+                        .as_ref()
+                        .is_some_and(|p| p.kind == model::ProviderKind::Libvirt),
+                };
+                if libvirt {
+                    return libvirt_connection(declared.as_ref()).await;
+                }
+                start_project(choice, &project, shown)
+            }
+            ready => ready,
+        };
+        match pending {
+            Pending::Later { .. } => unreachable!("resolved above"),
             Pending::OneCloud => {
                 let client = Client::from_env()?;
                 let banner = format!("provider: 1cloud API ({})", client.base_url());
                 Ok(Connection {
-                    client,
+                    client: Cloud::OneCloud(client),
                     banner,
                     emulator: None,
                 })
@@ -157,6 +224,44 @@ impl Pending {
             }
         }
     }
+}
+
+/// The libvirt settings: the script's, with `ICT_LIBVIRT_URI` over its `uri`.
+pub fn libvirt_settings(declared: Option<&model::Provider>) -> libvirt::Settings {
+    let mut settings = libvirt::Settings::default();
+    if let Some(declared) = declared.filter(|p| p.kind == model::ProviderKind::Libvirt) {
+        if let Some(uri) = &declared.uri {
+            settings.uri.clone_from(uri);
+        }
+        if let Some(pool) = &declared.pool {
+            settings.pool.clone_from(pool);
+        }
+        if let Some(secs) = declared.shutdown_timeout {
+            settings.shutdown_timeout = Duration::from_secs(u64::from(secs));
+        }
+    }
+    if let Some(uri) = std::env::var("ICT_LIBVIRT_URI")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        settings.uri = uri;
+    }
+    settings
+}
+
+async fn libvirt_connection(
+    declared: Option<&model::Provider>,
+) -> Result<Connection, ConnectError> {
+    let settings = libvirt_settings(declared);
+    let banner = format!(
+        "provider: libvirt ({}, storage pool {})",
+        settings.uri, settings.pool
+    );
+    Ok(Connection {
+        client: Cloud::Libvirt(Libvirt::open(settings).await?),
+        banner,
+        emulator: None,
+    })
 }
 
 /// A client of the project's emulator daemon behind `link`.
@@ -184,7 +289,7 @@ fn emulator_connection(link: &Link, shown: &Path) -> Result<Connection, Provider
                 fix: missing.fix.clone(),
             });
     Ok(Connection {
-        client,
+        client: Cloud::OneCloud(client),
         banner,
         emulator: Some(Emulated { ssh_unavailable }),
     })

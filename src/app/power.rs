@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{Error, Session};
-use crate::provider::{PowerOp, ServerId};
+use crate::provider::{PowerOp, Provider as _, ServerId};
 use crate::state::State;
 
 /// What became of one server.

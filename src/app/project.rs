@@ -24,6 +24,8 @@ pub struct Project {
     pub now: Option<chrono::DateTime<chrono::Utc>>,
     /// The `backend(...)` the script declares, once known (evaluating tells).
     declared: Arc<OnceLock<Option<model::Backend>>>,
+    /// The `provider(...)` it declares, once evaluated.
+    provider_declared: connect::Declared,
     /// Where the state is kept, once opened.
     backend: Arc<OnceLock<Arc<dyn Backend>>>,
 }
@@ -44,6 +46,7 @@ impl Project {
             options: config.script_options(),
             now: config.now,
             declared: Arc::default(),
+            provider_declared: Arc::default(),
             backend: Arc::default(),
         }
     }
@@ -61,14 +64,33 @@ impl Project {
     /// Starts reaching the provider (for the emulator, its daemon is found or started on
     /// another thread): call before evaluating, then connect inside the runtime.
     pub fn connect(&self) -> Pending {
-        connect::start(self.provider, &self.script)
+        connect::start_declared(self.provider, &self.script, self.provider_declared.clone())
     }
 
     /// Evaluates and validates the script; warnings come back in [`Evaluated::warnings`].
+    /// On libvirt, servers and networks that name no data centre are placed on the host.
     pub fn evaluate(&self) -> Result<Evaluated, Error> {
-        let evaluated = script::evaluate(&self.script, self.options.clone())?;
+        let mut evaluated = script::evaluate(&self.script, self.options.clone())?;
         let _ = self.declared.set(evaluated.desired.backend.clone());
+        let _ = self
+            .provider_declared
+            .set(evaluated.desired.provider.clone());
+        if self.on_libvirt(&evaluated.desired) {
+            model::place_on(&mut evaluated.desired, crate::provider::libvirt::LOCATION);
+        }
         Ok(evaluated)
+    }
+
+    /// Whether the environment lives on libvirt: `--provider libvirt`, or the script says so
+    /// and no other provider is asked for.
+    pub fn on_libvirt(&self, desired: &model::Desired) -> bool {
+        match self.provider {
+            Some(choice) => choice == ProviderChoice::Libvirt,
+            None => desired
+                .provider
+                .as_ref()
+                .is_some_and(|p| p.kind == model::ProviderKind::Libvirt),
+        }
     }
 
     /// The environment's local folder: its state unless the script declares a `backend(...)`,

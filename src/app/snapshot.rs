@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Error, Session};
 use crate::model::Schedule;
-use crate::provider::{ImageId, ServerId};
+use crate::provider::{ImageId, Provider as _, ServerId};
 use crate::schedule::images::{image_name, Images, Made, Pending};
 use crate::state::Store;
 

@@ -22,7 +22,7 @@ use crate::config::{
 use crate::connect::Pending;
 use crate::exit::ExitCode;
 use crate::model::Graph;
-use crate::provider::onecloud::Client;
+use crate::provider::{Cloud, Provider as _};
 use crate::script::{self, Evaluated, Failure};
 
 pub use crate::app::Error;
@@ -239,7 +239,7 @@ fn shown_state_file(project: &crate::daemon::Project) -> std::path::PathBuf {
         .unwrap_or(file)
 }
 
-async fn cloud_listing(args: &CloudOptions, ui: &Ui, client: &Client) -> Result<(), Error> {
+async fn cloud_listing(args: &CloudOptions, ui: &Ui, client: &Cloud) -> Result<(), Error> {
     match args.what {
         CloudListing::Servers => {
             let mut servers = client.servers().await?;

@@ -113,6 +113,7 @@ impl Config {
             provider: cli.global.provider.map(|choice| match choice {
                 cli::ProviderChoice::Emulator => ProviderChoice::Emulator,
                 cli::ProviderChoice::OneCloud => ProviderChoice::OneCloud,
+                cli::ProviderChoice::Libvirt => ProviderChoice::Libvirt,
             }),
             now,
         };

@@ -20,6 +20,7 @@ mod network;
 pub mod pattern;
 pub mod pipeline;
 mod playbook;
+mod provider;
 pub mod schedule;
 mod server;
 mod span;
@@ -39,6 +40,7 @@ pub use moved::{Move, Output};
 pub use network::Network;
 pub use pipeline::{Pipeline, PipelineEnv, Preset, Sandbox, Stage};
 pub use playbook::Playbook;
+pub use provider::{place_on, Provider, ProviderKind};
 pub use schedule::Schedule;
 pub use server::{defaults, Adopt, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server};
 pub use span::{SourceFile, SourceId, Sources, Span};
@@ -97,6 +99,8 @@ pub struct Desired {
     pub environments: Option<Environments>,
     /// Where the state is kept, if not in `.ict/<env>/` (`backend(...)`).
     pub backend: Option<Backend>,
+    /// The cloud the environment lives on, if the script says (`provider(...)`).
+    pub provider: Option<Provider>,
     pub servers: IndexMap<String, Server>,
     pub ssh_keys: IndexMap<String, SshKey>,
     /// Images made from the script's servers (names are unique).

@@ -172,6 +172,45 @@ pub enum ProviderError {
     )]
     NotSent { method: String, path: String },
 
+    /// A libvirt call failed.
+    #[error("libvirt: cannot {operation}: {message}")]
+    #[diagnostic(
+        code(ict::provider::libvirt),
+        help("check that libvirtd runs and the URI is right (`virsh -c $ICT_LIBVIRT_URI list --all`)")
+    )]
+    Libvirt { operation: String, message: String },
+
+    /// An object ict did not create: ict never changes or deletes it.
+    #[error("will not {doing} {kind} \"{name}\": ict did not create it")]
+    #[diagnostic(
+        code(ict::provider::not_owned),
+        help("ict changes only what carries its metadata; manage this one by hand, or give the declared server another name")
+    )]
+    NotOwned {
+        kind: &'static str,
+        name: String,
+        doing: String,
+    },
+
+    /// The name is taken by an object ict did not make (libvirt names are unique).
+    #[error("a {kind} named \"{name}\" already exists and ict did not create it")]
+    #[diagnostic(
+        code(ict::provider::name_taken),
+        help("rename the declared object, or remove the existing one by hand if it is not needed")
+    )]
+    NameTaken { kind: &'static str, name: String },
+
+    /// The provider has no such thing.
+    #[error("the {provider} provider does not support {what}")]
+    #[diagnostic(
+        code(ict::provider::unsupported),
+        help("declare it only in environments on a provider that has it (`provider(...)` per environment)")
+    )]
+    Unsupported {
+        provider: &'static str,
+        what: &'static str,
+    },
+
     /// The client could not be configured (bad URL, TLS backend failure).
     #[error("cannot set up the 1cloud client: {reason}")]
     #[diagnostic(code(ict::provider::config), help("{}", TOKEN_HELP))]

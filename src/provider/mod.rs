@@ -2,12 +2,15 @@
 //! types it returns ([`Observed`] and friends), the requests it accepts ([`ServerSpec`], ...) and
 //! its typed errors ([`ProviderError`]).
 //!
-//! [`onecloud`] is the one implementation: the real 1cloud REST client. The emulator speaks the
-//! same HTTP API, so the same client drives it. Observed types are plain data (no I/O) and are
-//! what `ict cloud ... --json` prints. May depend on nothing else in ict.
+//! Two implementations: [`onecloud`], the real 1cloud REST client (the emulator speaks the same
+//! HTTP API, so the same client drives it), and [`libvirt`], VMs on a libvirt daemon; [`Cloud`]
+//! is whichever one a project uses. Observed types are plain data (no I/O) and are what
+//! `ict cloud ... --json` prints. May depend on nothing else in ict.
 
+mod cloud;
 mod error;
 mod ids;
+pub mod libvirt;
 pub(crate) mod observed;
 pub mod onecloud;
 mod secret;
@@ -17,6 +20,7 @@ use std::future::Future;
 
 use tokio::time::Instant;
 
+pub use cloud::Cloud;
 pub use error::ProviderError;
 pub use ids::{ActionId, DomainId, ImageId, NetworkId, RecordId, ServerId, SshKeyId};
 pub use observed::{

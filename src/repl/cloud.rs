@@ -24,6 +24,7 @@ use super::values;
 use crate::app::{self, Error, ExecJob, Project};
 use crate::connect::Connection;
 use crate::model::{pattern, DidYouMean};
+use crate::provider::Provider as _;
 use crate::script::session::Declared;
 use crate::script::{Evaluated, Session};
 use crate::ssh::FanoutOptions;

@@ -22,6 +22,7 @@ mod moved;
 mod network;
 mod pipeline;
 mod playbook;
+mod provider;
 mod reference;
 mod schedule;
 mod server;
@@ -217,6 +218,7 @@ pub(crate) fn register(engine: &mut Engine, builder: &Shared) {
     schedule::register(engine, builder);
     env::register(engine, builder);
     backend::register(engine, builder);
+    provider::register(engine, builder);
     moved::register(engine, builder);
 }
 

@@ -1,0 +1,519 @@
+//! libvirt's XML documents as typed values: the domain and volume definitions ict writes, and
+//! the parts of what libvirt reports that ict reads. Serialized and parsed with quick-xml's
+//! serde support, so no XML is ever put together by string concatenation. Pure data; depends
+//! on nothing else in ict.
+
+use serde::{Deserialize, Serialize};
+
+/// The XML namespace of ict's `<metadata>` element on the domains it creates: what marks a
+/// domain as ict's (libvirt keeps it with the domain, and `virsh dumpxml` shows it).
+pub const NAMESPACE: &str = "https://github.com/ict-tool/ict/xmlns/libvirt/1";
+/// The prefix the namespace is written with.
+pub const PREFIX: &str = "ict";
+
+/// What ict records on a domain it created: the server's 1cloud-style settings that libvirt
+/// has no place for, so that a plan reads back what was asked, and the root volume to delete
+/// with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename = "ict:server")]
+pub struct Owner {
+    #[serde(
+        rename = "@xmlns:ict",
+        default,
+        skip_deserializing,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub xmlns: String,
+    /// The image the root volume was made from (`blank` for an empty disk).
+    #[serde(rename = "@image")]
+    pub image: String,
+    #[serde(rename = "@disk_type")]
+    pub disk_type: String,
+    #[serde(rename = "@high_performance", default)]
+    pub high_performance: bool,
+    /// The storage pool and name of the root volume.
+    #[serde(rename = "@pool")]
+    pub pool: String,
+    #[serde(rename = "@volume")]
+    pub volume: String,
+    /// When ict defined the domain (RFC 3339).
+    #[serde(rename = "@created", default)]
+    pub created: String,
+}
+
+impl Owner {
+    /// The `<metadata>` child as libvirt wants it.
+    pub fn element(&self) -> Result<String, quick_xml::SeError> {
+        let owner = Owner {
+            xmlns: NAMESPACE.to_owned(),
+            ..self.clone()
+        };
+        quick_xml::se::to_string(&owner)
+    }
+
+    /// Reads the element `virDomainGetMetadata` gives back.
+    pub fn parse(xml: &str) -> Result<Owner, quick_xml::DeError> {
+        quick_xml::de::from_str(xml)
+    }
+}
+
+/// A domain definition (`virDomainDefineXML`), or the parts of one ict reads back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "domain")]
+pub struct Domain {
+    /// `kvm` or `qemu` (TCG).
+    #[serde(rename = "@type")]
+    pub kind: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", skip_deserializing)]
+    pub metadata: Option<Metadata>,
+    pub memory: Amount,
+    pub vcpu: Count,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<Os>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Features>,
+    #[serde(default)]
+    pub devices: Devices,
+}
+
+/// `<metadata>`: ict's element.
+#[derive(Debug, Clone, Serialize)]
+pub struct Metadata {
+    #[serde(rename = "ict:server")]
+    pub owner: Owner,
+}
+
+/// A number with a `unit` attribute (`<memory unit="KiB">`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Amount {
+    #[serde(rename = "@unit", default = "kib")]
+    pub unit: String,
+    #[serde(rename = "$text")]
+    pub value: u64,
+}
+
+fn kib() -> String {
+    "KiB".to_owned()
+}
+
+impl Amount {
+    /// `value` MiB.
+    pub fn mib(value: u64) -> Amount {
+        Amount {
+            unit: "MiB".to_owned(),
+            value,
+        }
+    }
+
+    /// The amount in MiB, whatever unit libvirt wrote.
+    pub fn in_mib(&self) -> u64 {
+        in_bytes(self.value, &self.unit) / (1 << 20)
+    }
+}
+
+/// Bytes in `value` `unit`s (libvirt's spellings; KiB when none is given).
+pub fn in_bytes(value: u64, unit: &str) -> u64 {
+    let factor: u64 = match unit {
+        "b" | "bytes" => 1,
+        "KB" => 1000,
+        "MB" => 1000_u64.pow(2),
+        "GB" => 1000_u64.pow(3),
+        "TB" => 1000_u64.pow(4),
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        "T" | "TiB" => 1 << 40,
+        _ => 1 << 10,
+    };
+    value.saturating_mul(factor)
+}
+
+/// `<vcpu>`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Count {
+    #[serde(rename = "$text")]
+    pub value: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Os {
+    #[serde(rename = "type")]
+    pub kind: OsType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot: Option<Boot>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OsType {
+    #[serde(rename = "@arch", default)]
+    pub arch: String,
+    #[serde(rename = "$text")]
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Boot {
+    #[serde(rename = "@dev")]
+    pub dev: String,
+}
+
+/// `<features>`: ACPI, so that a guest can be shut down cleanly.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Features {
+    #[serde(default)]
+    pub acpi: Option<Empty>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Empty {}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Devices {
+    #[serde(rename = "disk", default)]
+    pub disks: Vec<Disk>,
+    #[serde(rename = "interface", default)]
+    pub interfaces: Vec<Interface>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<Pty>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console: Option<Pty>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pty {
+    #[serde(rename = "@type")]
+    pub kind: String,
+}
+
+/// A disk: a volume of a pool, or a file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Disk {
+    /// `volume` or `file`.
+    #[serde(rename = "@type")]
+    pub kind: String,
+    /// `disk` or `cdrom`.
+    #[serde(rename = "@device")]
+    pub device: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<Driver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<DiskSource>,
+    pub target: Target,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readonly: Option<Empty>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Driver {
+    #[serde(rename = "@name")]
+    pub name: String,
+    #[serde(rename = "@type")]
+    pub format: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DiskSource {
+    #[serde(rename = "@pool", default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    #[serde(rename = "@volume", default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
+    #[serde(rename = "@file", default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Target {
+    #[serde(rename = "@dev")]
+    pub dev: String,
+    #[serde(rename = "@bus", default)]
+    pub bus: String,
+}
+
+/// A network interface on a libvirt network.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Interface {
+    /// `network`, `bridge`, ...
+    #[serde(rename = "@type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<Mac>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<InterfaceSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<Model>,
+    /// The host-side device (`vnet0`), in a running machine's definition.
+    #[serde(default, skip_serializing)]
+    pub target: Option<InterfaceTarget>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InterfaceTarget {
+    #[serde(rename = "@dev")]
+    pub dev: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Mac {
+    #[serde(rename = "@address")]
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InterfaceSource {
+    #[serde(rename = "@network", default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Model {
+    #[serde(rename = "@type")]
+    pub kind: String,
+}
+
+/// A storage volume definition (`virStorageVolCreateXML`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename = "volume")]
+pub struct Volume {
+    pub name: String,
+    pub capacity: Amount,
+    pub target: VolumeTarget,
+    #[serde(rename = "backingStore", skip_serializing_if = "Option::is_none")]
+    pub backing: Option<Backing>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VolumeTarget {
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Format {
+    #[serde(rename = "@type")]
+    pub kind: String,
+}
+
+/// The base volume a copy-on-write volume reads from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Backing {
+    pub path: String,
+    pub format: Format,
+}
+
+/// The format (`qcow2`, `raw`) of a volume, from its XML (`virStorageVolGetXMLDesc`).
+pub fn volume_format(xml: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Described {
+        target: DescribedTarget,
+    }
+    #[derive(Deserialize)]
+    struct DescribedTarget {
+        format: Option<DescribedFormat>,
+    }
+    #[derive(Deserialize)]
+    struct DescribedFormat {
+        #[serde(rename = "@type")]
+        kind: String,
+    }
+    let described: Described = quick_xml::de::from_str(xml).ok()?;
+    described.target.format.map(|f| f.kind)
+}
+
+impl Domain {
+    /// A new server's domain: `cpu` vCPUs, `ram_mib` of memory, the root volume as its first
+    /// disk, ACPI for clean shutdowns, a serial console, and ict's metadata.
+    pub fn new_server(kind: &str, name: &str, cpu: u32, ram_mib: u64, owner: Owner) -> Domain {
+        let owner = Owner {
+            xmlns: NAMESPACE.to_owned(),
+            ..owner
+        };
+        let root = Disk {
+            kind: "volume".to_owned(),
+            device: "disk".to_owned(),
+            driver: Some(Driver {
+                name: "qemu".to_owned(),
+                format: "qcow2".to_owned(),
+            }),
+            source: Some(DiskSource {
+                pool: Some(owner.pool.clone()),
+                volume: Some(owner.volume.clone()),
+                file: None,
+            }),
+            target: Target {
+                dev: "vda".to_owned(),
+                bus: "virtio".to_owned(),
+            },
+            readonly: None,
+        };
+        Domain {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            uuid: None,
+            metadata: Some(Metadata { owner }),
+            memory: Amount::mib(ram_mib),
+            vcpu: Count { value: cpu },
+            os: Some(Os {
+                kind: OsType {
+                    arch: "x86_64".to_owned(),
+                    value: "hvm".to_owned(),
+                },
+                boot: Some(Boot {
+                    dev: "hd".to_owned(),
+                }),
+            }),
+            features: Some(Features {
+                acpi: Some(Empty {}),
+            }),
+            devices: Devices {
+                disks: vec![root],
+                interfaces: Vec::new(),
+                serial: Some(Pty {
+                    kind: "pty".to_owned(),
+                }),
+                console: Some(Pty {
+                    kind: "pty".to_owned(),
+                }),
+            },
+        }
+    }
+
+    /// Reads a domain's XML (`virDomainGetXMLDesc`), keeping what ict uses.
+    pub fn parse(xml: &str) -> Result<Domain, quick_xml::DeError> {
+        quick_xml::de::from_str(xml)
+    }
+
+    /// The XML to define.
+    pub fn to_xml(&self) -> Result<String, quick_xml::SeError> {
+        quick_xml::se::to_string(self)
+    }
+}
+
+impl Volume {
+    /// A qcow2 volume of `gib` GiB, copy-on-write over `backing` (a qcow2 or raw file) if given.
+    pub fn qcow2(name: &str, gib: u64, backing: Option<(String, String)>) -> Volume {
+        Volume {
+            name: name.to_owned(),
+            capacity: Amount {
+                unit: "GiB".to_owned(),
+                value: gib,
+            },
+            target: VolumeTarget {
+                format: Format {
+                    kind: "qcow2".to_owned(),
+                },
+            },
+            backing: backing.map(|(path, format)| Backing {
+                path,
+                format: Format { kind: format },
+            }),
+        }
+    }
+
+    pub fn to_xml(&self) -> Result<String, quick_xml::SeError> {
+        quick_xml::se::to_string(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner() -> Owner {
+        Owner {
+            image: "blank".to_owned(),
+            disk_type: "SSD".to_owned(),
+            pool: "ict-test".to_owned(),
+            volume: "vm-1.qcow2".to_owned(),
+            created: "2026-12-06T00:00:00Z".to_owned(),
+            ..Owner::default()
+        }
+    }
+
+    #[test]
+    fn a_new_servers_domain_carries_ict_metadata_and_reads_back() {
+        let xml = Domain::new_server("qemu", "vm-1", 2, 512, owner())
+            .to_xml()
+            .unwrap();
+        assert!(
+            xml.contains(&format!(
+                "<metadata><ict:server xmlns:ict=\"{NAMESPACE}\" image=\"blank\""
+            )),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<memory unit=\"MiB\">512</memory><vcpu>2</vcpu>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<source pool=\"ict-test\" volume=\"vm-1.qcow2\"/>"),
+            "{xml}"
+        );
+        let back = Domain::parse(&xml).unwrap();
+        assert_eq!((back.name.as_str(), back.vcpu.value), ("vm-1", 2));
+        assert_eq!(back.memory.in_mib(), 512);
+        assert_eq!(back.devices.disks.len(), 1);
+    }
+
+    #[test]
+    fn libvirts_own_dump_is_read_whatever_it_adds() {
+        let dumped = r"<domain type='qemu' id='3'>
+  <name>not-ict</name>
+  <uuid>0b0c5a3e-4a1b-4f7e-9a0e-2b5e8f1c2d3e</uuid>
+  <memory unit='KiB'>1048576</memory>
+  <currentMemory unit='KiB'>1048576</currentMemory>
+  <vcpu placement='static'>1</vcpu>
+  <os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type><boot dev='hd'/></os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
+      <source file='/tmp/x.qcow2' index='1'/><target dev='vda' bus='virtio'/></disk>
+    <interface type='network'><mac address='52:54:00:aa:bb:cc'/>
+      <source network='default'/><model type='virtio'/></interface>
+  </devices>
+</domain>";
+        let domain = Domain::parse(dumped).unwrap();
+        assert_eq!(domain.memory.in_mib(), 1024);
+        assert_eq!(domain.devices.interfaces.len(), 1);
+        assert_eq!(
+            domain.devices.interfaces[0].mac.as_ref().unwrap().address,
+            "52:54:00:aa:bb:cc"
+        );
+        assert_eq!(
+            domain.devices.disks[0]
+                .source
+                .as_ref()
+                .unwrap()
+                .file
+                .as_deref(),
+            Some("/tmp/x.qcow2")
+        );
+    }
+
+    #[test]
+    fn the_metadata_element_libvirt_gives_back_is_read() {
+        let given = format!(
+            "<ict:server xmlns:ict=\"{NAMESPACE}\" image=\"blank\" disk_type=\"SSD\" \
+             high_performance=\"false\" pool=\"ict-test\" volume=\"vm-1.qcow2\" \
+             created=\"2026-12-06T00:00:00Z\"/>"
+        );
+        assert_eq!(Owner::parse(&given).unwrap(), owner());
+    }
+
+    #[test]
+    fn a_volume_over_a_base_image_names_its_backing_file() {
+        let xml = Volume::qcow2(
+            "vm-1.qcow2",
+            10,
+            Some(("/pool/debian.qcow2".to_owned(), "qcow2".to_owned())),
+        )
+        .to_xml()
+        .unwrap();
+        assert_eq!(
+            xml,
+            "<volume><name>vm-1.qcow2</name><capacity unit=\"GiB\">10</capacity>\
+             <target><format type=\"qcow2\"/></target><backingStore><path>/pool/debian.qcow2</path>\
+             <format type=\"qcow2\"/></backingStore></volume>"
+        );
+    }
+}
