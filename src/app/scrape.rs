@@ -2,8 +2,9 @@
 //! `node_exporter` is, and the host keys pinned on the way. Where an exporter is: over SSH (a
 //! tunnel to `127.0.0.1:<port>` on the server) by default, over HTTP to `<ip>:<port>` when the
 //! server declares `metrics: #{ via: "http" }`, and on the built-in emulator (which serves
-//! `/metrics` itself) over HTTP to `<ip>:9100` unless the server declares `metrics`. A server
-//! that is not created or powered off is a target saying so.
+//! `/metrics` itself) over HTTP to `<ip>:9100` unless the server declares `metrics`; on libvirt,
+//! from the hypervisor's own statistics unless the server declares `metrics`. A server that is
+//! not created or powered off is a target saying so.
 
 use std::sync::Arc;
 
@@ -12,9 +13,10 @@ use super::hosts::{self, Host};
 use super::{Error, Project, Session};
 use crate::config::Scrape;
 use crate::emulator::{SshUnavailable, NODE_EXPORTER_PORT};
-use crate::metrics::{Endpoint, ScrapeOptions, ScrapeTarget, Scraper};
+use crate::metrics::{Endpoint, Hypervisor, ScrapeOptions, ScrapeTarget, Scraper};
 use crate::model::{pattern, Desired, MetricsVia};
-use crate::provider::{Kinds, Observed, Provider as _};
+use crate::provider::libvirt::Libvirt;
+use crate::provider::{Kinds, Observed, Provider as _, ServerId};
 use crate::ssh::{HostKeyVerifier, PinnedKeys};
 use crate::state::{State, Store};
 
@@ -29,7 +31,18 @@ pub struct Fleet {
     /// The names `--limit` selected, and whether the provider is the built-in emulator: what
     /// [`Fleet::look_again`] needs to work the targets out again.
     selected: Vec<String>,
-    emulator: bool,
+    source: Source,
+}
+
+/// Where servers that declare no `metrics` are scraped from.
+#[derive(Clone)]
+enum Source {
+    /// Their `node_exporter`, over SSH.
+    Exporter,
+    /// The built-in emulator, which serves every server's `/metrics` over HTTP.
+    Emulator,
+    /// Their hypervisor (named so in reports).
+    Hypervisor(String),
 }
 
 impl Fleet {
@@ -59,8 +72,14 @@ impl Fleet {
         let timeout = args.timeout;
         let selected: Vec<String> = selected.into_iter().map(str::to_owned).collect();
         let hosts = hosts::fleet(desired, state, observed);
-        let emulator = conn.is_emulator();
-        let mut targets = targets(&hosts, &selected, desired, emulator);
+        let source = if conn.is_emulator() {
+            Source::Emulator
+        } else if let Some(libvirt) = conn.client.libvirt() {
+            Source::Hypervisor(format!("libvirt {}", libvirt.settings().uri))
+        } else {
+            Source::Exporter
+        };
+        let mut targets = targets(&hosts, &selected, desired, &source);
         let skipped = conn
             .ssh_unavailable()
             .and_then(|why| skip_ssh(&mut targets, why));
@@ -74,7 +93,10 @@ impl Fleet {
         };
         let pins = hosts::pins(state, &hosts);
         let verifier: Arc<dyn HostKeyVerifier> = pins.clone();
-        let scraper = Scraper::new(auth, verifier, ScrapeOptions { timeout })?;
+        let mut scraper = Scraper::new(auth, verifier, ScrapeOptions { timeout })?;
+        if let Some(libvirt) = conn.client.libvirt() {
+            scraper = scraper.with_hypervisor(Arc::new(Figures(libvirt.clone())));
+        }
         Ok(Fleet {
             targets,
             scraper,
@@ -82,7 +104,7 @@ impl Fleet {
             hosts,
             skipped,
             selected,
-            emulator,
+            source,
         })
     }
 
@@ -101,7 +123,7 @@ impl Fleet {
         let state = session.project.state()?;
         let observed = conn.client.observe(Kinds::SERVERS).await?;
         self.hosts = hosts::fleet(desired, &state, &observed);
-        self.targets = targets(&self.hosts, &self.selected, desired, self.emulator);
+        self.targets = targets(&self.hosts, &self.selected, desired, &self.source);
         if let Some(why) = conn.ssh_unavailable() {
             skip_ssh(&mut self.targets, why);
         }
@@ -141,20 +163,36 @@ fn targets(
     hosts: &[Host],
     selected: &[String],
     desired: &Desired,
-    emulator: bool,
+    source: &Source,
 ) -> Vec<ScrapeTarget> {
     hosts
         .iter()
         .filter(|h| selected.contains(&h.name))
         .map(|h| ScrapeTarget {
             name: h.name.clone(),
-            endpoint: endpoint(h, desired, emulator),
+            endpoint: endpoint(h, desired, source),
         })
         .collect()
 }
 
 /// Where one server's exporter is (see the module docs).
-fn endpoint(host: &Host, desired: &Desired, emulator: bool) -> Endpoint {
+fn endpoint(host: &Host, desired: &Desired, source: &Source) -> Endpoint {
+    let declared = desired.servers.get(&host.name);
+    let declares = declared.is_some_and(|s| s.fields.contains_key("metrics"));
+    if let (Source::Hypervisor(source), false) = (source, declares) {
+        return match host.id {
+            None => Endpoint::Unavailable {
+                reason: host.absence().unwrap_or("not created yet").to_owned(),
+            },
+            Some(_) if !host.power_on => Endpoint::Unavailable {
+                reason: "powered off".to_owned(),
+            },
+            Some(server) => Endpoint::Hypervisor {
+                server,
+                source: source.clone(),
+            },
+        };
+    }
     let Some(ip) = &host.ip else {
         return Endpoint::Unavailable {
             reason: host.absence().unwrap_or("has no public IP yet").to_owned(),
@@ -165,9 +203,8 @@ fn endpoint(host: &Host, desired: &Desired, emulator: bool) -> Endpoint {
             reason: "powered off".to_owned(),
         };
     }
-    let declared = desired.servers.get(&host.name);
     // The emulator serves every server's exporter itself, unless the script says otherwise.
-    if emulator && !declared.is_some_and(|s| s.fields.contains_key("metrics")) {
+    if matches!(source, Source::Emulator) && !declares {
         return Endpoint::http(ip, NODE_EXPORTER_PORT);
     }
     let source = declared.map(|s| s.metrics).unwrap_or_default();
@@ -180,5 +217,63 @@ fn endpoint(host: &Host, desired: &Desired, emulator: bool) -> Endpoint {
         (MetricsVia::Ssh, None) => Endpoint::Unavailable {
             reason: "has no address to log in to".to_owned(),
         },
+    }
+}
+
+/// The libvirt daemon's statistics of its machines, as expositions.
+struct Figures(Libvirt);
+
+impl Hypervisor for Figures {
+    fn exposition(
+        &self,
+        server: u64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + '_>>
+    {
+        Box::pin(async move {
+            let stats = self
+                .0
+                .domain_stats_of(ServerId(server))
+                .await
+                .map_err(|e| e.to_string())?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            Ok(stats.exposition(now))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::metrics::{figures, parse};
+    use crate::provider::libvirt::DomainStats;
+    use crate::provider::ServerId;
+
+    #[test]
+    fn a_machines_hypervisor_figures_give_busy_cpu_as_cpu_time_over_wall_time() {
+        let at = |cpu_seconds: u64, now: f64| {
+            DomainStats {
+                id: ServerId(1),
+                name: "vm-1".to_owned(),
+                running: true,
+                vcpus: 2,
+                cpu_time_ns: cpu_seconds * 1_000_000_000,
+                memory_bytes: 1 << 30,
+                rss_bytes: Some(1 << 28),
+                disk_read_bytes: 0,
+                disk_written_bytes: 4096,
+                net_rx_bytes: 0,
+                net_tx_bytes: 0,
+            }
+            .exposition(now)
+        };
+        let (before, after) = (at(100, 1000.0), at(110, 1010.0));
+        let (before, after) = (parse(&before).unwrap(), parse(&after).unwrap());
+        let figures = figures(&before, &after, std::time::Duration::from_secs(10));
+        // 10 s of CPU time on 2 vCPUs over 10 s: half busy.
+        assert_eq!(figures.cpu_busy_percent, Some(50.0));
+        assert_eq!(figures.cpu_count, Some(2));
+        assert_eq!(figures.memory_used_percent, Some(25.0));
+        assert_eq!(figures.disk_write_bytes_per_second, Some(0.0));
     }
 }

@@ -25,8 +25,8 @@ pub use node::{figures, MountFigures, NodeFigures};
 pub use parse::parse;
 pub use scrape::{FamilyRef, MetricType, SampleRef, Scrape};
 pub use scraper::{
-    figures_between, Endpoint, HostFigures, HostScrape, ScrapeError, ScrapeOptions, ScrapeTarget,
-    Scraper,
+    figures_between, Endpoint, HostFigures, HostScrape, Hypervisor, ScrapeError, ScrapeOptions,
+    ScrapeTarget, Scraper,
 };
 
 #[cfg(test)]

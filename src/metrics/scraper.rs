@@ -27,8 +27,21 @@ pub enum Endpoint {
     Http { url: String },
     /// Log in to `target` and tunnel to `127.0.0.1:port` on the server.
     Ssh { target: Target, port: u16 },
+    /// No exporter: the hypervisor's own figures for the machine with this ID, from the
+    /// scraper's [`Hypervisor`] (`source` names it in reports).
+    Hypervisor { server: u64, source: String },
     /// Nothing to scrape, and why (not created yet, powered off, ...).
     Unavailable { reason: String },
+}
+
+/// Where the figures of machines with no exporter come from: their hypervisor, which gives
+/// them in `node_exporter`'s names and format.
+pub trait Hypervisor: Send + Sync {
+    /// The exposition for the machine with this ID, or why there is none.
+    fn exposition(
+        &self,
+        server: u64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + '_>>;
 }
 
 impl Endpoint {
@@ -46,6 +59,7 @@ impl Endpoint {
             Endpoint::Ssh { target, port } => {
                 format!("ssh {}@{} -> 127.0.0.1:{port}", target.user, target.host)
             }
+            Endpoint::Hypervisor { source, .. } => source.clone(),
             Endpoint::Unavailable { .. } => "-".to_owned(),
         }
     }
@@ -152,6 +166,7 @@ pub const SESSION_IDLE: Duration = Duration::from_secs(600);
 #[derive(Clone)]
 pub struct Scraper {
     inner: Arc<Inner>,
+    hypervisor: Option<Arc<dyn Hypervisor>>,
 }
 
 struct Inner {
@@ -199,7 +214,15 @@ impl Scraper {
                 options,
                 sessions: Pool::new(SESSION_IDLE),
             }),
+            hypervisor: None,
         })
+    }
+
+    /// This scraper, asking `hypervisor` for [`Endpoint::Hypervisor`] targets.
+    #[must_use]
+    pub fn with_hypervisor(mut self, hypervisor: Arc<dyn Hypervisor>) -> Scraper {
+        self.hypervisor = Some(hypervisor);
+        self
     }
 
     /// Scrapes every target at once; results come back in the targets' order.
@@ -280,6 +303,20 @@ impl Scraper {
             Endpoint::Unavailable { reason } => Err(ScrapeError::Unavailable {
                 reason: reason.clone(),
             }),
+            Endpoint::Hypervisor { server, source } => match &self.hypervisor {
+                Some(hypervisor) => {
+                    hypervisor
+                        .exposition(*server)
+                        .await
+                        .map_err(|reason| ScrapeError::Fetch {
+                            what: source.clone(),
+                            reason,
+                        })
+                }
+                None => Err(ScrapeError::Unavailable {
+                    reason: format!("{source} is not connected"),
+                }),
+            },
             Endpoint::Http { url } => {
                 let fail = |e: reqwest::Error| ScrapeError::Fetch {
                     what: url.clone(),

@@ -158,6 +158,12 @@ impl Libvirt {
         self.read("read domain statistics", stats::all).await
     }
 
+    /// One domain's statistics.
+    pub async fn domain_stats_of(&self, id: ServerId) -> Result<DomainStats, ProviderError> {
+        self.read("read domain statistics", move |inner| stats::of(inner, id))
+            .await
+    }
+
     /// A completed action (libvirt's calls return when done).
     fn done(&self, server: ServerId, op: &str) -> Action {
         Action {
