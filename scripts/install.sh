@@ -3,7 +3,8 @@
 # Rust toolchain: OpenSSH (the emulator backs its servers with a real sshd), ansible-core (the
 # playbooks), node_exporter, tmux, bubblewrap, PostgreSQL and Chromium with its chromedriver (the
 # metrics, terminal, pipeline and dashboard tests), s3s-fs (the S3 server of the team-state
-# tests, from crates.io), rustfmt and clippy, and — when scripts/install-contract-clients.sh is
+# tests, from crates.io), libvirt with QEMU (the libvirt provider's tests; its daemons are
+# started when they do not answer), rustfmt and clippy, and — when scripts/install-contract-clients.sh is
 # there — the published 1cloud clients the contract tests drive. Idempotent: what is already installed is
 # left alone, so a second run installs nothing and needs no network.
 #
@@ -31,6 +32,19 @@ command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 # Chromium and its WebDriver for the dashboard tests (tests/dashboard).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+# libvirt with QEMU for the libvirt provider (tests/libvirt), libvirt-dev and pkg-config to build
+# the `virt` crate, genisoimage for cloud-init seeds.
+pkg-config --exists libvirt 2>/dev/null || need_apt+=(libvirt-dev pkg-config)
+[ -x /usr/sbin/libvirtd ] || need_apt+=(libvirt-daemon-system)
+command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
+command -v genisoimage >/dev/null || need_apt+=(genisoimage)
+# A qemu-utils from backports is newer than the release's QEMU accepts: take the release's.
+apt_flags=()
+if [[ " ${need_apt[*]} " == *" qemu-system-x86 "* ]] \
+  && dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null | grep -q '~bpo'; then
+  need_apt+=("qemu-utils/$(. /etc/os-release && echo "$VERSION_CODENAME")")
+  apt_flags+=(--allow-downgrades)
+fi
 # PostgreSQL for the pipeline database test: installed, never started here.
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_apt+=(postgresql)
 # Python for ansible-core; its venv module where pip may not install system-wide (PEP 668).
@@ -48,7 +62,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   [ ! -e /usr/sbin/policy-rc.d ] || "${sudo[@]}" mv /usr/sbin/policy-rc.d /usr/sbin/policy-rc.d.ict-saved
   printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
   "${sudo[@]}" chmod +x /usr/sbin/policy-rc.d
-  "${sudo[@]}" apt-get install -y -qq "${need_apt[@]}"
+  "${sudo[@]}" apt-get install -y -qq "${apt_flags[@]}" "${need_apt[@]}"
   "${sudo[@]}" rm -f /usr/sbin/policy-rc.d
   [ ! -e /usr/sbin/policy-rc.d.ict-saved ] || "${sudo[@]}" mv /usr/sbin/policy-rc.d.ict-saved /usr/sbin/policy-rc.d
 fi
@@ -70,6 +84,20 @@ if ! command -v ansible-playbook >/dev/null; then
   fi
   command -v ansible-playbook >/dev/null || {
     echo "install.sh: ansible-core is installed, but ansible-playbook is not on PATH" >&2
+    exit 1
+  }
+fi
+
+# libvirt's daemons, started when they do not answer (nothing starts them in a container).
+if [ -x /usr/sbin/libvirtd ] && ! virsh -c qemu:///system version >/dev/null 2>&1; then
+  pgrep -x virtlogd >/dev/null || "${sudo[@]}" virtlogd -d
+  pgrep -x libvirtd >/dev/null || "${sudo[@]}" libvirtd -d
+  for _ in $(seq 100); do
+    virsh -c qemu:///system version >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  virsh -c qemu:///system version >/dev/null || {
+    echo "install.sh: libvirtd was started but does not answer on qemu:///system" >&2
     exit 1
   }
 fi

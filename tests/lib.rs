@@ -15,6 +15,7 @@ mod errors;
 mod examples;
 mod exec_hosts;
 mod graph;
+mod libvirt;
 mod metrics;
 mod pipeline;
 mod provider;
@@ -30,6 +31,7 @@ mod support {
     pub(crate) mod browser;
     pub(crate) mod child;
     pub(crate) mod daemon;
+    pub(crate) mod libvirt;
     pub(crate) mod postgres;
     pub(crate) mod s3;
     pub(crate) mod sshd;

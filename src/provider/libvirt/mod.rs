@@ -305,6 +305,12 @@ impl Inner {
             .map_err(lv(format!("read domain {name:?}")))?;
         let owner = Inner::owner(domain);
         let disk = self.root_disk_gib(&defined, owner.as_ref());
+        // ict's machine not started yet: a create cut short.
+        let state = if owner.as_ref().is_some_and(|o| !o.started) {
+            ServerState::New
+        } else {
+            ServerState::Active
+        };
         let leases = if active {
             domain
                 .interface_addresses(virt::sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0)
@@ -348,7 +354,7 @@ impl Inner {
             id: ServerId(id_of(uuid.as_bytes())),
             name,
             hostname: None,
-            state: ServerState::Active,
+            state,
             power_on: active,
             cpu: defined.vcpu.value,
             ram: u32::try_from(defined.memory.in_mib()).unwrap_or(u32::MAX),
@@ -554,11 +560,9 @@ impl Inner {
         };
         let owner = Inner::owner(&domain)
             .ok_or_else(|| failed("read ict's metadata", "missing after define"))?;
-        self.ensure_root(&owner, spec.size.disk, spec.image)?;
-        if !domain.is_active().unwrap_or(false) {
-            domain
-                .create()
-                .map_err(lv(format!("start domain {:?}", spec.name)))?;
+        if !owner.started {
+            self.ensure_root(&owner, spec.size.disk, spec.image)?;
+            Inner::first_start(&domain, owner)?;
         }
         self.observe_domain(&domain)
     }
@@ -579,6 +583,8 @@ impl Inner {
             high_performance: spec.size.high_performance,
             pool: self.settings.pool.clone(),
             volume,
+            disk: spec.size.disk,
+            image_id: spec.image.0,
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             ..xml::Owner::default()
         };
@@ -656,6 +662,7 @@ impl Inner {
             }
         }
         size.disk_type.as_str().clone_into(&mut owner.disk_type);
+        owner.disk = owner.disk.max(size.disk);
         owner.high_performance = size.high_performance;
         if Inner::owner(&domain).as_ref() != Some(&owner) {
             Inner::set_owner(&domain, &owner)?;
@@ -719,13 +726,8 @@ impl Inner {
                 .destroy()
                 .map_err(lv(format!("power off domain {name:?}")))?;
         }
-        domain
-            .undefine_flags(
-                virt::sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                    | virt::sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-                    | virt::sys::VIR_DOMAIN_UNDEFINE_NVRAM,
-            )
-            .map_err(lv(format!("undefine domain {name:?}")))?;
+        // The volume first: a delete cut short leaves ict's domain (deleted by the next run),
+        // never a volume nobody owns.
         if let Ok(pool) = self.pool(&owner.pool) {
             if let Some(volume) = Inner::volume(&pool, &owner.volume) {
                 volume
@@ -733,7 +735,34 @@ impl Inner {
                     .map_err(lv(format!("delete volume {:?}", owner.volume)))?;
             }
         }
+        domain
+            .undefine_flags(
+                virt::sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                    | virt::sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                    | virt::sys::VIR_DOMAIN_UNDEFINE_NVRAM,
+            )
+            .map_err(lv(format!("undefine domain {name:?}")))?;
         Ok(())
+    }
+
+    /// Finishes a create that was cut short after the domain was defined (its root volume
+    /// missing): creates the volume as ict's metadata records it and starts the machine.
+    fn finish_create(&self, id: ServerId) -> Result<ObservedServer, ProviderError> {
+        let domain = self.domain(id)?;
+        if let Some(owner) = Inner::owner(&domain).filter(|o| !o.started) {
+            self.ensure_root(&owner, owner.disk, ImageId(owner.image_id))?;
+            Inner::first_start(&domain, owner)?;
+        }
+        self.observe_domain(&domain)
+    }
+
+    /// Starts a new machine and records that its create is complete.
+    fn first_start(domain: &Domain, mut owner: xml::Owner) -> Result<(), ProviderError> {
+        if !domain.is_active().unwrap_or(false) {
+            domain.create().map_err(lv("start a domain"))?;
+        }
+        owner.started = true;
+        Inner::set_owner(domain, &owner)
     }
 
     fn power(&self, id: ServerId, op: PowerOp) -> Result<(), ProviderError> {
@@ -948,7 +977,10 @@ impl Provider for Libvirt {
         id: ServerId,
         _deadline: Instant,
     ) -> Result<ObservedServer, ProviderError> {
-        self.server(id).await
+        self.change("finish creating a domain", move |inner| {
+            inner.finish_create(id)
+        })
+        .await
     }
 
     async fn create_network(

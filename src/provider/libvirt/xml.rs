@@ -36,6 +36,15 @@ pub struct Owner {
     pub pool: String,
     #[serde(rename = "@volume")]
     pub volume: String,
+    /// The root volume's size in GiB and the image ID it is made from, as asked: what a create
+    /// cut short after the definition needs to finish.
+    #[serde(rename = "@disk", default)]
+    pub disk: u32,
+    #[serde(rename = "@image_id", default)]
+    pub image_id: u64,
+    /// Whether the machine has been started once: its create is complete.
+    #[serde(rename = "@started", default)]
+    pub started: bool,
     /// When ict defined the domain (RFC 3339).
     #[serde(rename = "@created", default)]
     pub created: String,
@@ -425,6 +434,7 @@ mod tests {
             disk_type: "SSD".to_owned(),
             pool: "ict-test".to_owned(),
             volume: "vm-1.qcow2".to_owned(),
+            disk: 10,
             created: "2026-12-06T00:00:00Z".to_owned(),
             ..Owner::default()
         }
@@ -494,8 +504,8 @@ mod tests {
     fn the_metadata_element_libvirt_gives_back_is_read() {
         let given = format!(
             "<ict:server xmlns:ict=\"{NAMESPACE}\" image=\"blank\" disk_type=\"SSD\" \
-             high_performance=\"false\" pool=\"ict-test\" volume=\"vm-1.qcow2\" \
-             created=\"2026-12-06T00:00:00Z\"/>"
+             high_performance=\"false\" pool=\"ict-test\" volume=\"vm-1.qcow2\" disk=\"10\" \
+             image_id=\"0\" started=\"false\" created=\"2026-12-06T00:00:00Z\"/>"
         );
         assert_eq!(Owner::parse(&given).unwrap(), owner());
     }

@@ -1,0 +1,169 @@
+//! The libvirt provider on the machine's real libvirtd (QEMU; VMs with no operating system, so
+//! the lifecycle is what is tested): apply, plan, resize, power, metrics from the hypervisor,
+//! destroy that leaves a domain ict did not make alone, and `kill -9` in the middle of an apply.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::libvirt::Lab;
+use crate::test::{Outcome, Test};
+
+/// Runs `ict` in the lab's folder.
+fn ict(lab: &Lab, args: &[&str]) -> Outcome {
+    Test::new().current_dir(lab.path()).args(args).run()
+}
+
+#[track_caller]
+fn ok(out: &Outcome) {
+    assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
+}
+
+/// `count` blank VMs of `ram` MB in the lab's pool.
+fn script(lab: &Lab, count: u32, ram: u32) -> String {
+    format!(
+        "provider(\"libvirt\", #{{ pool: \"{pool}\", shutdown_timeout: 1 }});\n\
+         for i in 1..={count} {{\n    \
+         server(`{prefix}-vm-${{i}}`, #{{ image: \"blank\", cpu: 1, ram: {ram}, disk: 10 }});\n\
+         }}\n",
+        pool = lab.pool(),
+        prefix = lab.prefix,
+    )
+}
+
+fn write(lab: &Lab, text: &str) {
+    std::fs::write(lab.path().join("infra.ict"), text).expect("write infra.ict");
+}
+
+#[test]
+fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
+    let Some(lab) = Lab::start() else { return };
+    let p = lab.prefix.clone();
+    let other = format!("{p}-not-ict");
+    lab.define_by_hand(&other);
+    write(&lab, &script(&lab, 2, 512));
+
+    ok(&ict(&lab, &["apply", "infra.ict", "--yes"]));
+    assert_eq!(
+        lab.domains(),
+        [
+            (format!("{p}-not-ict"), false),
+            (format!("{p}-vm-1"), true),
+            (format!("{p}-vm-2"), true)
+        ]
+    );
+    assert_eq!(
+        lab.volumes(),
+        [format!("{p}-vm-1.qcow2"), format!("{p}-vm-2.qcow2")]
+    );
+    let xml = lab.virsh_ok(&["dumpxml", &format!("{p}-vm-1")]);
+    assert!(
+        xml.contains("<ict:server xmlns:ict=\"https://github.com/ict-tool/ict/xmlns/libvirt/1\""),
+        "{xml}"
+    );
+
+    // Nothing to do; the hand-made domain is listed as not ict's.
+    let plan = ict(&lab, &["plan", "infra.ict", "--detailed-exitcode"]);
+    ok(&plan);
+    assert!(
+        plan.stdout
+            .contains("No changes. The infrastructure matches the script."),
+        "{}",
+        plan.stdout
+    );
+    let unmanaged = format!("  server     {other} (ID ");
+    assert!(plan.stdout.contains(&unmanaged), "{}", plan.stdout);
+
+    // More memory: planned as a change, applied, shown by libvirt.
+    write(&lab, &script(&lab, 2, 1024));
+    let plan = ict(&lab, &["plan", "infra.ict"]);
+    ok(&plan);
+    assert!(
+        plan.stdout
+            .contains(&format!("    ~ server.{p}-vm-1\n        ram  512 → 1024\n")),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan
+        .stdout
+        .contains("Plan: 0 to add, 2 to change, 0 to destroy."));
+    ok(&ict(&lab, &["apply", "infra.ict", "--yes"]));
+    let info = lab.virsh_ok(&["dominfo", &format!("{p}-vm-1")]);
+    assert!(info.contains("Max memory:     1048576 KiB"), "{info}");
+    assert_eq!(
+        ict(&lab, &["plan", "infra.ict", "--detailed-exitcode"]).status,
+        0
+    );
+
+    // Stopped through ict.
+    ok(&ict(
+        &lab,
+        &["power", "infra.ict", "stop", "-l", &format!("{p}-vm-1")],
+    ));
+    assert_eq!(
+        lab.virsh_ok(&["domstate", &format!("{p}-vm-1")]).trim(),
+        "shut off"
+    );
+
+    // The running one's CPU, from the hypervisor (no exporter on a VM with no OS).
+    let metrics = ict(
+        &lab,
+        &["metrics", "infra.ict", "--json", "-l", &format!("{p}-vm-2")],
+    );
+    ok(&metrics);
+    let rows: serde_json::Value = serde_json::from_str(&metrics.stdout).expect("JSON");
+    assert_eq!(rows[0]["name"], format!("{p}-vm-2"));
+    assert_eq!(rows[0]["endpoint"], "libvirt qemu:///system");
+    assert!(
+        rows[0]["figures"]["cpu_busy_percent"].is_f64(),
+        "{}",
+        metrics.stdout
+    );
+
+    // Destroy removes what ict made, and only that.
+    ok(&ict(&lab, &["destroy", "infra.ict", "--yes"]));
+    assert_eq!(lab.domains(), [(format!("{p}-not-ict"), false)]);
+    assert_eq!(lab.volumes(), Vec::<String>::new());
+}
+
+#[test]
+fn an_apply_killed_midway_converges_on_the_next_run_without_duplicates() {
+    let Some(lab) = Lab::start() else { return };
+    let p = lab.prefix.clone();
+    write(&lab, &script(&lab, 4, 512));
+    let state_log = lab.path().join(".ict/dev/state.log");
+    // Killed as soon as a create has begun, then a little later each time.
+    for delay in [0, 30, 150, 400] {
+        let mut apply = Test::new()
+            .current_dir(lab.path())
+            .args(&["apply", "infra.ict", "--yes"])
+            .command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start apply");
+        let started = Instant::now();
+        loop {
+            let log = std::fs::read_to_string(&state_log).unwrap_or_default();
+            let open = log.matches("{\"begin\"").count() > log.matches("{\"finish\"").count();
+            let exited = apply.try_wait().expect("wait").is_some();
+            if open || exited || started.elapsed() > Duration::from_secs(20) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = apply.kill();
+        apply.wait().expect("reaped");
+    }
+    ok(&ict(&lab, &["apply", "infra.ict", "--yes"]));
+    let expected: Vec<(String, bool)> = (1..=4).map(|i| (format!("{p}-vm-{i}"), true)).collect();
+    assert_eq!(lab.domains(), expected);
+    let volumes: Vec<String> = (1..=4).map(|i| format!("{p}-vm-{i}.qcow2")).collect();
+    assert_eq!(lab.volumes(), volumes);
+    assert_eq!(
+        ict(&lab, &["plan", "infra.ict", "--detailed-exitcode"]).status,
+        0
+    );
+    ok(&ict(&lab, &["destroy", "infra.ict", "--yes"]));
+    assert_eq!(lab.domains(), Vec::<(String, bool)>::new());
+}
