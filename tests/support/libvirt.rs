@@ -10,6 +10,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// Numbers the labs of this test process.
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
 /// The daemon the tests use.
 pub const URI: &str = "qemu:///system";
 
@@ -37,7 +40,6 @@ impl Lab {
             );
             return None;
         }
-        static NEXT: AtomicU32 = AtomicU32::new(0);
         let prefix = format!(
             "ict-t{}-{}",
             std::process::id(),
@@ -67,6 +69,7 @@ impl Lab {
 
     /// Runs `virsh` on the test daemon and returns its output; panics if it fails.
     #[track_caller]
+    #[allow(clippy::unused_self, reason = "a lab's daemon, although there is one")]
     pub fn virsh_ok(&self, args: &[&str]) -> String {
         let out = virsh(args);
         assert!(
