@@ -25,6 +25,7 @@ pub mod schedule;
 mod server;
 mod span;
 mod ssh_key;
+mod storage;
 mod suggest;
 mod validate;
 mod value;
@@ -45,6 +46,7 @@ pub use schedule::Schedule;
 pub use server::{defaults, Adopt, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server};
 pub use span::{SourceFile, SourceId, Sources, Span};
 pub use ssh_key::SshKey;
+pub use storage::{Pool, Volume};
 pub use suggest::{choices, suggest, unknown_name, DidYouMean, UnknownName};
 pub use validate::validate;
 pub use value::{secret_token, Part, Placeholder, Style, Value, KNOWN_AFTER_APPLY, SENSITIVE};
@@ -105,6 +107,9 @@ pub struct Desired {
     pub ssh_keys: IndexMap<String, SshKey>,
     /// Images made from the script's servers (names are unique).
     pub images: IndexMap<String, Image>,
+    /// Storage pools and volumes (libvirt; names are unique).
+    pub pools: IndexMap<String, Pool>,
+    pub volumes: IndexMap<String, Volume>,
     pub networks: IndexMap<String, Network>,
     pub groups: IndexMap<String, Group>,
     pub playbooks: Vec<Playbook>,
@@ -164,6 +169,20 @@ impl Desired {
     }
 
     /// Adds an image (names are unique).
+    pub fn add_pool(&mut self, pool: Pool) -> Result<(), ModelError> {
+        insert_unique(&mut self.pools, pool.name.clone(), pool, "pool", |p| p.span)
+    }
+
+    pub fn add_volume(&mut self, volume: Volume) -> Result<(), ModelError> {
+        insert_unique(
+            &mut self.volumes,
+            volume.name.clone(),
+            volume,
+            "volume",
+            |v| v.span,
+        )
+    }
+
     pub fn add_image(&mut self, image: Image) -> Result<(), ModelError> {
         insert_unique(&mut self.images, image.name.clone(), image, "image", |i| {
             i.span

@@ -13,6 +13,21 @@ pub fn validate(desired: &Desired) -> Vec<ModelError> {
     let group_names: Vec<&str> = desired.groups.keys().map(String::as_str).collect();
     let server_names: Vec<&str> = desired.servers.keys().map(String::as_str).collect();
 
+    let pool_names: Vec<&str> = desired.pools.keys().map(String::as_str).collect();
+    for volume in desired.volumes.values() {
+        check_refs(
+            std::slice::from_ref(&volume.pool),
+            "pool",
+            &pool_names,
+            &mut errors,
+        );
+        check_refs(
+            volume.attach_to.as_slice(),
+            "server",
+            &server_names,
+            &mut errors,
+        );
+    }
     for image in desired.images.values() {
         check_refs(
             std::slice::from_ref(&image.from),

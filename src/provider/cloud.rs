@@ -12,6 +12,7 @@ use super::{
     PowerOp, Provider, ProviderError, RecordId, RecordSpec, ServerId, ServerSize, ServerSpec,
     SshKeyId, SshKeySpec,
 };
+use super::{ObservedPool, ObservedVolume, PoolId, PoolSpec, VolumeId, VolumeSpec};
 
 /// A connected provider. Cheap to clone.
 #[derive(Clone)]
@@ -251,5 +252,41 @@ impl Provider for Cloud {
 
     async fn delete_record(&self, domain: DomainId, record: RecordId) -> Result<(), ProviderError> {
         each!(self, p => p.delete_record(domain, record).await)
+    }
+
+    async fn create_pool(
+        &self,
+        spec: &PoolSpec,
+        before: &[u64],
+    ) -> Result<ObservedPool, ProviderError> {
+        each!(self, p => p.create_pool(spec, before).await)
+    }
+
+    async fn delete_pool(&self, id: PoolId) -> Result<(), ProviderError> {
+        each!(self, p => p.delete_pool(id).await)
+    }
+
+    async fn create_volume(
+        &self,
+        spec: &VolumeSpec,
+        before: &[u64],
+    ) -> Result<ObservedVolume, ProviderError> {
+        each!(self, p => p.create_volume(spec, before).await)
+    }
+
+    async fn resize_volume(&self, id: VolumeId, size: u32) -> Result<(), ProviderError> {
+        each!(self, p => p.resize_volume(id, size).await)
+    }
+
+    async fn attach_volume(&self, id: VolumeId, server: ServerId) -> Result<(), ProviderError> {
+        each!(self, p => p.attach_volume(id, server).await)
+    }
+
+    async fn detach_volume(&self, id: VolumeId, server: ServerId) -> Result<(), ProviderError> {
+        each!(self, p => p.detach_volume(id, server).await)
+    }
+
+    async fn delete_volume(&self, id: VolumeId) -> Result<(), ProviderError> {
+        each!(self, p => p.delete_volume(id).await)
     }
 }

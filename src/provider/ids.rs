@@ -53,6 +53,14 @@ id_type!(
     /// An image (OS template).
     ImageId
 );
+id_type!(
+    /// A storage pool (libvirt).
+    PoolId
+);
+id_type!(
+    /// A storage volume (libvirt).
+    VolumeId
+);
 
 #[cfg(test)]
 mod tests {

@@ -22,13 +22,19 @@ use tokio::time::Instant;
 
 pub use cloud::Cloud;
 pub use error::ProviderError;
-pub use ids::{ActionId, DomainId, ImageId, NetworkId, RecordId, ServerId, SshKeyId};
+pub use ids::{
+    ActionId, DomainId, ImageId, NetworkId, PoolId, RecordId, ServerId, SshKeyId, VolumeId,
+};
 pub use observed::{
     Action, ActionState, DcLocation, Image, Kinds, NetworkMember, Observed, ObservedDomain,
-    ObservedNetwork, ObservedRecord, ObservedServer, ObservedSshKey, ServerLink, ServerState,
+    ObservedNetwork, ObservedPool, ObservedRecord, ObservedServer, ObservedSshKey, ObservedVolume,
+    ServerLink, ServerState,
 };
 pub use secret::Secret;
-pub use spec::{NetworkSpec, PowerOp, RecordKind, RecordSpec, ServerSize, ServerSpec, SshKeySpec};
+pub use spec::{
+    NetworkSpec, PoolSpec, PowerOp, RecordKind, RecordSpec, ServerSize, ServerSpec, SshKeySpec,
+    VolumeSpec,
+};
 
 /// What the reconciler needs from a cloud. Every method is one logical operation; retries,
 /// timeouts and "did my create go through?" checks happen inside the implementation, so a
@@ -202,4 +208,71 @@ pub trait Provider: Send + Sync {
         domain: DomainId,
         record: RecordId,
     ) -> impl Future<Output = Result<(), ProviderError>> + Send;
+
+    /// Creates and starts a storage pool (libvirt). Never twice: `before` holds the IDs of
+    /// the pools of that name that existed before.
+    fn create_pool(
+        &self,
+        _spec: &PoolSpec,
+        _before: &[u64],
+    ) -> impl Future<Output = Result<ObservedPool, ProviderError>> + Send {
+        async { Err(no_storage()) }
+    }
+
+    /// Stops and removes a storage pool ict made (its folder too, when empty).
+    fn delete_pool(&self, _id: PoolId) -> impl Future<Output = Result<(), ProviderError>> + Send {
+        async { Err(no_storage()) }
+    }
+
+    /// Creates a volume (libvirt). Never twice (see [`Provider::create_pool`]).
+    fn create_volume(
+        &self,
+        _spec: &VolumeSpec,
+        _before: &[u64],
+    ) -> impl Future<Output = Result<ObservedVolume, ProviderError>> + Send {
+        async { Err(no_storage()) }
+    }
+
+    /// Grows a volume to `size` GB.
+    fn resize_volume(
+        &self,
+        _id: VolumeId,
+        _size: u32,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send {
+        async { Err(no_storage()) }
+    }
+
+    /// Attaches a volume to a server as a further disk.
+    fn attach_volume(
+        &self,
+        _id: VolumeId,
+        _server: ServerId,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send {
+        async { Err(no_storage()) }
+    }
+
+    /// Detaches a volume from the server it is a disk of.
+    fn detach_volume(
+        &self,
+        _id: VolumeId,
+        _server: ServerId,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send {
+        async { Err(no_storage()) }
+    }
+
+    /// Deletes a volume.
+    fn delete_volume(
+        &self,
+        _id: VolumeId,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send {
+        async { Err(no_storage()) }
+    }
+}
+
+/// 1cloud has no storage pools or volumes of its own (a server's disk is part of it).
+pub(crate) fn no_storage() -> ProviderError {
+    ProviderError::Unsupported {
+        provider: "1cloud",
+        what: "storage pools and volumes (declare them in an environment on libvirt)",
+    }
 }

@@ -4,7 +4,9 @@
 
 use serde::Serialize;
 
-use super::{ActionId, DomainId, ImageId, NetworkId, RecordId, Secret, ServerId, SshKeyId};
+use super::{
+    ActionId, DomainId, ImageId, NetworkId, PoolId, RecordId, Secret, ServerId, SshKeyId, VolumeId,
+};
 
 /// Declares an enum of API state names with a catch-all for values this version does not know.
 macro_rules! state_enum {
@@ -83,6 +85,8 @@ pub struct Kinds {
     pub networks: bool,
     pub ssh_keys: bool,
     pub dns: bool,
+    /// Storage pools and their volumes (libvirt).
+    pub storage: bool,
 }
 
 impl Kinds {
@@ -92,6 +96,7 @@ impl Kinds {
         networks: true,
         ssh_keys: true,
         dns: true,
+        storage: false,
     };
     /// Servers only (fleets, power, metrics).
     pub const SERVERS: Kinds = Kinds {
@@ -108,6 +113,11 @@ impl Kinds {
         ssh_keys: true,
         ..Kinds::NONE
     };
+    /// Storage pools and volumes only.
+    pub const STORAGE: Kinds = Kinds {
+        storage: true,
+        ..Kinds::NONE
+    };
     /// DNS domains and their records only.
     pub const DNS: Kinds = Kinds {
         dns: true,
@@ -119,6 +129,7 @@ impl Kinds {
         networks: false,
         ssh_keys: false,
         dns: false,
+        storage: false,
     };
 }
 
@@ -128,6 +139,39 @@ pub struct Observed {
     pub networks: Vec<ObservedNetwork>,
     pub ssh_keys: Vec<ObservedSshKey>,
     pub domains: Vec<ObservedDomain>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pools: Vec<ObservedPool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<ObservedVolume>,
+}
+
+/// A storage pool (libvirt).
+#[derive(Debug, Clone, Serialize)]
+pub struct ObservedPool {
+    pub id: PoolId,
+    pub name: String,
+    /// `dir`, `netfs`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub path: String,
+    pub active: bool,
+    /// GB.
+    pub capacity: u64,
+    pub available: u64,
+}
+
+/// A storage volume (libvirt).
+#[derive(Debug, Clone, Serialize)]
+pub struct ObservedVolume {
+    pub id: VolumeId,
+    pub name: String,
+    pub pool: PoolId,
+    pub pool_name: String,
+    /// GB.
+    pub size: u32,
+    pub format: String,
+    /// The server it is a disk of (not its root disk), if any.
+    pub attached_to: Option<ServerId>,
 }
 
 /// A server as the API reports it.

@@ -1,7 +1,7 @@
 //! What the reconciler asks the provider to create or change: plain data, in ict's terms. The
 //! client turns these into the API's request bodies (`onecloud/wire.rs`).
 
-use super::{DomainId, ImageId, SshKeyId};
+use super::{DomainId, ImageId, PoolId, SshKeyId};
 use crate::model::DiskType;
 
 /// A server to create (`POST /server`).
@@ -131,4 +131,26 @@ mod tests {
         assert_eq!(PowerOp::Off.target_power(), Some(false));
         assert_eq!(RecordKind::Aaaa.as_str(), "AAAA");
     }
+}
+
+/// A storage pool to create (libvirt).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PoolSpec {
+    pub name: String,
+    /// `dir` or `netfs`.
+    pub kind: String,
+    pub path: String,
+    pub source_host: Option<String>,
+    pub source_path: Option<String>,
+}
+
+/// A storage volume to create (libvirt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeSpec {
+    pub name: String,
+    pub pool: PoolId,
+    /// GB.
+    pub size: u32,
+    /// `qcow2` or `raw`.
+    pub format: String,
 }

@@ -4,7 +4,8 @@
 use serde::Serialize;
 
 use crate::provider::{
-    DomainId, ImageId, NetworkId, RecordId, RecordKind, ServerId, ServerSize, SshKeyId,
+    DomainId, ImageId, NetworkId, PoolId, PoolSpec, RecordId, RecordKind, ServerId, ServerSize,
+    SshKeyId, VolumeId,
 };
 use crate::state::{Address, Seq};
 
@@ -106,6 +107,26 @@ pub enum Work {
     CreateImage {
         name: String,
         server: Ref<ServerId>,
+    },
+    /// Make and start a storage pool (libvirt).
+    CreatePool {
+        spec: PoolSpec,
+    },
+    /// Make a volume in its pool, then attach it to its server.
+    CreateVolume {
+        name: String,
+        pool: Ref<PoolId>,
+        pool_name: String,
+        size: u32,
+        format: String,
+        attach: Option<Ref<ServerId>>,
+    },
+    /// Grow a volume, detach it from one server, attach it to another.
+    ChangeVolume {
+        id: VolumeId,
+        grow: Option<u32>,
+        detach: Option<ServerId>,
+        attach: Option<Ref<ServerId>>,
     },
     CreateNetwork {
         name: String,

@@ -17,20 +17,24 @@ pub enum Kind {
     DnsZone,
     Image,
     Network,
+    Pool,
     Server,
     SshKey,
+    Volume,
 }
 
 impl Kind {
     /// Every kind, in order.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Deposed,
         Kind::DnsRecord,
         Kind::DnsZone,
         Kind::Image,
         Kind::Network,
+        Kind::Pool,
         Kind::Server,
         Kind::SshKey,
+        Kind::Volume,
     ];
 
     /// The kind as addresses write it (`ssh_key`).
@@ -41,8 +45,10 @@ impl Kind {
             Kind::DnsZone => "dns_zone",
             Kind::Image => "image",
             Kind::Network => "network",
+            Kind::Pool => "pool",
             Kind::Server => "server",
             Kind::SshKey => "ssh_key",
+            Kind::Volume => "volume",
         }
     }
 }

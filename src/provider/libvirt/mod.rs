@@ -12,6 +12,7 @@
 //! return, so the 1cloud-style actions come back completed. May depend on `provider` only.
 
 mod stats;
+mod storage;
 pub mod xml;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +33,7 @@ use super::{
     PowerOp, Provider, ProviderError, RecordId, RecordSpec, ServerId, ServerLink, ServerSize,
     ServerSpec, ServerState, SshKeyId, SshKeySpec,
 };
+use super::{ObservedPool, ObservedVolume, PoolId, PoolSpec, VolumeId, VolumeSpec};
 pub use stats::DomainStats;
 
 /// The data centre name servers and networks on libvirt have (there is one place: the host).
@@ -842,6 +844,16 @@ impl Provider for Libvirt {
                 },
                 ssh_keys: Vec::new(),
                 domains: Vec::new(),
+                pools: if kinds.storage {
+                    inner.pools()?
+                } else {
+                    Vec::new()
+                },
+                volumes: if kinds.storage {
+                    inner.volumes()?
+                } else {
+                    Vec::new()
+                },
             })
         })
         .await
@@ -1057,6 +1069,59 @@ impl Provider for Libvirt {
         _record: RecordId,
     ) -> Result<(), ProviderError> {
         Err(unsupported("DNS hosting"))
+    }
+
+    async fn create_pool(
+        &self,
+        spec: &PoolSpec,
+        before: &[u64],
+    ) -> Result<ObservedPool, ProviderError> {
+        let (spec, before) = (spec.clone(), before.to_vec());
+        self.change("create a storage pool", move |inner| {
+            inner.create_pool(&spec, &before)
+        })
+        .await
+    }
+
+    async fn delete_pool(&self, id: PoolId) -> Result<(), ProviderError> {
+        self.change("delete a storage pool", move |inner| inner.delete_pool(id))
+            .await
+    }
+
+    async fn create_volume(
+        &self,
+        spec: &VolumeSpec,
+        before: &[u64],
+    ) -> Result<ObservedVolume, ProviderError> {
+        let (spec, before) = (spec.clone(), before.to_vec());
+        self.change("create a volume", move |inner| {
+            inner.create_volume(&spec, &before)
+        })
+        .await
+    }
+
+    async fn resize_volume(&self, id: VolumeId, size: u32) -> Result<(), ProviderError> {
+        self.change("grow a volume", move |inner| inner.resize_volume(id, size))
+            .await
+    }
+
+    async fn attach_volume(&self, id: VolumeId, server: ServerId) -> Result<(), ProviderError> {
+        self.change("attach a volume", move |inner| {
+            inner.attach_volume(id, server)
+        })
+        .await
+    }
+
+    async fn detach_volume(&self, id: VolumeId, server: ServerId) -> Result<(), ProviderError> {
+        self.change("detach a volume", move |inner| {
+            inner.detach_volume(id, server)
+        })
+        .await
+    }
+
+    async fn delete_volume(&self, id: VolumeId) -> Result<(), ProviderError> {
+        self.change("delete a volume", move |inner| inner.delete_volume(id))
+            .await
     }
 }
 

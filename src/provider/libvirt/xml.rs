@@ -297,7 +297,7 @@ pub struct VolumeTarget {
     pub format: Format,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Format {
     #[serde(rename = "@type")]
     pub kind: String,
@@ -308,6 +308,106 @@ pub struct Format {
 pub struct Backing {
     pub path: String,
     pub format: Format,
+}
+
+/// A storage pool definition (`virStoragePoolDefineXML`), or what ict reads of one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "pool")]
+pub struct PoolDef {
+    /// `dir`, `netfs`, ...
+    #[serde(rename = "@type")]
+    pub kind: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<PoolSource>,
+    pub target: PoolTarget,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PoolSource {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<Named>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathAttr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Named {
+    #[serde(rename = "@name")]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PathAttr {
+    #[serde(rename = "@path")]
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PoolTarget {
+    pub path: String,
+}
+
+impl PoolDef {
+    /// A `dir` pool at `path`, or a `netfs` one mounting `host:export` there.
+    pub fn new(name: &str, kind: &str, path: &str, nfs: Option<(&str, &str)>) -> PoolDef {
+        PoolDef {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            source: nfs.map(|(host, export)| PoolSource {
+                host: Some(Named {
+                    name: host.to_owned(),
+                }),
+                dir: Some(PathAttr {
+                    path: export.to_owned(),
+                }),
+                format: Some(Format {
+                    kind: "nfs".to_owned(),
+                }),
+            }),
+            target: PoolTarget {
+                path: path.to_owned(),
+            },
+        }
+    }
+
+    pub fn parse(xml: &str) -> Result<PoolDef, quick_xml::DeError> {
+        quick_xml::de::from_str(xml)
+    }
+
+    pub fn to_xml(&self) -> Result<String, quick_xml::SeError> {
+        quick_xml::se::to_string(self)
+    }
+}
+
+impl Disk {
+    /// A further disk: volume `volume` of pool `pool` as `dev` (`vdb`).
+    pub fn volume(pool: &str, volume: &str, format: &str, dev: &str) -> Disk {
+        Disk {
+            kind: "volume".to_owned(),
+            device: "disk".to_owned(),
+            driver: Some(Driver {
+                name: "qemu".to_owned(),
+                format: format.to_owned(),
+            }),
+            source: Some(DiskSource {
+                pool: Some(pool.to_owned()),
+                volume: Some(volume.to_owned()),
+                file: None,
+            }),
+            target: Target {
+                dev: dev.to_owned(),
+                bus: "virtio".to_owned(),
+            },
+            readonly: None,
+        }
+    }
+
+    pub fn to_xml(&self) -> Result<String, quick_xml::SeError> {
+        quick_xml::se::to_string_with_root("disk", self)
+    }
 }
 
 /// The format (`qcow2`, `raw`) of a volume, from its XML (`virStorageVolGetXMLDesc`).
@@ -401,6 +501,11 @@ impl Domain {
 impl Volume {
     /// A qcow2 volume of `gib` GiB, copy-on-write over `backing` (a qcow2 or raw file) if given.
     pub fn qcow2(name: &str, gib: u64, backing: Option<(String, String)>) -> Volume {
+        Volume::new(name, gib, "qcow2", backing)
+    }
+
+    /// A volume of `gib` GiB in `format`.
+    pub fn new(name: &str, gib: u64, format: &str, backing: Option<(String, String)>) -> Volume {
         Volume {
             name: name.to_owned(),
             capacity: Amount {
@@ -409,7 +514,7 @@ impl Volume {
             },
             target: VolumeTarget {
                 format: Format {
-                    kind: "qcow2".to_owned(),
+                    kind: format.to_owned(),
                 },
             },
             backing: backing.map(|(path, format)| Backing {

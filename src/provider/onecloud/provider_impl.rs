@@ -27,6 +27,12 @@ impl Provider for Client {
                 source: Box::new(source),
             })
         }
+        if kinds.storage {
+            return Err(ProviderError::List {
+                what: "storage pools",
+                source: Box::new(super::super::no_storage()),
+            });
+        }
         let (servers, networks, ssh_keys, domains) = tokio::try_join!(
             list(kinds.servers, "servers", self.servers()),
             list(kinds.networks, "private networks", self.networks()),
@@ -38,6 +44,8 @@ impl Provider for Client {
             networks,
             ssh_keys,
             domains,
+            pools: Vec::new(),
+            volumes: Vec::new(),
         })
     }
 

@@ -5,8 +5,9 @@
 //! this create made. A replacement creates the new object before it deletes the old one.
 
 use crate::provider::{
-    Action, ImageId, Kinds, NetworkId, NetworkSpec, Observed, ObservedServer, PowerOp, Provider,
-    ProviderError, RecordSpec, ServerId, ServerSpec, SshKeyId, SshKeySpec,
+    Action, ImageId, Kinds, NetworkId, NetworkSpec, Observed, ObservedServer, PoolId, PowerOp,
+    Provider, ProviderError, RecordSpec, ServerId, ServerSpec, SshKeyId, SshKeySpec, VolumeId,
+    VolumeSpec,
 };
 use crate::state::{Action as JournalAction, Address, JournalOp};
 
@@ -70,6 +71,96 @@ pub(super) async fn run_step<P: Provider>(
                 .await?;
             shared.set_id(address, image.id.0);
             Ok(format!("id {}", image.id))
+        }
+        Work::CreatePool { spec } => {
+            let before = shared
+                .same_name(Kinds::STORAGE, |o| {
+                    o.pools
+                        .iter()
+                        .filter(|p| p.name == spec.name)
+                        .map(|p| p.id.0)
+                        .collect()
+                })
+                .await?;
+            let op = JournalOp::new(address.clone(), JournalAction::Create)
+                .with("name", &spec.name)
+                .with("path", &spec.path)
+                .with_existing(before.iter().copied());
+            let pool = shared
+                .journaled(op, shared.provider.create_pool(spec, &before), |p| p.id.0)
+                .await?;
+            shared.set_id(address, pool.id.0);
+            Ok(format!("id {}", pool.id))
+        }
+        Work::CreateVolume {
+            name,
+            pool,
+            pool_name,
+            size,
+            format,
+            attach,
+        } => {
+            let spec = VolumeSpec {
+                name: name.clone(),
+                pool: shared.resolve::<PoolId>(pool)?,
+                size: *size,
+                format: format.clone(),
+            };
+            let before = shared
+                .same_name(Kinds::STORAGE, |o| {
+                    o.volumes
+                        .iter()
+                        .filter(|v| v.name == *name && v.pool == spec.pool)
+                        .map(|v| v.id.0)
+                        .collect()
+                })
+                .await?;
+            let op = JournalOp::new(address.clone(), JournalAction::Create)
+                .with("name", name)
+                .with("pool", pool_name)
+                .with("size", size)
+                .with_existing(before.iter().copied());
+            let volume = shared
+                .journaled(op, shared.provider.create_volume(&spec, &before), |v| {
+                    v.id.0
+                })
+                .await?;
+            shared.set_id(address, volume.id.0);
+            if let Some(server) = attach {
+                attach_volume(shared, address, volume.id, shared.resolve(server)?).await?;
+            }
+            Ok(format!("id {}", volume.id))
+        }
+        Work::ChangeVolume {
+            id,
+            grow,
+            detach,
+            attach,
+        } => {
+            if let Some(size) = grow {
+                let op = JournalOp::new(address.clone(), JournalAction::Update)
+                    .on_id(id.0)
+                    .with("size", size);
+                shared
+                    .journaled(op, shared.provider.resize_volume(*id, *size), |()| id.0)
+                    .await?;
+            }
+            if let Some(server) = detach {
+                let op = JournalOp::new(address.clone(), JournalAction::Detach)
+                    .on_id(id.0)
+                    .with("server", server);
+                shared
+                    .journaled(
+                        op,
+                        gone_is_done(shared.provider.detach_volume(*id, *server)),
+                        |()| id.0,
+                    )
+                    .await?;
+            }
+            if let Some(server) = attach {
+                attach_volume(shared, address, *id, shared.resolve(server)?).await?;
+            }
+            Ok(format!("id {id}"))
         }
         Work::CreateNetwork { name, dc, dhcp } => {
             let spec = NetworkSpec {
@@ -187,6 +278,8 @@ pub(super) async fn run_step<P: Provider>(
                         (Kind::Network, _) => shared.provider.delete_network(NetworkId(id)).await,
                         (Kind::SshKey, _) => shared.provider.delete_ssh_key(SshKeyId(id)).await,
                         (Kind::Image, _) => shared.provider.delete_image(ImageId(id)).await,
+                        (Kind::Pool, _) => shared.provider.delete_pool(PoolId(id)).await,
+                        (Kind::Volume, _) => shared.provider.delete_volume(VolumeId(id)).await,
                         (Kind::DnsRecord, Some(d)) => {
                             shared
                                 .provider
@@ -347,6 +440,22 @@ async fn retire<P: Provider>(
         }
     };
     shared.journaled(op, gone_is_done(call), |()| id).await?;
+    Ok(())
+}
+
+/// Attaches volume `id` to `server`, journaled.
+async fn attach_volume<P: Provider>(
+    shared: &Shared<P>,
+    address: &Address,
+    id: VolumeId,
+    server: ServerId,
+) -> Result<(), StepError> {
+    let op = JournalOp::new(address.clone(), JournalAction::Attach)
+        .on_id(id.0)
+        .with("server", server);
+    shared
+        .journaled(op, shared.provider.attach_volume(id, server), |()| id.0)
+        .await?;
     Ok(())
 }
 

@@ -24,6 +24,8 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
             Kind::SshKey => desired.ssh_keys.contains_key(address.name()),
             Kind::Network => desired.networks.contains_key(address.name()),
             Kind::Image => desired.images.contains_key(address.name()),
+            Kind::Pool => desired.pools.contains_key(address.name()),
+            Kind::Volume => desired.volumes.contains_key(address.name()),
             Kind::DnsRecord => declared_records.contains(address.name()),
             // Zones are kept: deleting a zone would delete records ict does not own.
             _ => true,
@@ -36,15 +38,32 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
         let ids = ids.iter().copied().collect();
         deletions.push((address.clone(), ids, Some("left by a replacement")));
     }
-    // Servers first, then what servers use.
-    deletions.sort_by_key(|(address, _, _)| address.kind() != Kind::Server);
+    // Servers first, then what servers use: volumes, and pools after their volumes.
+    deletions.sort_by_key(|(address, _, _)| match address.kind() {
+        Kind::Server => 0,
+        Kind::Pool => 2,
+        _ => 1,
+    });
     for (object, ids, deposed) in deletions {
         let mut step = delete(ctx, &object, &ids, deposed);
-        if matches!(object.kind(), Kind::Network | Kind::SshKey) {
+        if matches!(object.kind(), Kind::Network | Kind::SshKey | Kind::Volume) {
             step.after = ctx
                 .steps
                 .iter()
                 .filter(|s| s.address.kind() == Kind::Server || is_deposed_server(&s.address))
+                .map(|s| s.address.clone())
+                .collect();
+        }
+        if object.kind() == Kind::Pool {
+            // Every volume and server step first: the pool's volumes, and servers' root
+            // volumes in it, go before it.
+            step.after = ctx
+                .steps
+                .iter()
+                .filter(|s| {
+                    matches!(s.address.kind(), Kind::Volume | Kind::Server)
+                        || is_deposed_server(&s.address)
+                })
                 .map(|s| s.address.clone())
                 .collect();
         }
@@ -116,6 +135,8 @@ fn find(ctx: &Ctx<'_>, kind: Kind, id: u64) -> Found {
         Kind::Network => observed.networks.iter().any(|n| n.id.0 == id),
         Kind::SshKey => observed.ssh_keys.iter().any(|k| k.id.0 == id),
         Kind::Image => ctx.input.images.iter().any(|i| i.id.0 == id),
+        Kind::Pool => observed.pools.iter().any(|p| p.id.0 == id),
+        Kind::Volume => observed.volumes.iter().any(|v| v.id.0 == id),
         Kind::DnsRecord => {
             return observed
                 .domains

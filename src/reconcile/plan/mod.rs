@@ -12,7 +12,7 @@
 //! stays owned as "deposed" until it is gone.
 //!
 //! One file per resource kind, each turning declarations into steps: `server.rs`,
-//! `network.rs`, `ssh_key.rs`, `dns.rs`; `delete.rs` deletes what is no longer declared;
+//! `network.rs`, `ssh_key.rs`, `dns.rs`, `storage.rs` (libvirt pools and volumes); `delete.rs` deletes what is no longer declared;
 //! `catalogue.rs` checks images and data centres against the live catalogue.
 
 mod catalogue;
@@ -24,6 +24,7 @@ mod network;
 mod recover;
 mod server;
 mod ssh_key;
+mod storage;
 #[cfg(test)]
 mod tests;
 
@@ -56,6 +57,7 @@ pub fn kinds(desired: &Desired, state: &State) -> Kinds {
         networks: !desired.networks.is_empty(),
         ssh_keys: !desired.ssh_keys.is_empty(),
         dns: !desired.dns_records.is_empty(),
+        storage: !desired.pools.is_empty() || !desired.volumes.is_empty(),
     };
     for address in owned_or_pending(state) {
         match address.kind() {
@@ -63,6 +65,7 @@ pub fn kinds(desired: &Desired, state: &State) -> Kinds {
             Kind::Network => kinds.networks = true,
             Kind::SshKey => kinds.ssh_keys = true,
             Kind::DnsRecord | Kind::DnsZone => kinds.dns = true,
+            Kind::Pool | Kind::Volume => kinds.storage = true,
             // Images are read from the catalogue, which a plan reads when it needs it
             // (see [`needs_catalogue`]).
             Kind::Image | Kind::Deposed => {}
@@ -101,6 +104,7 @@ pub fn plan(input: &Input<'_>) -> Result<Plan, Vec<ModelError>> {
     ssh_key::plan(&mut ctx);
     network::plan(&mut ctx);
     server::plan(&mut ctx);
+    storage::plan(&mut ctx);
     image::plan(&mut ctx);
     dns::plan(&mut ctx);
     delete::plan(&mut ctx);

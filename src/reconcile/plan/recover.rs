@@ -106,6 +106,8 @@ fn deleted(ctx: &Ctx<'_>, entry: &JournalEntry) -> Option<u64> {
             .any(|d| d.records.iter().any(|r| r.id.0 == id)),
         Kind::DnsZone => observed.domains.iter().any(|d| d.id.0 == id),
         Kind::Image => ctx.input.images.iter().any(|i| i.id.0 == id),
+        Kind::Pool => observed.pools.iter().any(|p| p.id.0 == id),
+        Kind::Volume => observed.volumes.iter().any(|v| v.id.0 == id),
         Kind::Deposed => true,
     };
     (!exists).then_some(id)
@@ -202,6 +204,27 @@ fn same_kind_and_name(ctx: &Ctx<'_>, entry: &JournalEntry) -> Vec<Candidate> {
                 })
                 .collect()
         }
+        Kind::Pool => observed
+            .pools
+            .iter()
+            .filter(|p| p.name == name)
+            .map(|p| Candidate {
+                id: p.id.0,
+                description: format!("storage pool \"{}\" at {}", p.name, p.path),
+            })
+            .collect(),
+        Kind::Volume => observed
+            .volumes
+            .iter()
+            .filter(|v| v.name == name && request.get("pool").is_none_or(|p| *p == v.pool_name))
+            .map(|v| Candidate {
+                id: v.id.0,
+                description: format!(
+                    "volume \"{}\" of pool {}, {} GB",
+                    v.name, v.pool_name, v.size
+                ),
+            })
+            .collect(),
         Kind::Deposed => Vec::new(),
     }
 }
@@ -215,6 +238,8 @@ fn declared_at(ctx: &Ctx<'_>, address: &Address) -> Span {
         Kind::Network => desired.networks.get(name).map(|n| n.span),
         Kind::SshKey => desired.ssh_keys.get(name).map(|k| k.span),
         Kind::Image => desired.images.get(name).map(|i| i.span),
+        Kind::Pool => desired.pools.get(name).map(|p| p.span),
+        Kind::Volume => desired.volumes.get(name).map(|v| v.span),
         Kind::DnsRecord => desired
             .dns_records
             .iter()

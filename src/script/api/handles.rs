@@ -50,6 +50,8 @@ impl Handle for ServerHandle {
 
 handle!(SshKeyHandle, "SshKey", "ssh_key");
 handle!(ImageHandle, "Image", "image");
+handle!(PoolHandle, "Pool", "pool");
+handle!(VolumeHandle, "Volume", "volume");
 handle!(NetworkHandle, "Network", "network");
 handle!(GroupHandle, "Group", "group");
 handle!(PlaybookHandle, "Playbook", "playbook");
@@ -86,6 +88,8 @@ pub(crate) fn register(engine: &mut Engine) {
         .register_get("dc", |s: &mut ServerHandle| s.dc.clone());
     register_common::<SshKeyHandle>(engine, "SshKey");
     register_common::<ImageHandle>(engine, "Image");
+    register_common::<PoolHandle>(engine, "Pool");
+    register_common::<VolumeHandle>(engine, "Volume");
     register_common::<NetworkHandle>(engine, "Network");
     register_common::<GroupHandle>(engine, "Group");
     register_common::<PlaybookHandle>(engine, "Playbook");
@@ -103,6 +107,8 @@ pub(crate) fn any_handle(value: &Dynamic) -> Option<Value> {
     name_of::<ServerHandle>(value)
         .or_else(|| name_of::<SshKeyHandle>(value))
         .or_else(|| name_of::<ImageHandle>(value))
+        .or_else(|| name_of::<PoolHandle>(value))
+        .or_else(|| name_of::<VolumeHandle>(value))
         .or_else(|| name_of::<NetworkHandle>(value))
         .or_else(|| name_of::<GroupHandle>(value))
         .or_else(|| name_of::<PlaybookHandle>(value))

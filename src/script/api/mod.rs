@@ -27,6 +27,7 @@ mod reference;
 mod schedule;
 mod server;
 mod ssh_key;
+mod storage;
 mod value;
 
 use std::cell::RefCell;
@@ -219,6 +220,7 @@ pub(crate) fn register(engine: &mut Engine, builder: &Shared) {
     env::register(engine, builder);
     backend::register(engine, builder);
     provider::register(engine, builder);
+    storage::register(engine, builder);
     moved::register(engine, builder);
 }
 
