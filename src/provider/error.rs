@@ -172,6 +172,14 @@ pub enum ProviderError {
     )]
     NotSent { method: String, path: String },
 
+    /// A libvirt object (domain, pool, volume, network) that does not exist.
+    #[error("libvirt: {what} not found: {message}")]
+    #[diagnostic(
+        code(ict::provider::not_found),
+        help("it was removed outside ict, or its ID is stale; `ict cloud servers --provider libvirt` lists what exists")
+    )]
+    Missing { what: String, message: String },
+
     /// A libvirt call failed.
     #[error("libvirt: cannot {operation}: {message}")]
     #[diagnostic(
@@ -232,7 +240,10 @@ impl ProviderError {
 
     /// Whether the error says the object does not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, ProviderError::NotFound { .. })
+        matches!(
+            self,
+            ProviderError::NotFound { .. } | ProviderError::Missing { .. }
+        )
     }
 }
 

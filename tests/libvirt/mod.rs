@@ -1,6 +1,7 @@
 //! The libvirt provider on the machine's real libvirtd (QEMU; VMs with no operating system, so
-//! the lifecycle is what is tested): apply, plan, resize, power, metrics from the hypervisor,
-//! destroy that leaves a domain ict did not make alone, and `kill -9` in the middle of an apply.
+//! the lifecycle is what is tested): a declared pool, VMs and a volume attached to one; plan,
+//! resize, power, metrics from the hypervisor, destroy that leaves a domain ict did not make
+//! alone, and `kill -9` in the middle of an apply.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -18,14 +19,18 @@ fn ok(out: &Outcome) {
     assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
 }
 
-/// `count` blank VMs of `ram` MB in the lab's pool.
-fn script(lab: &Lab, count: u32, ram: u32) -> String {
+/// The lab's pool, `count` blank VMs of `ram` MB with their root volumes in it, and a volume
+/// of `data` GB attached to the first VM.
+fn script(lab: &Lab, count: u32, ram: u32, data: u32) -> String {
     format!(
         "provider(\"libvirt\", #{{ pool: \"{pool}\", shutdown_timeout: 1 }});\n\
+         let lab = pool(\"{pool}\", #{{ type: \"dir\", path: \"{path}\" }});\n\
          for i in 1..={count} {{\n    \
          server(`{prefix}-vm-${{i}}`, #{{ image: \"blank\", cpu: 1, ram: {ram}, disk: 10 }});\n\
-         }}\n",
+         }}\n\
+         volume(\"{prefix}-data\", #{{ pool: lab, size: {data}, attach_to: \"{prefix}-vm-1\" }});\n",
         pool = lab.pool(),
+        path = lab.pool_path(),
         prefix = lab.prefix,
     )
 }
@@ -40,9 +45,10 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     let p = lab.prefix.clone();
     let other = format!("{p}-not-ict");
     lab.define_by_hand(&other);
-    write(&lab, &script(&lab, 2, 512));
+    write(&lab, &script(&lab, 2, 512, 1));
 
     ok(&ict(&lab, &["apply", "infra.ict", "--yes"]));
+    assert_eq!(lab.pools(), [lab.pool()]);
     assert_eq!(
         lab.domains(),
         [
@@ -53,8 +59,14 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     );
     assert_eq!(
         lab.volumes(),
-        [format!("{p}-vm-1.qcow2"), format!("{p}-vm-2.qcow2")]
+        [
+            format!("{p}-data"),
+            format!("{p}-vm-1.qcow2"),
+            format!("{p}-vm-2.qcow2")
+        ]
     );
+    let disks = lab.virsh_ok(&["domblklist", &format!("{p}-vm-1")]);
+    assert!(disks.contains(&format!(" vdb      {p}-data")), "{disks}");
     let xml = lab.virsh_ok(&["dumpxml", &format!("{p}-vm-1")]);
     assert!(
         xml.contains("<ict:server xmlns:ict=\"https://github.com/ict-tool/ict/xmlns/libvirt/1\""),
@@ -73,8 +85,8 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     let unmanaged = format!("  server     {other} (ID ");
     assert!(plan.stdout.contains(&unmanaged), "{}", plan.stdout);
 
-    // More memory: planned as a change, applied, shown by libvirt.
-    write(&lab, &script(&lab, 2, 1024));
+    // More memory and a bigger volume: planned as changes, applied, shown by libvirt.
+    write(&lab, &script(&lab, 2, 1024, 2));
     let plan = ict(&lab, &["plan", "infra.ict"]);
     ok(&plan);
     assert!(
@@ -83,9 +95,16 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
         "{}",
         plan.stdout
     );
+    assert!(
+        plan.stdout.contains(&format!(
+            "    ~ volume.{p}-data\n        size  1 GB → 2 GB\n"
+        )),
+        "{}",
+        plan.stdout
+    );
     assert!(plan
         .stdout
-        .contains("Plan: 0 to add, 2 to change, 0 to destroy."));
+        .contains("Plan: 0 to add, 3 to change, 0 to destroy."));
     ok(&ict(&lab, &["apply", "infra.ict", "--yes"]));
     let info = lab.virsh_ok(&["dominfo", &format!("{p}-vm-1")]);
     assert!(info.contains("Max memory:     1048576 KiB"), "{info}");
@@ -122,14 +141,14 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     // Destroy removes what ict made, and only that.
     ok(&ict(&lab, &["destroy", "infra.ict", "--yes"]));
     assert_eq!(lab.domains(), [(format!("{p}-not-ict"), false)]);
-    assert_eq!(lab.volumes(), Vec::<String>::new());
+    assert_eq!(lab.pools(), Vec::<String>::new());
 }
 
 #[test]
 fn an_apply_killed_midway_converges_on_the_next_run_without_duplicates() {
     let Some(lab) = Lab::start() else { return };
     let p = lab.prefix.clone();
-    write(&lab, &script(&lab, 4, 512));
+    write(&lab, &script(&lab, 4, 512, 1));
     let state_log = lab.path().join(".ict/dev/state.log");
     // Killed as soon as a create has begun, then a little later each time.
     for delay in [0, 30, 150, 400] {
@@ -158,7 +177,8 @@ fn an_apply_killed_midway_converges_on_the_next_run_without_duplicates() {
     ok(&ict(&lab, &["apply", "infra.ict", "--yes"]));
     let expected: Vec<(String, bool)> = (1..=4).map(|i| (format!("{p}-vm-{i}"), true)).collect();
     assert_eq!(lab.domains(), expected);
-    let volumes: Vec<String> = (1..=4).map(|i| format!("{p}-vm-{i}.qcow2")).collect();
+    let mut volumes: Vec<String> = (1..=4).map(|i| format!("{p}-vm-{i}.qcow2")).collect();
+    volumes.insert(0, format!("{p}-data"));
     assert_eq!(lab.volumes(), volumes);
     assert_eq!(
         ict(&lab, &["plan", "infra.ict", "--detailed-exitcode"]).status,
@@ -166,4 +186,5 @@ fn an_apply_killed_midway_converges_on_the_next_run_without_duplicates() {
     );
     ok(&ict(&lab, &["destroy", "infra.ict", "--yes"]));
     assert_eq!(lab.domains(), Vec::<(String, bool)>::new());
+    assert_eq!(lab.pools(), Vec::<String>::new());
 }

@@ -1,7 +1,7 @@
-//! A corner of the machine's real libvirt daemon for one test: a directory storage pool in a
-//! temporary folder, and a name prefix unique to the test that every domain it makes carries.
-//! When the guard drops, every domain and volume with that prefix and the pool are removed, so
-//! nothing outlives the test (parallel tests each have their own prefix).
+//! A corner of the machine's real libvirt daemon for one test: a temporary folder for its
+//! storage pool, and a name prefix unique to the test that every domain and pool it makes
+//! carries. When the guard drops, every domain and pool with that prefix is removed, so nothing
+//! outlives the test (parallel tests each have their own prefix).
 //!
 //! scripts/install.sh installs libvirt with QEMU and starts its daemons; without them the test
 //! is skipped (and fails under `CI=true`).
@@ -23,8 +23,8 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// A pool named after a fresh prefix, or `None` (the test is skipped) when libvirtd is not
-    /// installed or does not answer.
+    /// A fresh prefix, or `None` (the test is skipped) when libvirtd is not installed or does
+    /// not answer.
     pub fn start() -> Option<Lab> {
         if !Path::new("/usr/sbin/libvirtd").is_file() {
             crate::test::skipped_without(
@@ -49,20 +49,20 @@ impl Lab {
             .prefix("ict-libvirt-")
             .tempdir()
             .expect("temporary folder");
-        let lab = Lab { prefix, dir };
-        let target = lab.dir.path().join("pool").display().to_string();
-        lab.virsh_ok(&["pool-define-as", &lab.prefix, "dir", "--target", &target]);
-        lab.virsh_ok(&["pool-build", &lab.prefix]);
-        lab.virsh_ok(&["pool-start", &lab.prefix]);
-        Some(lab)
+        Some(Lab { prefix, dir })
     }
 
-    /// The pool's name (the prefix).
-    pub fn pool(&self) -> &str {
-        &self.prefix
+    /// The name of the test's pool.
+    pub fn pool(&self) -> String {
+        format!("{}-pool", self.prefix)
     }
 
-    /// The test's temporary folder (the pool is `pool/` in it).
+    /// Where the test's pool keeps its volumes.
+    pub fn pool_path(&self) -> String {
+        self.dir.path().join("pool").display().to_string()
+    }
+
+    /// The test's temporary folder.
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -93,11 +93,25 @@ impl Lab {
         all
     }
 
+    /// The test's pools, sorted.
+    pub fn pools(&self) -> Vec<String> {
+        let mut pools: Vec<String> = self
+            .virsh_ok(&["pool-list", "--all", "--name"])
+            .lines()
+            .map(str::trim)
+            .filter(|name| name.starts_with(&self.prefix))
+            .map(str::to_owned)
+            .collect();
+        pools.sort();
+        pools
+    }
+
     /// The volumes in the test's pool, sorted.
     pub fn volumes(&self) -> Vec<String> {
-        self.virsh_ok(&["pool-refresh", &self.prefix]);
+        let pool = self.pool();
+        self.virsh_ok(&["pool-refresh", &pool]);
         let mut volumes: Vec<String> = self
-            .virsh_ok(&["vol-list", &self.prefix])
+            .virsh_ok(&["vol-list", &pool])
             .lines()
             .skip(2)
             .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
@@ -139,8 +153,16 @@ impl Drop for Lab {
                 let _ = virsh(&["undefine", name, "--nvram"]);
             }
         }
-        let _ = virsh(&["pool-destroy", &self.prefix]);
-        let _ = virsh(&["pool-undefine", &self.prefix]);
+        let listed = virsh(&["pool-list", "--all", "--name"]);
+        for name in String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .map(str::trim)
+        {
+            if name.starts_with(&self.prefix) {
+                let _ = virsh(&["pool-destroy", name]);
+                let _ = virsh(&["pool-undefine", name]);
+            }
+        }
     }
 }
 

@@ -197,9 +197,8 @@ fn lv(operation: impl Into<String>) -> impl FnOnce(virt::error::Error) -> Provid
             ErrorNumber::NoStorageVolume,
             ErrorNumber::NoStoragePool,
         ]) {
-            ProviderError::NotFound {
-                method: "libvirt".to_owned(),
-                path: operation,
+            ProviderError::Missing {
+                what: operation,
                 message: e.message().to_owned(),
             }
         } else {
@@ -237,9 +236,8 @@ impl Inner {
                 return Ok(domain);
             }
         }
-        Err(ProviderError::NotFound {
-            method: "libvirt".to_owned(),
-            path: format!("domain {id}"),
+        Err(ProviderError::Missing {
+            what: format!("domain {id}"),
             message: "no such domain".to_owned(),
         })
     }
@@ -410,11 +408,17 @@ impl Inner {
         self.observe_domain(&self.domain(id)?)
     }
 
+    /// Every domain as a server; one removed while they are read is left out.
     fn servers(&self) -> Result<Vec<ObservedServer>, ProviderError> {
-        self.domains()?
-            .iter()
-            .map(|d| self.observe_domain(d))
-            .collect()
+        let mut servers = Vec::new();
+        for domain in self.domains()? {
+            match self.observe_domain(&domain) {
+                Ok(server) => servers.push(server),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(servers)
     }
 
     fn networks(&self) -> Result<Vec<ObservedNetwork>, ProviderError> {
@@ -510,9 +514,8 @@ impl Inner {
                 }
             }
         }
-        Err(ProviderError::NotFound {
-            method: "libvirt".to_owned(),
-            path: format!("image {image}"),
+        Err(ProviderError::Missing {
+            what: format!("image {image}"),
             message: "no volume with this ID".to_owned(),
         })
     }
@@ -1012,9 +1015,8 @@ impl Provider for Libvirt {
         networks
             .into_iter()
             .find(|n| n.id == id)
-            .ok_or_else(|| ProviderError::NotFound {
-                method: "libvirt".to_owned(),
-                path: format!("network {id}"),
+            .ok_or_else(|| ProviderError::Missing {
+                what: format!("network {id}"),
                 message: "no such network".to_owned(),
             })
     }

@@ -50,7 +50,15 @@ impl Inner {
     }
 
     pub(super) fn pools(&self) -> Result<Vec<ObservedPool>, ProviderError> {
-        self.all_pools()?.iter().map(Inner::observe_pool).collect()
+        let mut pools = Vec::new();
+        for pool in self.all_pools()? {
+            match Inner::observe_pool(&pool) {
+                Ok(found) => pools.push(found),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(pools)
     }
 
     fn pool_by_id(&self, id: PoolId) -> Result<StoragePool, ProviderError> {
@@ -76,7 +84,12 @@ impl Inner {
             let _ = pool.refresh(0);
             let observed = Inner::observe_pool(&pool)?;
             for volume in pool.list_all_volumes(0).unwrap_or_default() {
-                volumes.push(self.observe_volume(&observed, &volume, &domains)?);
+                match self.observe_volume(&observed, &volume, &domains) {
+                    Ok(found) => volumes.push(found),
+                    // Removed while they are read.
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(volumes)
@@ -393,9 +406,8 @@ fn disk_of(domain: &Domain, pool: &str, name: &str, path: &str) -> Option<String
 }
 
 fn not_found(what: &str) -> ProviderError {
-    ProviderError::NotFound {
-        method: "libvirt".to_owned(),
-        path: what.to_owned(),
+    ProviderError::Missing {
+        what: what.to_owned(),
         message: "no such object".to_owned(),
     }
 }

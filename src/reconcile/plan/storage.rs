@@ -92,7 +92,7 @@ fn plan_volume(ctx: &mut Ctx<'_>, volume: &Volume) {
     let after: Vec<Address> = [Some(&pool), server.as_ref()]
         .into_iter()
         .flatten()
-        .filter(|a| ctx.pending.contains(*a))
+        .filter(|a| being_made(ctx, a))
         .cloned()
         .collect();
     let owned = ctx.owned(&address);
@@ -127,6 +127,21 @@ fn plan_volume(ctx: &mut Ctx<'_>, volume: &Volume) {
     if let Some(step) = change_volume(ctx, volume, existing, server.as_ref(), address, after) {
         ctx.push(step);
     }
+}
+
+/// Whether this plan makes the object at `address` (a create, or a replacement's new one).
+fn being_made(ctx: &Ctx<'_>, address: &Address) -> bool {
+    ctx.steps.iter().any(|s| {
+        s.address == *address
+            && matches!(
+                s.work,
+                Work::CreatePool { .. }
+                    | Work::Server {
+                        create: Some(_),
+                        ..
+                    }
+            )
+    })
 }
 
 /// The step bringing an existing volume in line: grown, attached where declared.
@@ -174,8 +189,8 @@ fn change_volume(
         volume.size
     });
     // Attached where declared: the declared server's ID, once it exists and is not being
-    // replaced in this plan.
-    let wanted = server.map(|s| (s, ctx.owned(s).filter(|_| !ctx.pending.contains(s))));
+    // made (or made again) in this plan.
+    let wanted = server.map(|s| (s, ctx.owned(s).filter(|_| !being_made(ctx, s))));
     let (detach, attach) = match (wanted, existing.attached_to) {
         (None, None) => (None, None),
         (None, Some(now)) => (Some(now), None),
