@@ -617,6 +617,10 @@ pub enum CloudCommand {
     Dns,
     /// The account balance.
     Balance,
+    /// Storage pools (libvirt).
+    Pools,
+    /// Storage volumes and the servers they are disks of (libvirt).
+    Volumes,
 }
 
 /// `ict plan`.

@@ -22,7 +22,7 @@ use crate::config::{
 use crate::connect::Pending;
 use crate::exit::ExitCode;
 use crate::model::Graph;
-use crate::provider::{Cloud, Provider as _};
+use crate::provider::{Cloud, Kinds, Provider as _};
 use crate::script::{self, Evaluated, Failure};
 
 pub use crate::app::Error;
@@ -293,6 +293,29 @@ async fn cloud_listing(args: &CloudOptions, ui: &Ui, client: &Cloud) -> Result<(
                 return print_json(ui, &domains);
             }
             ui.table(&table::domains(&domains));
+        }
+        CloudListing::Pools => {
+            let mut pools = client.observe(Kinds::STORAGE).await?.pools;
+            pools.sort_by(|a, b| a.name.cmp(&b.name));
+            if args.json {
+                return print_json(ui, &pools);
+            }
+            ui.table(&table::pools(&pools));
+        }
+        CloudListing::Volumes => {
+            let observed = client
+                .observe(Kinds {
+                    servers: true,
+                    storage: true,
+                    ..Kinds::NONE
+                })
+                .await?;
+            let mut volumes = observed.volumes;
+            volumes.sort_by(|a, b| (&a.pool_name, &a.name).cmp(&(&b.pool_name, &b.name)));
+            if args.json {
+                return print_json(ui, &volumes);
+            }
+            ui.table(&table::volumes(&volumes, &observed.servers));
         }
         CloudListing::Balance => {
             let balance = client.balance().await?;

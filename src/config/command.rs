@@ -302,6 +302,8 @@ pub enum CloudListing {
     Keys,
     Dns,
     Balance,
+    Pools,
+    Volumes,
 }
 
 /// `ict watch`.

@@ -221,6 +221,8 @@ fn command(raw: cli::Command) -> Result<Command, String> {
                 cli::CloudCommand::Keys => CloudListing::Keys,
                 cli::CloudCommand::Dns => CloudListing::Dns,
                 cli::CloudCommand::Balance => CloudListing::Balance,
+                cli::CloudCommand::Pools => CloudListing::Pools,
+                cli::CloudCommand::Volumes => CloudListing::Volumes,
             },
             json: args.json,
             project: args.project,

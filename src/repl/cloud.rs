@@ -326,6 +326,30 @@ impl Cloud {
             .collect())
     }
 
+    /// `cloud::pools()` or, with `volumes`, `cloud::volumes()` (libvirt).
+    fn storage(&self, volumes: bool) -> Answer<Array> {
+        let observed = self.ask(
+            "asking the cloud for storage",
+            Some(QUERY_TIMEOUT),
+            |c| async move {
+                c.client
+                    .observe(crate::provider::Kinds::STORAGE)
+                    .await
+                    .map_err(Error::from)
+            },
+        )?;
+        let items: Result<Array, Box<EvalAltResult>> = if volumes {
+            observed
+                .volumes
+                .iter()
+                .map(rhai::serde::to_dynamic)
+                .collect()
+        } else {
+            observed.pools.iter().map(rhai::serde::to_dynamic).collect()
+        };
+        Ok(items?)
+    }
+
     fn balance(&self) -> Answer<f64> {
         Ok(self.ask(
             "asking the cloud for the balance",
@@ -470,6 +494,10 @@ pub fn register(cloud: &Rc<Cloud>, session: &mut Session) {
         module.set_native_fn("dcs", move |x: Ctx| at(&x, &d, || c.dcs()));
         let (c, d) = (cloud.clone(), declared.clone());
         module.set_native_fn("networks", move |x: Ctx| at(&x, &d, || c.networks()));
+        let (c, d) = (cloud.clone(), declared.clone());
+        module.set_native_fn("pools", move |x: Ctx| at(&x, &d, || c.storage(false)));
+        let (c, d) = (cloud.clone(), declared.clone());
+        module.set_native_fn("volumes", move |x: Ctx| at(&x, &d, || c.storage(true)));
         let (c, d) = (cloud.clone(), declared.clone());
         module.set_native_fn("balance", move |x: Ctx| at(&x, &d, || c.balance()));
         engine.register_static_module("cloud", module.into());

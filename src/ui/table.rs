@@ -8,7 +8,8 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::provider::{
-    DcLocation, Image, ObservedDomain, ObservedNetwork, ObservedServer, ObservedSshKey,
+    DcLocation, Image, ObservedDomain, ObservedNetwork, ObservedPool, ObservedServer,
+    ObservedSshKey, ObservedVolume,
 };
 
 /// A table: a header line and rows of cells.
@@ -150,6 +151,47 @@ pub fn images(images: &[Image]) -> Table {
             opt(i.family.as_deref()),
             i.min_disk.map(|gb| format!("{gb} GB")).unwrap_or_default(),
             opt(i.dc.as_deref()),
+        ]);
+    }
+    table
+}
+
+/// `ict cloud pools`.
+pub fn pools(pools: &[ObservedPool]) -> Table {
+    let mut table = Table::new(&["ID", "NAME", "TYPE", "PATH", "ACTIVE", "SIZE", "FREE"])
+        .right_align(&["ID", "SIZE", "FREE"]);
+    for p in pools {
+        table.row(vec![
+            p.id.to_string(),
+            p.name.clone(),
+            p.kind.clone(),
+            p.path.clone(),
+            yes(p.active),
+            format!("{} GB", p.capacity),
+            format!("{} GB", p.available),
+        ]);
+    }
+    table
+}
+
+/// `ict cloud volumes`; `servers` names the servers volumes are disks of.
+pub fn volumes(volumes: &[ObservedVolume], servers: &[ObservedServer]) -> Table {
+    let mut table = Table::new(&["ID", "NAME", "POOL", "SIZE", "FORMAT", "DISK OF"])
+        .right_align(&["ID", "SIZE"]);
+    for v in volumes {
+        let disk_of = v.attached_to.map(|id| {
+            servers
+                .iter()
+                .find(|s| s.id == id)
+                .map_or_else(|| id.to_string(), |s| s.name.clone())
+        });
+        table.row(vec![
+            v.id.to_string(),
+            v.name.clone(),
+            v.pool_name.clone(),
+            format!("{} GB", v.size),
+            v.format.clone(),
+            opt(disk_of.as_deref()),
         ]);
     }
     table

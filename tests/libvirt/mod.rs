@@ -67,6 +67,22 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     );
     let disks = lab.virsh_ok(&["domblklist", &format!("{p}-vm-1")]);
     assert!(disks.contains(&format!(" vdb      {p}-data")), "{disks}");
+    // The same through the provider boundary: `ict cloud volumes` names the VM it is a disk of.
+    let listed = ict(
+        &lab,
+        &["cloud", "volumes", "--provider", "libvirt", "--json"],
+    );
+    ok(&listed);
+    let volumes: serde_json::Value = serde_json::from_str(&listed.stdout).expect("JSON");
+    let data = volumes
+        .as_array()
+        .and_then(|all| all.iter().find(|v| v["name"] == format!("{p}-data")))
+        .expect("the data volume is listed");
+    assert_eq!(
+        (&data["pool_name"], &data["size"]),
+        (&lab.pool().into(), &1.into())
+    );
+    assert!(data["attached_to"].is_u64(), "{data}");
     let xml = lab.virsh_ok(&["dumpxml", &format!("{p}-vm-1")]);
     assert!(
         xml.contains("<ict:server xmlns:ict=\"https://github.com/ict-tool/ict/xmlns/libvirt/1\""),
