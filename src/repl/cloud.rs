@@ -347,7 +347,7 @@ impl Cloud {
         } else {
             observed.pools.iter().map(rhai::serde::to_dynamic).collect()
         };
-        Ok(items?)
+        items
     }
 
     fn balance(&self) -> Answer<f64> {
