@@ -5,8 +5,8 @@
 use crate::model::Desired;
 use crate::provider::{
     DcLocation, DomainId, Image, ImageId, NetworkId, Observed, ObservedDomain, ObservedNetwork,
-    ObservedRecord, ObservedServer, ObservedSshKey, RecordId, ServerId, ServerLink, ServerState,
-    SshKeyId,
+    ObservedPool, ObservedRecord, ObservedServer, ObservedSshKey, ObservedVolume, PoolId, RecordId,
+    ServerId, ServerLink, ServerState, SshKeyId, VolumeId,
 };
 use crate::state::{Action as JournalAction, Address, JournalOp, State};
 
@@ -225,6 +225,12 @@ impl Case {
 
     fn state(mut self, state: State) -> Case {
         self.state = state;
+        self
+    }
+
+    fn storage(mut self, pools: Vec<ObservedPool>, volumes: Vec<ObservedVolume>) -> Case {
+        self.observed.pools = pools;
+        self.observed.volumes = volumes;
         self
     }
 
@@ -1156,4 +1162,144 @@ fn a_crash_while_making_an_image_adopts_only_the_new_template() {
         plan.steps.iter().all(|s| s.address.kind() != Kind::Image),
         "{plan:#?}"
     );
+}
+
+const STORAGE: &str = r#"
+    let lab = pool("lab", #{ path: "/srv/lab" });
+    let db = server("db-1", #{});
+    server("web-1", #{});
+    volume("data", #{ pool: lab, size: 20, attach_to: db });
+"#;
+
+fn pool(id: u64, name: &str, path: &str) -> ObservedPool {
+    ObservedPool {
+        id: PoolId(id),
+        name: name.to_owned(),
+        kind: "dir".into(),
+        path: path.to_owned(),
+        active: true,
+        capacity: 100,
+        available: 80,
+    }
+}
+
+fn volume(id: u64, size: u32, attached_to: Option<u64>) -> ObservedVolume {
+    ObservedVolume {
+        id: VolumeId(id),
+        name: "data".into(),
+        pool: PoolId(7),
+        pool_name: "lab".into(),
+        size,
+        format: "qcow2".into(),
+        attached_to: attached_to.map(ServerId),
+    }
+}
+
+/// The storage script's objects, all made and owned: pool 7, servers 1 and 2, volume 9.
+fn storage_made(script: &str, volume: ObservedVolume) -> Case {
+    Case::new(script)
+        .servers(vec![server(1, "db-1"), server(2, "web-1")])
+        .storage(vec![pool(7, "lab", "/srv/lab")], vec![volume])
+        .state(state(&[
+            (Kind::Pool, "lab", 7),
+            (Kind::Server, "db-1", 1),
+            (Kind::Server, "web-1", 2),
+            (Kind::Volume, "data", 9),
+        ]))
+}
+
+#[test]
+fn a_pool_and_a_volume_are_made_after_the_pool_and_the_server_they_need() {
+    let plan = Case::new(STORAGE).plan();
+    assert_eq!(
+        steps(&plan),
+        pairs(&[
+            ("+", "server.db-1"),
+            ("+", "server.web-1"),
+            ("+", "pool.lab"),
+            ("+", "volume.data")
+        ])
+    );
+    let volume = &plan.steps[3];
+    assert_eq!(
+        volume.after,
+        [address(Kind::Pool, "lab"), address(Kind::Server, "db-1")]
+    );
+    // New servers' root volumes may go to the new pool.
+    assert!(plan.steps[0].after.contains(&address(Kind::Pool, "lab")));
+}
+
+#[test]
+fn storage_that_matches_plans_nothing() {
+    let plan = storage_made(STORAGE, volume(9, 20, Some(1))).plan();
+    assert!(plan.is_empty(), "{plan:#?}");
+}
+
+#[test]
+fn a_bigger_volume_grows_and_one_moved_to_another_server_is_detached_first() {
+    let script = STORAGE.replace("size: 20, attach_to: db", "size: 30, attach_to: \"web-1\"");
+    let plan = storage_made(&script, volume(9, 20, Some(1))).plan();
+    assert_eq!(steps(&plan), pairs(&[("~", "volume.data")]));
+    let Work::ChangeVolume {
+        grow,
+        detach,
+        attach,
+        ..
+    } = &plan.steps[0].work
+    else {
+        panic!("{:?}", plan.steps[0].work)
+    };
+    assert_eq!(
+        (*grow, *detach, attach.clone()),
+        (
+            Some(30),
+            Some(ServerId(1)),
+            Some(super::super::step::Ref::Id(ServerId(2)))
+        )
+    );
+}
+
+#[test]
+fn a_volume_cannot_shrink_nor_a_pool_move() {
+    let script = STORAGE
+        .replace("size: 20", "size: 5")
+        .replace("/srv/lab", "/srv/elsewhere");
+    let errors = storage_made(&script, volume(9, 20, Some(1))).errors();
+    assert!(
+        errors.iter().any(|e| e.contains("a volume only grows")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("a pool cannot move")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn storage_no_longer_declared_is_deleted_volumes_after_servers_and_the_pool_last() {
+    let plan = storage_made("", volume(9, 20, Some(1))).plan();
+    assert_eq!(
+        steps(&plan),
+        pairs(&[
+            ("-", "server.db-1"),
+            ("-", "server.web-1"),
+            ("-", "volume.data"),
+            ("-", "pool.lab")
+        ])
+    );
+    let pool = &plan.steps[3];
+    assert!(pool.after.contains(&address(Kind::Volume, "data")));
+    assert!(pool.after.contains(&address(Kind::Server, "db-1")));
+    assert!(plan.steps[2].after.contains(&address(Kind::Server, "db-1")));
+}
+
+#[test]
+fn a_volume_deleted_outside_ict_is_made_again_and_storage_kinds_are_read() {
+    let plan = storage_made(STORAGE, volume(9, 20, None))
+        .storage(vec![pool(7, "lab", "/srv/lab")], vec![])
+        .plan();
+    assert_eq!(steps(&plan), pairs(&[("+", "volume.data")]));
+    assert_eq!(plan.steps[0].reason.as_deref(), Some("deleted outside ict"));
+    assert!(kinds(&desired(STORAGE), &State::new("dev")).storage);
+    assert!(kinds(&desired(""), &state(&[(Kind::Volume, "data", 9)])).storage);
 }
