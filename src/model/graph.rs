@@ -98,11 +98,9 @@ impl Graph {
         }
         for image in desired.images.values() {
             let id = add(&mut nodes, "image", &image.name, image);
-            edges.push(edge(
-                &id,
-                format!("server.{}", image.from.name),
-                EdgeKind::Image,
-            ));
+            if let Some(from) = image.from_server() {
+                edges.push(edge(&id, format!("server.{}", from.name), EdgeKind::Image));
+            }
         }
         for server in desired.servers.values() {
             if let ImageRef::Name(name) = &server.image {

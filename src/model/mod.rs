@@ -36,7 +36,7 @@ pub use dns::{DnsRecord, RecordType};
 pub use error::ModelError;
 pub use graph::{Edge, EdgeKind, Graph, Node};
 pub use group::Group;
-pub use image::Image;
+pub use image::{Image, ImageSource};
 pub use moved::{Move, Output};
 pub use network::Network;
 pub use pipeline::{Pipeline, PipelineEnv, Preset, Sandbox, Stage};

@@ -29,12 +29,19 @@ pub fn validate(desired: &Desired) -> Vec<ModelError> {
         );
     }
     for image in desired.images.values() {
-        check_refs(
-            std::slice::from_ref(&image.from),
-            "server",
-            &server_names,
-            &mut errors,
-        );
+        match &image.source {
+            super::ImageSource::Server(from) => {
+                check_refs(
+                    std::slice::from_ref(from),
+                    "server",
+                    &server_names,
+                    &mut errors,
+                );
+            }
+            super::ImageSource::File { pool, .. } => {
+                check_refs(std::slice::from_ref(pool), "pool", &pool_names, &mut errors);
+            }
+        }
     }
     for server in desired.servers.values() {
         check_refs(&server.ssh_keys, "ssh key", &key_names, &mut errors);

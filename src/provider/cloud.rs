@@ -254,6 +254,16 @@ impl Provider for Cloud {
         each!(self, p => p.delete_record(domain, record).await)
     }
 
+    async fn upload_image(
+        &self,
+        name: &str,
+        pool: PoolId,
+        file: &std::path::Path,
+        before: &[u64],
+    ) -> Result<Image, ProviderError> {
+        each!(self, p => p.upload_image(name, pool, file, before).await)
+    }
+
     async fn create_pool(
         &self,
         spec: &PoolSpec,

@@ -209,6 +209,18 @@ pub trait Provider: Send + Sync {
         record: RecordId,
     ) -> impl Future<Output = Result<(), ProviderError>> + Send;
 
+    /// Uploads the local disk image `file` as a volume named `name` of `pool` (libvirt), which
+    /// then shows in [`Provider::images`]. Never twice (see [`Provider::create_pool`]).
+    fn upload_image(
+        &self,
+        _name: &str,
+        _pool: PoolId,
+        _file: &std::path::Path,
+        _before: &[u64],
+    ) -> impl Future<Output = Result<Image, ProviderError>> + Send {
+        async { Err(no_storage()) }
+    }
+
     /// Creates and starts a storage pool (libvirt). Never twice: `before` holds the IDs of
     /// the pools of that name that existed before.
     fn create_pool(

@@ -108,6 +108,13 @@ pub enum Work {
         name: String,
         server: Ref<ServerId>,
     },
+    /// Upload a local file as a base volume of a pool (`image(name, #{ pool, file })`).
+    UploadImage {
+        name: String,
+        pool: Ref<PoolId>,
+        pool_name: String,
+        file: std::path::PathBuf,
+    },
     /// Make and start a storage pool (libvirt).
     CreatePool {
         spec: PoolSpec,

@@ -19,14 +19,17 @@ fn ok(out: &Outcome) {
     assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
 }
 
-/// The lab's pool, `count` blank VMs of `ram` MB with their root volumes in it, and a volume
-/// of `data` GB attached to the first VM.
+/// The lab's pool, a base image uploaded into it from `base.qcow2`, `count` VMs of `ram` MB
+/// with their root volumes in it (the second made from the base image, the others blank), and
+/// a volume of `data` GB attached to the first VM.
 fn script(lab: &Lab, count: u32, ram: u32, data: u32) -> String {
     format!(
         "provider(\"libvirt\", #{{ pool: \"{pool}\", shutdown_timeout: 1 }});\n\
          let lab = pool(\"{pool}\", #{{ type: \"dir\", path: \"{path}\" }});\n\
+         let base = image(\"{prefix}-base\", #{{ pool: lab, file: \"base.qcow2\" }});\n\
          for i in 1..={count} {{\n    \
-         server(`{prefix}-vm-${{i}}`, #{{ image: \"blank\", cpu: 1, ram: {ram}, disk: 10 }});\n\
+         let image = if i == 2 {{ base }} else {{ \"blank\" }};\n    \
+         server(`{prefix}-vm-${{i}}`, #{{ image: image, cpu: 1, ram: {ram}, disk: 10 }});\n\
          }}\n\
          volume(\"{prefix}-data\", #{{ pool: lab, size: {data}, attach_to: \"{prefix}-vm-1\" }});\n",
         pool = lab.pool(),
@@ -35,8 +38,19 @@ fn script(lab: &Lab, count: u32, ram: u32, data: u32) -> String {
     )
 }
 
+/// Writes the script, and the base image it uploads (an empty 1 GB qcow2) if not there yet.
 fn write(lab: &Lab, text: &str) {
     std::fs::write(lab.path().join("infra.ict"), text).expect("write infra.ict");
+    let base = lab.path().join("base.qcow2");
+    if !base.exists() {
+        let made = std::process::Command::new("qemu-img")
+            .args(["create", "-q", "-f", "qcow2"])
+            .arg(&base)
+            .arg("1G")
+            .status()
+            .expect("qemu-img");
+        assert!(made.success(), "qemu-img create");
+    }
 }
 
 #[test]
@@ -60,10 +74,22 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     assert_eq!(
         lab.volumes(),
         [
+            format!("{p}-base"),
             format!("{p}-data"),
             format!("{p}-vm-1.qcow2"),
             format!("{p}-vm-2.qcow2")
         ]
+    );
+    // vm-2's disk is a copy-on-write layer over the uploaded image.
+    let root = lab.virsh_ok(&[
+        "vol-dumpxml",
+        &format!("{p}-vm-2.qcow2"),
+        "--pool",
+        &lab.pool(),
+    ]);
+    assert!(
+        root.contains(&format!("<path>{}/{p}-base</path>", lab.pool_path())),
+        "{root}"
     );
     let disks = lab.virsh_ok(&["domblklist", &format!("{p}-vm-1")]);
     assert!(disks.contains(&format!(" vdb      {p}-data")), "{disks}");
@@ -195,6 +221,7 @@ fn an_apply_killed_midway_converges_on_the_next_run_without_duplicates() {
     assert_eq!(lab.domains(), expected);
     let mut volumes: Vec<String> = (1..=4).map(|i| format!("{p}-vm-{i}.qcow2")).collect();
     volumes.insert(0, format!("{p}-data"));
+    volumes.insert(0, format!("{p}-base"));
     assert_eq!(lab.volumes(), volumes);
     assert_eq!(
         ict(&lab, &["plan", "infra.ict", "--detailed-exitcode"]).status,

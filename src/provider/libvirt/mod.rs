@@ -878,12 +878,27 @@ impl Provider for Libvirt {
         _before: &[u64],
     ) -> Result<Image, ProviderError> {
         Err(unsupported(
-            "templates made from a server (declare a base volume instead)",
+            "templates made from a server (upload a base image: image(name, #{ pool, file }))",
         ))
     }
 
-    async fn delete_image(&self, _id: ImageId) -> Result<(), ProviderError> {
-        Err(unsupported("templates made from a server"))
+    async fn delete_image(&self, id: ImageId) -> Result<(), ProviderError> {
+        self.change("delete an image", move |inner| inner.delete_image(id))
+            .await
+    }
+
+    async fn upload_image(
+        &self,
+        name: &str,
+        pool: PoolId,
+        file: &std::path::Path,
+        before: &[u64],
+    ) -> Result<Image, ProviderError> {
+        let (name, file, before) = (name.to_owned(), file.to_path_buf(), before.to_vec());
+        self.change("upload an image", move |inner| {
+            inner.upload_image(&name, pool, &file, &before)
+        })
+        .await
     }
 
     async fn dc_locations(&self) -> Result<Vec<DcLocation>, ProviderError> {

@@ -411,3 +411,118 @@ fn not_found(what: &str) -> ProviderError {
         message: "no such object".to_owned(),
     }
 }
+
+/// A disk image file's format and the size of the disk it holds: qcow2 by its magic number
+/// (the size from its header), raw otherwise (the file's length).
+fn inspect(file: &std::path::Path) -> std::io::Result<(&'static str, u64)> {
+    use std::io::Read as _;
+    let mut header = [0u8; 32];
+    let mut opened = std::fs::File::open(file)?;
+    let length = opened.metadata()?.len();
+    let read = opened.read(&mut header)?;
+    if read == header.len() && header[..4] == *b"QFI\xfb" {
+        let mut size = [0u8; 8];
+        size.copy_from_slice(&header[24..32]);
+        return Ok(("qcow2", u64::from_be_bytes(size)));
+    }
+    Ok(("raw", length))
+}
+
+impl Inner {
+    /// Uploads `file` as the volume `name` of the pool: created at the disk's size in the
+    /// file's format, then filled through a libvirt stream. A volume of that name that was
+    /// not there before is what an upload cut short left: made again.
+    pub(super) fn upload_image(
+        &self,
+        name: &str,
+        pool: PoolId,
+        file: &std::path::Path,
+        before: &[u64],
+    ) -> Result<crate::provider::Image, ProviderError> {
+        use std::io::Read as _;
+        let pool = self.pool_by_id(pool)?;
+        let pool_name = pool.name().unwrap_or_default();
+        if let Ok(volume) = pool.lookup_storage_vol_by_name(name) {
+            let id = volume.key().map(|k| volume_id(&k)).ok();
+            if id.is_none_or(|id| before.contains(&id)) {
+                return Err(ProviderError::NameTaken {
+                    kind: "volume",
+                    name: format!("{pool_name}/{name}"),
+                });
+            }
+            volume
+                .delete(0)
+                .map_err(lv(format!("delete the unfinished upload {name:?}")))?;
+        }
+        let shown = file.display().to_string();
+        let read_failed = |e: std::io::Error| failed(&format!("read {shown}"), &e.to_string());
+        let (format, size) = inspect(file).map_err(read_failed)?;
+        let length = std::fs::metadata(file).map_err(read_failed)?.len();
+        let definition = xml::Volume::sized(name, size, format)
+            .to_xml()
+            .map_err(|e| failed("write a volume definition", &e.to_string()))?;
+        let volume = StorageVol::create_xml(&pool, &definition, 0)
+            .map_err(lv(format!("create volume {name:?} in pool {pool_name:?}")))?;
+        let sent = (|| {
+            let stream = virt::stream::Stream::new(&self.conn, 0).map_err(lv("open a stream"))?;
+            volume
+                .upload(&stream, 0, length, 0)
+                .map_err(lv(format!("upload {shown}")))?;
+            let mut source = std::fs::File::open(file).map_err(read_failed)?;
+            let mut buffer = vec![0u8; 1 << 20];
+            loop {
+                let read = source.read(&mut buffer).map_err(read_failed)?;
+                if read == 0 {
+                    break;
+                }
+                let mut chunk = &buffer[..read];
+                while !chunk.is_empty() {
+                    let sent = stream.send(chunk).map_err(lv(format!("upload {shown}")))?;
+                    chunk = &chunk[usize::try_from(sent).unwrap_or(0).min(chunk.len())..];
+                }
+            }
+            stream.finish().map_err(lv(format!("upload {shown}")))
+        })();
+        if let Err(e) = sent {
+            let _ = volume.delete(0);
+            return Err(e);
+        }
+        let key = volume.key().map_err(lv("read a volume's key"))?;
+        Ok(crate::provider::Image {
+            id: crate::provider::ImageId(volume_id(&key)),
+            name: name.to_owned(),
+            display_name: format!("volume of pool {pool_name}"),
+            family: Some("Linux".to_owned()),
+            min_disk: Some(u32::try_from(size.div_ceil(1 << 30)).unwrap_or(u32::MAX)),
+            dc: None,
+        })
+    }
+
+    /// Deletes an uploaded image, unless a disk is made from it (its backing file).
+    pub(super) fn delete_image(&self, id: crate::provider::ImageId) -> Result<(), ProviderError> {
+        let (_, volume) = self.volume_by_id(VolumeId(id.0))?;
+        let name = volume.name().unwrap_or_default();
+        let path = volume.path().unwrap_or_default();
+        for pool in self.all_pools()? {
+            for other in pool.list_all_volumes(0).unwrap_or_default() {
+                let backed = other
+                    .xml_desc(0)
+                    .ok()
+                    .and_then(|text| xml::backing_path(&text))
+                    .is_some_and(|backing| backing == path);
+                if backed {
+                    return Err(failed(
+                        &format!("delete image {name:?}"),
+                        &format!(
+                            "the disk {} is made from it; delete the servers made from it first",
+                            other.name().unwrap_or_default()
+                        ),
+                    ));
+                }
+            }
+        }
+        volume
+            .delete(0)
+            .map_err(lv(format!("delete image {name:?}")))
+    }
+}

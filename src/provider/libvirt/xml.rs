@@ -410,6 +410,21 @@ impl Disk {
     }
 }
 
+/// The backing file of a copy-on-write volume, from its XML.
+pub fn backing_path(xml: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Described {
+        #[serde(rename = "backingStore")]
+        backing: Option<DescribedBacking>,
+    }
+    #[derive(Deserialize)]
+    struct DescribedBacking {
+        path: Option<String>,
+    }
+    let described: Described = quick_xml::de::from_str(xml).ok()?;
+    described.backing?.path
+}
+
 /// The format (`qcow2`, `raw`) of a volume, from its XML (`virStorageVolGetXMLDesc`).
 pub fn volume_format(xml: &str) -> Option<String> {
     #[derive(Deserialize)]
@@ -502,6 +517,16 @@ impl Volume {
     /// A qcow2 volume of `gib` GiB, copy-on-write over `backing` (a qcow2 or raw file) if given.
     pub fn qcow2(name: &str, gib: u64, backing: Option<(String, String)>) -> Volume {
         Volume::new(name, gib, "qcow2", backing)
+    }
+
+    /// A volume of exactly `bytes` in `format` (to upload a disk image into).
+    pub fn sized(name: &str, bytes: u64, format: &str) -> Volume {
+        let mut volume = Volume::new(name, 0, format, None);
+        volume.capacity = Amount {
+            unit: "bytes".to_owned(),
+            value: bytes,
+        };
+        volume
     }
 
     /// A volume of `gib` GiB in `format`.

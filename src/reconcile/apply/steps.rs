@@ -72,6 +72,36 @@ pub(super) async fn run_step<P: Provider>(
             shared.set_id(address, image.id.0);
             Ok(format!("id {}", image.id))
         }
+        Work::UploadImage {
+            name,
+            pool,
+            pool_name,
+            file,
+        } => {
+            let pool = shared.resolve::<PoolId>(pool)?;
+            let before = shared
+                .same_name(Kinds::STORAGE, |o| {
+                    o.volumes
+                        .iter()
+                        .filter(|v| v.name == *name && v.pool == pool)
+                        .map(|v| v.id.0)
+                        .collect()
+                })
+                .await?;
+            let op = JournalOp::new(address.clone(), JournalAction::Create)
+                .with("name", name)
+                .with("pool", pool_name)
+                .with_existing(before.iter().copied());
+            let image = shared
+                .journaled(
+                    op,
+                    shared.provider.upload_image(name, pool, file, &before),
+                    |i| i.id.0,
+                )
+                .await?;
+            shared.set_id(address, image.id.0);
+            Ok(format!("id {}", image.id))
+        }
         Work::CreatePool { spec } => {
             let before = shared
                 .same_name(Kinds::STORAGE, |o| {

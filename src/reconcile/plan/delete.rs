@@ -46,7 +46,10 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
     });
     for (object, ids, deposed) in deletions {
         let mut step = delete(ctx, &object, &ids, deposed);
-        if matches!(object.kind(), Kind::Network | Kind::SshKey | Kind::Volume) {
+        if matches!(
+            object.kind(),
+            Kind::Network | Kind::SshKey | Kind::Volume | Kind::Image
+        ) {
             step.after = ctx
                 .steps
                 .iter()
@@ -55,13 +58,13 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
                 .collect();
         }
         if object.kind() == Kind::Pool {
-            // Every volume and server step first: the pool's volumes, and servers' root
-            // volumes in it, go before it.
+            // Every volume, image and server step first: the pool's volumes and images, and
+            // servers' root volumes in it, go before it.
             step.after = ctx
                 .steps
                 .iter()
                 .filter(|s| {
-                    matches!(s.address.kind(), Kind::Volume | Kind::Server)
+                    matches!(s.address.kind(), Kind::Volume | Kind::Server | Kind::Image)
                         || is_deposed_server(&s.address)
                 })
                 .map(|s| s.address.clone())

@@ -5,7 +5,7 @@
 
 use super::super::step::{Action, Ref, Step, Work};
 use super::{addr, change, Ctx};
-use crate::model::{ImageRef, Server};
+use crate::model::{ImageRef, ImageSource, Server};
 use crate::provider::{Image, ImageId};
 use crate::state::Kind;
 
@@ -15,9 +15,37 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
         if ctx.declared_image(&image.name).is_some() {
             continue;
         }
-        let server = addr(Kind::Server, &image.from.name);
-        let after = if ctx.pending.contains(&server) {
-            vec![server.clone()]
+        let (depends, changes, work) = match &image.source {
+            ImageSource::Server(from) => {
+                let server = addr(Kind::Server, &from.name);
+                (
+                    server.clone(),
+                    vec![change("from", None, from.name.clone(), false)],
+                    Work::CreateImage {
+                        name: image.name.clone(),
+                        server: ctx.reference(&server),
+                    },
+                )
+            }
+            ImageSource::File { pool, file, path } => {
+                let pool_address = addr(Kind::Pool, &pool.name);
+                (
+                    pool_address.clone(),
+                    vec![
+                        change("pool", None, pool.name.clone(), false),
+                        change("file", None, file.clone(), false),
+                    ],
+                    Work::UploadImage {
+                        name: image.name.clone(),
+                        pool: ctx.reference(&pool_address),
+                        pool_name: pool.name.clone(),
+                        file: path.clone(),
+                    },
+                )
+            }
+        };
+        let after = if ctx.pending.contains(&depends) {
+            vec![depends]
         } else {
             vec![]
         };
@@ -25,13 +53,10 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
             reason: ctx
                 .owned(&address)
                 .map(|_| "deleted outside ict".to_owned()),
-            changes: vec![change("from", None, image.from.name.clone(), false)],
+            changes,
             after,
             action: Action::Create,
-            work: Work::CreateImage {
-                name: image.name.clone(),
-                server: ctx.reference(&server),
-            },
+            work,
             address,
         };
         ctx.push(step);
