@@ -594,8 +594,8 @@ pub struct CloudArgs {
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Whose built-in emulator to look at: a script or a project folder (default: the nearest
-    /// folder upward from here that holds `.ict/` or a `*.ict` script).
+    /// The project: a script (whose `provider(...)` is used) or a project folder (default: the
+    /// nearest folder upward from here that holds `.ict/` or a `*.ict` script).
     #[arg(global = true, value_name = "PATH")]
     pub project: Option<PathBuf>,
 }

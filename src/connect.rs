@@ -46,6 +46,9 @@ pub enum ProviderChoice {
 /// The script's `provider(...)`, once it is evaluated.
 pub type Declared = Arc<OnceLock<Option<model::Provider>>>;
 
+/// Evaluates the script for its `provider(...)`, when the caller connects before evaluating.
+pub type Declare = Box<dyn FnOnce() -> Option<model::Provider> + Send>;
+
 /// A connected provider.
 pub struct Connection {
     pub client: Cloud,
@@ -110,15 +113,19 @@ pub enum Pending {
         project: Project,
         shown: PathBuf,
         declared: Declared,
+        /// Finds the declaration when nothing evaluated the script before connecting.
+        declare: Option<Declare>,
     },
 }
 
 /// [`start`] for a script that may declare its provider: when its text calls `provider(` (or
-/// libvirt is asked for), nothing is started until it is evaluated and `declared` is set.
+/// libvirt is asked for), nothing is started until it is evaluated and `declared` is set (or,
+/// if it was not evaluated by then, `declare` evaluates it).
 pub fn start_declared(
     choice: Option<ProviderChoice>,
     script: &Path,
     declared: Declared,
+    declare: Declare,
 ) -> Pending {
     let declares = std::fs::read_to_string(script).is_ok_and(|text| text.contains("provider("));
     if declares || choice == Some(ProviderChoice::Libvirt) {
@@ -127,6 +134,7 @@ pub fn start_declared(
             project: Project::of_script(script),
             shown: emulator_state_file(script),
             declared,
+            declare: Some(declare),
         };
     }
     start(choice, script)
@@ -150,6 +158,7 @@ pub fn start_project(choice: Option<ProviderChoice>, project: &Project, shown: P
             project: project.clone(),
             shown,
             declared: Declared::default(),
+            declare: None,
         };
     }
     let has_token = std::env::var_os("ONECLOUD_TOKEN").is_some_and(|t| !t.is_empty());
@@ -188,8 +197,12 @@ impl Pending {
                 project,
                 shown,
                 declared,
+                declare,
             } => {
-                let declared = declared.get().cloned().flatten();
+                let declared = match declared.get() {
+                    Some(found) => found.clone(),
+                    None => declare.and_then(|declare| declare()),
+                };
                 let libvirt = match choice {
                     Some(choice) => choice == ProviderChoice::Libvirt,
                     None => declared

@@ -64,7 +64,22 @@ impl Project {
     /// Starts reaching the provider (for the emulator, its daemon is found or started on
     /// another thread): call before evaluating, then connect inside the runtime.
     pub fn connect(&self) -> Pending {
-        connect::start_declared(self.provider, &self.script, self.provider_declared.clone())
+        let (script, options) = (self.script.clone(), self.options.clone());
+        let declare = Box::new(move || {
+            let options = script::Options {
+                need_secrets: false,
+                ..options
+            };
+            script::evaluate(&script, options)
+                .ok()
+                .and_then(|evaluated| evaluated.desired.provider)
+        });
+        connect::start_declared(
+            self.provider,
+            &self.script,
+            self.provider_declared.clone(),
+            declare,
+        )
     }
 
     /// Evaluates and validates the script; warnings come back in [`Evaluated::warnings`].

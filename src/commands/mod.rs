@@ -216,9 +216,15 @@ fn lock(config: &Config, ui: &Ui, command: &LockCommand) -> Result<ExitCode, Err
 /// Without a token this looks at the built-in emulator of the project given (a script or a
 /// folder) or found upward from the current directory.
 fn cloud(config: &Config, args: &CloudOptions, ui: &Ui) -> Result<ExitCode, Error> {
-    let project = crate::daemon::Project::find(args.project.as_deref()).map_err(Error::Project)?;
-    let shown = shown_state_file(&project);
-    let pending = crate::connect::start_project(config.provider, &project, shown);
+    // A script names its project, and may declare its provider (libvirt).
+    let pending = if let Some(script) = args.project.as_deref().filter(|p| p.is_file()) {
+        Project::new(config, script).connect()
+    } else {
+        let project =
+            crate::daemon::Project::find(args.project.as_deref()).map_err(Error::Project)?;
+        let shown = shown_state_file(&project);
+        crate::connect::start_project(config.provider, &project, shown)
+    };
     let runtime = crate::app::runtime()?;
     runtime.block_on(async {
         let conn = pending.connect().await?;

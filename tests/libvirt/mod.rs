@@ -94,10 +94,7 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     let disks = lab.virsh_ok(&["domblklist", &format!("{p}-vm-1")]);
     assert!(disks.contains(&format!(" vdb      {p}-data")), "{disks}");
     // The same through the provider boundary: `ict cloud volumes` names the VM it is a disk of.
-    let listed = ict(
-        &lab,
-        &["cloud", "volumes", "--provider", "libvirt", "--json"],
-    );
+    let listed = ict(&lab, &["cloud", "volumes", "infra.ict", "--json"]);
     ok(&listed);
     let volumes: serde_json::Value = serde_json::from_str(&listed.stdout).expect("JSON");
     let data = volumes
