@@ -833,6 +833,11 @@ impl Provider for Libvirt {
         if kinds.dns {
             return Err(unsupported("DNS hosting"));
         }
+        if kinds.ssh_keys {
+            return Err(unsupported(
+                "SSH keys yet (they are to go into a cloud-init seed; declare them only on 1cloud for now)",
+            ));
+        }
         self.read("observe", move |inner| {
             Ok(Observed {
                 servers: if kinds.servers {
