@@ -320,7 +320,14 @@ async fn run_playbooks(
     let mitogen = if user.sets_strategy() {
         None
     } else {
-        ansible::mitogen::strategy_plugins().await
+        let mitogen = ansible::mitogen::find().await;
+        if let ansible::mitogen::Mitogen::Unsupported { why, .. } = &mitogen {
+            ui.note(&format!(
+                "note: Ansible runs without Mitogen: {why} (`{}=1` uses it anyway)",
+                ansible::mitogen::SWITCH
+            ));
+        }
+        mitogen.plugins().map(Path::to_path_buf)
     };
     let settings = |hosts| {
         ansible::settings::Settings {
