@@ -256,19 +256,19 @@ fn python_of(script: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn installed(mitogen: &str, ansible: &str) -> Option<Installed> {
-        Some(Installed {
+    fn installed(mitogen: &str, ansible: &str) -> Installed {
+        Installed {
             python: "/venv/bin/python3".to_owned(),
             mitogen: Some(Versions {
                 plugins: PathBuf::from("/m/plugins/strategy"),
                 mitogen: mitogen.to_owned(),
                 ansible: ansible.to_owned(),
             }),
-        })
+        }
     }
 
     fn why(mitogen: &str, ansible: &str) -> Option<String> {
-        match decide(Switch::Auto, installed(mitogen, ansible)) {
+        match decide(Switch::Auto, Some(installed(mitogen, ansible))) {
             Mitogen::Used { .. } => None,
             Mitogen::Unsupported { why, .. } => Some(why),
             other => panic!("{other:?}"),
@@ -312,11 +312,11 @@ mod tests {
         assert_eq!(Switch::from_setting(Some("")), Switch::Auto);
         assert_eq!(Switch::from_setting(None), Switch::Auto);
         assert_eq!(
-            decide(Switch::Off, installed("0.3.54", "2.19.1")),
+            decide(Switch::Off, Some(installed("0.3.54", "2.19.1"))),
             Mitogen::Off
         );
         assert_eq!(decide(Switch::Off, None), Mitogen::Off);
-        let forced = decide(Switch::On, installed("0.3.40", "2.22.0"));
+        let forced = decide(Switch::On, Some(installed("0.3.40", "2.22.0")));
         assert_eq!(forced.plugins(), Some(Path::new("/m/plugins/strategy")));
         assert_eq!(decide(Switch::On, None), Mitogen::Absent { python: None });
     }
@@ -325,9 +325,9 @@ mod tests {
     fn the_probe_s_answer_is_the_python_then_mitogen_if_it_imports() {
         assert_eq!(
             parse("/usr/bin/python3\n/m/plugins/strategy\n0.3.54\n2.19.14\n"),
-            installed("0.3.54", "2.19.14").map(|i| Installed {
+            Some(Installed {
                 python: "/usr/bin/python3".to_owned(),
-                ..i
+                ..installed("0.3.54", "2.19.14")
             })
         );
         let without = parse("/usr/bin/python3\n");
