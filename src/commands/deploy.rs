@@ -505,6 +505,9 @@ fn write_inventory(
     let mut inv = Inventory::build(desired, &resolve);
     ui.inventory_warnings(&inv);
     add_ssh_vars(&mut inv, dir, identity, desired, script)?;
+    for (name, value) in ansible::settings::HOST_VARS {
+        inv.all_vars.insert(name.to_owned(), value.into());
+    }
     let io = |error| Error::Write {
         what: "the inventory".to_owned(),
         error,

@@ -213,7 +213,7 @@ const STRATEGY: &str = r#"
   tasks:
     - name: Show
       ansible.builtin.debug:
-        msg: "strategy={{ lookup('ansible.builtin.config', 'DEFAULT_STRATEGY') }}"
+        msg: "strategy={{ lookup('ansible.builtin.config', 'DEFAULT_STRATEGY') }} compression={{ mitogen_ssh_compression }}"
     - name: Write
       ansible.builtin.copy:
         dest: /tmp/ict-strategy
@@ -256,8 +256,9 @@ playbook("playbooks/strategy.yml");
     };
     let (out, _) = run(test.path());
     assert!(
-        out.stdout
-            .contains(&format!("\"msg\": \"strategy={strategy}\"")),
+        out.stdout.contains(&format!(
+            "\"msg\": \"strategy={strategy} compression=False\""
+        )),
         "{}",
         out.stdout
     );
@@ -267,7 +268,8 @@ playbook("playbooks/strategy.yml");
     );
     let (out, _) = run_with(test.path(), &[("ICT_ANSIBLE_MITOGEN", "0")]);
     assert!(
-        out.stdout.contains("\"msg\": \"strategy=linear\""),
+        out.stdout
+            .contains("\"msg\": \"strategy=linear compression=False\""),
         "{}",
         out.stdout
     );
