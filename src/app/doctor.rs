@@ -109,7 +109,7 @@ pub fn features(mitogen: &Mitogen) -> Vec<Feature> {
         ),
         feature(
             "mitogen",
-            "faster playbooks: one Python per host for the whole run instead of one per task (a run that changes nothing takes half the time)",
+            "faster playbooks: one Python per host for the whole run instead of one per task (a run on 50 hosts that changes nothing: 40 % less time)",
             vec![mitogen_check(mitogen)],
         ),
         feature(
