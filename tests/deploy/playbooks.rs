@@ -67,6 +67,17 @@ fn counted(script: &str, files: &[(&str, &str)]) -> Test {
     test
 }
 
+/// A [`counted`] project of one server, `web-1`, and one playbook, `playbooks/NAME.yml`.
+fn on_web_1(name: &str, playbook: &str) -> Test {
+    let script = format!(
+        r#"let k = ssh_key("deploy", #{{ public_key_file: "keys/deploy.pub" }});
+server("web-1", #{{ cpu: 1, ram: 1024, disk: 20, ssh_keys: [k] }});
+playbook("playbooks/{name}.yml");
+"#
+    );
+    counted(&script, &[(&format!("playbooks/{name}.yml"), playbook)])
+}
+
 /// `ict run infra.ict --yes` in `dir` with the counting `ansible-playbook` first on `PATH`;
 /// asserts it succeeds and returns how many `ansible-playbook` processes it started.
 fn run(dir: &Path) -> (Outcome, usize) {
@@ -179,11 +190,7 @@ fn a_setting_in_the_users_ansible_cfg_wins_over_icts() {
     if !testable() {
         return;
     }
-    let script = r#"let k = ssh_key("deploy", #{ public_key_file: "keys/deploy.pub" });
-server("web-1", #{ cpu: 1, ram: 1024, disk: 20, ssh_keys: [k] });
-playbook("playbooks/settings.yml");
-"#;
-    let test = counted(script, &[("playbooks/settings.yml", SETTINGS)]);
+    let test = on_web_1("settings", SETTINGS);
     let (out, _) = run(test.path());
     assert!(
         out.stdout
@@ -244,11 +251,7 @@ fn playbooks_run_with_mitogen_where_installed_and_with_plain_ansible_under_ict_a
     if !testable() {
         return;
     }
-    let script = r#"let k = ssh_key("deploy", #{ public_key_file: "keys/deploy.pub" });
-server("web-1", #{ cpu: 1, ram: 1024, disk: 20, ssh_keys: [k] });
-playbook("playbooks/strategy.yml");
-"#;
-    let test = counted(script, &[("playbooks/strategy.yml", STRATEGY)]);
+    let test = on_web_1("strategy", STRATEGY);
     let strategy = if mitogen_installed() {
         "mitogen_linear"
     } else {
