@@ -14,9 +14,11 @@
 #            interpreter_python, gathering explicit
 #   mitogen-1  tuned-1 with Mitogen's strategy (`mitogen_linear`); needs MITOGEN
 #
+# ict uses Mitogen when ansible-playbook's Python has it (scripts/install.sh installs it; the ict
+# lines then say "(mitogen)"); ICT_ANSIBLE_MITOGEN=0 measures ict without it.
 # MITOGEN=DIR: a folder from which Python imports `ansible_mitogen` (e.g. an unpacked
-# `pip download mitogen` wheel); it goes on PYTHONPATH, so ict finds it and uses its strategy
-# too (the ict lines then say "(mitogen)").
+# `pip download mitogen` wheel, or the site-packages it is installed in); it goes on PYTHONPATH,
+# so ict finds it too, and adds the mitogen-1 case.
 #
 #   scripts/bench-ansible.sh                                   # debug build, N=20,50
 #   PROFILE=release RUNS=3 STOCK_RUNS=1 scripts/bench-ansible.sh
@@ -38,7 +40,7 @@ MITOGEN=${MITOGEN:-}
 CASES=${CASES:-ict-1 ict-3 stock-1 stock-3 tuned-1${MITOGEN:+ mitogen-1}}
 if [[ -n $MITOGEN ]]; then export PYTHONPATH=$MITOGEN${PYTHONPATH:+:$PYTHONPATH}; fi
 # ICT_BIN=path: that ict binary, as it is (no build).
-if [[ -n ${ICT_BIN:-} ]]; then ICT=$ICT_BIN
+if [[ -n ${ICT_BIN:-} ]]; then ICT=$(realpath "$ICT_BIN")
 elif [[ $PROFILE == release ]]; then cargo build --release --bin ict; ICT=${CARGO_TARGET_DIR:-$ROOT/target}/release/ict
 else cargo build --bin ict; ICT=${CARGO_TARGET_DIR:-$ROOT/target}/debug/ict
 fi

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything ict and its tests need on a Debian or Ubuntu machine that has only the
-# Rust toolchain: OpenSSH (the emulator backs its servers with a real sshd), ansible-core (the
-# playbooks), node_exporter, tmux, bubblewrap, PostgreSQL and Chromium with its chromedriver (the
-# metrics, terminal, pipeline and dashboard tests), s3s-fs (the S3 server of the team-state
-# tests, from crates.io), libvirt with QEMU (the libvirt provider's tests; its daemons are
-# started when they do not answer), rustfmt and clippy, and — when scripts/install-contract-clients.sh is
-# there — the published 1cloud clients the contract tests drive. Idempotent: what is already installed is
-# left alone, so a second run installs nothing and needs no network.
+# Rust toolchain: OpenSSH (the emulator backs its servers with a real sshd), ansible-core and
+# Mitogen for Ansible (the playbooks, and faster), node_exporter, tmux, bubblewrap, PostgreSQL
+# and Chromium with its chromedriver (the metrics, terminal, pipeline and dashboard tests),
+# s3s-fs (the S3 server of the team-state tests, from crates.io), libvirt with QEMU (the libvirt
+# provider's tests; its daemons are started when they do not answer), rustfmt and clippy, and —
+# when scripts/install-contract-clients.sh is there — the published 1cloud clients the contract
+# tests drive. Idempotent: what is already installed is left alone, so a second run installs
+# nothing and needs no network.
 #
 # The README's first command (`bash scripts/install.sh && cargo test`) and .ci/run use it; `ict
 # doctor` lists what a machine has and lacks.
@@ -86,6 +87,24 @@ if ! command -v ansible-playbook >/dev/null; then
     echo "install.sh: ansible-core is installed, but ansible-playbook is not on PATH" >&2
     exit 1
   }
+fi
+
+# Mitogen for Ansible (`ict run` uses its strategy: one Python per host for the whole run), into
+# the Python that runs ansible-playbook (the venv above, the pip install's, or whichever runs an
+# ansible-playbook found on PATH), pinned to the range ict knows to work with ansible-core
+# (src/ansible/mitogen.rs); left alone when a version in the range is there already.
+mitogen_pin='mitogen>=0.3.54,<0.4'
+mitogen_in_range='import sys, mitogen, ansible_mitogen; sys.exit(not (0, 3, 54) <= mitogen.__version__ < (0, 4))'
+ansible_python=$(ansible-playbook --version 2>/dev/null | sed -n 's/^ *python version = .*(\(\/[^()]*\))$/\1/p' || true)
+if [ -z "$ansible_python" ]; then
+  echo "install.sh: cannot tell which Python runs ansible-playbook; Mitogen not installed" >&2
+elif ! "$ansible_python" -c "$mitogen_in_range" 2>/dev/null; then
+  pip=("$ansible_python" -m pip install --quiet --disable-pip-version-check "$mitogen_pin")
+  # A Python whose packages the user cannot write (root's venv, the system's) through sudo.
+  purelib=$("$ansible_python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  [ -w "$purelib" ] || pip=("${sudo[@]}" "${pip[@]}")
+  "${pip[@]}" || echo "install.sh: could not install $mitogen_pin into $ansible_python;" \
+    "ict runs Ansible without Mitogen (slower)" >&2
 fi
 
 # libvirt's daemons, started when they do not answer (nothing starts them in a container).

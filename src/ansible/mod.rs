@@ -101,8 +101,11 @@ pub async fn run(
     work_dir: &Path,
     mut on_line: impl FnMut(&str),
 ) -> Result<Outcome, AnsibleError> {
-    let mut command = Command::new("ansible-playbook");
+    let program = on_path("ansible-playbook").ok_or(AnsibleError::Missing)?;
+    let mut command = Command::new("/bin/sh");
     command
+        .args(["-c", SUPERVISOR, "ansible-playbook"])
+        .arg(program)
         .arg("-i")
         .arg(&spec.inventory)
         .arg("--limit")
@@ -126,16 +129,10 @@ pub async fn run(
     command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
+        .stdin(Stdio::null());
     die_with_ict(&mut command);
-    let mut child = command.spawn().map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            AnsibleError::Missing
-        } else {
-            AnsibleError::Spawn(e)
-        }
-    })?;
+    let mut child = command.spawn().map_err(AnsibleError::Spawn)?;
+    let group = StopGroupOnDrop(child.id());
     let mut output = String::new();
     let stdout = child.stdout.take().map(|s| BufReader::new(s).lines());
     let stderr = child.stderr.take().map(|s| BufReader::new(s).lines());
@@ -155,6 +152,7 @@ pub async fn run(
         }
     }
     let status = child.wait().await.map_err(AnsibleError::Spawn)?;
+    std::mem::forget(group);
     let recaps = recap::per_playbook(&recap::blocks(&output));
     Ok(Outcome {
         exit_code: status.code(),
@@ -224,11 +222,40 @@ fn write_files(spec: &Run, work_dir: &Path) -> Result<Vec<PathBuf>, AnsibleError
         .collect()
 }
 
-/// Makes the process `command` starts stop when ict does, however ict ends: it gets its own
-/// process group (a terminal's Ctrl-C, or a signal to ict's group, reaches ict alone) and the
-/// parent-death signal SIGTERM — sent by the kernel when the thread that started it exits, which
-/// is ict's main thread here (`block_on`), so even a `kill -9` of ict. ansible-playbook answers
-/// SIGTERM by passing it to its workers, which stop their own process groups, then exits.
+/// The first `program` in `PATH`.
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// The shell that runs ansible-playbook (`"$@"`) as its child and passes on its exit status;
+/// when it gets SIGTERM (see [`die_with_ict`]) it sends SIGTERM to its whole process group:
+/// ansible-playbook, its workers and whatever their tasks started. The tasks' own processes
+/// are not always ansible-playbook's to stop: Mitogen's interpreters leave a `connection:
+/// local` task's command running when they go.
+const SUPERVISOR: &str = r#"trap 'trap - TERM; kill -TERM 0' TERM; "$@" & wait $!"#;
+
+/// Sends SIGTERM to the supervisor of a run that ict gives up on (its future dropped), so that
+/// the whole process group stops; forgotten once the run ended.
+struct StopGroupOnDrop(Option<u32>);
+
+impl Drop for StopGroupOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self
+            .0
+            .and_then(|id| rustix::process::Pid::from_raw(id.try_into().ok()?))
+        {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+    }
+}
+
+/// Makes the process `command` starts ([`SUPERVISOR`]) stop when ict does, however ict ends,
+/// with everything ansible-playbook started: it gets its own process group (a terminal's
+/// Ctrl-C, or a signal to ict's group, reaches ict alone) and the parent-death signal SIGTERM —
+/// sent by the kernel when the thread that started it exits, which is ict's main thread here
+/// (`block_on`), so even a `kill -9` of ict.
 fn die_with_ict(command: &mut Command) {
     let ict = rustix::process::getpid();
     command.process_group(0);

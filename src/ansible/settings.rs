@@ -14,6 +14,22 @@ use std::path::{Path, PathBuf};
 /// At most this many hosts at once: Ansible forks a worker per host.
 pub const FORKS_MAX: usize = 50;
 
+/// The key exchanges Ansible's OpenSSH offers, curve25519 first: OpenSSH's default puts a
+/// post-quantum hybrid first, which costs about 65 ms of client CPU per handshake (see the
+/// bench README) — a second of a run on 50 hosts. Every name is known to OpenSSH 7.4 and
+/// later (an unknown name is an error), the others are fallbacks for servers without
+/// curve25519.
+const KEX: &str = "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,\
+ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,\
+diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256";
+
+/// The variables ict gives every host of a run (in the `all` group of the run's inventory, so a
+/// group or host variable of the script's or the playbooks' own wins): Mitogen's SSH without
+/// compression, as ict's `ssh_args` leave it off for Ansible's own SSH (whose default has `-C`).
+/// Compressing costs CPU at both ends — a tenth of the controller's in a run on 50 hosts — and
+/// the code Mitogen sends is compressed already.
+pub const HOST_VARS: [(&str, bool); 1] = [("mitogen_ssh_compression", false)];
+
 /// What ict chooses for one run.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -56,11 +72,14 @@ impl Settings {
                 value: "True".into(),
             },
             // One SSH handshake per host for the whole run; the masters are closed at its end.
+            // Each handshake with curve25519 first, as ict's own SSH does (`ssh::session`).
             Choice {
                 ini: &["ssh_connection.ssh_args"],
                 env: &["ANSIBLE_SSH_ARGS"],
-                value: "-o ControlMaster=auto -o ControlPersist=60s -o PasswordAuthentication=no"
-                    .into(),
+                value: format!(
+                    "-o ControlMaster=auto -o ControlPersist=60s -o PasswordAuthentication=no \
+                     -o KexAlgorithms={KEX}"
+                ),
             },
             Choice {
                 ini: &[
@@ -273,6 +292,11 @@ mod tests {
             "at most FORKS_MAX"
         );
         assert_eq!(value(&env, "ANSIBLE_GATHERING"), Some("smart"));
+        assert!(value(&env, "ANSIBLE_SSH_ARGS").is_some_and(|args| args.ends_with(
+            " -o KexAlgorithms=curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,\
+             ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,\
+             diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"
+        )));
         let few = Settings {
             hosts: 3,
             ..settings()

@@ -320,7 +320,14 @@ async fn run_playbooks(
     let mitogen = if user.sets_strategy() {
         None
     } else {
-        ansible::mitogen::strategy_plugins().await
+        let mitogen = ansible::mitogen::find().await;
+        if let ansible::mitogen::Mitogen::Unsupported { why, .. } = &mitogen {
+            ui.note(&format!(
+                "note: Ansible runs without Mitogen: {why} (`{}=1` uses it anyway)",
+                ansible::mitogen::SWITCH
+            ));
+        }
+        mitogen.plugins().map(Path::to_path_buf)
     };
     let settings = |hosts| {
         ansible::settings::Settings {
@@ -498,6 +505,9 @@ fn write_inventory(
     let mut inv = Inventory::build(desired, &resolve);
     ui.inventory_warnings(&inv);
     add_ssh_vars(&mut inv, dir, identity, desired, script)?;
+    for (name, value) in ansible::settings::HOST_VARS {
+        inv.all_vars.insert(name.to_owned(), value.into());
+    }
     let io = |error| Error::Write {
         what: "the inventory".to_owned(),
         error,

@@ -109,7 +109,8 @@ pub fn execute(config: &Config, command: &Command, ui: &Ui) -> Result<ExitCode, 
         Command::Emulator(args) => emulator::emulator(ui, args),
         Command::Doctor { json } => {
             // Always exits 0: what is missing is in the report.
-            let features = doctor::features();
+            let mitogen = crate::app::runtime()?.block_on(crate::ansible::mitogen::find());
+            let features = doctor::features(&mitogen);
             if *json {
                 ui.json(&serde_json::json!({ "features": features }))
                     .map_err(Error::Json)?;

@@ -4,10 +4,11 @@
 use crate::test::{Outcome, Test};
 
 /// The features in the order `ict doctor` shows them.
-const FEATURES: [&str; 8] = [
+const FEATURES: [&str; 9] = [
     "emulator-ssh",
     "emulator-isolation",
     "ansible",
+    "mitogen",
     "node-exporter",
     "postgresql",
     "libvirt",
@@ -53,7 +54,7 @@ fn doctor_shows_each_feature_its_checks_and_how_to_install_what_is_missing() {
     assert_eq!(
         *last,
         format!(
-            "{ready} of 8 features ready; `bash scripts/install.sh` installs what ict's tests need"
+            "{ready} of 9 features ready; `bash scripts/install.sh` installs what ict's tests need"
         )
     );
     // Every check line is `ok NAME DETAIL` or `no NAME DETAIL — install: COMMAND`.
@@ -75,6 +76,7 @@ fn doctor_shows_each_feature_its_checks_and_how_to_install_what_is_missing() {
     for expected in [
         format!("no sshd {sshd} is missing — install: apt-get install -y openssh-server"),
         "no ansible-playbook not on PATH — install: python3 -m pip install ansible-core".to_owned(),
+        "no mitogen no ansible-playbook to use it — install: python3 -m pip install ansible-core 'mitogen>=0.3.54,<0.4'".to_owned(),
     ] {
         assert!(checks.contains(&expected), "{expected}\n{}", out.stdout);
     }

@@ -67,9 +67,25 @@ fn counted(script: &str, files: &[(&str, &str)]) -> Test {
     test
 }
 
+/// A [`counted`] project of one server, `web-1`, and one playbook, `playbooks/NAME.yml`.
+fn on_web_1(name: &str, playbook: &str) -> Test {
+    let script = format!(
+        r#"let k = ssh_key("deploy", #{{ public_key_file: "keys/deploy.pub" }});
+server("web-1", #{{ cpu: 1, ram: 1024, disk: 20, ssh_keys: [k] }});
+playbook("playbooks/{name}.yml");
+"#
+    );
+    counted(&script, &[(&format!("playbooks/{name}.yml"), playbook)])
+}
+
 /// `ict run infra.ict --yes` in `dir` with the counting `ansible-playbook` first on `PATH`;
 /// asserts it succeeds and returns how many `ansible-playbook` processes it started.
 fn run(dir: &Path) -> (Outcome, usize) {
+    run_with(dir, &[])
+}
+
+/// [`run`] with more environment variables.
+fn run_with(dir: &Path, vars: &[(&str, &str)]) -> (Outcome, usize) {
     let log = dir.join("ansible-runs.log");
     let _ = std::fs::remove_file(&log);
     let path = format!(
@@ -77,10 +93,14 @@ fn run(dir: &Path) -> (Outcome, usize) {
         dir.join("bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = Test::new()
+    let mut test = Test::new()
         .current_dir(dir)
         .env("ICT_EMULATOR_SSH", "1")
-        .env("PATH", &path)
+        .env("PATH", &path);
+    for (name, value) in vars {
+        test = test.env(name, value);
+    }
+    let out = test
         .args(&["run", "infra.ict", "--yes", "--no-metrics"])
         .run();
     assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
@@ -170,11 +190,7 @@ fn a_setting_in_the_users_ansible_cfg_wins_over_icts() {
     if !testable() {
         return;
     }
-    let script = r#"let k = ssh_key("deploy", #{ public_key_file: "keys/deploy.pub" });
-server("web-1", #{ cpu: 1, ram: 1024, disk: 20, ssh_keys: [k] });
-playbook("playbooks/settings.yml");
-"#;
-    let test = counted(script, &[("playbooks/settings.yml", SETTINGS)]);
+    let test = on_web_1("settings", SETTINGS);
     let (out, _) = run(test.path());
     assert!(
         out.stdout
@@ -193,5 +209,75 @@ playbook("playbooks/settings.yml");
             .contains("\"msg\": \"gathering=explicit pipelining=True\""),
         "the user's gathering, ict's pipelining:\n{}",
         out.stdout
+    );
+}
+
+/// Reports the strategy the run uses, and writes a file (changed on the first run only).
+const STRATEGY: &str = r#"
+- name: Strategy
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Show
+      ansible.builtin.debug:
+        msg: "strategy={{ lookup('ansible.builtin.config', 'DEFAULT_STRATEGY') }} compression={{ mitogen_ssh_compression }}"
+    - name: Write
+      ansible.builtin.copy:
+        dest: /tmp/ict-strategy
+        content: "strategy\n"
+        mode: "0644"
+"#;
+
+/// Whether `ict doctor` finds Mitogen for the `ansible-playbook` on `PATH`; under `CI=true`
+/// it must (scripts/install.sh installs it), so that both of ict's ways of running Ansible are
+/// tested there.
+fn mitogen_installed() -> bool {
+    let doctor = Test::new().args(&["doctor", "--json"]).success();
+    let json: serde_json::Value = serde_json::from_str(&doctor.stdout).expect("JSON");
+    let installed = json["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .any(|f| f["name"] == "mitogen" && f["ok"] == true);
+    assert!(
+        installed || !std::env::var("CI").is_ok_and(|v| v == "true"),
+        "CI=true, but Mitogen is not installed for ansible-playbook (bash scripts/install.sh)"
+    );
+    installed
+}
+
+#[test]
+fn playbooks_run_with_mitogen_where_installed_and_with_plain_ansible_under_ict_ansible_mitogen_0() {
+    if !testable() {
+        return;
+    }
+    let test = on_web_1("strategy", STRATEGY);
+    let strategy = if mitogen_installed() {
+        "mitogen_linear"
+    } else {
+        "linear"
+    };
+    let (out, _) = run(test.path());
+    assert!(
+        out.stdout.contains(&format!(
+            "\"msg\": \"strategy={strategy} compression=False\""
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        recaps(&out.stdout),
+        "Recap of playbook strategy:\n  web-1  ok=2 changed=1 unreachable=0 failed=0 skipped=0\n"
+    );
+    let (out, _) = run_with(test.path(), &[("ICT_ANSIBLE_MITOGEN", "0")]);
+    assert!(
+        out.stdout
+            .contains("\"msg\": \"strategy=linear compression=False\""),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        recaps(&out.stdout),
+        "Recap of playbook strategy:\n  web-1  ok=2 changed=0 unreachable=0 failed=0 skipped=0\n"
     );
 }
