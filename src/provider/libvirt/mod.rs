@@ -207,6 +207,17 @@ fn lv(operation: impl Into<String>) -> impl FnOnce(virt::error::Error) -> Provid
     }
 }
 
+/// Starts a pool that is not running; its folder is made first if it is missing (a pool whose
+/// create was cut short between its definition and its build).
+fn start_pool(pool: &StoragePool, name: &str) -> Result<(), ProviderError> {
+    if pool.is_active().unwrap_or(false) {
+        return Ok(());
+    }
+    let _ = pool.build(0);
+    pool.create(0)
+        .map_err(lv(format!("start storage pool {name:?}")))
+}
+
 /// A stable 48-bit ID from a libvirt UUID (IDs are JSON numbers; 48 bits stay exact).
 fn id_of(uuid: &[u8; 16]) -> u64 {
     let mut bytes = [0u8; 8];
@@ -280,10 +291,7 @@ impl Inner {
                 lv(format!("find storage pool {name:?}"))(e)
             }
         })?;
-        if !pool.is_active().unwrap_or(false) {
-            pool.create(0)
-                .map_err(lv(format!("start storage pool {name:?}")))?;
-        }
+        start_pool(&pool, name)?;
         Ok(pool)
     }
 

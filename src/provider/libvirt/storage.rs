@@ -64,9 +64,7 @@ impl Inner {
     fn pool_by_id(&self, id: PoolId) -> Result<StoragePool, ProviderError> {
         for pool in self.all_pools()? {
             if pool.uuid().is_ok_and(|u| id_of(u.as_bytes()) == id.0) {
-                if !pool.is_active().unwrap_or(false) {
-                    pool.create(0).map_err(lv("start a storage pool"))?;
-                }
+                super::start_pool(&pool, &pool.name().unwrap_or_default())?;
                 return Ok(pool);
             }
         }
@@ -185,10 +183,7 @@ impl Inner {
                 .map_err(lv(format!("build storage pool {:?}", spec.name)))?;
             pool
         };
-        if !pool.is_active().unwrap_or(false) {
-            pool.create(0)
-                .map_err(lv(format!("start storage pool {:?}", spec.name)))?;
-        }
+        super::start_pool(&pool, &spec.name)?;
         let _ = pool.set_autostart(true);
         Inner::observe_pool(&pool)
     }
