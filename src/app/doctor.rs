@@ -128,10 +128,11 @@ pub fn features(mitogen: &Mitogen) -> Vec<Feature> {
         ),
         feature(
             "libvirt",
-            "the libvirt provider: local virtual machines",
+            "the libvirt provider: VMs, storage pools and volumes on a libvirt daemon (docs/libvirt.md), and its tests",
             vec![
                 program("virsh", "apt-get install -y libvirt-clients libvirt-daemon-system"),
                 program("qemu-system-x86_64", "apt-get install -y qemu-system-x86"),
+                libvirtd(),
             ],
         ),
         feature(
@@ -221,6 +222,19 @@ fn mitogen_check(found: &Mitogen) -> Check {
 }
 
 /// A file at a fixed place.
+/// The system libvirt daemon, running (its socket is there).
+fn libvirtd() -> Check {
+    let socket = Path::new("/run/libvirt/libvirt-sock");
+    check(
+        "libvirtd",
+        socket
+            .exists()
+            .then(|| format!("running ({})", socket.display())),
+        "not running (no /run/libvirt/libvirt-sock)",
+        "start it: `virtlogd -d && libvirtd -d` (bash scripts/install.sh does)",
+    )
+}
+
 fn file(name: &'static str, path: &Path, install: &str) -> Check {
     let found = path.is_file().then(|| path.display().to_string());
     check(
