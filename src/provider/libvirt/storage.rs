@@ -268,37 +268,69 @@ impl Inner {
     ) -> Result<(), ProviderError> {
         let (domain, _) = self.owned(server, "attach a volume to")?;
         let (pool, volume) = self.volume_by_id(id)?;
-        if self
-            .disks(&pool, &volume)?
-            .iter()
-            .any(|d| d.domain.uuid().ok() == domain.uuid().ok())
-        {
+        let (pool_name, name) = (
+            pool.name().unwrap_or_default(),
+            volume.name().unwrap_or_default(),
+        );
+        let path = volume.path().unwrap_or_default();
+        // The definition and, when it runs, the running machine: each may have the disk
+        // already (an attach cut short, or one side done before a start); only the missing
+        // side is attached, under the device the other side uses.
+        let read = |flags| {
+            domain
+                .xml_desc(flags)
+                .ok()
+                .and_then(|text| xml::Domain::parse(&text).ok())
+        };
+        let config = read(virt::sys::VIR_DOMAIN_XML_INACTIVE)
+            .ok_or_else(|| failed("attach a volume", "cannot read the machine's definition"))?;
+        let active = domain.is_active().unwrap_or(false);
+        let live = if active { read(0) } else { None };
+        let holds = |d: &xml::Domain| {
+            d.devices.disks.iter().find_map(|disk| {
+                let source = disk.source.as_ref()?;
+                let by_volume = source.pool.as_deref() == Some(pool_name.as_str())
+                    && source.volume.as_deref() == Some(name.as_str());
+                let by_file = !path.is_empty() && source.file.as_deref() == Some(path.as_str());
+                (by_volume || by_file).then(|| disk.target.dev.clone())
+            })
+        };
+        let in_config = holds(&config);
+        let in_live = live.as_ref().and_then(holds);
+        let mut flags = 0;
+        if in_config.is_none() {
+            flags |= virt::sys::VIR_DOMAIN_AFFECT_CONFIG;
+        }
+        if active && in_live.is_none() {
+            flags |= virt::sys::VIR_DOMAIN_AFFECT_LIVE;
+        }
+        if flags == 0 {
             return Ok(());
         }
-        let text = domain
-            .xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
-            .map_err(lv("read a domain"))?;
-        let defined =
-            xml::Domain::parse(&text).map_err(|e| failed("read a domain", &e.to_string()))?;
-        let dev = DEVICES
-            .iter()
-            .find(|dev| !defined.devices.disks.iter().any(|d| d.target.dev == **dev))
-            .ok_or_else(|| failed("attach a volume", "the machine has no free disk slot"))?;
+        let used = |dev: &str| {
+            config.devices.disks.iter().any(|d| d.target.dev == dev)
+                || live
+                    .as_ref()
+                    .is_some_and(|l| l.devices.disks.iter().any(|d| d.target.dev == dev))
+        };
+        let dev = match in_config.or(in_live) {
+            Some(dev) => dev,
+            None => (*DEVICES
+                .iter()
+                .find(|dev| !used(dev))
+                .ok_or_else(|| failed("attach a volume", "the machine has no free disk slot"))?)
+            .to_owned(),
+        };
         let format = volume
             .xml_desc(0)
             .ok()
             .and_then(|text| xml::volume_format(&text))
             .unwrap_or_else(|| "raw".to_owned());
-        let disk = xml::Disk::volume(
-            &pool.name().unwrap_or_default(),
-            &volume.name().unwrap_or_default(),
-            &format,
-            dev,
-        )
-        .to_xml()
-        .map_err(|e| failed("write a disk definition", &e.to_string()))?;
+        let disk = xml::Disk::volume(&pool_name, &name, &format, &dev)
+            .to_xml()
+            .map_err(|e| failed("write a disk definition", &e.to_string()))?;
         domain
-            .attach_device_flags(&disk, affect(&domain))
+            .attach_device_flags(&disk, flags)
             .map_err(lv("attach a volume"))
     }
 
