@@ -228,6 +228,15 @@ impl Observed {
             .collect()
     }
 
+    /// The IDs of the volumes named `name` in `pool`.
+    pub fn volumes_named(&self, name: &str, pool: PoolId) -> Vec<u64> {
+        self.volumes
+            .iter()
+            .filter(|v| v.name == name && v.pool == pool)
+            .map(|v| v.id.0)
+            .collect()
+    }
+
     /// The IDs of the SSH keys titled `title`.
     pub fn ssh_keys_titled(&self, title: &str) -> Vec<u64> {
         self.ssh_keys

@@ -505,27 +505,9 @@ impl Inner {
         if image.0 == 0 {
             return Ok(None);
         }
-        let pools = self
-            .conn
-            .list_all_storage_pools(virt::sys::VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
-            .map_err(lv("list storage pools"))?;
-        for pool in pools {
-            for volume in pool.list_all_volumes(0).unwrap_or_default() {
-                if volume.key().is_ok_and(|k| volume_id(&k) == image.0) {
-                    let path = volume.path().map_err(lv("read an image's path"))?;
-                    let format = volume
-                        .xml_desc(0)
-                        .ok()
-                        .and_then(|text| xml::volume_format(&text))
-                        .unwrap_or_else(|| "raw".to_owned());
-                    return Ok(Some((path, format)));
-                }
-            }
-        }
-        Err(ProviderError::Missing {
-            what: format!("image {image}"),
-            message: "no volume with this ID".to_owned(),
-        })
+        let (_, volume) = self.volume_by_id(VolumeId(image.0))?;
+        let path = volume.path().map_err(lv("read an image's path"))?;
+        Ok(Some((path, storage::format_of(&volume))))
     }
 
     /// Creates the root volume if it is not there yet.

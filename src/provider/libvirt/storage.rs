@@ -102,11 +102,7 @@ impl Inner {
         let name = volume.name().map_err(lv("read a volume's name"))?;
         let key = volume.key().map_err(lv("read a volume's key"))?;
         let info = volume.info().map_err(lv(format!("read volume {name:?}")))?;
-        let format = volume
-            .xml_desc(0)
-            .ok()
-            .and_then(|text| xml::volume_format(&text))
-            .unwrap_or_else(|| "raw".to_owned());
+        let format = format_of(volume);
         let path = volume.path().unwrap_or_default();
         let attached_to = domains
             .iter()
@@ -126,7 +122,10 @@ impl Inner {
     }
 
     /// A volume by ID, with its pool.
-    fn volume_by_id(&self, id: VolumeId) -> Result<(StoragePool, StorageVol), ProviderError> {
+    pub(super) fn volume_by_id(
+        &self,
+        id: VolumeId,
+    ) -> Result<(StoragePool, StorageVol), ProviderError> {
         for pool in self.all_pools()? {
             if !pool.is_active().unwrap_or(false) {
                 continue;
@@ -286,15 +285,7 @@ impl Inner {
             .ok_or_else(|| failed("attach a volume", "cannot read the machine's definition"))?;
         let active = domain.is_active().unwrap_or(false);
         let live = if active { read(0) } else { None };
-        let holds = |d: &xml::Domain| {
-            d.devices.disks.iter().find_map(|disk| {
-                let source = disk.source.as_ref()?;
-                let by_volume = source.pool.as_deref() == Some(pool_name.as_str())
-                    && source.volume.as_deref() == Some(name.as_str());
-                let by_file = !path.is_empty() && source.file.as_deref() == Some(path.as_str());
-                (by_volume || by_file).then(|| disk.target.dev.clone())
-            })
-        };
+        let holds = |d: &xml::Domain| device_of(d, &pool_name, &name, &path);
         let in_config = holds(&config);
         let in_live = live.as_ref().and_then(holds);
         let mut flags = 0;
@@ -321,11 +312,7 @@ impl Inner {
                 .ok_or_else(|| failed("attach a volume", "the machine has no free disk slot"))?)
             .to_owned(),
         };
-        let format = volume
-            .xml_desc(0)
-            .ok()
-            .and_then(|text| xml::volume_format(&text))
-            .unwrap_or_else(|| "raw".to_owned());
+        let format = format_of(&volume);
         let disk = xml::Disk::volume(&pool_name, &name, &format, &dev)
             .to_xml()
             .map_err(|e| failed("write a disk definition", &e.to_string()))?;
@@ -422,7 +409,11 @@ fn affect(domain: &Domain) -> u32 {
 /// `path`), if it does.
 fn disk_of(domain: &Domain, pool: &str, name: &str, path: &str) -> Option<String> {
     let text = domain.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE).ok()?;
-    let defined = xml::Domain::parse(&text).ok()?;
+    device_of(&xml::Domain::parse(&text).ok()?, pool, name, path)
+}
+
+/// The device through which a definition uses volume `name` of `pool` (or the file `path`).
+fn device_of(defined: &xml::Domain, pool: &str, name: &str, path: &str) -> Option<String> {
     defined.devices.disks.iter().find_map(|disk| {
         let source = disk.source.as_ref()?;
         let by_volume =
@@ -430,6 +421,15 @@ fn disk_of(domain: &Domain, pool: &str, name: &str, path: &str) -> Option<String
         let by_file = !path.is_empty() && source.file.as_deref() == Some(path);
         (by_volume || by_file).then(|| disk.target.dev.clone())
     })
+}
+
+/// A volume's format (`qcow2`, `raw`), raw when libvirt does not say.
+pub(super) fn format_of(volume: &StorageVol) -> String {
+    volume
+        .xml_desc(0)
+        .ok()
+        .and_then(|text| xml::volume_format(&text))
+        .unwrap_or_else(|| "raw".to_owned())
 }
 
 fn not_found(what: &str) -> ProviderError {

@@ -80,13 +80,7 @@ pub(super) async fn run_step<P: Provider>(
         } => {
             let pool = shared.resolve::<PoolId>(pool)?;
             let before = shared
-                .same_name(Kinds::STORAGE, |o| {
-                    o.volumes
-                        .iter()
-                        .filter(|v| v.name == *name && v.pool == pool)
-                        .map(|v| v.id.0)
-                        .collect()
-                })
+                .same_name(Kinds::STORAGE, |o| o.volumes_named(name, pool))
                 .await?;
             let op = JournalOp::new(address.clone(), JournalAction::Create)
                 .with("name", name)
@@ -137,13 +131,7 @@ pub(super) async fn run_step<P: Provider>(
                 format: format.clone(),
             };
             let before = shared
-                .same_name(Kinds::STORAGE, |o| {
-                    o.volumes
-                        .iter()
-                        .filter(|v| v.name == *name && v.pool == spec.pool)
-                        .map(|v| v.id.0)
-                        .collect()
-                })
+                .same_name(Kinds::STORAGE, |o| o.volumes_named(name, spec.pool))
                 .await?;
             let op = JournalOp::new(address.clone(), JournalAction::Create)
                 .with("name", name)
