@@ -84,8 +84,8 @@ impl Inner {
             for volume in pool.list_all_volumes(0).unwrap_or_default() {
                 match self.observe_volume(&observed, &volume, &domains) {
                     Ok(found) => volumes.push(found),
-                    // Removed while they are read.
-                    Err(e) if e.is_not_found() => {}
+                    // Removed while they are read, or its pool stopped meanwhile.
+                    Err(e) if e.is_not_found() || !pool.is_active().unwrap_or(false) => {}
                     Err(e) => return Err(e),
                 }
             }
