@@ -163,11 +163,12 @@ server("web-1", #{ cpu: 1, ram: 1024, disk: 20, ssh_keys: [k] });
             .spawn()
             .expect("ict exec");
         let deadline = Instant::now() + Duration::from_secs(30);
-        // The machine's own processes are there from the start: wait for the command itself.
+        // The machine's own init sleeps too (`sleep 2147483647`): wait for the command itself,
+        // or a slow `ict exec` could still be starting a daemon after the stop below.
         let running_sleep = || {
             process_tree(pid).iter().any(|p| {
-                std::fs::read_to_string(format!("/proc/{p}/comm"))
-                    .is_ok_and(|comm| comm.trim() == "sleep")
+                std::fs::read(format!("/proc/{p}/cmdline"))
+                    .is_ok_and(|cmd| cmd == b"sleep\x0060\x00")
             })
         };
         while !running_sleep() {
