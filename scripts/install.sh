@@ -34,11 +34,11 @@ command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 # libvirt with QEMU for the libvirt provider (tests/libvirt), libvirt-dev and pkg-config to build
-# the `virt` crate, genisoimage for cloud-init seeds.
+# the `virt` crate, mtools for the tests to read the cloud-init seeds ict writes.
 pkg-config --exists libvirt 2>/dev/null || need_apt+=(libvirt-dev pkg-config)
 [ -x /usr/sbin/libvirtd ] || need_apt+=(libvirt-daemon-system)
 command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
-command -v genisoimage >/dev/null || need_apt+=(genisoimage)
+command -v mtype >/dev/null || need_apt+=(mtools)
 # A qemu-utils from backports is newer than the release's QEMU accepts: take the release's.
 apt_flags=()
 if [[ " ${need_apt[*]} " == *" qemu-system-x86 "* ]] \

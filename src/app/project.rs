@@ -91,7 +91,7 @@ impl Project {
             .provider_declared
             .set(evaluated.desired.provider.clone());
         if self.on_libvirt(&evaluated.desired) {
-            model::place_on(&mut evaluated.desired, crate::provider::libvirt::LOCATION);
+            model::on_host(&mut evaluated.desired, crate::provider::libvirt::LOCATION);
         }
         Ok(evaluated)
     }

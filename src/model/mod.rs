@@ -41,7 +41,7 @@ pub use moved::{Move, Output};
 pub use network::Network;
 pub use pipeline::{Pipeline, PipelineEnv, Preset, Sandbox, Stage};
 pub use playbook::Playbook;
-pub use provider::{place_on, Provider, ProviderKind};
+pub use provider::{on_host, Provider, ProviderKind};
 pub use schedule::Schedule;
 pub use server::{defaults, Adopt, DiskType, ImageRef, MetricsSource, MetricsVia, Power, Server};
 pub use span::{SourceFile, SourceId, Sources, Span};
@@ -127,6 +127,13 @@ pub struct Desired {
 }
 
 impl Desired {
+    /// Whether the environment lives on libvirt (see [`on_host`]).
+    pub fn on_libvirt(&self) -> bool {
+        self.provider
+            .as_ref()
+            .is_some_and(|p| p.kind == ProviderKind::Libvirt)
+    }
+
     /// An empty model for environment `env`.
     pub fn new(env: &str) -> Desired {
         Desired {

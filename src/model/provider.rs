@@ -48,9 +48,22 @@ pub struct Provider {
     pub span: Span,
 }
 
-/// Places every server and network that names no data centre (`dc`) in `location`: a provider
-/// with one place (libvirt's host) has no 1cloud data centres.
-pub fn place_on(desired: &mut super::Desired, location: &str) {
+/// Makes the model one of libvirt's (also when `--provider libvirt` overrides the script):
+/// every server and network that names no data centre (`dc`) is placed in `location`, the
+/// provider's one place (libvirt's host has no 1cloud data centres).
+pub fn on_host(desired: &mut super::Desired, location: &str) {
+    match &mut desired.provider {
+        Some(provider) => provider.kind = ProviderKind::Libvirt,
+        None => {
+            desired.provider = Some(Provider {
+                kind: ProviderKind::Libvirt,
+                uri: None,
+                pool: None,
+                shutdown_timeout: None,
+                span: Span::default(),
+            });
+        }
+    }
     for server in desired.servers.values_mut() {
         if !server.fields.contains_key("dc") {
             location.clone_into(&mut server.dc);

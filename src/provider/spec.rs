@@ -16,6 +16,9 @@ pub struct ServerSpec {
     /// Backup period in days, `None` for no backups.
     pub backup_days: Option<u32>,
     pub ssh_keys: Vec<SshKeyId>,
+    /// The public key lines of `ssh_keys`, for a provider without a key store (libvirt writes
+    /// them into the server's cloud-init seed).
+    pub authorized_keys: Vec<String>,
 }
 
 /// The resizable part of a server (`PUT /server/{id}`), also part of [`ServerSpec`]; plans

@@ -69,6 +69,9 @@ pub struct NewServer {
     pub dc: String,
     pub backup_days: Option<u32>,
     pub ssh_keys: Vec<Ref<SshKeyId>>,
+    /// The keys' public key lines (see `ServerSpec::authorized_keys`).
+    #[serde(skip)]
+    pub authorized_keys: Vec<String>,
 }
 
 /// The API work of one step.

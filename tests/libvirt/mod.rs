@@ -1,7 +1,8 @@
-//! The libvirt provider on the machine's real libvirtd (QEMU; VMs with no operating system, so
-//! the lifecycle is what is tested): a declared pool, VMs and a volume attached to one; plan,
-//! resize, power, metrics from the hypervisor, destroy that leaves a domain ict did not make
-//! alone, and `kill -9` in the middle of an apply.
+//! The libvirt provider on a real libvirtd of each test's own (QEMU; VMs with no operating
+//! system, so the lifecycle is what is tested): a declared pool, a network, VMs on it with their
+//! cloud-init seeds and a volume attached to one; plan, resize, power, metrics from the
+//! hypervisor, destroy that leaves what ict did not make alone, and `kill -9` in the middle of
+//! an apply.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -19,24 +20,32 @@ fn ok(out: &Outcome) {
     assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
 }
 
-/// The lab's pool, a base image uploaded into it from `base.qcow2`, `count` VMs of `ram` MB
-/// with their root volumes in it (the second made from the base image, the others blank), and
-/// a volume of `data` GB attached to the first VM.
+/// The lab's pool, a base image uploaded into it from `base.qcow2`, a network with DHCP, `count`
+/// VMs of `ram` MB on it with an SSH key and their root volumes in the pool (the second made
+/// from the base image, the others blank), and a volume of `data` GB attached to the first VM.
 fn script(lab: &Lab, count: u32, ram: u32, data: u32) -> String {
     format!(
-        "provider(\"libvirt\", #{{ pool: \"{pool}\", shutdown_timeout: 1 }});\n\
+        "provider(\"libvirt\", #{{ uri: \"{uri}\", pool: \"{pool}\", shutdown_timeout: 1 }});\n\
          let lab = pool(\"{pool}\", #{{ type: \"dir\", path: \"{path}\" }});\n\
          let base = image(\"{prefix}-base\", #{{ pool: lab, file: \"base.qcow2\" }});\n\
+         let lan = network(\"{prefix}-lan\", #{{ dhcp: true }});\n\
+         let key = ssh_key(\"deploy\", #{{ public_key: \"{KEY}\" }});\n\
          for i in 1..={count} {{\n    \
          let image = if i == 2 {{ base }} else {{ \"blank\" }};\n    \
-         server(`{prefix}-vm-${{i}}`, #{{ image: image, cpu: 1, ram: {ram}, disk: 10 }});\n\
+         server(`{prefix}-vm-${{i}}`, #{{ image: image, cpu: 1, ram: {ram}, disk: 10,\n        \
+         networks: [lan], ssh_keys: [key] }});\n\
          }}\n\
          volume(\"{prefix}-data\", #{{ pool: lab, size: {data}, attach_to: \"{prefix}-vm-1\" }});\n",
+        uri = lab.uri(),
         pool = lab.pool(),
         path = lab.pool_path(),
         prefix = lab.prefix,
     )
 }
+
+/// The SSH key the VMs' seeds carry.
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKw2v9oH4j2mGZ8G1q0jzYwqzCq7lN0b0i6m8l4Yy3kQ deploy@ict";
 
 /// Writes the script, and the base image it uploads (an empty 1 GB qcow2) if not there yet.
 fn write(lab: &Lab, text: &str) {
@@ -59,6 +68,7 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     let p = lab.prefix.clone();
     let other = format!("{p}-not-ict");
     lab.define_by_hand(&other);
+    lab.define_network_by_hand(&format!("{p}-not-ict-net"));
     write(&lab, &script(&lab, 2, 512, 1));
 
     ok(&ict(&lab, &["apply", "infra.ict", "--yes"]));
@@ -76,9 +86,72 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
         [
             format!("{p}-base"),
             format!("{p}-data"),
+            format!("{p}-vm-1-seed.img"),
             format!("{p}-vm-1.qcow2"),
+            format!("{p}-vm-2-seed.img"),
             format!("{p}-vm-2.qcow2")
         ]
+    );
+    // The network: isolated, with DHCP, marked as ict's; both VMs are on it.
+    let net = lab.virsh_ok(&["net-dumpxml", &format!("{p}-lan")]);
+    assert!(
+        net.contains("<ict:network xmlns:ict=\"https://github.com/ict-tool/ict/xmlns/libvirt/1\""),
+        "{net}"
+    );
+    assert!(
+        net.contains("<range start=") && !net.contains("<forward"),
+        "{net}"
+    );
+    assert!(lab
+        .virsh_ok(&["net-list", "--name"])
+        .lines()
+        .any(|n| n.trim() == format!("{p}-lan")));
+    for vm in ["vm-1", "vm-2"] {
+        let nics = lab.virsh_ok(&["domiflist", &format!("{p}-{vm}")]);
+        assert!(nics.contains(&format!(" network   {p}-lan ")), "{nics}");
+    }
+    // vm-1's seed: a FAT filesystem labelled CIDATA with its name and the key, read back with
+    // tools that are not ict's (blkid, mtools).
+    let seed = lab.path().join("seed.img");
+    lab.virsh_ok(&[
+        "vol-download",
+        &format!("{p}-vm-1-seed.img"),
+        &seed.display().to_string(),
+        "--pool",
+        &lab.pool(),
+    ]);
+    let probed = std::process::Command::new("blkid")
+        .args(["-p", "-o", "export"])
+        .arg(&seed)
+        .output()
+        .expect("blkid");
+    let probed = String::from_utf8_lossy(&probed.stdout);
+    assert!(
+        probed.contains("LABEL=CIDATA") && probed.contains("TYPE=vfat"),
+        "{probed}"
+    );
+    let read = |file: &str| {
+        let out = std::process::Command::new("mtype")
+            .arg("-i")
+            .arg(&seed)
+            .arg(format!("::{file}"))
+            .output()
+            .expect("mtype (mtools; scripts/install.sh installs it)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let user_data = read("user-data");
+    assert!(user_data.starts_with("#cloud-config\n"), "{user_data}");
+    assert!(user_data.contains(&format!("  - \"{KEY}\"")), "{user_data}");
+    assert!(read("meta-data").contains(&format!("local-hostname: \"{p}-vm-1\"")));
+    let seed_disk = lab.virsh_ok(&["domblklist", &format!("{p}-vm-1")]);
+    assert!(
+        seed_disk.contains(&format!(" sda      {p}-vm-1-seed.img")),
+        "{seed_disk}"
     );
     // vm-2's disk is a copy-on-write layer over the uploaded image.
     let root = lab.virsh_ok(&[
@@ -170,7 +243,7 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     ok(&metrics);
     let rows: serde_json::Value = serde_json::from_str(&metrics.stdout).expect("JSON");
     assert_eq!(rows[0]["name"], format!("{p}-vm-2"));
-    assert_eq!(rows[0]["endpoint"], "libvirt qemu:///system");
+    assert_eq!(rows[0]["endpoint"], format!("libvirt {}", lab.uri()));
     assert!(
         rows[0]["figures"]["cpu_busy_percent"].is_f64(),
         "{}",
@@ -181,6 +254,7 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     ok(&ict(&lab, &["destroy", "infra.ict", "--yes"]));
     assert_eq!(lab.domains(), [(format!("{p}-not-ict"), false)]);
     assert_eq!(lab.pools(), Vec::<String>::new());
+    assert_eq!(lab.networks(), [format!("{p}-not-ict-net")]);
 }
 
 #[test]
@@ -216,10 +290,13 @@ fn an_apply_killed_midway_converges_on_the_next_run_without_duplicates() {
     ok(&ict(&lab, &["apply", "infra.ict", "--yes"]));
     let expected: Vec<(String, bool)> = (1..=4).map(|i| (format!("{p}-vm-{i}"), true)).collect();
     assert_eq!(lab.domains(), expected);
-    let mut volumes: Vec<String> = (1..=4).map(|i| format!("{p}-vm-{i}.qcow2")).collect();
+    let mut volumes: Vec<String> = (1..=4)
+        .flat_map(|i| [format!("{p}-vm-{i}-seed.img"), format!("{p}-vm-{i}.qcow2")])
+        .collect();
     volumes.insert(0, format!("{p}-data"));
     volumes.insert(0, format!("{p}-base"));
     assert_eq!(lab.volumes(), volumes);
+    assert_eq!(lab.networks(), [format!("{p}-lan")]);
     assert_eq!(
         ict(&lab, &["plan", "infra.ict", "--detailed-exitcode"]).status,
         0
@@ -227,4 +304,5 @@ fn an_apply_killed_midway_converges_on_the_next_run_without_duplicates() {
     ok(&ict(&lab, &["destroy", "infra.ict", "--yes"]));
     assert_eq!(lab.domains(), Vec::<(String, bool)>::new());
     assert_eq!(lab.pools(), Vec::<String>::new());
+    assert_eq!(lab.networks(), Vec::<String>::new());
 }

@@ -152,5 +152,6 @@ pub(crate) fn spec(name: &str) -> ServerSpec {
         dc: Some("SdnSpb".to_owned()),
         backup_days: None,
         ssh_keys: vec![],
+        authorized_keys: vec![],
     }
 }

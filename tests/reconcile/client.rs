@@ -41,6 +41,7 @@ pub fn spec(name: &str) -> ServerSpec {
         dc: None,
         backup_days: None,
         ssh_keys: vec![],
+        authorized_keys: vec![],
     }
 }
 

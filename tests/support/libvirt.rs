@@ -1,42 +1,36 @@
-//! A corner of the machine's real libvirt daemon for one test: a temporary folder for its
-//! storage pool, and a name prefix unique to the test that every domain and pool it makes
-//! carries. When the guard drops, every domain and pool with that prefix is removed, so nothing
-//! outlives the test (parallel tests each have their own prefix).
+//! A libvirt daemon of the test's own: the machine's real `libvirtd` (QEMU), started in new
+//! mount, network and PID namespaces, with its configuration, state, logs and sockets in the
+//! test's temporary folder. Its networks' bridges and `dnsmasq` live in the test's network
+//! namespace, its VMs' QEMU processes in its PID namespace, and nothing it does reaches the
+//! machine's own libvirt, `/etc`, `/run` or cgroups. When the guard drops (or the test process
+//! dies), the namespace's first process is killed, which ends every process in it.
 //!
-//! scripts/install.sh installs libvirt with QEMU and starts its daemons; without them the test
-//! is skipped (and fails under `CI=true`).
+//! scripts/install.sh installs libvirt with QEMU; without it the test is skipped (and fails
+//! under `CI=true`).
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 /// Numbers the labs of this test process.
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-/// The daemon the tests use.
-pub const URI: &str = "qemu:///system";
-
-/// A test's pool and prefix on the real libvirtd.
+/// A test's own libvirtd, and a name prefix for what the test makes on it.
 pub struct Lab {
     pub prefix: String,
     dir: tempfile::TempDir,
+    daemon: Child,
 }
 
 impl Lab {
-    /// A fresh prefix, or `None` (the test is skipped) when libvirtd is not installed or does
-    /// not answer.
+    /// Starts the test's daemon, or gives `None` (the test is skipped) when libvirtd is not
+    /// installed.
     pub fn start() -> Option<Lab> {
         if !Path::new("/usr/sbin/libvirtd").is_file() {
             crate::test::skipped_without(
                 "libvirtd",
                 "bash scripts/install.sh installs libvirt with QEMU",
-            );
-            return None;
-        }
-        if !virsh(&["version"]).status.success() {
-            crate::test::skipped_without(
-                "a running libvirtd",
-                "bash scripts/install.sh starts virtlogd and libvirtd",
             );
             return None;
         }
@@ -49,7 +43,104 @@ impl Lab {
             .prefix("ict-libvirt-")
             .tempdir()
             .expect("temporary folder");
-        Some(Lab { prefix, dir })
+        let root = dir.path();
+        // QEMU runs as libvirt-qemu and must reach the disks below.
+        std::fs::set_permissions(root, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        for sub in ["run", "lib", "log", "cache", "etc", "pool"] {
+            std::fs::create_dir(root.join(sub)).expect("mkdir");
+        }
+        // The machine's libvirt configuration, without its domains, networks and pools.
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg("/etc/libvirt/.")
+            .arg(root.join("etc"))
+            .status()
+            .expect("cp");
+        assert!(copied.success(), "copy /etc/libvirt");
+        for defined in ["qemu", "storage", "secrets"] {
+            let _ = std::fs::remove_dir_all(root.join("etc").join(defined));
+            std::fs::create_dir(root.join("etc").join(defined)).expect("mkdir");
+        }
+        let qemu_conf = root.join("etc/qemu.conf");
+        let mut conf = std::fs::read_to_string(&qemu_conf).unwrap_or_default();
+        // The machine's cgroups are not the test's to change.
+        conf.push_str("\ncgroup_controllers = [ ]\n");
+        std::fs::write(&qemu_conf, conf).expect("write qemu.conf");
+        let at = |sub: &str| root.join(sub).display().to_string();
+        let script = format!(
+            "set -e\n\
+             mount --make-rprivate /\n\
+             mount --bind {run} /run\n\
+             mount --bind {lib} /var/lib/libvirt\n\
+             mount --bind {log} /var/log/libvirt\n\
+             mount --bind {cache} /var/cache/libvirt\n\
+             mount --bind {etc} /etc/libvirt\n\
+             ip link set lo up\n\
+             virtlogd -d\n\
+             libvirtd &\n\
+             wait $!\n",
+            run = at("run"),
+            lib = at("lib"),
+            log = at("log"),
+            cache = at("cache"),
+            etc = at("etc"),
+        );
+        let log = std::fs::File::create(root.join("libvirtd.log")).expect("log");
+        let mut daemon = Command::new("setpriv")
+            .args(["--pdeathsig", "KILL", "--", "unshare"])
+            .args([
+                "--mount",
+                "--net",
+                "--pid",
+                "--fork",
+                "--kill-child",
+                "--mount-proc",
+            ])
+            .args(["bash", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start unshare");
+        let socket = root.join("run/libvirt/libvirt-sock");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !socket.exists() {
+            let exited = daemon.try_wait().expect("wait");
+            if exited.is_some() || Instant::now() > deadline {
+                let _ = daemon.kill();
+                let _ = daemon.wait();
+                panic!(
+                    "the test's libvirtd did not start ({exited:?}): {}",
+                    std::fs::read_to_string(root.join("libvirtd.log")).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let lab = Lab {
+            prefix,
+            dir,
+            daemon,
+        };
+        // Answers once its drivers are up.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !lab.virsh(&["version"]).status.success() {
+            assert!(
+                Instant::now() < deadline,
+                "the test's libvirtd does not answer"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(lab)
+    }
+
+    /// The URI of the test's daemon.
+    pub fn uri(&self) -> String {
+        format!("qemu+unix:///system?socket={}", self.socket().display())
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("run/libvirt/libvirt-sock")
     }
 
     /// The name of the test's pool.
@@ -67,11 +158,20 @@ impl Lab {
         self.dir.path()
     }
 
-    /// Runs `virsh` on the test daemon and returns its output; panics if it fails.
+    /// Runs `virsh` on the test's daemon.
+    pub fn virsh(&self, args: &[&str]) -> Output {
+        Command::new("virsh")
+            .arg("-c")
+            .arg(self.uri())
+            .args(args)
+            .output()
+            .expect("run virsh")
+    }
+
+    /// Runs `virsh` on the test's daemon and returns its output; panics if it fails.
     #[track_caller]
-    #[allow(clippy::unused_self, reason = "a lab's daemon, although there is one")]
     pub fn virsh_ok(&self, args: &[&str]) -> String {
-        let out = virsh(args);
+        let out = self.virsh(args);
         assert!(
             out.status.success(),
             "virsh {args:?} failed: {}",
@@ -104,6 +204,31 @@ impl Lab {
             .collect();
         pools.sort();
         pools
+    }
+
+    /// The test's networks (active or not), sorted.
+    pub fn networks(&self) -> Vec<String> {
+        let mut networks: Vec<String> = self
+            .virsh_ok(&["net-list", "--all", "--name"])
+            .lines()
+            .map(str::trim)
+            .filter(|name| name.starts_with(&self.prefix))
+            .map(str::to_owned)
+            .collect();
+        networks.sort();
+        networks
+    }
+
+    /// Defines and starts an isolated network by hand, as someone who does not use ict would.
+    pub fn define_network_by_hand(&self, name: &str) {
+        let xml = format!(
+            "<network><name>{name}</name><ip address='192.168.250.1' netmask='255.255.255.0'/>\
+             </network>"
+        );
+        let file = self.dir.path().join(format!("{name}.xml"));
+        std::fs::write(&file, xml).expect("write network XML");
+        self.virsh_ok(&["net-define", &file.display().to_string()]);
+        self.virsh_ok(&["net-start", name]);
     }
 
     /// The volumes in the test's pool, sorted.
@@ -146,31 +271,8 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        let listed = virsh(&["list", "--all", "--name"]);
-        for name in String::from_utf8_lossy(&listed.stdout).lines() {
-            if name.starts_with(&self.prefix) {
-                let _ = virsh(&["destroy", name]);
-                let _ = virsh(&["undefine", name, "--nvram"]);
-            }
-        }
-        let listed = virsh(&["pool-list", "--all", "--name"]);
-        for name in String::from_utf8_lossy(&listed.stdout)
-            .lines()
-            .map(str::trim)
-        {
-            if name.starts_with(&self.prefix) {
-                let _ = virsh(&["pool-destroy", name]);
-                let _ = virsh(&["pool-undefine", name]);
-            }
-        }
+        // The namespace's first process: its end ends QEMU, dnsmasq, virtlogd and libvirtd.
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
     }
-}
-
-fn virsh(args: &[&str]) -> Output {
-    Command::new("virsh")
-        .arg("-c")
-        .arg(URI)
-        .args(args)
-        .output()
-        .expect("run virsh")
 }

@@ -11,6 +11,8 @@
 //! libvirt calls block, so each runs on tokio's blocking pool; its operations finish before they
 //! return, so the 1cloud-style actions come back completed. May depend on `provider` only.
 
+mod network;
+pub mod seed;
 mod stats;
 mod storage;
 pub mod xml;
@@ -227,13 +229,17 @@ fn id_of(uuid: &[u8; 16]) -> u64 {
 
 /// A stable 48-bit ID of a volume (by its key, the path for file pools).
 fn volume_id(key: &str) -> u64 {
-    // FNV-1a: stable across versions and platforms, unlike std's hasher.
+    fnv(key.as_bytes()) & 0xffff_ffff_ffff
+}
+
+/// FNV-1a: stable across versions and platforms, unlike std's hasher.
+fn fnv(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in key.bytes() {
-        hash ^= u64::from(byte);
+    for byte in bytes {
+        hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    hash & 0xffff_ffff_ffff
+    hash
 }
 
 impl Inner {
@@ -429,37 +435,13 @@ impl Inner {
         Ok(servers)
     }
 
-    fn networks(&self) -> Result<Vec<ObservedNetwork>, ProviderError> {
-        let networks = self
-            .conn
-            .list_all_networks(0)
-            .map_err(lv("list networks"))?;
-        networks
-            .iter()
-            .map(|network| {
-                let uuid = network.uuid().map_err(lv("read a network's UUID"))?;
-                let active = network.is_active().unwrap_or(false);
-                Ok(ObservedNetwork {
-                    id: NetworkId(id_of(uuid.as_bytes())),
-                    name: network.name().map_err(lv("read a network's name"))?,
-                    state: if active { "Active" } else { "Inactive" }.to_owned(),
-                    dc: Some(LOCATION.to_owned()),
-                    dhcp: true,
-                    mask: None,
-                    gateway: None,
-                    bandwidth: None,
-                    servers: Vec::new(),
-                })
-            })
-            .collect()
-    }
-
     /// The images servers can be made from: a blank disk, and every volume of the active pools
-    /// that no domain ict made uses as its root.
+    /// that no domain ict made uses as its root or seed.
     fn images(&self) -> Result<Vec<Image>, ProviderError> {
         let mut roots = Vec::new();
         for domain in self.domains()? {
             if let Some(owner) = Inner::owner(&domain) {
+                roots.push((owner.pool.clone(), owner.seed));
                 roots.push((owner.pool, owner.volume));
             }
         }
@@ -532,6 +514,41 @@ impl Inner {
         Ok(())
     }
 
+    /// Writes the domain's cloud-init seed volume (made if missing; written whole every time,
+    /// so an upload a crash cut short is redone).
+    fn write_seed(&self, domain: &Domain, owner: &xml::Owner) -> Result<(), ProviderError> {
+        if owner.seed.is_empty() {
+            return Ok(());
+        }
+        let name = domain.name().unwrap_or_default();
+        let uuid = domain.uuid().map_err(lv("read a domain's UUID"))?;
+        let image = seed::Seed {
+            instance_id: &uuid.to_string(),
+            hostname: &name,
+            keys: &owner.keys,
+        }
+        .image()
+        .map_err(|e| failed("make a cloud-init seed", &e.to_string()))?;
+        let pool = self.pool(&owner.pool)?;
+        let volume = if let Some(volume) = Inner::volume(&pool, &owner.seed) {
+            volume
+        } else {
+            let definition = xml::Volume::sized(&owner.seed, image.len() as u64, "raw")
+                .to_xml()
+                .map_err(|e| failed("write a volume definition", &e.to_string()))?;
+            StorageVol::create_xml(&pool, &definition, 0).map_err(lv(format!(
+                "create volume {:?} in pool {:?}",
+                owner.seed, owner.pool
+            )))?
+        };
+        self.fill(
+            &volume,
+            image.len() as u64,
+            image.as_slice(),
+            &format!("the cloud-init seed of {name:?}"),
+        )
+    }
+
     /// Creates a server: defines the domain with ict's metadata (one call), creates its root
     /// volume, starts it. Each step is skipped when already done, so a create whose answer was
     /// lost (or that a crash cut short) is carried on, never made twice: a domain of that name
@@ -557,6 +574,7 @@ impl Inner {
             .ok_or_else(|| failed("read ict's metadata", "missing after define"))?;
         if !owner.started {
             self.ensure_root(&owner, spec.size.disk, spec.image)?;
+            self.write_seed(&domain, &owner)?;
             Inner::first_start(&domain, owner)?;
         }
         self.observe_domain(&domain)
@@ -565,12 +583,15 @@ impl Inner {
     /// Defines a new server's domain; its root volume's name must be free.
     fn define(&self, spec: &ServerSpec) -> Result<Domain, ProviderError> {
         let volume = format!("{}.qcow2", spec.name);
+        let seed = format!("{}-seed.img", spec.name);
         let pool = self.pool(&self.settings.pool)?;
-        if Inner::volume(&pool, &volume).is_some() {
-            return Err(ProviderError::NameTaken {
-                kind: "volume",
-                name: format!("{}/{volume}", self.settings.pool),
-            });
+        for name in [&volume, &seed] {
+            if Inner::volume(&pool, name).is_some() {
+                return Err(ProviderError::NameTaken {
+                    kind: "volume",
+                    name: format!("{}/{name}", self.settings.pool),
+                });
+            }
         }
         let owner = xml::Owner {
             image: self.image_name(spec.image),
@@ -581,6 +602,8 @@ impl Inner {
             disk: spec.size.disk,
             image_id: spec.image.0,
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            seed,
+            keys: spec.authorized_keys.clone(),
             ..xml::Owner::default()
         };
         let definition = xml::Domain::new_server(
@@ -724,10 +747,15 @@ impl Inner {
         // The volume first: a delete cut short leaves ict's domain (deleted by the next run),
         // never a volume nobody owns.
         if let Ok(pool) = self.pool(&owner.pool) {
-            if let Some(volume) = Inner::volume(&pool, &owner.volume) {
-                volume
-                    .delete(0)
-                    .map_err(lv(format!("delete volume {:?}", owner.volume)))?;
+            for name in [&owner.volume, &owner.seed]
+                .into_iter()
+                .filter(|n| !n.is_empty())
+            {
+                if let Some(volume) = Inner::volume(&pool, name) {
+                    volume
+                        .delete(0)
+                        .map_err(lv(format!("delete volume {name:?}")))?;
+                }
             }
         }
         domain
@@ -746,6 +774,7 @@ impl Inner {
         let domain = self.domain(id)?;
         if let Some(owner) = Inner::owner(&domain).filter(|o| !o.started) {
             self.ensure_root(&owner, owner.disk, ImageId(owner.image_id))?;
+            self.write_seed(&domain, &owner)?;
             Inner::first_start(&domain, owner)?;
         }
         self.observe_domain(&domain)
@@ -822,11 +851,6 @@ impl Provider for Libvirt {
     async fn observe(&self, kinds: Kinds) -> Result<Observed, ProviderError> {
         if kinds.dns {
             return Err(unsupported("DNS hosting"));
-        }
-        if kinds.ssh_keys {
-            return Err(unsupported(
-                "SSH keys yet (they are to go into a cloud-init seed; declare them only on 1cloud for now)",
-            ));
         }
         self.read("observe", move |inner| {
             Ok(Observed {
@@ -954,18 +978,26 @@ impl Provider for Libvirt {
 
     async fn attach_network(
         &self,
-        _server: ServerId,
-        _network: NetworkId,
+        server: ServerId,
+        network: NetworkId,
     ) -> Result<Action, ProviderError> {
-        Err(unsupported("attaching a network to a running server"))
+        self.change("attach a network", move |inner| {
+            inner.attach_network(server, network)
+        })
+        .await?;
+        Ok(self.done(server, "AddNetwork"))
     }
 
     async fn detach_network(
         &self,
-        _server: ServerId,
-        _network: NetworkId,
+        server: ServerId,
+        network: NetworkId,
     ) -> Result<Action, ProviderError> {
-        Err(unsupported("detaching a network from a running server"))
+        self.change("detach a network", move |inner| {
+            inner.detach_network(server, network)
+        })
+        .await?;
+        Ok(self.done(server, "RemoveNetwork"))
     }
 
     async fn rebuild_server(
@@ -1010,10 +1042,14 @@ impl Provider for Libvirt {
 
     async fn create_network(
         &self,
-        _spec: &super::NetworkSpec,
-        _before: &[u64],
+        spec: &super::NetworkSpec,
+        before: &[u64],
     ) -> Result<ObservedNetwork, ProviderError> {
-        Err(unsupported("creating networks"))
+        let (spec, before) = (spec.clone(), before.to_vec());
+        self.change("create a network", move |inner| {
+            inner.create_network(&spec, &before)
+        })
+        .await
     }
 
     async fn wait_network_active(
@@ -1039,8 +1075,9 @@ impl Provider for Libvirt {
         Err(unsupported("renaming networks"))
     }
 
-    async fn delete_network(&self, _id: NetworkId) -> Result<(), ProviderError> {
-        Err(unsupported("deleting networks"))
+    async fn delete_network(&self, id: NetworkId) -> Result<(), ProviderError> {
+        self.change("delete a network", move |inner| inner.delete_network(id))
+            .await
     }
 
     async fn create_ssh_key(

@@ -456,6 +456,35 @@ fn inspect(file: &std::path::Path) -> std::io::Result<(&'static str, u64)> {
 }
 
 impl Inner {
+    /// Writes `length` bytes from `source` into `volume` through a libvirt stream (so it works
+    /// on a remote daemon too); `shown` names the source in errors.
+    pub(super) fn fill(
+        &self,
+        volume: &StorageVol,
+        length: u64,
+        mut source: impl std::io::Read,
+        shown: &str,
+    ) -> Result<(), ProviderError> {
+        let read_failed = |e: std::io::Error| failed(&format!("read {shown}"), &e.to_string());
+        let stream = virt::stream::Stream::new(&self.conn, 0).map_err(lv("open a stream"))?;
+        volume
+            .upload(&stream, 0, length, 0)
+            .map_err(lv(format!("upload {shown}")))?;
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let read = source.read(&mut buffer).map_err(read_failed)?;
+            if read == 0 {
+                break;
+            }
+            let mut chunk = &buffer[..read];
+            while !chunk.is_empty() {
+                let sent = stream.send(chunk).map_err(lv(format!("upload {shown}")))?;
+                chunk = &chunk[usize::try_from(sent).unwrap_or(0).min(chunk.len())..];
+            }
+        }
+        stream.finish().map_err(lv(format!("upload {shown}")))
+    }
+
     /// Uploads `file` as the volume `name` of the pool: created at the disk's size in the
     /// file's format, then filled through a libvirt stream. A volume of that name that was
     /// not there before is what an upload cut short left: made again.
@@ -466,7 +495,6 @@ impl Inner {
         file: &std::path::Path,
         before: &[u64],
     ) -> Result<crate::provider::Image, ProviderError> {
-        use std::io::Read as _;
         let pool = self.pool_by_id(pool)?;
         let pool_name = pool.name().unwrap_or_default();
         if let Ok(volume) = pool.lookup_storage_vol_by_name(name) {
@@ -490,26 +518,9 @@ impl Inner {
             .map_err(|e| failed("write a volume definition", &e.to_string()))?;
         let volume = StorageVol::create_xml(&pool, &definition, 0)
             .map_err(lv(format!("create volume {name:?} in pool {pool_name:?}")))?;
-        let sent = (|| {
-            let stream = virt::stream::Stream::new(&self.conn, 0).map_err(lv("open a stream"))?;
-            volume
-                .upload(&stream, 0, length, 0)
-                .map_err(lv(format!("upload {shown}")))?;
-            let mut source = std::fs::File::open(file).map_err(read_failed)?;
-            let mut buffer = vec![0u8; 1 << 20];
-            loop {
-                let read = source.read(&mut buffer).map_err(read_failed)?;
-                if read == 0 {
-                    break;
-                }
-                let mut chunk = &buffer[..read];
-                while !chunk.is_empty() {
-                    let sent = stream.send(chunk).map_err(lv(format!("upload {shown}")))?;
-                    chunk = &chunk[usize::try_from(sent).unwrap_or(0).min(chunk.len())..];
-                }
-            }
-            stream.finish().map_err(lv(format!("upload {shown}")))
-        })();
+        let sent = std::fs::File::open(file)
+            .map_err(read_failed)
+            .and_then(|source| self.fill(&volume, length, source, &shown));
         if let Err(e) = sent {
             let _ = volume.delete(0);
             return Err(e);

@@ -48,6 +48,12 @@ pub struct Owner {
     /// When ict defined the domain (RFC 3339).
     #[serde(rename = "@created", default)]
     pub created: String,
+    /// The cloud-init seed volume in `pool` (empty for domains made before seeds).
+    #[serde(rename = "@seed", default, skip_serializing_if = "String::is_empty")]
+    pub seed: String,
+    /// The SSH public keys the seed carries, kept so that a create cut short writes it again.
+    #[serde(rename = "key", default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
 }
 
 impl Owner {
@@ -281,6 +287,176 @@ pub struct Model {
     pub kind: String,
 }
 
+impl Interface {
+    /// An interface on libvirt network `network` with the MAC address `mac` (virtio).
+    pub fn on_network(network: &str, mac: &str) -> Interface {
+        Interface {
+            kind: "network".to_owned(),
+            mac: Some(Mac {
+                address: mac.to_owned(),
+            }),
+            source: Some(InterfaceSource {
+                network: Some(network.to_owned()),
+            }),
+            model: Some(Model {
+                kind: "virtio".to_owned(),
+            }),
+            target: None,
+        }
+    }
+
+    /// The network it is on, if it is on a libvirt network.
+    pub fn network(&self) -> Option<&str> {
+        self.source.as_ref()?.network.as_deref()
+    }
+
+    pub fn to_xml(&self) -> Result<String, quick_xml::SeError> {
+        quick_xml::se::to_string_with_root("interface", self)
+    }
+}
+
+/// A libvirt network definition (`virNetworkDefineXML`), or what ict reads of one: ict's own
+/// are isolated (no `<forward>`), with one IPv4 subnet and, if asked, DHCP on it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "network")]
+pub struct Network {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<NetworkMetadata>,
+    /// `nat`, `route`, `bridge`, ...; none for an isolated network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward: Option<Forward>,
+    #[serde(rename = "ip", default, skip_serializing_if = "Vec::is_empty")]
+    pub ips: Vec<NetworkIp>,
+}
+
+/// `<metadata>` of a network: ict's element, if ict made it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkMetadata {
+    #[serde(
+        rename = "ict:network",
+        alias = "network",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub owner: Option<NetworkOwner>,
+}
+
+/// What marks a network as ict's (network metadata calls need libvirt 9.7, so it is written
+/// and read with the network's XML).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct NetworkOwner {
+    #[serde(
+        rename = "@xmlns:ict",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub xmlns: String,
+    /// When ict defined the network (RFC 3339).
+    #[serde(rename = "@created", default)]
+    pub created: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Forward {
+    #[serde(rename = "@mode", default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+/// A subnet of a network: the host's address on it, and its DHCP range.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkIp {
+    #[serde(rename = "@family", default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    #[serde(rename = "@address", default)]
+    pub address: String,
+    #[serde(rename = "@netmask", default, skip_serializing_if = "Option::is_none")]
+    pub netmask: Option<String>,
+    #[serde(rename = "@prefix", default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhcp: Option<Dhcp>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Dhcp {
+    #[serde(default)]
+    pub range: Vec<Range>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Range {
+    #[serde(rename = "@start")]
+    pub start: String,
+    #[serde(rename = "@end")]
+    pub end: String,
+}
+
+impl Network {
+    /// An isolated network `name` on the /24 `subnet` (its first three octets), the host at
+    /// `.1`, and DHCP handing out `.2`–`.254` when `dhcp`.
+    pub fn isolated(name: &str, subnet: [u8; 3], dhcp: bool, created: &str) -> Network {
+        let [a, b, c] = subnet;
+        Network {
+            name: name.to_owned(),
+            uuid: None,
+            metadata: Some(NetworkMetadata {
+                owner: Some(NetworkOwner {
+                    xmlns: NAMESPACE.to_owned(),
+                    created: created.to_owned(),
+                }),
+            }),
+            forward: None,
+            ips: vec![NetworkIp {
+                family: None,
+                address: format!("{a}.{b}.{c}.1"),
+                netmask: Some("255.255.255.0".to_owned()),
+                prefix: None,
+                dhcp: dhcp.then(|| Dhcp {
+                    range: vec![Range {
+                        start: format!("{a}.{b}.{c}.2"),
+                        end: format!("{a}.{b}.{c}.254"),
+                    }],
+                }),
+            }],
+        }
+    }
+
+    pub fn parse(xml: &str) -> Result<Network, quick_xml::DeError> {
+        quick_xml::de::from_str(xml)
+    }
+
+    pub fn to_xml(&self) -> Result<String, quick_xml::SeError> {
+        quick_xml::se::to_string(self)
+    }
+
+    /// ict's mark, if ict made it.
+    pub fn owner(&self) -> Option<&NetworkOwner> {
+        self.metadata.as_ref()?.owner.as_ref()
+    }
+
+    /// Its IPv4 subnet: the host's address and the prefix length.
+    pub fn ipv4(&self) -> Option<(std::net::Ipv4Addr, u8)> {
+        self.ips
+            .iter()
+            .filter(|ip| ip.family.as_deref().is_none_or(|f| f == "ipv4"))
+            .find_map(|ip| {
+                let address: std::net::Ipv4Addr = ip.address.parse().ok()?;
+                let prefix = match (&ip.prefix, &ip.netmask) {
+                    (Some(prefix), _) => *prefix,
+                    (None, Some(mask)) => {
+                        let mask: std::net::Ipv4Addr = mask.parse().ok()?;
+                        u8::try_from(u32::from(mask).count_ones()).ok()?
+                    }
+                    (None, None) => 24,
+                };
+                Some((address, prefix))
+            })
+    }
+}
+
 /// A storage volume definition (`virStorageVolCreateXML`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename = "volume")]
@@ -470,6 +646,13 @@ impl Domain {
             },
             readonly: None,
         };
+        let mut disks = vec![root];
+        if !owner.seed.is_empty() {
+            // SATA, so that the guest's virtio disks are numbered as libvirt shows them.
+            let mut seed = Disk::volume(&owner.pool, &owner.seed, "raw", "sda");
+            "sata".clone_into(&mut seed.target.bus);
+            disks.push(seed);
+        }
         Domain {
             kind: kind.to_owned(),
             name: name.to_owned(),
@@ -490,7 +673,7 @@ impl Domain {
                 acpi: Some(Empty {}),
             }),
             devices: Devices {
-                disks: vec![root],
+                disks,
                 interfaces: Vec::new(),
                 serial: Some(Pty {
                     kind: "pty".to_owned(),

@@ -147,6 +147,7 @@ mod tests {
             dc: Some("SdnSpb".to_owned()),
             backup_days: None,
             ssh_keys: vec![SshKeyId(3145)],
+            authorized_keys: vec!["ssh-ed25519 AAAA".to_owned()],
         };
         assert_eq!(
             create_server(&spec),

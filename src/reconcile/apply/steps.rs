@@ -566,6 +566,7 @@ async fn create_server<P: Provider>(
         dc: Some(new.dc.clone()),
         backup_days: new.backup_days,
         ssh_keys,
+        authorized_keys: new.authorized_keys.clone(),
     };
     let before = shared
         .same_name(Kinds::SERVERS, |o| o.servers_named(&new.name))

@@ -55,7 +55,7 @@ pub fn kinds(desired: &Desired, state: &State) -> Kinds {
     let mut kinds = Kinds {
         servers: true,
         networks: !desired.networks.is_empty(),
-        ssh_keys: !desired.ssh_keys.is_empty(),
+        ssh_keys: !desired.ssh_keys.is_empty() && !desired.on_libvirt(),
         dns: !desired.dns_records.is_empty(),
         storage: !desired.pools.is_empty() || !desired.volumes.is_empty(),
     };

@@ -172,10 +172,21 @@ fn new_server(ctx: &Ctx<'_>, server: &Server, image: &Image) -> NewServer {
         image_name: image.name.clone(),
         dc: server.dc.clone(),
         backup_days: server.backup,
-        ssh_keys: server
+        // libvirt keeps no keys: they go into the server's seed, with no key to upload first.
+        ssh_keys: if ctx.input.desired.on_libvirt() {
+            Vec::new()
+        } else {
+            server
+                .ssh_keys
+                .iter()
+                .map(|k| ctx.ssh_key_ref(&k.name))
+                .collect()
+        },
+        authorized_keys: server
             .ssh_keys
             .iter()
-            .map(|k| ctx.ssh_key_ref(&k.name))
+            .filter_map(|k| ctx.input.desired.ssh_keys.get(&k.name))
+            .map(|k| k.public_key.clone())
             .collect(),
     }
 }

@@ -6,6 +6,10 @@ use super::{addr, change, Ctx};
 use crate::state::Kind;
 
 pub(super) fn plan(ctx: &mut Ctx<'_>) {
+    // libvirt has no key store: a server's keys go into its cloud-init seed.
+    if ctx.input.desired.on_libvirt() {
+        return;
+    }
     for key in ctx.input.desired.ssh_keys.values() {
         let address = addr(Kind::SshKey, &key.name);
         let owned = ctx.owned(&address);
