@@ -39,6 +39,8 @@ pkg-config --exists libvirt 2>/dev/null || need_apt+=(libvirt-dev pkg-config)
 [ -x /usr/sbin/libvirtd ] || need_apt+=(libvirt-daemon-system)
 command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
 command -v mtype >/dev/null || need_apt+=(mtools)
+# cpio for the initramfs of the libvirt tests' Debian guest (scripts/guest-image.sh).
+command -v cpio >/dev/null || need_apt+=(cpio)
 # A qemu-utils from backports is newer than the release's QEMU accepts: take the release's.
 apt_flags=()
 if [[ " ${need_apt[*]} " == *" qemu-system-x86 "* ]] \
@@ -119,6 +121,12 @@ if [ -x /usr/sbin/libvirtd ] && ! virsh -c qemu:///system version >/dev/null 2>&
     echo "install.sh: libvirtd was started but does not answer on qemu:///system" >&2
     exit 1
   }
+fi
+
+# A small Debian guest (Debian's kernel, busybox, this machine's sshd and Python) that the libvirt
+# tests boot to configure a VM over SSH with Ansible (tests/libvirt/guest.rs); built once.
+if [ -x /usr/sbin/libvirtd ]; then
+  bash scripts/guest-image.sh "$HOME/.cache/ict/guest/debian-guest.img"
 fi
 
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt

@@ -252,6 +252,7 @@ pub fn libvirt_settings(declared: Option<&model::Provider>) -> libvirt::Settings
         if let Some(secs) = declared.shutdown_timeout {
             settings.shutdown_timeout = Duration::from_secs(u64::from(secs));
         }
+        settings.virt_type.clone_from(&declared.virt_type);
     }
     if let Some(uri) = std::env::var("ICT_LIBVIRT_URI")
         .ok()

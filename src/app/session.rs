@@ -180,6 +180,26 @@ impl Session<'_> {
         Ok(hosts::fleet(&self.evaluated.desired, state, &observed))
     }
 
+    /// [`Session::fleet`] once every created, running server has an address, or `within` has
+    /// passed: on libvirt a machine's address comes from its network's DHCP after it boots.
+    pub async fn fleet_addressed(
+        &self,
+        state: &State,
+        within: std::time::Duration,
+    ) -> Result<Vec<Host>, Error> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let fleet = self.fleet(state).await?;
+            let waiting = fleet
+                .iter()
+                .any(|h| h.power_on && h.ip.is_none() && h.absence().is_none());
+            if !waiting || tokio::time::Instant::now() >= deadline {
+                return Ok(fleet);
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+
     /// Runs the job's command over SSH on its servers (as `ict exec`), checking host keys
     /// and pinning them on first contact (recorded unless another command holds the lock).
     pub async fn exec(&self, job: &ExecJob) -> Result<Executed, Error> {

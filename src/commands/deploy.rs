@@ -165,7 +165,13 @@ async fn configure(
         session.project.script.as_path(),
     );
     let playbooks = !desired.playbooks.is_empty();
-    let fleet = session.fleet(store.state()).await?;
+    // The emulator's servers answer as soon as they are Active: a short wait is enough there.
+    let within = if conn.is_emulator() && !playbooks {
+        EMULATOR_SSH_WAIT
+    } else {
+        SSH_WAIT
+    };
+    let fleet = session.fleet_addressed(store.state(), within).await?;
     // The inventory lives in a private folder next to the state, removed afterwards (or, after
     // a crash, by the next command that takes the lock). It is rendered first, so that its
     // problems (a secret not set) show before any wait.
@@ -214,12 +220,6 @@ async fn configure(
         "\nWaiting for SSH on {} server(s)…\n",
         targets.len()
     ));
-    // The emulator's servers answer as soon as they are Active: a short wait is enough there.
-    let within = if conn.is_emulator() && !playbooks {
-        EMULATOR_SSH_WAIT
-    } else {
-        SSH_WAIT
-    };
     let mut waits = tokio::task::JoinSet::new();
     for target in targets.clone() {
         waits.spawn(async move {

@@ -30,7 +30,7 @@ impl ProviderKind {
     pub fn fields(self) -> &'static [&'static str] {
         match self {
             ProviderKind::OneCloud => &[],
-            ProviderKind::Libvirt => &["uri", "pool", "shutdown_timeout"],
+            ProviderKind::Libvirt => &["uri", "pool", "shutdown_timeout", "virt_type"],
         }
     }
 }
@@ -45,6 +45,8 @@ pub struct Provider {
     pub pool: Option<String>,
     /// libvirt: seconds a clean shutdown may take before the machine is powered off.
     pub shutdown_timeout: Option<u32>,
+    /// libvirt: the domain type, `kvm` or `qemu` (TCG); the host's best when not given.
+    pub virt_type: Option<String>,
     pub span: Span,
 }
 
@@ -60,6 +62,7 @@ pub fn on_host(desired: &mut super::Desired, location: &str) {
                 uri: None,
                 pool: None,
                 shutdown_timeout: None,
+                virt_type: None,
                 span: Span::default(),
             });
         }

@@ -143,6 +143,11 @@ pub enum Work {
         dc: String,
         dhcp: bool,
     },
+    /// Wait until a network ict made is active (libvirt: start one whose create was cut short
+    /// between its definition and its start).
+    WaitNetwork {
+        id: NetworkId,
+    },
     /// Give a network its declared name (after a `moved`, or a rename in the panel).
     RenameNetwork {
         id: NetworkId,

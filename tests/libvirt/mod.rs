@@ -7,6 +7,8 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+mod guest;
+
 use crate::support::libvirt::Lab;
 use crate::test::{Outcome, Test};
 

@@ -34,6 +34,16 @@ impl Lab {
             );
             return None;
         }
+        let root = std::os::unix::fs::MetadataExt::uid(
+            &std::fs::metadata("/proc/self").expect("/proc/self"),
+        ) == 0;
+        if !root {
+            crate::test::skipped_without(
+                "root (a libvirtd of the test's own needs new mount, network and PID namespaces)",
+                "run the libvirt tests as root",
+            );
+            return None;
+        }
         let prefix = format!(
             "ict-t{}-{}",
             std::process::id(),
@@ -141,6 +151,33 @@ impl Lab {
 
     fn socket(&self) -> PathBuf {
         self.dir.path().join("run/libvirt/libvirt-sock")
+    }
+
+    /// `command` run in the test daemon's network namespace, where its networks' bridges are
+    /// (to reach the VMs).
+    pub fn in_netns(&self, command: &Command) -> Command {
+        let init = std::fs::read_to_string(format!(
+            "/proc/{pid}/task/{pid}/children",
+            pid = self.daemon.id()
+        ))
+        .expect("the namespace's first process");
+        let init = init.split_whitespace().next().expect("a child of unshare");
+        let mut wrapped = Command::new("nsenter");
+        wrapped
+            .arg(format!("--net=/proc/{init}/ns/net"))
+            .arg("--")
+            .arg(command.get_program())
+            .args(command.get_args());
+        if let Some(dir) = command.get_current_dir() {
+            wrapped.current_dir(dir);
+        }
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => wrapped.env(key, value),
+                None => wrapped.env_remove(key),
+            };
+        }
+        wrapped
     }
 
     /// The name of the test's pool.

@@ -57,6 +57,8 @@ pub struct Settings {
     pub pool: String,
     /// How long a clean shutdown may take before the machine is powered off.
     pub shutdown_timeout: Duration,
+    /// The domain type (`kvm`, `qemu`); `None` for KVM when the host offers it, else `qemu`.
+    pub virt_type: Option<String>,
 }
 
 impl Default for Settings {
@@ -65,6 +67,7 @@ impl Default for Settings {
             uri: DEFAULT_URI.to_owned(),
             pool: DEFAULT_POOL.to_owned(),
             shutdown_timeout: Duration::from_secs(60),
+            virt_type: None,
         }
     }
 }
@@ -101,16 +104,24 @@ impl Libvirt {
             operation: format!("connect to {}", settings.uri),
             message: e.message().to_owned(),
         })?;
-        let domain_type = if caps.contains("type='kvm'") || caps.contains("type=\"kvm\"") {
-            "kvm"
-        } else {
-            "qemu"
-        };
+        let kvm = caps.contains("type='kvm'") || caps.contains("type=\"kvm\"");
+        let domain_type =
+            match settings.virt_type.as_deref() {
+                Some("kvm") if !kvm => return Err(ProviderError::Libvirt {
+                    operation: format!("connect to {}", settings.uri),
+                    message:
+                        "virt_type \"kvm\" was asked for, but the host offers no KVM (use \"qemu\")"
+                            .to_owned(),
+                }),
+                Some(asked) => asked.to_owned(),
+                None if kvm => "kvm".to_owned(),
+                None => "qemu".to_owned(),
+            };
         Ok(Libvirt {
             inner: Arc::new(Inner {
                 settings,
                 conn,
-                domain_type: domain_type.to_owned(),
+                domain_type,
                 actions: AtomicU64::new(1),
             }),
             guard: None,
@@ -1057,14 +1068,8 @@ impl Provider for Libvirt {
         id: NetworkId,
         _deadline: Instant,
     ) -> Result<ObservedNetwork, ProviderError> {
-        let networks = self.read("list networks", Inner::networks).await?;
-        networks
-            .into_iter()
-            .find(|n| n.id == id)
-            .ok_or_else(|| ProviderError::Missing {
-                what: format!("network {id}"),
-                message: "no such network".to_owned(),
-            })
+        self.change("start a network", move |inner| inner.finish_network(id))
+            .await
     }
 
     async fn rename_network(

@@ -111,6 +111,16 @@ impl Inner {
         }))
     }
 
+    /// A network ict made, started if its create was cut short before its start.
+    pub(super) fn finish_network(&self, id: NetworkId) -> Result<ObservedNetwork, ProviderError> {
+        let (network, defined) = self.network_by_id(id)?;
+        if defined.owner().is_some() {
+            start(&network, &defined.name)?;
+            let _ = network.set_autostart(true);
+        }
+        observe(&network, &defined)
+    }
+
     pub(super) fn delete_network(&self, id: NetworkId) -> Result<(), ProviderError> {
         let (network, defined) = match self.network_by_id(id) {
             Ok(found) => found,

@@ -205,6 +205,13 @@ pub(super) async fn run_step<P: Provider>(
                 .await?;
             Ok(format!("id {}", net.id))
         }
+        Work::WaitNetwork { id } => {
+            shared
+                .provider
+                .wait_network_active(*id, shared.deadline())
+                .await?;
+            Ok(format!("id {id}, active"))
+        }
         Work::RenameNetwork { id, name } => {
             let op = JournalOp::new(address.clone(), JournalAction::Update)
                 .on_id(id.0)

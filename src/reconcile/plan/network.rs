@@ -15,6 +15,22 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
         let existing =
             owned.and_then(|id| ctx.input.observed.networks.iter().find(|n| n.id.0 == id));
         if let Some(current) = existing {
+            if current.state != "Active" {
+                ctx.push(Step {
+                    address: address.clone(),
+                    action: Action::Update,
+                    reason: Some("being created: apply waits until it is active".to_owned()),
+                    changes: vec![change(
+                        "state",
+                        Some(current.state.clone()),
+                        "Active".to_owned(),
+                        false,
+                    )],
+                    after: vec![],
+                    work: Work::WaitNetwork { id: current.id },
+                });
+                continue;
+            }
             // The script is the truth about its name too (after a `moved`, or a rename in the
             // panel).
             if current.name != net.name {

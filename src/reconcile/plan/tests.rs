@@ -789,6 +789,28 @@ fn moved_renames_a_network_in_the_cloud_too() {
 }
 
 #[test]
+fn a_network_of_ict_not_yet_active_is_waited_for_before_servers_join_it() {
+    let mut made = network(3, "be");
+    "New".clone_into(&mut made.state);
+    let plan = Case::new(r#"let n = network("be"); server("web", #{ networks: [n] });"#)
+        .networks(vec![made])
+        .state(state(&[(Kind::Network, "be", 3)]))
+        .plan();
+    let wait = plan
+        .steps
+        .iter()
+        .find(|s| s.address.to_string() == "network.be")
+        .expect("a step for the network");
+    assert!(matches!(wait.work, Work::WaitNetwork { id } if id == NetworkId(3)));
+    let web = plan
+        .steps
+        .iter()
+        .find(|s| s.address.to_string() == "server.web")
+        .expect("a step for the server");
+    assert!(web.after.iter().any(|a| a.to_string() == "network.be"));
+}
+
+#[test]
 fn a_move_already_done_or_from_nothing_changes_nothing() {
     let done = Case::new(r#"let s = server("new", #{}); moved("old", s);"#)
         .servers(vec![server(7, "old")])

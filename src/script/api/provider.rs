@@ -17,7 +17,8 @@ use crate::script::error::HostError;
 const DOC: &str = "The cloud this environment lives on: `\"1cloud\"` (the default; ict's emulator \
 without ONECLOUD_TOKEN) or `\"libvirt\"` (`uri`, default `qemu:///system`; `pool`, the storage \
 pool of the root volumes, default `default`; `shutdown_timeout`, seconds a clean shutdown may take \
-before the machine is powered off, default 60).";
+before the machine is powered off, default 60; `virt_type`, `\"kvm\"` or `\"qemu\"` (TCG, no \
+hardware virtualisation), default KVM when the host offers it).";
 
 pub(super) fn register(engine: &mut Engine, builder: &Shared) {
     let b = builder.clone();
@@ -70,12 +71,18 @@ fn declare(
         .spans
         .contains_key("shutdown_timeout")
         .then(|| f.uint("shutdown_timeout", 60));
+    let types = ["kvm", "qemu"];
+    let virt_type = f
+        .spans
+        .contains_key("virt_type")
+        .then(|| types[f.choice("virt_type", &types, 0)].to_owned());
     drop(f);
     b.desired.provider = Some(Provider {
         kind,
         uri,
         pool,
         shutdown_timeout,
+        virt_type,
         span: site.call,
     });
     Ok(())
