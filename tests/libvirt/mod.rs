@@ -71,10 +71,11 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     let other = format!("{p}-not-ict");
     lab.define_by_hand(&other);
     lab.define_network_by_hand(&format!("{p}-not-ict-net"));
+    lab.define_pool_by_hand(&format!("{p}-not-ict-pool"));
     write(&lab, &script(&lab, 2, 512, 1));
 
     ok(&ict(&lab, &["apply", "infra.ict", "--yes"]));
-    assert_eq!(lab.pools(), [lab.pool()]);
+    assert_eq!(lab.pools(), [format!("{p}-not-ict-pool"), lab.pool()]);
     assert_eq!(
         lab.domains(),
         [
@@ -196,8 +197,13 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
         "{}",
         plan.stdout
     );
-    let unmanaged = format!("  server     {other} (ID ");
-    assert!(plan.stdout.contains(&unmanaged), "{}", plan.stdout);
+    for unmanaged in [
+        format!("  server     {other} (ID "),
+        format!("  network    {other}-net (ID "),
+        format!("  pool       {other}-pool (ID "),
+    ] {
+        assert!(plan.stdout.contains(&unmanaged), "{}", plan.stdout);
+    }
 
     // More memory and a bigger volume: planned as changes, applied, shown by libvirt.
     write(&lab, &script(&lab, 2, 1024, 2));
@@ -222,6 +228,34 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     ok(&ict(&lab, &["apply", "infra.ict", "--yes"]));
     let info = lab.virsh_ok(&["dominfo", &format!("{p}-vm-1")]);
     assert!(info.contains("Max memory:     1048576 KiB"), "{info}");
+    assert_eq!(
+        ict(&lab, &["plan", "infra.ict", "--detailed-exitcode"]).status,
+        0
+    );
+
+    // The network no longer declared: the VMs leave it, then it is deleted.
+    let off = script(&lab, 2, 1024, 2)
+        .replace("networks: [lan], ", "")
+        .lines()
+        .filter(|line| !line.starts_with("let lan"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    write(&lab, &off);
+    let plan = ict(&lab, &["plan", "infra.ict"]);
+    ok(&plan);
+    assert!(
+        plan.stdout.contains(&format!(
+            "    ~ server.{p}-vm-1\n        networks  {p}-lan → - {p}-lan\n"
+        )) && plan.stdout.contains(&format!("    - network.{p}-lan\n")),
+        "{}",
+        plan.stdout
+    );
+    ok(&ict(&lab, &["apply", "infra.ict", "--yes"]));
+    for vm in ["vm-1", "vm-2"] {
+        let nics = lab.virsh_ok(&["domiflist", &format!("{p}-{vm}"), "--inactive"]);
+        assert!(!nics.contains(&format!("{p}-lan")), "{nics}");
+    }
+    assert_eq!(lab.networks(), [format!("{p}-not-ict-net")]);
     assert_eq!(
         ict(&lab, &["plan", "infra.ict", "--detailed-exitcode"]).status,
         0
@@ -255,7 +289,7 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     // Destroy removes what ict made, and only that.
     ok(&ict(&lab, &["destroy", "infra.ict", "--yes"]));
     assert_eq!(lab.domains(), [(format!("{p}-not-ict"), false)]);
-    assert_eq!(lab.pools(), Vec::<String>::new());
+    assert_eq!(lab.pools(), [format!("{p}-not-ict-pool")]);
     assert_eq!(lab.networks(), [format!("{p}-not-ict-net")]);
 }
 

@@ -268,6 +268,20 @@ impl Lab {
         self.virsh_ok(&["net-start", name]);
     }
 
+    /// Defines and starts a folder pool by hand.
+    pub fn define_pool_by_hand(&self, name: &str) {
+        let path = self.dir.path().join(name);
+        std::fs::create_dir(&path).expect("mkdir pool");
+        self.virsh_ok(&[
+            "pool-define-as",
+            name,
+            "dir",
+            "--target",
+            &path.display().to_string(),
+        ]);
+        self.virsh_ok(&["pool-start", name]);
+    }
+
     /// The volumes in the test's pool, sorted.
     pub fn volumes(&self) -> Vec<String> {
         let pool = self.pool();

@@ -244,6 +244,9 @@ impl<'a> Ctx<'a> {
         for k in &observed.ssh_keys {
             add(Kind::SshKey, k.id.0, &k.title);
         }
+        for p in &observed.pools {
+            add(Kind::Pool, p.id.0, &p.name);
+        }
         // Records only in the zones the script writes to; a zone's own NS and SOA are the
         // DNS host's, not anybody's to manage.
         let zones: BTreeSet<String> = self
