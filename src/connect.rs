@@ -253,6 +253,7 @@ pub fn libvirt_settings(declared: Option<&model::Provider>) -> libvirt::Settings
             settings.shutdown_timeout = Duration::from_secs(u64::from(secs));
         }
         settings.virt_type.clone_from(&declared.virt_type);
+        settings.network.clone_from(&declared.network);
     }
     if let Some(uri) = std::env::var("ICT_LIBVIRT_URI")
         .ok()

@@ -30,7 +30,7 @@ impl ProviderKind {
     pub fn fields(self) -> &'static [&'static str] {
         match self {
             ProviderKind::OneCloud => &[],
-            ProviderKind::Libvirt => &["uri", "pool", "shutdown_timeout", "virt_type"],
+            ProviderKind::Libvirt => &["uri", "pool", "network", "shutdown_timeout", "virt_type"],
         }
     }
 }
@@ -43,6 +43,8 @@ pub struct Provider {
     pub uri: Option<String>,
     /// libvirt: the storage pool of the root volumes.
     pub pool: Option<String>,
+    /// libvirt: a network (not ict's) every server joins first, like 1cloud's public interface.
+    pub network: Option<String>,
     /// libvirt: seconds a clean shutdown may take before the machine is powered off.
     pub shutdown_timeout: Option<u32>,
     /// libvirt: the domain type, `kvm` or `qemu` (TCG); the host's best when not given.
@@ -61,6 +63,7 @@ pub fn on_host(desired: &mut super::Desired, location: &str) {
                 kind: ProviderKind::Libvirt,
                 uri: None,
                 pool: None,
+                network: None,
                 shutdown_timeout: None,
                 virt_type: None,
                 span: Span::default(),

@@ -45,6 +45,18 @@ fn script(lab: &Lab, count: u32, ram: u32, data: u32) -> String {
     )
 }
 
+/// [`script`] for 2 VMs that also join a network defined by hand (`<prefix>-not-ict-net`) as
+/// the provider's `network`.
+fn lifecycle(lab: &Lab, ram: u32, data: u32) -> String {
+    script(lab, 2, ram, data).replace(
+        "shutdown_timeout: 1",
+        &format!(
+            "network: \"{}-not-ict-net\", shutdown_timeout: 1",
+            lab.prefix
+        ),
+    )
+}
+
 /// The SSH key the VMs' seeds carry.
 const KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKw2v9oH4j2mGZ8G1q0jzYwqzCq7lN0b0i6m8l4Yy3kQ deploy@ict";
@@ -72,7 +84,7 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     lab.define_by_hand(&other);
     lab.define_network_by_hand(&format!("{p}-not-ict-net"));
     lab.define_pool_by_hand(&format!("{p}-not-ict-pool"));
-    write(&lab, &script(&lab, 2, 512, 1));
+    write(&lab, &lifecycle(&lab, 512, 1));
 
     ok(&ict(&lab, &["apply", "infra.ict", "--yes"]));
     assert_eq!(lab.pools(), [format!("{p}-not-ict-pool"), lab.pool()]);
@@ -112,6 +124,12 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     for vm in ["vm-1", "vm-2"] {
         let nics = lab.virsh_ok(&["domiflist", &format!("{p}-{vm}")]);
         assert!(nics.contains(&format!(" network   {p}-lan ")), "{nics}");
+        // The provider's network, first.
+        let first = nics.lines().nth(2).unwrap_or_default();
+        assert!(
+            first.contains(&format!(" network   {p}-not-ict-net ")),
+            "{nics}"
+        );
     }
     // vm-1's seed: a FAT filesystem labelled CIDATA with its name and the key, read back with
     // tools that are not ict's (blkid, mtools).
@@ -206,7 +224,7 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     }
 
     // More memory and a bigger volume: planned as changes, applied, shown by libvirt.
-    write(&lab, &script(&lab, 2, 1024, 2));
+    write(&lab, &lifecycle(&lab, 1024, 2));
     let plan = ict(&lab, &["plan", "infra.ict"]);
     ok(&plan);
     assert!(
@@ -234,7 +252,7 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     );
 
     // The network no longer declared: the VMs leave it, then it is deleted.
-    let off = script(&lab, 2, 1024, 2)
+    let off = lifecycle(&lab, 1024, 2)
         .replace("networks: [lan], ", "")
         .lines()
         .filter(|line| !line.starts_with("let lan"))
@@ -253,7 +271,8 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     ok(&ict(&lab, &["apply", "infra.ict", "--yes"]));
     for vm in ["vm-1", "vm-2"] {
         let nics = lab.virsh_ok(&["domiflist", &format!("{p}-{vm}"), "--inactive"]);
-        assert!(!nics.contains(&format!("{p}-lan")), "{nics}");
+        assert!(!nics.contains(&format!("{p}-lan ")), "{nics}");
+        assert!(nics.contains(&format!("{p}-not-ict-net")), "{nics}");
     }
     assert_eq!(lab.networks(), [format!("{p}-not-ict-net")]);
     assert_eq!(

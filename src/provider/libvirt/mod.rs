@@ -59,6 +59,9 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// The domain type (`kvm`, `qemu`); `None` for KVM when the host offers it, else `qemu`.
     pub virt_type: Option<String>,
+    /// A network every server joins first (libvirt's `default`, ...), as 1cloud's servers
+    /// have a public interface; `None` for only the networks a server declares.
+    pub network: Option<String>,
 }
 
 impl Default for Settings {
@@ -68,6 +71,7 @@ impl Default for Settings {
             pool: DEFAULT_POOL.to_owned(),
             shutdown_timeout: Duration::from_secs(60),
             virt_type: None,
+            network: None,
         }
     }
 }
@@ -604,6 +608,7 @@ impl Inner {
                 });
             }
         }
+        let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let owner = xml::Owner {
             image: self.image_name(spec.image),
             disk_type: spec.size.disk_type.as_str().to_owned(),
@@ -612,20 +617,29 @@ impl Inner {
             volume,
             disk: spec.size.disk,
             image_id: spec.image.0,
-            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            created: created.clone(),
             seed,
             keys: spec.authorized_keys.clone(),
             ..xml::Owner::default()
         };
-        let definition = xml::Domain::new_server(
+        let mut domain = xml::Domain::new_server(
             &self.domain_type,
             &spec.name,
             spec.size.cpu,
             u64::from(spec.size.ram),
             owner,
-        )
-        .to_xml()
-        .map_err(|e| failed("write a domain definition", &e.to_string()))?;
+        );
+        if let Some(network) = &self.settings.network {
+            self.check_network(network)?;
+            let mac = network::mac_of(&[spec.name.as_bytes(), created.as_bytes()].concat());
+            domain
+                .devices
+                .interfaces
+                .push(xml::Interface::on_network(network, &mac));
+        }
+        let definition = domain
+            .to_xml()
+            .map_err(|e| failed("write a domain definition", &e.to_string()))?;
         self.conn
             .define_domain_xml(&definition)
             .map_err(lv(format!("define domain {:?}", spec.name)))

@@ -111,6 +111,27 @@ impl Inner {
         }))
     }
 
+    /// Checks that the provider's `network` is there and active (it is not ict's to start).
+    pub(super) fn check_network(&self, name: &str) -> Result<(), ProviderError> {
+        let operation = format!("use network {name:?}");
+        let network = self.conn.lookup_network_by_name(name).map_err(|_| {
+            failed(
+                &operation,
+                &format!(
+                    "there is no libvirt network named {name:?} (provider(\"libvirt\", #{{ network: ... }})); `virsh net-list --all` lists them"
+                ),
+            )
+        })?;
+        if network.is_active().unwrap_or(false) {
+            Ok(())
+        } else {
+            Err(failed(
+                &operation,
+                &format!("network {name:?} is not running: start it (`virsh net-start {name}`)"),
+            ))
+        }
+    }
+
     /// A network ict made, started if its create was cut short before its start.
     pub(super) fn finish_network(&self, id: NetworkId) -> Result<ObservedNetwork, ProviderError> {
         let (network, defined) = self.network_by_id(id)?;
@@ -279,7 +300,12 @@ fn subnets(name: &str) -> impl Iterator<Item = [u8; 3]> {
 fn mac(domain: &[u8; 16], network: NetworkId) -> String {
     let mut key = domain.to_vec();
     key.extend_from_slice(&network.0.to_be_bytes());
-    let [_, _, _, _, _, d, e, f] = super::fnv(&key).to_be_bytes();
+    mac_of(&key)
+}
+
+/// A MAC address in QEMU's range (52:54:00) made from `key`.
+pub(super) fn mac_of(key: &[u8]) -> String {
+    let [_, _, _, _, _, d, e, f] = super::fnv(key).to_be_bytes();
     format!("52:54:00:{d:02x}:{e:02x}:{f:02x}")
 }
 

@@ -16,7 +16,8 @@ use crate::script::error::HostError;
 
 const DOC: &str = "The cloud this environment lives on: `\"1cloud\"` (the default; ict's emulator \
 without ONECLOUD_TOKEN) or `\"libvirt\"` (`uri`, default `qemu:///system`; `pool`, the storage \
-pool of the root volumes, default `default`; `shutdown_timeout`, seconds a clean shutdown may take \
+pool of the root volumes, default `default`; `network`, a libvirt network every server joins first \
+(e.g. `\"default\"`, libvirt's NAT network), default none; `shutdown_timeout`, seconds a clean shutdown may take \
 before the machine is powered off, default 60; `virt_type`, `\"kvm\"` or `\"qemu\"` (TCG, no \
 hardware virtualisation), default KVM when the host offers it).";
 
@@ -67,6 +68,7 @@ fn declare(
     let mut f = Fields::new("provider", kind.fields(), settings, &site, &mut b);
     let uri = f.string("uri");
     let pool = f.string("pool");
+    let network = f.string("network");
     let shutdown_timeout = f
         .spans
         .contains_key("shutdown_timeout")
@@ -81,6 +83,7 @@ fn declare(
         kind,
         uri,
         pool,
+        network,
         shutdown_timeout,
         virt_type,
         span: site.call,
