@@ -21,11 +21,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-kernel=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+kernel=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+[ -n "$kernel" ] || { echo "guest-image: apt knows no linux-image-amd64 (run apt-get update)" >&2; exit 1; }
 version=${kernel#linux-image-}
-# apt's sandbox user must be able to write here.
-chmod 755 "$work"
-apt-get download -q -o APT::Sandbox::User=root "$kernel" busybox-static syslinux syslinux-common >/dev/null
+# As root, apt downloads as its sandbox user, who cannot write in this folder: download as root.
+apt_opts=()
+[ "$(id -u)" != 0 ] || apt_opts=(-o APT::Sandbox::User=root)
+apt-get download -q "${apt_opts[@]}" "$kernel" busybox-static syslinux syslinux-common >/dev/null
 for deb in ./*.deb; do dpkg-deb -x "$deb" debs; done
 
 root=$work/initramfs

@@ -125,8 +125,10 @@ fi
 
 # A small Debian guest (Debian's kernel, busybox, this machine's sshd and Python) that the libvirt
 # tests boot to configure a VM over SSH with Ansible (tests/libvirt/guest.rs); built once.
-if [ -x /usr/sbin/libvirtd ]; then
-  bash scripts/guest-image.sh "$HOME/.cache/ict/guest/debian-guest.img"
+guest=$HOME/.cache/ict/guest/debian-guest.img
+if [ -x /usr/sbin/libvirtd ] && [ ! -s "$guest" ]; then
+  apt-cache show linux-image-amd64 >/dev/null 2>&1 || "${sudo[@]}" apt-get update -qq
+  bash scripts/guest-image.sh "$guest"
 fi
 
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
