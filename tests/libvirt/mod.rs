@@ -206,6 +206,23 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
         "{xml}"
     );
 
+    // ict's network stopped by hand: the script wants it running.
+    lab.virsh_ok(&["net-destroy", &format!("{p}-lan")]);
+    let plan = ict(&lab, &["plan", "infra.ict"]);
+    ok(&plan);
+    assert!(
+        plan.stdout.contains(&format!(
+            "    ~ network.{p}-lan  (stopped: apply starts it)\n        state  Inactive → Active\n"
+        )),
+        "{}",
+        plan.stdout
+    );
+    ok(&ict(&lab, &["apply", "infra.ict", "--yes"]));
+    assert!(lab
+        .virsh_ok(&["net-list", "--name"])
+        .lines()
+        .any(|n| n.trim() == format!("{p}-lan")));
+
     // Nothing to do; the hand-made domain is listed as not ict's.
     let plan = ict(&lab, &["plan", "infra.ict", "--detailed-exitcode"]);
     ok(&plan);

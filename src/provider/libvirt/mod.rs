@@ -1,7 +1,8 @@
 //! The libvirt provider: servers as libvirt domains on a hypervisor of your own (a lab, an office
 //! server), through the libvirt project's own bindings (the `virt` crate) against the system's
-//! libvirt. Root volumes live in a storage pool; libvirt's networks are the private networks;
-//! the domains' XML is built and read as typed values (`xml`).
+//! libvirt. Root volumes live in a storage pool; libvirt's networks are the private networks
+//! (`network`); SSH keys and host names go into each server's cloud-init seed (`seed`); the
+//! domains' XML is built and read as typed values (`xml`).
 //!
 //! Ownership: ict writes its own `<metadata>` element (namespace [`xml::NAMESPACE`]) into every
 //! domain it defines, in the same call that defines it, and refuses to change or delete a domain

@@ -229,7 +229,7 @@ fn observe(network: &Network, defined: &xml::Network) -> Result<ObservedNetwork,
     Ok(ObservedNetwork {
         id: NetworkId(id_of(uuid.as_bytes())),
         name: defined.name.clone(),
-        state: if active { "Active" } else { "New" }.to_owned(),
+        state: if active { "Active" } else { "Inactive" }.to_owned(),
         dc: Some(LOCATION.to_owned()),
         dhcp: defined.ips.iter().any(|ip| ip.dhcp.is_some()),
         mask: ipv4.map(|(_, prefix)| prefix.to_string()),

@@ -15,11 +15,18 @@ pub(super) fn plan(ctx: &mut Ctx<'_>) {
         let existing =
             owned.and_then(|id| ctx.input.observed.networks.iter().find(|n| n.id.0 == id));
         if let Some(current) = existing {
-            if current.state != "Active" {
+            // Being created, or stopped (on libvirt: a create cut short before the start, or a
+            // network stopped by hand): the script wants it active.
+            if matches!(current.state.as_str(), "New" | "Inactive") {
+                let reason = if current.state == "New" {
+                    "being created: apply waits until it is active".to_owned()
+                } else {
+                    "stopped: apply starts it".to_owned()
+                };
                 ctx.push(Step {
                     address: address.clone(),
                     action: Action::Update,
-                    reason: Some("being created: apply waits until it is active".to_owned()),
+                    reason: Some(reason),
                     changes: vec![change(
                         "state",
                         Some(current.state.clone()),
