@@ -13,6 +13,8 @@
 # ssh-keygen; scripts/install.sh runs it once into ~/.cache/ict/guest/. Idempotent: an OUT that
 # exists is kept.
 set -euo pipefail
+# depmod and modprobe live in sbin, which a user's PATH may lack.
+export PATH=$PATH:/usr/sbin:/sbin
 
 out=${1:?usage: scripts/guest-image.sh OUT.img}
 [ -s "$out" ] && { echo "guest image $out is there"; exit 0; }

@@ -39,8 +39,9 @@ pkg-config --exists libvirt 2>/dev/null || need_apt+=(libvirt-dev pkg-config)
 [ -x /usr/sbin/libvirtd ] || need_apt+=(libvirt-daemon-system)
 command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
 command -v mtype >/dev/null || need_apt+=(mtools)
-# cpio for the initramfs of the libvirt tests' Debian guest (scripts/guest-image.sh).
+# cpio and kmod for the initramfs of the libvirt tests' Debian guest (scripts/guest-image.sh).
 command -v cpio >/dev/null || need_apt+=(cpio)
+[ -x /usr/sbin/depmod ] || [ -x /sbin/depmod ] || need_apt+=(kmod)
 # A qemu-utils from backports is newer than the release's QEMU accepts: take the release's.
 apt_flags=()
 if [[ " ${need_apt[*]} " == *" qemu-system-x86 "* ]] \
