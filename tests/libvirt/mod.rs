@@ -206,6 +206,60 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
         "{xml}"
     );
 
+    // The same through the provider boundary: `ict cloud networks|images` and the REPL.
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = ict(&lab, args);
+        ok(&out);
+        serde_json::from_str(&out.stdout).expect("JSON")
+    };
+    let networks = json(&["cloud", "networks", "infra.ict", "--json"]);
+    let lan = networks
+        .as_array()
+        .and_then(|all| all.iter().find(|n| n["name"] == format!("{p}-lan")))
+        .expect("the network is listed");
+    assert!(
+        lan["gateway"]
+            .as_str()
+            .is_some_and(|g| g.starts_with("10.") && g.ends_with(".1")),
+        "{lan}"
+    );
+    let images = json(&["cloud", "images", "infra.ict", "--json"]);
+    let names: Vec<&str> = images
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    assert!(names.contains(&format!("{p}-base").as_str()), "{names:?}");
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("-seed.img") || n.ends_with(".qcow2")),
+        "roots and seeds are not images: {names:?}"
+    );
+    let mut repl = Test::new()
+        .current_dir(lab.path())
+        .args(&["repl", "infra.ict"])
+        .command()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ict repl");
+    std::io::Write::write_all(
+        repl.stdin.as_mut().expect("stdin"),
+        b"cloud::networks().filter(|n| n.name.ends_with(\"-lan\")).len()\ncloud::pools().map(|p| p.name)\n",
+    )
+    .expect("write");
+    let out = repl.wait_with_output().expect("repl ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("1\n"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(&lab.pool()), "{stdout}");
+
     // ict's network stopped by hand: the script wants it running.
     lab.virsh_ok(&["net-destroy", &format!("{p}-lan")]);
     let plan = ict(&lab, &["plan", "infra.ict"]);
