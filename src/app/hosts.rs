@@ -26,6 +26,8 @@ pub struct Host {
     pub power_on: bool,
     /// ict owns it, but the cloud no longer shows it.
     pub deleted: bool,
+    /// It has network interfaces: an address may still come (libvirt: DHCP after boot).
+    pub interfaces: bool,
 }
 
 impl Host {
@@ -39,6 +41,22 @@ impl Host {
         } else {
             Some("not created yet (run `ict apply`)")
         }
+    }
+
+    /// Why the server has no address to reach: [`Host::absence`], or no address yet.
+    pub fn no_address(&self) -> &'static str {
+        match self.absence() {
+            Some(why) => why,
+            None if !self.interfaces && self.ip.is_none() => {
+                "has no network interface (on libvirt: declare its `networks`, or the provider's `network`)"
+            }
+            None => "has no public IP yet",
+        }
+    }
+
+    /// Whether an address may still come: it exists, runs, has an interface and no address.
+    pub fn awaits_address(&self) -> bool {
+        self.absence().is_none() && self.power_on && self.ip.is_none() && self.interfaces
     }
 
     pub fn target(&self) -> Option<Target> {
@@ -81,6 +99,7 @@ pub fn fleet(desired: &Desired, state: &State, observed: &Observed) -> Vec<Host>
                 user: server.user.clone(),
                 power_on: found.is_some_and(|s| s.power_on),
                 deleted: id.is_some() && found.is_none(),
+                interfaces: found.is_some_and(|s| !s.links.is_empty()),
             }
         })
         .collect()
@@ -303,4 +322,44 @@ fn remove_known_hosts_key(path: &Path, key: &HostKey) -> std::io::Result<bool> {
     }
     crate::atomic::atomic_write(path, ssh::render_known_hosts(&kept).as_bytes(), 0o600)?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(id: Option<u64>, ip: Option<&str>, power_on: bool, interfaces: bool) -> Host {
+        Host {
+            name: "vm".to_owned(),
+            address: Address::new(Kind::Server, "vm").expect("address"),
+            id,
+            ip: ip.map(str::to_owned),
+            private_ips: Vec::new(),
+            user: "root".to_owned(),
+            power_on,
+            deleted: false,
+            interfaces,
+        }
+    }
+
+    #[test]
+    fn only_a_running_server_with_an_interface_and_no_address_awaits_one() {
+        assert!(host(Some(1), None, true, true).awaits_address());
+        assert!(!host(Some(1), Some("10.1.2.3"), true, true).awaits_address());
+        assert!(!host(Some(1), None, false, true).awaits_address());
+        assert!(!host(Some(1), None, true, false).awaits_address());
+        assert!(!host(None, None, true, true).awaits_address());
+        assert_eq!(
+            host(Some(1), None, true, false).no_address(),
+            "has no network interface (on libvirt: declare its `networks`, or the provider's `network`)"
+        );
+        assert_eq!(
+            host(Some(1), None, true, true).no_address(),
+            "has no public IP yet"
+        );
+        assert_eq!(
+            host(None, None, true, true).no_address(),
+            "not created yet (run `ict apply`)"
+        );
+    }
 }

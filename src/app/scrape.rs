@@ -195,7 +195,7 @@ fn endpoint(host: &Host, desired: &Desired, source: &Source) -> Endpoint {
     }
     let Some(ip) = &host.ip else {
         return Endpoint::Unavailable {
-            reason: host.absence().unwrap_or("has no public IP yet").to_owned(),
+            reason: host.no_address().to_owned(),
         };
     };
     if !host.power_on {

@@ -190,9 +190,7 @@ impl Session<'_> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let fleet = self.fleet(state).await?;
-            let waiting = fleet
-                .iter()
-                .any(|h| h.power_on && h.ip.is_none() && h.absence().is_none());
+            let waiting = fleet.iter().any(Host::awaits_address);
             if !waiting || tokio::time::Instant::now() >= deadline {
                 return Ok(fleet);
             }
@@ -214,7 +212,7 @@ impl Session<'_> {
             .iter()
             .filter(|h| h.ip.is_none())
             .map(|h| {
-                let why = h.absence().unwrap_or("has no public IP yet");
+                let why = h.no_address();
                 (h.name.clone(), why)
             })
             .collect();
