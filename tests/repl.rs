@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::test::{ict, Outcome};
 
 /// Runs `ict repl ARGS` in `dir` with `input` on standard input.
-fn repl(dir: &Path, args: &[&str], input: &str) -> Outcome {
+pub(crate) fn repl(dir: &Path, args: &[&str], input: &str) -> Outcome {
     repl_with(dir, args, input, &[])
 }
 
@@ -42,12 +42,7 @@ fn repl_with(dir: &Path, args: &[&str], input: &str, env: &[(&str, &str)]) -> Ou
         .expect("stdin")
         .write_all(input.as_bytes())
         .expect("write stdin");
-    let output = child.wait_with_output().expect("ict repl ends");
-    Outcome {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        status: output.status.code().unwrap_or(-1),
-    }
+    child.wait_with_output().expect("ict repl ends").into()
 }
 
 fn temp() -> crate::test::TempProject {

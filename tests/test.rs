@@ -53,6 +53,16 @@ pub struct Outcome {
     pub status: i32,
 }
 
+impl From<Output> for Outcome {
+    fn from(output: Output) -> Outcome {
+        Outcome {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            status: output.status.code().unwrap_or(-1),
+        }
+    }
+}
+
 impl Test {
     pub fn new() -> Test {
         Test {
@@ -115,16 +125,7 @@ impl Test {
     }
 
     pub fn run(&self) -> Outcome {
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = self.command().output().expect("run ict");
-        Outcome {
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-            status: status.code().unwrap_or(-1),
-        }
+        self.command().output().expect("run ict").into()
     }
 
     #[track_caller]

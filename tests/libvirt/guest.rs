@@ -31,12 +31,7 @@ fn guest_image() -> Option<std::path::PathBuf> {
 /// `ict` in the lab's network namespace, where the VMs are.
 fn ict_near(lab: &Lab, args: &[&str]) -> Outcome {
     let command = Test::new().current_dir(lab.path()).args(args).command();
-    let out = lab.in_netns(&command).output().expect("run ict");
-    Outcome {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        status: out.status.code().unwrap_or(-1),
-    }
+    lab.in_netns(&command).output().expect("run ict").into()
 }
 
 #[test]

@@ -237,27 +237,13 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
             .any(|n| n.contains("-seed.img") || n.contains(".qcow2")),
         "roots and seeds are not images: {names:?}"
     );
-    let mut repl = Test::new()
-        .current_dir(lab.path())
-        .args(&["repl", "infra.ict"])
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ict repl");
-    std::io::Write::write_all(
-        repl.stdin.as_mut().expect("stdin"),
-        b"cloud::networks().filter(|n| n.name.ends_with(\"-lan\")).len()\ncloud::pools().map(|p| p.name)\n",
-    )
-    .expect("write");
-    let out = repl.wait_with_output().expect("repl ends");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.starts_with("1\n"),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
+    let repl = crate::repl::repl(
+        lab.path(),
+        &["infra.ict"],
+        "cloud::networks().filter(|n| n.name.ends_with(\"-lan\")).len()\ncloud::pools().map(|p| p.name)\n",
     );
+    let stdout = repl.stdout;
+    assert!(stdout.starts_with("1\n"), "{stdout}{}", repl.stderr);
     assert!(stdout.contains(&lab.pool()), "{stdout}");
 
     // ict's network stopped by hand: the script wants it running.

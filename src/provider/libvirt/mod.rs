@@ -49,6 +49,8 @@ pub const DEFAULT_URI: &str = "qemu:///system";
 /// The storage pool root volumes go to when the script names none.
 pub const DEFAULT_POOL: &str = "default";
 
+const NO_KVM: &str = "virt_type \"kvm\" was asked for, but the host offers no KVM (use \"qemu\")";
+
 /// Where and how to reach libvirt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -110,18 +112,13 @@ impl Libvirt {
             message: e.message().to_owned(),
         })?;
         let kvm = caps.contains("type='kvm'") || caps.contains("type=\"kvm\"");
-        let domain_type =
-            match settings.virt_type.as_deref() {
-                Some("kvm") if !kvm => return Err(ProviderError::Libvirt {
-                    operation: format!("connect to {}", settings.uri),
-                    message:
-                        "virt_type \"kvm\" was asked for, but the host offers no KVM (use \"qemu\")"
-                            .to_owned(),
-                }),
-                Some(asked) => asked.to_owned(),
-                None if kvm => "kvm".to_owned(),
-                None => "qemu".to_owned(),
-            };
+        let domain_type = match settings.virt_type.as_deref() {
+            Some("kvm") if !kvm => {
+                return Err(failed(&format!("connect to {}", settings.uri), NO_KVM));
+            }
+            Some(asked) => asked.to_owned(),
+            None => if kvm { "kvm" } else { "qemu" }.to_owned(),
+        };
         Ok(Libvirt {
             inner: Arc::new(Inner {
                 settings,
@@ -225,6 +222,25 @@ fn lv(operation: impl Into<String>) -> impl FnOnce(virt::error::Error) -> Provid
     }
 }
 
+/// A domain's persistent definition (`virDomainGetXMLDesc` with `VIR_DOMAIN_XML_INACTIVE`).
+fn definition(domain: &Domain) -> Result<xml::Domain, ProviderError> {
+    let doing = format!("read domain {:?}", domain.name().unwrap_or_default());
+    let text = domain
+        .xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
+        .map_err(lv(doing.clone()))?;
+    xml::Domain::parse(&text).map_err(|e| failed(&doing, &e.to_string()))
+}
+
+/// The flags of a device change: the definition and, when it runs, the running machine too.
+fn affect(domain: &Domain) -> u32 {
+    let live = if domain.is_active().unwrap_or(false) {
+        virt::sys::VIR_DOMAIN_AFFECT_LIVE
+    } else {
+        0
+    };
+    virt::sys::VIR_DOMAIN_AFFECT_CONFIG | live
+}
+
 /// Starts a pool that is not running; its folder is made first if it is missing (a pool whose
 /// create was cut short between its definition and its build).
 fn start_pool(pool: &StoragePool, name: &str) -> Result<(), ProviderError> {
@@ -325,11 +341,7 @@ impl Inner {
     fn observe_domain(&self, domain: &Domain) -> Result<ObservedServer, ProviderError> {
         let uuid = domain.uuid().map_err(lv("read a domain's UUID"))?;
         let name = domain.name().map_err(lv("read a domain's name"))?;
-        let text = domain
-            .xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
-            .map_err(lv(format!("read domain {name:?}")))?;
-        let defined = xml::Domain::parse(&text)
-            .map_err(|e| failed(&format!("read domain {name:?}"), &e.to_string()))?;
+        let defined = definition(domain)?;
         let active = domain
             .is_active()
             .map_err(lv(format!("read domain {name:?}")))?;
@@ -682,11 +694,7 @@ impl Inner {
     fn update_server(&self, id: ServerId, size: &ServerSize) -> Result<(), ProviderError> {
         let (domain, mut owner) = self.owned(id, "resize")?;
         let name = domain.name().unwrap_or_default();
-        let text = domain
-            .xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
-            .map_err(lv(format!("read domain {name:?}")))?;
-        let defined =
-            xml::Domain::parse(&text).map_err(|e| failed("read a domain", &e.to_string()))?;
+        let defined = definition(&domain)?;
         let resized =
             defined.vcpu.value != size.cpu || defined.memory.in_mib() != u64::from(size.ram);
         // The disk only grows (as on 1cloud).

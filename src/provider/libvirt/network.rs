@@ -5,10 +5,9 @@
 
 use std::net::Ipv4Addr;
 
-use virt::domain::Domain;
 use virt::network::Network;
 
-use super::{failed, id_of, lv, xml, Inner, LOCATION};
+use super::{affect, definition, failed, id_of, lv, xml, Inner, LOCATION};
 use crate::provider::{NetworkId, NetworkSpec, ObservedNetwork, ProviderError, ServerId};
 
 /// How many subnets a create tries when libvirt finds the chosen one in use on the host.
@@ -247,24 +246,6 @@ fn start(network: &Network, name: &str) -> Result<(), ProviderError> {
         .create()
         .map(drop)
         .map_err(lv(format!("start network {name:?}")))
-}
-
-/// A domain's persistent definition.
-fn definition(domain: &Domain) -> Result<xml::Domain, ProviderError> {
-    let text = domain
-        .xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
-        .map_err(lv("read a domain"))?;
-    xml::Domain::parse(&text).map_err(|e| failed("read a domain", &e.to_string()))
-}
-
-/// The definition, and the running machine too when it runs.
-fn affect(domain: &Domain) -> u32 {
-    let live = if domain.is_active().unwrap_or(false) {
-        virt::sys::VIR_DOMAIN_AFFECT_LIVE
-    } else {
-        0
-    };
-    virt::sys::VIR_DOMAIN_AFFECT_CONFIG | live
 }
 
 /// The first and last address of a subnet.

@@ -6,7 +6,7 @@ use virt::domain::Domain;
 use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
 
-use super::{failed, id_of, lv, volume_id, xml, Inner};
+use super::{affect, definition, failed, id_of, lv, volume_id, xml, Inner};
 use crate::provider::{
     ObservedPool, ObservedVolume, PoolId, PoolSpec, ProviderError, ServerId, VolumeId, VolumeSpec,
 };
@@ -350,11 +350,7 @@ impl Inner {
 
 /// Takes a disk out of its machine, in its definition and, when it runs, live.
 fn detach(disk: &Disk) -> Result<(), ProviderError> {
-    let text = disk
-        .domain
-        .xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
-        .map_err(lv("read a domain"))?;
-    let defined = xml::Domain::parse(&text).map_err(|e| failed("read a domain", &e.to_string()))?;
+    let defined = definition(&disk.domain)?;
     let Some(found) = defined
         .devices
         .disks
@@ -395,21 +391,10 @@ fn detach(disk: &Disk) -> Result<(), ProviderError> {
     Ok(())
 }
 
-/// The machine's definition, and the running machine too when it runs.
-fn affect(domain: &Domain) -> u32 {
-    let live = if domain.is_active().unwrap_or(false) {
-        virt::sys::VIR_DOMAIN_AFFECT_LIVE
-    } else {
-        0
-    };
-    virt::sys::VIR_DOMAIN_AFFECT_CONFIG | live
-}
-
 /// The device (`vdb`) through which `domain` uses the volume `name` of `pool` (or the file
 /// `path`), if it does.
 fn disk_of(domain: &Domain, pool: &str, name: &str, path: &str) -> Option<String> {
-    let text = domain.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE).ok()?;
-    device_of(&xml::Domain::parse(&text).ok()?, pool, name, path)
+    device_of(&definition(domain).ok()?, pool, name, path)
 }
 
 /// The device through which a definition uses volume `name` of `pool` (or the file `path`).
