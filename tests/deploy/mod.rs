@@ -204,17 +204,25 @@ pub fn ips_in(inventory: &str) -> Vec<(String, String)> {
 /// The emulator folder of server `name` (host key, `sshd_config`), found by the comment the
 /// emulator writes at the top of each `sshd_config`.
 pub fn server_dir(dir: &Path, name: &str) -> PathBuf {
-    let servers = dir.join(".ict/emulator/servers");
+    find_server_dir(dir, name).unwrap_or_else(|| {
+        panic!(
+            "no emulator folder for {name} in {}",
+            dir.join(".ict/emulator/servers").display()
+        )
+    })
+}
+
+/// [`server_dir`], or `None` while server `name`'s machine has not written its `sshd_config`.
+pub fn find_server_dir(dir: &Path, name: &str) -> Option<PathBuf> {
     let tag = format!("({name})");
-    std::fs::read_dir(&servers)
-        .expect("servers folder")
+    std::fs::read_dir(dir.join(".ict/emulator/servers"))
+        .ok()?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| {
             std::fs::read_to_string(p.join("sshd_config"))
                 .is_ok_and(|t| t.lines().next().is_some_and(|l| l.contains(&tag)))
         })
-        .unwrap_or_else(|| panic!("no emulator folder for {name} in {}", servers.display()))
 }
 
 /// What `command` prints on server `host` (run with `ict exec`, which must succeed), a `\n`

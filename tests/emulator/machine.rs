@@ -100,7 +100,12 @@ async fn machine_lifecycle() {
     assert!(processes_in(&ns).len() >= 2, "init and the sleep run");
     power(&api, web, "PowerOff").await;
     client.refused(&web_ip).await;
-    assert_eq!(processes_in(&ns), Vec::<String>::new());
+    // The kernel reaps a namespace's last processes after its init has gone; on a loaded
+    // machine that can take a moment.
+    eventually("no process of the machine is left", || {
+        processes_in(&ns).is_empty()
+    })
+    .await;
     assert!(
         !Path::new(&format!("/proc/{init}")).exists(),
         "init {init} stopped"

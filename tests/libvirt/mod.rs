@@ -47,11 +47,14 @@ fn script(lab: &Lab, count: u32, ram: u32, data: u32) -> String {
 
 /// [`script`] for 2 VMs that also join a network defined by hand (`<prefix>-not-ict-net`) as
 /// the provider's `network`.
+///
+/// The tests' VMs run under QEMU's emulator (`virt_type: "qemu"`): on a machine whose KVM is
+/// nested (CI's), a KVM machine with nothing to boot spins a whole core, while under TCG it halts.
 fn lifecycle(lab: &Lab, ram: u32, data: u32) -> String {
     script(lab, 2, ram, data).replace(
         "shutdown_timeout: 1",
         &format!(
-            "network: \"{}-not-ict-net\", shutdown_timeout: 1",
+            "network: \"{}-not-ict-net\", shutdown_timeout: 1, virt_type: \"qemu\"",
             lab.prefix
         ),
     )
@@ -373,7 +376,13 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
 fn an_apply_killed_midway_converges_on_the_next_run_without_duplicates() {
     let Some(lab) = Lab::start() else { return };
     let p = lab.prefix.clone();
-    write(&lab, &script(&lab, 4, 512, 1));
+    write(
+        &lab,
+        &script(&lab, 4, 512, 1).replace(
+            "shutdown_timeout: 1",
+            "shutdown_timeout: 1, virt_type: \"qemu\"",
+        ),
+    );
     let state_log = lab.path().join(".ict/dev/state.log");
     // Killed as soon as a create has begun, then a little later each time.
     for delay in [0, 30, 150, 400] {

@@ -72,6 +72,7 @@ impl Lab {
             let _ = std::fs::remove_dir_all(root.join("etc").join(defined));
             std::fs::create_dir(root.join("etc").join(defined)).expect("mkdir");
         }
+        share_capabilities(&shared_capabilities(), &root.join(CAPABILITIES));
         let qemu_conf = root.join("etc/qemu.conf");
         let mut conf = std::fs::read_to_string(&qemu_conf).unwrap_or_default();
         // The machine's cgroups are not the test's to change.
@@ -325,5 +326,39 @@ impl Drop for Lab {
         // The namespace's first process: its end ends QEMU, dnsmasq, virtlogd and libvirtd.
         let _ = self.daemon.kill();
         let _ = self.daemon.wait();
+        share_capabilities(&self.dir.path().join(CAPABILITIES), &shared_capabilities());
+    }
+}
+
+/// Where a libvirtd keeps what it learnt by probing each QEMU binary (a second or two of CPU
+/// per daemon), below the test's own folder.
+const CAPABILITIES: &str = "cache/qemu/capabilities";
+
+/// The probes of the first lab to finish, kept for the next labs of this build: libvirtd
+/// reads them instead of probing again, and probes anyway if QEMU or libvirt changed since.
+fn shared_capabilities() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("libvirt-qemu-capabilities")
+}
+
+/// Copies the probe files of `from` into `to`, each written under a temporary name first (labs
+/// run in parallel); files `to` has already are kept.
+fn share_capabilities(from: &Path, to: &Path) {
+    let Ok(files) = std::fs::read_dir(from) else {
+        return;
+    };
+    let _ = std::fs::create_dir_all(to);
+    for file in files.filter_map(Result::ok) {
+        let target = to.join(file.file_name());
+        if target.exists() {
+            continue;
+        }
+        let partial = to.join(format!(
+            ".{}.{}",
+            file.file_name().to_string_lossy(),
+            std::process::id()
+        ));
+        if std::fs::copy(file.path(), &partial).is_ok() {
+            let _ = std::fs::rename(&partial, &target);
+        }
     }
 }

@@ -212,6 +212,17 @@ pub async fn a_holder_whose_lease_ran_out_writes_nothing_after_a_takeover(shared
         log,
         apply: mut stalled,
     } = apply_in_flight(shared, COUNT);
+    // Its creates have reached the cloud. (A process paused between its last check of the
+    // lease and the send of a request would still send it when woken: 1cloud takes no fencing
+    // token; docs/state.md says so. Under load, the test stopped it there now and then.)
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while cloud.servers().await.len() < COUNT {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the creates never reached the cloud"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Stalled (as by a long pause or a cut network): its lease runs out, nobody renews it.
     signal(stalled.0.id(), "STOP");
     let mut finished = None;

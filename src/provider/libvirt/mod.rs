@@ -242,14 +242,17 @@ fn affect(domain: &Domain) -> u32 {
 }
 
 /// Starts a pool that is not running; its folder is made first if it is missing (a pool whose
-/// create was cut short between its definition and its build).
+/// create was cut short between its definition and its build). Creates in parallel may start
+/// it at the same time: one that finds it started meanwhile is done too.
 fn start_pool(pool: &StoragePool, name: &str) -> Result<(), ProviderError> {
     if pool.is_active().unwrap_or(false) {
         return Ok(());
     }
     let _ = pool.build(0);
-    pool.create(0)
-        .map_err(lv(format!("start storage pool {name:?}")))
+    match pool.create(0) {
+        Err(_) if pool.is_active().unwrap_or(false) => Ok(()),
+        started => started.map_err(lv(format!("start storage pool {name:?}"))),
+    }
 }
 
 /// A stable 48-bit ID from a libvirt UUID (IDs are JSON numbers; 48 bits stay exact).

@@ -242,10 +242,13 @@ fn start(network: &Network, name: &str) -> Result<(), ProviderError> {
     if network.is_active().unwrap_or(false) {
         return Ok(());
     }
-    network
-        .create()
-        .map(drop)
-        .map_err(lv(format!("start network {name:?}")))
+    match network.create() {
+        // Started meanwhile by another call: done too.
+        Err(_) if network.is_active().unwrap_or(false) => Ok(()),
+        started => started
+            .map(drop)
+            .map_err(lv(format!("start network {name:?}"))),
+    }
 }
 
 /// The first and last address of a subnet.

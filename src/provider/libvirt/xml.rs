@@ -258,6 +258,10 @@ pub struct Interface {
     pub source: Option<InterfaceSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<Model>,
+    /// `<rom enabled='no'/>`: no network-boot firmware (iPXE). ict's machines boot from their
+    /// disk; without it, a machine whose disk does not boot spins in iPXE's DHCP loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rom: Option<Rom>,
     /// The host-side device (`vnet0`), in a running machine's definition.
     #[serde(default, skip_serializing)]
     pub target: Option<InterfaceTarget>,
@@ -282,6 +286,12 @@ pub struct InterfaceSource {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rom {
+    #[serde(rename = "@enabled")]
+    pub enabled: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Model {
     #[serde(rename = "@type")]
     pub kind: String,
@@ -300,6 +310,9 @@ impl Interface {
             }),
             model: Some(Model {
                 kind: "virtio".to_owned(),
+            }),
+            rom: Some(Rom {
+                enabled: "no".to_owned(),
             }),
             target: None,
         }
