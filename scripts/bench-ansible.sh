@@ -5,8 +5,11 @@
 # `changed_when: false`, and the handler; `gather_facts: false`. Every timed run is a second
 # run: nothing changes, in the cloud or on the hosts. Cases, per size N:
 #
+#   start-up `ansible-playbook --version`: the cost of starting Ansible's Python once
 #   ict-1    `ict run infra.ict --yes --no-metrics`, one playbook
-#   ict-3    the same with three such playbooks (other files on the hosts)
+#   ict-3    the same with three such playbooks (other files on the hosts): 15 tasks
+#   ict-split  the 5 tasks of ict-1 split over three playbooks (file and template with its
+#            handler; lineinfile; command): the same work, two playbooks more
 #   stock-1  `ansible-playbook -i .ict/dev/inventory` (ict's inventory) with stock settings:
 #            no ansible.cfg, no ANSIBLE_* variables (forks 5, no pipelining, ...)
 #   stock-3  the same with the three playbooks (one ansible-playbook)
@@ -37,7 +40,7 @@ SIZES=${SIZES:-20,50}
 RUNS=${RUNS:-3}
 STOCK_RUNS=${STOCK_RUNS:-1}
 MITOGEN=${MITOGEN:-}
-CASES=${CASES:-ict-1 ict-3 stock-1 stock-3 tuned-1${MITOGEN:+ mitogen-1}}
+CASES=${CASES:-start-up ict-1 ict-split ict-3 stock-1 stock-3 tuned-1${MITOGEN:+ mitogen-1}}
 if [[ -n $MITOGEN ]]; then export PYTHONPATH=$MITOGEN${PYTHONPATH:+:$PYTHONPATH}; fi
 # ICT_BIN=path: that ict binary, as it is (no build).
 if [[ -n ${ICT_BIN:-} ]]; then ICT=$(realpath "$ICT_BIN")
@@ -88,6 +91,18 @@ playbook() {
 YML
 }
 
+# Writes the tasks of playbook a (the same files) as three playbooks s1, s2, s3 into project $1.
+split() {
+  local at=$1/playbooks
+  playbook "$1" whole a
+  { sed -n '1,/^    - name: A line/p' "$at/whole.yml" | sed '$d'; sed -n '/^  handlers:/,$p' "$at/whole.yml"; } >"$at/s1.yml"
+  { printf -- '- name: Bench a, line\n  hosts: all\n  gather_facts: false\n  tasks:\n'
+    sed -n '/^    - name: A line/,/^    - name: A command/p' "$at/whole.yml" | sed '$d'; } >"$at/s2.yml"
+  { printf -- '- name: Bench a, command\n  hosts: all\n  gather_facts: false\n  tasks:\n'
+    sed -n '/^    - name: A command/,/^  handlers:/p' "$at/whole.yml" | sed '$d'; } >"$at/s3.yml"
+  rm "$at/whole.yml"
+}
+
 # Writes infra.ict of project $1: $2 servers and playbooks $3... (names).
 script() {
   local dir=$1 n=$2
@@ -107,6 +122,7 @@ setup() {
   chmod 600 "$dir/keys/deploy"
   printf 'host = {{ inventory_hostname }}\nport = 8080\n' >"$dir/playbooks/templates/app.conf.j2"
   for p in a b c; do playbook "$dir" "$p" "$p"; done
+  split "$dir"
   script "$dir" "$n" a b c
   (cd "$dir" && "$ICT" run infra.ict --yes --no-metrics >"$dir/setup.log" 2>&1) ||
     { tail -30 "$dir/setup.log"; echo "bench-ansible: setup of $n servers FAILED" >&2; exit 1; }
@@ -170,6 +186,8 @@ run_case() {
   case $case in
     ict-1) script "$dir" "$n" a; measure "$dir" "ict-1-$n" "$ICT run infra.ict --yes --no-metrics" "$RUNS" ;;
     ict-3) script "$dir" "$n" a b c; measure "$dir" "ict-3-$n" "$ICT run infra.ict --yes --no-metrics" "$RUNS" ;;
+    ict-split) script "$dir" "$n" s1 s2 s3; measure "$dir" "ict-split-$n" "$ICT run infra.ict --yes --no-metrics" "$RUNS" ;;
+    start-up) measure "$dir" "start-up" "ansible-playbook --version" "$RUNS" ;;
     stock-1) measure "$dir" "stock-1-$n" "$stock ../playbooks/a.yml" "$STOCK_RUNS" ;;
     stock-3) measure "$dir" "stock-3-$n" "$stock ../playbooks/a.yml ../playbooks/b.yml ../playbooks/c.yml" "$STOCK_RUNS" ;;
     tuned-1) measure "$dir" "tuned-1-$n" "$tuned ../playbooks/a.yml" "$STOCK_RUNS" ;;
