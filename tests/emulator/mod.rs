@@ -72,9 +72,11 @@ impl Api {
         self.ok(Method::POST, path, Some(body)).await
     }
 
-    /// Polls `path` until `field` equals `value`; at most 200 tries, 20 ms apart.
+    /// Polls `path` until `field` equals `value`, 20 ms apart, for at most 30 s (a loaded
+    /// computer).
     pub(crate) async fn wait_for(&self, path: &str, field: &str, value: &str) -> Value {
-        for _ in 0..200 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
             let current = self.get(path).await;
             if current[field] == value {
                 return current;

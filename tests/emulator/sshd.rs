@@ -103,11 +103,13 @@ impl Client {
             .expect("ssh runs")
     }
 
-    /// Runs `echo $((6*7))` until it works (at most 50 tries, 100 ms apart): a server that a
-    /// tick made Active may be seen a moment before its sshd listens.
+    /// Runs `echo $((6*7))` until it works (for at most 30 s, 100 ms apart): a server that a
+    /// tick made Active may be seen a moment before its sshd listens, and a machine booting on
+    /// a loaded computer takes seconds.
     pub(super) async fn answers(&self, ip: &str, strict: &str) {
         let mut last = None;
-        for _ in 0..50 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
             let output = self.run(ip, strict, "echo $((6*7))").await;
             if output.status.success() {
                 assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "42");
@@ -123,10 +125,11 @@ impl Client {
         );
     }
 
-    /// Expects "Connection refused" (at most 50 tries, 100 ms apart).
+    /// Expects "Connection refused" (for at most 30 s, 100 ms apart).
     pub(super) async fn refused(&self, ip: &str) {
         let mut stderr = String::new();
-        for _ in 0..50 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
             let output = self.run(ip, "yes", "true").await;
             stderr = String::from_utf8_lossy(&output.stderr).into_owned();
             if !output.status.success() && stderr.contains("Connection refused") {
@@ -179,9 +182,10 @@ fn running(n: u32) -> Vec<String> {
     processes_mentioning(&format!("sleep {}", 30000 + n))
 }
 
-/// Waits (at most 5 s) until `sleeper(n)` runs.
+/// Waits (at most 30 s: a loaded computer) until `sleeper(n)` runs.
 async fn wait_running(n: u32) {
-    for _ in 0..50 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
         if !running(n).is_empty() {
             return;
         }
@@ -190,10 +194,11 @@ async fn wait_running(n: u32) {
     panic!("the remote `sleep {}` never started", 30000 + n);
 }
 
-/// Waits (at most 5 s) until `sleeper(n)` has stopped: a request may see a server powered off
-/// a moment before the emulator has stopped its SSH.
+/// Waits (at most 30 s) until `sleeper(n)` has stopped: a request may see a server powered
+/// off a moment before the emulator has stopped its SSH.
 async fn wait_gone(n: u32) {
-    for _ in 0..50 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
         if running(n).is_empty() {
             return;
         }
@@ -237,10 +242,11 @@ async fn start(state: &Path) -> (EmulatorHandle, Api) {
     (handle, api)
 }
 
-/// Waits (at most 5 s) until `path` is gone: a deleted server's folder goes once its machine
+/// Waits (at most 30 s) until `path` is gone: a deleted server's folder goes once its machine
 /// has stopped.
 pub(super) async fn gone(path: &Path) {
-    for _ in 0..100 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
         if !path.exists() {
             return;
         }
