@@ -13,7 +13,8 @@ async fn server_goes_from_new_to_active_with_credentials_ip_and_keys() {
     let recorder = Arc::new(Recorder::default());
     let handle = spawn(EmulatorConfig {
         hooks: Some(recorder.clone()),
-        ..config(150)
+        // Long enough that the GET after the create still sees it run on a loaded computer.
+        ..config(1000)
     })
     .await
     .expect("emulator starts");
@@ -174,7 +175,8 @@ async fn create_validates_against_the_limits_and_the_catalogue() {
 
 #[tokio::test]
 async fn resize_applies_after_the_action_and_never_shrinks_the_disk() {
-    let handle = spawn(config(100)).await.expect("emulator starts");
+    // Long enough that the GET after the resize still sees it run on a loaded computer.
+    let handle = spawn(config(1000)).await.expect("emulator starts");
     let api = Api::new(&handle);
     let server = api.active_server("db").await;
     let path = format!("/server/{}", server["ID"]);

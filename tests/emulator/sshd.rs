@@ -103,12 +103,13 @@ impl Client {
             .expect("ssh runs")
     }
 
-    /// Runs `echo $((6*7))` until it works (for at most 30 s, 100 ms apart): a server that a
-    /// tick made Active may be seen a moment before its sshd listens, and a machine booting on
-    /// a loaded computer takes seconds.
+    /// Runs `echo $((6*7))` until it works (for at most 60 s, 100 ms apart): a server that a
+    /// tick made Active may be seen a moment before its sshd listens, and a machine stopping
+    /// and booting again on a loaded computer (its disk unmounted, checked, grown) takes
+    /// seconds.
     pub(super) async fn answers(&self, ip: &str, strict: &str) {
         let mut last = None;
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while std::time::Instant::now() < deadline {
             let output = self.run(ip, strict, "echo $((6*7))").await;
             if output.status.success() {
@@ -119,8 +120,14 @@ impl Client {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let last = last.expect("tried");
+        // What listens on the address, and the processes of this computer's emulated sshds.
+        let listening = std::process::Command::new("ss")
+            .args(["-ltnpH", &format!("src {ip}")])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
         panic!(
-            "ssh root@{ip} never worked: {}",
+            "ssh root@{ip} never worked: {}listening on {ip}: {listening:?}",
             String::from_utf8_lossy(&last.stderr)
         );
     }
