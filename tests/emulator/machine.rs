@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::sshd::{gone, id_and_ip, power, ssh_test, start_with_client, Client};
-use super::{small_server, Api};
+use super::{eventually, small_server, Api};
 use crate::reconcile::Cloud;
 
 /// What `ssh` printed, or a panic with its error output.
@@ -183,18 +183,6 @@ pub(crate) fn assert_no_user(name: &str) {
         !passwd.lines().any(|l| l.starts_with(&format!("{name}:"))),
         "{name} was added to this computer's /etc/passwd"
     );
-}
-
-/// Polls (at most 10 s) until `done` holds.
-async fn eventually(what: &str, done: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 /// The SSH banner of `ip:22` (the server's sshd, run in its machine for this connection).

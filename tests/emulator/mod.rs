@@ -94,6 +94,19 @@ impl Api {
     }
 }
 
+/// Polls `done` every 50 ms until it holds, for at most 30 s (a loaded computer is slow to
+/// boot and stop machines); panics naming `what` if it never does.
+pub(crate) async fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
 pub(crate) fn config(task_delay_ms: u64) -> EmulatorConfig {
     EmulatorConfig {
         task_delay: Duration::from_millis(task_delay_ms),

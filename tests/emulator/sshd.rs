@@ -14,7 +14,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::process::Command;
 
-use super::{config, small_server, Api};
+use super::{config, eventually, small_server, Api};
 
 /// Whether this machine can run sshd on port 22; panics under `CI=true` if not.
 #[allow(
@@ -120,7 +120,7 @@ impl Client {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let last = last.expect("tried");
-        // What listens on the address, and the processes of this computer's emulated sshds.
+        // What listens on the address, and which process.
         let listening = std::process::Command::new("ss")
             .args(["-ltnpH", &format!("src {ip}")])
             .output()
@@ -189,29 +189,17 @@ fn running(n: u32) -> Vec<String> {
     processes_mentioning(&format!("sleep {}", 30000 + n))
 }
 
-/// Waits (at most 30 s: a loaded computer) until `sleeper(n)` runs.
+/// Waits until `sleeper(n)` runs.
 async fn wait_running(n: u32) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        if !running(n).is_empty() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the remote `sleep {}` never started", 30000 + n);
+    let what = format!("the remote `sleep {}` runs", 30000 + n);
+    eventually(&what, || !running(n).is_empty()).await;
 }
 
-/// Waits (at most 30 s) until `sleeper(n)` has stopped: a request may see a server powered
-/// off a moment before the emulator has stopped its SSH.
+/// Waits until `sleeper(n)` has stopped: a request may see a server powered off a moment before
+/// the emulator has stopped its SSH.
 async fn wait_gone(n: u32) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        if running(n).is_empty() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the remote `sleep {}` still runs", 30000 + n);
+    let what = format!("the remote `sleep {}` has stopped", 30000 + n);
+    eventually(&what, || running(n).is_empty()).await;
 }
 
 fn host_key(state: &Path, id: u64) -> String {
@@ -249,17 +237,9 @@ async fn start(state: &Path) -> (EmulatorHandle, Api) {
     (handle, api)
 }
 
-/// Waits (at most 30 s) until `path` is gone: a deleted server's folder goes once its machine
-/// has stopped.
+/// Waits until `path` is gone: a deleted server's folder goes once its machine has stopped.
 pub(super) async fn gone(path: &Path) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        if !path.exists() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{} was not removed", path.display());
+    eventually(&format!("{} is removed", path.display()), || !path.exists()).await;
 }
 
 pub(super) fn id_and_ip(server: &Value) -> (u64, String) {

@@ -22,12 +22,15 @@ fn ok(out: &Outcome) {
     assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
 }
 
+/// The VMs run under QEMU's emulator (`virt_type: "qemu"`): on a machine whose KVM is nested
+/// (CI's), a KVM machine with nothing to boot spins a whole core, while under TCG it halts.
+///
 /// The lab's pool, a base image uploaded into it from `base.qcow2`, a network with DHCP, `count`
 /// VMs of `ram` MB on it with an SSH key and their root volumes in the pool (the second made
 /// from the base image, the others blank), and a volume of `data` GB attached to the first VM.
 fn script(lab: &Lab, count: u32, ram: u32, data: u32) -> String {
     format!(
-        "provider(\"libvirt\", #{{ uri: \"{uri}\", pool: \"{pool}\", shutdown_timeout: 1 }});\n\
+        "provider(\"libvirt\", #{{ uri: \"{uri}\", pool: \"{pool}\", shutdown_timeout: 1, virt_type: \"qemu\" }});\n\
          let lab = pool(\"{pool}\", #{{ type: \"dir\", path: \"{path}\" }});\n\
          let base = image(\"{prefix}-base\", #{{ pool: lab, file: \"base.qcow2\" }});\n\
          let lan = network(\"{prefix}-lan\", #{{ dhcp: true }});\n\
@@ -47,14 +50,11 @@ fn script(lab: &Lab, count: u32, ram: u32, data: u32) -> String {
 
 /// [`script`] for 2 VMs that also join a network defined by hand (`<prefix>-not-ict-net`) as
 /// the provider's `network`.
-///
-/// The tests' VMs run under QEMU's emulator (`virt_type: "qemu"`): on a machine whose KVM is
-/// nested (CI's), a KVM machine with nothing to boot spins a whole core, while under TCG it halts.
 fn lifecycle(lab: &Lab, ram: u32, data: u32) -> String {
     script(lab, 2, ram, data).replace(
         "shutdown_timeout: 1",
         &format!(
-            "network: \"{}-not-ict-net\", shutdown_timeout: 1, virt_type: \"qemu\"",
+            "network: \"{}-not-ict-net\", shutdown_timeout: 1",
             lab.prefix
         ),
     )
@@ -376,13 +376,7 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
 fn an_apply_killed_midway_converges_on_the_next_run_without_duplicates() {
     let Some(lab) = Lab::start() else { return };
     let p = lab.prefix.clone();
-    write(
-        &lab,
-        &script(&lab, 4, 512, 1).replace(
-            "shutdown_timeout: 1",
-            "shutdown_timeout: 1, virt_type: \"qemu\"",
-        ),
-    );
+    write(&lab, &script(&lab, 4, 512, 1));
     let state_log = lab.path().join(".ict/dev/state.log");
     // Killed as soon as a create has begun, then a little later each time.
     for delay in [0, 30, 150, 400] {
