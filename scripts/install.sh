@@ -33,9 +33,9 @@ command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 # Chromium and its WebDriver for the dashboard tests (tests/dashboard).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
-# libvirt with QEMU for the libvirt provider (tests/libvirt), libvirt-dev and pkg-config to build
-# the `virt` crate, mtools for the tests to read the cloud-init seeds ict writes.
-pkg-config --exists libvirt 2>/dev/null || need_apt+=(libvirt-dev pkg-config)
+# libvirt with QEMU for the libvirt provider (tests/libvirt; ict loads libvirt's client library
+# when a script uses it, so building needs no libvirt), mtools for the tests to read the
+# cloud-init seeds ict writes.
 [ -x /usr/sbin/libvirtd ] || need_apt+=(libvirt-daemon-system)
 command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
 command -v mtype >/dev/null || need_apt+=(mtools)

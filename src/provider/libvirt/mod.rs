@@ -1,6 +1,5 @@
 //! The libvirt provider: servers as libvirt domains on a hypervisor of your own (a lab, an office
-//! server), through the libvirt project's own bindings (the `virt` crate) against the system's
-//! libvirt. Root volumes live in a storage pool; libvirt's networks are the private networks
+//! server), through libvirt's C library, loaded on first use (`sys`). Root volumes live in a storage pool; libvirt's networks are the private networks
 //! (`network`); SSH keys and host names go into each server's cloud-init seed (`seed`); the
 //! domains' XML is built and read as typed values (`xml`).
 //!
@@ -16,18 +15,15 @@ mod network;
 pub mod seed;
 mod stats;
 mod storage;
+pub mod sys;
 pub mod xml;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use sys::{Code, Connect, Domain, StoragePool, StorageVol};
 use tokio::time::Instant;
-use virt::connect::Connect;
-use virt::domain::Domain;
-use virt::error::ErrorNumber;
-use virt::storage_pool::StoragePool;
-use virt::storage_vol::StorageVol;
 
 use super::onecloud::SendGuard;
 use super::{
@@ -99,11 +95,9 @@ impl Libvirt {
     pub async fn open(settings: Settings) -> Result<Libvirt, ProviderError> {
         let uri = settings.uri.clone();
         let opened = tokio::task::spawn_blocking(move || {
-            // libvirt's default handler prints every error to stderr; ict reports them itself.
-            virt::error::clear_error_callback();
-            let conn = Connect::open(Some(&uri))?;
+            let conn = Connect::open(&uri)?;
             let caps = conn.capabilities()?;
-            Ok::<_, virt::error::Error>((conn, caps))
+            Ok::<_, sys::Error>((conn, caps))
         })
         .await
         .map_err(|e| failed("connect", &e.to_string()))?;
@@ -203,15 +197,18 @@ fn failed(operation: &str, message: &str) -> ProviderError {
 }
 
 /// Maps a libvirt error of `operation`.
-fn lv(operation: impl Into<String>) -> impl FnOnce(virt::error::Error) -> ProviderError {
+fn lv(operation: impl Into<String>) -> impl FnOnce(sys::Error) -> ProviderError {
     let operation = operation.into();
     move |e| {
-        if e.code().is_any(vec![
-            ErrorNumber::NoDomain,
-            ErrorNumber::NoNetwork,
-            ErrorNumber::NoStorageVolume,
-            ErrorNumber::NoStoragePool,
-        ]) {
+        if [
+            Code::NoDomain,
+            Code::NoNetwork,
+            Code::NoStorageVolume,
+            Code::NoStoragePool,
+        ]
+        .into_iter()
+        .any(|code| e.is(code))
+        {
             ProviderError::Missing {
                 what: operation,
                 message: e.message().to_owned(),
@@ -226,7 +223,7 @@ fn lv(operation: impl Into<String>) -> impl FnOnce(virt::error::Error) -> Provid
 fn definition(domain: &Domain) -> Result<xml::Domain, ProviderError> {
     let doing = format!("read domain {:?}", domain.name().unwrap_or_default());
     let text = domain
-        .xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
+        .xml_desc(sys::VIR_DOMAIN_XML_INACTIVE)
         .map_err(lv(doing.clone()))?;
     xml::Domain::parse(&text).map_err(|e| failed(&doing, &e.to_string()))
 }
@@ -234,11 +231,11 @@ fn definition(domain: &Domain) -> Result<xml::Domain, ProviderError> {
 /// The flags of a device change: the definition and, when it runs, the running machine too.
 fn affect(domain: &Domain) -> u32 {
     let live = if domain.is_active().unwrap_or(false) {
-        virt::sys::VIR_DOMAIN_AFFECT_LIVE
+        sys::VIR_DOMAIN_AFFECT_LIVE
     } else {
         0
     };
-    virt::sys::VIR_DOMAIN_AFFECT_CONFIG | live
+    sys::VIR_DOMAIN_AFFECT_CONFIG | live
 }
 
 /// Starts a pool that is not running; its folder is made first if it is missing (a pool whose
@@ -284,7 +281,7 @@ impl Inner {
 
     fn domain(&self, id: ServerId) -> Result<Domain, ProviderError> {
         for domain in self.domains()? {
-            if domain.uuid().map(|u| id_of(u.as_bytes())).ok() == Some(id.0) {
+            if domain.uuid().map(|u| id_of(&u)).ok() == Some(id.0) {
                 return Ok(domain);
             }
         }
@@ -298,9 +295,9 @@ impl Inner {
     fn owner(domain: &Domain) -> Option<xml::Owner> {
         let element = domain
             .metadata(
-                virt::sys::VIR_DOMAIN_METADATA_ELEMENT.cast_signed(),
+                sys::VIR_DOMAIN_METADATA_ELEMENT,
                 Some(xml::NAMESPACE),
-                virt::sys::VIR_DOMAIN_AFFECT_CONFIG,
+                sys::VIR_DOMAIN_AFFECT_CONFIG,
             )
             .ok()?;
         xml::Owner::parse(&element).ok()
@@ -321,7 +318,7 @@ impl Inner {
 
     fn pool(&self, name: &str) -> Result<StoragePool, ProviderError> {
         let pool = self.conn.lookup_storage_pool_by_name(name).map_err(|e| {
-            if e.code().is(ErrorNumber::NoStoragePool) {
+            if e.is(Code::NoStoragePool) {
                 ProviderError::Libvirt {
                     operation: format!("find storage pool {name:?}"),
                     message: format!(
@@ -358,7 +355,7 @@ impl Inner {
         };
         let leases = if active {
             domain
-                .interface_addresses(virt::sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0)
+                .interface_addresses(sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0)
                 .unwrap_or_default()
         } else {
             Vec::new()
@@ -379,7 +376,7 @@ impl Inner {
                     .as_deref()
                     .and_then(|n| self.conn.lookup_network_by_name(n).ok())
                     .and_then(|n| n.uuid().ok())
-                    .map_or(0, |u| id_of(u.as_bytes()));
+                    .map_or(0, |u| id_of(&u));
                 ServerLink {
                     link_id: None,
                     network_id: NetworkId(network_id),
@@ -396,7 +393,7 @@ impl Inner {
             .collect();
         let ip = links.iter().find_map(|l| l.ip.clone());
         Ok(ObservedServer {
-            id: ServerId(id_of(uuid.as_bytes())),
+            id: ServerId(id_of(&uuid)),
             name,
             hostname: None,
             state,
@@ -486,7 +483,7 @@ impl Inner {
         }];
         let pools = self
             .conn
-            .list_all_storage_pools(virt::sys::VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
+            .list_all_storage_pools(sys::VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
             .map_err(lv("list storage pools"))?;
         for pool in pools {
             let pool_name = pool.name().map_err(lv("read a pool's name"))?;
@@ -554,7 +551,7 @@ impl Inner {
         let name = domain.name().unwrap_or_default();
         let uuid = domain.uuid().map_err(lv("read a domain's UUID"))?;
         let image = seed::Seed {
-            instance_id: &uuid.to_string(),
+            instance_id: &sys::uuid_text(&uuid),
             hostname: &name,
             keys: &owner.keys,
         }
@@ -590,7 +587,7 @@ impl Inner {
         before: &[u64],
     ) -> Result<ObservedServer, ProviderError> {
         let domain = if let Ok(domain) = self.conn.lookup_domain_by_name(&spec.name) {
-            let id = domain.uuid().map(|u| id_of(u.as_bytes())).ok();
+            let id = domain.uuid().map(|u| id_of(&u)).ok();
             if id.is_none_or(|id| before.contains(&id)) || Inner::owner(&domain).is_none() {
                 return Err(ProviderError::NameTaken {
                     kind: "domain",
@@ -707,7 +704,7 @@ impl Inner {
             if volume.info().is_ok_and(|i| i.capacity < want) {
                 if domain.is_active().unwrap_or(false) {
                     domain
-                        .block_resize("vda", want, virt::sys::VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+                        .block_resize("vda", want, sys::VIR_DOMAIN_BLOCK_RESIZE_BYTES)
                         .map_err(lv(format!("grow the disk of {name:?}")))?;
                 } else {
                     volume
@@ -725,17 +722,17 @@ impl Inner {
         if resized {
             // The persistent definition, through libvirt's own calls; a running machine takes
             // its new CPU and memory at the next boot, which a resize is (as on 1cloud).
-            let config = virt::sys::VIR_DOMAIN_MEM_CONFIG;
+            let config = sys::VIR_DOMAIN_MEM_CONFIG;
             let kib = u64::from(size.ram) << 10;
             domain
-                .set_memory_flags(kib, config | virt::sys::VIR_DOMAIN_MEM_MAXIMUM)
+                .set_memory_flags(kib, config | sys::VIR_DOMAIN_MEM_MAXIMUM)
                 .and_then(|()| domain.set_memory_flags(kib, config))
                 .map_err(lv(format!("change the memory of {name:?}")))?;
-            let config = virt::sys::VIR_DOMAIN_VCPU_CONFIG;
+            let config = sys::VIR_DOMAIN_VCPU_CONFIG;
             let vcpus = if size.cpu > defined.vcpu.value {
-                [config | virt::sys::VIR_DOMAIN_VCPU_MAXIMUM, config]
+                [config | sys::VIR_DOMAIN_VCPU_MAXIMUM, config]
             } else {
-                [config, config | virt::sys::VIR_DOMAIN_VCPU_MAXIMUM]
+                [config, config | sys::VIR_DOMAIN_VCPU_MAXIMUM]
             };
             for flags in vcpus {
                 domain
@@ -760,11 +757,11 @@ impl Inner {
             .map_err(|e| failed("write ict's metadata", &e.to_string()))?;
         domain
             .set_metadata(
-                virt::sys::VIR_DOMAIN_METADATA_ELEMENT.cast_signed(),
+                sys::VIR_DOMAIN_METADATA_ELEMENT,
                 Some(&element),
                 Some(xml::PREFIX),
                 Some(xml::NAMESPACE),
-                virt::sys::VIR_DOMAIN_AFFECT_CONFIG,
+                sys::VIR_DOMAIN_AFFECT_CONFIG,
             )
             .map_err(lv("write ict's metadata"))
     }
@@ -797,9 +794,9 @@ impl Inner {
         }
         domain
             .undefine_flags(
-                virt::sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                    | virt::sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-                    | virt::sys::VIR_DOMAIN_UNDEFINE_NVRAM,
+                sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                    | sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                    | sys::VIR_DOMAIN_UNDEFINE_NVRAM,
             )
             .map_err(lv(format!("undefine domain {name:?}")))?;
         Ok(())
@@ -841,7 +838,7 @@ impl Inner {
             PowerOp::On | PowerOp::Off => Ok(()),
             PowerOp::Shutdown => self.shut_down(&domain),
             PowerOp::Reboot if active => domain
-                .reboot(virt::sys::VIR_DOMAIN_REBOOT_DEFAULT)
+                .reboot(sys::VIR_DOMAIN_REBOOT_DEFAULT)
                 .map_err(lv(format!("reboot domain {name:?}"))),
             PowerOp::Reboot => domain
                 .create()

@@ -5,7 +5,7 @@
 
 use std::net::Ipv4Addr;
 
-use virt::network::Network;
+use super::sys::Network;
 
 use super::{affect, definition, failed, id_of, lv, xml, Inner, LOCATION};
 use crate::provider::{NetworkId, NetworkSpec, ObservedNetwork, ProviderError, ServerId};
@@ -22,10 +22,10 @@ impl Inner {
             .map_err(lv("list networks"))?;
         let mut all = Vec::new();
         for network in networks {
-            let text = match network.xml_desc(virt::sys::VIR_NETWORK_XML_INACTIVE) {
+            let text = match network.xml_desc(super::sys::VIR_NETWORK_XML_INACTIVE) {
                 Ok(text) => text,
                 // Removed while they are read.
-                Err(e) if e.code().is(virt::error::ErrorNumber::NoNetwork) => continue,
+                Err(e) if e.is(super::sys::Code::NoNetwork) => continue,
                 Err(e) => return Err(lv("read a network")(e)),
             };
             let defined =
@@ -45,7 +45,7 @@ impl Inner {
     fn network_by_id(&self, id: NetworkId) -> Result<(Network, xml::Network), ProviderError> {
         self.network_list()?
             .into_iter()
-            .find(|(network, _)| network.uuid().ok().map(|u| id_of(u.as_bytes())) == Some(id.0))
+            .find(|(network, _)| network.uuid().ok().map(|u| id_of(&u)) == Some(id.0))
             .ok_or_else(|| ProviderError::Missing {
                 what: format!("network {id}"),
                 message: "no such network".to_owned(),
@@ -61,7 +61,7 @@ impl Inner {
     ) -> Result<ObservedNetwork, ProviderError> {
         let all = self.network_list()?;
         if let Some((network, defined)) = all.iter().find(|(_, d)| d.name == spec.name) {
-            let id = network.uuid().map(|u| id_of(u.as_bytes())).ok();
+            let id = network.uuid().map(|u| id_of(&u)).ok();
             if id.is_none_or(|id| before.contains(&id)) || defined.owner().is_none() {
                 return Err(ProviderError::NameTaken {
                     kind: "network",
@@ -183,7 +183,7 @@ impl Inner {
             return Ok(());
         }
         let uuid = domain.uuid().map_err(lv("read a domain's UUID"))?;
-        let interface = xml::Interface::on_network(&network.name, &mac(uuid.as_bytes(), id));
+        let interface = xml::Interface::on_network(&network.name, &mac(&uuid, id));
         let text = interface
             .to_xml()
             .map_err(|e| failed("write an interface definition", &e.to_string()))?;
@@ -226,7 +226,7 @@ fn observe(network: &Network, defined: &xml::Network) -> Result<ObservedNetwork,
     let active = network.is_active().unwrap_or(false);
     let ipv4 = defined.ipv4();
     Ok(ObservedNetwork {
-        id: NetworkId(id_of(uuid.as_bytes())),
+        id: NetworkId(id_of(&uuid)),
         name: defined.name.clone(),
         state: if active { "Active" } else { "Inactive" }.to_owned(),
         dc: Some(LOCATION.to_owned()),

@@ -2,8 +2,8 @@
 //! for `ict metrics` on machines that run no `node_exporter`. Counters, as libvirt keeps them;
 //! rates are the metrics layer's business. May depend on `provider` only.
 
+use super::sys::Domain;
 use serde::Serialize;
-use virt::domain::Domain;
 
 use super::{id_of, lv, xml, Inner};
 use crate::provider::{ProviderError, ServerId};
@@ -81,7 +81,7 @@ impl DomainStats {
 }
 
 /// `VIR_DOMAIN_MEMORY_STAT_RSS`.
-const MEMORY_STAT_RSS: u32 = 7;
+const MEMORY_STAT_RSS: i32 = 7;
 
 pub(super) fn all(inner: &Inner) -> Result<Vec<DomainStats>, ProviderError> {
     inner.domains()?.iter().map(one).collect()
@@ -99,7 +99,7 @@ fn one(domain: &Domain) -> Result<DomainStats, ProviderError> {
         .map_err(lv(format!("read the statistics of {name:?}")))?;
     let running = domain.is_active().unwrap_or(false);
     let mut stats = DomainStats {
-        id: ServerId(id_of(uuid.as_bytes())),
+        id: ServerId(id_of(&uuid)),
         name,
         running,
         vcpus: info.nr_virt_cpu,

@@ -2,9 +2,9 @@
 //! of), and the changes the planner asks for. ict deletes a pool only when it is empty, and
 //! detaches a volume from every machine before deleting it. May depend on `provider` only.
 
-use virt::domain::Domain;
-use virt::storage_pool::StoragePool;
-use virt::storage_vol::StorageVol;
+use super::sys::Domain;
+use super::sys::StoragePool;
+use super::sys::StorageVol;
 
 use super::{affect, definition, failed, id_of, lv, volume_id, xml, Inner};
 use crate::provider::{
@@ -39,7 +39,7 @@ impl Inner {
             .map_err(|e| failed(&format!("read pool {name:?}"), &e.to_string()))?;
         let info = pool.info().ok();
         Ok(ObservedPool {
-            id: PoolId(id_of(uuid.as_bytes())),
+            id: PoolId(id_of(&uuid)),
             name,
             kind: def.kind,
             path: def.target.path,
@@ -63,7 +63,7 @@ impl Inner {
 
     fn pool_by_id(&self, id: PoolId) -> Result<StoragePool, ProviderError> {
         for pool in self.all_pools()? {
-            if pool.uuid().is_ok_and(|u| id_of(u.as_bytes()) == id.0) {
+            if pool.uuid().is_ok_and(|u| id_of(&u) == id.0) {
                 super::start_pool(&pool, &pool.name().unwrap_or_default())?;
                 return Ok(pool);
             }
@@ -108,7 +108,7 @@ impl Inner {
             .iter()
             .find(|d| disk_of(d, &pool.name, &name, &path).is_some())
             .and_then(|d| d.uuid().ok())
-            .map(|u| ServerId(id_of(u.as_bytes())));
+            .map(|u| ServerId(id_of(&u)));
         let _ = self;
         Ok(ObservedVolume {
             id: VolumeId(volume_id(&key)),
@@ -160,7 +160,7 @@ impl Inner {
         before: &[u64],
     ) -> Result<ObservedPool, ProviderError> {
         let pool = if let Ok(pool) = self.conn.lookup_storage_pool_by_name(&spec.name) {
-            let id = pool.uuid().map(|u| id_of(u.as_bytes())).ok();
+            let id = pool.uuid().map(|u| id_of(&u)).ok();
             // Made by an earlier attempt whose answer was lost: carried on.
             if id.is_none_or(|id| before.contains(&id)) {
                 return Err(ProviderError::NameTaken {
@@ -251,7 +251,7 @@ impl Inner {
             if disk.domain.is_active().unwrap_or(false) {
                 return disk
                     .domain
-                    .block_resize(&disk.dev, bytes, virt::sys::VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+                    .block_resize(&disk.dev, bytes, super::sys::VIR_DOMAIN_BLOCK_RESIZE_BYTES)
                     .map_err(lv(format!("grow volume {name:?}")));
             }
         }
@@ -281,7 +281,7 @@ impl Inner {
                 .ok()
                 .and_then(|text| xml::Domain::parse(&text).ok())
         };
-        let config = read(virt::sys::VIR_DOMAIN_XML_INACTIVE)
+        let config = read(super::sys::VIR_DOMAIN_XML_INACTIVE)
             .ok_or_else(|| failed("attach a volume", "cannot read the machine's definition"))?;
         let active = domain.is_active().unwrap_or(false);
         let live = if active { read(0) } else { None };
@@ -290,10 +290,10 @@ impl Inner {
         let in_live = live.as_ref().and_then(holds);
         let mut flags = 0;
         if in_config.is_none() {
-            flags |= virt::sys::VIR_DOMAIN_AFFECT_CONFIG;
+            flags |= super::sys::VIR_DOMAIN_AFFECT_CONFIG;
         }
         if active && in_live.is_none() {
-            flags |= virt::sys::VIR_DOMAIN_AFFECT_LIVE;
+            flags |= super::sys::VIR_DOMAIN_AFFECT_LIVE;
         }
         if flags == 0 {
             return Ok(());
@@ -451,23 +451,28 @@ impl Inner {
         shown: &str,
     ) -> Result<(), ProviderError> {
         let read_failed = |e: std::io::Error| failed(&format!("read {shown}"), &e.to_string());
-        let stream = virt::stream::Stream::new(&self.conn, 0).map_err(lv("open a stream"))?;
+        let stream = super::sys::Stream::new(&self.conn, 0).map_err(lv("open a stream"))?;
         volume
             .upload(&stream, 0, length, 0)
             .map_err(lv(format!("upload {shown}")))?;
         let mut buffer = vec![0u8; 1 << 20];
-        loop {
+        let mut send_all = || loop {
             let read = source.read(&mut buffer).map_err(read_failed)?;
             if read == 0 {
-                break;
+                return stream.finish().map_err(lv(format!("upload {shown}")));
             }
             let mut chunk = &buffer[..read];
             while !chunk.is_empty() {
                 let sent = stream.send(chunk).map_err(lv(format!("upload {shown}")))?;
-                chunk = &chunk[usize::try_from(sent).unwrap_or(0).min(chunk.len())..];
+                chunk = &chunk[sent.min(chunk.len())..];
             }
+        };
+        let sent = send_all();
+        if sent.is_err() {
+            // A transfer left open would keep the volume busy until the connection closes.
+            let _ = stream.abort();
         }
-        stream.finish().map_err(lv(format!("upload {shown}")))
+        sent
     }
 
     /// Uploads `file` as the volume `name` of the pool: created at the disk's size in the
