@@ -131,6 +131,15 @@ pub(super) fn watch(config: &Config, ui: &Ui, args: &WatchOptions) -> Result<Exi
                 format!("dashboard on http://{addr}/#token={token} (its actions need this token)")
             }
         };
+        // The dashboard's first answer already has the facts.
+        if let (Some(conn), Some(_)) = (conn.as_ref(), listen.as_ref()) {
+            let session = Session {
+                project: &project,
+                conn,
+                evaluated: &evaluated,
+            };
+            dashboard::refresh(session, &board).await;
+        }
         let sampling = watch.run(listen, until_stopped(stopped.clone()), |event| {
             ui.note(&describe(&event));
             if let Event::Listening(addr) = event {

@@ -16,7 +16,8 @@ use crate::state::{Kind, Timestamp};
 /// The shortest time between two looks at the cloud.
 pub(super) const AT_MOST_EVERY: Duration = Duration::from_secs(10);
 
-/// Refreshes `board` every `interval` (at least [`AT_MOST_EVERY`]) until `stop` completes.
+/// Refreshes `board` every `interval` (at least [`AT_MOST_EVERY`]) until `stop` completes; the
+/// first time one interval after the [`refresh`] that comes before the dashboard answers.
 pub async fn keep(
     session: Session<'_>,
     board: &Board,
@@ -26,16 +27,16 @@ pub async fn keep(
     let every = interval.max(AT_MOST_EVERY);
     tokio::pin!(stop);
     loop {
-        refresh(session, board).await;
         tokio::select! {
             () = &mut stop => return,
             () = tokio::time::sleep(every) => {}
         }
+        refresh(session, board).await;
     }
 }
 
 /// Refreshes `board` now (keeping the last drift check's result).
-pub(super) async fn refresh(session: Session<'_>, board: &Board) {
+pub async fn refresh(session: Session<'_>, board: &Board) {
     let result = facts(session).await;
     board.update(|facts| match result {
         Ok(fresh) => {

@@ -26,7 +26,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 pub use act::{act, Request};
-pub use keep::keep;
+pub use keep::{keep, refresh};
 
 use crate::pipeline::record::{History, Record};
 use crate::watch::{Live, Routes};
