@@ -1,7 +1,7 @@
 //! The stretch of the libvirt provider: a real Linux guest (Debian's kernel with a small
-//! initramfs, built from Debian's packages by scripts/guest-image.sh) made from an uploaded
-//! image, on a network of ict's, with its SSH key in its cloud-init seed; `ict run` waits for its
-//! SSH and runs a playbook on it with Ansible, and `ict exec` reads the result back.
+//! initramfs and a /usr image, built from Debian's packages by scripts/guest-image.sh) made from
+//! an uploaded image, on a network of ict's, with its SSH key in its cloud-init seed; `ict run`
+//! waits for its SSH and runs a playbook on it with Ansible, and `ict exec` reads the result back.
 
 use std::process::Command;
 
