@@ -39,9 +39,11 @@ command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 [ -x /usr/sbin/libvirtd ] || need_apt+=(libvirt-daemon-system)
 command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
 command -v mtype >/dev/null || need_apt+=(mtools)
-# cpio and kmod for the initramfs of the libvirt tests' Debian guest (scripts/guest-image.sh).
+# cpio and kmod for the initramfs of the libvirt tests' Debian guest (scripts/guest-image.sh),
+# e2fsprogs for its /usr.
 command -v cpio >/dev/null || need_apt+=(cpio)
 [ -x /usr/sbin/depmod ] || [ -x /sbin/depmod ] || need_apt+=(kmod)
+[ -x /usr/sbin/mke2fs ] || [ -x /sbin/mke2fs ] || need_apt+=(e2fsprogs)
 # A qemu-utils from backports is newer than the release's QEMU accepts: take the release's.
 apt_flags=()
 if [[ " ${need_apt[*]} " == *" qemu-system-x86 "* ]] \
@@ -125,8 +127,9 @@ if [ -x /usr/sbin/libvirtd ] && ! virsh -c qemu:///system version >/dev/null 2>&
 fi
 
 # A small Debian guest (Debian's kernel, busybox, this machine's sshd and Python) that the libvirt
-# tests boot to configure a VM over SSH with Ansible (tests/libvirt/guest.rs); built once.
-guest=$HOME/.cache/ict/guest/debian-guest.img
+# tests boot to configure a VM over SSH with Ansible (tests/libvirt/guest.rs); built once. Its name
+# changes with what scripts/guest-image.sh makes, so that an older guest is not used.
+guest=$HOME/.cache/ict/guest/debian-guest-2.img
 if [ -x /usr/sbin/libvirtd ] && [ ! -s "$guest" ]; then
   apt-cache show linux-image-amd64 >/dev/null 2>&1 || "${sudo[@]}" apt-get update -qq
   bash scripts/guest-image.sh "$guest"

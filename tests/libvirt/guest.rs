@@ -1,7 +1,7 @@
 //! The stretch of the libvirt provider: a real Linux guest (Debian's kernel with a small
-//! initramfs, built from Debian's packages by scripts/guest-image.sh) made from an uploaded
-//! image, on a network of ict's, with its SSH key in its cloud-init seed; `ict run` waits for its
-//! SSH and runs a playbook on it with Ansible, and `ict exec` reads the result back.
+//! initramfs and a /usr image, built from Debian's packages by scripts/guest-image.sh) made from
+//! an uploaded image, on a network of ict's, with its SSH key in its cloud-init seed; `ict run`
+//! waits for its SSH and runs a playbook on it with Ansible, and `ict exec` reads the result back.
 
 use std::process::Command;
 
@@ -15,7 +15,7 @@ fn guest_image() -> Option<std::path::PathBuf> {
         .map(std::path::PathBuf::from)
         .or_else(|| {
             std::env::var_os("HOME")
-                .map(|home| std::path::Path::new(&home).join(".cache/ict/guest/debian-guest.img"))
+                .map(|home| std::path::Path::new(&home).join(".cache/ict/guest/debian-guest-2.img"))
         })?;
     if image.is_file() {
         Some(image)
