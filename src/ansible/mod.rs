@@ -11,6 +11,7 @@
 mod control;
 mod facts;
 pub mod mitogen;
+pub mod python;
 mod recap;
 pub mod settings;
 

@@ -243,8 +243,17 @@ async fn configure(
         parallelism: args.apply.parallelism.max(1),
         ..FanoutOptions::default()
     };
-    let results = ssh::exec_many(&targets, &auth, verifier, "true", &options).await;
+    // The same login finds each host's Python for Ansible (see `ansible::python`).
+    let command = if playbooks {
+        ansible::python::discovery_command()
+    } else {
+        "true".to_owned()
+    };
+    let results = ssh::exec_many(&targets, &auth, verifier, &command, &options).await;
     hosts::save_pins(store, &pins, &fleet)?;
+    if playbooks {
+        write_pythons(work.path(), &results)?;
+    }
     unreachable.extend(results.into_iter().filter_map(|r| {
         let target = r.target.to_string();
         r.outcome.err().map(|error| Error::Login { target, error })
@@ -531,6 +540,34 @@ fn write_inventory(
         atomic_write(&folder.join(format!("{owner}.yml")), text.as_bytes(), 0o600).map_err(io)?;
     }
     Ok(path)
+}
+
+/// Each host's Python, as its login before Ansible found it, at the head of its discovery list:
+/// a line of `host_vars/<host>.yml` beside the inventory (after the host's secrets, if any:
+/// Ansible reads one of that file and a folder of that name, not both).
+fn write_pythons(work: &Path, results: &[ssh::HostResult]) -> Result<(), Error> {
+    let io = |error| Error::Write {
+        what: "the inventory's host variables".to_owned(),
+        error,
+    };
+    for result in results {
+        let Some(found) = result
+            .outcome
+            .as_ref()
+            .ok()
+            .and_then(|out| ansible::python::discovered(&out.stdout))
+        else {
+            continue;
+        };
+        let folder = work.join("host_vars");
+        std::fs::create_dir_all(&folder).map_err(io)?;
+        let file = folder.join(format!("{}.yml", result.target.name));
+        let mut text = std::fs::read_to_string(&file).unwrap_or_default();
+        let list = serde_json::to_string(&ansible::python::fallback(found)).unwrap_or_default();
+        let _ = writeln!(text, "{}: {list}", ansible::python::FALLBACK_VAR);
+        atomic_write(&file, text.as_bytes(), 0o600).map_err(io)?;
+    }
+    Ok(())
 }
 
 /// `all: vars:` that make Ansible check host keys against ict's `known_hosts` and log in with
