@@ -286,9 +286,13 @@ impl Agent {
             .spawn()
             .expect("spawn ssh-agent");
         let agent = Self { socket, child };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !agent.socket.exists() {
-            assert!(Instant::now() < deadline, "ssh-agent socket did not appear");
+        // The socket file appears at bind(), before listen(): wait until it takes connections.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::os::unix::net::UnixStream::connect(&agent.socket).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "ssh-agent did not listen on its socket"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         agent
