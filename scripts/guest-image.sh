@@ -50,7 +50,7 @@ busybox=debs/bin/busybox
 cp "$busybox" "$root/bin/busybox"
 
 # Kernel modules, in load order, in three groups that init loads as soon as it can: the virtio
-# network (to ask for an address first), the SATA seed disk (probed while the rest boots) and the
+# network (to ask for an address first), the seed disk on virtio-scsi (probed while the rest boots) and the
 # virtio boot disk with its FAT filesystem, loop devices and ext4 (which mounts /usr's ext2).
 depmod -b debs "$version"
 group() {
@@ -64,7 +64,7 @@ group() {
   done
 }
 group net virtio_pci virtio_net
-group sata ahci sd_mod
+group scsi virtio_scsi sd_mod
 group disk virtio_pci virtio_blk vfat nls_cp437 nls_ascii loop ext4
 
 # A file of this machine into /usr: /usr/x, /lib/x and /lib64/x go to /usr/x, /usr/lib/x and
@@ -172,10 +172,10 @@ done
 # sshd waits for the kernel's random numbers to be ready: the kernel makes them from CPU timing
 # jitter once something waits for them, started here to overlap with the rest of the boot.
 head -c 1 /dev/random >/dev/null &
-load sata &
+load scsi &
 load disk
 mark disk
-# The device of the filesystem labelled $1, once there (SATA disks are probed in the background).
+# The device of the filesystem labelled $1, once there (SCSI disks are probed in the background).
 labelled() {
   n=0
   until findfs "LABEL=$1" 2>/dev/null || [ $n -ge 100 ]; do sleep 0.1; n=$((n + 1)); done

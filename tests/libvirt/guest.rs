@@ -15,7 +15,7 @@ fn guest_image() -> Option<std::path::PathBuf> {
         .map(std::path::PathBuf::from)
         .or_else(|| {
             std::env::var_os("HOME")
-                .map(|home| std::path::Path::new(&home).join(".cache/ict/guest/debian-guest-2.img"))
+                .map(|home| std::path::Path::new(&home).join(".cache/ict/guest/debian-guest-3.img"))
         })?;
     if image.is_file() {
         Some(image)

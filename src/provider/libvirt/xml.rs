@@ -190,6 +190,8 @@ pub struct Devices {
     pub disks: Vec<Disk>,
     #[serde(rename = "interface", default)]
     pub interfaces: Vec<Interface>,
+    #[serde(rename = "controller", default, skip_serializing_if = "Vec::is_empty")]
+    pub controllers: Vec<Controller>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial: Option<Pty>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -200,6 +202,16 @@ pub struct Devices {
 pub struct Pty {
     #[serde(rename = "@type")]
     pub kind: String,
+}
+
+/// A device controller (`<controller type='scsi' model='virtio-scsi'/>`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Controller {
+    /// `scsi`, `pci`, `usb`, ...
+    #[serde(rename = "@type")]
+    pub kind: String,
+    #[serde(rename = "@model", default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 /// A disk: a volume of a pool, or a file.
@@ -660,11 +672,19 @@ impl Domain {
             readonly: None,
         };
         let mut disks = vec![root];
+        let mut controllers = Vec::new();
         if !owner.seed.is_empty() {
-            // SATA, so that the guest's virtio disks are numbered as libvirt shows them.
+            // Not virtio-blk, so that the guest's virtio disks are numbered as libvirt shows
+            // them; on virtio-scsi, which every Linux kernel for VMs has. SATA would not do:
+            // Debian's cloud kernel (its `genericcloud` images) has no AHCI driver, and would not
+            // see the seed, nor IDE: q35 machines have none.
             let mut seed = Disk::volume(&owner.pool, &owner.seed, "raw", "sda");
-            "sata".clone_into(&mut seed.target.bus);
+            "scsi".clone_into(&mut seed.target.bus);
             disks.push(seed);
+            controllers.push(Controller {
+                kind: "scsi".to_owned(),
+                model: Some("virtio-scsi".to_owned()),
+            });
         }
         Domain {
             kind: kind.to_owned(),
@@ -688,6 +708,7 @@ impl Domain {
             devices: Devices {
                 disks,
                 interfaces: Vec::new(),
+                controllers,
                 serial: Some(Pty {
                     kind: "pty".to_owned(),
                 }),
@@ -789,6 +810,23 @@ mod tests {
         assert_eq!((back.name.as_str(), back.vcpu.value), ("vm-1", 2));
         assert_eq!(back.memory.in_mib(), 512);
         assert_eq!(back.devices.disks.len(), 1);
+        assert!(back.devices.controllers.is_empty(), "{xml}");
+    }
+
+    #[test]
+    fn the_seed_is_a_scsi_disk_on_virtio_scsi() {
+        let owner = Owner {
+            seed: "vm-1-seed.img".to_owned(),
+            ..owner()
+        };
+        let xml = Domain::new_server("qemu", "vm-1", 1, 512, owner)
+            .to_xml()
+            .unwrap();
+        assert!(
+            xml.contains("<target dev=\"sda\" bus=\"scsi\"/>")
+                && xml.contains("<controller type=\"scsi\" model=\"virtio-scsi\"/>"),
+            "{xml}"
+        );
     }
 
     #[test]
@@ -802,6 +840,9 @@ mod tests {
   <os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type><boot dev='hd'/></os>
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <controller type='pci' index='0' model='pci-root'><alias name='pci.0'/></controller>
+    <controller type='usb' index='0' model='piix3-uhci'>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x2'/></controller>
     <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
       <source file='/tmp/x.qcow2' index='1'/><target dev='vda' bus='virtio'/></disk>
     <interface type='network'><mac address='52:54:00:aa:bb:cc'/>
@@ -810,6 +851,7 @@ mod tests {
 </domain>";
         let domain = Domain::parse(dumped).unwrap();
         assert_eq!(domain.memory.in_mib(), 1024);
+        assert_eq!(domain.devices.controllers.len(), 2);
         assert_eq!(domain.devices.interfaces.len(), 1);
         assert_eq!(
             domain.devices.interfaces[0].mac.as_ref().unwrap().address,
