@@ -414,13 +414,6 @@ fn list<T>(
     Ok(objects)
 }
 
-/// A 16-byte UUID from `virXGetUUID`.
-fn uuid(lib: &Library, call: impl FnOnce(*mut c_uchar) -> c_int) -> Result<[u8; 16], Error> {
-    let mut bytes = [0u8; 16];
-    status(lib, call(bytes.as_mut_ptr()))?;
-    Ok(bytes)
-}
-
 /// A UUID in its usual text form (`0b0c5a3e-4a1b-...`), as `virDomainGetUUIDString` writes it.
 pub fn uuid_text(bytes: &[u8; 16]) -> String {
     use std::fmt::Write as _;
@@ -504,6 +497,71 @@ handle!(
     virStreamFree
 );
 
+/// Methods whose call takes the object and plain values and returns only its status.
+macro_rules! status_calls {
+    ($($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) = $call:ident;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(&self, $($arg: $ty),*) -> Result<(), Error> {
+            // SAFETY: a live object of the kind the call takes, and plain values.
+            status(self.lib, unsafe { (self.lib.$call)(self.ptr, $($arg),*) }).map(drop)
+        }
+    )*};
+}
+
+/// Methods whose call takes the object, a string and plain values and returns an object.
+macro_rules! object_calls {
+    ($($(#[$doc:meta])* fn $name:ident($text:ident $(, $arg:ident: $ty:ty)*) -> $kind:ident = $call:ident;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(&self, $text: &str $(, $arg: $ty)*) -> Result<$kind, Error> {
+            let $text = c($text)?;
+            // SAFETY: a live object and a C string alive across the call.
+            $kind::made(self.lib, unsafe { (self.lib.$call)(self.ptr, $text.as_ptr() $(, $arg)*) })
+        }
+    )*};
+}
+
+/// The name, UUID, definition and activity of a domain, network or pool.
+macro_rules! described {
+    ($name:ident, $uuid:ident, $xml:ident, $active:ident) => {
+        pub fn name(&self) -> Result<String, Error> {
+            // SAFETY: a live object; the name is the object's.
+            kept(self.lib, unsafe { (self.lib.$name)(self.ptr) })
+        }
+
+        pub fn uuid(&self) -> Result<[u8; 16], Error> {
+            let mut bytes = [0u8; 16];
+            // SAFETY: a live object and a 16-byte buffer (VIR_UUID_BUFLEN).
+            status(self.lib, unsafe {
+                (self.lib.$uuid)(self.ptr, bytes.as_mut_ptr())
+            })?;
+            Ok(bytes)
+        }
+
+        pub fn xml_desc(&self, flags: u32) -> Result<String, Error> {
+            // SAFETY: a live object; the text is the caller's.
+            text(self.lib, unsafe { (self.lib.$xml)(self.ptr, flags) })
+        }
+
+        pub fn is_active(&self) -> Result<bool, Error> {
+            // SAFETY: a live object.
+            status(self.lib, unsafe { (self.lib.$active)(self.ptr) }).map(|rc| rc == 1)
+        }
+    };
+}
+
+/// `set_autostart` of a network or pool.
+macro_rules! autostart {
+    ($call:ident) => {
+        pub fn set_autostart(&self, autostart: bool) -> Result<(), Error> {
+            // SAFETY: a live object.
+            status(self.lib, unsafe {
+                (self.lib.$call)(self.ptr, c_int::from(autostart))
+            })
+            .map(drop)
+        }
+    };
+}
+
 impl Connect {
     /// Connects to `uri`; loads libvirt first if it is not loaded yet.
     pub fn open(uri: &str) -> Result<Connect, Error> {
@@ -554,86 +612,34 @@ impl Connect {
         )
     }
 
-    pub fn lookup_domain_by_name(&self, name: &str) -> Result<Domain, Error> {
-        let name = c(name)?;
-        // SAFETY: a live connection and a C string alive across the call.
-        Domain::made(self.lib, unsafe {
-            (self.lib.virDomainLookupByName)(self.ptr, name.as_ptr())
-        })
-    }
-
-    pub fn lookup_network_by_name(&self, name: &str) -> Result<Network, Error> {
-        let name = c(name)?;
-        // SAFETY: as above.
-        Network::made(self.lib, unsafe {
-            (self.lib.virNetworkLookupByName)(self.ptr, name.as_ptr())
-        })
-    }
-
-    pub fn lookup_storage_pool_by_name(&self, name: &str) -> Result<StoragePool, Error> {
-        let name = c(name)?;
-        // SAFETY: as above.
-        StoragePool::made(self.lib, unsafe {
-            (self.lib.virStoragePoolLookupByName)(self.ptr, name.as_ptr())
-        })
-    }
-
-    pub fn lookup_storage_vol_by_path(&self, path: &str) -> Result<StorageVol, Error> {
-        let path = c(path)?;
-        // SAFETY: as above.
-        StorageVol::made(self.lib, unsafe {
-            (self.lib.virStorageVolLookupByPath)(self.ptr, path.as_ptr())
-        })
-    }
-
-    pub fn define_domain_xml(&self, xml: &str) -> Result<Domain, Error> {
-        let xml = c(xml)?;
-        // SAFETY: as above.
-        Domain::made(self.lib, unsafe {
-            (self.lib.virDomainDefineXML)(self.ptr, xml.as_ptr())
-        })
-    }
-
-    pub fn define_network_xml(&self, xml: &str) -> Result<Network, Error> {
-        let xml = c(xml)?;
-        // SAFETY: as above.
-        Network::made(self.lib, unsafe {
-            (self.lib.virNetworkDefineXML)(self.ptr, xml.as_ptr())
-        })
-    }
-
-    pub fn define_storage_pool_xml(&self, xml: &str, flags: u32) -> Result<StoragePool, Error> {
-        let xml = c(xml)?;
-        // SAFETY: as above.
-        StoragePool::made(self.lib, unsafe {
-            (self.lib.virStoragePoolDefineXML)(self.ptr, xml.as_ptr(), flags)
-        })
+    object_calls! {
+        fn lookup_domain_by_name(name) -> Domain = virDomainLookupByName;
+        fn lookup_network_by_name(name) -> Network = virNetworkLookupByName;
+        fn lookup_storage_pool_by_name(name) -> StoragePool = virStoragePoolLookupByName;
+        fn lookup_storage_vol_by_path(path) -> StorageVol = virStorageVolLookupByPath;
+        fn define_domain_xml(xml) -> Domain = virDomainDefineXML;
+        fn define_network_xml(xml) -> Network = virNetworkDefineXML;
+        fn define_storage_pool_xml(xml, flags: u32) -> StoragePool = virStoragePoolDefineXML;
     }
 }
 
 impl Domain {
-    pub fn name(&self) -> Result<String, Error> {
-        // SAFETY: a live domain; the name is the domain's.
-        kept(self.lib, unsafe { (self.lib.virDomainGetName)(self.ptr) })
-    }
+    described!(
+        virDomainGetName,
+        virDomainGetUUID,
+        virDomainGetXMLDesc,
+        virDomainIsActive
+    );
 
-    pub fn uuid(&self) -> Result<[u8; 16], Error> {
-        // SAFETY: a live domain and a 16-byte buffer (VIR_UUID_BUFLEN).
-        uuid(self.lib, |out| unsafe {
-            (self.lib.virDomainGetUUID)(self.ptr, out)
-        })
-    }
-
-    pub fn xml_desc(&self, flags: u32) -> Result<String, Error> {
-        // SAFETY: a live domain.
-        text(self.lib, unsafe {
-            (self.lib.virDomainGetXMLDesc)(self.ptr, flags)
-        })
-    }
-
-    pub fn is_active(&self) -> Result<bool, Error> {
-        // SAFETY: a live domain.
-        status(self.lib, unsafe { (self.lib.virDomainIsActive)(self.ptr) }).map(|rc| rc == 1)
+    status_calls! {
+        /// Starts the defined domain (`virDomainCreate`).
+        fn create() = virDomainCreate;
+        fn shutdown() = virDomainShutdown;
+        /// Powers the domain off (`virDomainDestroy`); its definition stays.
+        fn destroy() = virDomainDestroy;
+        fn reboot(flags: u32) = virDomainReboot;
+        fn undefine_flags(flags: u32) = virDomainUndefineFlags;
+        fn set_vcpus_flags(vcpus: u32, flags: u32) = virDomainSetVcpusFlags;
     }
 
     // `c_ulong` is 32 bits on some targets.
@@ -733,39 +739,6 @@ impl Domain {
         Ok(interfaces)
     }
 
-    /// Starts the defined domain (`virDomainCreate`).
-    pub fn create(&self) -> Result<(), Error> {
-        // SAFETY: a live domain.
-        status(self.lib, unsafe { (self.lib.virDomainCreate)(self.ptr) }).map(drop)
-    }
-
-    pub fn shutdown(&self) -> Result<(), Error> {
-        // SAFETY: a live domain.
-        status(self.lib, unsafe { (self.lib.virDomainShutdown)(self.ptr) }).map(drop)
-    }
-
-    /// Powers the domain off (`virDomainDestroy`); its definition stays.
-    pub fn destroy(&self) -> Result<(), Error> {
-        // SAFETY: a live domain.
-        status(self.lib, unsafe { (self.lib.virDomainDestroy)(self.ptr) }).map(drop)
-    }
-
-    pub fn reboot(&self, flags: u32) -> Result<(), Error> {
-        // SAFETY: a live domain.
-        status(self.lib, unsafe {
-            (self.lib.virDomainReboot)(self.ptr, flags)
-        })
-        .map(drop)
-    }
-
-    pub fn undefine_flags(&self, flags: u32) -> Result<(), Error> {
-        // SAFETY: a live domain.
-        status(self.lib, unsafe {
-            (self.lib.virDomainUndefineFlags)(self.ptr, flags)
-        })
-        .map(drop)
-    }
-
     pub fn block_resize(&self, disk: &str, size: u64, flags: u32) -> Result<(), Error> {
         let disk = c(disk)?;
         // SAFETY: a live domain and a C string alive across the call.
@@ -782,14 +755,6 @@ impl Domain {
         // SAFETY: a live domain.
         status(self.lib, unsafe {
             (self.lib.virDomainSetMemoryFlags)(self.ptr, kib, flags)
-        })
-        .map(drop)
-    }
-
-    pub fn set_vcpus_flags(&self, vcpus: u32, flags: u32) -> Result<(), Error> {
-        // SAFETY: a live domain.
-        status(self.lib, unsafe {
-            (self.lib.virDomainSetVcpusFlags)(self.ptr, vcpus, flags)
         })
         .map(drop)
     }
@@ -854,67 +819,43 @@ impl Domain {
 }
 
 impl Network {
-    pub fn name(&self) -> Result<String, Error> {
-        // SAFETY: a live network; the name is the network's.
-        kept(self.lib, unsafe { (self.lib.virNetworkGetName)(self.ptr) })
-    }
+    described!(
+        virNetworkGetName,
+        virNetworkGetUUID,
+        virNetworkGetXMLDesc,
+        virNetworkIsActive
+    );
+    autostart!(virNetworkSetAutostart);
 
-    pub fn uuid(&self) -> Result<[u8; 16], Error> {
-        // SAFETY: a live network and a 16-byte buffer.
-        uuid(self.lib, |out| unsafe {
-            (self.lib.virNetworkGetUUID)(self.ptr, out)
-        })
-    }
-
-    pub fn xml_desc(&self, flags: u32) -> Result<String, Error> {
-        // SAFETY: a live network.
-        text(self.lib, unsafe {
-            (self.lib.virNetworkGetXMLDesc)(self.ptr, flags)
-        })
-    }
-
-    pub fn is_active(&self) -> Result<bool, Error> {
-        // SAFETY: a live network.
-        status(self.lib, unsafe { (self.lib.virNetworkIsActive)(self.ptr) }).map(|rc| rc == 1)
-    }
-
-    pub fn create(&self) -> Result<(), Error> {
-        // SAFETY: a live network.
-        status(self.lib, unsafe { (self.lib.virNetworkCreate)(self.ptr) }).map(drop)
-    }
-
-    pub fn destroy(&self) -> Result<(), Error> {
-        // SAFETY: a live network.
-        status(self.lib, unsafe { (self.lib.virNetworkDestroy)(self.ptr) }).map(drop)
-    }
-
-    pub fn undefine(&self) -> Result<(), Error> {
-        // SAFETY: a live network.
-        status(self.lib, unsafe { (self.lib.virNetworkUndefine)(self.ptr) }).map(drop)
-    }
-
-    pub fn set_autostart(&self, autostart: bool) -> Result<(), Error> {
-        // SAFETY: a live network.
-        status(self.lib, unsafe {
-            (self.lib.virNetworkSetAutostart)(self.ptr, c_int::from(autostart))
-        })
-        .map(drop)
+    status_calls! {
+        /// Starts the defined network.
+        fn create() = virNetworkCreate;
+        fn destroy() = virNetworkDestroy;
+        fn undefine() = virNetworkUndefine;
     }
 }
 
 impl StoragePool {
-    pub fn name(&self) -> Result<String, Error> {
-        // SAFETY: a live pool; the name is the pool's.
-        kept(self.lib, unsafe {
-            (self.lib.virStoragePoolGetName)(self.ptr)
-        })
+    described!(
+        virStoragePoolGetName,
+        virStoragePoolGetUUID,
+        virStoragePoolGetXMLDesc,
+        virStoragePoolIsActive
+    );
+    autostart!(virStoragePoolSetAutostart);
+
+    status_calls! {
+        fn build(flags: u32) = virStoragePoolBuild;
+        /// Starts the defined pool (`virStoragePoolCreate`).
+        fn create(flags: u32) = virStoragePoolCreate;
+        fn destroy() = virStoragePoolDestroy;
+        fn delete(flags: u32) = virStoragePoolDelete;
+        fn undefine() = virStoragePoolUndefine;
+        fn refresh(flags: u32) = virStoragePoolRefresh;
     }
 
-    pub fn uuid(&self) -> Result<[u8; 16], Error> {
-        // SAFETY: a live pool and a 16-byte buffer.
-        uuid(self.lib, |out| unsafe {
-            (self.lib.virStoragePoolGetUUID)(self.ptr, out)
-        })
+    object_calls! {
+        fn lookup_storage_vol_by_name(name) -> StorageVol = virStorageVolLookupByName;
     }
 
     pub fn info(&self) -> Result<StoragePoolInfo, Error> {
@@ -926,78 +867,6 @@ impl StoragePool {
         Ok(info)
     }
 
-    pub fn xml_desc(&self, flags: u32) -> Result<String, Error> {
-        // SAFETY: a live pool.
-        text(self.lib, unsafe {
-            (self.lib.virStoragePoolGetXMLDesc)(self.ptr, flags)
-        })
-    }
-
-    pub fn is_active(&self) -> Result<bool, Error> {
-        // SAFETY: a live pool.
-        status(self.lib, unsafe {
-            (self.lib.virStoragePoolIsActive)(self.ptr)
-        })
-        .map(|rc| rc == 1)
-    }
-
-    pub fn build(&self, flags: u32) -> Result<(), Error> {
-        // SAFETY: a live pool.
-        status(self.lib, unsafe {
-            (self.lib.virStoragePoolBuild)(self.ptr, flags)
-        })
-        .map(drop)
-    }
-
-    /// Starts the defined pool (`virStoragePoolCreate`).
-    pub fn create(&self, flags: u32) -> Result<(), Error> {
-        // SAFETY: a live pool.
-        status(self.lib, unsafe {
-            (self.lib.virStoragePoolCreate)(self.ptr, flags)
-        })
-        .map(drop)
-    }
-
-    pub fn destroy(&self) -> Result<(), Error> {
-        // SAFETY: a live pool.
-        status(self.lib, unsafe {
-            (self.lib.virStoragePoolDestroy)(self.ptr)
-        })
-        .map(drop)
-    }
-
-    pub fn delete(&self, flags: u32) -> Result<(), Error> {
-        // SAFETY: a live pool.
-        status(self.lib, unsafe {
-            (self.lib.virStoragePoolDelete)(self.ptr, flags)
-        })
-        .map(drop)
-    }
-
-    pub fn undefine(&self) -> Result<(), Error> {
-        // SAFETY: a live pool.
-        status(self.lib, unsafe {
-            (self.lib.virStoragePoolUndefine)(self.ptr)
-        })
-        .map(drop)
-    }
-
-    pub fn set_autostart(&self, autostart: bool) -> Result<(), Error> {
-        // SAFETY: a live pool.
-        status(self.lib, unsafe {
-            (self.lib.virStoragePoolSetAutostart)(self.ptr, c_int::from(autostart))
-        })
-        .map(drop)
-    }
-
-    pub fn refresh(&self, flags: u32) -> Result<(), Error> {
-        // SAFETY: a live pool.
-        status(self.lib, unsafe {
-            (self.lib.virStoragePoolRefresh)(self.ptr, flags)
-        })
-        .map(drop)
-    }
-
     pub fn list_all_volumes(&self, flags: u32) -> Result<Vec<StorageVol>, Error> {
         list(
             self.lib,
@@ -1005,14 +874,6 @@ impl StoragePool {
             |out| unsafe { (self.lib.virStoragePoolListAllVolumes)(self.ptr, out, flags) },
             |ptr, lib| StorageVol { ptr, lib },
         )
-    }
-
-    pub fn lookup_storage_vol_by_name(&self, name: &str) -> Result<StorageVol, Error> {
-        let name = c(name)?;
-        // SAFETY: a live pool and a C string alive across the call.
-        StorageVol::made(self.lib, unsafe {
-            (self.lib.virStorageVolLookupByName)(self.ptr, name.as_ptr())
-        })
     }
 }
 
@@ -1047,6 +908,13 @@ impl StorageVol {
         })
     }
 
+    pub fn xml_desc(&self, flags: u32) -> Result<String, Error> {
+        // SAFETY: a live volume; the text is the caller's.
+        text(self.lib, unsafe {
+            (self.lib.virStorageVolGetXMLDesc)(self.ptr, flags)
+        })
+    }
+
     pub fn info(&self) -> Result<StorageVolInfo, Error> {
         let mut info = StorageVolInfo::default();
         // SAFETY: a live volume and a `virStorageVolInfo` to fill.
@@ -1056,27 +924,9 @@ impl StorageVol {
         Ok(info)
     }
 
-    pub fn xml_desc(&self, flags: u32) -> Result<String, Error> {
-        // SAFETY: a live volume.
-        text(self.lib, unsafe {
-            (self.lib.virStorageVolGetXMLDesc)(self.ptr, flags)
-        })
-    }
-
-    pub fn delete(&self, flags: u32) -> Result<(), Error> {
-        // SAFETY: a live volume.
-        status(self.lib, unsafe {
-            (self.lib.virStorageVolDelete)(self.ptr, flags)
-        })
-        .map(drop)
-    }
-
-    pub fn resize(&self, capacity: u64, flags: u32) -> Result<(), Error> {
-        // SAFETY: a live volume.
-        status(self.lib, unsafe {
-            (self.lib.virStorageVolResize)(self.ptr, capacity, flags)
-        })
-        .map(drop)
+    status_calls! {
+        fn delete(flags: u32) = virStorageVolDelete;
+        fn resize(capacity: u64, flags: u32) = virStorageVolResize;
     }
 
     /// Starts filling `length` bytes at `offset` from what is sent on `stream`.
@@ -1112,15 +962,10 @@ impl Stream {
         Ok(usize::try_from(sent).unwrap_or(0))
     }
 
-    /// Ends the transfer and waits until the other end has it all.
-    pub fn finish(&self) -> Result<(), Error> {
-        // SAFETY: a live stream.
-        status(self.lib, unsafe { (self.lib.virStreamFinish)(self.ptr) }).map(drop)
-    }
-
-    /// Cancels the transfer.
-    pub fn abort(&self) -> Result<(), Error> {
-        // SAFETY: a live stream.
-        status(self.lib, unsafe { (self.lib.virStreamAbort)(self.ptr) }).map(drop)
+    status_calls! {
+        /// Ends the transfer and waits until the other end has it all.
+        fn finish() = virStreamFinish;
+        /// Cancels the transfer.
+        fn abort() = virStreamAbort;
     }
 }
