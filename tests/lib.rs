@@ -31,6 +31,7 @@ mod support {
     pub(crate) mod browser;
     pub(crate) mod child;
     pub(crate) mod daemon;
+    pub(crate) mod ips;
     pub(crate) mod libvirt;
     pub(crate) mod postgres;
     pub(crate) mod s3;

@@ -20,10 +20,15 @@ pub struct TempProject {
 }
 
 impl TempProject {
+    /// A new folder whose emulator gives its servers addresses of their own in this test run.
     pub fn new() -> TempProject {
-        TempProject {
-            dir: tempfile::tempdir().expect("temp dir"),
+        for _ in 0..100 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            if crate::support::ips::project_block(dir.path()) {
+                return TempProject { dir };
+            }
         }
+        panic!("no temporary folder with a loopback block of its own in 100 tries")
     }
 
     pub fn path(&self) -> &Path {

@@ -101,7 +101,7 @@ pub(super) fn emulator_config(
         DnsQuirk::from_setting(Some(&settings.dns_quirk)).map_err(DaemonError::Setting)?;
     let state_file = project.state_file();
     Ok(EmulatorConfig {
-        ip_base: Some(ip_base(&state_file)),
+        ip_base: Some(emulator::ip_base_for(&state_file)),
         state_file: Some(state_file),
         token: Some(token),
         task_delay: Duration::from_millis(settings.task_delay_ms),
@@ -166,19 +166,6 @@ fn on_off(on: bool) -> &'static str {
     } else {
         "off"
     }
-}
-
-/// The first server IP of a new emulated account: a loopback block chosen from the account
-/// file's path, so that two projects' emulators on one machine give their servers (and their
-/// sshds) different addresses.
-fn ip_base(state_file: &std::path::Path) -> std::net::Ipv4Addr {
-    use std::hash::{Hash as _, Hasher as _};
-    let mut hasher = std::hash::DefaultHasher::new();
-    state_file.hash(&mut hasher);
-    let h = hasher.finish();
-    let a = 2 + (h % 250) as u8;
-    let b = ((h >> 16) % 200) as u8;
-    std::net::Ipv4Addr::new(127, a, b, 10)
 }
 
 #[cfg(test)]

@@ -61,6 +61,7 @@ pub use node_exporter::NODE_EXPORTER_PORT;
 pub use sshd::{ssh_server_dir, sshd_program, SshUnavailable};
 pub use standalone::run_until_signal;
 pub(crate) use standalone::stop_signal;
+pub use world::ip_base_for;
 
 /// How the emulator behaves. `Default` is a fresh in-memory account with 2 s tasks.
 #[derive(Clone)]

@@ -20,6 +20,20 @@ use super::types::{state, Action, Domain, Network, Server, SshKey};
 const IP_POOL_START: Ipv4Addr = Ipv4Addr::new(127, 1, 0, 10);
 /// The last address of the pool (the end of 127.0.0.0/8).
 const IP_POOL_END: Ipv4Addr = Ipv4Addr::new(127, 255, 255, 254);
+
+/// The first server IP of an emulated account whose file is `state_file`: a loopback block
+/// chosen from the path (127.2.0.10 to 127.251.199.10), so that two projects' emulators on one
+/// machine give their servers (and their sshds) different addresses. Higher blocks are left
+/// for emulators given an address of their own.
+pub fn ip_base_for(state_file: &std::path::Path) -> Ipv4Addr {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::hash::DefaultHasher::new();
+    state_file.hash(&mut hasher);
+    let h = hasher.finish();
+    let a = 2 + (h % 250) as u8;
+    let b = ((h >> 16) % 200) as u8;
+    Ipv4Addr::new(127, a, b, 10)
+}
 /// IDs start here, shared by every kind of object, so an ID of the wrong kind is a 404.
 const FIRST_ID: u64 = 10_000;
 /// The state file format; bumped on incompatible changes.

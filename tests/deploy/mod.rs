@@ -127,20 +127,8 @@ impl Drop for SshEmulator {
     }
 }
 
-/// The first server address of an emulator whose files are under `path`: a loopback block of
-/// its own (as the built-in emulator picks for a project), so that emulators of other test runs
-/// on this machine, which bind their servers' port 22 too, do not collide with it.
-pub fn ip_base_for(path: &Path) -> std::net::Ipv4Addr {
-    use std::hash::{Hash as _, Hasher as _};
-    let mut hasher = std::hash::DefaultHasher::new();
-    path.hash(&mut hasher);
-    let h = hasher.finish();
-    std::net::Ipv4Addr::new(127, 2 + (h % 250) as u8, ((h >> 16) % 200) as u8, 10)
-}
-
 pub fn emulator_with_ssh(dir: &Path) -> SshEmulator {
     std::fs::create_dir_all(dir.join(".ict")).expect("state folder");
-    let ip_base = ip_base_for(dir);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let handle = runtime
         .block_on(ict::emulator::spawn(ict::emulator::EmulatorConfig {
@@ -149,7 +137,7 @@ pub fn emulator_with_ssh(dir: &Path) -> SshEmulator {
             task_delay: std::time::Duration::from_millis(20),
             tick: std::time::Duration::from_millis(10),
             ssh_backing: true,
-            ip_base: Some(ip_base),
+            ip_base: Some(crate::support::ips::ip_base()),
             ..ict::emulator::EmulatorConfig::default()
         }))
         .expect("the emulator starts");

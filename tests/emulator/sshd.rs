@@ -228,7 +228,7 @@ async fn start(state: &Path) -> (EmulatorHandle, Api) {
     let handle = spawn(EmulatorConfig {
         state_file: Some(state.to_owned()),
         ssh_backing: true,
-        ip_base: Some(crate::deploy::ip_base_for(state)),
+        ip_base: Some(crate::support::ips::ip_base()),
         ..config(100)
     })
     .await

@@ -24,11 +24,6 @@ fn scraper(timeout: Duration) -> Scraper {
     .expect("scraper")
 }
 
-/// A loopback block no other test uses (`ict` commands hash theirs into 127.2-251.x.x).
-fn ip_base() -> std::net::Ipv4Addr {
-    std::net::Ipv4Addr::new(127, 252, (std::process::id() % 200) as u8, 10)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_emulator_serves_node_exporter_metrics_that_evolve() {
     let handle = spawn(EmulatorConfig {
@@ -36,7 +31,7 @@ async fn the_emulator_serves_node_exporter_metrics_that_evolve() {
         task_delay: Duration::from_millis(20),
         tick: Duration::from_millis(10),
         node_exporter: true,
-        ip_base: Some(ip_base()),
+        ip_base: Some(crate::support::ips::ip_base()),
         ..EmulatorConfig::default()
     })
     .await

@@ -180,13 +180,7 @@ fn watch_rechecks_a_server_that_was_powered_off_when_it_started() {
             task_delay: Duration::from_millis(20),
             tick: Duration::from_millis(10),
             node_exporter: true,
-            // A loopback block no other test uses.
-            ip_base: Some(std::net::Ipv4Addr::new(
-                127,
-                253,
-                (std::process::id() % 200) as u8,
-                10,
-            )),
+            ip_base: Some(crate::support::ips::ip_base()),
             ..ict::emulator::EmulatorConfig::default()
         }))
         .expect("emulator");
