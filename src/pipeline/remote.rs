@@ -55,11 +55,13 @@ impl Scripts<'_> {
     }
 
     /// Runs `command` as the pipeline's user, in an empty environment plus the release's
-    /// `.ict-env` (from the current directory).
+    /// `.ict-env` (from the current directory). `setpriv` switches user and then is the
+    /// command, with no process of its own left above it: `runuser` would stay as its parent
+    /// and, when stopped, wait 2 s and kill the command, however long its graceful stop takes.
     pub(super) fn as_user(&self, command: &str) -> String {
+        let user = self.user();
         format!(
-            "runuser -u {} -- env -i HOME={} PATH={PATH} LANG=C.UTF-8 sh -c 'set -a; . ./.ict-env; set +a; eval \"$1\"' sh {}",
-            self.user(),
+            "setpriv --reuid=\"$(id -u {user})\" --regid=\"$(id -g {user})\" --init-groups -- env -i HOME={} PATH={PATH} LANG=C.UTF-8 sh -c 'set -a; . ./.ict-env; set +a; eval \"$1\"' sh {}",
             self.path(),
             quote(command)
         )
@@ -82,7 +84,7 @@ impl Scripts<'_> {
         self.privileged(&format!(
             "set -e\n\
              command -v git >/dev/null || {{ echo 'git is not installed on this host' >&2; exit 1; }}\n\
-             command -v runuser >/dev/null || {{ echo 'runuser (util-linux) is not installed on this host' >&2; exit 1; }}\n\
+             command -v setpriv >/dev/null || {{ echo 'setpriv (util-linux) is not installed on this host' >&2; exit 1; }}\n\
              id -u {user} >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir {path} --shell /bin/sh {user}\n\
              mkdir -p {path}/releases\n\
              chown {user}: {path} {path}/releases\n\
@@ -312,7 +314,7 @@ mod tests {
         assert!(s.prune().contains("head -n -2"));
         let stage = s.stage("r1", "python3 -m unittest", false);
         assert!(
-            stage.starts_with("cd '/srv/app/releases/r1' && runuser -u 'app' -- env -i"),
+            stage.starts_with("cd '/srv/app/releases/r1' && setpriv --reuid=\"$(id -u 'app')\" --regid=\"$(id -g 'app')\" --init-groups -- env -i"),
             "{stage}"
         );
         let contained = s.stage("r1", "python3 -m unittest", true);
@@ -324,7 +326,7 @@ mod tests {
             "--bind '/srv/app' '/srv/app' --ro-bind '/srv/app'/releases '/srv/app'/releases --bind '/srv/app/releases/r1' '/srv/app/releases/r1' ",
             "--perms 1777 --tmpfs /tmp ",
             "--unshare-pid ",
-            "-- runuser -u 'app' -- env -i",
+            "-- setpriv --reuid=\"$(id -u 'app')\" --regid=\"$(id -g 'app')\" --init-groups -- env -i",
         ] {
             assert!(contained.contains(part), "{part}: {contained}");
         }
