@@ -1,87 +1,110 @@
-//! `ict run`: servers on the emulator, a playbook that writes a file on every host (each in its
-//! own machine, none on this computer), and a second run that changes nothing, in the cloud or
-//! on the hosts.
+//! `ict run` on the README's quickstart: servers on the emulator, playbooks that write a file on
+//! every host (each in its own machine, none on this computer), and a second run that changes
+//! nothing, in the cloud or on the hosts; then the README's tour, command by command.
 
-use super::{exec_on, ict_code, output_dir, project, testable};
+use super::{exec_lines, ict_code, testable};
 
-const PLAYBOOK: &str = r#"
-- name: Write a file per host
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Write the file
-      ansible.builtin.copy:
-        dest: "{{ out_dir }}/{{ inventory_hostname }}"
-        content: "{{ word }} {{ greeting | default('none') }} {{ inventory_hostname }} {{ index | default(0) }}\n"
-        mode: "0644"
-"#;
-
-fn script(out: &str, word: &str) -> String {
-    format!(
-        r#"let k = ssh_key("deploy", #{{ public_key_file: "keys/deploy.pub" }});
-let web = group("web", #{{ vars: #{{ greeting: "hello" }} }});
-for i in 1..=3 {{
-    server(`web-${{i}}`, #{{ cpu: 1, ram: 1024, disk: 20, groups: [web], ssh_keys: [k], vars: #{{ index: i }} }});
-}}
-server("db-1", #{{ cpu: 1, ram: 1024, disk: 20, groups: [group("db")], ssh_keys: [k] }});
-playbook("playbooks/write.yml", #{{ hosts: "all", vars: #{{ out_dir: "{out}", word: "{word}" }} }});
-"#
-    )
-}
-
+/// The README's first command, `ict run examples/quickstart.ict --yes`, on a copy of
+/// `examples/`: it creates the servers and runs both playbooks, each host gets its file (with
+/// the playbook's and the host's variables) on its own machine, never on this
+/// computer, and the live metrics of every server close the run. A second run changes nothing,
+/// in the cloud or on the hosts, and no private work folder is left.
 #[test]
-fn run_creates_servers_configures_every_host_and_a_second_run_changes_nothing() {
+fn the_readme_quickstart_runs_and_a_second_run_changes_nothing() {
     if !testable() {
         return;
     }
-    let out_dir = output_dir();
-    let out = out_dir.path().display().to_string();
-    let word = format!("w{}", std::process::id());
-    let test = project(&script(&out, &word), &[("playbooks/write.yml", PLAYBOOK)]);
+    let dir = crate::test::TempProject::new();
+    copy_tree(&crate::test::root().join("examples"), dir.path());
 
-    let first = ict_code(test.path(), true, &["run", "infra.ict", "--yes"], 0);
-    assert!(first.stdout.contains("5 added"), "{}", first.stdout);
-    for (host, expected) in [
-        ("web-1", format!("{word} hello web-1 1\n")),
-        ("web-2", format!("{word} hello web-2 2\n")),
-        ("web-3", format!("{word} hello web-3 3\n")),
-        ("db-1", format!("{word} none db-1 0\n")),
-    ] {
-        let text = exec_on(test.path(), "infra.ict", host, &format!("cat {out}/*"));
-        assert_eq!(text, expected, "{host}");
-    }
-    assert_eq!(
-        std::fs::read_dir(out_dir.path())
-            .expect("output folder")
-            .count(),
-        0,
-        "nothing was written on this computer"
+    let first = ict_code(dir.path(), true, &["run", "quickstart.ict", "--yes"], 0);
+    assert!(
+        first.stdout.contains("Apply complete! Resources: 6 added"),
+        "{}",
+        first.stdout
     );
-    let recap = |stdout: &str, host: &str| {
-        stdout
-            .lines()
-            .find(|l| l.trim_start().starts_with(&format!("{host} ")) && l.contains("changed="))
-            .unwrap_or_else(|| panic!("no recap line for {host}:\n{stdout}"))
-            .to_owned()
-    };
-    assert!(recap(&first.stdout, "web-1").contains("changed=1"));
-
-    let second = ict_code(test.path(), true, &["run", "infra.ict", "--yes"], 0);
-    assert!(second.stdout.contains("No changes"), "{}", second.stdout);
-    for host in ["web-1", "web-2", "web-3", "db-1"] {
-        let line = recap(&second.stdout, host);
+    for playbook in ["db", "web"] {
+        let recap = first
+            .stdout
+            .split_once(&format!("Recap of playbook {playbook}:\n"))
+            .unwrap_or_else(|| panic!("no recap of {playbook}:\n{}", first.stdout))
+            .1;
         assert!(
-            line.contains("ok=1") && line.contains("changed=0") && line.contains("failed=0"),
-            "{line}\n{}",
-            second.stdout
+            recap
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .contains("ok=1 changed=1"),
+            "{recap}"
         );
     }
+    let read = ict_code(
+        dir.path(),
+        true,
+        &[
+            "exec",
+            "quickstart.ict",
+            "--",
+            "cat /tmp/ict-quickstart-*.txt",
+        ],
+        0,
+    );
+    let mut lines = exec_lines(&read.stdout);
+    lines.sort();
+    let db_host = lines
+        .iter()
+        .find_map(|(_, text)| text.strip_prefix("hello from ict on web-1, database at "))
+        .unwrap_or_else(|| panic!("{}", read.stdout));
+    assert!(db_host.parse::<std::net::Ipv4Addr>().is_ok(), "{db_host}");
+    let expected: Vec<(String, String)> = [
+        ("db-1", "database db-1".to_owned()),
+        (
+            "web-1",
+            format!("hello from ict on web-1, database at {db_host}"),
+        ),
+        (
+            "web-2",
+            format!("hello from ict on web-2, database at {db_host}"),
+        ),
+        (
+            "web-3",
+            format!("hello from ict on web-3, database at {db_host}"),
+        ),
+    ]
+    .into_iter()
+    .map(|(host, text)| (host.to_owned(), text))
+    .collect();
+    assert_eq!(lines, expected, "{}", read.stdout);
+    for host in ["db", "web-1", "web-2", "web-3"] {
+        let file = format!("/tmp/ict-quickstart-{host}.txt");
+        assert!(
+            !std::path::Path::new(&file).exists(),
+            "{file} on this computer"
+        );
+    }
+
+    let second = ict_code(dir.path(), true, &["run", "quickstart.ict", "--yes"], 0);
+    assert!(second.stdout.contains("No changes"), "{}", second.stdout);
+    let recaps: Vec<&str> = second
+        .stdout
+        .lines()
+        // ict's recaps, one line per host and playbook (Ansible's own are not indented).
+        .filter(|l| l.starts_with("  ") && l.contains(" changed="))
+        .collect();
+    assert!(
+        recaps.len() == 4
+            && recaps
+                .iter()
+                .all(|l| l.contains("ok=1") && l.contains("changed=0") && l.contains("failed=0")),
+        "{recaps:?}\n{}",
+        second.stdout
+    );
     // The last step: every server's live metrics, scraped from its node_exporter.
     let (_, table) = second
         .stdout
         .split_once("Live metrics")
         .unwrap_or_else(|| panic!("no live metrics:\n{}", second.stdout));
-    for host in ["web-1", "web-2", "web-3", "db-1"] {
+    for host in ["db-1", "web-1", "web-2", "web-3"] {
         let row = table
             .lines()
             .find(|l| l.starts_with(&format!("{host} ")))
@@ -93,49 +116,12 @@ fn run_creates_servers_configures_every_host_and_a_second_run_changes_nothing() 
         );
     }
     // The private work folder (inventory, secrets, key copy) is gone.
-    let leftovers: Vec<_> = std::fs::read_dir(test.path().join(".ict/dev"))
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join(".ict/dev"))
         .expect("state folder")
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with("ansible-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-}
-
-/// The README's first command, `ict run examples/quickstart.ict --yes`, on a copy of
-/// `examples/`: it creates the servers and runs both playbooks; a second run changes nothing.
-#[test]
-fn the_readme_quickstart_runs_and_a_second_run_changes_nothing() {
-    if !testable() {
-        return;
-    }
-    let dir = crate::test::TempProject::new();
-    copy_tree(&crate::test::root().join("examples"), dir.path());
-    let written: Vec<String> = (1..=3)
-        .map(|i| format!("/tmp/ict-quickstart-web-{i}.txt"))
-        .chain(["/tmp/ict-quickstart-db.txt".to_owned()])
-        .collect();
-
-    let first = ict_code(dir.path(), true, &["run", "quickstart.ict", "--yes"], 0);
-    assert!(first.stdout.contains("Apply complete!"), "{}", first.stdout);
-    assert!(
-        first.stdout.contains("Recap of playbook db:")
-            && first.stdout.contains("Recap of playbook web:"),
-        "{}",
-        first.stdout
-    );
-    // Each on its own server (`isolation.rs` checks that such files never reach this computer).
-    for (host, file) in ["web-1", "web-2", "web-3", "db-1"].iter().zip(&written) {
-        let text = exec_on(dir.path(), "quickstart.ict", host, &format!("cat {file}"));
-        assert!(text.contains(host), "{host}: {text}\n{}", first.stdout);
-    }
-    let second = ict_code(dir.path(), true, &["run", "quickstart.ict", "--yes"], 0);
-    assert!(second.stdout.contains("No changes"), "{}", second.stdout);
-    let changed: Vec<&str> = second
-        .stdout
-        .lines()
-        .filter(|l| l.contains("changed=") && !l.contains("changed=0"))
-        .collect();
-    assert!(changed.is_empty(), "{changed:?}\n{}", second.stdout);
 }
 
 /// The README's tour of the commands, line by line, on a copy of `examples/` (the test answers
