@@ -91,6 +91,7 @@ fn a_changed_host_key_is_refused_by_exec_and_by_ansible() {
     std::fs::write(dir.join("hosts.yml"), &inventory.stdout).expect("write inventory");
     set_private(&dir.join("keys/deploy"));
     let out = Command::new("ansible-playbook")
+        .env("PATH", crate::test::path())
         .args(["-i", "hosts.yml", "--limit", "web-1", "ping.yml"])
         .current_dir(dir)
         .env("ANSIBLE_NOCOLOR", "1")

@@ -58,6 +58,7 @@ fn ansible_inventory_reads_the_dynamic_inventory_with_the_declared_groups() {
     assert!(path.is_file(), "{}", path.display());
     let run = |args: &[&str]| {
         let out = Command::new("ansible-inventory")
+            .env("PATH", crate::test::path())
             .arg("-i")
             .arg(&path)
             .args(args)
@@ -117,6 +118,7 @@ for i in 1..=2 { server(`web-${i}`, #{ cpu: 1, ram: 1024, disk: 20, ssh_keys: [k
     assert_eq!(known_hosts.lines().count(), 2, "{known_hosts}");
 
     let out = Command::new("ansible")
+        .env("PATH", crate::test::path())
         .args(["-i", ".ict/dev/inventory", "all", "-m", "ping", "-o"])
         .current_dir(dir)
         .env("ONECLOUD_API_URL", &cloud.url)

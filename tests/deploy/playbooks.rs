@@ -50,7 +50,7 @@ playbook("playbooks/write.yml", #{{ hosts: "db", vars: #{{ word: "db" }}, separa
 /// `ansible-runs.log`, then runs the real one.
 fn counted(script: &str, files: &[(&str, &str)]) -> Test {
     let test = project(script, files);
-    let real = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+    let real = std::env::split_paths(crate::test::path())
         .map(|dir| dir.join("ansible-playbook"))
         .find(|p| p.is_file())
         .expect("ansible-playbook on PATH");
@@ -91,7 +91,7 @@ fn run_with(dir: &Path, vars: &[(&str, &str)]) -> (Outcome, usize) {
     let path = format!(
         "{}:{}",
         dir.join("bin").display(),
-        std::env::var("PATH").unwrap_or_default()
+        crate::test::path().to_string_lossy()
     );
     let mut test = Test::new()
         .current_dir(dir)

@@ -28,6 +28,7 @@ fn shipped_playbooks_pass_ansible_syntax_check() {
         let file = dir.path().join(format!("{name}.yml"));
         std::fs::write(&file, text).expect("write playbook");
         let out = Command::new("ansible-playbook")
+            .env("PATH", crate::test::path())
             .args(["-i", "localhost,", "--syntax-check"])
             .arg(&file)
             .env("ANSIBLE_NOCOLOR", "1")

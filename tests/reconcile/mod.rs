@@ -234,6 +234,7 @@ pub fn base_command(dir: &Path, args: &[&str]) -> Command {
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        .env("PATH", crate::test::path())
         .env("ICT_EMULATOR_TASK_DELAY_MS", "20")
         .env_remove("ONECLOUD_TOKEN")
         .env_remove("ONECLOUD_API_URL")
