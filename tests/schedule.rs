@@ -339,13 +339,14 @@ fn watch_runs_a_due_schedule_once_across_a_restart_reports_a_missed_one_and_wait
     let dir = test.path();
     at(dir, TUESDAY_MORNING, &["apply", "infra.ict", "--yes"], 0);
 
-    // Two seconds before the night stop.
-    let (first, mut lines) = watch(dir, "2026-12-07T16:59:58Z");
+    // A second before the night stop (the watch's clock starts at its given time, however
+    // long it takes to start).
+    let (first, mut lines) = watch(dir, "2026-12-07T16:59:59Z");
     lines.wait_for("schedule night-stop: ok (due 2026-12-07 17:00 UTC)");
     stop(first, lines);
 
     // Restarted just after it: the night stop is not run again; the 17:00:10 tick is.
-    let (second, mut lines) = watch(dir, "2026-12-07T17:00:05Z");
+    let (second, mut lines) = watch(dir, "2026-12-07T17:00:09Z");
     lines.wait_for("schedule tick: ok (due 2026-12-07 17:00 UTC)");
     let seen = stop(second, lines);
     assert!(

@@ -261,7 +261,7 @@ pub async fn a_holder_whose_lease_ran_out_writes_nothing_after_a_takeover(shared
     expect(&plan, 0);
 }
 
-/// Two checkouts of `count` servers on one slow emulator (tasks take 3 s, answers 200 ms),
+/// Two checkouts of `count` servers on one slow emulator (tasks take 1.5 s, answers 200 ms),
 /// with the first's apply running until a create is journaled and not finished.
 struct Slow {
     first: TempProject,
@@ -277,7 +277,7 @@ fn apply_in_flight(shared: &dyn Shared, count: usize) -> Slow {
     let second = checkout(&script(shared, count, 2));
     let cloud = Cloud::start(
         &first.path().join("cloud.json"),
-        &["--task-delay", "3000", "--latency", "200"],
+        &["--task-delay", "1500", "--latency", "200"],
     );
     let log = first.path().join("apply.log");
     let mut apply = Running(
