@@ -126,12 +126,12 @@ if [ -x /usr/sbin/libvirtd ] && ! virsh -c qemu:///system version >/dev/null 2>&
   }
 fi
 
-# A small Debian guest (Debian's kernel, busybox, this machine's sshd and Python) that the libvirt
+# A small Debian guest (Debian's cloud kernel, busybox, this machine's sshd and Python) that the libvirt
 # tests boot to configure a VM over SSH with Ansible (tests/libvirt/guest.rs); built once. Its name
 # changes with what scripts/guest-image.sh makes, so that an older guest is not used.
-guest=$HOME/.cache/ict/guest/debian-guest-3.img
+guest=$HOME/.cache/ict/guest/debian-guest-4.img
 if [ -x /usr/sbin/libvirtd ] && [ ! -s "$guest" ]; then
-  apt-cache show linux-image-amd64 >/dev/null 2>&1 || "${sudo[@]}" apt-get update -qq
+  apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1 || "${sudo[@]}" apt-get update -qq
   bash scripts/guest-image.sh "$guest"
 fi
 

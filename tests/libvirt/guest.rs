@@ -1,4 +1,4 @@
-//! The stretch of the libvirt provider: a real Linux guest (Debian's kernel with a small
+//! The stretch of the libvirt provider: a real Linux guest (Debian's cloud kernel with a small
 //! initramfs and a /usr image, built from Debian's packages by scripts/guest-image.sh) made from
 //! an uploaded image, on a network of ict's, with its SSH key in its cloud-init seed; `ict run`
 //! waits for its SSH and runs a playbook on it with Ansible, and `ict exec` reads the result back.
@@ -15,7 +15,7 @@ fn guest_image() -> Option<std::path::PathBuf> {
         .map(std::path::PathBuf::from)
         .or_else(|| {
             std::env::var_os("HOME")
-                .map(|home| std::path::Path::new(&home).join(".cache/ict/guest/debian-guest-3.img"))
+                .map(|home| std::path::Path::new(&home).join(".cache/ict/guest/debian-guest-4.img"))
         })?;
     if image.is_file() {
         Some(image)
