@@ -33,17 +33,22 @@ use crate::test::{root, Outcome, Test};
     reason = "a skipped test says why in the test output"
 )]
 pub fn testable() -> bool {
-    let has = |program: &str| {
-        Command::new(program)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
+    // Asked once per test run: each start of Ansible's Python costs half a second of CPU.
+    static ANSIBLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ansible = || {
+        *ANSIBLE.get_or_init(|| {
+            Command::new("ansible-playbook")
+                .env("PATH", crate::test::path())
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
     };
     let reason = if !Path::new("/usr/sbin/sshd").is_file() {
         Some("/usr/sbin/sshd is missing (apt-get install openssh-server)")
     } else if !rustix::process::geteuid().is_root() {
         Some("not running as root (sshd must bind port 22)")
-    } else if !has("ansible-playbook") {
+    } else if !ansible() {
         Some("ansible-playbook is missing (pip install ansible-core)")
     } else {
         None
