@@ -173,8 +173,9 @@ Recap of playbook write-db:
     );
 }
 
-/// Reports two settings as the playbook sees them: one the user's `ansible.cfg` sets, one it
-/// leaves to ict.
+/// Reports the settings the run uses — the strategy (Mitogen's or Ansible's), Mitogen's SSH
+/// compression, the fact gathering and pipelining — and writes a file (changed on the first run
+/// only).
 const SETTINGS: &str = r#"
 - name: Settings
   hosts: all
@@ -182,49 +183,11 @@ const SETTINGS: &str = r#"
   tasks:
     - name: Show
       ansible.builtin.debug:
-        msg: "gathering={{ lookup('ansible.builtin.config', 'DEFAULT_GATHERING') }} pipelining={{ lookup('ansible.builtin.config', 'pipelining', plugin_type='connection', plugin_name='ssh') }}"
-"#;
-
-#[test]
-fn a_setting_in_the_users_ansible_cfg_wins_over_icts() {
-    if !testable() {
-        return;
-    }
-    let test = on_web_1("settings", SETTINGS);
-    let (out, _) = run(test.path());
-    assert!(
-        out.stdout
-            .contains("\"msg\": \"gathering=smart pipelining=True\""),
-        "ict's settings:\n{}",
-        out.stdout
-    );
-    std::fs::write(
-        test.path().join("ansible.cfg"),
-        "[defaults]\ngathering = explicit\n",
-    )
-    .expect("write");
-    let (out, _) = run(test.path());
-    assert!(
-        out.stdout
-            .contains("\"msg\": \"gathering=explicit pipelining=True\""),
-        "the user's gathering, ict's pipelining:\n{}",
-        out.stdout
-    );
-}
-
-/// Reports the strategy the run uses, and writes a file (changed on the first run only).
-const STRATEGY: &str = r#"
-- name: Strategy
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Show
-      ansible.builtin.debug:
-        msg: "strategy={{ lookup('ansible.builtin.config', 'DEFAULT_STRATEGY') }} compression={{ mitogen_ssh_compression }}"
+        msg: "strategy={{ lookup('ansible.builtin.config', 'DEFAULT_STRATEGY') }} compression={{ mitogen_ssh_compression }} gathering={{ lookup('ansible.builtin.config', 'DEFAULT_GATHERING') }} pipelining={{ lookup('ansible.builtin.config', 'pipelining', plugin_type='connection', plugin_name='ssh') }}"
     - name: Write
       ansible.builtin.copy:
-        dest: /tmp/ict-strategy
-        content: "strategy\n"
+        dest: /tmp/ict-settings
+        content: "settings\n"
         mode: "0644"
 "#;
 
@@ -246,12 +209,16 @@ fn mitogen_installed() -> bool {
     installed
 }
 
+/// ict's Ansible settings, with Mitogen where it is installed; then, under
+/// `ICT_ANSIBLE_MITOGEN=0`, plain Ansible, and a setting of the user's `ansible.cfg` winning
+/// over ict's while ict's others still hold.
 #[test]
-fn playbooks_run_with_mitogen_where_installed_and_with_plain_ansible_under_ict_ansible_mitogen_0() {
+fn ansible_runs_with_icts_settings_and_mitogen_unless_ict_ansible_mitogen_0_or_the_users_ansible_cfg_say_otherwise(
+) {
     if !testable() {
         return;
     }
-    let test = on_web_1("strategy", STRATEGY);
+    let test = on_web_1("settings", SETTINGS);
     let strategy = if mitogen_installed() {
         "mitogen_linear"
     } else {
@@ -260,24 +227,31 @@ fn playbooks_run_with_mitogen_where_installed_and_with_plain_ansible_under_ict_a
     let (out, _) = run(test.path());
     assert!(
         out.stdout.contains(&format!(
-            "\"msg\": \"strategy={strategy} compression=False\""
+            "\"msg\": \"strategy={strategy} compression=False gathering=smart pipelining=True\""
         )),
-        "{}",
+        "ict's settings:\n{}",
         out.stdout
     );
     assert_eq!(
         recaps(&out.stdout),
-        "Recap of playbook strategy:\n  web-1  ok=2 changed=1 unreachable=0 failed=0 skipped=0\n"
+        "Recap of playbook settings:\n  web-1  ok=2 changed=1 unreachable=0 failed=0 skipped=0\n"
     );
+
+    std::fs::write(
+        test.path().join("ansible.cfg"),
+        "[defaults]\ngathering = explicit\n",
+    )
+    .expect("write");
     let (out, _) = run_with(test.path(), &[("ICT_ANSIBLE_MITOGEN", "0")]);
     assert!(
-        out.stdout
-            .contains("\"msg\": \"strategy=linear compression=False\""),
-        "{}",
+        out.stdout.contains(
+            "\"msg\": \"strategy=linear compression=False gathering=explicit pipelining=True\""
+        ),
+        "plain Ansible, the user's gathering, ict's pipelining:\n{}",
         out.stdout
     );
     assert_eq!(
         recaps(&out.stdout),
-        "Recap of playbook strategy:\n  web-1  ok=2 changed=0 unreachable=0 failed=0 skipped=0\n"
+        "Recap of playbook settings:\n  web-1  ok=2 changed=0 unreachable=0 failed=0 skipped=0\n"
     );
 }
