@@ -27,6 +27,7 @@ mod faults;
 mod http;
 mod images;
 mod input;
+mod listen;
 pub mod machine;
 mod networks;
 mod node_exporter;

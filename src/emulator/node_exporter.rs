@@ -12,7 +12,7 @@
 //! The figures come from [`machine::Machine`]: counters that grow with a per-server load
 //! pattern, sized by the server's declared CPU, RAM and disk. A server whose address cannot be
 //! bound (another program on port 9100) gets one warning and no metrics.
-//! Depends on `events` and `clock`-free system time.
+//! Depends on `events`, `listen` and `clock`-free system time.
 
 mod machine;
 
@@ -106,14 +106,14 @@ impl NodeExporters {
                 });
                 exporter.stop();
                 exporter.info = server.clone();
-                exporter.task = self.start(server.ip, machine);
+                exporter.task = Some(self.start(server.ip, machine));
             }
             ServerEvent::Power { id, on, .. } => {
                 if let Some(exporter) = servers.get_mut(id) {
                     exporter.stop();
                     if *on {
                         let machine = Machine::new(&exporter.info, unix_now());
-                        exporter.task = self.start(exporter.info.ip, machine);
+                        exporter.task = Some(self.start(exporter.info.ip, machine));
                     }
                 }
             }
@@ -138,29 +138,24 @@ impl NodeExporters {
             .clear();
     }
 
-    /// Binds `ip:port` now and serves in a task; `None` (with a warning) if it cannot bind.
-    fn start(&self, ip: Ipv4Addr, machine: Machine) -> Option<Serving> {
+    /// Listens on `ip:port` and serves, in a task (the exporter this one replaces may still
+    /// be letting go of the address); a warning if it cannot listen.
+    fn start(&self, ip: Ipv4Addr, machine: Machine) -> Serving {
         let addr = SocketAddr::from((ip, self.port));
-        let _entered = self.runtime.enter();
-        let listener = std::net::TcpListener::bind(addr)
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
-            .and_then(TcpListener::from_std);
-        match listener {
-            Ok(listener) => {
-                tracing::debug!(%addr, "node_exporter listening");
-                let on = Arc::new(AtomicBool::new(true));
-                let task = self
-                    .runtime
-                    .spawn(serve(listener, Arc::new(machine), Arc::clone(&on)));
-                Some(Serving { task, on })
-            }
-            Err(error) => {
-                tracing::warn!(
+        let on = Arc::new(AtomicBool::new(true));
+        let serving = Arc::clone(&on);
+        let task = self.runtime.spawn(async move {
+            match super::listen::listen(addr).await {
+                Ok(listener) => {
+                    tracing::debug!(%addr, "node_exporter listening");
+                    serve(listener, Arc::new(machine), serving).await;
+                }
+                Err(error) => tracing::warn!(
                     "emulated server {ip} exports no metrics: cannot listen on {addr}: {error}"
-                );
-                None
+                ),
             }
-        }
+        });
+        Serving { task, on }
     }
 }
 

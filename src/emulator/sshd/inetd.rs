@@ -11,7 +11,7 @@
 //! listens any more; a connection still open then ends when its client does (ict's in-process
 //! emulator dies with its client). No parent-death signal is set: Linux sends it when the
 //! spawning *thread* ends, and tokio may retire a worker thread while the connection lives.
-//! Depends on `files`, `machine` and `procfs`.
+//! Depends on `files`, `listen`, `machine` and `procfs`.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -101,7 +101,7 @@ pub(super) async fn listen(
             path: files.log(),
             source,
         })?;
-    let listener = TcpListener::bind((info.ip, 22))
+    let listener = crate::emulator::listen::listen((info.ip, 22).into())
         .await
         .map_err(|source| SshdError::Listen {
             ip: info.ip,
