@@ -1,6 +1,7 @@
-//! A throwaway `PostgreSQL` 15 server for a test: a cluster in a temporary folder, listening only
-//! on a Unix socket in that folder, run as `nobody` when the tests run as root (`PostgreSQL`
-//! refuses root), stopped and removed when the guard drops.
+//! A throwaway `PostgreSQL` 15 server for a test: a cluster in a temporary folder (a copy of one
+//! made once and kept in the tests' scratch folder), listening only on a Unix socket in that
+//! folder, run as `nobody` when the tests run as root (`PostgreSQL` refuses root), stopped and
+//! removed when the guard drops.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -34,19 +35,7 @@ impl Postgres {
         }
         let server = Postgres { dir };
         let data = server.data();
-        server.run(
-            "initdb",
-            &[
-                "-D",
-                &data,
-                "-U",
-                "ict",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
-        );
+        copy_tree(template(), Path::new(&data));
         let options = format!(
             "-k {} -c listen_addresses= -p 5432 -c fsync=off",
             server.socket_dir().display()
@@ -127,6 +116,72 @@ impl Drop for Postgres {
             .stderr(Stdio::null())
             .status();
     }
+}
+
+/// A new cluster, made once and kept in the tests' scratch folder (`target/tmp`): each server
+/// starts from a copy (`initdb` costs about a second of CPU, a copy little).
+fn template() -> &'static Path {
+    static TEMPLATE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let template = scratch.join("postgres-15-cluster");
+        if template.join("PG_VERSION").is_file() {
+            return template;
+        }
+        // Made where its owner can reach (`nobody` may not pass through the checkout's folders),
+        // then copied here under a name of its own and renamed into place, so that a test run
+        // beside this one never sees half of it.
+        let work = tempfile::Builder::new()
+            .prefix("ict-pg-")
+            .tempdir()
+            .expect("temporary folder");
+        if is_root() {
+            let status = Command::new("chown")
+                .args(["nobody:nogroup", &work.path().display().to_string()])
+                .status()
+                .expect("chown");
+            assert!(status.success(), "chown the cluster folder to nobody");
+        }
+        let data = work.path().join("data");
+        let output = as_owner("initdb")
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "ict", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .current_dir(work.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run initdb");
+        assert!(
+            output.status.success(),
+            "initdb: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let partial = tempfile::Builder::new()
+            .prefix("postgres-15-cluster.")
+            .tempdir_in(scratch)
+            .expect("scratch folder");
+        copy_tree(&data, &partial.path().join("data"));
+        // Another run may have put one in place meanwhile: either is as good.
+        let _ = std::fs::rename(partial.path().join("data"), &template);
+        template
+    })
+}
+
+/// `cp -a from to`: owners and modes kept (the cluster's files are its owner's, mode 0700).
+fn copy_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp");
+    assert!(
+        status.success(),
+        "cp -a {} {}",
+        from.display(),
+        to.display()
+    );
 }
 
 /// A server program, run as `nobody` when this process is root.
