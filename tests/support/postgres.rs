@@ -22,18 +22,7 @@ impl Postgres {
             crate::test::skipped_without("PostgreSQL 15", "apt-get install postgresql");
             return None;
         }
-        let dir = tempfile::Builder::new()
-            .prefix("ict-pg-")
-            .tempdir()
-            .expect("temporary folder");
-        if is_root() {
-            let status = Command::new("chown")
-                .args(["nobody:nogroup", &dir.path().display().to_string()])
-                .status()
-                .expect("chown");
-            assert!(status.success(), "chown the cluster folder to nobody");
-        }
-        let server = Postgres { dir };
+        let server = Postgres { dir: owned_dir() };
         let data = server.data();
         copy_tree(template(), Path::new(&data));
         let options = format!(
@@ -92,18 +81,7 @@ impl Postgres {
 
     /// Runs a server program as the cluster's owner.
     fn run(&self, program: &str, args: &[&str]) {
-        let output = as_owner(program)
-            .args(args)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .output()
-            .expect("run a PostgreSQL program");
-        assert!(
-            output.status.success(),
-            "{program}: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        run_as_owner(self.dir.path(), program, args);
     }
 }
 
@@ -131,32 +109,20 @@ fn template() -> &'static Path {
         // Made where its owner can reach (`nobody` may not pass through the checkout's folders),
         // then copied here under a name of its own and renamed into place, so that a test run
         // beside this one never sees half of it.
-        let work = tempfile::Builder::new()
-            .prefix("ict-pg-")
-            .tempdir()
-            .expect("temporary folder");
-        if is_root() {
-            let status = Command::new("chown")
-                .args(["nobody:nogroup", &work.path().display().to_string()])
-                .status()
-                .expect("chown");
-            assert!(status.success(), "chown the cluster folder to nobody");
-        }
+        let work = owned_dir();
         let data = work.path().join("data");
-        let output = as_owner("initdb")
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", "ict", "--auth=trust", "-E", "UTF8", "--no-sync"])
-            .current_dir(work.path())
-            .stdin(Stdio::null())
-            .output()
-            .expect("run initdb");
-        assert!(
-            output.status.success(),
-            "initdb: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let data_arg = data.to_string_lossy();
+        let args = [
+            "-D",
+            &data_arg,
+            "-U",
+            "ict",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ];
+        run_as_owner(work.path(), "initdb", &args);
         let partial = tempfile::Builder::new()
             .prefix("postgres-15-cluster.")
             .tempdir_in(scratch)
@@ -166,6 +132,38 @@ fn template() -> &'static Path {
         let _ = std::fs::rename(partial.path().join("data"), &template);
         template
     })
+}
+
+/// A new temporary folder of the clusters' owner.
+fn owned_dir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("ict-pg-")
+        .tempdir()
+        .expect("temporary folder");
+    if is_root() {
+        let status = Command::new("chown")
+            .args(["nobody:nogroup", &dir.path().display().to_string()])
+            .status()
+            .expect("chown");
+        assert!(status.success(), "chown the cluster folder to nobody");
+    }
+    dir
+}
+
+/// Runs a server program as the clusters' owner, in `dir`.
+fn run_as_owner(dir: &Path, program: &str, args: &[&str]) {
+    let output = as_owner(program)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run a PostgreSQL program");
+    assert!(
+        output.status.success(),
+        "{program}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// `cp -a from to`: owners and modes kept (the cluster's files are its owner's, mode 0700).
