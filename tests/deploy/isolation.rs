@@ -71,25 +71,23 @@ fn a_playbook_writes_each_server_and_never_this_computer() {
         run.stdout
     );
 
+    // What each server has: its probe, its hostname, its user and its program.
     assert_eq!(
-        on_every_server(dir, "cat /etc/ict-probe"),
+        on_every_server(
+            dir,
+            "cat /etc/ict-probe && hostname && id -un ictisolated && ict-isolated-hello"
+        ),
         lines(&[
             ("web-1", "probe of web-1"),
-            ("web-2", "probe of web-2"),
-            ("web-3", "probe of web-3")
-        ])
-    );
-    assert_eq!(
-        on_every_server(dir, "hostname"),
-        lines(&[("web-1", "web-1"), ("web-2", "web-2"), ("web-3", "web-3")])
-    );
-    assert_eq!(
-        on_every_server(dir, "id -un ictisolated && ict-isolated-hello"),
-        lines(&[
+            ("web-1", "web-1"),
             ("web-1", "ictisolated"),
             ("web-1", "hello from web-1"),
+            ("web-2", "probe of web-2"),
+            ("web-2", "web-2"),
             ("web-2", "ictisolated"),
             ("web-2", "hello from web-2"),
+            ("web-3", "probe of web-3"),
+            ("web-3", "web-3"),
             ("web-3", "ictisolated"),
             ("web-3", "hello from web-3")
         ])

@@ -1,6 +1,7 @@
 //! Issue 23: `ict run` runs all its playbooks in one `ansible-playbook` (unless one is
 //! `separate`), each still with its own hosts, vars and recap; Ansible's settings are ict's
-//! where the user's own `ansible.cfg` leaves them open.
+//! where the user's own `ansible.cfg` leaves them open, with Mitogen unless
+//! `ICT_ANSIBLE_MITOGEN=0`.
 
 use std::path::Path;
 
@@ -20,15 +21,16 @@ const WRITE: &str = r#"
         mode: "0644"
 "#;
 
-/// Changes nothing.
+/// Changes nothing, and reports the settings the run uses: the strategy (Mitogen's or
+/// Ansible's), Mitogen's SSH compression, the fact gathering and pipelining.
 const LOOK: &str = r#"
 - name: Look
   hosts: all
   gather_facts: false
   tasks:
-    - name: Look around
-      ansible.builtin.command: "true"
-      changed_when: false
+    - name: Show the settings
+      ansible.builtin.debug:
+        msg: "strategy={{ lookup('ansible.builtin.config', 'DEFAULT_STRATEGY') }} compression={{ mitogen_ssh_compression }} gathering={{ lookup('ansible.builtin.config', 'DEFAULT_GATHERING') }} pipelining={{ lookup('ansible.builtin.config', 'pipelining', plugin_type='connection', plugin_name='ssh') }}"
 "#;
 
 fn script(separate: bool) -> String {
@@ -65,17 +67,6 @@ fn counted(script: &str, files: &[(&str, &str)]) -> Test {
     std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");
     test
-}
-
-/// A [`counted`] project of one server, `web-1`, and one playbook, `playbooks/NAME.yml`.
-fn on_web_1(name: &str, playbook: &str) -> Test {
-    let script = format!(
-        r#"let k = ssh_key("deploy", #{{ public_key_file: "keys/deploy.pub" }});
-server("web-1", #{{ cpu: 1, ram: 1024, disk: 20, ssh_keys: [k] }});
-playbook("playbooks/{name}.yml");
-"#
-    );
-    counted(&script, &[(&format!("playbooks/{name}.yml"), playbook)])
 }
 
 /// `ict run infra.ict --yes` in `dir` with the counting `ansible-playbook` first on `PATH`;
@@ -122,8 +113,20 @@ fn recaps(stdout: &str) -> String {
     recaps
 }
 
+/// The settings line the `look` playbook prints, once per host.
+fn settings(strategy: &str, gathering: &str) -> String {
+    format!(
+        "\"msg\": \"strategy={strategy} compression=False gathering={gathering} pipelining=True\""
+    )
+}
+
+/// One `ansible-playbook` for three playbooks, each with its own recap, run with ict's Ansible
+/// settings and Mitogen where it is installed; then, with the last playbook `separate`, two
+/// `ansible-playbook`s, run under `ICT_ANSIBLE_MITOGEN=0` by plain Ansible, where a setting of
+/// the user's `ansible.cfg` wins over ict's while ict's others still hold.
 #[test]
-fn playbooks_run_in_one_ansible_playbook_and_each_keeps_its_own_recap() {
+fn playbooks_run_in_one_ansible_playbook_each_with_its_recap_and_icts_settings_unless_the_user_says_otherwise(
+) {
     if !testable() {
         return;
     }
@@ -131,6 +134,11 @@ fn playbooks_run_in_one_ansible_playbook_and_each_keeps_its_own_recap() {
         &script(false),
         &[("playbooks/write.yml", WRITE), ("playbooks/look.yml", LOOK)],
     );
+    let strategy = if mitogen_installed() {
+        "mitogen_linear"
+    } else {
+        "linear"
+    };
     let (first, started) = run(test.path());
     assert_eq!(started, 1, "one ansible-playbook for three playbooks");
     assert!(
@@ -138,6 +146,12 @@ fn playbooks_run_in_one_ansible_playbook_and_each_keeps_its_own_recap() {
             .stdout
             .contains("\nPlaybooks write on `web`, look on `all`, write-db on `db`\n"),
         "{}",
+        first.stdout
+    );
+    assert_eq!(
+        first.stdout.matches(&settings(strategy, "smart")).count(),
+        3,
+        "ict's settings on each host:\n{}",
         first.stdout
     );
     assert_eq!(
@@ -155,9 +169,15 @@ Recap of playbook write-db:
 "
     );
 
-    // The last one on its own: two ansible-playbook processes, the same recaps (nothing to do).
+    // The last one on its own: two ansible-playbook processes, the same recaps (nothing to do);
+    // plain Ansible, with the user's fact gathering and ict's pipelining.
     std::fs::write(test.path().join("infra.ict"), script(true)).expect("write");
-    let (second, started) = run(test.path());
+    std::fs::write(
+        test.path().join("ansible.cfg"),
+        "[defaults]\ngathering = explicit\n",
+    )
+    .expect("write");
+    let (second, started) = run_with(test.path(), &[("ICT_ANSIBLE_MITOGEN", "0")]);
     assert_eq!(started, 2, "{}", second.stdout);
     assert!(
         second
@@ -168,28 +188,19 @@ Recap of playbook write-db:
         second.stdout
     );
     assert_eq!(
+        second
+            .stdout
+            .matches(&settings("linear", "explicit"))
+            .count(),
+        3,
+        "plain Ansible, the user's gathering, ict's pipelining:\n{}",
+        second.stdout
+    );
+    assert_eq!(
         recaps(&second.stdout),
         recaps(&first.stdout).replace("changed=1", "changed=0")
     );
 }
-
-/// Reports the settings the run uses — the strategy (Mitogen's or Ansible's), Mitogen's SSH
-/// compression, the fact gathering and pipelining — and writes a file (changed on the first run
-/// only).
-const SETTINGS: &str = r#"
-- name: Settings
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Show
-      ansible.builtin.debug:
-        msg: "strategy={{ lookup('ansible.builtin.config', 'DEFAULT_STRATEGY') }} compression={{ mitogen_ssh_compression }} gathering={{ lookup('ansible.builtin.config', 'DEFAULT_GATHERING') }} pipelining={{ lookup('ansible.builtin.config', 'pipelining', plugin_type='connection', plugin_name='ssh') }}"
-    - name: Write
-      ansible.builtin.copy:
-        dest: /tmp/ict-settings
-        content: "settings\n"
-        mode: "0644"
-"#;
 
 /// Whether `ict doctor` finds Mitogen for the `ansible-playbook` on `PATH`; under `CI=true`
 /// it must (scripts/install.sh installs it), so that both of ict's ways of running Ansible are
@@ -207,51 +218,4 @@ fn mitogen_installed() -> bool {
         "CI=true, but Mitogen is not installed for ansible-playbook (bash scripts/install.sh)"
     );
     installed
-}
-
-/// ict's Ansible settings, with Mitogen where it is installed; then, under
-/// `ICT_ANSIBLE_MITOGEN=0`, plain Ansible, and a setting of the user's `ansible.cfg` winning
-/// over ict's while ict's others still hold.
-#[test]
-fn ansible_runs_with_icts_settings_and_mitogen_unless_ict_ansible_mitogen_0_or_the_users_ansible_cfg_say_otherwise(
-) {
-    if !testable() {
-        return;
-    }
-    let test = on_web_1("settings", SETTINGS);
-    let strategy = if mitogen_installed() {
-        "mitogen_linear"
-    } else {
-        "linear"
-    };
-    let (out, _) = run(test.path());
-    assert!(
-        out.stdout.contains(&format!(
-            "\"msg\": \"strategy={strategy} compression=False gathering=smart pipelining=True\""
-        )),
-        "ict's settings:\n{}",
-        out.stdout
-    );
-    assert_eq!(
-        recaps(&out.stdout),
-        "Recap of playbook settings:\n  web-1  ok=2 changed=1 unreachable=0 failed=0 skipped=0\n"
-    );
-
-    std::fs::write(
-        test.path().join("ansible.cfg"),
-        "[defaults]\ngathering = explicit\n",
-    )
-    .expect("write");
-    let (out, _) = run_with(test.path(), &[("ICT_ANSIBLE_MITOGEN", "0")]);
-    assert!(
-        out.stdout.contains(
-            "\"msg\": \"strategy=linear compression=False gathering=explicit pipelining=True\""
-        ),
-        "plain Ansible, the user's gathering, ict's pipelining:\n{}",
-        out.stdout
-    );
-    assert_eq!(
-        recaps(&out.stdout),
-        "Recap of playbook settings:\n  web-1  ok=2 changed=0 unreachable=0 failed=0 skipped=0\n"
-    );
 }

@@ -83,7 +83,6 @@ playbook("playbooks/secret.yml", #{{ hosts: "db",
         [("db-1".to_owned(), format!("{secret} {secret} g-{secret}"))]
     );
 
-    printed.push_str(&with_secret(&["run", "infra.ict", "--yes"]));
     printed.push_str(&with_secret(&["plan", "infra.ict"]));
     for args in [
         &["inventory", "infra.ict"][..],

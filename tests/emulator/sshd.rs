@@ -394,6 +394,13 @@ fn a_dropped_emulator_leaves_no_sshd_behind() {
         session
     });
     drop(runtime);
+    // A SIGKILLed process is gone a moment after the signal, not at once: allow 5 s.
+    for _ in 0..50 {
+        if running(2).is_empty() && processes_mentioning(&folder).is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert_eq!(
         running(2),
         Vec::<String>::new(),

@@ -1,8 +1,9 @@
-//! The libvirt provider on a real libvirtd of each test's own (QEMU; VMs with no operating
-//! system, so the lifecycle is what is tested): a declared pool, a network, VMs on it with their
-//! cloud-init seeds and a volume attached to one; plan, resize, power, metrics from the
-//! hypervisor, destroy that leaves what ict did not make alone, and `kill -9` in the middle of
-//! an apply.
+//! The libvirt provider on a real libvirtd of the tests' own (QEMU; VMs with no operating
+//! system, so the lifecycle is what is tested), shared by the tests that run at the same time as
+//! two projects would share one, each with names of its own: a declared pool, a network, VMs on
+//! it with their cloud-init seeds and a volume attached to one; plan, resize, power, metrics
+//! from the hypervisor, destroy that leaves what ict did not make alone, and `kill -9` in the
+//! middle of an apply.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -243,7 +244,9 @@ fn vms_are_made_resized_stopped_measured_and_destroyed_and_others_left_alone() {
     let repl = crate::repl::repl(
         lab.path(),
         &["infra.ict"],
-        "cloud::networks().filter(|n| n.name.ends_with(\"-lan\")).len()\ncloud::pools().map(|p| p.name)\n",
+        &format!(
+            "cloud::networks().filter(|n| n.name == \"{p}-lan\").len()\ncloud::pools().map(|p| p.name)\n"
+        ),
     );
     let stdout = repl.stdout;
     assert!(stdout.starts_with("1\n"), "{stdout}{}", repl.stderr);

@@ -1,31 +1,46 @@
-//! A libvirt daemon of the test's own: the machine's real `libvirtd` (QEMU), started in new
-//! mount, network and PID namespaces, with its configuration, state, logs and sockets in the
-//! test's temporary folder. Its networks' bridges and `dnsmasq` live in the test's network
-//! namespace, its VMs' QEMU processes in its PID namespace, and nothing it does reaches the
-//! machine's own libvirt, `/etc`, `/run` or cgroups. When the guard drops (or the test process
-//! dies), the namespace's first process is killed, which ends every process in it.
+//! A libvirt daemon of the tests' own: the machine's real `libvirtd` (QEMU), started in new
+//! mount, network and PID namespaces, with its configuration, state, logs and sockets in a
+//! temporary folder. Its networks' bridges and `dnsmasq` live in its network namespace, its
+//! VMs' QEMU processes in its PID namespace, and nothing it does reaches the machine's own
+//! libvirt, `/etc`, `/run` or cgroups. The tests that run at the same time share one daemon
+//! (starting one costs about a CPU-second), each in a [`Lab`] of its own: a folder, and a name
+//! prefix for everything it makes. When the last of them ends (or the test process dies), the
+//! namespace's first process is killed, which ends every process in it.
 //!
 //! scripts/install.sh installs libvirt with QEMU; without it the test is skipped (and fails
 //! under `CI=true`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{mpsc, Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 /// Numbers the labs of this test process.
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-/// A test's own libvirtd, and a name prefix for what the test makes on it.
+/// The daemon of the labs that are running, if any.
+static DAEMON: Mutex<Weak<Daemon>> = Mutex::new(Weak::new());
+
+/// A test's place on the shared libvirtd: its folder, and a name prefix for what it makes.
 pub struct Lab {
     pub prefix: String,
     dir: tempfile::TempDir,
-    daemon: Child,
+    daemon: Arc<Daemon>,
+}
+
+/// A running libvirtd and its folder.
+struct Daemon {
+    dir: tempfile::TempDir,
+    /// The `setpriv` that became `unshare`.
+    pid: u32,
+    /// Stops the daemon when dropped, and the thread that does it.
+    keeper: Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
 }
 
 impl Lab {
-    /// Starts the test's daemon, or gives `None` (the test is skipped) when libvirtd is not
-    /// installed.
+    /// Joins the running daemon or starts one, or gives `None` (the test is skipped) when
+    /// libvirtd is not installed.
     pub fn start() -> Option<Lab> {
         if !Path::new("/usr/sbin/libvirtd").is_file() {
             crate::test::skipped_without(
@@ -44,114 +59,40 @@ impl Lab {
             );
             return None;
         }
+        let daemon = {
+            let mut shared = DAEMON.lock().unwrap_or_else(PoisonError::into_inner);
+            shared.upgrade().unwrap_or_else(|| {
+                let daemon = Arc::new(Daemon::start());
+                *shared = Arc::downgrade(&daemon);
+                daemon
+            })
+        };
         let prefix = format!(
             "ict-t{}-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let dir = tempfile::Builder::new()
-            .prefix("ict-libvirt-")
+            .prefix("ict-libvirt-lab-")
             .tempdir()
             .expect("temporary folder");
-        let root = dir.path();
         // QEMU runs as libvirt-qemu and must reach the disks below.
-        std::fs::set_permissions(root, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .expect("chmod");
-        for sub in ["run", "lib", "log", "cache", "etc", "pool"] {
-            std::fs::create_dir(root.join(sub)).expect("mkdir");
-        }
-        // The machine's libvirt configuration, without its domains, networks and pools.
-        let copied = Command::new("cp")
-            .arg("-a")
-            .arg("/etc/libvirt/.")
-            .arg(root.join("etc"))
-            .status()
-            .expect("cp");
-        assert!(copied.success(), "copy /etc/libvirt");
-        for defined in ["qemu", "storage", "secrets"] {
-            let _ = std::fs::remove_dir_all(root.join("etc").join(defined));
-            std::fs::create_dir(root.join("etc").join(defined)).expect("mkdir");
-        }
-        share_capabilities(&shared_capabilities(), &root.join(CAPABILITIES));
-        let qemu_conf = root.join("etc/qemu.conf");
-        let mut conf = std::fs::read_to_string(&qemu_conf).unwrap_or_default();
-        // The machine's cgroups are not the test's to change.
-        conf.push_str("\ncgroup_controllers = [ ]\n");
-        std::fs::write(&qemu_conf, conf).expect("write qemu.conf");
-        let at = |sub: &str| root.join(sub).display().to_string();
-        let script = format!(
-            "set -e\n\
-             mount --make-rprivate /\n\
-             mount --bind {run} /run\n\
-             mount --bind {lib} /var/lib/libvirt\n\
-             mount --bind {log} /var/log/libvirt\n\
-             mount --bind {cache} /var/cache/libvirt\n\
-             mount --bind {etc} /etc/libvirt\n\
-             ip link set lo up\n\
-             virtlogd -d\n\
-             libvirtd &\n\
-             wait $!\n",
-            run = at("run"),
-            lib = at("lib"),
-            log = at("log"),
-            cache = at("cache"),
-            etc = at("etc"),
-        );
-        let log = std::fs::File::create(root.join("libvirtd.log")).expect("log");
-        let mut daemon = Command::new("setpriv")
-            .args(["--pdeathsig", "KILL", "--", "unshare"])
-            .args([
-                "--mount",
-                "--net",
-                "--pid",
-                "--fork",
-                "--kill-child",
-                "--mount-proc",
-            ])
-            .args(["bash", "-c", &script])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start unshare");
-        let socket = root.join("run/libvirt/libvirt-sock");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !socket.exists() {
-            let exited = daemon.try_wait().expect("wait");
-            if exited.is_some() || Instant::now() > deadline {
-                let _ = daemon.kill();
-                let _ = daemon.wait();
-                panic!(
-                    "the test's libvirtd did not start ({exited:?}): {}",
-                    std::fs::read_to_string(root.join("libvirtd.log")).unwrap_or_default()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let lab = Lab {
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
+        std::fs::create_dir(dir.path().join("pool")).expect("mkdir");
+        Some(Lab {
             prefix,
             dir,
             daemon,
-        };
-        // Answers once its drivers are up.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !lab.virsh(&["version"]).status.success() {
-            assert!(
-                Instant::now() < deadline,
-                "the test's libvirtd does not answer"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(lab)
+        })
     }
 
     /// The URI of the test's daemon.
     pub fn uri(&self) -> String {
-        format!("qemu+unix:///system?socket={}", self.socket().display())
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("run/libvirt/libvirt-sock")
+        self.daemon.uri()
     }
 
     /// `command` run in the test daemon's network namespace, where its networks' bridges are
@@ -159,7 +100,7 @@ impl Lab {
     pub fn in_netns(&self, command: &Command) -> Command {
         let init = std::fs::read_to_string(format!(
             "/proc/{pid}/task/{pid}/children",
-            pid = self.daemon.id()
+            pid = self.daemon.pid
         ))
         .expect("the namespace's first process");
         let init = init.split_whitespace().next().expect("a child of unshare");
@@ -198,12 +139,7 @@ impl Lab {
 
     /// Runs `virsh` on the test's daemon.
     pub fn virsh(&self, args: &[&str]) -> Output {
-        Command::new("virsh")
-            .arg("-c")
-            .arg(self.uri())
-            .args(args)
-            .output()
-            .expect("run virsh")
+        self.daemon.virsh(args)
     }
 
     /// Runs `virsh` on the test's daemon and returns its output; panics if it fails.
@@ -321,13 +257,161 @@ impl Lab {
     }
 }
 
-impl Drop for Lab {
+impl Daemon {
+    fn start() -> Daemon {
+        let dir = tempfile::Builder::new()
+            .prefix("ict-libvirt-")
+            .tempdir()
+            .expect("temporary folder");
+        let root = dir.path();
+        // QEMU runs as libvirt-qemu and must reach the disks below.
+        std::fs::set_permissions(root, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        for sub in ["run", "lib", "log", "cache", "etc"] {
+            std::fs::create_dir(root.join(sub)).expect("mkdir");
+        }
+        // The machine's libvirt configuration, without its domains, networks and pools.
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg("/etc/libvirt/.")
+            .arg(root.join("etc"))
+            .status()
+            .expect("cp");
+        assert!(copied.success(), "copy /etc/libvirt");
+        for defined in ["qemu", "storage", "secrets"] {
+            let _ = std::fs::remove_dir_all(root.join("etc").join(defined));
+            std::fs::create_dir(root.join("etc").join(defined)).expect("mkdir");
+        }
+        share_capabilities(&shared_capabilities(), &root.join(CAPABILITIES));
+        let qemu_conf = root.join("etc/qemu.conf");
+        let mut conf = std::fs::read_to_string(&qemu_conf).unwrap_or_default();
+        // The machine's cgroups are not the test's to change.
+        conf.push_str("\ncgroup_controllers = [ ]\n");
+        std::fs::write(&qemu_conf, conf).expect("write qemu.conf");
+        let at = |sub: &str| root.join(sub).display().to_string();
+        let script = format!(
+            "set -e\n\
+             mount --make-rprivate /\n\
+             mount --bind {run} /run\n\
+             mount --bind {lib} /var/lib/libvirt\n\
+             mount --bind {log} /var/log/libvirt\n\
+             mount --bind {cache} /var/cache/libvirt\n\
+             mount --bind {etc} /etc/libvirt\n\
+             ip link set lo up\n\
+             virtlogd -d\n\
+             libvirtd &\n\
+             wait $!\n",
+            run = at("run"),
+            lib = at("lib"),
+            log = at("log"),
+            cache = at("cache"),
+            etc = at("etc"),
+        );
+        let log = std::fs::File::create(root.join("libvirtd.log")).expect("log");
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--pdeathsig", "KILL", "--", "unshare"])
+            .args([
+                "--mount",
+                "--net",
+                "--pid",
+                "--fork",
+                "--kill-child",
+                "--mount-proc",
+            ])
+            .args(["bash", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log);
+        let (keeper, pid, exited) = keep(command);
+        let daemon = Daemon {
+            dir,
+            pid,
+            keeper: Some(keeper),
+        };
+        let socket = daemon.dir.path().join("run/libvirt/libvirt-sock");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !socket.exists() {
+            let exited = exited.try_recv().ok();
+            assert!(
+                exited.is_none() && Instant::now() < deadline,
+                "the test's libvirtd did not start ({exited:?}): {}",
+                std::fs::read_to_string(daemon.dir.path().join("libvirtd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Answers once its drivers are up.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !daemon.virsh(&["version"]).status.success() {
+            assert!(
+                Instant::now() < deadline,
+                "the test's libvirtd does not answer"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        daemon
+    }
+
+    fn uri(&self) -> String {
+        format!(
+            "qemu+unix:///system?socket={}",
+            self.dir.path().join("run/libvirt/libvirt-sock").display()
+        )
+    }
+
+    fn virsh(&self, args: &[&str]) -> Output {
+        Command::new("virsh")
+            .arg("-c")
+            .arg(self.uri())
+            .args(args)
+            .output()
+            .expect("run virsh")
+    }
+}
+
+impl Drop for Daemon {
     fn drop(&mut self) {
-        // The namespace's first process: its end ends QEMU, dnsmasq, virtlogd and libvirtd.
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
+        // The keeper kills the namespace's first process: its end ends QEMU, dnsmasq, virtlogd
+        // and libvirtd.
+        if let Some((stop, thread)) = self.keeper.take() {
+            drop(stop);
+            let _ = thread.join();
+        }
         share_capabilities(&self.dir.path().join(CAPABILITIES), &shared_capabilities());
     }
+}
+
+/// Starts `command` on a thread of its own that keeps it until told to stop (the sender is
+/// dropped), then kills and reaps it. The daemon's parent-death signal is sent when the thread
+/// that started it ends, not the process, so it must not be a test's thread: the daemon
+/// outlives the test that started it while others use it. Returns the keeper, the child's PID
+/// and a receiver of its exit status should it end by itself.
+fn keep(
+    mut command: Command,
+) -> (
+    (mpsc::Sender<()>, std::thread::JoinHandle<()>),
+    u32,
+    mpsc::Receiver<std::process::ExitStatus>,
+) {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let (started, pid) = mpsc::channel();
+    let (ended, exited) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let mut child = command.spawn().expect("start unshare");
+        let _ = started.send(child.id());
+        while let Err(mpsc::RecvTimeoutError::Timeout) =
+            stopped.recv_timeout(Duration::from_millis(50))
+        {
+            if let Ok(Some(status)) = child.try_wait() {
+                let _ = ended.send(status);
+                return;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    });
+    let pid = pid.recv().expect("unshare started");
+    ((stop, thread), pid, exited)
 }
 
 /// Where a libvirtd keeps what it learnt by probing each QEMU binary (a second or two of CPU

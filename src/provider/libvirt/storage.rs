@@ -267,6 +267,19 @@ impl Inner {
     ) -> Result<(), ProviderError> {
         let (domain, _) = self.owned(server, "attach a volume to")?;
         let (pool, volume) = self.volume_by_id(id)?;
+        // libvirtd finishes a call whose client died: an attach of an interrupted run may land
+        // while this one runs, so a failed attach looks again (the volume then holds its slot).
+        Inner::attach_missing(&domain, &pool, &volume)
+            .or_else(|first| Inner::attach_missing(&domain, &pool, &volume).map_err(|_| first))
+    }
+
+    /// Attaches `volume` to the definition and, when it runs, the running machine, where it is
+    /// not yet.
+    fn attach_missing(
+        domain: &Domain,
+        pool: &StoragePool,
+        volume: &StorageVol,
+    ) -> Result<(), ProviderError> {
         let (pool_name, name) = (
             pool.name().unwrap_or_default(),
             volume.name().unwrap_or_default(),
@@ -312,7 +325,7 @@ impl Inner {
                 .ok_or_else(|| failed("attach a volume", "the machine has no free disk slot"))?)
             .to_owned(),
         };
-        let format = format_of(&volume);
+        let format = format_of(volume);
         let disk = xml::Disk::volume(&pool_name, &name, &format, &dev)
             .to_xml()
             .map_err(|e| failed("write a disk definition", &e.to_string()))?;
