@@ -102,7 +102,7 @@ fn template() -> &'static Path {
     static TEMPLATE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     TEMPLATE.get_or_init(|| {
         let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let template = scratch.join("postgres-15-cluster");
+        let template = scratch.join("postgres-15-cluster-2");
         if template.join("PG_VERSION").is_file() {
             return template;
         }
@@ -121,10 +121,12 @@ fn template() -> &'static Path {
             "-E",
             "UTF8",
             "--no-sync",
+            // 1 MB of WAL instead of 16 to copy for each server.
+            "--wal-segsize=1",
         ];
         run_as_owner(work.path(), "initdb", &args);
         let partial = tempfile::Builder::new()
-            .prefix("postgres-15-cluster.")
+            .prefix("postgres-15-cluster-2.")
             .tempdir_in(scratch)
             .expect("scratch folder");
         copy_tree(&data, &partial.path().join("data"));
