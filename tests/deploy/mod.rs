@@ -93,14 +93,7 @@ pub fn ict(dir: &Path, ssh: bool, args: &[&str]) -> Outcome {
 #[track_caller]
 pub fn ict_code(dir: &Path, ssh: bool, args: &[&str], code: i32) -> Outcome {
     let out = ict(dir, ssh, args);
-    if out.status != code {
-        // The project's emulator says what its servers did (a rare failure is explained there).
-        let log = std::fs::read_to_string(dir.join(".ict/emulator.log")).unwrap_or_default();
-        panic!(
-            "ict {args:?} should exit with {code}, not {}:\n{}{}\n.ict/emulator.log:\n{log}",
-            out.status, out.stdout, out.stderr
-        );
-    }
+    check_code(dir, args, code, &out);
     out
 }
 
@@ -137,7 +130,22 @@ impl Drop for SshEmulator {
 
 pub fn emulator_with_ssh(dir: &Path) -> SshEmulator {
     std::fs::create_dir_all(dir.join(".ict")).expect("state folder");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    // Its log goes where the project's emulator daemon keeps its own, for [`cloud_ict`] to show.
+    let log = std::fs::File::create(dir.join(".ict/emulator.log")).expect("emulator log");
+    let log: tracing::Dispatch = tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(log))
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish()
+        .into();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_start(move || {
+            // For the thread's whole life.
+            std::mem::forget(tracing::dispatcher::set_default(&log));
+        })
+        .build()
+        .expect("runtime");
     let handle = runtime
         .block_on(ict::emulator::spawn(ict::emulator::EmulatorConfig {
             state_file: Some(dir.join(".ict/emulator.json")),
@@ -160,12 +168,21 @@ pub fn emulator_with_ssh(dir: &Path) -> SshEmulator {
 #[track_caller]
 pub fn cloud_ict(emulator: &SshEmulator, dir: &Path, args: &[&str], code: i32) -> Outcome {
     let out = outcome(emulator.command(dir, args).output().expect("run ict"));
-    assert_eq!(
-        out.status, code,
-        "ict {args:?} should exit with {code}:\n{}{}",
-        out.stdout, out.stderr
-    );
+    check_code(dir, args, code, &out);
     out
+}
+
+/// Panics unless `out` exited with `code`, showing the project's emulator log (a rare failure
+/// is explained there).
+#[track_caller]
+fn check_code(dir: &Path, args: &[&str], code: i32, out: &Outcome) {
+    if out.status != code {
+        let log = std::fs::read_to_string(dir.join(".ict/emulator.log")).unwrap_or_default();
+        panic!(
+            "ict {args:?} should exit with {code}, not {}:\n{}{}\n.ict/emulator.log:\n{log}",
+            out.status, out.stdout, out.stderr
+        );
+    }
 }
 
 /// A fresh folder for playbooks to write into on the servers (each server sees this computer's
