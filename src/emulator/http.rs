@@ -159,10 +159,10 @@ impl Shared {
             }
         }
         let events = std::mem::take(&mut world.events);
-        self.dispatch_exporters(&events);
+        self.dispatch_servers(&events);
         drop(world);
-        self.dispatch(&events);
-        self.settle(&events).await;
+        self.dispatch_hooks(&events);
+        self.settle().await;
         result
     }
 
@@ -175,16 +175,17 @@ impl Shared {
             }
         }
         let events = std::mem::take(&mut world.events);
-        self.dispatch_exporters(&events);
+        self.dispatch_servers(&events);
         drop(world);
-        self.dispatch(&events);
-        self.settle(&events).await;
+        self.dispatch_hooks(&events);
+        self.settle().await;
     }
 
-    /// After events, waits until the servers' SSH matches them, so whoever sees a server
-    /// Active or powered off through this request also finds its SSH up or down.
-    async fn settle(&self, events: &[super::ServerEvent]) {
-        if let (Some(ssh), false) = (&self.ssh, events.is_empty()) {
+    /// Waits until the servers' SSH matches every event queued so far, by this request or by
+    /// any other (a task completed by another request or the tick), so whoever sees a server
+    /// Active or powered off also finds its SSH up or down.
+    async fn settle(&self) {
+        if let Some(ssh) = &self.ssh {
             ssh.settle().await;
         }
     }
@@ -199,23 +200,22 @@ impl Shared {
         result
     }
 
-    /// Starts and stops the metrics listeners; called with the world still locked, so whoever
-    /// reads a server Active or powered off next finds its exporter answering or silent.
-    pub(crate) fn dispatch_exporters(&self, events: &[super::ServerEvent]) {
-        if let Some(exporters) = &self.node_exporters {
-            for event in events {
+    /// Starts and stops the metrics listeners and queues the servers' SSH work; called with
+    /// the world still locked, so whoever reads a server Active or powered off next finds its
+    /// exporter answering or silent, and its SSH work queued (see [`Shared::settle`]).
+    pub(crate) fn dispatch_servers(&self, events: &[super::ServerEvent]) {
+        for event in events {
+            if let Some(exporters) = &self.node_exporters {
                 exporters.on_event(event);
+            }
+            if let Some(ssh) = &self.ssh {
+                ssh.on_event(event);
             }
         }
     }
 
-    /// Everything else an event drives: the servers' SSH and the hooks.
-    pub(crate) fn dispatch(&self, events: &[super::ServerEvent]) {
-        if let Some(ssh) = &self.ssh {
-            for event in events {
-                ssh.on_event(event);
-            }
-        }
+    /// The hooks, outside the world's lock.
+    pub(crate) fn dispatch_hooks(&self, events: &[super::ServerEvent]) {
         if let Some(hooks) = &self.hooks {
             for event in events {
                 hooks.on_event(event);

@@ -294,8 +294,8 @@ impl Emulator {
         });
         // Restored servers are reported before anything listens (their SSH sockets open in
         // parallel; `run` waits for them before serving).
-        shared.dispatch_exporters(&restored);
-        shared.dispatch(&restored);
+        shared.dispatch_servers(&restored);
+        shared.dispatch_hooks(&restored);
         Ok(Emulator {
             shared,
             tick: config.tick.max(Duration::from_millis(1)),

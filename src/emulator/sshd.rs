@@ -30,7 +30,7 @@ mod inetd;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::runtime::Handle;
@@ -149,6 +149,9 @@ pub(crate) struct Live {
     tools: Tools,
     root: PathBuf,
     actors: Mutex<HashMap<u64, Actor>>,
+    /// Commands queued by events and not yet applied: while there are none, [`Live::settle`]
+    /// has nothing to wait for.
+    pending: Arc<AtomicUsize>,
     /// Holds the folders when there is no state file; removed when the backing is dropped.
     _temp: Option<tempfile::TempDir>,
 }
@@ -253,6 +256,7 @@ impl Live {
             tools,
             root,
             actors: Mutex::new(HashMap::new()),
+            pending: Arc::new(AtomicUsize::new(0)),
             _temp: temp,
         })
     }
@@ -285,34 +289,38 @@ impl Live {
                             files,
                             machine: Arc::new(machine),
                             sshd: self.sshd.clone(),
+                            pending: Arc::clone(&self.pending),
                         },
                         commands,
                     ));
                     Actor { queue, task }
                 });
-                let _ = actor.queue.send(Command::Start {
-                    server: server.clone(),
-                    restored: *restored,
-                });
+                self.queue(
+                    actor,
+                    Command::Start {
+                        server: server.clone(),
+                        restored: *restored,
+                    },
+                );
             }
             ServerEvent::Power { id, on, .. } => {
                 if let Some(actor) = actors.get(id) {
-                    let _ = actor.queue.send(Command::Power(*on));
+                    self.queue(actor, Command::Power(*on));
                 }
             }
             ServerEvent::Resized { server } => {
                 if let Some(actor) = actors.get(&server.id) {
-                    let _ = actor.queue.send(Command::Resize(server.clone()));
+                    self.queue(actor, Command::Resize(server.clone()));
                 }
             }
             ServerEvent::Deleted { id, .. } => {
                 if let Some(actor) = actors.get(id) {
-                    let _ = actor.queue.send(Command::Delete);
+                    self.queue(actor, Command::Delete);
                 }
             }
             ServerEvent::Imaged { id, image } => {
                 if let Some(actor) = actors.get(id) {
-                    let _ = actor.queue.send(Command::Image(*image));
+                    self.queue(actor, Command::Image(*image));
                 }
             }
             ServerEvent::ImageDeleted { image } => {
@@ -326,7 +334,18 @@ impl Live {
         }
     }
 
+    /// Queues an event's command for a server's task, counted in [`Live::pending`].
+    fn queue(&self, actor: &Actor, command: Command) {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        if actor.queue.send(command).is_err() {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
     async fn settle(&self) {
+        if self.pending.load(Ordering::SeqCst) == 0 {
+            return;
+        }
         let barriers: Vec<oneshot::Receiver<()>> = {
             let actors = self
                 .actors
@@ -367,6 +386,8 @@ struct Server {
     files: Files,
     machine: Arc<Machine>,
     sshd: PathBuf,
+    /// [`Live::pending`].
+    pending: Arc<AtomicUsize>,
 }
 
 /// One server's task: applies its commands in order and stops its SSH and its machine when it
@@ -376,6 +397,9 @@ async fn run(server: Server, mut commands: mpsc::UnboundedReceiver<Command>) {
     let mut info: Option<ServerInfo> = None;
     let mut listening: Option<Listening> = None;
     while let Some(command) = commands.recv().await {
+        // An event's command counts as applied once this iteration ends, however it ends.
+        let _applied = (!matches!(command, Command::Barrier(_) | Command::Stop))
+            .then(|| Applied(&server.pending));
         match command {
             Command::Start {
                 server: new,
@@ -417,6 +441,15 @@ async fn run(server: Server, mut commands: mpsc::UnboundedReceiver<Command>) {
         }
     }
     stop(&mut listening, &server.machine).await;
+}
+
+/// Counts one queued command as applied when dropped.
+struct Applied<'a>(&'a AtomicUsize);
+
+impl Drop for Applied<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Stops the machine (its sessions with it), then listening and what is left of the

@@ -285,15 +285,23 @@ async fn power_cycles_restarts_and_delete() {
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("emulator.json");
     let (handle, api, client, key) = start_with_client(dir.path(), &state).await;
-    let mut servers = Vec::new();
+    // Both made at once, so one request may see the other's create complete: whichever
+    // request first shows a server Active, its SSH listens by then.
+    let mut created = Vec::new();
     for name in ["web", "db"] {
         let mut body = small_server(name);
         body["SshKeys"] = json!([key["ID"]]);
-        let created = api.post("/server", body).await;
+        created.push(api.post("/server", body).await);
+    }
+    let mut servers = Vec::new();
+    for server in created {
         let active = api
-            .wait_for(&format!("/server/{}", created["ID"]), "State", "Active")
+            .wait_for(&format!("/server/{}", server["ID"]), "State", "Active")
             .await;
-        servers.push(id_and_ip(&active));
+        let (id, ip) = id_and_ip(&active);
+        let listening = tokio::net::TcpStream::connect((ip.as_str(), 22)).await;
+        assert!(listening.is_ok(), "{ip}:22 when Active: {listening:?}");
+        servers.push((id, ip));
     }
     let [(web, web_ip), (db, db_ip)] = [servers[0].clone(), servers[1].clone()];
     let web_dir = ssh_server_dir(&state, web).to_string_lossy().into_owned();
