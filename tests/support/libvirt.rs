@@ -264,7 +264,7 @@ impl Daemon {
             .tempdir()
             .expect("temporary folder");
         let root = dir.path();
-        // QEMU runs as libvirt-qemu and must reach the disks below.
+        // QEMU runs as libvirt-qemu and must reach the daemon's folders below.
         std::fs::set_permissions(root, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .expect("chmod");
         for sub in ["run", "lib", "log", "cache", "etc"] {
@@ -329,9 +329,8 @@ impl Daemon {
             pid,
             keeper: Some(keeper),
         };
-        let socket = daemon.dir.path().join("run/libvirt/libvirt-sock");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !socket.exists() {
+        while !daemon.socket().exists() {
             let exited = exited.try_recv().ok();
             assert!(
                 exited.is_none() && Instant::now() < deadline,
@@ -352,11 +351,12 @@ impl Daemon {
         daemon
     }
 
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("run/libvirt/libvirt-sock")
+    }
+
     fn uri(&self) -> String {
-        format!(
-            "qemu+unix:///system?socket={}",
-            self.dir.path().join("run/libvirt/libvirt-sock").display()
-        )
+        format!("qemu+unix:///system?socket={}", self.socket().display())
     }
 
     fn virsh(&self, args: &[&str]) -> Output {
